@@ -1,0 +1,35 @@
+/* test_harness.c: implementation of test.h, linked into every test binary. */
+#include "test.h"
+
+#include <stdarg.h>
+
+int test_failed_now;
+int test_n_pass, test_n_fail;
+
+void test_fail_at(const char *file, int line, const char *fmt, ...) {
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    printf("  %s:%d: %s\n", file, line, msg);
+    test_failed_now = 1;
+}
+
+void test_run(const char *name, void (*fn)(void)) {
+    test_failed_now = 0;
+    fn();
+    if (test_failed_now) {
+        test_n_fail++;
+        printf("FAIL %s\n", name);
+    } else {
+        test_n_pass++;
+        printf("PASS %s\n", name);
+    }
+    fflush(stdout);
+}
+
+int test_summary(void) {
+    printf("%d passed, %d failed\n", test_n_pass, test_n_fail);
+    return test_n_fail ? 1 : 0;
+}
