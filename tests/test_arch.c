@@ -1,0 +1,178 @@
+/*
+ * test_arch.c: each architecture description declares exactly the tensors of
+ * the real model: every key of tests/data/reference/<model>/keys.tsv (the
+ * state_dict of the official PyTorch model), with the same shape and dtype,
+ * and nothing else. Also: graph shapes for odd input sizes, and size errors.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch_plan.h"
+#include "error.h"
+#include "test.h"
+
+typedef struct key_row {
+    char name[192];
+    char dtype[16];
+    int ndim;
+    int64_t shape[4];
+    int seen;
+} key_row;
+
+static int read_keys(const char *path, key_row **rows_out) {
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char line[512];
+    int n = 0, cap = 0;
+    key_row *rows = NULL;
+    if (!fgets(line, sizeof line, f)) { /* header */
+        fclose(f);
+        return -1;
+    }
+    while (fgets(line, sizeof line, f)) {
+        char name[192], dtype[16], shape[64];
+        if (sscanf(line, "%191s %15s %63s", name, dtype, shape) != 3)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 256;
+            rows = realloc(rows, (size_t)cap * sizeof *rows);
+        }
+        key_row *r = &rows[n++];
+        memset(r, 0, sizeof *r);
+        strcpy(r->name, name);
+        strcpy(r->dtype, dtype);
+        if (strcmp(shape, "scalar") != 0) {
+            char *p = shape;
+            while (*p && r->ndim < 4) {
+                r->shape[r->ndim++] = strtoll(p, &p, 10);
+                if (*p == 'x')
+                    p++;
+            }
+        }
+    }
+    fclose(f);
+    *rows_out = rows;
+    return n;
+}
+
+static void check_arch_keys(ds_arch arch) {
+    char path[256];
+    snprintf(path, sizeof path, "tests/data/reference/%s/keys.tsv", ds_arch_name(arch));
+    key_row *rows = NULL;
+    int n = read_keys(path, &rows);
+    CHECK_MSG(n > 0, "cannot read %s", path);
+    ds_arch_plan plan;
+    CHECK_OK(ds_arch_plan_make(arch, &plan));
+    int declared = 0;
+    for (size_t i = 0; i < plan.n_decls; i++) {
+        ds_raw_key keys[DS_RAW_KEYS_MAX];
+        int nk = ds_raw_keys(&plan.decls[i], keys);
+        for (int k = 0; k < nk; k++) {
+            declared++;
+            key_row *r = NULL;
+            for (int j = 0; j < n; j++)
+                if (!strcmp(rows[j].name, keys[k].name))
+                    r = &rows[j];
+            CHECK_MSG(r, "%s declares %s, which the real model does not have",
+                      ds_arch_name(arch), keys[k].name);
+            CHECK_MSG(!r->seen, "%s declared twice", keys[k].name);
+            r->seen = 1;
+            CHECK_MSG(r->ndim == keys[k].ndim, "%s: ndim %d, real %d", keys[k].name,
+                      keys[k].ndim, r->ndim);
+            for (int d = 0; d < r->ndim; d++)
+                CHECK_MSG(r->shape[d] == keys[k].shape[d], "%s: dim %d is %lld, real %lld",
+                          keys[k].name, d, (long long)keys[k].shape[d], (long long)r->shape[d]);
+            CHECK_MSG(!strcmp(r->dtype, keys[k].is_int64 ? "int64" : "float32"),
+                      "%s: dtype %s", keys[k].name, r->dtype);
+        }
+    }
+    for (int j = 0; j < n; j++)
+        CHECK_MSG(rows[j].seen, "%s: real key %s is not declared", ds_arch_name(arch),
+                  rows[j].name);
+    CHECK(declared == n);
+    ds_arch_plan_free(&plan);
+    free(rows);
+}
+
+TEST(small_keys_match_real_model) { check_arch_keys(DS_ARCH_MIDAS_V21_SMALL_256); }
+TEST(v21_384_keys_match_real_model) { check_arch_keys(DS_ARCH_MIDAS_V21_384); }
+TEST(dpt_hybrid_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_HYBRID_384); }
+TEST(dpt_large_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_LARGE_384); }
+
+static ds_status no_weights(void *ctx, const ds_param_decl *d, ds_tensor_ref *w,
+                            ds_tensor_ref *b) {
+    (void)ctx, (void)d, (void)w, (void)b;
+    return DS_OK;
+}
+
+static const int64_t *mark_shape(const ds_graph *g, const char *name) {
+    int i = ds_graph_find_mark(g, name);
+    return i >= 0 ? g->nodes[i].shape : NULL;
+}
+
+static int shape_is(const int64_t *s, int64_t h, int64_t w, int64_t c) {
+    return s && s[0] == 1 && s[1] == h && s[2] == w && s[3] == c;
+}
+
+TEST(stage_shapes_follow_input_size) {
+    ds_param_binder binder = {.bind = no_weights};
+    /* every architecture, portrait and landscape, the output is full size */
+    static const int sizes[][2] = {{64, 96}, {96, 64}, {32, 32}, {224, 160}, {384, 672}};
+    for (int a = 0; a < DS_ARCH_COUNT; a++) {
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            int h = sizes[i][0], w = sizes[i][1];
+            ds_graph g;
+            CHECK_OK(ds_arch_build((ds_arch)a, h, w, &binder, &g));
+            CHECK_MSG(shape_is(g.nodes[g.output].shape, h, w, 1), "%s %dx%d output",
+                      ds_arch_name((ds_arch)a), h, w);
+            CHECK(shape_is(mark_shape(&g, "head_pre_relu"), h, w, 1));
+            CHECK(g.n_marks == 13);
+            ds_graph_free(&g);
+        }
+    }
+    ds_graph g;
+    CHECK_OK(ds_arch_build(DS_ARCH_MIDAS_V21_SMALL_256, 64, 96, &binder, &g));
+    CHECK(shape_is(mark_shape(&g, "pretrained_layer1"), 16, 24, 32));
+    CHECK(shape_is(mark_shape(&g, "pretrained_layer4"), 2, 3, 384));
+    CHECK(shape_is(mark_shape(&g, "scratch_refinenet4"), 4, 6, 256));
+    CHECK(shape_is(mark_shape(&g, "scratch_refinenet1"), 32, 48, 64));
+    ds_graph_free(&g);
+    CHECK_OK(ds_arch_build(DS_ARCH_DPT_LARGE_384, 64, 96, &binder, &g));
+    CHECK(shape_is(mark_shape(&g, "pretrained_layer1"), 16, 24, 256));
+    CHECK(shape_is(mark_shape(&g, "pretrained_layer3"), 4, 6, 1024));
+    CHECK(shape_is(mark_shape(&g, "pretrained_layer4"), 2, 3, 1024));
+    ds_graph_free(&g);
+    /* DPT takes multiples of 16, where the stride-2 reassemble rounds up */
+    CHECK_OK(ds_arch_build(DS_ARCH_DPT_HYBRID_384, 48, 80, &binder, &g));
+    CHECK(shape_is(mark_shape(&g, "pretrained_layer2"), 6, 10, 512));
+    CHECK(shape_is(mark_shape(&g, "pretrained_layer4"), 2, 3, 768));
+    CHECK(shape_is(g.nodes[g.output].shape, 48, 80, 1));
+    ds_graph_free(&g);
+}
+
+TEST(rejects_sizes_the_network_does_not_take) {
+    ds_param_binder binder = {.bind = no_weights};
+    ds_graph g;
+    CHECK_FAILS(ds_arch_build(DS_ARCH_MIDAS_V21_SMALL_256, 65, 96, &binder, &g), DS_ERR_SHAPE,
+                "multiples of 32");
+    CHECK_FAILS(ds_arch_build(DS_ARCH_MIDAS_V21_384, 0, 96, &binder, &g), DS_ERR_SHAPE,
+                "not 0x96");
+    CHECK_FAILS(ds_arch_build(DS_ARCH_DPT_LARGE_384, 40, 96, &binder, &g), DS_ERR_SHAPE,
+                "multiples of 16");
+    CHECK_FAILS(ds_arch_build(DS_ARCH_DPT_LARGE_384, 16384, 96, &binder, &g), DS_ERR_SHAPE,
+                "8192");
+    CHECK_FAILS(ds_arch_build((ds_arch)42, 64, 64, &binder, &g), DS_ERR_INVALID_ARGUMENT,
+                "unknown");
+}
+
+int main(void) {
+    RUN(small_keys_match_real_model);
+    RUN(v21_384_keys_match_real_model);
+    RUN(dpt_hybrid_keys_match_real_model);
+    RUN(dpt_large_keys_match_real_model);
+    RUN(stage_shapes_follow_input_size);
+    RUN(rejects_sizes_the_network_does_not_take);
+    return test_summary();
+}
