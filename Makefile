@@ -16,7 +16,7 @@ SRC_DIRS := runtime weights_tools src
 INCLUDES := $(addprefix -I,$(SRC_DIRS))
 
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wvla -Wstrict-prototypes
-CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -fPIC -g -fopenmp $(WARN) $(INCLUDES) -MMD -MP
+CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -fPIC -g -fopenmp -ffp-contract=off $(WARN) $(INCLUDES) -MMD -MP
 LDLIBS   := -lzip -lcjson -lpng -ljpeg -lopenblas -lm -lpthread -fopenmp
 
 ifeq ($(DEBUG),1)

@@ -10,14 +10,24 @@
 #define HALF {0.5f, 0.5f, 0.5f}
 
 static const ds_arch_info archs[DS_ARCH_COUNT] = {
-    {DS_ARCH_MIDAS_V21_SMALL_256, "midas_v21_small_256", "efficientnet_lite3", 256,
-     "upper_bound", IMAGENET_MEAN, IMAGENET_STD, 32, 64, ds_describe_midas_v21_small},
-    {DS_ARCH_MIDAS_V21_384, "midas_v21_384", "resnext101_wsl", 384, "upper_bound",
-     IMAGENET_MEAN, IMAGENET_STD, 32, 256, ds_describe_midas_v21_384},
-    {DS_ARCH_DPT_HYBRID_384, "dpt_hybrid_384", "vitb_rn50_384", 384, "minimal", HALF, HALF, 16,
-     256, ds_describe_dpt_hybrid},
-    {DS_ARCH_DPT_LARGE_384, "dpt_large_384", "vitl16_384", 384, "minimal", HALF, HALF, 16, 256,
-     ds_describe_dpt_large},
+    {.id = DS_ARCH_MIDAS_V21_SMALL_256, .name = "midas_v21_small_256",
+     .backbone = "efficientnet_lite3", .net_size = 256, .resize_method = "upper_bound",
+     .mean = IMAGENET_MEAN, .std = IMAGENET_STD, .multiple = 32, .features = 64,
+     .describe = ds_describe_midas_v21_small},
+    {.id = DS_ARCH_MIDAS_V21_384, .name = "midas_v21_384", .backbone = "resnext101_wsl",
+     .net_size = 384, .resize_method = "upper_bound", .mean = IMAGENET_MEAN,
+     .std = IMAGENET_STD, .multiple = 32, .features = 256,
+     .describe = ds_describe_midas_v21_384},
+    {.id = DS_ARCH_DPT_HYBRID_384, .name = "dpt_hybrid_384", .backbone = "vitb_rn50_384",
+     .net_size = 384, .resize_method = "minimal", .mean = HALF, .std = HALF, .multiple = 16,
+     .features = 256, .vit_dim = 768, .vit_depth = 12, .vit_heads = 12,
+     .vit_hooks = {-1, -1, 8, 11}, .reassemble = {256, 512, 768, 768}, .patch_size = 16,
+     .pos_grid = 24, .describe = ds_describe_dpt_hybrid},
+    {.id = DS_ARCH_DPT_LARGE_384, .name = "dpt_large_384", .backbone = "vitl16_384",
+     .net_size = 384, .resize_method = "minimal", .mean = HALF, .std = HALF, .multiple = 16,
+     .features = 256, .vit_dim = 1024, .vit_depth = 24, .vit_heads = 16,
+     .vit_hooks = {5, 11, 17, 23}, .reassemble = {256, 512, 1024, 1024}, .patch_size = 16,
+     .pos_grid = 24, .describe = ds_describe_dpt_large},
 };
 
 const ds_arch_info *ds_arch_get(ds_arch arch) {

@@ -20,6 +20,11 @@ typedef struct ds_arch_info {
     float mean[3], std[3];     /* input normalization */
     int multiple;              /* input sides must be multiples of this */
     int features;              /* decoder width */
+    /* ViT backbones (DPT) only, else 0 */
+    int vit_dim, vit_depth, vit_heads;
+    int vit_hooks[4];          /* blocks read by the decoder; -1: a ResNet stem stage */
+    int reassemble[4];         /* widths of the four reassembled maps */
+    int patch_size, pos_grid;  /* 16, and the 24x24 grid of the trained position embedding */
     /* Builds the graph for an (h, w) input; h and w are already checked. */
     void (*describe)(ds_builder *b, int h, int w);
 } ds_arch_info;

@@ -12,30 +12,24 @@ static const float LN_EPS = 1e-6f;
 static const float GN_EPS = 1e-5f;
 static const float WS_EPS = 1e-8f; /* timm: StdConv2dSame(eps=1e-8) in the hybrid stem */
 
-typedef struct vit_config {
-    int dim, depth, heads;
-    int hooks[4];     /* block indices read by the decoder; -1: from the ResNet stem */
-    int features[4];  /* reassemble widths */
-} vit_config;
-
-static ds_val vit_block(ds_builder *b, ds_val x, int i, const vit_config *cfg) {
+static ds_val vit_block(ds_builder *b, ds_val x, int i, const ds_arch_info *cfg) {
     const char *p = ds_b_name(b, "pretrained.model.blocks.%d", i);
     ds_val h = ds_b_layernorm(b, x, ds_b_name(b, "%s.norm1", p), LN_EPS);
-    h = ds_b_linear(b, h, ds_b_name(b, "%s.attn.qkv", p), 3 * cfg->dim, DS_ACT_NONE, -1);
-    h = ds_b_attention(b, h, cfg->heads);
-    x = ds_b_linear(b, h, ds_b_name(b, "%s.attn.proj", p), cfg->dim, DS_ACT_NONE, x);
+    h = ds_b_linear(b, h, ds_b_name(b, "%s.attn.qkv", p), 3 * cfg->vit_dim, DS_ACT_NONE, -1);
+    h = ds_b_attention(b, h, cfg->vit_heads);
+    x = ds_b_linear(b, h, ds_b_name(b, "%s.attn.proj", p), cfg->vit_dim, DS_ACT_NONE, x);
     h = ds_b_layernorm(b, x, ds_b_name(b, "%s.norm2", p), LN_EPS);
-    h = ds_b_linear(b, h, ds_b_name(b, "%s.mlp.fc1", p), 4 * cfg->dim, DS_ACT_GELU, -1);
-    return ds_b_linear(b, h, ds_b_name(b, "%s.mlp.fc2", p), cfg->dim, DS_ACT_NONE, x);
+    h = ds_b_linear(b, h, ds_b_name(b, "%s.mlp.fc1", p), 4 * cfg->vit_dim, DS_ACT_GELU, -1);
+    return ds_b_linear(b, h, ds_b_name(b, "%s.mlp.fc2", p), cfg->vit_dim, DS_ACT_NONE, x);
 }
 
 /* act_postprocessN: readout project, unflatten, 1x1 conv, then resample:
  * N=1 ConvTranspose k4, N=2 ConvTranspose k2, N=3 nothing, N=4 3x3 stride-2 conv. */
-static ds_val reassemble(ds_builder *b, ds_val tokens, int n, int gh, int gw, const vit_config *cfg) {
+static ds_val reassemble(ds_builder *b, ds_val tokens, int n, int gh, int gw, const ds_arch_info *cfg) {
     const char *p = ds_b_name(b, "pretrained.act_postprocess%d", n);
-    int f = cfg->features[n - 1];
+    int f = cfg->reassemble[n - 1];
     ds_val x = ds_b_readout_cat(b, tokens, gh, gw);
-    x = ds_b_linear(b, x, ds_b_name(b, "%s.0.project.0", p), cfg->dim, DS_ACT_GELU, -1);
+    x = ds_b_linear(b, x, ds_b_name(b, "%s.0.project.0", p), cfg->vit_dim, DS_ACT_GELU, -1);
     ds_conv_spec c3 = {.name = ds_b_name(b, "%s.3", p), .out = f, .k = 1, .stride = 1, .bias = true};
     x = ds_b_conv(b, x, &c3, -1);
     if (n == 1 || n == 2)
@@ -95,42 +89,42 @@ static ds_val resnetv2_stem(ds_builder *b, ds_val x, ds_val layer[2]) {
     return x;
 }
 
-static void describe_dpt(ds_builder *b, int h, int w, const vit_config *cfg, int hybrid) {
-    int gh = h / 16, gw = w / 16;
+static void describe_dpt(ds_builder *b, int h, int w, const ds_arch_info *cfg, int hybrid) {
+    int gh = h / cfg->patch_size, gw = w / cfg->patch_size;
     ds_val x = ds_b_input(b, h, w);
     ds_val layer[4] = {-1, -1, -1, -1};
     if (hybrid) {
         x = resnetv2_stem(b, x, layer);
-        ds_conv_spec proj = {.name = "pretrained.model.patch_embed.proj", .out = cfg->dim,
+        ds_conv_spec proj = {.name = "pretrained.model.patch_embed.proj", .out = cfg->vit_dim,
                              .k = 1, .stride = 1, .bias = true};
         x = ds_b_conv(b, x, &proj, -1);
     } else {
-        ds_conv_spec proj = {.name = "pretrained.model.patch_embed.proj", .out = cfg->dim,
-                             .k = 16, .stride = 16, .bias = true};
+        ds_conv_spec proj = {.name = "pretrained.model.patch_embed.proj", .out = cfg->vit_dim,
+                             .k = cfg->patch_size, .stride = cfg->patch_size, .bias = true};
         x = ds_b_conv(b, x, &proj, -1);
     }
-    x = ds_b_reshape(b, x, 1, 1, (int64_t)gh * gw, cfg->dim);
+    x = ds_b_reshape(b, x, 1, 1, (int64_t)gh * gw, cfg->vit_dim);
     x = ds_b_prepend_token(b, x, "pretrained.model.cls_token");
-    ds_val pos = ds_b_pos_embed(b, "pretrained.model.pos_embed", 24, cfg->dim, gh, gw);
+    ds_val pos = ds_b_pos_embed(b, "pretrained.model.pos_embed", cfg->pos_grid, cfg->vit_dim, gh, gw);
     x = ds_b_add(b, x, pos, DS_ACT_NONE);
     ds_val hooked[4] = {-1, -1, -1, -1};
     int last = 0;
     for (int i = 0; i < 4; i++)
-        if (cfg->hooks[i] > last)
-            last = cfg->hooks[i];
+        if (cfg->vit_hooks[i] > last)
+            last = cfg->vit_hooks[i];
     for (int i = 0; i <= last; i++) {
         x = vit_block(b, x, i, cfg);
         for (int k = 0; k < 4; k++)
-            if (cfg->hooks[k] == i)
+            if (cfg->vit_hooks[k] == i)
                 hooked[k] = x;
     }
     /* The final norm and classifier exist in the checkpoint; no hook reads them. */
-    int64_t norm_shape[1] = {cfg->dim};
+    int64_t norm_shape[1] = {cfg->vit_dim};
     ds_b_unused(b, DS_PARAM_NORM, "pretrained.model.norm", 1, norm_shape, true);
-    int64_t head_shape[2] = {1000, cfg->dim};
+    int64_t head_shape[2] = {1000, cfg->vit_dim};
     ds_b_unused(b, DS_PARAM_LINEAR, "pretrained.model.head", 2, head_shape, true);
     for (int k = 0; k < 4; k++)
-        if (cfg->hooks[k] >= 0)
+        if (cfg->vit_hooks[k] >= 0)
             layer[k] = reassemble(b, hooked[k], k + 1, gh, gw, cfg);
     static const int width[4] = {256, 256, 256, 256};
     ds_val rn[4];
@@ -149,11 +143,9 @@ static void describe_dpt(ds_builder *b, int h, int w, const vit_config *cfg, int
 }
 
 void ds_describe_dpt_large(ds_builder *b, int h, int w) {
-    static const vit_config cfg = {1024, 24, 16, {5, 11, 17, 23}, {256, 512, 1024, 1024}};
-    describe_dpt(b, h, w, &cfg, 0);
+    describe_dpt(b, h, w, ds_arch_get(DS_ARCH_DPT_LARGE_384), 0);
 }
 
 void ds_describe_dpt_hybrid(ds_builder *b, int h, int w) {
-    static const vit_config cfg = {768, 12, 12, {-1, -1, 8, 11}, {256, 512, 768, 768}};
-    describe_dpt(b, h, w, &cfg, 1);
+    describe_dpt(b, h, w, ds_arch_get(DS_ARCH_DPT_HYBRID_384), 1);
 }

@@ -2,6 +2,8 @@
 #ifndef DS_CLI_H
 #define DS_CLI_H
 
+#include "depthsolve.h" /* ds_status, ds_arch, ds_log_level */
+
 /* Exit codes shared by every command. */
 enum { DS_EXIT_OK = 0, DS_EXIT_FAILED = 1, DS_EXIT_USAGE = 2 };
 
@@ -12,5 +14,18 @@ typedef struct ds_cli_command {
 } ds_cli_command;
 
 extern const ds_cli_command ds_cli_commands[]; /* NULL-terminated, in cli_commands.c */
+
+int ds_cmd_convert(int argc, char **argv);
+int ds_cmd_synth(int argc, char **argv);
+int ds_cmd_info(int argc, char **argv);
+
+/* Prints "depthsolve <cmd>: <ds_last_error()>" to stderr; returns DS_EXIT_FAILED. */
+int ds_cli_report(const char *cmd, ds_status status);
+/* Prints "depthsolve <cmd>: <message>" and a hint to stderr; returns DS_EXIT_USAGE. */
+int ds_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Library log messages to stderr ("depthsolve: ..."), info and up unless quiet. */
+void ds_cli_log(ds_log_level level, const char *message, void *user);
+/* Parses an architecture name or "auto" (-> DS_ARCH_UNKNOWN); 0 if not one. */
+int ds_cli_parse_arch(const char *s, ds_arch *out);
 
 #endif

@@ -2,5 +2,8 @@
 #include "cli.h"
 
 const ds_cli_command ds_cli_commands[] = {
+    {"convert", "convert a MiDaS checkpoint (.pt, .safetensors) to GGUF", ds_cmd_convert},
+    {"synth", "write a model with synthetic weights (tests, benchmarks)", ds_cmd_synth},
+    {"info", "describe a checkpoint or GGUF file", ds_cmd_info},
     {0, 0, 0},
 };

@@ -1,0 +1,113 @@
+/* cmd_info.c: depthsolve info, what a .pt / .safetensors / .gguf file holds. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "checkpoint.h" /* ds_ckpt_load */
+#include "cli.h"
+#include "convert.h"    /* ds_detect_arch */
+#include "gguf.h"       /* ds_gguf_open */
+
+static const char INFO_HELP[] =
+    "usage: depthsolve info FILE...\n"
+    "\n"
+    "Prints what a checkpoint (.pt, .pth, .safetensors) or a converted model\n"
+    "(.gguf) holds: format, architecture, metadata, tensor and parameter counts,\n"
+    "dtypes. Nothing in a checkpoint is executed.\n";
+
+static int is_gguf(const char *path) {
+    FILE *f = fopen(path, "rb");
+    char magic[4] = {0};
+    int yes = f && fread(magic, 1, 4, f) == 4 && !memcmp(magic, "GGUF", 4);
+    if (f)
+        fclose(f);
+    return yes;
+}
+
+static void print_dtype_counts(const size_t counts[DS_DTYPE_COUNT]) {
+    const char *sep = "";
+    printf("  dtypes:       ");
+    for (int t = 0; t < DS_DTYPE_COUNT; t++)
+        if (counts[t]) {
+            printf("%s%s: %zu", sep, ds_dtype_name((ds_dtype)t), counts[t]);
+            sep = ", ";
+        }
+    printf("\n");
+}
+
+static int info_gguf(const char *path) {
+    ds_gguf *g;
+    ds_status s = ds_gguf_open(path, &g);
+    if (s != DS_OK)
+        return ds_cli_report("info", s);
+    const char *arch = "?";
+    ds_gguf_get_str(g, "general.architecture", &arch);
+    printf("%s\n  format:       GGUF v%u, %zu bytes, alignment %zu\n", path, ds_gguf_version(g),
+           ds_gguf_file_size(g), ds_gguf_alignment(g));
+    printf("  architecture: %s\n", arch);
+    size_t counts[DS_DTYPE_COUNT] = {0};
+    int64_t params = 0;
+    for (size_t i = 0; i < ds_gguf_n_tensors(g); i++) {
+        const ds_gguf_tensor *t = ds_gguf_tensor_at(g, i);
+        counts[t->dtype]++;
+        int64_t n = 1;
+        for (int d = 0; d < t->ndim; d++)
+            n *= t->shape[d];
+        params += n;
+    }
+    printf("  tensors:      %zu\n  parameters:   %" PRId64 " (%.1fM)\n", ds_gguf_n_tensors(g),
+           params, (double)params / 1e6);
+    print_dtype_counts(counts);
+    printf("  metadata:\n");
+    for (size_t i = 0; i < ds_gguf_n_kv(g); i++) {
+        char value[256];
+        ds_gguf_kv_format(g, i, value, sizeof value);
+        printf("    %-32s %s\n", ds_gguf_kv_key(g, i), value);
+    }
+    ds_gguf_close(g);
+    return DS_EXIT_OK;
+}
+
+static int info_checkpoint(const char *path) {
+    ds_ckpt ck;
+    ds_status s = ds_ckpt_load(path, &ck);
+    if (s != DS_OK)
+        return ds_cli_report("info", s);
+    size_t counts[DS_DTYPE_COUNT] = {0};
+    int64_t params = 0;
+    for (size_t i = 0; i < ck.n_tensors; i++) {
+        counts[ck.tensors[i].dtype]++;
+        params += ds_ckpt_tensor_numel(&ck.tensors[i]);
+    }
+    printf("%s\n  format:       %s\n", path, ck.format);
+    ds_arch arch;
+    if (ds_detect_arch(&ck, path, &arch) == DS_OK)
+        printf("  architecture: %s\n", ds_arch_name(arch));
+    else
+        printf("  architecture: unknown (%s)\n", ds_last_error());
+    printf("  tensors:      %zu\n  parameters:   %" PRId64 " (%.1fM)\n", ck.n_tensors, params,
+           (double)params / 1e6);
+    print_dtype_counts(counts);
+    ds_ckpt_free(&ck);
+    return DS_EXIT_OK;
+}
+
+int ds_cmd_info(int argc, char **argv) {
+    static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(INFO_HELP, stdout);
+            return DS_EXIT_OK;
+        }
+        return ds_cli_usage_error("info", "bad option");
+    }
+    if (optind >= argc)
+        return ds_cli_usage_error("info", "expected one or more files");
+    int failed = 0;
+    for (int i = optind; i < argc; i++)
+        failed |= (is_gguf(argv[i]) ? info_gguf(argv[i]) : info_checkpoint(argv[i])) != DS_EXIT_OK;
+    return failed ? DS_EXIT_FAILED : DS_EXIT_OK;
+}

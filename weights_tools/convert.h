@@ -1,0 +1,33 @@
+/*
+ * convert.h: from a checkpoint's raw state_dict to the tensors of our GGUF
+ * files: architecture detection, the name and shape check, folding.
+ */
+#ifndef DS_CONVERT_H
+#define DS_CONVERT_H
+
+#include "checkpoint.h" /* ds_ckpt */
+#include "depthsolve.h" /* ds_arch, ds_convert_params */
+#include "gguf.h"       /* ds_gguf_writer */
+
+typedef struct ds_converted {
+    ds_arch arch;
+    ds_gguf_writer *writer; /* metadata and tensors, ready to write */
+    void **buffers;         /* converted tensor data, owned */
+    size_t n_buffers, cap_buffers;
+    int64_t n_params;       /* elements written (after folding) */
+    size_t n_tensors;
+} ds_converted;
+
+/* The architecture whose declared tensors `ck` holds, all of them with the
+ * right shapes. Failure names the closest architecture and what is missing. */
+ds_status ds_detect_arch(const ds_ckpt *ck, const char *label, ds_arch *out);
+
+/* Checks `ck` against the architecture (p->arch, or detected), folds and
+ * fills out->writer. `label` names the checkpoint in errors; `source`
+ * (a file name, or NULL) is recorded in the metadata. Consumes the tensor
+ * data of `ck` as it goes (peak memory: one model, not two). */
+ds_status ds_convert_ckpt(ds_ckpt *ck, const char *label, const char *source,
+                          const ds_convert_params *p, ds_converted *out);
+void ds_converted_free(ds_converted *c); /* NULL-safe */
+
+#endif

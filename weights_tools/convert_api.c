@@ -1,0 +1,60 @@
+/* convert_api.c: the public conversion entry points of depthsolve.h. */
+#include <string.h>
+
+#include "checkpoint.h" /* ds_ckpt_load */
+#include "convert.h"
+#include "error.h"
+#include "log.h"        /* ds_log */
+#include "synth.h"      /* ds_synth_ckpt */
+
+ds_convert_params ds_convert_default_params(void) {
+    ds_convert_params p;
+    memset(&p, 0, sizeof p);
+    p.arch = DS_ARCH_UNKNOWN;
+    p.dtype = DS_WEIGHTS_F32;
+    return p;
+}
+
+static const char *base_name(const char *path) {
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* Converts a loaded checkpoint and writes the GGUF file. Frees `ck`. */
+static ds_status convert_and_write(ds_ckpt *ck, const char *label, const char *source,
+                                   const char *out_path, const ds_convert_params *p) {
+    ds_converted c;
+    ds_status s = ds_convert_ckpt(ck, label, source, p, &c);
+    size_t n_raw = ck->n_tensors;
+    ds_ckpt_free(ck);
+    if (s != DS_OK)
+        return s;
+    ds_log(p->log, p->log_user, DS_LOG_INFO, "%s: %s, %zu tensors -> %zu tensors, %.1fM parameters",
+           label, ds_arch_name(c.arch), n_raw, c.n_tensors, (double)c.n_params / 1e6);
+    s = ds_gguf_write_file(c.writer, out_path);
+    ds_converted_free(&c);
+    return s;
+}
+
+ds_status ds_convert_file(const char *in_path, const char *out_path,
+                          const ds_convert_params *params) {
+    ds_convert_params p = params ? *params : ds_convert_default_params();
+    if (!in_path || !out_path)
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "convert: input and output paths are required");
+    ds_ckpt ck;
+    DS_TRY(ds_ckpt_load(in_path, &ck));
+    ds_log(p.log, p.log_user, DS_LOG_INFO, "%s: read as %s", in_path, ck.format);
+    return convert_and_write(&ck, in_path, base_name(in_path), out_path, &p);
+}
+
+ds_status ds_synth_file(ds_arch arch, const char *out_path, const ds_convert_params *params) {
+    ds_convert_params p = params ? *params : ds_convert_default_params();
+    if (!ds_arch_name(arch))
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "synth: unknown architecture id %d", (int)arch);
+    if (!out_path)
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "synth: an output path is required");
+    p.arch = arch;
+    ds_ckpt ck;
+    DS_TRY(ds_synth_ckpt(arch, &ck));
+    return convert_and_write(&ck, "synthetic", NULL, out_path, &p);
+}

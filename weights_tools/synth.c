@@ -1,0 +1,102 @@
+/* synth.c: synthetic weights, bit-exact with the reference README's formula. */
+#include "synth.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch_plan.h" /* ds_arch_plan, ds_raw_keys */
+#include "error.h"     /* ds_fail */
+
+uint64_t ds_synth_seed(const char *key) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
+        h ^= *p;
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+float ds_synth_uniform(uint64_t seed, uint64_t i) {
+    uint64_t z = seed + (i + 1) * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z = z ^ (z >> 31);
+    return (float)(z >> 40) * 0x1p-23f - 1.0f;
+}
+
+static const char *leaf_of(const char *key) {
+    const char *dot = strrchr(key, '.');
+    return dot ? dot + 1 : key;
+}
+
+/* Each value is one or two float32 operations, never fused (-ffp-contract=off). */
+float ds_synth_value(const char *key, int ndim, const int64_t *shape, uint64_t seed, uint64_t i) {
+    const char *leaf = leaf_of(key);
+    float u = ds_synth_uniform(seed, i);
+    if (ndim >= 2 && !strcmp(leaf, "weight")) {
+        int64_t fan_in = 1;
+        for (int d = 1; d < ndim; d++)
+            fan_in *= shape[d];
+        return u * (float)sqrt(6.0 / (double)fan_in);
+    }
+    if (!strcmp(leaf, "running_var"))
+        return 1.5f + 0.5f * u;
+    if (!strcmp(leaf, "running_mean"))
+        return 0.1f * u;
+    if (ndim == 1 && !strcmp(leaf, "weight"))
+        return 1.0f + 0.1f * u;
+    if (!strcmp(leaf, "bias"))
+        return 0.1f * u;
+    return 0.02f * u;
+}
+
+static ds_status push_key(ds_ckpt *ck, const ds_raw_key *k) {
+    char *name = strdup(k->name);
+    if (!name)
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
+    int64_t numel = 1;
+    for (int d = 0; d < k->ndim; d++)
+        numel *= k->shape[d];
+    size_t esize = k->is_int64 ? 8 : 4;
+    void *data = calloc((size_t)numel, esize);
+    if (!data) {
+        free(name);
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory for %s", k->name);
+    }
+    if (!k->is_int64) {
+        float *f = data;
+        uint64_t seed = ds_synth_seed(k->name);
+        for (int64_t i = 0; i < numel; i++)
+            f[i] = ds_synth_value(k->name, k->ndim, k->shape, seed, (uint64_t)i);
+    }
+    return ds_ckpt_push(ck, name, k->is_int64 ? DS_I64 : DS_F32, k->ndim, k->shape, data,
+                        (size_t)numel * esize);
+}
+
+ds_status ds_synth_ckpt(ds_arch arch, ds_ckpt *out) {
+    memset(out, 0, sizeof *out);
+    ds_arch_plan plan;
+    DS_TRY(ds_arch_plan_make(arch, &plan));
+    ds_status s = DS_OK;
+    for (size_t i = 0; i < plan.n_decls && s == DS_OK; i++) {
+        ds_raw_key keys[DS_RAW_KEYS_MAX];
+        int n = ds_raw_keys(&plan.decls[i], keys);
+        for (int k = 0; k < n && s == DS_OK; k++)
+            s = push_key(out, &keys[k]);
+    }
+    ds_arch_plan_free(&plan);
+    out->format = "synthetic";
+    if (s != DS_OK)
+        ds_ckpt_free(out);
+    return s;
+}
+
+void ds_synth_input(int h, int w, float *out) {
+    char key[64];
+    snprintf(key, sizeof key, "input:%dx%d", h, w);
+    uint64_t seed = ds_synth_seed(key);
+    for (uint64_t i = 0; i < (uint64_t)3 * (uint64_t)h * (uint64_t)w; i++)
+        out[i] = 2.0f * ds_synth_uniform(seed, i);
+}
