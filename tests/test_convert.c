@@ -1,0 +1,402 @@
+/*
+ * test_convert.c: synth + convert for all four architectures. Every stored
+ * tensor is recomputed here from the synthetic formula with a plain
+ * reference fold (BatchNorm, weight standardization, channels-last layout)
+ * and compared. Also: the formula's published check values, architecture
+ * detection, and errors for missing, unexpected and mis-shaped tensors.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch_plan.h"
+#include "convert.h"
+#include "error.h"
+#include "gguf.h"
+#include "synth.h"
+#include "test.h"
+
+static uint32_t bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+TEST(formula_matches_published_check_values) {
+    const char *k = "pretrained.layer1.0.weight";
+    int64_t w_shape[4] = {32, 3, 3, 3};
+    uint64_t seed = ds_synth_seed(k);
+    CHECK(bits(ds_synth_value(k, 4, w_shape, seed, 0)) == 0x3dd81f6c);
+    CHECK(bits(ds_synth_value(k, 4, w_shape, seed, 2)) == 0xbe3ac958);
+    const char *v = "pretrained.layer1.1.running_var";
+    int64_t c_shape[1] = {32};
+    CHECK(bits(ds_synth_value(v, 1, c_shape, ds_synth_seed(v), 0)) == 0x3ffeeacc);
+    const char *g = "pretrained.layer1.1.weight";
+    CHECK(bits(ds_synth_value(g, 1, c_shape, ds_synth_seed(g), 1)) == 0x3f805c14);
+}
+
+TEST(input_generator_matches_reference_input) {
+    FILE *f = fopen("tests/data/reference/midas_v21_small_256/net_64x96/input.npy", "rb");
+    CHECK(f);
+    static float ref[3 * 64 * 96], mine[3 * 64 * 96];
+    fseek(f, -(long)sizeof ref, SEEK_END); /* float32 payload is the file's tail */
+    size_t got = fread(ref, 1, sizeof ref, f);
+    fclose(f);
+    CHECK(got == sizeof ref);
+    ds_synth_input(64, 96, mine);
+    CHECK(memcmp(ref, mine, sizeof ref) == 0);
+}
+
+static float *formula(const char *key, int ndim, const int64_t *shape) {
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++)
+        n *= shape[d];
+    float *v = malloc((size_t)n * sizeof *v + 1);
+    uint64_t seed = ds_synth_seed(key);
+    for (int64_t i = 0; i < n; i++)
+        v[i] = ds_synth_value(key, ndim, shape, seed, (uint64_t)i);
+    return v;
+}
+
+static float *formula_1d(const char *prefix, const char *leaf, int64_t n) {
+    char key[256];
+    snprintf(key, sizeof key, "%s.%s", prefix, leaf);
+    return formula(key, 1, &n);
+}
+
+static const char *models_dir(void) {
+    const char *d = getenv("DS_MODELS");
+    return d ? d : "build/models";
+}
+
+/* Expected stored weight and bias of one declaration, by the plainest route. */
+static void reference_fold(const ds_param_decl *d, float **w_out, float **b_out, int64_t *n_w) {
+    const int64_t *s = d->shape;
+    float *w = formula(d->weight_name, d->ndim, s);
+    int64_t n = 1;
+    for (int i = 0; i < d->ndim; i++)
+        n *= s[i];
+    *n_w = n;
+    float *bias = NULL;
+    if (d->kind == DS_PARAM_CONV) {
+        int64_t per = n / s[0];
+        bias = d->has_bias ? formula_1d(d->name, "bias", s[0]) : calloc((size_t)s[0], 4);
+        float *out = malloc((size_t)n * 4);
+        float *g = NULL, *be = NULL, *mu = NULL, *var = NULL;
+        if (d->bn) {
+            g = formula_1d(d->bn, "weight", s[0]);
+            be = formula_1d(d->bn, "bias", s[0]);
+            mu = formula_1d(d->bn, "running_mean", s[0]);
+            var = formula_1d(d->bn, "running_var", s[0]);
+        }
+        for (int64_t o = 0; o < s[0]; o++) {
+            double mean = 0, sq = 0;
+            for (int64_t i = 0; i < per; i++)
+                mean += w[o * per + i];
+            mean /= (double)per;
+            for (int64_t i = 0; i < per; i++)
+                sq += (w[o * per + i] - mean) * (w[o * per + i] - mean);
+            double std = sqrt(sq / (double)per + d->ws_eps);
+            double a = d->bn ? (double)g[o] / sqrt((double)var[o] + d->bn_eps) : 1.0;
+            for (int64_t c = 0; c < s[1]; c++)
+                for (int64_t y = 0; y < s[2]; y++)
+                    for (int64_t x = 0; x < s[3]; x++) {
+                        float v = w[((o * s[1] + c) * s[2] + y) * s[3] + x];
+                        if (d->ws_eps > 0)
+                            v = (float)((v - mean) / std);
+                        if (d->bn)
+                            v = (float)((double)v * a);
+                        out[((o * s[2] + y) * s[3] + x) * s[1] + c] = v;
+                    }
+            if (d->bn)
+                bias[o] = (float)(((double)bias[o] - mu[o]) * a + be[o]);
+        }
+        if (!d->has_bias && !d->bn) {
+            free(bias);
+            bias = NULL;
+        }
+        free(g), free(be), free(mu), free(var), free(w);
+        w = out;
+    } else if (d->kind == DS_PARAM_CONV_T) {
+        float *out = malloc((size_t)n * 4);
+        for (int64_t i = 0; i < s[0]; i++)
+            for (int64_t o = 0; o < s[1]; o++)
+                for (int64_t y = 0; y < s[2]; y++)
+                    for (int64_t x = 0; x < s[3]; x++)
+                        out[((i * s[2] + y) * s[3] + x) * s[1] + o] =
+                            w[((i * s[1] + o) * s[2] + y) * s[3] + x];
+        free(w);
+        w = out;
+        bias = formula_1d(d->name, "bias", s[1]);
+    } else if (d->kind == DS_PARAM_LINEAR || d->kind == DS_PARAM_NORM) {
+        bias = formula_1d(d->name, "bias", s[0]);
+    }
+    *w_out = w;
+    *b_out = bias;
+}
+
+/* Within `ulps` units in the last place (0: bit-identical). */
+static int close_ulps(float a, float b, int ulps) {
+    if (a == b)
+        return 1;
+    int32_t ia = (int32_t)bits(a), ib = (int32_t)bits(b);
+    if ((ia < 0) != (ib < 0))
+        return 0;
+    return abs(ia - ib) <= ulps;
+}
+
+static void check_synth_model(ds_arch arch) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.gguf", models_dir(), ds_arch_name(arch));
+    ds_gguf *g;
+    CHECK_OK(ds_gguf_open(path, &g));
+    const char *name = NULL;
+    CHECK_OK(ds_gguf_get_str(g, "general.architecture", &name));
+    CHECK(!strcmp(name, ds_arch_name(arch)));
+    ds_arch_plan plan;
+    CHECK_OK(ds_arch_plan_make(arch, &plan));
+    size_t expected_tensors = 0;
+    for (size_t i = 0; i < plan.n_decls; i++) {
+        const ds_param_decl *d = &plan.decls[i];
+        if (d->unused) {
+            CHECK_MSG(!ds_gguf_find_tensor(g, d->weight_name), "%s should be dropped",
+                      d->weight_name);
+            continue;
+        }
+        float *w, *bias;
+        int64_t n;
+        reference_fold(d, &w, &bias, &n);
+        /* weight standardization divides where the converter multiplies by 1/std */
+        int ulps = d->ws_eps > 0 ? 2 : 0;
+        const ds_gguf_tensor *t = ds_gguf_find_tensor(g, d->weight_name);
+        CHECK_MSG(t && t->dtype == DS_F32, "%s missing", d->weight_name);
+        CHECK((int64_t)(t->nbytes / 4) == n);
+        const float *got = t->data;
+        for (int64_t k = 0; k < n; k++)
+            CHECK_MSG(close_ulps(got[k], w[k], ulps), "%s[%lld]: %.9g vs reference %.9g",
+                      d->weight_name, (long long)k, got[k], w[k]);
+        expected_tensors++;
+        if (bias) {
+            const ds_gguf_tensor *tb = ds_gguf_find_tensor(g, d->bias_name);
+            CHECK_MSG(tb && tb->dtype == DS_F32, "%s missing", d->bias_name);
+            const float *gb = tb->data;
+            for (size_t k = 0; k < tb->nbytes / 4; k++)
+                CHECK_MSG(close_ulps(gb[k], bias[k], 0), "%s[%zu]: %.9g vs %.9g", d->bias_name,
+                          k, gb[k], bias[k]);
+            expected_tensors++;
+        } else {
+            CHECK_MSG(!d->bias_name || !ds_gguf_find_tensor(g, d->bias_name), "%s unexpected",
+                      d->bias_name);
+        }
+        free(w);
+        free(bias);
+    }
+    CHECK_MSG(ds_gguf_n_tensors(g) == expected_tensors, "%zu tensors, expected %zu",
+              ds_gguf_n_tensors(g), expected_tensors);
+    ds_arch_plan_free(&plan);
+    ds_gguf_close(g);
+}
+
+TEST(synth_small_folds_like_reference) { check_synth_model(DS_ARCH_MIDAS_V21_SMALL_256); }
+TEST(synth_v21_384_folds_like_reference) { check_synth_model(DS_ARCH_MIDAS_V21_384); }
+TEST(synth_dpt_hybrid_folds_like_reference) { check_synth_model(DS_ARCH_DPT_HYBRID_384); }
+TEST(synth_dpt_large_folds_like_reference) { check_synth_model(DS_ARCH_DPT_LARGE_384); }
+
+TEST(metadata_describes_the_model) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/dpt_hybrid_384.gguf", models_dir());
+    ds_gguf *g;
+    CHECK_OK(ds_gguf_open(path, &g));
+    uint32_t u;
+    const char *s;
+    float mean[3];
+    int32_t hooks[4];
+    CHECK_OK(ds_gguf_get_u32(g, "depthsolve.net_size", &u));
+    CHECK(u == 384);
+    CHECK_OK(ds_gguf_get_str(g, "depthsolve.resize_method", &s));
+    CHECK(!strcmp(s, "minimal"));
+    CHECK_OK(ds_gguf_get_f32_array(g, "depthsolve.mean", mean, 3));
+    CHECK(mean[0] == 0.5f && mean[2] == 0.5f);
+    CHECK_OK(ds_gguf_get_i32_array(g, "depthsolve.vit.hooks", hooks, 4));
+    CHECK(hooks[0] == -1 && hooks[2] == 8 && hooks[3] == 11);
+    CHECK_OK(ds_gguf_get_u32(g, "depthsolve.format_version", &u));
+    CHECK(u == 1);
+    ds_gguf_close(g);
+}
+
+TEST(f16_weights_are_the_rounded_f32_weights) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/small_f16.gguf", getenv("DS_TEST_TMP") ? getenv("DS_TEST_TMP") : "/tmp");
+    ds_convert_params p = ds_convert_default_params();
+    p.dtype = DS_WEIGHTS_F16;
+    CHECK_OK(ds_synth_file(DS_ARCH_MIDAS_V21_SMALL_256, path, &p));
+    char f32_path[512];
+    snprintf(f32_path, sizeof f32_path, "%s/midas_v21_small_256.gguf", models_dir());
+    ds_gguf *h, *f;
+    CHECK_OK(ds_gguf_open(path, &h));
+    CHECK_OK(ds_gguf_open(f32_path, &f));
+    CHECK(ds_gguf_n_tensors(h) == ds_gguf_n_tensors(f));
+    int n_f16 = 0;
+    for (size_t i = 0; i < ds_gguf_n_tensors(h); i++) {
+        const ds_gguf_tensor *a = ds_gguf_tensor_at(h, i);
+        const ds_gguf_tensor *b = ds_gguf_find_tensor(f, a->name);
+        CHECK(b && b->dtype == DS_F32);
+        const float *ref = b->data;
+        size_t n = b->nbytes / 4;
+        if (a->dtype == DS_F16) {
+            n_f16++;
+            CHECK(a->ndim >= 2);
+            const uint16_t *hv = a->data;
+            for (size_t k = 0; k < n; k++)
+                CHECK_MSG(hv[k] == ds_f32_to_f16(ref[k]), "%s[%zu]", a->name, k);
+        } else {
+            CHECK_MSG(a->dtype == DS_F32 && a->ndim == 1, "%s should stay f32", a->name);
+            CHECK(memcmp(a->data, b->data, b->nbytes) == 0);
+        }
+    }
+    CHECK(n_f16 > 100);
+    uint32_t ft;
+    CHECK_OK(ds_gguf_get_u32(h, "general.file_type", &ft));
+    CHECK(ft == 1);
+    ds_gguf_close(h);
+    ds_gguf_close(f);
+    remove(path);
+}
+
+TEST(detects_each_architecture) {
+    for (int a = 0; a < DS_ARCH_COUNT; a++) {
+        ds_ckpt ck;
+        CHECK_OK(ds_synth_ckpt((ds_arch)a, &ck));
+        ds_arch got;
+        CHECK_OK(ds_detect_arch(&ck, "synthetic", &got));
+        CHECK_MSG(got == (ds_arch)a, "%s detected as %s", ds_arch_name((ds_arch)a),
+                  ds_arch_name(got));
+        ds_ckpt_free(&ck);
+    }
+}
+
+static ds_ckpt_tensor *find_mut(ds_ckpt *ck, const char *name) {
+    for (size_t i = 0; i < ck->n_tensors; i++)
+        if (!strcmp(ck->tensors[i].name, name))
+            return &ck->tensors[i];
+    return NULL;
+}
+
+static ds_status convert_small(ds_ckpt *ck, ds_arch arch) {
+    ds_convert_params p = ds_convert_default_params();
+    p.arch = arch;
+    ds_converted c;
+    ds_status s = ds_convert_ckpt(ck, "ck.pt", NULL, &p, &c);
+    ds_converted_free(&c);
+    return s;
+}
+
+TEST(missing_tensor_is_named) {
+    ds_ckpt ck;
+    CHECK_OK(ds_synth_ckpt(DS_ARCH_MIDAS_V21_SMALL_256, &ck));
+    ds_ckpt_tensor *t = find_mut(&ck, "scratch.refinenet2.out_conv.bias");
+    CHECK(t);
+    free(t->name);
+    t->name = strdup("scratch.refinenet2.out_conv.bias_renamed");
+    ds_arch got;
+    CHECK_FAILS(ds_detect_arch(&ck, "ck.pt", &got), DS_ERR_MODEL,
+                "looks like midas_v21_small_256");
+    CHECK_FAILS(convert_small(&ck, DS_ARCH_MIDAS_V21_SMALL_256), DS_ERR_MODEL,
+                "missing tensor 'scratch.refinenet2.out_conv.bias' (64)");
+    ds_ckpt_free(&ck);
+}
+
+TEST(misshaped_tensor_is_named) {
+    ds_ckpt ck;
+    CHECK_OK(ds_synth_ckpt(DS_ARCH_MIDAS_V21_SMALL_256, &ck));
+    ds_ckpt_tensor *t = find_mut(&ck, "scratch.layer2_rn.weight");
+    CHECK(t);
+    t->shape[0] = 64;
+    t->nbytes /= 2;
+    CHECK_FAILS(convert_small(&ck, DS_ARCH_MIDAS_V21_SMALL_256), DS_ERR_MODEL,
+                "'scratch.layer2_rn.weight' has shape 64x48x3x3, midas_v21_small_256 expects 128x48x3x3");
+    ds_ckpt_free(&ck);
+}
+
+TEST(unexpected_tensor_is_named) {
+    ds_ckpt ck;
+    CHECK_OK(ds_synth_ckpt(DS_ARCH_MIDAS_V21_SMALL_256, &ck));
+    int64_t shape[1] = {4};
+    CHECK_OK(ds_ckpt_push(&ck, strdup("scratch.extra.weight"), DS_F32, 1, shape, calloc(4, 4), 16));
+    CHECK_FAILS(convert_small(&ck, DS_ARCH_UNKNOWN), DS_ERR_MODEL,
+                "unexpected tensor 'scratch.extra.weight'");
+    ds_ckpt_free(&ck);
+}
+
+TEST(wrong_architecture_is_refused) {
+    ds_ckpt ck;
+    CHECK_OK(ds_synth_ckpt(DS_ARCH_MIDAS_V21_SMALL_256, &ck));
+    CHECK_FAILS(convert_small(&ck, DS_ARCH_DPT_LARGE_384), DS_ERR_MODEL,
+                "needed by dpt_large_384");
+    ds_ckpt_free(&ck);
+    ds_ckpt other = {0};
+    int64_t shape[2] = {2, 2};
+    CHECK_OK(ds_ckpt_push(&other, strdup("fc.weight"), DS_F32, 2, shape, calloc(4, 4), 16));
+    ds_arch got;
+    CHECK_FAILS(ds_detect_arch(&other, "resnet.pt", &got), DS_ERR_MODEL,
+                "resnet.pt: not a known MiDaS checkpoint");
+    ds_ckpt_free(&other);
+}
+
+TEST(integer_weight_is_refused) {
+    ds_ckpt ck;
+    CHECK_OK(ds_synth_ckpt(DS_ARCH_MIDAS_V21_SMALL_256, &ck));
+    ds_ckpt_tensor *t = find_mut(&ck, "scratch.output_conv.4.bias");
+    CHECK(t);
+    t->dtype = DS_I32;
+    CHECK_FAILS(convert_small(&ck, DS_ARCH_MIDAS_V21_SMALL_256), DS_ERR_MODEL,
+                "'scratch.output_conv.4.bias' has dtype i32, expected floating point");
+    ds_ckpt_free(&ck);
+}
+
+TEST(data_parallel_prefix_and_f16_input_are_accepted) {
+    ds_ckpt ck;
+    CHECK_OK(ds_synth_ckpt(DS_ARCH_MIDAS_V21_SMALL_256, &ck));
+    for (size_t i = 0; i < ck.n_tensors; i++) {
+        ds_ckpt_tensor *t = &ck.tensors[i];
+        char *name = malloc(strlen(t->name) + 8);
+        sprintf(name, "module.%s", t->name);
+        free(t->name);
+        t->name = name;
+        if (t->dtype == DS_F32) { /* store as f16, as a half-precision checkpoint would */
+            size_t n = t->nbytes / 4;
+            uint16_t *h = malloc(n * 2 + 1);
+            for (size_t k = 0; k < n; k++)
+                h[k] = ds_f32_to_f16(((float *)t->data)[k]);
+            free(t->data);
+            t->data = h;
+            t->nbytes = n * 2;
+            t->dtype = DS_F16;
+        }
+    }
+    ds_arch got;
+    CHECK_OK(ds_detect_arch(&ck, "dp.pt", &got));
+    CHECK(got == DS_ARCH_MIDAS_V21_SMALL_256);
+    CHECK_OK(convert_small(&ck, DS_ARCH_UNKNOWN));
+    ds_ckpt_free(&ck);
+}
+
+int main(void) {
+    RUN(formula_matches_published_check_values);
+    RUN(input_generator_matches_reference_input);
+    RUN(synth_small_folds_like_reference);
+    RUN(synth_v21_384_folds_like_reference);
+    RUN(synth_dpt_hybrid_folds_like_reference);
+    RUN(synth_dpt_large_folds_like_reference);
+    RUN(metadata_describes_the_model);
+    RUN(f16_weights_are_the_rounded_f32_weights);
+    RUN(detects_each_architecture);
+    RUN(missing_tensor_is_named);
+    RUN(misshaped_tensor_is_named);
+    RUN(unexpected_tensor_is_named);
+    RUN(wrong_architecture_is_refused);
+    RUN(integer_weight_is_refused);
+    RUN(data_parallel_prefix_and_f16_input_are_accepted);
+    return test_summary();
+}
