@@ -45,6 +45,9 @@ typedef struct ds_gguf_tensor {
     size_t nbytes;
 } ds_gguf_tensor;
 
+/* "uint8", "string", "array", ...; "?" for a value outside the enum. */
+const char *ds_gguf_type_name(ds_gguf_type t);
+
 /* ---- reading ---- */
 typedef struct ds_gguf ds_gguf;
 

@@ -1,0 +1,898 @@
+/* test_gguf.c: GGUF write/read round trips, atomic writes, and hostile files. */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "gguf.h"
+#include "test.h"
+
+/* ---- helpers ---- */
+
+static const char *tmp_dir(void) {
+    static char dir[512];
+    if (!dir[0]) {
+        const char *base = getenv("DS_TEST_TMP");
+        snprintf(dir, sizeof dir, "%s/gguf-XXXXXX", base && base[0] ? base : "/tmp");
+        if (!mkdtemp(dir))
+            snprintf(dir, sizeof dir, "/tmp");
+    }
+    return dir;
+}
+
+static void tmp_path(char *out, size_t n, const char *name) {
+    snprintf(out, n, "%s/%s", tmp_dir(), name);
+}
+
+static uint8_t *slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *p = malloc(n > 0 ? (size_t)n : 1);
+    *len = fread(p, 1, (size_t)n, f);
+    fclose(f);
+    return p;
+}
+
+static int spit(const char *path, const void *p, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return 0;
+    int ok = fwrite(p, 1, n, f) == n;
+    return fclose(f) == 0 && ok;
+}
+
+/* Temporary files the writer leaves behind in dir (should be none). */
+static int count_temp_files(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strstr(e->d_name, ".tmp-"))
+            n++;
+    closedir(d);
+    return n;
+}
+
+/* Opens an exact-size copy (so reading past the end trips ASan); NULL on the
+ * expected failure, otherwise what went wrong. */
+static const char *open_fails(const uint8_t *data, size_t len, ds_status want, const char *needle) {
+    static char why[1400];
+    const char *label = "hostile.gguf";
+    uint8_t *copy = malloc(len ? len : 1);
+    if (len)
+        memcpy(copy, data, len);
+    ds_gguf *g = (ds_gguf *)1;
+    ds_status s = ds_gguf_open_memory(copy, len, label, &g);
+    const char *msg = ds_last_error();
+    why[0] = '\0';
+    if (s == DS_OK)
+        snprintf(why, sizeof why, "opened, expected %s with \"%s\"", ds_status_string(want), needle);
+    else if (s != want || !strstr(msg, needle))
+        snprintf(why, sizeof why, "got %s \"%s\", expected %s with \"%s\"", ds_status_string(s),
+                 msg, ds_status_string(want), needle);
+    else if (strncmp(msg, label, strlen(label)) != 0 || strchr(msg, '\n'))
+        snprintf(why, sizeof why, "message does not start with the label on one line: \"%s\"",
+                 msg);
+    else if (g != NULL)
+        snprintf(why, sizeof why, "*out not cleared on failure");
+    ds_gguf_close(s == DS_OK ? g : NULL);
+    free(copy);
+    return why[0] ? why : NULL;
+}
+
+#define CHECK_OPEN_FAILS(b, status, needle)                     \
+    do {                                                        \
+        const char *why_ = open_fails((b).p, (b).len, status, needle); \
+        free((b).p);                                            \
+        (b) = (bb){0};                                          \
+        CHECK_MSG(!why_, "%s", why_);                           \
+    } while (0)
+
+/* ---- a byte builder for hand-made files ---- */
+
+typedef struct bb {
+    uint8_t *p;
+    size_t len, cap;
+} bb;
+
+static void bb_raw(bb *b, const void *d, size_t n) {
+    if (b->len + n > b->cap) {
+        b->cap = (b->len + n) * 2 + 64;
+        b->p = realloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->len, d, n);
+    b->len += n;
+}
+
+static void bb_le(bb *b, uint64_t v, size_t n) {
+    uint8_t le[8];
+    for (size_t i = 0; i < n; i++)
+        le[i] = (uint8_t)(v >> (8 * i));
+    bb_raw(b, le, n);
+}
+
+static void bb_u8(bb *b, uint8_t v) { bb_le(b, v, 1); }
+static void bb_u16(bb *b, uint16_t v) { bb_le(b, v, 2); }
+static void bb_u32(bb *b, uint32_t v) { bb_le(b, v, 4); }
+static void bb_u64(bb *b, uint64_t v) { bb_le(b, v, 8); }
+
+static void bb_str(bb *b, const char *s) {
+    bb_u64(b, strlen(s));
+    bb_raw(b, s, strlen(s));
+}
+
+static void bb_zeros(bb *b, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        bb_u8(b, 0);
+}
+
+static void bb_pad(bb *b, size_t align) { bb_zeros(b, (align - b->len % align) % align); }
+
+static void bb_header(bb *b, uint32_t version, uint64_t n_tensors, uint64_t n_kv) {
+    bb_raw(b, "GGUF", 4);
+    bb_u32(b, version);
+    bb_u64(b, n_tensors);
+    bb_u64(b, n_kv);
+}
+
+static void bb_key(bb *b, const char *key, ds_gguf_type t) {
+    bb_str(b, key);
+    bb_u32(b, t);
+}
+
+static void bb_info(bb *b, const char *name, uint32_t nd, const uint64_t *dims, uint32_t type,
+                    uint64_t off) {
+    bb_str(b, name);
+    bb_u32(b, nd);
+    for (uint32_t i = 0; i < nd; i++)
+        bb_u64(b, dims[i]);
+    bb_u32(b, type);
+    bb_u64(b, off);
+}
+
+/* One tensor with the given info, the default alignment and 64 data bytes. */
+static bb one_tensor(const char *name, uint32_t nd, const uint64_t *dims, uint32_t type,
+                     uint64_t off) {
+    bb b = {0};
+    bb_header(&b, 3, 1, 0);
+    bb_info(&b, name, nd, dims, type, off);
+    bb_pad(&b, 32);
+    bb_zeros(&b, 64);
+    return b;
+}
+
+/* ---- a file with every writer feature ---- */
+
+enum { N_PRIME = 7 };
+
+static float f32_data[2 * 3 * 5 * 7];
+static uint16_t f16_data[N_PRIME];
+static uint16_t bf16_data[13];
+static double f64_data[3];
+static int8_t i8_data[1 * 1 * 3 * 1];
+static int16_t i16_data[5 * 2];
+static int32_t i32_data[17];
+static int64_t i64_data[1];
+
+static void fill_data(void) {
+    for (size_t i = 0; i < sizeof f32_data / 4; i++)
+        f32_data[i] = (float)i * 0.5f - 3.0f;
+    for (int i = 0; i < N_PRIME; i++)
+        f16_data[i] = ds_f32_to_f16((float)i / 8.0f);
+    for (int i = 0; i < 13; i++)
+        bf16_data[i] = ds_f32_to_bf16((float)i * -1.25f);
+    for (int i = 0; i < 3; i++)
+        f64_data[i] = 1e300 / (i + 1);
+    for (int i = 0; i < 3; i++)
+        i8_data[i] = (int8_t)(-128 + 127 * i);
+    for (int i = 0; i < 10; i++)
+        i16_data[i] = (int16_t)(i * 3000 - 15000);
+    for (int i = 0; i < 17; i++)
+        i32_data[i] = (int32_t)(i * 100000007u);
+    i64_data[0] = INT64_MIN;
+}
+
+typedef struct tcase {
+    const char *name;
+    ds_dtype dtype;
+    int ndim;
+    int64_t shape[4];
+    const void *data;
+    size_t nbytes;
+} tcase;
+
+static const tcase tcases[] = {
+    {"a.f32_4d", DS_F32, 4, {2, 3, 5, 7}, f32_data, sizeof f32_data},
+    {"b.f16_prime", DS_F16, 1, {N_PRIME}, f16_data, sizeof f16_data},
+    {"c.bf16", DS_BF16, 2, {13, 1}, bf16_data, sizeof bf16_data},
+    {"d.f64", DS_F64, 1, {3}, f64_data, sizeof f64_data},
+    {"e.i8_ones", DS_I8, 4, {1, 1, 3, 1}, i8_data, sizeof i8_data},
+    {"f.i16", DS_I16, 2, {5, 2}, i16_data, sizeof i16_data},
+    {"g.i32", DS_I32, 3, {1, 17, 1}, i32_data, sizeof i32_data},
+    {"h.i64_scalar", DS_I64, 0, {0}, i64_data, sizeof i64_data},
+};
+enum { N_TCASES = sizeof tcases / sizeof tcases[0] };
+
+static const float mean3[3] = {0.5f, 0.25f, 0.125f};
+static const int32_t hooks4[4] = {2, 5, 8, -11};
+
+static ds_status write_full(const char *path) {
+    fill_data();
+    ds_gguf_writer *w = NULL;
+    DS_TRY(ds_gguf_writer_create(&w));
+    ds_status s = DS_OK;
+    if (s == DS_OK) s = ds_gguf_set_str(w, "general.architecture", "midas_v21_384");
+    if (s == DS_OK) s = ds_gguf_set_u32(w, "midas.size", 384);
+    if (s == DS_OK) s = ds_gguf_set_i32(w, "midas.neg", -7);
+    if (s == DS_OK) s = ds_gguf_set_u64(w, "midas.big", 1ull << 40);
+    if (s == DS_OK) s = ds_gguf_set_f32(w, "midas.eps", 1e-5f);
+    if (s == DS_OK) s = ds_gguf_set_bool(w, "midas.flag", true);
+    if (s == DS_OK) s = ds_gguf_set_bool(w, "midas.off", false);
+    if (s == DS_OK) s = ds_gguf_set_str(w, "midas.empty", "");
+    if (s == DS_OK) s = ds_gguf_set_f32_array(w, "midas.mean", mean3, 3);
+    if (s == DS_OK) s = ds_gguf_set_i32_array(w, "midas.hooks", hooks4, 4);
+    if (s == DS_OK) s = ds_gguf_set_i32_array(w, "midas.none", NULL, 0);
+    for (size_t i = 0; i < N_TCASES && s == DS_OK; i++) {
+        const tcase *t = &tcases[i];
+        s = ds_gguf_add_tensor(w, t->name, t->dtype, t->ndim, t->shape, t->data, t->nbytes);
+    }
+    if (s == DS_OK)
+        s = ds_gguf_write_file(w, path);
+    ds_gguf_writer_free(w);
+    return s;
+}
+
+/* ---- round trips ---- */
+
+TEST(round_trip_tensors) {
+    char path[600];
+    tmp_path(path, sizeof path, "full.gguf");
+    CHECK_OK(write_full(path));
+    ds_gguf *g = NULL;
+    CHECK_OK(ds_gguf_open(path, &g));
+    CHECK(ds_gguf_version(g) == 3);
+    CHECK(ds_gguf_alignment(g) == DS_GGUF_ALIGNMENT);
+    CHECK(strcmp(ds_gguf_label(g), path) == 0);
+    CHECK(ds_gguf_n_tensors(g) == N_TCASES);
+    for (size_t i = 0; i < N_TCASES; i++) {
+        const tcase *c = &tcases[i];
+        const ds_gguf_tensor *t = ds_gguf_tensor_at(g, i);
+        CHECK(t && strcmp(t->name, c->name) == 0);
+        CHECK(ds_gguf_find_tensor(g, c->name) == t);
+        CHECK_MSG(t->dtype == c->dtype, "%s: dtype %s", c->name, ds_dtype_name(t->dtype));
+        CHECK_MSG(t->ndim == c->ndim, "%s: ndim %d", c->name, t->ndim);
+        for (int d = 0; d < c->ndim; d++)
+            CHECK_MSG(t->shape[d] == c->shape[d], "%s: dim %d is %lld", c->name, d,
+                      (long long)t->shape[d]);
+        CHECK(t->nbytes == c->nbytes);
+        CHECK_MSG((uintptr_t)t->data % DS_GGUF_ALIGNMENT == 0, "%s: data at %p", c->name,
+                  t->data);
+        CHECK_MSG(memcmp(t->data, c->data, c->nbytes) == 0, "%s: data differs", c->name);
+    }
+    CHECK(ds_gguf_tensor_at(g, N_TCASES) == NULL);
+    CHECK(ds_gguf_find_tensor(g, "absent") == NULL);
+    CHECK(ds_gguf_find_tensor(g, "a.f32") == NULL);
+    ds_gguf_close(g);
+}
+
+TEST(round_trip_metadata) {
+    char path[600];
+    tmp_path(path, sizeof path, "meta.gguf");
+    CHECK_OK(write_full(path));
+    ds_gguf *g = NULL;
+    CHECK_OK(ds_gguf_open(path, &g));
+    CHECK(ds_gguf_n_kv(g) == 12); /* 11 set + general.alignment */
+    long ia = ds_gguf_find_kv(g, "general.alignment");
+    CHECK(ia >= 0 && ds_gguf_kv_type(g, (size_t)ia) == DS_GGUF_UINT32);
+    const char *s;
+    CHECK_OK(ds_gguf_get_str(g, "general.architecture", &s));
+    CHECK(strcmp(s, "midas_v21_384") == 0);
+    CHECK_OK(ds_gguf_get_str(g, "midas.empty", &s));
+    CHECK(s[0] == '\0');
+    uint32_t u;
+    CHECK_OK(ds_gguf_get_u32(g, "midas.size", &u));
+    CHECK(u == 384);
+    CHECK_OK(ds_gguf_get_u32(g, "general.alignment", &u));
+    CHECK(u == 64);
+    int64_t i64;
+    CHECK_OK(ds_gguf_get_i64(g, "midas.neg", &i64));
+    CHECK(i64 == -7);
+    CHECK_OK(ds_gguf_get_i64(g, "midas.big", &i64));
+    CHECK(i64 == 1ll << 40);
+    float f;
+    CHECK_OK(ds_gguf_get_f32(g, "midas.eps", &f));
+    CHECK(f == 1e-5f);
+    bool b = false;
+    CHECK_OK(ds_gguf_get_bool(g, "midas.flag", &b));
+    CHECK(b);
+    CHECK_OK(ds_gguf_get_bool(g, "midas.off", &b));
+    CHECK(!b);
+    float m[3];
+    CHECK_OK(ds_gguf_get_f32_array(g, "midas.mean", m, 3));
+    CHECK(memcmp(m, mean3, sizeof m) == 0);
+    int32_t h[4];
+    CHECK_OK(ds_gguf_get_i32_array(g, "midas.hooks", h, 4));
+    CHECK(memcmp(h, hooks4, sizeof h) == 0);
+    CHECK_OK(ds_gguf_get_i32_array(g, "midas.none", h, 0));
+    long im = ds_gguf_find_kv(g, "midas.mean");
+    CHECK(im >= 0);
+    CHECK(ds_gguf_kv_type(g, (size_t)im) == DS_GGUF_ARRAY);
+    CHECK(ds_gguf_kv_array_type(g, (size_t)im) == DS_GGUF_FLOAT32);
+    CHECK(ds_gguf_kv_array_len(g, (size_t)im) == 3);
+    CHECK(strcmp(ds_gguf_kv_key(g, (size_t)im), "midas.mean") == 0);
+    CHECK(ds_gguf_kv_array_len(g, (size_t)ia) == 0);
+    CHECK(ds_gguf_find_kv(g, "midas") == -1);
+    CHECK(ds_gguf_kv_key(g, 99) == NULL);
+    ds_gguf_close(g);
+}
+
+TEST(getter_errors) {
+    char path[600];
+    tmp_path(path, sizeof path, "getters.gguf");
+    CHECK_OK(write_full(path));
+    ds_gguf *g = NULL;
+    CHECK_OK(ds_gguf_open(path, &g));
+    uint32_t u;
+    float f, m[4];
+    int32_t h[3];
+    const char *s;
+    bool b;
+    CHECK_FAILS(ds_gguf_get_u32(g, "midas.absent", &u), DS_ERR_MODEL, "'midas.absent' is missing");
+    CHECK_FAILS(ds_gguf_get_u32(g, "midas.neg", &u), DS_ERR_MODEL, "does not fit in uint32");
+    CHECK_FAILS(ds_gguf_get_u32(g, "midas.big", &u), DS_ERR_MODEL, "does not fit in uint32");
+    CHECK_FAILS(ds_gguf_get_u32(g, "midas.eps", &u), DS_ERR_MODEL, "is float32, expected uint32");
+    CHECK_FAILS(ds_gguf_get_f32(g, "midas.size", &f), DS_ERR_MODEL, "is uint32, expected float32");
+    CHECK_FAILS(ds_gguf_get_str(g, "midas.flag", &s), DS_ERR_MODEL, "is bool, expected string");
+    CHECK_FAILS(ds_gguf_get_bool(g, "midas.size", &b), DS_ERR_MODEL, "expected bool");
+    CHECK_FAILS(ds_gguf_get_f32_array(g, "midas.mean", m, 4), DS_ERR_MODEL,
+                "is an array of 3 float32, expected an array of 4 float32");
+    CHECK_FAILS(ds_gguf_get_f32_array(g, "midas.hooks", m, 4), DS_ERR_MODEL, "array of 4 int32");
+    CHECK_FAILS(ds_gguf_get_i32_array(g, "midas.mean", h, 3), DS_ERR_MODEL, "integers");
+    CHECK_FAILS(ds_gguf_get_i32_array(g, "midas.size", h, 3), DS_ERR_MODEL, "is uint32");
+    CHECK(strncmp(ds_last_error(), path, strlen(path)) == 0);
+    ds_gguf_close(g);
+}
+
+TEST(format_values) {
+    char path[600];
+    tmp_path(path, sizeof path, "format.gguf");
+    CHECK_OK(write_full(path));
+    ds_gguf *g = NULL;
+    CHECK_OK(ds_gguf_open(path, &g));
+    static const struct {
+        const char *key, *text;
+    } want[] = {
+        {"general.alignment", "64"},
+        {"general.architecture", "\"midas_v21_384\""},
+        {"midas.size", "384"},
+        {"midas.neg", "-7"},
+        {"midas.big", "1099511627776"},
+        {"midas.eps", "1e-05"},
+        {"midas.flag", "true"},
+        {"midas.empty", "\"\""},
+        {"midas.mean", "[0.5, 0.25, 0.125]"},
+        {"midas.hooks", "[2, 5, 8, -11]"},
+        {"midas.none", "[]"},
+    };
+    char buf[128];
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        long k = ds_gguf_find_kv(g, want[i].key);
+        CHECK(k >= 0);
+        ds_gguf_kv_format(g, (size_t)k, buf, sizeof buf);
+        CHECK_MSG(strcmp(buf, want[i].text) == 0, "%s: \"%s\"", want[i].key, buf);
+    }
+    long k = ds_gguf_find_kv(g, "midas.mean");
+    ds_gguf_kv_format(g, (size_t)k, buf, 6);
+    CHECK_MSG(strcmp(buf, "[0.5,") == 0, "truncated: \"%s\"", buf);
+    buf[0] = 'x';
+    ds_gguf_kv_format(g, (size_t)k, buf, 1);
+    CHECK(buf[0] == '\0');
+    ds_gguf_kv_format(g, (size_t)k, buf, 0);
+    ds_gguf_kv_format(g, 999, buf, sizeof buf);
+    CHECK(buf[0] == '\0');
+    ds_gguf_close(g);
+}
+
+/* Every metadata type the format has, written by hand (the writer only needs a few). */
+static bb every_kv_type(uint32_t version) {
+    bb b = {0};
+    bb_header(&b, version, 0, 17);
+    bb_key(&b, "t.u8", DS_GGUF_UINT8), bb_u8(&b, 200);
+    bb_key(&b, "t.i8", DS_GGUF_INT8), bb_u8(&b, 0x80);
+    bb_key(&b, "t.u16", DS_GGUF_UINT16), bb_u16(&b, 65535);
+    bb_key(&b, "t.i16", DS_GGUF_INT16), bb_u16(&b, 0xfffe);
+    bb_key(&b, "t.u32", DS_GGUF_UINT32), bb_u32(&b, 4000000000u);
+    bb_key(&b, "t.i32", DS_GGUF_INT32), bb_u32(&b, 0x80000000u);
+    bb_key(&b, "t.f32", DS_GGUF_FLOAT32), bb_u32(&b, 0x3fc00000u); /* 1.5 */
+    bb_key(&b, "t.bool", DS_GGUF_BOOL), bb_u8(&b, 1);
+    bb_key(&b, "t.str", DS_GGUF_STRING), bb_str(&b, "a\"b\n");
+    bb_key(&b, "t.u64", DS_GGUF_UINT64), bb_u64(&b, UINT64_MAX);
+    bb_key(&b, "t.i64", DS_GGUF_INT64), bb_u64(&b, (uint64_t)-5);
+    bb_key(&b, "t.f64", DS_GGUF_FLOAT64), bb_u64(&b, 0xc004000000000000ull); /* -2.5 */
+    bb_key(&b, "t.strs", DS_GGUF_ARRAY), bb_u32(&b, DS_GGUF_STRING), bb_u64(&b, 3);
+    bb_str(&b, "x"), bb_str(&b, ""), bb_str(&b, "yz");
+    bb_key(&b, "t.u8s", DS_GGUF_ARRAY), bb_u32(&b, DS_GGUF_UINT8), bb_u64(&b, 10);
+    for (int i = 0; i < 10; i++)
+        bb_u8(&b, (uint8_t)i);
+    bb_key(&b, "t.i16s", DS_GGUF_ARRAY), bb_u32(&b, DS_GGUF_INT16), bb_u64(&b, 2);
+    bb_u16(&b, 0xffff), bb_u16(&b, 7);
+    bb_key(&b, "t.bools", DS_GGUF_ARRAY), bb_u32(&b, DS_GGUF_BOOL), bb_u64(&b, 2);
+    bb_u8(&b, 0), bb_u8(&b, 1);
+    bb_key(&b, "t.i64s", DS_GGUF_ARRAY), bb_u32(&b, DS_GGUF_INT64), bb_u64(&b, 2);
+    bb_u64(&b, 1ull << 40), bb_u64(&b, 3);
+    return b;
+}
+
+TEST(read_every_kv_type) {
+    for (uint32_t version = 2; version <= 3; version++) {
+        bb b = every_kv_type(version);
+        ds_gguf *g = NULL;
+        CHECK_OK(ds_gguf_open_memory(b.p, b.len, "kv.gguf", &g));
+        CHECK(ds_gguf_version(g) == version);
+        CHECK(ds_gguf_alignment(g) == 32); /* the default without general.alignment */
+        CHECK(ds_gguf_file_size(g) == b.len);
+        static const struct {
+            const char *key, *text;
+            ds_gguf_type type;
+        } want[] = {
+            {"t.u8", "200", DS_GGUF_UINT8},
+            {"t.i8", "-128", DS_GGUF_INT8},
+            {"t.u16", "65535", DS_GGUF_UINT16},
+            {"t.i16", "-2", DS_GGUF_INT16},
+            {"t.u32", "4000000000", DS_GGUF_UINT32},
+            {"t.i32", "-2147483648", DS_GGUF_INT32},
+            {"t.f32", "1.5", DS_GGUF_FLOAT32},
+            {"t.bool", "true", DS_GGUF_BOOL},
+            {"t.str", "\"a\\\"b\\x0a\"", DS_GGUF_STRING},
+            {"t.u64", "18446744073709551615", DS_GGUF_UINT64},
+            {"t.i64", "-5", DS_GGUF_INT64},
+            {"t.f64", "-2.5", DS_GGUF_FLOAT64},
+            {"t.strs", "[\"x\", \"\", \"yz\"]", DS_GGUF_ARRAY},
+            {"t.u8s", "[0, 1, 2, 3, 4, 5, 6, 7, ... (10 items)]", DS_GGUF_ARRAY},
+            {"t.i16s", "[-1, 7]", DS_GGUF_ARRAY},
+            {"t.bools", "[false, true]", DS_GGUF_ARRAY},
+            {"t.i64s", "[1099511627776, 3]", DS_GGUF_ARRAY},
+        };
+        CHECK(ds_gguf_n_kv(g) == sizeof want / sizeof want[0]);
+        char buf[128];
+        for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+            CHECK(strcmp(ds_gguf_kv_key(g, i), want[i].key) == 0);
+            CHECK(ds_gguf_kv_type(g, i) == want[i].type);
+            ds_gguf_kv_format(g, i, buf, sizeof buf);
+            CHECK_MSG(strcmp(buf, want[i].text) == 0, "%s: \"%s\"", want[i].key, buf);
+        }
+        CHECK(ds_gguf_kv_array_type(g, 12) == DS_GGUF_STRING && ds_gguf_kv_array_len(g, 12) == 3);
+        uint32_t u;
+        int64_t v;
+        CHECK_OK(ds_gguf_get_u32(g, "t.u8", &u));
+        CHECK(u == 200);
+        CHECK_OK(ds_gguf_get_u32(g, "t.u16", &u));
+        CHECK(u == 65535);
+        CHECK_FAILS(ds_gguf_get_u32(g, "t.i8", &u), DS_ERR_MODEL, "-128, which does not fit");
+        CHECK_OK(ds_gguf_get_i64(g, "t.i32", &v));
+        CHECK(v == INT32_MIN);
+        CHECK_OK(ds_gguf_get_i64(g, "t.u32", &v));
+        CHECK(v == 4000000000ll);
+        CHECK_FAILS(ds_gguf_get_i64(g, "t.u64", &v), DS_ERR_MODEL, "does not fit in int64");
+        CHECK_FAILS(ds_gguf_get_i64(g, "t.f64", &v), DS_ERR_MODEL, "is float64");
+        int32_t a[2];
+        CHECK_OK(ds_gguf_get_i32_array(g, "t.i16s", a, 2));
+        CHECK(a[0] == -1 && a[1] == 7);
+        CHECK_FAILS(ds_gguf_get_i32_array(g, "t.i64s", a, 2), DS_ERR_MODEL,
+                    "element 0 does not fit in int32");
+        CHECK_FAILS(ds_gguf_get_i32_array(g, "t.bools", a, 2), DS_ERR_MODEL, "array of 2 bool");
+        CHECK_FAILS(ds_gguf_get_str(g, "t.strs", &(const char *){0}), DS_ERR_MODEL,
+                    "array of 3 string");
+        ds_gguf_close(g);
+        free(b.p);
+    }
+}
+
+TEST(string_with_nul_refused_by_getter) {
+    bb b = {0};
+    bb_header(&b, 3, 0, 1);
+    bb_key(&b, "s", DS_GGUF_STRING);
+    bb_u64(&b, 3), bb_raw(&b, "a\0b", 3);
+    ds_gguf *g = NULL;
+    CHECK_OK(ds_gguf_open_memory(b.p, b.len, "nul.gguf", &g));
+    const char *s;
+    CHECK_FAILS(ds_gguf_get_str(g, "s", &s), DS_ERR_MODEL, "NUL byte");
+    char buf[64];
+    ds_gguf_kv_format(g, 0, buf, sizeof buf);
+    CHECK_MSG(strcmp(buf, "\"a\\x00b\"") == 0, "%s", buf);
+    ds_gguf_close(g);
+    free(b.p);
+}
+
+TEST(other_alignment_and_offsets) {
+    /* general.alignment 16, two tensors, the second at offset 16 */
+    bb b = {0};
+    bb_header(&b, 3, 2, 1);
+    bb_key(&b, "general.alignment", DS_GGUF_UINT32), bb_u32(&b, 16);
+    bb_info(&b, "x", 2, (uint64_t[]){3, 1}, 0, 0);      /* f32 [1, 3] */
+    bb_info(&b, "y", 1, (uint64_t[]){2}, 26, 16);        /* i32 [2] */
+    bb_pad(&b, 16);
+    size_t data = b.len;
+    bb_u32(&b, 0x3f800000u), bb_u32(&b, 0x40000000u), bb_u32(&b, 0x40400000u), bb_u32(&b, 0);
+    bb_u32(&b, 7), bb_u32(&b, (uint32_t)-8);
+    ds_gguf *g = NULL;
+    CHECK_OK(ds_gguf_open_memory(b.p, b.len, "align.gguf", &g));
+    CHECK(ds_gguf_alignment(g) == 16);
+    const ds_gguf_tensor *x = ds_gguf_find_tensor(g, "x"), *y = ds_gguf_find_tensor(g, "y");
+    CHECK(x && y);
+    CHECK(x->ndim == 2 && x->shape[0] == 1 && x->shape[1] == 3 && x->dtype == DS_F32);
+    CHECK((const uint8_t *)x->data == b.p + data);
+    CHECK((const uint8_t *)y->data == b.p + data + 16);
+    CHECK(y->dtype == DS_I32 && y->nbytes == 8);
+    int32_t yv[2];
+    memcpy(yv, y->data, 8);
+    CHECK(yv[0] == 7 && yv[1] == -8);
+    ds_gguf_close(g);
+    free(b.p);
+}
+
+TEST(no_tensors_no_padding) {
+    bb b = {0};
+    bb_header(&b, 3, 0, 0);
+    ds_gguf *g = NULL;
+    CHECK_OK(ds_gguf_open_memory(b.p, b.len, "empty.gguf", &g));
+    CHECK(ds_gguf_n_tensors(g) == 0 && ds_gguf_n_kv(g) == 0);
+    CHECK(ds_gguf_tensor_at(g, 0) == NULL && ds_gguf_find_tensor(g, "x") == NULL);
+    CHECK(ds_gguf_find_kv(g, "x") == -1);
+    ds_gguf_close(g);
+    free(b.p);
+}
+
+/* ---- hostile files ---- */
+
+TEST(hostile_headers) {
+    bb b = {0};
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "not a GGUF file");
+    bb_raw(&b, "GGU", 3);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "not a GGUF file");
+    bb_raw(&b, "GGML", 4), bb_zeros(&b, 40);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "not a GGUF file");
+    bb_raw(&b, "GGUF", 4), bb_u16(&b, 3);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "truncated");
+    bb_header(&b, 1, 0, 0);
+    CHECK_OPEN_FAILS(b, DS_ERR_UNSUPPORTED, "GGUF version 1 is not supported");
+    bb_header(&b, 4, 0, 0);
+    CHECK_OPEN_FAILS(b, DS_ERR_UNSUPPORTED, "version 4 is not supported");
+    bb_header(&b, 0x03000000u, 0, 0);
+    CHECK_OPEN_FAILS(b, DS_ERR_UNSUPPORTED, "big-endian");
+    bb_header(&b, 3, 0, 0);
+    b.len -= 1;
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "too short for a GGUF header");
+    bb_header(&b, 3, 0, UINT64_MAX);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "metadata count 18446744073709551615 cannot fit");
+    bb_header(&b, 3, 1ull << 62, 0);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "tensor count 4611686018427387904 cannot fit");
+    bb_header(&b, 3, 0, 1), bb_zeros(&b, 12);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "metadata count 1 cannot fit");
+}
+
+TEST(hostile_metadata) {
+    bb b = {0};
+    bb_header(&b, 3, 0, 1), bb_u64(&b, UINT64_MAX), bb_zeros(&b, 8);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "truncated: metadata entry 0 needs 18446744073709551615 bytes");
+    bb_header(&b, 3, 0, 1), bb_u64(&b, 70000), bb_zeros(&b, 70000 + 13);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "name is 70000 bytes long");
+    bb_header(&b, 3, 0, 1), bb_u64(&b, 3), bb_raw(&b, "a\0b", 3), bb_u32(&b, 0), bb_u8(&b, 0);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "NUL byte");
+    bb_header(&b, 3, 0, 1), bb_key(&b, "k", 13), bb_u8(&b, 0);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "metadata 'k': unknown value type 13");
+    bb_header(&b, 3, 0, 1), bb_key(&b, "k", 0xffffffffu), bb_u8(&b, 0);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "unknown value type 4294967295");
+    bb_header(&b, 3, 0, 1), bb_key(&b, "k", DS_GGUF_STRING), bb_u64(&b, 1ull << 63);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "truncated: metadata 'k' needs 9223372036854775808 bytes");
+    bb_header(&b, 3, 0, 1), bb_key(&b, "k", DS_GGUF_UINT64), bb_u32(&b, 1);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "truncated: metadata 'k' needs 8 bytes");
+    bb_header(&b, 3, 0, 1), bb_key(&b, "k", DS_GGUF_BOOL), bb_u8(&b, 2);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "is 2, not 0 or 1");
+    bb_header(&b, 3, 0, 1), bb_key(&b, "k", DS_GGUF_ARRAY), bb_u32(&b, DS_GGUF_UINT32);
+    bb_u64(&b, UINT64_MAX / 2);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "array elements of uint32 at offset");
+    bb_header(&b, 3, 0, 1), bb_key(&b, "k", DS_GGUF_ARRAY), bb_u32(&b, DS_GGUF_STRING);
+    bb_u64(&b, 1ull << 40), bb_str(&b, "x");
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "1099511627776 array elements of string");
+    bb_header(&b, 3, 0, 1), bb_key(&b, "k", DS_GGUF_ARRAY), bb_u32(&b, DS_GGUF_STRING);
+    bb_u64(&b, 2), bb_str(&b, "x"), bb_u64(&b, 100), bb_zeros(&b, 8);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "needs 100 bytes");
+    bb_header(&b, 3, 0, 1), bb_key(&b, "k", DS_GGUF_ARRAY), bb_u32(&b, DS_GGUF_ARRAY);
+    bb_u64(&b, 1), bb_u32(&b, DS_GGUF_UINT8), bb_u64(&b, 1), bb_u8(&b, 1);
+    CHECK_OPEN_FAILS(b, DS_ERR_UNSUPPORTED, "nested arrays");
+    bb_header(&b, 3, 0, 1), bb_key(&b, "k", DS_GGUF_ARRAY), bb_u32(&b, 77), bb_u64(&b, 0);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "unknown array element type 77");
+    bb_header(&b, 3, 0, 1), bb_key(&b, "k", DS_GGUF_ARRAY), bb_u32(&b, DS_GGUF_BOOL);
+    bb_u64(&b, 3), bb_u8(&b, 1), bb_u8(&b, 0), bb_u8(&b, 9);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "is 9, not 0 or 1");
+    bb_header(&b, 3, 0, 2), bb_key(&b, "k", DS_GGUF_UINT8), bb_u8(&b, 1);
+    bb_key(&b, "k", DS_GGUF_INT8), bb_u8(&b, 2);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "duplicate key 'k'");
+}
+
+TEST(hostile_alignment) {
+    bb b = {0};
+    bb_header(&b, 3, 0, 1), bb_key(&b, "general.alignment", DS_GGUF_UINT64), bb_u64(&b, 64);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "general.alignment is uint64, not uint32");
+    bb_header(&b, 3, 0, 1), bb_key(&b, "general.alignment", DS_GGUF_UINT32), bb_u32(&b, 48);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "general.alignment 48 is not a power of two");
+    bb_header(&b, 3, 0, 1), bb_key(&b, "general.alignment", DS_GGUF_UINT32), bb_u32(&b, 0);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "general.alignment 0 is not a power of two");
+    /* a huge alignment puts the data section past the end */
+    bb_header(&b, 3, 1, 1), bb_key(&b, "general.alignment", DS_GGUF_UINT32), bb_u32(&b, 1u << 31);
+    bb_info(&b, "t", 1, (uint64_t[]){1}, 0, 0), bb_zeros(&b, 64);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "tensor 't' data (4 bytes at offset 0 of the data section at 2147483648)");
+}
+
+TEST(hostile_tensor_infos) {
+    bb b = one_tensor("t", 1, (uint64_t[]){16}, 0, 0);
+    ds_gguf *g = NULL;
+    CHECK_OK(ds_gguf_open_memory(b.p, b.len, "baseline.gguf", &g)); /* the cases below break it */
+    ds_gguf_close(g);
+    free(b.p);
+    b = one_tensor("t", 5, (uint64_t[]){1, 1, 1, 1, 1}, 0, 0);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "tensor 't' has 5 dimensions (at most 4)");
+    bb_header(&b, 3, 1, 0), bb_str(&b, "t"), bb_u32(&b, 0xffffffffu), bb_zeros(&b, 64);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "4294967295 dimensions");
+    b = one_tensor("t", 2, (uint64_t[]){4, 0}, 0, 0);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "tensor 't': dimension 1 is 0 (must be positive)");
+    b = one_tensor("t", 1, (uint64_t[]){1ull << 63}, 0, 0);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "dimension 0 is 9223372036854775808");
+    b = one_tensor("t", 3, (uint64_t[]){1ull << 32, 1ull << 31, 2}, 0, 0);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "tensor 't': element count overflows");
+    b = one_tensor("t", 2, (uint64_t[]){1ull << 31, 1ull << 31}, 0, 0);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "4611686018427387904 elements cannot fit");
+    b = one_tensor("t", 1, (uint64_t[]){3}, 2, 0);
+    CHECK_OPEN_FAILS(b, DS_ERR_UNSUPPORTED, "tensor 't' has ggml type 2 (q4_0)");
+    b = one_tensor("t", 1, (uint64_t[]){3}, 12, 0);
+    CHECK_OPEN_FAILS(b, DS_ERR_UNSUPPORTED, "ggml type 12 (q4_k)");
+    b = one_tensor("t", 1, (uint64_t[]){3}, 99, 0);
+    CHECK_OPEN_FAILS(b, DS_ERR_UNSUPPORTED, "ggml type 99 (unknown)");
+    b = one_tensor("t", 1, (uint64_t[]){3}, 4, 0);
+    CHECK_OPEN_FAILS(b, DS_ERR_UNSUPPORTED, "ggml type 4 (unknown)");
+    b = one_tensor("t", 1, (uint64_t[]){3}, 0, 4);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "data offset 4 is not a multiple of the alignment 32");
+    b = one_tensor("t", 1, (uint64_t[]){3}, 0, 64);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "runs past the end of the file");
+    b = one_tensor("t", 1, (uint64_t[]){17}, 0, 0);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "tensor 't' data (68 bytes at offset 0");
+    b = one_tensor("t", 1, (uint64_t[]){3}, 0, UINT64_MAX - 31);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "runs past the end of the file");
+    bb_header(&b, 3, 1, 0), bb_str(&b, "t"), bb_u32(&b, 1), bb_u64(&b, 3), bb_u32(&b, 0);
+    bb_zeros(&b, 4);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "truncated: tensor 't' needs 8 bytes");
+    bb_header(&b, 3, 1, 0), bb_u64(&b, 1), bb_u8(&b, 0), bb_u32(&b, 1), bb_u64(&b, 3);
+    bb_u32(&b, 0), bb_u64(&b, 0), bb_pad(&b, 32), bb_zeros(&b, 32);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "tensor info 0: name contains a NUL byte");
+    bb_header(&b, 3, 2, 0);
+    bb_info(&b, "w", 1, (uint64_t[]){3}, 0, 0), bb_info(&b, "w", 1, (uint64_t[]){3}, 0, 32);
+    bb_pad(&b, 32), bb_zeros(&b, 64);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "duplicate tensor name 'w'");
+}
+
+TEST(overlapping_tensors_are_read) {
+    bb b = {0};
+    bb_header(&b, 3, 2, 0);
+    bb_info(&b, "a", 1, (uint64_t[]){4}, 0, 0), bb_info(&b, "b", 1, (uint64_t[]){8}, 0, 0);
+    bb_pad(&b, 32), bb_zeros(&b, 32);
+    ds_gguf *g = NULL;
+    CHECK_OK(ds_gguf_open_memory(b.p, b.len, "overlap.gguf", &g));
+    CHECK(ds_gguf_tensor_at(g, 0)->data == ds_gguf_tensor_at(g, 1)->data);
+    ds_gguf_close(g);
+    free(b.p);
+}
+
+/* Cutting a valid file anywhere before the end of its last tensor's data must
+ * fail cleanly; cuts in the final padding leave a complete file. */
+TEST(truncated_everywhere) {
+    char path[600];
+    tmp_path(path, sizeof path, "cut.gguf");
+    CHECK_OK(write_full(path));
+    size_t len = 0;
+    uint8_t *full = slurp(path, &len);
+    CHECK(full && len > 0);
+    ds_gguf *g = NULL;
+    CHECK_OK(ds_gguf_open_memory(full, len, "cut.gguf", &g));
+    size_t data_end = 0;
+    for (size_t i = 0; i < ds_gguf_n_tensors(g); i++) {
+        const ds_gguf_tensor *t = ds_gguf_tensor_at(g, i);
+        size_t end = (size_t)((const uint8_t *)t->data - full) + t->nbytes;
+        data_end = end > data_end ? end : data_end;
+    }
+    ds_gguf_close(g);
+    CHECK(data_end > 0 && data_end <= len);
+    int failures = 0;
+    for (size_t cut = 0; cut < len; cut++) {
+        const char *why = open_fails(full, cut, DS_ERR_FORMAT, cut < 4 ? "not a GGUF" : "truncated");
+        if (cut >= data_end) {
+            CHECK_MSG(why && strstr(why, "opened"), "cut at %zu of %zu: %s", cut, len,
+                      why ? why : "failed");
+            continue;
+        }
+        if (why && failures++ < 5)
+            printf("  cut at %zu of %zu: %s\n", cut, len, why);
+    }
+    CHECK_MSG(failures == 0, "%d of %zu cuts did not fail cleanly", failures, data_end);
+    free(full);
+}
+
+/* ---- files on disk ---- */
+
+TEST(open_errors_name_the_file) {
+    char path[600];
+    ds_gguf *g = (ds_gguf *)1;
+    tmp_path(path, sizeof path, "does-not-exist.gguf");
+    CHECK_FAILS(ds_gguf_open(path, &g), DS_ERR_IO, "does-not-exist.gguf: cannot open");
+    CHECK(g == NULL);
+    CHECK_FAILS(ds_gguf_open(tmp_dir(), &g), DS_ERR_IO, "not a regular file");
+    tmp_path(path, sizeof path, "empty.gguf");
+    CHECK(spit(path, "", 0));
+    CHECK_FAILS(ds_gguf_open(path, &g), DS_ERR_FORMAT, "empty.gguf: empty file");
+    tmp_path(path, sizeof path, "short.gguf");
+    CHECK(spit(path, "GGUF\3\0\0\0\1", 9));
+    CHECK_FAILS(ds_gguf_open(path, &g), DS_ERR_FORMAT, "short.gguf: truncated");
+    CHECK(strncmp(ds_last_error(), path, strlen(path)) == 0);
+}
+
+static ds_status write_small(const char *path, size_t n_floats) {
+    static float data[4096];
+    int64_t shape[1] = {(int64_t)n_floats};
+    ds_gguf_writer *w = NULL;
+    DS_TRY(ds_gguf_writer_create(&w));
+    ds_status s = ds_gguf_add_tensor(w, "x", DS_F32, 1, shape, data, n_floats * 4);
+    if (s == DS_OK)
+        s = ds_gguf_write_file(w, path);
+    ds_gguf_writer_free(w);
+    return s;
+}
+
+TEST(atomic_write_keeps_target_on_failure) {
+    char dir[600], target[700];
+    snprintf(dir, sizeof dir, "%s/atomic", tmp_dir());
+    CHECK(mkdir(dir, 0755) == 0 || errno == EEXIST);
+    snprintf(target, sizeof target, "%s/model.gguf", dir);
+    CHECK(spit(target, "old contents", 12));
+
+    /* the write itself fails half way: a file size limit makes write() return EFBIG */
+    struct rlimit old;
+    CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    struct rlimit small = {.rlim_cur = 2000, .rlim_max = old.rlim_max};
+    CHECK(setrlimit(RLIMIT_FSIZE, &small) == 0);
+    ds_status s = write_small(target, 4096);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, old_handler);
+    CHECK_MSG(s == DS_ERR_IO && strstr(ds_last_error(), "model.gguf: cannot write"),
+              "got %s: %s", ds_status_string(s), ds_last_error());
+    CHECK(strstr(ds_last_error(), dir) == ds_last_error());
+    size_t len = 0;
+    uint8_t *now = slurp(target, &len);
+    CHECK(now && len == 12 && memcmp(now, "old contents", 12) == 0);
+    free(now);
+    CHECK(count_temp_files(dir) == 0);
+
+    /* a directory in the way of the rename */
+    char blocked[700];
+    snprintf(blocked, sizeof blocked, "%s/blocked.gguf", dir);
+    CHECK(mkdir(blocked, 0755) == 0 || errno == EEXIST);
+    CHECK_FAILS(write_small(blocked, 4), DS_ERR_IO, "blocked.gguf: cannot replace");
+    struct stat st;
+    CHECK(stat(blocked, &st) == 0 && S_ISDIR(st.st_mode));
+    CHECK(count_temp_files(dir) == 0);
+
+    /* no directory at all */
+    char nodir[700];
+    snprintf(nodir, sizeof nodir, "%s/missing/model.gguf", dir);
+    CHECK_FAILS(write_small(nodir, 4), DS_ERR_IO, "missing/model.gguf: cannot create a temporary file");
+
+    /* an unwritable directory (root writes anywhere, so only checked otherwise) */
+    if (geteuid() != 0) {
+        CHECK(chmod(dir, 0555) == 0);
+        s = write_small(target, 4);
+        chmod(dir, 0755);
+        CHECK_MSG(s == DS_ERR_IO && strstr(ds_last_error(), "model.gguf"), "%s", ds_last_error());
+        now = slurp(target, &len);
+        CHECK(now && len == 12 && memcmp(now, "old contents", 12) == 0);
+        free(now);
+    }
+    CHECK(count_temp_files(dir) == 0);
+}
+
+TEST(atomic_write_replaces_and_keeps_mode) {
+    char dir[600], target[700];
+    snprintf(dir, sizeof dir, "%s/replace", tmp_dir());
+    CHECK(mkdir(dir, 0755) == 0 || errno == EEXIST);
+    snprintf(target, sizeof target, "%s/model.gguf", dir);
+    CHECK_OK(write_small(target, 3));
+    struct stat st;
+    CHECK(stat(target, &st) == 0 && (st.st_mode & 0777) == 0644);
+    CHECK(chmod(target, 0600) == 0);
+    CHECK_OK(write_small(target, 100));
+    CHECK(stat(target, &st) == 0 && (st.st_mode & 0777) == 0600);
+    ds_gguf *g = NULL;
+    CHECK_OK(ds_gguf_open(target, &g));
+    CHECK(ds_gguf_find_tensor(g, "x")->shape[0] == 100);
+    ds_gguf_close(g);
+    CHECK(count_temp_files(dir) == 0);
+    /* a bare file name goes to the current directory */
+    char cwd[600];
+    CHECK(getcwd(cwd, sizeof cwd) != NULL);
+    CHECK(chdir(dir) == 0);
+    ds_status s = write_small("bare.gguf", 2);
+    int back = chdir(cwd) == 0;
+    CHECK_OK(s);
+    CHECK(back);
+    snprintf(target, sizeof target, "%s/bare.gguf", dir);
+    CHECK(stat(target, &st) == 0);
+    CHECK(count_temp_files(dir) == 0);
+}
+
+TEST(writer_rejects_bad_input) {
+    ds_gguf_writer *w = NULL;
+    CHECK_OK(ds_gguf_writer_create(&w));
+    float x[6] = {0};
+    int64_t s23[2] = {2, 3};
+    CHECK_OK(ds_gguf_set_u32(w, "k", 1));
+    CHECK_FAILS(ds_gguf_set_f32(w, "k", 1), DS_ERR_INVALID_ARGUMENT, "key 'k' set twice");
+    CHECK_FAILS(ds_gguf_set_u32(w, "general.alignment", 8), DS_ERR_INVALID_ARGUMENT,
+                "written by the writer");
+    CHECK_FAILS(ds_gguf_set_str(w, "", "v"), DS_ERR_INVALID_ARGUMENT, "empty key");
+    CHECK_FAILS(ds_gguf_set_str(w, "s", NULL), DS_ERR_INVALID_ARGUMENT, "NULL string");
+    CHECK_OK(ds_gguf_add_tensor(w, "t", DS_F32, 2, s23, x, sizeof x));
+    CHECK_FAILS(ds_gguf_add_tensor(w, "t", DS_F32, 2, s23, x, sizeof x), DS_ERR_INVALID_ARGUMENT,
+                "tensor 't' added twice");
+    CHECK_FAILS(ds_gguf_add_tensor(w, "u", DS_U8, 2, s23, x, 6), DS_ERR_UNSUPPORTED,
+                "dtype u8 has no GGUF type");
+    CHECK_FAILS(ds_gguf_add_tensor(w, "u", DS_BOOL, 2, s23, x, 6), DS_ERR_UNSUPPORTED, "bool");
+    CHECK_FAILS(ds_gguf_add_tensor(w, "u", DS_F32, 5, (int64_t[]){1, 1, 1, 1, 6}, x, sizeof x),
+                DS_ERR_INVALID_ARGUMENT, "5 dimensions");
+    CHECK_FAILS(ds_gguf_add_tensor(w, "u", DS_F32, 2, (int64_t[]){0, 3}, x, 0),
+                DS_ERR_INVALID_ARGUMENT, "dimension 0 is 0");
+    CHECK_FAILS(ds_gguf_add_tensor(w, "u", DS_F32, 2, (int64_t[]){-2, -3}, x, sizeof x),
+                DS_ERR_INVALID_ARGUMENT, "dimension 0 is -2");
+    CHECK_FAILS(ds_gguf_add_tensor(w, "u", DS_F32, 2, s23, x, 20), DS_ERR_INVALID_ARGUMENT,
+                "20 bytes given, its shape and dtype need 24");
+    CHECK_FAILS(ds_gguf_add_tensor(w, "u", DS_F32, 2, (int64_t[]){INT64_MAX, 4}, x, 4),
+                DS_ERR_INVALID_ARGUMENT, "overflows");
+    CHECK_FAILS(ds_gguf_add_tensor(w, "u", DS_F32, 2, s23, NULL, sizeof x), DS_ERR_INVALID_ARGUMENT,
+                "NULL data");
+    CHECK_FAILS(ds_gguf_add_tensor(w, "", DS_F32, 2, s23, x, sizeof x), DS_ERR_INVALID_ARGUMENT,
+                "empty tensor name");
+    CHECK_FAILS(ds_gguf_write_file(w, "some/dir/"), DS_ERR_INVALID_ARGUMENT, "not a file name");
+    ds_gguf_writer_free(w);
+    ds_gguf_writer_free(NULL);
+    ds_gguf_close(NULL);
+}
+
+int main(void) {
+    RUN(round_trip_tensors);
+    RUN(round_trip_metadata);
+    RUN(getter_errors);
+    RUN(format_values);
+    RUN(read_every_kv_type);
+    RUN(string_with_nul_refused_by_getter);
+    RUN(other_alignment_and_offsets);
+    RUN(no_tensors_no_padding);
+    RUN(hostile_headers);
+    RUN(hostile_metadata);
+    RUN(hostile_alignment);
+    RUN(hostile_tensor_infos);
+    RUN(overlapping_tensors_are_read);
+    RUN(truncated_everywhere);
+    RUN(open_errors_name_the_file);
+    RUN(atomic_write_keeps_target_on_failure);
+    RUN(atomic_write_replaces_and_keeps_mode);
+    RUN(writer_rejects_bad_input);
+    return test_summary();
+}
