@@ -65,7 +65,7 @@ MAIN_OBJ := $(call obj,src/main.c)
 TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 FUZZ_REPLAY_BIN := $(patsubst fuzz/%.c,$(BUILD)/fuzz-replay/%,$(FUZZ_SRC))
 
-.PHONY: all lib test test-bin fuzz clean
+.PHONY: all lib test test-bin models fuzz clean
 all: $(BUILD)/depthsolve $(BUILD)/libdepthsolve.a $(BUILD)/libdepthsolve.so
 
 # V=1 shows full command lines.
@@ -105,11 +105,22 @@ $(BUILD)/fuzz-replay/%: $(BUILD)/obj/fuzz/%.o $(BUILD)/obj/fuzz/replay_main.o $(
 
 test-bin: all $(TEST_BIN) $(FUZZ_REPLAY_BIN)
 
+# Synthetic-weight models the tests run (the plain build's, shared with build/asan).
+ARCHS  := midas_v21_small_256 midas_v21_384 dpt_hybrid_384 dpt_large_384
+MODELS_DIR := build/models
+MODELS := $(ARCHS:%=$(MODELS_DIR)/%.gguf)
+$(MODELS_DIR)/%.gguf: $(BUILD)/depthsolve
+	@mkdir -p $(dir $@)
+	@echo "  SYNTH   $@"
+	$(Q)$(BUILD)/depthsolve synth -q --arch $* -o $@
+models: $(MODELS)
+
 # OPENBLAS_CORETYPE=Haswell: the environment's choice for this CPU; kept in tests.
 test:
-	$(MAKE) test-bin
+	$(MAKE) test-bin models
 	$(MAKE) BUILD=$(BUILD)/asan SANITIZE=1 test-bin
-	OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-Haswell} tests/run.sh $(BUILD) $(BUILD)/asan
+	DS_MODELS=$(MODELS_DIR) OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-Haswell} \
+	    tests/run.sh $(BUILD) $(BUILD)/asan
 
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------------
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fopenmp $(WARN) $(INCLUDES) \

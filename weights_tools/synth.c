@@ -31,25 +31,48 @@ static const char *leaf_of(const char *key) {
     return dot ? dot + 1 : key;
 }
 
-/* Each value is one or two float32 operations, never fused (-ffp-contract=off). */
-float ds_synth_value(const char *key, int ndim, const int64_t *shape, uint64_t seed, uint64_t i) {
+/* The formula's cases: value = scale * u + offset, by the key's leaf and rank. */
+typedef struct rule {
+    float scale, offset;
+    int add_offset; /* two float32 operations (multiply, then add), never fused */
+} rule;
+
+static rule rule_for(const char *key, int ndim, const int64_t *shape) {
     const char *leaf = leaf_of(key);
-    float u = ds_synth_uniform(seed, i);
     if (ndim >= 2 && !strcmp(leaf, "weight")) {
         int64_t fan_in = 1;
         for (int d = 1; d < ndim; d++)
             fan_in *= shape[d];
-        return u * (float)sqrt(6.0 / (double)fan_in);
+        return (rule){(float)sqrt(6.0 / (double)fan_in), 0.0f, 0};
     }
     if (!strcmp(leaf, "running_var"))
-        return 1.5f + 0.5f * u;
+        return (rule){0.5f, 1.5f, 1};
     if (!strcmp(leaf, "running_mean"))
-        return 0.1f * u;
+        return (rule){0.1f, 0.0f, 0};
     if (ndim == 1 && !strcmp(leaf, "weight"))
-        return 1.0f + 0.1f * u;
+        return (rule){0.1f, 1.0f, 1};
     if (!strcmp(leaf, "bias"))
-        return 0.1f * u;
-    return 0.02f * u;
+        return (rule){0.1f, 0.0f, 0};
+    return (rule){0.02f, 0.0f, 0};
+}
+
+static float apply(rule r, float u) {
+    float v = u * r.scale; /* the README writes `u * scale` and `0.5f * u`: same product */
+    return r.add_offset ? r.offset + v : v;
+}
+
+float ds_synth_value(const char *key, int ndim, const int64_t *shape, uint64_t seed, uint64_t i) {
+    return apply(rule_for(key, ndim, shape), ds_synth_uniform(seed, i));
+}
+
+void ds_synth_fill(const char *key, int ndim, const int64_t *shape, float *out) {
+    rule r = rule_for(key, ndim, shape);
+    uint64_t seed = ds_synth_seed(key);
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++)
+        n *= shape[d];
+    for (int64_t i = 0; i < n; i++)
+        out[i] = apply(r, ds_synth_uniform(seed, (uint64_t)i));
 }
 
 static ds_status push_key(ds_ckpt *ck, const ds_raw_key *k) {
@@ -65,12 +88,8 @@ static ds_status push_key(ds_ckpt *ck, const ds_raw_key *k) {
         free(name);
         return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory for %s", k->name);
     }
-    if (!k->is_int64) {
-        float *f = data;
-        uint64_t seed = ds_synth_seed(k->name);
-        for (int64_t i = 0; i < numel; i++)
-            f[i] = ds_synth_value(k->name, k->ndim, k->shape, seed, (uint64_t)i);
-    }
+    if (!k->is_int64)
+        ds_synth_fill(k->name, k->ndim, k->shape, data);
     return ds_ckpt_push(ck, name, k->is_int64 ? DS_I64 : DS_F32, k->ndim, k->shape, data,
                         (size_t)numel * esize);
 }
