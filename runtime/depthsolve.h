@@ -105,6 +105,60 @@ ds_status ds_convert_file(const char *in_path, const char *out_path,
  */
 ds_status ds_synth_file(ds_arch arch, const char *out_path, const ds_convert_params *params);
 
+/* ---- Inference engine ---------------------------------------------------- */
+
+typedef enum ds_device {
+    DS_DEVICE_AUTO = 0, /* the GPU when one works, else the CPU */
+    DS_DEVICE_CPU,
+    DS_DEVICE_CUDA,
+    DS_DEVICE_CUDA_EMU  /* the CUDA backend under CPU emulation (slow; for checking) */
+} ds_device;
+
+typedef struct ds_engine ds_engine;
+
+typedef struct ds_engine_params {
+    const char *model_path; /* a GGUF file written by ds_convert_file / ds_synth_file */
+    ds_device device;
+    int device_index;       /* CUDA device ordinal */
+    int n_threads;          /* CPU threads; 0: all cores */
+    int reference;          /* non-zero: plain reference ops (slow, for checking) */
+    ds_log_fn log;          /* may be NULL */
+    void *log_user;
+} ds_engine_params;
+
+ds_engine_params ds_engine_default_params(void);
+
+/* Opens the model (mapped, not copied) and checks its metadata and tensors. */
+ds_status ds_engine_create(const ds_engine_params *params, ds_engine **out);
+void ds_engine_free(ds_engine *engine); /* NULL-safe */
+
+typedef struct ds_model_info {
+    ds_arch arch;
+    const char *arch_name;
+    int net_size;           /* training resolution (256 or 384) */
+    int input_multiple;     /* input sides must be multiples of this */
+    int resize_upper_bound; /* run.py's resize: 1 "upper_bound", 0 "minimal" */
+    float mean[3], std[3];  /* input normalization: (x - mean) / std, x in [0, 1] */
+    int64_t n_params;
+} ds_model_info;
+
+ds_status ds_engine_model_info(const ds_engine *engine, ds_model_info *out);
+
+/* Runs the network on a normalized 1x3xHxW float32 tensor (NCHW). Writes the
+ * HxW relative inverse depth (non-negative, larger is nearer). The first run
+ * at a new size plans memory for it; later runs at that size allocate nothing. */
+ds_status ds_engine_run(ds_engine *engine, const float *input_nchw, int height, int width,
+                        float *depth_out);
+
+/* Called for each named stage output ("pretrained_layer1", "scratch_layer1_rn",
+ * "scratch_refinenet1", "head_pre_relu", ...), as 1xCxHxW float32 (NCHW). */
+typedef void (*ds_stage_fn)(const char *name, const float *nchw, int channels, int height,
+                            int width, void *user);
+
+/* ds_engine_run that also reports every named stage output. */
+ds_status ds_engine_run_stages(ds_engine *engine, const float *input_nchw, int height, int width,
+                               float *depth_out, ds_stage_fn on_stage, void *user);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,7 @@
 /* graph.c: graph ownership and names of ops and activations. */
 #include "graph.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,4 +44,19 @@ int ds_graph_find_mark(const ds_graph *g, const char *name) {
         if (strcmp(g->marks[i].name, name) == 0)
             return g->marks[i].node;
     return -1;
+}
+
+void ds_format_shape(char *buf, size_t len, int ndim, const int64_t *shape) {
+    if (ndim == 0) {
+        snprintf(buf, len, "scalar");
+        return;
+    }
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int d = 0; d < ndim && used < len; d++) {
+        int n = snprintf(buf + used, len - used, d ? "x%lld" : "%lld", (long long)shape[d]);
+        if (n < 0)
+            return;
+        used += (size_t)n;
+    }
 }

@@ -133,6 +133,8 @@ void ds_graph_free(ds_graph *g); /* NULL-safe; leaves *g zeroed */
 int64_t ds_shape_numel(const int64_t shape[4]);
 const char *ds_op_name(ds_op op);
 const char *ds_act_name(ds_act act);
+/* "64x3x7x7" (or "scalar" for ndim 0) into buf. */
+void ds_format_shape(char *buf, size_t len, int ndim, const int64_t *shape);
 /* The node a mark names, or -1. */
 int ds_graph_find_mark(const ds_graph *g, const char *name);
 

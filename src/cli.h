@@ -18,6 +18,7 @@ extern const ds_cli_command ds_cli_commands[]; /* NULL-terminated, in cli_comman
 int ds_cmd_convert(int argc, char **argv);
 int ds_cmd_synth(int argc, char **argv);
 int ds_cmd_info(int argc, char **argv);
+int ds_cmd_net(int argc, char **argv);
 
 /* Prints "depthsolve <cmd>: <ds_last_error()>" to stderr; returns DS_EXIT_FAILED. */
 int ds_cli_report(const char *cmd, ds_status status);
@@ -27,5 +28,10 @@ int ds_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((for
 void ds_cli_log(ds_log_level level, const char *message, void *user);
 /* Parses an architecture name or "auto" (-> DS_ARCH_UNKNOWN); 0 if not one. */
 int ds_cli_parse_arch(const char *s, ds_arch *out);
+/* "auto", "cpu", "cuda", "cuda:N", "cuda-emu"; 0 if not one. */
+int ds_cli_parse_device(const char *s, ds_device *out, int *index);
+/* A positive thread count; 0 if not one. */
+int ds_cli_parse_threads(const char *s, int *out);
+int ds_cli_is_dir(const char *path);
 
 #endif

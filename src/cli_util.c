@@ -1,7 +1,9 @@
 /* cli_util.c: error reporting and small parsers shared by the commands. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -35,4 +37,40 @@ int ds_cli_parse_arch(const char *s, ds_arch *out) {
     }
     *out = ds_arch_from_name(s);
     return *out != DS_ARCH_UNKNOWN;
+}
+
+int ds_cli_parse_device(const char *s, ds_device *out, int *index) {
+    *index = 0;
+    if (!strcmp(s, "auto"))
+        *out = DS_DEVICE_AUTO;
+    else if (!strcmp(s, "cpu"))
+        *out = DS_DEVICE_CPU;
+    else if (!strcmp(s, "cuda-emu"))
+        *out = DS_DEVICE_CUDA_EMU;
+    else if (!strcmp(s, "cuda"))
+        *out = DS_DEVICE_CUDA;
+    else if (!strncmp(s, "cuda:", 5)) {
+        char *end;
+        long v = strtol(s + 5, &end, 10);
+        if (end == s + 5 || *end || v < 0 || v > 255)
+            return 0;
+        *out = DS_DEVICE_CUDA;
+        *index = (int)v;
+    } else
+        return 0;
+    return 1;
+}
+
+int ds_cli_parse_threads(const char *s, int *out) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < 1 || v > 1024)
+        return 0;
+    *out = (int)v;
+    return 1;
+}
+
+int ds_cli_is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }

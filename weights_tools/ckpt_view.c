@@ -1,7 +1,6 @@
 /* ckpt_view.c: name lookups over a checkpoint, with an optional common prefix. */
 #include "ckpt_view.h"
 
-#include <stdio.h>
 #include <string.h>
 
 static const char DATA_PARALLEL[] = "module.";
@@ -37,19 +36,4 @@ int ds_ckpt_view_shape_is(const ds_ckpt_view *v, size_t i, int ndim, const int64
         if (t->shape[d] != shape[d])
             return 0;
     return 1;
-}
-
-void ds_format_shape(char *buf, size_t len, int ndim, const int64_t *shape) {
-    if (ndim == 0) {
-        snprintf(buf, len, "scalar");
-        return;
-    }
-    size_t used = 0;
-    buf[0] = '\0';
-    for (int d = 0; d < ndim && used < len; d++) {
-        int n = snprintf(buf + used, len - used, d ? "x%lld" : "%lld", (long long)shape[d]);
-        if (n < 0)
-            return;
-        used += (size_t)n;
-    }
 }

@@ -3,6 +3,7 @@
 #define DS_CKPT_VIEW_H
 
 #include "checkpoint.h" /* ds_ckpt */
+#include "graph.h"      /* ds_format_shape */
 
 typedef struct ds_ckpt_view {
     const ds_ckpt *ck;
@@ -15,7 +16,5 @@ const char *ds_ckpt_view_name(const ds_ckpt_view *v, size_t i);
 
 /* Whether tensor i has exactly this shape. */
 int ds_ckpt_view_shape_is(const ds_ckpt_view *v, size_t i, int ndim, const int64_t *shape);
-/* "64x3x7x7" (or "scalar") into buf. */
-void ds_format_shape(char *buf, size_t len, int ndim, const int64_t *shape);
 
 #endif

@@ -1,0 +1,95 @@
+/*
+ * cpu_ops.h: the CPU backend's operations, each in two versions:
+ *  - ds_ref_*: the plain reference, single-threaded, written to be read and
+ *    trusted; every other implementation (fast CPU, CUDA) is checked against it;
+ *  - ds_fast_*: the fast path (OpenMP threads, OpenBLAS sgemm, vector kernels).
+ *
+ * Layout: activations are NHWC float32, (N, H, W, C) with C fastest. Weights
+ * are float32 in the stored layout of params.h: conv (O, kh, kw, I/g),
+ * transposed conv (I, kh, kw, O), linear (O, I).
+ */
+#ifndef DS_CPU_OPS_H
+#define DS_CPU_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "graph.h" /* ds_node, ds_act */
+
+typedef struct ds_tensor {
+    float *data;      /* (N, H, W, C) contiguous */
+    int64_t shape[4];
+} ds_tensor;
+
+typedef struct ds_cpu_ctx {
+    int n_threads;
+    float *scratch;        /* workspace shared by every op, scratch_bytes long */
+    size_t scratch_bytes;
+} ds_cpu_ctx;
+
+/* One execution of one node. */
+typedef struct ds_cpu_op {
+    const ds_node *node;
+    const ds_tensor *x;    /* input 0 */
+    const ds_tensor *r;    /* input 1 (residual, second operand) or NULL */
+    ds_tensor *y;          /* output, shape = node->shape */
+    const float *w;        /* weight (stored layout) or NULL */
+    const float *b;        /* bias or NULL */
+    const void *packed;    /* weights prepared by the fast path's pack(), or NULL */
+    ds_cpu_ctx *ctx;
+} ds_cpu_op;
+
+/* An implementation of one op kind. */
+typedef struct ds_cpu_kernel {
+    void (*run)(const ds_cpu_op *op);
+    /* Workspace bytes for this node (NULL: none). */
+    size_t (*scratch_bytes)(const ds_node *n, int n_threads);
+    /* Prepares weights once per engine (NULL: uses op->w directly). Returns
+     * NULL on allocation failure; the result is released with free(). */
+    void *(*pack)(const ds_node *n, const float *w);
+} ds_cpu_kernel;
+
+/* The tables, indexed by ds_op. Entries with run == NULL are not supported. */
+extern const ds_cpu_kernel ds_cpu_ref_kernels[DS_OP_COUNT];
+extern const ds_cpu_kernel ds_cpu_fast_kernels[DS_OP_COUNT];
+
+/* Elementwise activation of one value. */
+static inline float ds_apply_act(ds_act act, float v);
+
+/* ---- reference implementations (cpu_ref_*.c) ---- */
+void ds_ref_conv2d(const ds_cpu_op *op);
+void ds_ref_conv_transpose(const ds_cpu_op *op);
+void ds_ref_maxpool(const ds_cpu_op *op);
+void ds_ref_resize(const ds_cpu_op *op);
+void ds_ref_add(const ds_cpu_op *op);
+void ds_ref_act(const ds_cpu_op *op);
+void ds_ref_groupnorm(const ds_cpu_op *op);
+void ds_ref_layernorm(const ds_cpu_op *op);
+void ds_ref_linear(const ds_cpu_op *op);
+void ds_ref_attention(const ds_cpu_op *op);
+size_t ds_ref_attention_scratch(const ds_node *n, int n_threads);
+void ds_ref_pos_embed(const ds_cpu_op *op);
+void ds_ref_prepend_token(const ds_cpu_op *op);
+void ds_ref_readout_cat(const ds_cpu_op *op);
+void ds_ref_copy(const ds_cpu_op *op); /* RESHAPE when not aliased, INPUT */
+
+/* Bilinear source coordinate of PyTorch's interpolate (shared by all paths):
+ * for output index o of `out` samples over `in`, the left index, right index
+ * and the weight of the right one. */
+void ds_bilinear_coord(int64_t o, int64_t in, int64_t out, int align_corners, int64_t *i0,
+                       int64_t *i1, float *frac);
+
+#include <math.h>
+
+static inline float ds_apply_act(ds_act act, float v) {
+    switch (act) {
+    case DS_ACT_NONE: return v;
+    /* written so that NaN passes through, as in PyTorch */
+    case DS_ACT_RELU: return v < 0.0f ? 0.0f : v;
+    case DS_ACT_RELU6: return v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
+    case DS_ACT_GELU: return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
+    }
+    return v;
+}
+
+#endif

@@ -1,0 +1,113 @@
+/* cmd_net.c: depthsolve net, the network alone on a normalized 1x3xHxW tensor. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "graph.h" /* ds_format_shape */
+#include "npy.h" /* ds_npy_read, ds_npy_write */
+
+static const char NET_HELP[] =
+    "usage: depthsolve net --model M.gguf --input x.npy -o y.npy [options]\n"
+    "\n"
+    "Runs the network alone on a normalized 1x3xHxW float32 tensor (NCHW .npy)\n"
+    "and writes the 1xHxW relative inverse depth.\n"
+    "\n"
+    "  --model FILE        converted model (depthsolve convert / synth)\n"
+    "  --input FILE        1x3xHxW float32 .npy; H and W multiples of 32 (16 for DPT)\n"
+    "  -o, --output FILE   1xHxW float32 .npy\n"
+    "  --dump DIR          also write every named stage as DIR/<stage>.npy (1xCxHxW):\n"
+    "                      pretrained_layerN, scratch_layerN_rn, scratch_refinenetN,\n"
+    "                      head_pre_relu (the names of the PyTorch reference dumps)\n"
+    "  --device cpu|auto   where to run (default auto: CPU in this build)\n"
+    "  --threads N         CPU threads (default: all cores)\n"
+    "  --reference         plain reference ops (slow; for checking the fast ones)\n";
+
+typedef struct dump_ctx {
+    const char *dir;
+    int failed;
+} dump_ctx;
+
+static void dump_stage(const char *name, const float *nchw, int c, int h, int w, void *user) {
+    dump_ctx *d = user;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.npy", d->dir, name);
+    int64_t shape[4] = {1, c, h, w};
+    if (ds_npy_write(path, nchw, 4, shape) != DS_OK) {
+        ds_cli_report("net", DS_ERR_IO);
+        d->failed = 1;
+    }
+}
+
+int ds_cmd_net(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"model", required_argument, 0, 'm'},  {"input", required_argument, 0, 'i'},
+        {"output", required_argument, 0, 'o'}, {"dump", required_argument, 0, 'D'},
+        {"device", required_argument, 0, 'd'}, {"threads", required_argument, 0, 't'},
+        {"reference", no_argument, 0, 'R'},    {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    ds_engine_params p = ds_engine_default_params();
+    const char *input = NULL, *output = NULL, *dump_dir = NULL;
+    int quiet = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': p.model_path = optarg; break;
+        case 'i': input = optarg; break;
+        case 'o': output = optarg; break;
+        case 'D': dump_dir = optarg; break;
+        case 'd':
+            if (!ds_cli_parse_device(optarg, &p.device, &p.device_index))
+                return ds_cli_usage_error("net", "unknown device '%s'", optarg);
+            break;
+        case 't':
+            if (!ds_cli_parse_threads(optarg, &p.n_threads))
+                return ds_cli_usage_error("net", "--threads takes a positive number, not '%s'",
+                                          optarg);
+            break;
+        case 'R': p.reference = 1; break;
+        case 'q': quiet = 1; break;
+        case 'h': fputs(NET_HELP, stdout); return DS_EXIT_OK;
+        default: return ds_cli_usage_error("net", "bad option");
+        }
+    }
+    if (optind != argc)
+        return ds_cli_usage_error("net", "unexpected argument '%s'", argv[optind]);
+    if (!p.model_path || !input || !output)
+        return ds_cli_usage_error("net", "--model, --input and -o are required");
+    if (dump_dir && mkdir(dump_dir, 0777) != 0 && !ds_cli_is_dir(dump_dir))
+        return ds_cli_usage_error("net", "cannot create the dump directory %s", dump_dir);
+    p.log = ds_cli_log;
+    p.log_user = &quiet;
+    ds_npy x;
+    ds_status s = ds_npy_read(input, &x);
+    if (s != DS_OK)
+        return ds_cli_report("net", s);
+    if (x.ndim != 4 || x.shape[0] != 1 || x.shape[1] != 3) {
+        char shape[128];
+        ds_format_shape(shape, sizeof shape, x.ndim, x.shape);
+        ds_npy_free(&x);
+        fprintf(stderr, "depthsolve net: %s: expected a 1x3xHxW float32 tensor, got %s\n", input,
+                shape);
+        return DS_EXIT_FAILED;
+    }
+    int h = (int)x.shape[2], w = (int)x.shape[3];
+    ds_engine *e = NULL;
+    float *depth = malloc((size_t)h * (size_t)w * sizeof *depth + 1);
+    dump_ctx dump = {dump_dir, 0};
+    s = depth ? ds_engine_create(&p, &e) : DS_ERR_OUT_OF_MEMORY;
+    if (s == DS_OK)
+        s = ds_engine_run_stages(e, x.data, h, w, depth, dump_dir ? dump_stage : NULL, &dump);
+    if (s == DS_OK) {
+        int64_t shape[3] = {1, h, w};
+        s = ds_npy_write(output, depth, 3, shape);
+    }
+    ds_engine_free(e);
+    ds_npy_free(&x);
+    free(depth);
+    if (s != DS_OK)
+        return ds_cli_report("net", s);
+    return dump.failed ? DS_EXIT_FAILED : DS_EXIT_OK;
+}
