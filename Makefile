@@ -15,9 +15,16 @@ FUZZ_SECONDS ?= 60
 SRC_DIRS := runtime weights_tools src
 INCLUDES := $(addprefix -I,$(SRC_DIRS))
 
+# OpenBLAS built with OpenMP: its threads are the engine's threads (no
+# oversubscription), and a call made inside our own parallel loop runs serially.
+OPENBLAS ?= /usr/lib/x86_64-linux-gnu/openblas-openmp
+OPENBLAS_INC ?= /usr/include/x86_64-linux-gnu/openblas-openmp
+
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wvla -Wstrict-prototypes
-CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -fPIC -g -fopenmp -ffp-contract=off $(WARN) $(INCLUDES) -MMD -MP
-LDLIBS   := -lzip -lcjson -lpng -ljpeg -lopenblas -lm -lpthread -fopenmp
+CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -fPIC -g -fopenmp -ffp-contract=off $(WARN) $(INCLUDES) \
+                 -I$(OPENBLAS_INC) -MMD -MP
+LDLIBS   := -lzip -lcjson -lpng -ljpeg -L$(OPENBLAS) -Wl,-rpath,$(OPENBLAS) -lopenblas -lm \
+            -lpthread -fopenmp
 
 ifeq ($(DEBUG),1)
   OPT := -O0
@@ -55,6 +62,7 @@ LIB_SRC  := $(wildcard runtime/*.c weights_tools/*.c)
 CLI_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_SRC := $(filter-out tests/test_harness.c,$(TEST_SRC))
+TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -92,7 +100,7 @@ $(BUILD)/depthsolve: $(MAIN_OBJ) $(BUILD)/libcli.a $(BUILD)/libdepthsolve.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/obj/tests/test_harness.o $(BUILD)/libcli.a $(BUILD)/libdepthsolve.a
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(call obj,$(TEST_SUPPORT)) $(BUILD)/libcli.a $(BUILD)/libdepthsolve.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -123,7 +131,7 @@ test:
 	    tests/run.sh $(BUILD) $(BUILD)/asan
 
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------------
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fopenmp $(WARN) $(INCLUDES) \
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fopenmp $(WARN) $(INCLUDES) -I$(OPENBLAS_INC) \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_BIN := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 

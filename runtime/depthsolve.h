@@ -122,6 +122,7 @@ typedef struct ds_engine_params {
     int device_index;       /* CUDA device ordinal */
     int n_threads;          /* CPU threads; 0: all cores */
     int reference;          /* non-zero: plain reference ops (slow, for checking) */
+    int profile;            /* non-zero: time every node; each run logs a summary (INFO) */
     ds_log_fn log;          /* may be NULL */
     void *log_user;
 } ds_engine_params;

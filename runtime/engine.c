@@ -227,11 +227,12 @@ static void nhwc_to_nchw(const float *src, float *dst, int64_t c, int64_t hw) {
             dst[k * hw + p] = src[p * c + k];
 }
 
-static void execute(ds_engine *e) {
+static void execute(ds_engine *e, double *node_seconds) {
     shape_state *s = &e->shape;
     ds_cpu_ctx ctx = {.n_threads = e->n_threads, .scratch = s->scratch,
                       .scratch_bytes = s->scratch_bytes};
     for (int i = 0; i < s->graph.n_nodes; i++) {
+        double t0 = node_seconds ? omp_get_wtime() : 0;
         const ds_node *n = &s->graph.nodes[i];
         if (n->op == DS_OP_INPUT)
             continue; /* written by the caller's conversion */
@@ -244,6 +245,64 @@ static void execute(ds_engine *e) {
                         .y = &y, .w = n->w[0].data, .b = n->w[1].data,
                         .packed = s->packed[i], .ctx = &ctx};
         e->kernels[n->op].run(&op);
+        if (node_seconds)
+            node_seconds[i] = omp_get_wtime() - t0;
+    }
+}
+
+/* Work of a node in multiply-adds, for the profile. */
+static double node_macs(const ds_graph *g, const ds_node *n) {
+    const int64_t *in = n->in[0] >= 0 ? g->nodes[n->in[0]].shape : n->shape;
+    double out = (double)ds_shape_numel(n->shape);
+    switch (n->op) {
+    case DS_OP_CONV2D:
+        return out * n->a.conv.kh * n->a.conv.kw * (double)(in[3] / n->a.conv.groups);
+    case DS_OP_CONV_TRANSPOSE:
+        return out * (double)in[3];
+    case DS_OP_LINEAR:
+        return out * (double)in[3];
+    case DS_OP_ATTENTION:
+        return 2.0 * (double)n->shape[2] * (double)n->shape[2] * (double)n->shape[3];
+    default:
+        return 0;
+    }
+}
+
+/* Logs time per op kind, and the slowest nodes, through the log callback. */
+static void log_profile(const ds_engine *e, const double *sec, double total) {
+    const ds_graph *g = &e->shape.graph;
+    ds_log_fn log = e->params.log;
+    void *u = e->params.log_user;
+    ds_log(log, u, DS_LOG_INFO, "profile %dx%d: %.2f ms", e->shape.h, e->shape.w, total * 1e3);
+    for (int op = 0; op < DS_OP_COUNT; op++) {
+        double t = 0, macs = 0;
+        int count = 0;
+        for (int i = 0; i < g->n_nodes; i++)
+            if ((int)g->nodes[i].op == op) {
+                t += sec[i];
+                macs += node_macs(g, &g->nodes[i]);
+                count++;
+            }
+        if (count)
+            ds_log(log, u, DS_LOG_INFO, "  %-15s %4d nodes %9.2f ms %5.1f%% %7.1f GFLOP/s",
+                   ds_op_name((ds_op)op), count, t * 1e3, 100 * t / total,
+                   t > 0 ? 2 * macs / t / 1e9 : 0);
+    }
+    int shown[12];
+    for (int k = 0; k < 12 && k < g->n_nodes; k++) {
+        int best = -1;
+        for (int i = 0; i < g->n_nodes; i++) {
+            int taken = 0;
+            for (int j = 0; j < k; j++)
+                taken |= shown[j] == i;
+            if (!taken && (best < 0 || sec[i] > sec[best]))
+                best = i;
+        }
+        shown[k] = best;
+        const ds_node *n = &g->nodes[best];
+        ds_log(log, u, DS_LOG_INFO, "  %8.2f ms %7.1f GFLOP/s  %s %s %lldx%lldx%lld", sec[best] * 1e3,
+               sec[best] > 0 ? 2 * node_macs(g, n) / sec[best] / 1e9 : 0, ds_op_name(n->op),
+               n->name, (long long)n->shape[1], (long long)n->shape[2], (long long)n->shape[3]);
     }
 }
 
@@ -256,7 +315,12 @@ ds_status ds_engine_run_stages(ds_engine *e, const float *input, int h, int w, f
     openblas_set_num_threads(e->n_threads);
     ds_tensor in = value(s, s->graph.input);
     nchw_to_nhwc(input, in.data, 3, (int64_t)h * w);
-    execute(e);
+    double *sec = e->params.profile ? calloc((size_t)s->graph.n_nodes, sizeof *sec) : NULL;
+    double t0 = omp_get_wtime();
+    execute(e, sec);
+    if (sec)
+        log_profile(e, sec, omp_get_wtime() - t0);
+    free(sec);
     ds_tensor out = value(s, s->graph.output);
     memcpy(depth, out.data, (size_t)h * (size_t)w * sizeof(float));
     for (int m = 0; on_stage && m < s->graph.n_marks; m++) {

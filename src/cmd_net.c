@@ -23,7 +23,9 @@ static const char NET_HELP[] =
     "                      head_pre_relu (the names of the PyTorch reference dumps)\n"
     "  --device cpu|auto   where to run (default auto: CPU in this build)\n"
     "  --threads N         CPU threads (default: all cores)\n"
-    "  --reference         plain reference ops (slow; for checking the fast ones)\n";
+    "  --reference         plain reference ops (slow; for checking the fast ones)\n"
+    "  --profile           log the time of every op kind and the slowest nodes\n"
+    "  --repeat N          run N times (with --profile: see warm timings)\n";
 
 typedef struct dump_ctx {
     const char *dir;
@@ -47,10 +49,11 @@ int ds_cmd_net(int argc, char **argv) {
         {"output", required_argument, 0, 'o'}, {"dump", required_argument, 0, 'D'},
         {"device", required_argument, 0, 'd'}, {"threads", required_argument, 0, 't'},
         {"reference", no_argument, 0, 'R'},    {"quiet", no_argument, 0, 'q'},
+        {"profile", no_argument, 0, 'P'},      {"repeat", required_argument, 0, 'r'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     ds_engine_params p = ds_engine_default_params();
     const char *input = NULL, *output = NULL, *dump_dir = NULL;
-    int quiet = 0, c;
+    int quiet = 0, repeat = 1, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
         switch (c) {
@@ -68,6 +71,11 @@ int ds_cmd_net(int argc, char **argv) {
                                           optarg);
             break;
         case 'R': p.reference = 1; break;
+        case 'P': p.profile = 1; break;
+        case 'r':
+            if (!ds_cli_parse_threads(optarg, &repeat))
+                return ds_cli_usage_error("net", "--repeat takes a positive number");
+            break;
         case 'q': quiet = 1; break;
         case 'h': fputs(NET_HELP, stdout); return DS_EXIT_OK;
         default: return ds_cli_usage_error("net", "bad option");
@@ -98,7 +106,7 @@ int ds_cmd_net(int argc, char **argv) {
     float *depth = malloc((size_t)h * (size_t)w * sizeof *depth + 1);
     dump_ctx dump = {dump_dir, 0};
     s = depth ? ds_engine_create(&p, &e) : DS_ERR_OUT_OF_MEMORY;
-    if (s == DS_OK)
+    for (int i = 0; s == DS_OK && i < repeat; i++) /* repeats: warm timing runs */
         s = ds_engine_run_stages(e, x.data, h, w, depth, dump_dir ? dump_stage : NULL, &dump);
     if (s == DS_OK) {
         int64_t shape[3] = {1, h, w};

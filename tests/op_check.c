@@ -1,0 +1,119 @@
+/* op_check.c: fast-versus-reference checks of CPU kernels with guard zones. */
+#include "op_check.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "planner.h" /* ds_plan_inplace_input */
+
+enum { GUARD = 64 };
+static const uint32_t GUARD_BITS = 0x7fc0dead; /* a NaN no kernel produces */
+
+void op_random(float *dst, size_t n, uint64_t seed, float scale) {
+    uint64_t z = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (size_t i = 0; i < n; i++) {
+        z ^= z << 13, z ^= z >> 7, z ^= z << 17;
+        dst[i] = ((float)(z >> 40) * 0x1p-23f - 1.0f) * scale;
+    }
+}
+
+float *op_guarded_alloc(size_t n) {
+    float *p = malloc((n + 2 * GUARD) * sizeof *p);
+    if (!p)
+        return NULL;
+    for (size_t i = 0; i < n + 2 * GUARD; i++)
+        memcpy(&p[i], &GUARD_BITS, 4);
+    return p + GUARD;
+}
+
+int op_guards_intact(const float *p, size_t n) {
+    for (size_t i = 0; i < GUARD; i++) {
+        uint32_t a, b;
+        memcpy(&a, &p[-(long)GUARD + (long)i], 4);
+        memcpy(&b, &p[n + i], 4);
+        if (a != GUARD_BITS || b != GUARD_BITS)
+            return 0;
+    }
+    return 1;
+}
+
+void op_guarded_free(float *p) {
+    if (p)
+        free(p - GUARD);
+}
+
+double op_nmse(const float *a, const float *ref, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)a[i] - ref[i];
+        num += d * d;
+        den += (double)ref[i] * ref[i];
+    }
+    return den > 0 ? num / den : num;
+}
+
+static size_t numel(const int64_t s[4]) { return (size_t)(s[0] * s[1] * s[2] * s[3]); }
+
+static void run(const ds_cpu_kernel *k, const ds_node *node, ds_tensor *x, ds_tensor *r, ds_tensor *y,
+                const float *w, const float *b, int n_threads) {
+    size_t scratch = k->scratch_bytes ? k->scratch_bytes(node, n_threads) : 0;
+    float *s = op_guarded_alloc(scratch / sizeof(float) + 1);
+    void *packed = k->pack && w ? k->pack(node, w) : NULL;
+    ds_cpu_ctx ctx = {.n_threads = n_threads, .scratch = s, .scratch_bytes = scratch};
+    ds_cpu_op op = {.node = node, .x = x, .r = r, .y = y, .w = w, .b = b, .packed = packed,
+                    .ctx = &ctx};
+    k->run(&op);
+    free(packed);
+    op_guarded_free(s);
+}
+
+op_check_result op_check(const ds_node *node, const int64_t x_shape[4], const int64_t *r_shape,
+                         size_t w_len, size_t b_len, float scale_w, const ds_cpu_kernel *fast,
+                         int n_threads, uint64_t seed) {
+    op_check_result res = {.nmse = INFINITY, .nmse_inplace = -1};
+    size_t nx = numel(x_shape), nr = r_shape ? numel(r_shape) : 0, ny = numel(node->shape);
+    float *xd = op_guarded_alloc(nx), *rd = r_shape ? op_guarded_alloc(nr) : NULL;
+    float *w = w_len ? malloc(w_len * sizeof *w) : NULL, *b = b_len ? malloc(b_len * sizeof *b) : NULL;
+    float *y_ref = op_guarded_alloc(ny), *y_fast = op_guarded_alloc(ny);
+    op_random(xd, nx, seed, 1.0f);
+    if (rd)
+        op_random(rd, nr, seed + 1, 1.0f);
+    if (w)
+        op_random(w, w_len, seed + 2, scale_w);
+    if (b)
+        op_random(b, b_len, seed + 3, 0.1f);
+    ds_tensor x = {xd, {x_shape[0], x_shape[1], x_shape[2], x_shape[3]}};
+    ds_tensor r = {rd, {0}};
+    if (r_shape)
+        memcpy(r.shape, r_shape, sizeof r.shape);
+    ds_tensor yr = {y_ref, {0}}, yf = {y_fast, {0}};
+    memcpy(yr.shape, node->shape, sizeof yr.shape);
+    memcpy(yf.shape, node->shape, sizeof yf.shape);
+    run(&ds_cpu_ref_kernels[node->op], node, &x, rd ? &r : NULL, &yr, w, b, 1);
+    run(fast, node, &x, rd ? &r : NULL, &yf, w, b, n_threads);
+    res.nmse = op_nmse(y_fast, y_ref, ny);
+    res.guards_ok = op_guards_intact(y_fast, ny) && op_guards_intact(xd, nx) &&
+                    (!rd || op_guards_intact(rd, nr));
+    res.finite = 1;
+    for (size_t i = 0; i < ny; i++)
+        res.finite &= isfinite(y_fast[i]);
+    /* in place: the output written over the input the planner may hand over */
+    int k = ds_plan_inplace_input(node);
+    float *src = k == 0 ? xd : k == 1 ? rd : NULL;
+    size_t nsrc = k == 0 ? nx : nr;
+    if (src && nsrc == ny) {
+        ds_tensor yi = {src, {0}};
+        memcpy(yi.shape, node->shape, sizeof yi.shape);
+        run(fast, node, &x, rd ? &r : NULL, &yi, w, b, n_threads);
+        res.nmse_inplace = op_nmse(src, y_ref, ny);
+        res.guards_ok &= op_guards_intact(src, ny);
+    }
+    op_guarded_free(xd);
+    op_guarded_free(rd);
+    op_guarded_free(y_ref);
+    op_guarded_free(y_fast);
+    free(w);
+    free(b);
+    return res;
+}

@@ -1,0 +1,42 @@
+/*
+ * op_check.h: compares an op's fast CPU kernel (or any other implementation)
+ * with its reference kernel on random data, ggml test-backend-ops style:
+ * NMSE = sum((a-b)^2) / sum(b^2), guard zones around every output that must
+ * stay untouched, and the in-place variant the memory planner may choose.
+ */
+#ifndef DS_OP_CHECK_H
+#define DS_OP_CHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu_ops.h" /* ds_cpu_kernel, ds_node */
+
+/* Uniform floats in [-scale, scale), reproducible from `seed`. */
+void op_random(float *dst, size_t n, uint64_t seed, float scale);
+
+/* A buffer of n floats between two guard zones of a NaN bit pattern. */
+float *op_guarded_alloc(size_t n);
+int op_guards_intact(const float *p, size_t n);
+void op_guarded_free(float *p);
+
+double op_nmse(const float *a, const float *ref, size_t n);
+
+typedef struct op_check_result {
+    double nmse;          /* fast vs reference */
+    double nmse_inplace;  /* the same with the output on top of the allowed input (-1: n/a) */
+    int guards_ok;        /* no write outside the output */
+    int finite;           /* the fast output has no NaN/Inf */
+} op_check_result;
+
+/*
+ * Runs `node` (op, attributes and output shape filled in) with random inputs
+ * of x_shape (and r_shape if r_shape != NULL) and random weight and bias of
+ * w_len and b_len floats (0: none), through ds_cpu_ref_kernels and `fast`.
+ * `scale_w` scales the random weights (use ~1/sqrt(fan_in)).
+ */
+op_check_result op_check(const ds_node *node, const int64_t x_shape[4], const int64_t *r_shape,
+                         size_t w_len, size_t b_len, float scale_w, const ds_cpu_kernel *fast,
+                         int n_threads, uint64_t seed);
+
+#endif
