@@ -84,6 +84,13 @@ $(BUILD)/obj/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
+# Vector kernels: files named *_avx2.c are built for AVX2+FMA and must only be
+# called after a runtime check (__builtin_cpu_supports), with a portable path beside.
+$(BUILD)/obj/%_avx2.o: %_avx2.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $< (avx2)")
+	$(Q)$(CC) $(CFLAGS) -O3 -mavx2 -mfma -c $< -o $@
+
 $(BUILD)/libdepthsolve.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && ar rcs $@ $^
