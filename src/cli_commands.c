@@ -6,5 +6,6 @@ const ds_cli_command ds_cli_commands[] = {
     {"synth", "write a model with synthetic weights (tests, benchmarks)", ds_cmd_synth},
     {"info", "describe a checkpoint or GGUF file", ds_cmd_info},
     {"net", "run the network alone on a normalized tensor (.npy)", ds_cmd_net},
+    {"bench", "time the network: load, latency, peak memory", ds_cmd_bench},
     {0, 0, 0},
 };

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Runs the official PyTorch MiDaS network with synthetic weights, offline.
+
+Builds the model class the MiDaS checkout's model_loader uses for each type,
+without any download: torch.hub calls are answered from a local
+gen-efficientnet-pytorch checkout (small model) or torchvision's
+resnext101_32x8d (v2.1 384, the same architecture as the WSL hub entry), and
+timm 0.6.13 builds the ViTs with pretrained=False. Weights come from the
+synthetic formula (or from --checkpoint, loaded like MiDaS loads its files).
+
+Prints one JSON object: load time, median/p90 latency over --runs after
+--warmup, peak RSS; --save writes the 1xHxW output as .npy.
+
+  bench/pytorch_midas.py --midas ~/MiDaS --geffnet ~/gen-efficientnet-pytorch \\
+      --arch midas_v21_small_256 --size 256x256 --threads 2
+"""
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import synth_weights  # noqa: E402
+
+
+def fail(msg):
+    print(f"pytorch_midas.py: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+def offline_hub(torch, torchvision, geffnet):
+    real_load = torch.hub.load
+
+    def load(repo, model, *args, **kwargs):
+        if repo == "rwightman/gen-efficientnet-pytorch":
+            if not geffnet:
+                fail("the small model needs --geffnet PATH (a gen-efficientnet-pytorch checkout)")
+            kwargs["pretrained"] = False
+            return real_load(geffnet, model, *args, source="local", **kwargs)
+        if repo == "facebookresearch/WSL-Images" and model == "resnext101_32x8d_wsl":
+            return torchvision.models.resnext101_32x8d()
+        fail(f"unexpected torch.hub.load({repo!r}, {model!r}): refusing to download")
+
+    torch.hub.load = load
+
+
+def build(arch):
+    from midas.dpt_depth import DPTDepthModel
+    from midas.midas_net import MidasNet
+    from midas.midas_net_custom import MidasNet_small
+
+    if arch == "dpt_large_384":
+        return DPTDepthModel(path=None, backbone="vitl16_384", non_negative=True)
+    if arch == "dpt_hybrid_384":
+        return DPTDepthModel(path=None, backbone="vitb_rn50_384", non_negative=True)
+    if arch == "midas_v21_384":
+        return MidasNet(None, non_negative=True)
+    if arch == "midas_v21_small_256":
+        return MidasNet_small(None, features=64, backbone="efficientnet_lite3", exportable=True,
+                              non_negative=True, blocks={"expand": True})
+    fail(f"unknown architecture {arch!r}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--midas", required=True, help="path to an isl-org/MiDaS checkout")
+    ap.add_argument("--geffnet", help="path to a gen-efficientnet-pytorch checkout (small model)")
+    ap.add_argument("--arch", required=True)
+    ap.add_argument("--size", default=None, help="HxW (default: the training size, square)")
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--checkpoint", help="load weights from this .pt as MiDaS does (timed)")
+    ap.add_argument("--input", help="1x3xHxW .npy input (default: the synthetic input)")
+    ap.add_argument("--save", help="write the output (1xHxW) here as .npy")
+    args = ap.parse_args()
+
+    try:
+        import torch
+        import torchvision
+    except ImportError:
+        fail("PyTorch and torchvision are not installed (Debian: python3-torch python3-torchvision)")
+    if not os.path.isdir(os.path.join(args.midas, "midas")):
+        fail(f"{args.midas} is not a MiDaS checkout (no midas/ folder)")
+    sys.path.insert(0, args.midas)
+    try:
+        import timm  # noqa: F401
+    except ImportError:
+        fail("timm is not installed (pip install timm==0.6.13)")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    offline_hub(torch, torchvision, args.geffnet)
+
+    net = 256 if args.arch == "midas_v21_small_256" else 384
+    h, w = (int(v) for v in args.size.split("x")) if args.size else (net, net)
+    t0 = time.perf_counter()
+    model = build(args.arch)
+    if args.checkpoint:
+        params = torch.load(args.checkpoint, map_location="cpu")
+        if "optimizer" in params:
+            params = params["model"]
+        model.load_state_dict(params)
+    else:
+        with torch.no_grad():
+            for key, t in model.state_dict().items():
+                t.copy_(torch.from_numpy(synth_weights.value(key, tuple(t.shape))))
+    model.eval()
+    load_ms = (time.perf_counter() - t0) * 1e3
+
+    x = np.load(args.input) if args.input else synth_weights.network_input(h, w)
+    x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    times = []
+    with torch.no_grad():
+        t0 = time.perf_counter()
+        out = model(x)
+        first_ms = (time.perf_counter() - t0) * 1e3
+        for _ in range(args.warmup):
+            model(x)
+        for _ in range(args.runs):
+            t0 = time.perf_counter()
+            out = model(x)
+            times.append((time.perf_counter() - t0) * 1e3)
+    if args.save:
+        np.save(args.save, out.numpy().astype(np.float32))
+    times.sort()
+    q = lambda f: times[min(len(times) - 1, max(0, int(np.ceil(f * len(times))) - 1))]  # noqa: E731
+    print(json.dumps({
+        "engine": "pytorch", "torch": torch.__version__, "arch": args.arch, "height": h, "width": w,
+        "threads": torch.get_num_threads(), "runs": args.runs, "load_ms": round(load_ms, 3),
+        "first_ms": round(first_ms, 3), "median_ms": round(q(0.5), 3), "p90_ms": round(q(0.9), 3),
+        "min_ms": round(times[0], 3),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""The synthetic-weight formula of tests/data/reference/REFERENCE_README.md in NumPy.
+
+Fills a PyTorch state_dict (or a dict of arrays) with exactly the values the
+reference data was computed with, and that `depthsolve synth` uses, so a
+PyTorch model and depthsolve can run the same weights.
+"""
+import numpy as np
+
+MASK = (1 << 64) - 1
+
+
+def fnv1a64(key: str) -> int:
+    h = 0xCBF29CE484222325
+    for b in key.encode("utf-8"):
+        h ^= b
+        h = (h * 0x100000001B3) & MASK
+    return h
+
+
+def uniform(seed: int, n: int) -> np.ndarray:
+    """float32 u in [-1, 1) for elements 0..n-1 (splitmix64)."""
+    with np.errstate(over="ignore"):
+        i = np.arange(1, n + 1, dtype=np.uint64)
+        z = np.uint64(seed) + i * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(40)).astype(np.float32) * np.float32(2.0 ** -23) - np.float32(1.0)
+
+
+def value(key: str, shape) -> np.ndarray:
+    """The tensor `key` of `shape` (tuple) as the formula defines it."""
+    shape = tuple(int(s) for s in shape)
+    leaf = key.rsplit(".", 1)[-1]
+    if leaf == "num_batches_tracked":
+        return np.zeros(shape, dtype=np.int64)
+    n = int(np.prod(shape)) if shape else 1
+    u = uniform(fnv1a64(key), n)
+    if len(shape) >= 2 and leaf == "weight":
+        fan_in = int(np.prod(shape[1:]))
+        v = u * np.float32(np.sqrt(6.0 / fan_in))
+    elif leaf == "running_var":
+        v = np.float32(1.5) + np.float32(0.5) * u
+    elif leaf == "running_mean":
+        v = np.float32(0.1) * u
+    elif len(shape) == 1 and leaf == "weight":
+        v = np.float32(1.0) + np.float32(0.1) * u
+    elif leaf == "bias":
+        v = np.float32(0.1) * u
+    else:
+        v = np.float32(0.02) * u
+    return v.astype(np.float32).reshape(shape)
+
+
+def network_input(h: int, w: int) -> np.ndarray:
+    """The 1x3xHxW input of case net_HxW."""
+    return (np.float32(2.0) * uniform(fnv1a64(f"input:{h}x{w}"), 3 * h * w)).reshape(1, 3, h, w)
+
+
+def read_keys(path):
+    """(key, dtype, shape) rows of a reference keys.tsv."""
+    rows = []
+    with open(path) as f:
+        next(f)
+        for line in f:
+            key, dtype, shape = line.split()
+            dims = () if shape == "scalar" else tuple(int(s) for s in shape.split("x"))
+            rows.append((key, dtype, dims))
+    return rows
+
+
+if __name__ == "__main__":
+    # the check values published in the reference README
+    w = value("pretrained.layer1.0.weight", (32, 3, 3, 3)).ravel()
+    assert w[0].view(np.uint32) == 0x3DD81F6C and w[2].view(np.uint32) == 0xBE3AC958
+    assert value("pretrained.layer1.1.running_var", (32,))[0].view(np.uint32) == 0x3FFEEACC
+    assert value("pretrained.layer1.1.weight", (32,))[1].view(np.uint32) == 0x3F805C14
+    print("check values ok")

@@ -1,0 +1,142 @@
+/* cmd_bench.c: depthsolve bench, latency and memory of the network alone. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "cli.h"
+#include "synth.h" /* ds_synth_input */
+
+static const char BENCH_HELP[] =
+    "usage: depthsolve bench --model M.gguf [options]\n"
+    "\n"
+    "Times the network on a synthetic input: model load, first run (plans\n"
+    "memory), then --runs timed runs after --warmup runs.\n"
+    "\n"
+    "  --size HxW          input size (default: the model's training size, square)\n"
+    "  --runs N            timed runs (default 10)\n"
+    "  --warmup N          untimed runs first (default 2)\n"
+    "  --threads N         CPU threads (default: all cores)\n"
+    "  --device cpu|auto   (default auto)\n"
+    "  --json              one JSON object instead of the table\n";
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The value below which a fraction q of the sorted samples lie (nearest rank). */
+static double quantile(const double *sorted, int n, double q) {
+    int i = (int)(q * n + 0.999999) - 1;
+    return sorted[i < 0 ? 0 : (i >= n ? n - 1 : i)];
+}
+
+static long peak_rss_kib(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+int ds_cmd_bench(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"model", required_argument, 0, 'm'},  {"size", required_argument, 0, 's'},
+        {"runs", required_argument, 0, 'n'},   {"warmup", required_argument, 0, 'W'},
+        {"threads", required_argument, 0, 't'}, {"device", required_argument, 0, 'd'},
+        {"json", no_argument, 0, 'j'},         {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    ds_engine_params p = ds_engine_default_params();
+    int h = 0, w = 0, runs = 10, warmup = 2, json = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': p.model_path = optarg; break;
+        case 's':
+            if (sscanf(optarg, "%dx%d", &h, &w) != 2 || h <= 0 || w <= 0)
+                return ds_cli_usage_error("bench", "--size takes HxW, e.g. 384x672");
+            break;
+        case 'n':
+            if (!ds_cli_parse_threads(optarg, &runs))
+                return ds_cli_usage_error("bench", "--runs takes a positive number");
+            break;
+        case 'W':
+            if (!strcmp(optarg, "0"))
+                warmup = 0;
+            else if (!ds_cli_parse_threads(optarg, &warmup))
+                return ds_cli_usage_error("bench", "--warmup takes a number");
+            break;
+        case 't':
+            if (!ds_cli_parse_threads(optarg, &p.n_threads))
+                return ds_cli_usage_error("bench", "--threads takes a positive number");
+            break;
+        case 'd':
+            if (!ds_cli_parse_device(optarg, &p.device, &p.device_index))
+                return ds_cli_usage_error("bench", "unknown device '%s'", optarg);
+            break;
+        case 'j': json = 1; break;
+        case 'h': fputs(BENCH_HELP, stdout); return DS_EXIT_OK;
+        default: return ds_cli_usage_error("bench", "bad option");
+        }
+    }
+    if (!p.model_path || optind != argc)
+        return ds_cli_usage_error("bench", "--model is required");
+    double t0 = now_seconds();
+    ds_engine *e;
+    ds_status s = ds_engine_create(&p, &e);
+    if (s != DS_OK)
+        return ds_cli_report("bench", s);
+    double load = now_seconds() - t0;
+    ds_model_info info;
+    ds_engine_model_info(e, &info);
+    if (!h)
+        h = w = info.net_size;
+    float *x = malloc((size_t)3 * h * w * sizeof *x);
+    float *depth = malloc((size_t)h * w * sizeof *depth);
+    double *times = malloc((size_t)runs * sizeof *times);
+    if (!x || !depth || !times) {
+        free(x), free(depth), free(times);
+        ds_engine_free(e);
+        fprintf(stderr, "depthsolve bench: out of memory\n");
+        return DS_EXIT_FAILED;
+    }
+    ds_synth_input(h, w, x);
+    t0 = now_seconds();
+    s = ds_engine_run(e, x, h, w, depth);
+    double first = now_seconds() - t0;
+    for (int i = 0; s == DS_OK && i < warmup; i++)
+        s = ds_engine_run(e, x, h, w, depth);
+    for (int i = 0; s == DS_OK && i < runs; i++) {
+        t0 = now_seconds();
+        s = ds_engine_run(e, x, h, w, depth);
+        times[i] = now_seconds() - t0;
+    }
+    int rc = DS_EXIT_OK;
+    if (s != DS_OK) {
+        rc = ds_cli_report("bench", s);
+    } else {
+        qsort(times, (size_t)runs, sizeof *times, cmp_double);
+        double med = quantile(times, runs, 0.5), p90 = quantile(times, runs, 0.9);
+        if (json)
+            printf("{\"model\": \"%s\", \"arch\": \"%s\", \"height\": %d, \"width\": %d, "
+                   "\"threads\": %d, \"runs\": %d, \"load_ms\": %.3f, \"first_ms\": %.3f, "
+                   "\"median_ms\": %.3f, \"p90_ms\": %.3f, \"min_ms\": %.3f, "
+                   "\"peak_rss_mib\": %.1f}\n",
+                   p.model_path, info.arch_name, h, w, p.n_threads, runs, load * 1e3, first * 1e3,
+                   med * 1e3, p90 * 1e3, times[0] * 1e3, peak_rss_kib() / 1024.0);
+        else
+            printf("%s %dx%d: load %.1f ms, first run %.1f ms, median %.2f ms, p90 %.2f ms, "
+                   "min %.2f ms (%d runs), peak RSS %.1f MiB\n",
+                   info.arch_name, h, w, load * 1e3, first * 1e3, med * 1e3, p90 * 1e3,
+                   times[0] * 1e3, runs, peak_rss_kib() / 1024.0);
+    }
+    free(x), free(depth), free(times);
+    ds_engine_free(e);
+    return rc;
+}
