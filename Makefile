@@ -114,7 +114,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(call obj,$(TEST_SUPPORT)) $(BUILD)/li
 
 # Fuzz targets built as plain programs that replay the corpus and the
 # regression files: every crash ever found stays a test in `make test`.
-$(BUILD)/fuzz-replay/%: $(BUILD)/obj/fuzz/%.o $(BUILD)/obj/fuzz/replay_main.o $(BUILD)/libdepthsolve.a
+$(BUILD)/fuzz-replay/%: $(BUILD)/obj/fuzz/%.o $(BUILD)/obj/fuzz/replay_main.o $(BUILD)/libcli.a $(BUILD)/libdepthsolve.a
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -142,9 +142,9 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fopenmp $(WARN) $(INCLUDES) -I$(OP
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_BIN := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
-$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC)
+$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC) $(CLI_SRC)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(CLI_SRC) $(LDLIBS)
 
 fuzz: $(FUZZ_BIN)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(BUILD)/fuzz
