@@ -160,6 +160,26 @@ typedef void (*ds_stage_fn)(const char *name, const float *nchw, int channels, i
 ds_status ds_engine_run_stages(ds_engine *engine, const float *input_nchw, int height, int width,
                                float *depth_out, ds_stage_fn on_stage, void *user);
 
+/* ---- The whole pipeline on pixels (run.py's path) -------------------------- */
+
+typedef struct ds_solve_params {
+    int square; /* run.py --square: stretch to net_size x net_size */
+    int height; /* run.py --height: network size to aim for (0: the model's) */
+} ds_solve_params;
+
+ds_solve_params ds_solve_default_params(void);
+
+/* The network input size run.py picks for a width x height photo. */
+ds_status ds_engine_input_size(const ds_engine *engine, int width, int height,
+                               const ds_solve_params *params, int *net_width, int *net_height);
+
+/* RGB8 pixels (3 bytes per pixel, `stride` bytes per row) to the float depth
+ * map at the photo's size (width x height floats, row-major): cubic resize
+ * (OpenCV INTER_CUBIC semantics), normalization, the network, and bicubic
+ * resize back (PyTorch semantics). Output: relative inverse depth, >= 0. */
+ds_status ds_engine_solve_rgb8(ds_engine *engine, const uint8_t *rgb, int width, int height,
+                               size_t stride, const ds_solve_params *params, float *depth_out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,6 +12,7 @@
 #include "error.h"    /* ds_fail */
 #include "gguf.h"     /* ds_gguf_open */
 #include "log.h"      /* ds_log */
+#include "engine_internal.h"
 #include "model_bind.h"
 #include "planner.h"  /* ds_plan_make */
 
@@ -46,6 +47,8 @@ struct ds_engine {
     shape_state shape;
     pack_entry *packs;
     size_t n_packs, cap_packs;
+    float *pipe_in, *pipe_out; /* network input and output of ds_engine_solve_rgb8 */
+    size_t pipe_in_cap, pipe_out_cap;
 };
 
 ds_engine_params ds_engine_default_params(void) {
@@ -72,6 +75,8 @@ void ds_engine_free(ds_engine *e) {
     for (size_t i = 0; i < e->n_packs; i++)
         free(e->packs[i].packed);
     free(e->packs);
+    free(e->pipe_in);
+    free(e->pipe_out);
     ds_model_binder_free(&e->binder);
     ds_gguf_close(e->gguf);
     free(e);
@@ -335,3 +340,25 @@ ds_status ds_engine_run_stages(ds_engine *e, const float *input, int h, int w, f
 ds_status ds_engine_run(ds_engine *e, const float *input, int h, int w, float *depth) {
     return ds_engine_run_stages(e, input, h, w, depth, NULL, NULL);
 }
+
+static ds_status ensure(float **buf, size_t *cap, size_t n) {
+    if (n <= *cap)
+        return DS_OK;
+    float *p = realloc(*buf, n * sizeof *p);
+    if (!p)
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory for a %zu-float buffer", n);
+    *buf = p;
+    *cap = n;
+    return DS_OK;
+}
+
+ds_status ds_engine_pipeline_buffers(ds_engine *e, size_t n_in, size_t n_out, float **in,
+                                     float **out) {
+    DS_TRY(ensure(&e->pipe_in, &e->pipe_in_cap, n_in));
+    DS_TRY(ensure(&e->pipe_out, &e->pipe_out_cap, n_out));
+    *in = e->pipe_in;
+    *out = e->pipe_out;
+    return DS_OK;
+}
+
+int ds_engine_threads(const ds_engine *e) { return e->n_threads; }

@@ -1,0 +1,37 @@
+/*
+ * preprocess.h: MiDaS run.py's input transform and output resize, in C.
+ *
+ *  - size rule: Resize(keep_aspect_ratio, ensure_multiple_of=32, resize_method)
+ *  - OpenCV cv2.resize(INTER_CUBIC) of the [0,1] float64 image, then
+ *    (x - mean) / std, as float32 NCHW
+ *  - PyTorch interpolate(mode="bicubic", align_corners=False) of the network
+ *    output back to the photo's size
+ */
+#ifndef DS_PREPROCESS_H
+#define DS_PREPROCESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "depthsolve.h" /* ds_status */
+
+/* The network input size for a width x height photo: `target` is the network
+ * size (or --height), `upper_bound` selects run.py's "upper_bound" rule (else
+ * "minimal"), `keep_aspect` is false for --square. Sides below one multiple
+ * are raised to one multiple (run.py would produce 0 and fail). */
+void ds_net_input_size(int width, int height, int target, int multiple, int upper_bound,
+                       int keep_aspect, int *net_w, int *net_h);
+
+/* RGB8 (row stride in bytes) -> normalized float32 (3, net_h, net_w), OpenCV
+ * INTER_CUBIC semantics: a = -0.75, half-pixel centres, edge replicated,
+ * float coefficients, double accumulation. */
+void ds_preprocess_rgb8(const uint8_t *rgb, int width, int height, size_t stride, int net_w,
+                        int net_h, const float mean[3], const float std[3], float *out_nchw,
+                        int n_threads);
+
+/* PyTorch bicubic (a = -0.75, align_corners=False, borders clamped) of a
+ * (in_h, in_w) map to (out_h, out_w). */
+void ds_resize_bicubic_torch(const float *in, int in_w, int in_h, float *out, int out_w,
+                             int out_h, int n_threads);
+
+#endif
