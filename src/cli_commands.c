@@ -3,6 +3,7 @@
 
 const ds_cli_command ds_cli_commands[] = {
     {"convert", "convert a MiDaS checkpoint (.pt, .safetensors) to GGUF", ds_cmd_convert},
+    {"fetch", "download an official checkpoint into the model store", ds_cmd_fetch},
     {"synth", "write a model with synthetic weights (tests, benchmarks)", ds_cmd_synth},
     {"info", "describe a checkpoint or GGUF file", ds_cmd_info},
     {"net", "run the network alone on a normalized tensor (.npy)", ds_cmd_net},

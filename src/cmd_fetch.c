@@ -1,0 +1,59 @@
+/* cmd_fetch.c: depthsolve fetch, official checkpoints into the model store. */
+#include <getopt.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "model_store.h" /* ds_fetch_model, ds_model_store_dir */
+
+static const char FETCH_HELP[] =
+    "usage: depthsolve fetch NAME... [--dir DIR] [--keep-checkpoint]\n"
+    "\n"
+    "Downloads the official MiDaS checkpoint of each architecture from the MiDaS\n"
+    "GitHub releases, checks every tensor by converting it, and writes\n"
+    "DIR/NAME.gguf, where --model NAME finds it. NAME: midas_v21_small_256,\n"
+    "midas_v21_384, dpt_hybrid_384, dpt_large_384.\n"
+    "\n"
+    "  --dir DIR           the model store (default $DEPTHSOLVE_MODELS, else\n"
+    "                      ~/.cache/depthsolve)\n"
+    "  --keep-checkpoint   keep the downloaded .pt beside the .gguf\n"
+    "  -q, --quiet         no progress\n"
+    "\n"
+    "$DEPTHSOLVE_MODEL_BASE_URL replaces the release URL prefix (a mirror).\n";
+
+int ds_cmd_fetch(int argc, char **argv) {
+    static const struct option opts[] = {{"dir", required_argument, 0, 'D'},
+                                         {"keep-checkpoint", no_argument, 0, 'k'},
+                                         {"quiet", no_argument, 0, 'q'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    char dir[4096];
+    ds_model_store_dir(dir, sizeof dir);
+    int keep = 0, quiet = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'D': snprintf(dir, sizeof dir, "%s", optarg); break;
+        case 'k': keep = 1; break;
+        case 'q': quiet = 1; break;
+        case 'h': fputs(FETCH_HELP, stdout); return DS_EXIT_OK;
+        default: return ds_cli_usage_error("fetch", "bad option");
+        }
+    }
+    if (optind >= argc)
+        return ds_cli_usage_error("fetch", "name at least one architecture");
+    for (int i = optind; i < argc; i++)
+        if (ds_arch_from_name(argv[i]) == DS_ARCH_UNKNOWN)
+            return ds_cli_usage_error("fetch", "unknown architecture '%s'", argv[i]);
+    int failed = 0;
+    for (int i = optind; i < argc; i++) {
+        char path[4300];
+        ds_status s = ds_fetch_model(ds_arch_from_name(argv[i]), dir, keep,
+                                     !quiet && isatty(2), path, sizeof path);
+        if (s != DS_OK)
+            failed |= ds_cli_report("fetch", s) != DS_EXIT_OK;
+        else if (!quiet)
+            fprintf(stderr, "depthsolve: wrote %s\n", path);
+    }
+    return failed ? DS_EXIT_FAILED : DS_EXIT_OK;
+}

@@ -1,0 +1,219 @@
+/* model_store.c: model names, the model store, on-the-fly conversion, downloads. */
+#include "model_store.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h" /* ds_fail */
+
+static const char *const RELEASE = "https://github.com/isl-org/MiDaS/releases/download";
+static const char *const RELEASE_TAG[DS_ARCH_COUNT] = {"v2_1", "v2_1", "v3", "v3"};
+
+void ds_model_store_dir(char *buf, size_t len) {
+    const char *env = getenv("DEPTHSOLVE_MODELS");
+    const char *home = getenv("HOME");
+    if (env && *env)
+        snprintf(buf, len, "%s", env);
+    else
+        snprintf(buf, len, "%s/.cache/depthsolve", home && *home ? home : ".");
+}
+
+const char *ds_model_url(ds_arch arch, char *buf, size_t len) {
+    const char *name = ds_arch_name(arch);
+    if (!name)
+        return NULL;
+    const char *base = getenv("DEPTHSOLVE_MODEL_BASE_URL");
+    if (base && *base)
+        snprintf(buf, len, "%s/%s.pt", base, name);
+    else
+        snprintf(buf, len, "%s/%s/%s.pt", RELEASE, RELEASE_TAG[arch], name);
+    return buf;
+}
+
+static int has_suffix(const char *s, const char *suffix) {
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int is_file(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* A checkpoint converted to an unlinked temporary GGUF: the engine's mapping
+ * keeps the data alive, nothing is left on disk. */
+static ds_status open_checkpoint(const char *path, ds_engine_params *p, ds_engine **out) {
+    const char *tmpdir = getenv("TMPDIR");
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s/depthsolve-XXXXXX.gguf", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    int fd = mkstemps(tmp, 5);
+    if (fd < 0)
+        return ds_fail(DS_ERR_IO, "%s: cannot create a temporary file to convert into: %s", tmp,
+                       strerror(errno));
+    close(fd);
+    ds_convert_params cp = ds_convert_default_params();
+    cp.log = p->log;
+    cp.log_user = p->log_user;
+    ds_status s = ds_convert_file(path, tmp, &cp);
+    if (s == DS_OK) {
+        p->model_path = tmp;
+        s = ds_engine_create(p, out);
+        p->model_path = path;
+    }
+    unlink(tmp);
+    return s;
+}
+
+ds_status ds_open_model(const char *spec, ds_engine_params *p, ds_engine **out) {
+    *out = NULL;
+    if (is_file(spec)) {
+        if (has_suffix(spec, ".pt") || has_suffix(spec, ".pth") || has_suffix(spec, ".safetensors") ||
+            has_suffix(spec, ".bin"))
+            return open_checkpoint(spec, p, out);
+        p->model_path = spec;
+        return ds_engine_create(p, out);
+    }
+    ds_arch arch = ds_arch_from_name(spec);
+    if (arch == DS_ARCH_UNKNOWN) {
+        if (strchr(spec, '/') || strchr(spec, '.'))
+            return ds_fail(DS_ERR_IO, "%s: no such model file", spec);
+        return ds_fail(DS_ERR_INVALID_ARGUMENT,
+                       "unknown model '%s': give a .gguf/.pt file or one of midas_v21_small_256, "
+                       "midas_v21_384, dpt_hybrid_384, dpt_large_384", spec);
+    }
+    char dir[4096], path[4200], url[1024];
+    ds_model_store_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/%s.gguf", dir, spec);
+    if (!is_file(path))
+        return ds_fail(DS_ERR_IO,
+                       "model %s is not in %s: run 'depthsolve fetch %s', or download %s and run "
+                       "'depthsolve convert %s.pt -o %s'",
+                       spec, dir, spec, ds_model_url(arch, url, sizeof url), spec, path);
+    p->model_path = path;
+    ds_status s = ds_engine_create(p, out);
+    p->model_path = spec;
+    return s;
+}
+
+typedef struct download {
+    FILE *f;
+    EVP_MD_CTX *sha;
+    int progress;
+    const char *name;
+} download;
+
+static size_t on_data(char *data, size_t size, size_t n, void *user) {
+    download *d = user;
+    size_t bytes = size * n;
+    EVP_DigestUpdate(d->sha, data, bytes);
+    return fwrite(data, 1, bytes, d->f);
+}
+
+static int on_progress(void *user, curl_off_t total, curl_off_t now, curl_off_t ut, curl_off_t un) {
+    (void)ut, (void)un;
+    download *d = user;
+    if (d->progress && total > 0)
+        fprintf(stderr, "\rdownloading %s: %5.1f%% of %.0f MB", d->name, 100.0 * now / total,
+                total / 1e6);
+    return 0;
+}
+
+static ds_status download_file(const char *url, const char *dest, const char *name, int progress,
+                               char sha_hex[65]) {
+    char part[4300];
+    snprintf(part, sizeof part, "%s.part", dest);
+    download d = {fopen(part, "wb"), EVP_MD_CTX_new(), progress, name};
+    if (!d.f || !d.sha) {
+        if (d.f)
+            fclose(d.f);
+        EVP_MD_CTX_free(d.sha);
+        return ds_fail(DS_ERR_IO, "%s: cannot write: %s", part, strerror(errno));
+    }
+    EVP_DigestInit_ex(d.sha, EVP_sha256(), NULL);
+    CURL *curl = curl_easy_init();
+    char curl_err[CURL_ERROR_SIZE] = "";
+    CURLcode rc = CURLE_FAILED_INIT;
+    long http = 0;
+    if (curl) {
+        curl_easy_setopt(curl, CURLOPT_URL, url);
+        curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+        curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);
+        curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 20L);
+        curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_err);
+        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+        curl_easy_setopt(curl, CURLOPT_WRITEDATA, &d);
+        curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &d);
+        curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+        rc = curl_easy_perform(curl);
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http);
+        curl_easy_cleanup(curl);
+    }
+    if (progress)
+        fputc('\n', stderr);
+    unsigned char digest[32];
+    unsigned int dlen = 0;
+    EVP_DigestFinal_ex(d.sha, digest, &dlen);
+    EVP_MD_CTX_free(d.sha);
+    int closed = fclose(d.f) == 0;
+    if (rc != CURLE_OK || !closed) {
+        unlink(part);
+        return ds_fail(DS_ERR_IO, "cannot download %s: %s", url,
+                       curl_err[0] ? curl_err : curl_easy_strerror(rc));
+    }
+    for (unsigned i = 0; i < dlen && i < 32; i++)
+        snprintf(sha_hex + 2 * i, 3, "%02x", digest[i]);
+    if (rename(part, dest) != 0) {
+        unlink(part);
+        return ds_fail(DS_ERR_IO, "%s: cannot rename: %s", dest, strerror(errno));
+    }
+    return DS_OK;
+}
+
+static ds_status make_dirs(const char *dir) {
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", dir);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+                return ds_fail(DS_ERR_IO, "%s: cannot create: %s", buf, strerror(errno));
+            *p = '/';
+        }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        return ds_fail(DS_ERR_IO, "%s: cannot create: %s", buf, strerror(errno));
+    return DS_OK;
+}
+
+ds_status ds_fetch_model(ds_arch arch, const char *dir, int keep_checkpoint, int progress,
+                         char *gguf_path, size_t len) {
+    const char *name = ds_arch_name(arch);
+    if (!name)
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "fetch: unknown architecture");
+    char url[1024], pt[4200], sha[65] = "";
+    ds_model_url(arch, url, sizeof url);
+    DS_TRY(make_dirs(dir));
+    snprintf(pt, sizeof pt, "%s/%s.pt", dir, name);
+    snprintf(gguf_path, len, "%s/%s.gguf", dir, name);
+    ds_status s = download_file(url, pt, name, progress, sha);
+    if (s != DS_OK) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", ds_last_error());
+        return ds_fail(s, "%s; without network, download it elsewhere and run "
+                          "'depthsolve convert %s.pt -o %s'", why, name, gguf_path);
+    }
+    ds_convert_params cp = ds_convert_default_params();
+    cp.arch = arch; /* a file that is not this architecture is refused, tensor by tensor */
+    s = ds_convert_file(pt, gguf_path, &cp);
+    if (s == DS_OK && progress)
+        fprintf(stderr, "%s: sha256 %s\n", pt, sha);
+    if (!keep_checkpoint || s != DS_OK)
+        unlink(pt);
+    return s;
+}
