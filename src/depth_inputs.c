@@ -1,0 +1,159 @@
+/* depth_inputs.c: walking INPUT files and directories into a sorted list. */
+#include "depth_inputs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "error.h" /* ds_fail */
+
+static int is_photo_name(const char *name) {
+    const char *dot = strrchr(name, '.');
+    return dot && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") ||
+                   !strcasecmp(dot, ".jpeg"));
+}
+
+/* Records "<path>: <what>" (what defaults to strerror(errno)). */
+static ds_status note_problem(ds_input_list *l, const char *path, const char *what) {
+    char msg[4400];
+    snprintf(msg, sizeof msg, "%s: %s", path, what ? what : strerror(errno));
+    char **grown = realloc(l->problems, (l->n_problems + 1) * sizeof *grown);
+    char *copy = strdup(msg);
+    if (!grown || !copy) {
+        free(copy);
+        if (grown)
+            l->problems = grown;
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory listing inputs");
+    }
+    l->problems = grown;
+    l->problems[l->n_problems++] = copy;
+    return DS_OK;
+}
+
+static char *strip_extension(const char *rel) {
+    char *s = strdup(rel);
+    if (!s)
+        return NULL;
+    char *slash = strrchr(s, '/'), *dot = strrchr(s, '.');
+    if (dot && (!slash || dot > slash) && dot != s && (!slash || dot > slash + 1))
+        *dot = '\0';
+    return s;
+}
+
+static ds_status add(ds_input_list *l, const char *path, const char *rel) {
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        ds_input *grown = realloc(l->items, cap * sizeof *grown);
+        if (!grown)
+            return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory listing inputs");
+        l->items = grown;
+        l->cap = cap;
+    }
+    char *p = strdup(path), *r = strip_extension(rel);
+    if (!p || !r) {
+        free(p);
+        free(r);
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory listing inputs");
+    }
+    l->items[l->n++] = (ds_input){p, r};
+    return DS_OK;
+}
+
+static ds_status walk(ds_input_list *l, const char *dir, const char *rel, int recursive) {
+    DIR *d = opendir(dir);
+    if (!d)
+        return note_problem(l, dir, NULL);
+    ds_status s = DS_OK;
+    struct dirent *e;
+    while (s == DS_OK && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[4096], sub[4096];
+        int n1 = snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        int n2 = snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", e->d_name);
+        if (n1 >= (int)sizeof path || n2 >= (int)sizeof sub) {
+            s = note_problem(l, path, "path too long");
+            continue;
+        }
+        struct stat st;
+        if (stat(path, &st) != 0)
+            s = note_problem(l, path, NULL);
+        else if (S_ISDIR(st.st_mode) && recursive)
+            s = walk(l, path, sub, recursive);
+        else if (S_ISREG(st.st_mode) && is_photo_name(e->d_name))
+            s = add(l, path, sub);
+    }
+    closedir(d);
+    return s;
+}
+
+static int by_path(const void *a, const void *b) {
+    return strcmp(((const ds_input *)a)->path, ((const ds_input *)b)->path);
+}
+
+ds_status ds_inputs_collect(ds_input_list *l, char *const *args, int n_args, int recursive) {
+    memset(l, 0, sizeof *l);
+    for (int i = 0; i < n_args; i++) {
+        struct stat st;
+        ds_status s;
+        if (stat(args[i], &st) != 0) {
+            s = note_problem(l, args[i], NULL);
+        } else if (S_ISDIR(st.st_mode)) {
+            char dir[4096];
+            snprintf(dir, sizeof dir, "%s", args[i]);
+            for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
+                dir[n - 1] = '\0';
+            s = walk(l, dir, "", recursive);
+        } else {
+            const char *slash = strrchr(args[i], '/');
+            s = add(l, args[i], slash ? slash + 1 : args[i]);
+        }
+        if (s != DS_OK)
+            return s;
+    }
+    if (l->n > 1)
+        qsort(l->items, l->n, sizeof *l->items, by_path);
+    return DS_OK;
+}
+
+void ds_inputs_shard(ds_input_list *l, int shard, int n_shards) {
+    size_t begin = l->n * (size_t)shard / (size_t)n_shards;
+    size_t end = l->n * (size_t)(shard + 1) / (size_t)n_shards;
+    for (size_t i = 0; i < l->n; i++)
+        if (i < begin || i >= end) {
+            free(l->items[i].path);
+            free(l->items[i].rel);
+        }
+    memmove(l->items, l->items + begin, (end - begin) * sizeof *l->items);
+    l->n = end - begin;
+}
+
+void ds_inputs_free(ds_input_list *l) {
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->items[i].path);
+        free(l->items[i].rel);
+    }
+    for (size_t i = 0; i < l->n_problems; i++)
+        free(l->problems[i]);
+    free(l->items);
+    free(l->problems);
+    memset(l, 0, sizeof *l);
+}
+
+int ds_parse_shard(const char *s, int *shard, int *n_shards) {
+    char *end;
+    long i = strtol(s, &end, 10);
+    if (end == s || *end != '/')
+        return 0;
+    const char *rest = end + 1;
+    long n = strtol(rest, &end, 10);
+    if (end == rest || *end || n < 1 || n > 1000000 || i < 0 || i >= n)
+        return 0;
+    *shard = (int)i;
+    *n_shards = (int)n;
+    return 1;
+}
