@@ -229,8 +229,9 @@ static ds_status parse_tensor_info(cursor *c, const ds_gguf *g, ds_gguf_tensor *
         uint64_t d;
         DS_TRY(read_u64(c, &d));
         if (d == 0 || d > INT64_MAX)
-            return ds_fail(DS_ERR_FORMAT, "%s: tensor '%s': dimension %u is %llu (must be positive)",
-                           c->label, name, j, (unsigned long long)d);
+            return ds_fail(DS_ERR_FORMAT,
+                           "%s: tensor '%s': dimension %u is %llu (must be positive)", c->label,
+                           name, j, (unsigned long long)d);
         if (numel > UINT64_MAX / d)
             return ds_fail(DS_ERR_FORMAT, "%s: tensor '%s': element count overflows", c->label,
                            name);
@@ -246,13 +247,15 @@ static ds_status parse_tensor_info(cursor *c, const ds_gguf *g, ds_gguf_tensor *
                        c->label, name, type, ggml_type_name(type));
     size_t es = ds_dtype_size(t->dtype);
     if (numel > c->size / es)
-        return ds_fail(DS_ERR_FORMAT, "%s: truncated or corrupt: tensor '%s': %llu elements cannot fit "
-                       "in the file (%zu bytes)",
+        return ds_fail(DS_ERR_FORMAT,
+                       "%s: truncated or corrupt: tensor '%s': %llu elements cannot fit in the "
+                       "file (%zu bytes)",
                        c->label, name, (unsigned long long)numel, c->size);
     t->nbytes = (size_t)numel * es;
     DS_TRY(read_u64(c, offset));
     if (*offset % g->alignment != 0)
-        return ds_fail(DS_ERR_FORMAT, "%s: tensor '%s': data offset %llu is not a multiple of the alignment %zu",
+        return ds_fail(DS_ERR_FORMAT,
+                       "%s: tensor '%s': data offset %llu is not a multiple of the alignment %zu",
                        c->label, name, (unsigned long long)*offset, g->alignment);
     return DS_OK;
 }
@@ -371,10 +374,13 @@ static ds_status read_header(cursor *c, ds_gguf *g, uint64_t *n_tensors, uint64_
     c->pos = GGUF_HEADER_BYTES;
     size_t left = c->size - c->pos;
     if (*n_kv > left / GGUF_MIN_KV_BYTES)
-        return ds_fail(DS_ERR_FORMAT, "%s: truncated or corrupt: metadata count %llu cannot fit in a %zu-byte file",
+        return ds_fail(DS_ERR_FORMAT,
+                       "%s: truncated or corrupt: metadata count %llu cannot fit in a %zu-byte "
+                       "file",
                        c->label, (unsigned long long)*n_kv, c->size);
     if (*n_tensors > left / GGUF_MIN_TENSOR_BYTES)
-        return ds_fail(DS_ERR_FORMAT, "%s: truncated or corrupt: tensor count %llu cannot fit in a %zu-byte file",
+        return ds_fail(DS_ERR_FORMAT,
+                       "%s: truncated or corrupt: tensor count %llu cannot fit in a %zu-byte file",
                        c->label, (unsigned long long)*n_tensors, c->size);
     return DS_OK;
 }

@@ -75,8 +75,9 @@ static ds_status check_name(const char *what, const char *name) {
     if (!name || !name[0])
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "gguf writer: empty %s", what);
     if (strlen(name) > DS_GGUF_MAX_KEY)
-        return ds_fail(DS_ERR_INVALID_ARGUMENT, "gguf writer: %s '%.60s...' is longer than %d bytes",
-                       what, name, DS_GGUF_MAX_KEY);
+        return ds_fail(DS_ERR_INVALID_ARGUMENT,
+                       "gguf writer: %s '%.60s...' is longer than %d bytes", what, name,
+                       DS_GGUF_MAX_KEY);
     return DS_OK;
 }
 

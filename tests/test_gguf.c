@@ -1,6 +1,7 @@
 /* test_gguf.c: GGUF write/read round trips, atomic writes, and hostile files. */
 #include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/resource.h>
@@ -22,6 +23,17 @@ static const char *tmp_dir(void) {
             snprintf(dir, sizeof dir, "/tmp");
     }
     return dir;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* Removes the directory tmp_dir() made (it is this program's own). */
+static void remove_tmp_dir(void) {
+    if (strcmp(tmp_dir(), "/tmp") != 0)
+        nftw(tmp_dir(), remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static void tmp_path(char *out, size_t n, const char *name) {
@@ -894,5 +906,6 @@ int main(void) {
     RUN(atomic_write_keeps_target_on_failure);
     RUN(atomic_write_replaces_and_keeps_mode);
     RUN(writer_rejects_bad_input);
+    remove_tmp_dir();
     return test_summary();
 }

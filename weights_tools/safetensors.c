@@ -85,8 +85,9 @@ static ds_status read_range(const cJSON *offsets, const char *label, const char 
                        "%s: tensor '%s': \"data_offsets\" is not two integers from 0 to 2^53",
                        label, name);
     if (b > e)
-        return ds_fail(DS_ERR_FORMAT, "%s: tensor '%s': data_offsets [%llu, %llu] end before they begin",
-                       label, name, (unsigned long long)b, (unsigned long long)e);
+        return ds_fail(DS_ERR_FORMAT,
+                       "%s: tensor '%s': data_offsets [%llu, %llu] end before they begin", label,
+                       name, (unsigned long long)b, (unsigned long long)e);
     if (e > buf_len)
         return ds_fail(DS_ERR_FORMAT,
                        "%s: truncated: tensor '%s': data_offsets [%llu, %llu] run past the end of "
@@ -198,8 +199,9 @@ static ds_status parse_header(const uint8_t *data, size_t hlen, const char *labe
         return ds_fail(DS_ERR_FORMAT, "%s: header is not valid JSON (error near byte %zu of %zu)",
                        label, at, hlen);
     if (at < hlen)
-        return ds_fail(DS_ERR_FORMAT, "%s: header has stray bytes after the JSON (at byte %zu of %zu)",
-                       label, at, hlen);
+        return ds_fail(DS_ERR_FORMAT,
+                       "%s: header has stray bytes after the JSON (at byte %zu of %zu)", label, at,
+                       hlen);
     if (!cJSON_IsObject(*root))
         return ds_fail(DS_ERR_FORMAT, "%s: header is not a JSON object", label);
     return DS_OK;
@@ -207,14 +209,15 @@ static ds_status parse_header(const uint8_t *data, size_t hlen, const char *labe
 
 static ds_status load(const uint8_t *data, size_t len, const char *label, ds_ckpt *out) {
     if (len < 8)
-        return ds_fail(DS_ERR_FORMAT, "%s: truncated: %zu bytes, too short for a safetensors header",
-                       label, len);
+        return ds_fail(DS_ERR_FORMAT,
+                       "%s: truncated: %zu bytes, too short for a safetensors header", label, len);
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--)
         hlen = hlen << 8 | data[i];
     if (hlen > len - 8)
         return ds_fail(DS_ERR_FORMAT,
-                       "%s: truncated: header length %llu runs past the end of the file (%zu bytes)",
+                       "%s: truncated: header length %llu runs past the end of the file (%zu "
+                       "bytes)",
                        label, (unsigned long long)hlen, len);
     if (hlen > ST_MAX_HEADER)
         return ds_fail(DS_ERR_UNSUPPORTED, "%s: header length %llu is over the %llu-byte limit",
@@ -239,7 +242,8 @@ static ds_status load(const uint8_t *data, size_t len, const char *label, ds_ckp
     return s;
 }
 
-ds_status ds_ckpt_load_safetensors(const uint8_t *data, size_t len, const char *label, ds_ckpt *out) {
+ds_status ds_ckpt_load_safetensors(const uint8_t *data, size_t len, const char *label,
+                                   ds_ckpt *out) {
     if (!out)
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "ds_ckpt_load_safetensors: out is NULL");
     memset(out, 0, sizeof *out);
