@@ -70,15 +70,20 @@ static ds_status read_str(cursor *c, size_t *off, size_t *len) {
     return DS_OK;
 }
 
-/* Keys and tensor names become C strings, so they may not hold NUL bytes. */
+/* Keys and tensor names become C strings and appear in one-line messages,
+ * so they may not hold NUL or other control bytes. */
 static ds_status read_name(cursor *c, char **out) {
     size_t off, len;
     DS_TRY(read_str(c, &off, &len));
     if (len > DS_GGUF_MAX_KEY)
         return ds_fail(DS_ERR_FORMAT, "%s: %s: name is %zu bytes long (at most %d)", c->label,
                        c->what, len, DS_GGUF_MAX_KEY);
-    if (memchr(c->base + off, 0, len))
-        return ds_fail(DS_ERR_FORMAT, "%s: %s: name contains a NUL byte", c->label, c->what);
+    for (size_t i = 0; i < len; i++) {
+        uint8_t ch = c->base[off + i];
+        if (ch < 0x20 || ch == 0x7f)
+            return ds_fail(DS_ERR_FORMAT, "%s: %s: name contains a control byte (0x%02x)",
+                           c->label, c->what, ch);
+    }
     char *s = malloc(len + 1);
     if (!s)
         return ds_fail(DS_ERR_OUT_OF_MEMORY, "%s: out of memory reading %s", c->label, c->what);

@@ -176,6 +176,8 @@ TEST(hostile_files) {
         {"entry_not_object", DS_ERR_FORMAT, "tensor 'a': header entry is not an object"},
         {"metadata_not_strings", DS_ERR_FORMAT, "\"__metadata__\" must map strings to strings"},
         {"duplicate_name", DS_ERR_FORMAT, "duplicate header entry 'a'"},
+        {"control_in_name", DS_ERR_FORMAT, "header entry 'a?b' has a control character (0x0a)"},
+        {"control_in_dtype", DS_ERR_UNSUPPORTED, "tensor 'a' has dtype \"F?32\""},
         {"header_past_end", DS_ERR_FORMAT, "truncated: header length 1000 runs past the end of the file (16 bytes)"},
         {"huge_header_length", DS_ERR_FORMAT, "header length 18446744073709551615 runs past"},
         {"too_short", DS_ERR_FORMAT, "truncated: 4 bytes, too short"},

@@ -33,6 +33,16 @@ static int parse_dtype(const char *s, ds_dtype *out) {
     return 0;
 }
 
+static int is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
+
+/* A copy of untrusted text fit for a one-line message. */
+static void printable(char *dst, size_t n, const char *src) {
+    size_t i = 0;
+    for (; i + 1 < n && src[i]; i++)
+        dst[i] = is_control((unsigned char)src[i]) ? '?' : src[i];
+    dst[i] = '\0';
+}
+
 /* A JSON number that is a non-negative integer, exactly. */
 static int as_count(const cJSON *n, uint64_t *out) {
     if (!cJSON_IsNumber(n))
@@ -114,11 +124,14 @@ static ds_status read_tensor(const cJSON *entry, const uint8_t *buf, size_t buf_
         return ds_fail(DS_ERR_FORMAT, "%s: tensor '%s': \"dtype\" is missing or not a string",
                        label, name);
     ds_dtype dtype;
-    if (!parse_dtype(dt->valuestring, &dtype))
+    if (!parse_dtype(dt->valuestring, &dtype)) {
+        char shown[41];
+        printable(shown, sizeof shown, dt->valuestring);
         return ds_fail(DS_ERR_UNSUPPORTED,
-                       "%s: tensor '%s' has dtype \"%.40s\"; supported are F32, F16, BF16, F64, "
+                       "%s: tensor '%s' has dtype \"%s\"; supported are F32, F16, BF16, F64, "
                        "I64, I32, I16, I8, U8 and BOOL",
-                       label, name, dt->valuestring);
+                       label, name, shown);
+    }
     int ndim = 0;
     int64_t shape[DS_MAX_DIMS];
     uint64_t numel = 0;
@@ -160,8 +173,20 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* cJSON keeps repeated keys; a repeated tensor name is an error, not a choice. */
-static ds_status check_unique(const cJSON *root, const char *label) {
+/* Names appear in one-line messages, so control characters are refused; and
+ * cJSON keeps repeated keys, but a repeated tensor name is an error, not a choice. */
+static ds_status check_names(const cJSON *root, const char *label) {
+    const cJSON *e;
+    cJSON_ArrayForEach(e, root) {
+        for (const char *p = e->string; *p; p++)
+            if (is_control((unsigned char)*p)) {
+                char shown[81];
+                printable(shown, sizeof shown, e->string);
+                return ds_fail(DS_ERR_FORMAT,
+                               "%s: header entry '%s' has a control character (0x%02x) in its name",
+                               label, shown, (unsigned char)*p);
+            }
+    }
     size_t n = (size_t)cJSON_GetArraySize(root);
     if (n < 2)
         return DS_OK;
@@ -169,7 +194,6 @@ static ds_status check_unique(const cJSON *root, const char *label) {
     if (!names)
         return ds_fail(DS_ERR_OUT_OF_MEMORY, "%s: out of memory", label);
     size_t k = 0;
-    const cJSON *e;
     cJSON_ArrayForEach(e, root) names[k++] = e->string;
     qsort(names, k, sizeof *names, cmp_str);
     ds_status s = DS_OK;
@@ -225,7 +249,7 @@ static ds_status load(const uint8_t *data, size_t len, const char *label, ds_ckp
     cJSON *root = NULL;
     ds_status s = parse_header(data + 8, (size_t)hlen, label, &root);
     if (s == DS_OK)
-        s = check_unique(root, label);
+        s = check_names(root, label);
     const uint8_t *buf = data + 8 + hlen;
     size_t buf_len = len - 8 - (size_t)hlen;
     const cJSON *e;
