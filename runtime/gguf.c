@@ -70,15 +70,20 @@ static ds_status read_str(cursor *c, size_t *off, size_t *len) {
     return DS_OK;
 }
 
-/* Keys and tensor names become C strings, so they may not hold NUL bytes. */
+/* Keys and tensor names become C strings and appear in one-line messages,
+ * so they may not hold NUL or other control bytes. */
 static ds_status read_name(cursor *c, char **out) {
     size_t off, len;
     DS_TRY(read_str(c, &off, &len));
     if (len > DS_GGUF_MAX_KEY)
         return ds_fail(DS_ERR_FORMAT, "%s: %s: name is %zu bytes long (at most %d)", c->label,
                        c->what, len, DS_GGUF_MAX_KEY);
-    if (memchr(c->base + off, 0, len))
-        return ds_fail(DS_ERR_FORMAT, "%s: %s: name contains a NUL byte", c->label, c->what);
+    for (size_t i = 0; i < len; i++) {
+        uint8_t ch = c->base[off + i];
+        if (ch < 0x20 || ch == 0x7f)
+            return ds_fail(DS_ERR_FORMAT, "%s: %s: name contains a control byte (0x%02x)",
+                           c->label, c->what, ch);
+    }
     char *s = malloc(len + 1);
     if (!s)
         return ds_fail(DS_ERR_OUT_OF_MEMORY, "%s: out of memory reading %s", c->label, c->what);
@@ -229,8 +234,9 @@ static ds_status parse_tensor_info(cursor *c, const ds_gguf *g, ds_gguf_tensor *
         uint64_t d;
         DS_TRY(read_u64(c, &d));
         if (d == 0 || d > INT64_MAX)
-            return ds_fail(DS_ERR_FORMAT, "%s: tensor '%s': dimension %u is %llu (must be positive)",
-                           c->label, name, j, (unsigned long long)d);
+            return ds_fail(DS_ERR_FORMAT,
+                           "%s: tensor '%s': dimension %u is %llu (must be positive)", c->label,
+                           name, j, (unsigned long long)d);
         if (numel > UINT64_MAX / d)
             return ds_fail(DS_ERR_FORMAT, "%s: tensor '%s': element count overflows", c->label,
                            name);
@@ -246,13 +252,15 @@ static ds_status parse_tensor_info(cursor *c, const ds_gguf *g, ds_gguf_tensor *
                        c->label, name, type, ggml_type_name(type));
     size_t es = ds_dtype_size(t->dtype);
     if (numel > c->size / es)
-        return ds_fail(DS_ERR_FORMAT, "%s: truncated or corrupt: tensor '%s': %llu elements cannot fit "
-                       "in the file (%zu bytes)",
+        return ds_fail(DS_ERR_FORMAT,
+                       "%s: truncated or corrupt: tensor '%s': %llu elements cannot fit in the "
+                       "file (%zu bytes)",
                        c->label, name, (unsigned long long)numel, c->size);
     t->nbytes = (size_t)numel * es;
     DS_TRY(read_u64(c, offset));
     if (*offset % g->alignment != 0)
-        return ds_fail(DS_ERR_FORMAT, "%s: tensor '%s': data offset %llu is not a multiple of the alignment %zu",
+        return ds_fail(DS_ERR_FORMAT,
+                       "%s: tensor '%s': data offset %llu is not a multiple of the alignment %zu",
                        c->label, name, (unsigned long long)*offset, g->alignment);
     return DS_OK;
 }
@@ -371,10 +379,13 @@ static ds_status read_header(cursor *c, ds_gguf *g, uint64_t *n_tensors, uint64_
     c->pos = GGUF_HEADER_BYTES;
     size_t left = c->size - c->pos;
     if (*n_kv > left / GGUF_MIN_KV_BYTES)
-        return ds_fail(DS_ERR_FORMAT, "%s: truncated or corrupt: metadata count %llu cannot fit in a %zu-byte file",
+        return ds_fail(DS_ERR_FORMAT,
+                       "%s: truncated or corrupt: metadata count %llu cannot fit in a %zu-byte "
+                       "file",
                        c->label, (unsigned long long)*n_kv, c->size);
     if (*n_tensors > left / GGUF_MIN_TENSOR_BYTES)
-        return ds_fail(DS_ERR_FORMAT, "%s: truncated or corrupt: tensor count %llu cannot fit in a %zu-byte file",
+        return ds_fail(DS_ERR_FORMAT,
+                       "%s: truncated or corrupt: tensor count %llu cannot fit in a %zu-byte file",
                        c->label, (unsigned long long)*n_tensors, c->size);
     return DS_OK;
 }

@@ -54,7 +54,8 @@ typedef struct ds_gguf ds_gguf;
 /* Maps the file read-only; every length and offset is checked against the
  * file size before use. Errors name the file and what is wrong. */
 ds_status ds_gguf_open(const char *path, ds_gguf **out);
-/* Parses a caller-owned buffer (no copy; keep it alive while *out lives). */
+/* Parses a caller-owned buffer (no copy; keep it alive while *out lives).
+ * Tensor data is aligned relative to `data`, so absolutely only if `data` is. */
 ds_status ds_gguf_open_memory(const uint8_t *data, size_t len, const char *label, ds_gguf **out);
 void ds_gguf_close(ds_gguf *g); /* NULL-safe */
 

@@ -71,12 +71,18 @@ static void put_le(uint8_t *p, uint64_t v, size_t n) {
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
+/* The reader refuses control bytes in names (they would break one-line messages). */
 static ds_status check_name(const char *what, const char *name) {
     if (!name || !name[0])
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "gguf writer: empty %s", what);
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return ds_fail(DS_ERR_INVALID_ARGUMENT,
+                           "gguf writer: a %s contains a control byte (0x%02x)", what, *p);
     if (strlen(name) > DS_GGUF_MAX_KEY)
-        return ds_fail(DS_ERR_INVALID_ARGUMENT, "gguf writer: %s '%.60s...' is longer than %d bytes",
-                       what, name, DS_GGUF_MAX_KEY);
+        return ds_fail(DS_ERR_INVALID_ARGUMENT,
+                       "gguf writer: %s '%.60s...' is longer than %d bytes", what, name,
+                       DS_GGUF_MAX_KEY);
     return DS_OK;
 }
 

@@ -1,6 +1,7 @@
 /* test_gguf.c: GGUF write/read round trips, atomic writes, and hostile files. */
 #include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/resource.h>
@@ -22,6 +23,17 @@ static const char *tmp_dir(void) {
             snprintf(dir, sizeof dir, "/tmp");
     }
     return dir;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* Removes the directory tmp_dir() made (it is this program's own). */
+static void remove_tmp_dir(void) {
+    if (strcmp(tmp_dir(), "/tmp") != 0)
+        nftw(tmp_dir(), remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static void tmp_path(char *out, size_t n, const char *name) {
@@ -588,7 +600,9 @@ TEST(hostile_metadata) {
     bb_header(&b, 3, 0, 1), bb_u64(&b, 70000), bb_zeros(&b, 70000 + 13);
     CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "name is 70000 bytes long");
     bb_header(&b, 3, 0, 1), bb_u64(&b, 3), bb_raw(&b, "a\0b", 3), bb_u32(&b, 0), bb_u8(&b, 0);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "NUL byte");
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "metadata entry 0: name contains a control byte (0x00)");
+    bb_header(&b, 3, 0, 1), bb_u64(&b, 3), bb_raw(&b, "a\nb", 3), bb_u32(&b, 0), bb_u8(&b, 0);
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "name contains a control byte (0x0a)");
     bb_header(&b, 3, 0, 1), bb_key(&b, "k", 13), bb_u8(&b, 0);
     CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "metadata 'k': unknown value type 13");
     bb_header(&b, 3, 0, 1), bb_key(&b, "k", 0xffffffffu), bb_u8(&b, 0);
@@ -674,7 +688,7 @@ TEST(hostile_tensor_infos) {
     CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "truncated: tensor 't' needs 8 bytes");
     bb_header(&b, 3, 1, 0), bb_u64(&b, 1), bb_u8(&b, 0), bb_u32(&b, 1), bb_u64(&b, 3);
     bb_u32(&b, 0), bb_u64(&b, 0), bb_pad(&b, 32), bb_zeros(&b, 32);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "tensor info 0: name contains a NUL byte");
+    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "tensor info 0: name contains a control byte (0x00)");
     bb_header(&b, 3, 2, 0);
     bb_info(&b, "w", 1, (uint64_t[]){3}, 0, 0), bb_info(&b, "w", 1, (uint64_t[]){3}, 0, 32);
     bb_pad(&b, 32), bb_zeros(&b, 64);
@@ -848,6 +862,8 @@ TEST(writer_rejects_bad_input) {
     CHECK_FAILS(ds_gguf_set_u32(w, "general.alignment", 8), DS_ERR_INVALID_ARGUMENT,
                 "written by the writer");
     CHECK_FAILS(ds_gguf_set_str(w, "", "v"), DS_ERR_INVALID_ARGUMENT, "empty key");
+    CHECK_FAILS(ds_gguf_set_str(w, "a\tb", "v"), DS_ERR_INVALID_ARGUMENT,
+                "a key contains a control byte (0x09)");
     CHECK_FAILS(ds_gguf_set_str(w, "s", NULL), DS_ERR_INVALID_ARGUMENT, "NULL string");
     CHECK_OK(ds_gguf_add_tensor(w, "t", DS_F32, 2, s23, x, sizeof x));
     CHECK_FAILS(ds_gguf_add_tensor(w, "t", DS_F32, 2, s23, x, sizeof x), DS_ERR_INVALID_ARGUMENT,
@@ -869,6 +885,8 @@ TEST(writer_rejects_bad_input) {
                 "NULL data");
     CHECK_FAILS(ds_gguf_add_tensor(w, "", DS_F32, 2, s23, x, sizeof x), DS_ERR_INVALID_ARGUMENT,
                 "empty tensor name");
+    CHECK_FAILS(ds_gguf_add_tensor(w, "x\n", DS_F32, 2, s23, x, sizeof x),
+                DS_ERR_INVALID_ARGUMENT, "a tensor name contains a control byte (0x0a)");
     CHECK_FAILS(ds_gguf_write_file(w, "some/dir/"), DS_ERR_INVALID_ARGUMENT, "not a file name");
     ds_gguf_writer_free(w);
     ds_gguf_writer_free(NULL);
@@ -894,5 +912,6 @@ int main(void) {
     RUN(atomic_write_keeps_target_on_failure);
     RUN(atomic_write_replaces_and_keeps_mode);
     RUN(writer_rejects_bad_input);
+    remove_tmp_dir();
     return test_summary();
 }
