@@ -8,13 +8,35 @@
 #include "cli.h"
 #include "convert.h"    /* ds_detect_arch */
 #include "gguf.h"       /* ds_gguf_open */
+#include "graph.h"      /* ds_format_shape */
 
 static const char INFO_HELP[] =
-    "usage: depthsolve info FILE...\n"
+    "usage: depthsolve info [--tensors] FILE...\n"
     "\n"
     "Prints what a checkpoint (.pt, .pth, .safetensors) or a converted model\n"
     "(.gguf) holds: format, architecture, metadata, tensor and parameter counts,\n"
-    "dtypes. Nothing in a checkpoint is executed.\n";
+    "dtypes. Nothing in a checkpoint is executed.\n"
+    "\n"
+    "  --tensors   also list every tensor: name, dtype, shape, FNV-1a of its bytes\n";
+
+/* FNV-1a 64 of a tensor's bytes: equal listings mean equal tensors. */
+static uint64_t fnv1a(const void *data, size_t n) {
+    const unsigned char *p = data;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+static void print_tensor(const char *name, ds_dtype dtype, int ndim, const int64_t *shape,
+                         const void *data, size_t nbytes) {
+    char dims[128];
+    ds_format_shape(dims, sizeof dims, ndim, shape);
+    printf("    %-64s %-4s %-16s %016" PRIx64 "\n", name, ds_dtype_name(dtype), dims,
+           fnv1a(data, nbytes));
+}
 
 static int is_gguf(const char *path) {
     FILE *f = fopen(path, "rb");
@@ -36,7 +58,7 @@ static void print_dtype_counts(const size_t counts[DS_DTYPE_COUNT]) {
     printf("\n");
 }
 
-static int info_gguf(const char *path) {
+static int info_gguf(const char *path, int list) {
     ds_gguf *g;
     ds_status s = ds_gguf_open(path, &g);
     if (s != DS_OK)
@@ -65,11 +87,17 @@ static int info_gguf(const char *path) {
         ds_gguf_kv_format(g, i, value, sizeof value);
         printf("    %-32s %s\n", ds_gguf_kv_key(g, i), value);
     }
+    if (list)
+        printf("  tensors (name, dtype, shape, fnv1a):\n");
+    for (size_t i = 0; list && i < ds_gguf_n_tensors(g); i++) {
+        const ds_gguf_tensor *t = ds_gguf_tensor_at(g, i);
+        print_tensor(t->name, t->dtype, t->ndim, t->shape, t->data, t->nbytes);
+    }
     ds_gguf_close(g);
     return DS_EXIT_OK;
 }
 
-static int info_checkpoint(const char *path) {
+static int info_checkpoint(const char *path, int list) {
     ds_ckpt ck;
     ds_status s = ds_ckpt_load(path, &ck);
     if (s != DS_OK)
@@ -89,18 +117,29 @@ static int info_checkpoint(const char *path) {
     printf("  tensors:      %zu\n  parameters:   %" PRId64 " (%.1fM)\n", ck.n_tensors, params,
            (double)params / 1e6);
     print_dtype_counts(counts);
+    if (list)
+        printf("  tensors (name, dtype, shape, fnv1a):\n");
+    for (size_t i = 0; list && i < ck.n_tensors; i++) {
+        const ds_ckpt_tensor *t = &ck.tensors[i];
+        print_tensor(t->name, t->dtype, t->ndim, t->shape, t->data, t->nbytes);
+    }
     ds_ckpt_free(&ck);
     return DS_EXIT_OK;
 }
 
 int ds_cmd_info(int argc, char **argv) {
-    static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    int c;
+    static const struct option opts[] = {
+        {"tensors", no_argument, 0, 't'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int c, list = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'h') {
             fputs(INFO_HELP, stdout);
             return DS_EXIT_OK;
+        }
+        if (c == 't') {
+            list = 1;
+            continue;
         }
         return ds_cli_usage_error("info", "bad option");
     }
@@ -108,6 +147,7 @@ int ds_cmd_info(int argc, char **argv) {
         return ds_cli_usage_error("info", "expected one or more files");
     int failed = 0;
     for (int i = optind; i < argc; i++)
-        failed |= (is_gguf(argv[i]) ? info_gguf(argv[i]) : info_checkpoint(argv[i])) != DS_EXIT_OK;
+        failed |= (is_gguf(argv[i]) ? info_gguf(argv[i], list) : info_checkpoint(argv[i], list)) !=
+                  DS_EXIT_OK;
     return failed ? DS_EXIT_FAILED : DS_EXIT_OK;
 }

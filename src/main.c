@@ -29,7 +29,6 @@ int main(int argc, char **argv) {
     for (const ds_cli_command *c = ds_cli_commands; c->name; c++)
         if (!strcmp(name, c->name))
             return c->run(argc - 1, argv + 1);
-    fprintf(stderr, "depthsolve: unknown command '%s'\n", name);
-    usage(stderr);
+    fprintf(stderr, "depthsolve: unknown command '%s' (see 'depthsolve --help')\n", name);
     return 2;
 }
