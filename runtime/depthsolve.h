@@ -180,6 +180,15 @@ ds_status ds_engine_input_size(const ds_engine *engine, int width, int height,
 ds_status ds_engine_solve_rgb8(ds_engine *engine, const uint8_t *rgb, int width, int height,
                                size_t stride, const ds_solve_params *params, float *depth_out);
 
+/* The steps of ds_engine_solve_rgb8, for callers that pipeline them (decode,
+ * network and writing on different threads): the network input of a photo
+ * for a size from ds_engine_input_size (3 x net_h x net_w floats, NCHW)... */
+ds_status ds_engine_prepare_rgb8(ds_engine *engine, const uint8_t *rgb, int width, int height,
+                                 size_t stride, int net_width, int net_height, float *input_nchw);
+/* ... ds_engine_run, then the network output resized to the photo's size. */
+void ds_resize_depth(const float *net_depth, int net_width, int net_height, float *depth,
+                     int width, int height, int n_threads);
+
 #ifdef __cplusplus
 }
 #endif

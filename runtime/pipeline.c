@@ -27,6 +27,24 @@ ds_status ds_engine_input_size(const ds_engine *e, int width, int height,
     return DS_OK;
 }
 
+ds_status ds_engine_prepare_rgb8(ds_engine *e, const uint8_t *rgb, int width, int height,
+                                 size_t stride, int nw, int nh, float *x) {
+    if (!e || !rgb || !x || width <= 0 || height <= 0 || nw <= 0 || nh <= 0)
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "prepare: bad argument");
+    if (stride < (size_t)width * 3)
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "prepare: stride %zu < 3 x width %d", stride, width);
+    ds_model_info info;
+    DS_TRY(ds_engine_model_info(e, &info));
+    ds_preprocess_rgb8(rgb, width, height, stride, nw, nh, info.mean, info.std, x,
+                       ds_engine_threads(e));
+    return DS_OK;
+}
+
+void ds_resize_depth(const float *net_depth, int nw, int nh, float *depth, int width, int height,
+                     int n_threads) {
+    ds_resize_bicubic_torch(net_depth, nw, nh, depth, width, height, n_threads > 0 ? n_threads : 1);
+}
+
 ds_status ds_engine_solve_rgb8(ds_engine *e, const uint8_t *rgb, int width, int height,
                                size_t stride, const ds_solve_params *params, float *depth) {
     if (!e || !rgb || !depth)
@@ -35,13 +53,10 @@ ds_status ds_engine_solve_rgb8(ds_engine *e, const uint8_t *rgb, int width, int 
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "solve: stride %zu < 3 x width %d", stride, width);
     int nw, nh;
     DS_TRY(ds_engine_input_size(e, width, height, params, &nw, &nh));
-    ds_model_info info;
-    DS_TRY(ds_engine_model_info(e, &info));
     float *x, *y;
     DS_TRY(ds_engine_pipeline_buffers(e, (size_t)3 * nw * nh, (size_t)nw * nh, &x, &y));
-    int threads = ds_engine_threads(e);
-    ds_preprocess_rgb8(rgb, width, height, stride, nw, nh, info.mean, info.std, x, threads);
+    DS_TRY(ds_engine_prepare_rgb8(e, rgb, width, height, stride, nw, nh, x));
     DS_TRY(ds_engine_run(e, x, nh, nw, y));
-    ds_resize_bicubic_torch(y, nw, nh, depth, width, height, threads);
+    ds_resize_depth(y, nw, nh, depth, width, height, ds_engine_threads(e));
     return DS_OK;
 }

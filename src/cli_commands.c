@@ -2,6 +2,7 @@
 #include "cli.h"
 
 const ds_cli_command ds_cli_commands[] = {
+    {"depth", "depth maps of photos and folders (run.py's job)", ds_cmd_depth},
     {"convert", "convert a MiDaS checkpoint (.pt, .safetensors) to GGUF", ds_cmd_convert},
     {"fetch", "download an official checkpoint into the model store", ds_cmd_fetch},
     {"synth", "write a model with synthetic weights (tests, benchmarks)", ds_cmd_synth},

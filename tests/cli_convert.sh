@@ -2,7 +2,7 @@
 # depthsolve convert / synth / info end to end: a checkpoint written from the
 # synthetic formula converts to the very tensors `synth` writes, and bad
 # inputs fail with one clear line and no output file.
-. "$(dirname "$0")/cli_lib.sh"
+. "$(dirname "$0")/shell_lib.sh"
 A=midas_v21_small_256
 
 "$DS_BIN" synth -q --arch $A -o "$T/synth.gguf" && pass synth_writes_model || fail synth_writes_model "exit $?"

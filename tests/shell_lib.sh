@@ -1,4 +1,4 @@
-# cli_lib.sh: helpers for the shell tests (sourced). DS_BIN is the depthsolve
+# shell_lib.sh: helpers for the shell tests (sourced). DS_BIN is the depthsolve
 # binary under test, DS_TEST_TMP a scratch directory.
 T=$(mktemp -d "${DS_TEST_TMP:-/tmp}/cli.XXXXXX")
 PY=${PYTHON:-/usr/bin/python3}

@@ -1,0 +1,206 @@
+/* cmd_depth.c: depthsolve depth, photos and folders in, depth maps out (run.py's job). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "depth_batch.h"   /* ds_batch_run */
+#include "depth_inputs.h"  /* ds_inputs_collect, ds_parse_shard */
+#include "depth_outputs.h" /* ds_parse_formats, ds_parse_normalize */
+#include "image.h"         /* DS_IMAGE_MAX_PIXELS_DEFAULT */
+#include "model_store.h"   /* ds_open_model */
+
+static const char DEPTH_HELP[] =
+    "usage: depthsolve depth --model M [options] INPUT... -o OUTDIR\n"
+    "\n"
+    "Depth maps of photos, as MiDaS's run.py computes them: the image is resized\n"
+    "(cubic) to the network size, the network runs, its output is resized\n"
+    "(bicubic) back to the photo's size. INPUTs are PNG/JPEG files or directories.\n"
+    "\n"
+    "  --model M            a .gguf, a checkpoint (.pt, .safetensors: converted on\n"
+    "                       the fly), or a name (midas_v21_small_256, midas_v21_384,\n"
+    "                       dpt_hybrid_384, dpt_large_384) found in $DEPTHSOLVE_MODELS\n"
+    "                       (default ~/.cache/depthsolve; see 'depthsolve fetch')\n"
+    "  -o, --output DIR     where outputs go: DIR/<name>-<model>.<ext>\n"
+    "  -r, --recursive      descend into sub-directories (outputs mirror them)\n"
+    "  --format LIST        png8,png16,pfm,npy (default png8,pfm as run.py)\n"
+    "  --colormap NAME      gray, inferno (default, as run.py) or turbo, for png8\n"
+    "  --grayscale          run.py's flag: png16 gray instead of png8 inferno\n"
+    "  --side-by-side       png8 shows the photo and its depth side by side\n"
+    "  --normalize MODE     PNG range: image (per photo, run.py), global (one range\n"
+    "                       over the batch: no flicker between video frames), or\n"
+    "                       fixed:MIN,MAX (values outside are clamped)\n"
+    "  --square             stretch to the network size (run.py --square)\n"
+    "  --height N           network size to aim for (run.py --height)\n"
+    "  --overwrite          redo photos whose outputs exist (default: skip them)\n"
+    "  --shard I/N          only the I-th (0-based) of N slices of the sorted photo\n"
+    "                       list, for array jobs (Slurm, Kubernetes indexed jobs)\n"
+    "  --max-pixels N       refuse larger photos (default 134217728)\n"
+    "  --device D           auto, cpu (default auto)\n"
+    "  --threads N          CPU threads (default: all cores)\n"
+    "  -q, --quiet          no progress line and no summary\n"
+    "\n"
+    "Exit status: 0 all photos done (or skipped), 1 some failed, 2 usage error.\n";
+
+typedef struct depth_args {
+    const char *model, *out_dir;
+    ds_engine_params engine;
+    ds_batch_opts batch;
+    int recursive, quiet, shard, n_shards, grayscale, formats_given;
+} depth_args;
+
+static int parse(int argc, char **argv, depth_args *a) {
+    static const struct option opts[] = {
+        {"model", required_argument, 0, 'm'},     {"output", required_argument, 0, 'o'},
+        {"recursive", no_argument, 0, 'r'},       {"format", required_argument, 0, 'f'},
+        {"colormap", required_argument, 0, 'c'},  {"grayscale", no_argument, 0, 'g'},
+        {"side-by-side", no_argument, 0, 's'},    {"normalize", required_argument, 0, 'n'},
+        {"square", no_argument, 0, 'S'},          {"height", required_argument, 0, 'H'},
+        {"overwrite", no_argument, 0, 'O'},       {"shard", required_argument, 0, 'x'},
+        {"max-pixels", required_argument, 0, 'p'}, {"device", required_argument, 0, 'd'},
+        {"threads", required_argument, 0, 't'},   {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
+    ds_output_opts *o = &a->batch.out;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:rqh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': a->model = optarg; break;
+        case 'o': a->out_dir = optarg; break;
+        case 'r': a->recursive = 1; break;
+        case 'f':
+            if (!ds_parse_formats(optarg, &o->formats))
+                return ds_cli_usage_error("depth", "--format takes png8,png16,pfm,npy, not '%s'", optarg);
+            a->formats_given = 1;
+            break;
+        case 'c':
+            if (ds_colormap_from_name(optarg, &o->colormap) != DS_OK)
+                return ds_cli_usage_error("depth", "--colormap takes gray, inferno or turbo");
+            break;
+        case 'g': a->grayscale = 1; break;
+        case 's': o->side_by_side = 1; break;
+        case 'n':
+            if (!ds_parse_normalize(optarg, &o->norm, &o->fixed_min, &o->fixed_max))
+                return ds_cli_usage_error("depth", "--normalize takes image, global or "
+                                                   "fixed:MIN,MAX with MIN < MAX, not '%s'", optarg);
+            break;
+        case 'S': a->batch.solve.square = 1; break;
+        case 'H': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || v < 32 || v > 8192)
+                return ds_cli_usage_error("depth", "--height takes 32 to 8192");
+            a->batch.solve.height = (int)v;
+            break;
+        }
+        case 'O': a->batch.overwrite = 1; break;
+        case 'x':
+            if (!ds_parse_shard(optarg, &a->shard, &a->n_shards))
+                return ds_cli_usage_error("depth", "--shard takes I/N with 0 <= I < N");
+            break;
+        case 'p': {
+            char *end;
+            long long v = strtoll(optarg, &end, 10);
+            if (end == optarg || *end || v < 1)
+                return ds_cli_usage_error("depth", "--max-pixels takes a positive number");
+            a->batch.max_pixels = v;
+            break;
+        }
+        case 'd':
+            if (!ds_cli_parse_device(optarg, &a->engine.device, &a->engine.device_index))
+                return ds_cli_usage_error("depth", "unknown device '%s'", optarg);
+            break;
+        case 't':
+            if (!ds_cli_parse_threads(optarg, &a->engine.n_threads))
+                return ds_cli_usage_error("depth", "--threads takes a positive number");
+            break;
+        case 'q': a->quiet = 1; break;
+        case 'h': fputs(DEPTH_HELP, stdout); return -1;
+        default: return ds_cli_usage_error("depth", "bad option");
+        }
+    }
+    if (!a->model || !a->out_dir || optind >= argc)
+        return ds_cli_usage_error("depth", "--model, -o OUTDIR and at least one INPUT are required");
+    if (a->grayscale && !a->formats_given)
+        o->formats = DS_OUT_PNG16 | DS_OUT_PFM;
+    if (a->grayscale)
+        o->colormap = DS_COLORMAP_GRAY;
+    return DS_EXIT_OK;
+}
+
+/* The output directory exists (created if needed) and accepts files. */
+static int check_out_dir(const char *dir) {
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "depthsolve depth: %s: cannot create: %s\n", dir, strerror(errno));
+        return 0;
+    }
+    if (!ds_cli_is_dir(dir) || access(dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "depthsolve depth: %s: not a writable directory\n", dir);
+        return 0;
+    }
+    return 1;
+}
+
+static void print_summary(const ds_batch_result *r, size_t listing_problems) {
+    fprintf(stderr, "depthsolve depth: %zu written, %zu skipped (outputs exist), %zu failed in "
+                    "%.1f s", r->written, r->skipped, r->failed + listing_problems, r->wall_seconds);
+    if (r->written && r->wall_seconds > 0)
+        fprintf(stderr, " (%.2f images/s, network %.0f%% of the time)",
+                r->written / r->wall_seconds, 100 * r->network_seconds / r->wall_seconds);
+    fprintf(stderr, "\n");
+}
+
+int ds_cmd_depth(int argc, char **argv) {
+    depth_args a;
+    memset(&a, 0, sizeof a);
+    a.engine = ds_engine_default_params();
+    a.batch.solve = ds_solve_default_params();
+    a.batch.out.formats = DS_OUT_PNG8 | DS_OUT_PFM;
+    a.batch.out.colormap = DS_COLORMAP_INFERNO;
+    a.batch.max_pixels = DS_IMAGE_MAX_PIXELS_DEFAULT;
+    a.n_shards = 1;
+    int rc = parse(argc, argv, &a);
+    if (rc != DS_EXIT_OK)
+        return rc < 0 ? DS_EXIT_OK : rc;
+    ds_input_list inputs;
+    ds_status s = ds_inputs_collect(&inputs, argv + optind, argc - optind, a.recursive);
+    if (s != DS_OK)
+        return ds_cli_report("depth", s);
+    for (size_t i = 0; i < inputs.n_problems; i++)
+        fprintf(stderr, "depthsolve depth: %s\n", inputs.problems[i]);
+    ds_inputs_shard(&inputs, a.shard, a.n_shards);
+    if (inputs.n == 0 && !inputs.n_problems)
+        fprintf(stderr, "depthsolve depth: warning: no photos (.png, .jpg, .jpeg) in the inputs%s\n",
+                a.recursive ? "" : " (use -r for sub-directories)");
+    if (!check_out_dir(a.out_dir)) {
+        ds_inputs_free(&inputs);
+        return DS_EXIT_FAILED;
+    }
+    int quiet = a.quiet;
+    a.engine.log = ds_cli_log;
+    a.engine.log_user = &quiet;
+    ds_engine *e;
+    s = ds_open_model(a.model, &a.engine, &e);
+    if (s != DS_OK) {
+        ds_inputs_free(&inputs);
+        return ds_cli_report("depth", s);
+    }
+    ds_model_info info;
+    ds_engine_model_info(e, &info);
+    a.batch.engine = e;
+    a.batch.out.dir = a.out_dir;
+    a.batch.out.model_name = info.arch_name;
+    a.batch.progress = !a.quiet && isatty(2);
+    ds_batch_result r;
+    ds_batch_run(&a.batch, &inputs, &r);
+    if (!a.quiet)
+        print_summary(&r, inputs.n_problems);
+    int failed = r.failed || inputs.n_problems;
+    ds_engine_free(e);
+    ds_inputs_free(&inputs);
+    return failed ? DS_EXIT_FAILED : DS_EXIT_OK;
+}

@@ -1,0 +1,324 @@
+/* depth_batch.c: reader -> network -> writer threads over the photo list. */
+#include "depth_batch.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"      /* ds_fail */
+#include "image.h"      /* ds_image_read */
+
+enum { QUEUE_CAP = 2 }; /* photos in flight between two stages */
+
+typedef struct item {
+    size_t index;
+    ds_image img;
+    float *net_out; /* (nh, nw) network output */
+    int nw, nh;
+    char *error;    /* why this photo failed, or NULL */
+    int skipped;
+} item;
+
+typedef struct queue {
+    item *slots[QUEUE_CAP];
+    int head, count, closed;
+    pthread_mutex_t m;
+    pthread_cond_t changed;
+} queue;
+
+static void queue_init(queue *q) {
+    memset(q, 0, sizeof *q);
+    pthread_mutex_init(&q->m, NULL);
+    pthread_cond_init(&q->changed, NULL);
+}
+
+static void queue_destroy(queue *q) {
+    pthread_mutex_destroy(&q->m);
+    pthread_cond_destroy(&q->changed);
+}
+
+static void push(queue *q, item *it) {
+    pthread_mutex_lock(&q->m);
+    while (q->count == QUEUE_CAP)
+        pthread_cond_wait(&q->changed, &q->m);
+    q->slots[(q->head + q->count++) % QUEUE_CAP] = it;
+    pthread_cond_broadcast(&q->changed);
+    pthread_mutex_unlock(&q->m);
+}
+
+static item *pop(queue *q) {
+    pthread_mutex_lock(&q->m);
+    while (q->count == 0 && !q->closed)
+        pthread_cond_wait(&q->changed, &q->m);
+    item *it = NULL;
+    if (q->count) {
+        it = q->slots[q->head];
+        q->head = (q->head + 1) % QUEUE_CAP;
+        q->count--;
+        pthread_cond_broadcast(&q->changed);
+    }
+    pthread_mutex_unlock(&q->m);
+    return it;
+}
+
+static void close_queue(queue *q) {
+    pthread_mutex_lock(&q->m);
+    q->closed = 1;
+    pthread_cond_broadcast(&q->changed);
+    pthread_mutex_unlock(&q->m);
+}
+
+static void free_item(item *it) {
+    ds_image_free(&it->img);
+    free(it->net_out);
+    free(it->error);
+    free(it);
+}
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* A photo whose PNGs wait for the batch's range (--normalize global). */
+typedef struct pending {
+    size_t index;
+    char raw[4400]; /* the depth map, float32, in a hidden temporary file */
+    int w, h;
+} pending;
+
+typedef struct batch {
+    const ds_batch_opts *o;
+    const ds_input_list *in;
+    ds_batch_result *r;
+    queue decoded, solved;
+    double t0;
+    pending *pend;
+    size_t n_pend;
+    float global_lo, global_hi;
+} batch;
+
+static item *failed_item(size_t index, const char *msg) {
+    item *it = calloc(1, sizeof *it);
+    if (it) {
+        it->index = index;
+        it->error = strdup(msg);
+    }
+    return it;
+}
+
+static void *reader(void *arg) {
+    batch *b = arg;
+    for (size_t i = 0; i < b->in->n; i++) {
+        item *it = calloc(1, sizeof *it);
+        if (!it) {
+            it = failed_item(i, "out of memory");
+            if (!it)
+                continue;
+        } else {
+            it->index = i;
+            if (!b->o->overwrite && ds_outputs_exist(&b->o->out, b->in->items[i].rel))
+                it->skipped = 1;
+            else if (ds_image_read(b->in->items[i].path, b->o->max_pixels, &it->img) != DS_OK)
+                it->error = strdup(ds_last_error());
+        }
+        push(&b->decoded, it);
+    }
+    close_queue(&b->decoded);
+    return NULL;
+}
+
+/* Resize + normalize + network for one photo (the main thread's job). */
+static void solve(batch *b, item *it, float **x, size_t *x_cap) {
+    ds_engine *e = b->o->engine;
+    ds_status s = ds_engine_input_size(e, it->img.width, it->img.height, &b->o->solve, &it->nw,
+                                       &it->nh);
+    size_t need = (size_t)3 * it->nw * it->nh;
+    if (s == DS_OK && need > *x_cap) {
+        float *grown = realloc(*x, need * sizeof **x);
+        s = grown ? DS_OK : ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
+        if (grown) {
+            *x = grown;
+            *x_cap = need;
+        }
+    }
+    if (s == DS_OK && !(it->net_out = malloc((size_t)it->nw * it->nh * sizeof(float))))
+        s = ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
+    if (s == DS_OK)
+        s = ds_engine_prepare_rgb8(e, it->img.rgb, it->img.width, it->img.height,
+                                   (size_t)it->img.width * 3, it->nw, it->nh, *x);
+    if (s == DS_OK)
+        s = ds_engine_run(e, *x, it->nh, it->nw, it->net_out);
+    if (s != DS_OK) {
+        char msg[1200];
+        snprintf(msg, sizeof msg, "%s: %s", b->in->items[it->index].path, ds_last_error());
+        it->error = strdup(msg);
+    }
+}
+
+static void progress_line(batch *b, const char *name) {
+    if (!b->o->progress)
+        return;
+    size_t done = b->r->written + b->r->skipped + b->r->failed, total = b->in->n;
+    double dt = now_seconds() - b->t0, rate = done / (dt > 0 ? dt : 1);
+    double eta = rate > 0 ? (double)(total - done) / rate : 0;
+    fprintf(stderr, "\r\033[K[%zu/%zu] %.2f img/s, ETA %d:%02d  %s", done, total, rate,
+            (int)eta / 60, (int)eta % 60, name);
+    fflush(stderr);
+}
+
+static void report_failure(batch *b, const char *msg) {
+    if (b->o->progress)
+        fprintf(stderr, "\r\033[K");
+    fprintf(stderr, "depthsolve depth: %s\n", msg);
+    b->r->failed++;
+}
+
+static ds_status save_pending(batch *b, size_t index, const float *depth, int w, int h) {
+    pending *grown = realloc(b->pend, (b->n_pend + 1) * sizeof *grown);
+    if (!grown)
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
+    b->pend = grown;
+    pending *p = &b->pend[b->n_pend];
+    p->index = index;
+    p->w = w;
+    p->h = h;
+    snprintf(p->raw, sizeof p->raw, "%s/.depthsolve-%ld-%zu.raw", b->o->out.dir, (long)getpid(),
+             index);
+    FILE *f = fopen(p->raw, "wb");
+    size_t n = (size_t)w * h;
+    int ok = f && fwrite(depth, sizeof *depth, n, f) == n;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    if (!ok) {
+        remove(p->raw);
+        return ds_fail(DS_ERR_IO, "%s: cannot write a temporary file", p->raw);
+    }
+    b->n_pend++;
+    return DS_OK;
+}
+
+/* Bicubic back to the photo's size, then every output of one photo. */
+static ds_status write_item(batch *b, item *it) {
+    const ds_output_opts *o = &b->o->out;
+    const char *rel = b->in->items[it->index].rel;
+    int w = it->img.width, h = it->img.height;
+    size_t n = (size_t)w * h;
+    float *depth = malloc(n * sizeof *depth);
+    void *scratch = malloc(n * 8);
+    ds_status s = depth && scratch ? DS_OK : ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
+    if (s == DS_OK) {
+        ds_resize_depth(it->net_out, it->nw, it->nh, depth, w, h, 1); /* the network has the cores */
+        s = ds_write_float_outputs(o, rel, depth, w, h);
+    }
+    if (s == DS_OK && (o->formats & (DS_OUT_PNG8 | DS_OUT_PNG16))) {
+        float lo = o->fixed_min, hi = o->fixed_max;
+        if (o->norm == DS_NORM_GLOBAL) {
+            ds_depth_range(depth, n, &lo, &hi);
+            b->global_lo = fminf(b->global_lo, lo);
+            b->global_hi = fmaxf(b->global_hi, hi);
+            s = save_pending(b, it->index, depth, w, h);
+        } else {
+            if (o->norm == DS_NORM_IMAGE)
+                ds_depth_range(depth, n, &lo, &hi);
+            s = ds_write_png_outputs(o, rel, depth, w, h, lo, hi, &it->img, scratch);
+        }
+    }
+    free(depth);
+    free(scratch);
+    return s;
+}
+
+static void *writer(void *arg) {
+    batch *b = arg;
+    item *it;
+    while ((it = pop(&b->solved)) != NULL) {
+        const char *path = b->in->items[it->index].path;
+        if (it->skipped) {
+            b->r->skipped++;
+        } else if (it->error) {
+            report_failure(b, it->error);
+        } else if (write_item(b, it) != DS_OK) {
+            char msg[1200];
+            snprintf(msg, sizeof msg, "%s: %s", path, ds_last_error());
+            report_failure(b, msg);
+        } else {
+            b->r->written++;
+        }
+        progress_line(b, path);
+        free_item(it);
+    }
+    return NULL;
+}
+
+/* --normalize global: the PNGs of every photo, now that the range is known. */
+static void write_global_pngs(batch *b) {
+    const ds_output_opts *o = &b->o->out;
+    for (size_t k = 0; k < b->n_pend; k++) {
+        pending *p = &b->pend[k];
+        const ds_input *in = &b->in->items[p->index];
+        size_t n = (size_t)p->w * p->h;
+        float *depth = malloc(n * sizeof *depth);
+        void *scratch = malloc(n * 8);
+        ds_image photo = {0};
+        FILE *f = fopen(p->raw, "rb");
+        ds_status s = depth && scratch && f && fread(depth, sizeof *depth, n, f) == n
+                          ? DS_OK
+                          : ds_fail(DS_ERR_IO, "%s: cannot read back the depth map", p->raw);
+        if (f)
+            fclose(f);
+        if (s == DS_OK && o->side_by_side)
+            s = ds_image_read(in->path, b->o->max_pixels, &photo);
+        if (s == DS_OK)
+            s = ds_write_png_outputs(o, in->rel, depth, p->w, p->h, b->global_lo, b->global_hi,
+                                     &photo, scratch);
+        if (s != DS_OK) {
+            char msg[1200];
+            snprintf(msg, sizeof msg, "%s: %s", in->path, ds_last_error());
+            report_failure(b, msg);
+            b->r->written--;
+        }
+        remove(p->raw);
+        ds_image_free(&photo);
+        free(depth);
+        free(scratch);
+    }
+    free(b->pend);
+}
+
+void ds_batch_run(const ds_batch_opts *o, const ds_input_list *in, ds_batch_result *r) {
+    memset(r, 0, sizeof *r);
+    batch b = {.o = o, .in = in, .r = r, .t0 = now_seconds(), .global_lo = INFINITY,
+               .global_hi = -INFINITY};
+    queue_init(&b.decoded);
+    queue_init(&b.solved);
+    pthread_t rd, wr;
+    pthread_create(&rd, NULL, reader, &b);
+    pthread_create(&wr, NULL, writer, &b);
+    float *x = NULL;
+    size_t x_cap = 0;
+    item *it;
+    while ((it = pop(&b.decoded)) != NULL) {
+        if (!it->skipped && !it->error) {
+            double t = now_seconds();
+            solve(&b, it, &x, &x_cap);
+            r->network_seconds += now_seconds() - t;
+        }
+        push(&b.solved, it);
+    }
+    close_queue(&b.solved);
+    pthread_join(rd, NULL);
+    pthread_join(wr, NULL);
+    free(x);
+    write_global_pngs(&b);
+    if (o->progress)
+        fprintf(stderr, "\r\033[K");
+    queue_destroy(&b.decoded);
+    queue_destroy(&b.solved);
+    r->wall_seconds = now_seconds() - b.t0;
+}

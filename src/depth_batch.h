@@ -1,0 +1,39 @@
+/*
+ * depth_batch.h: the photo -> depth pipeline of `depthsolve depth` over a list
+ * of photos, in three threads so decoding and writing hide behind the network:
+ *
+ *   reader:  decode photo i+1 .. i+2 (skips photos whose outputs exist)
+ *   main:    resize + normalize + network on photo i
+ *   writer:  bicubic back to the photo's size, write outputs of photo i-1 ..
+ *
+ * A photo that fails (unreadable, corrupt, unwritable output) is reported and
+ * the batch goes on. Every file is written under a temporary name and renamed.
+ */
+#ifndef DS_DEPTH_BATCH_H
+#define DS_DEPTH_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "depth_inputs.h"  /* ds_input_list */
+#include "depth_outputs.h" /* ds_output_opts */
+#include "depthsolve.h"    /* ds_engine, ds_solve_params */
+
+typedef struct ds_batch_opts {
+    ds_engine *engine;
+    ds_solve_params solve;
+    ds_output_opts out;
+    int overwrite;      /* rewrite photos whose outputs all exist */
+    int progress;       /* a progress line on stderr */
+    int64_t max_pixels; /* decoder limit */
+} ds_batch_opts;
+
+typedef struct ds_batch_result {
+    size_t written, skipped, failed;
+    double wall_seconds, network_seconds; /* network: resize + normalize + ds_engine_run */
+} ds_batch_result;
+
+/* Runs the batch; failures are printed to stderr as they happen, one line each. */
+void ds_batch_run(const ds_batch_opts *o, const ds_input_list *inputs, ds_batch_result *r);
+
+#endif
