@@ -46,7 +46,13 @@ ds_status ds_fail_context(ds_status status, const char *fmt, ...) {
     va_start(ap, fmt);
     int n = vsnprintf(last_error, sizeof last_error, fmt, ap);
     va_end(ap);
-    if (n >= 0 && (size_t)n < sizeof last_error)
-        snprintf(last_error + n, sizeof last_error - (size_t)n, ": %s", old);
+    /* copied by hand: snprintf here trips gcc's -Wformat-truncation at -O1 */
+    if (n >= 0 && (size_t)n + 3 <= sizeof last_error) {
+        size_t at = (size_t)n;
+        size_t keep = strnlen(old, sizeof last_error - at - 3);
+        memcpy(last_error + at, ": ", 2);
+        memcpy(last_error + at + 2, old, keep);
+        last_error[at + 2 + keep] = '\0';
+    }
     return status;
 }
