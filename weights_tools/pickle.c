@@ -247,9 +247,14 @@ static ds_status op_binfloat(ds_pickle *pk) {
 
 /* ---- containers ------------------------------------------------------------- */
 
+/* stack[base..sp), without pointer arithmetic on a stack not yet allocated */
+static ds_pk_value *const *stack_from(const ds_pickle *pk, size_t base) {
+    return base < pk->sp ? pk->stack + base : NULL;
+}
+
 static ds_status push_seq_from(ds_pickle *pk, ds_pk_kind kind, size_t base) {
     ds_pk_value *v;
-    DS_TRY(pk_new_seq(pk, kind, pk->stack + base, pk->sp - base, &v));
+    DS_TRY(pk_new_seq(pk, kind, stack_from(pk, base), pk->sp - base, &v));
     pk->sp = base;
     return push(pk, v);
 }
@@ -362,7 +367,7 @@ static ds_status op_inst(ds_pickle *pk, int cls_on_stack) {
             return pk_fail(pk, DS_ERR_FORMAT, "OBJ without a class");
         cls = pk->stack[base++];
     }
-    DS_TRY(pk_new_seq(pk, DS_PK_TUPLE, pk->stack + base, pk->sp - base, &args));
+    DS_TRY(pk_new_seq(pk, DS_PK_TUPLE, stack_from(pk, base), pk->sp - base, &args));
     pk->sp = base - (cls_on_stack ? 1 : 0);
     DS_TRY(pk_call(pk, cls, args, 0, &result));
     return push(pk, result);
@@ -506,9 +511,10 @@ static ds_status step(ds_pickle *pk, int *stop) {
 
 ds_status ds_pickle_run(ds_pickle *pk, const uint8_t *data, size_t len, size_t start,
                         size_t *end, const ds_pk_value **root) {
+    static const uint8_t nothing[1];
     *root = NULL;
-    pk->data = data;
-    pk->len = len;
+    pk->data = data ? data : nothing;
+    pk->len = data ? len : 0;
     pk->pos = start;
     pk->op = 0;
     pk->op_pos = start;
