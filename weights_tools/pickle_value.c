@@ -133,13 +133,13 @@ ds_status pk_seq_push(ds_pickle *pk, ds_pk_value *seq, ds_pk_value *item) {
 
 ds_status ds_pickle_new(const char *label, const ds_pickle_limits *limits, ds_pickle **out) {
     *out = NULL;
+    const char *name = label ? label : "pickle";
     ds_pickle *pk = calloc(1, sizeof *pk);
-    if (!pk)
-        return ds_fail(DS_ERR_OUT_OF_MEMORY, "%s: out of memory", label);
-    pk->label = strdup(label ? label : "pickle");
-    if (!pk->label) {
+    if (pk)
+        pk->label = strdup(name);
+    if (!pk || !pk->label) {
         free(pk);
-        return ds_fail(DS_ERR_OUT_OF_MEMORY, "%s: out of memory", label);
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "%s: out of memory", name);
     }
     pk->lim = limits ? *limits : ds_pickle_default_limits;
     ds_status s = pk_new(pk, DS_PK_NONE, &pk->none);

@@ -11,7 +11,7 @@
 #include "torch_common.h"
 
 uint64_t ds_torch_output_limit(size_t file_len) {
-    return (uint64_t)file_len * 4 + ((uint64_t)256 << 20);
+    return (uint64_t)file_len * 4 + ((uint64_t)64 << 20);
 }
 
 typedef struct slot {
