@@ -340,8 +340,10 @@ static const bad REFUSED[] = {
     /* allowed globals used as something else */
     {PK("\200\002ctorch\nFloatStorage\n)R."), DS_ERR_UNSAFE,
      "refusing to call pickle global 'torch.FloatStorage' (allowed only as an argument)"},
-    {PK("\200\002ctorch\nTensor\n)R."), DS_ERR_UNSAFE, "refusing to call pickle global 'torch.Tensor'"},
-    {PK("\200\002ctorch\nfloat32\n)R."), DS_ERR_UNSAFE, "refusing to call pickle global 'torch.dtype'"},
+    {PK("\200\002ctorch\nTensor\n)R."), DS_ERR_UNSAFE,
+     "refusing to call pickle global 'torch.Tensor'"},
+    {PK("\200\002ctorch\nfloat32\n)R."), DS_ERR_UNSAFE,
+     "refusing to call pickle global 'torch.dtype'"},
     {PK("\200\002])R."), DS_ERR_FORMAT, "call of a list (only allowed globals can be called)"},
     {PK("\200\002\214\001x)R."), DS_ERR_FORMAT, "call of a str"},
     {PK("\200\002ccollections\nOrderedDict\n]R."), DS_ERR_FORMAT, "are a list, not a tuple"},
@@ -377,6 +379,9 @@ static const bad REFUSED[] = {
         "\000\000\205)tR."),
      DS_ERR_FORMAT, "tensor size holds a float"},
     {PK("\200\002\211Nb."), DS_ERR_FORMAT, "BUILD on a bool"},
+    {PK("\200\002ctorch._utils\n_rebuild_tensor\n(" PID_HALF_7 "K\000\212\011\000\000\000\000\000"
+        "\000\000\200\000\205)tR."),
+     DS_ERR_FORMAT, "tensor size holds a big int, not an int"},
     /* persistent ids */
     {PK("\200\002(\214\006moduleNNNtQ."), DS_ERR_FORMAT,
      "persistent id of type 'module' (only 'storage' is supported)"},
@@ -534,9 +539,11 @@ TEST(state_dict_choice_and_names) {
 }
 
 TEST(state_dict_refusals) {
-    CHECK_FAILS(COLLECT("\200\002]."), DS_ERR_FORMAT, "t.pt: the checkpoint holds a list, not a state_dict");
+    CHECK_FAILS(COLLECT("\200\002]."), DS_ERR_FORMAT,
+                "t.pt: the checkpoint holds a list, not a state_dict");
     CHECK_FAILS(COLLECT("\200\002" T "."), DS_ERR_FORMAT, "holds a tensor");
-    CHECK_FAILS(COLLECT("\200\002}\214\001aK\001s."), DS_ERR_FORMAT, "t.pt: no tensors in the checkpoint");
+    CHECK_FAILS(COLLECT("\200\002}\214\001aK\001s."), DS_ERR_FORMAT,
+                "t.pt: no tensors in the checkpoint");
     CHECK_FAILS(COLLECT("\200\002}(\214\003a.b" T "\214\001a}\214\001b" T "su."), DS_ERR_FORMAT,
                 "t.pt: two tensors are named 'a.b'");
     CHECK_FAILS(COLLECT("\200\002}(\214\001w" T "\214\001w" T "u."), DS_ERR_FORMAT,
@@ -552,7 +559,8 @@ TEST(state_dict_refusals) {
     for (int i = 0; i < 40; i++)
         strcat(dag, "q\0010](h\001h\001e");
     strcat(dag, "s.");
-    CHECK_FAILS(collect(dag, strlen(dag)), DS_ERR_FORMAT, "more than 4M values below the state_dict");
+    CHECK_FAILS(collect(dag, strlen(dag)), DS_ERR_FORMAT,
+                "more than 4M values below the state_dict");
 }
 
 /* ---- views --------------------------------------------------------------------- */

@@ -223,7 +223,7 @@ void ds_pk_printable(char *out, size_t cap, const char *s, size_t n) {
 
 const char *ds_pk_kind_name(ds_pk_kind kind) {
     static const char *names[DS_PK_KIND_COUNT] = {
-        "None",  "bool", "int",  "int", "float",  "str",     "bytes",
+        "None",  "bool", "int",  "big int", "float",  "str", "bytes",
         "tuple", "list", "dict", "global", "storage", "tensor", "object"};
     return (unsigned)kind < DS_PK_KIND_COUNT ? names[kind] : "?";
 }

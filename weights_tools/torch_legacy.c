@@ -105,7 +105,8 @@ static ds_status list_records(legacy *lg) {
         if (kept && strcmp(lg->recs[kept - 1].st->key, st->key) == 0) {
             const ds_pk_storage *first = lg->recs[kept - 1].st;
             if (first->dtype != st->dtype || first->numel != st->numel)
-                return fail_storage(lg, st->key, "is declared twice, as %lld %s and %lld %s elements",
+                return fail_storage(lg, st->key,
+                                    "is declared twice, as %lld %s and %lld %s elements",
                                     (long long)first->numel, ds_dtype_name(first->dtype),
                                     (long long)st->numel, ds_dtype_name(st->dtype));
             continue;

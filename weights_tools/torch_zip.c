@@ -140,8 +140,8 @@ static ds_status find_data_pkl(zip_ctx *z, zip_int64_t *idx) {
             return ds_fail(DS_ERR_OUT_OF_MEMORY, "%s: out of memory", z->label);
     }
     if (*idx < 0)
-        return ds_fail(DS_ERR_FORMAT, "%s: zip archive without a data.pkl: not a PyTorch checkpoint",
-                       z->label);
+        return ds_fail(DS_ERR_FORMAT,
+                       "%s: zip archive without a data.pkl: not a PyTorch checkpoint", z->label);
     return DS_OK;
 }
 
