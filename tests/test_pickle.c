@@ -13,7 +13,9 @@
  * obj = {'a': [1, -2, 3.5, None, True, False, 'x', b'yz', (1, 2)], 'big': 2**40,
  *        'neg': -2**63, 'huge': 2**70, 'u': 'é€\U0001F600'}
  * and  {'s': {3}, 'f': frozenset([4]), 'ba': bytearray(b'\x00\xff'), 'eb': b'',
- *       'od': collections.OrderedDict([('k', 1)])}; octal escapes throughout. */
+ *       'od': collections.OrderedDict([('k', 1)])},
+ * and  {'d': torch.device('cuda', 0), 'dt': torch.float16, 'np': numpy.float64(0.5),
+ *       'ni': numpy.int64(3), 'cpu': torch.device('cpu')}; octal escapes throughout. */
 static const char PLAIN_P0[] =
     "(dp0\012Va\012p1\012(lp2\012I1\012aI-2\012aF3.5\012aNaI01\012aI00\012aVx\012p3\012ac_cod"
     "ecs\012encode\012p4\012(Vyz\012p5\012Vlatin1\012p6\012tp7\012Rp8\012a(I1\012I2\012tp9"
@@ -70,6 +72,17 @@ static const char SETS_P5[] =
     "\224(K\004\221\224\214\002ba\224\226\002\000\000\000\000\000\000\000\000\377\224\214\002"
     "eb\224C\000\224\214\002od\224\214\013collections\224\214\013OrderedDict\224\223\224)R"
     "\224\214\001k\224K\001su.";
+static const char EXTRAS_P2[] =
+    "\200\002}q\000(X\001\000\000\000dq\001ctorch\012device\012q\002X\004\000\000\000cudaq"
+    "\003K\000\206q\004Rq\005X\002\000\000\000dtq\006ctorch\012float16\012q\007X\002\000\000"
+    "\000npq\010cnumpy.core.multiarray\012scalar\012q\011cnumpy\012dtype\012q\012X\002\000"
+    "\000\000f8q\013\211\210\207q\014Rq\015(K\003X\001\000\000\000<q\016NNNJ\377\377\377\377J"
+    "\377\377\377\377K\000tq\017bc_codecs\012encode\012q\020X\011\000\000\000\000\000\000\000"
+    "\000\000\303\240\077q\021X\006\000\000\000latin1q\022\206q\023Rq\024\206q\025Rq\026X\002"
+    "\000\000\000niq\027h\011h\012X\002\000\000\000i8q\030\211\210\207q\031Rq\032(K\003h\016N"
+    "NNJ\377\377\377\377J\377\377\377\377K\000tq\033bh\020X\010\000\000\000\003\000\000\000"
+    "\000\000\000\000q\034h\022\206q\035Rq\036\206q\037Rq X\003\000\000\000cpuq!h\002X\003"
+    "\000\000\000cpuq\042\205q#Rq$u.";
 
 static ds_pickle *pk;
 static const ds_pk_value *root;
@@ -153,6 +166,17 @@ TEST(sets_bytearrays_ordered_dicts) {
     check_sets(1);
     CHECK_OK(LOAD(SETS_P5));
     check_sets(1);
+}
+
+TEST(devices_dtypes_numpy_scalars) {
+    CHECK_OK(LOAD(EXTRAS_P2));
+    const ds_pk_value *d = get(root, "d"), *cpu = get(root, "cpu"), *dt = get(root, "dt");
+    CHECK(d && d->kind == DS_PK_OPAQUE && strcmp(d->u.opaque, "torch.device") == 0);
+    CHECK(cpu && cpu->kind == DS_PK_OPAQUE);
+    CHECK(dt && dt->kind == DS_PK_GLOBAL && strcmp(dt->u.global.name, "torch.dtype") == 0);
+    const ds_pk_value *np = get(root, "np"), *ni = get(root, "ni");
+    CHECK(np && np->kind == DS_PK_OPAQUE && strcmp(np->u.opaque, "numpy scalar") == 0);
+    CHECK(ni && ni->kind == DS_PK_OPAQUE);
 }
 
 TEST(text_opcodes) {
@@ -653,6 +677,7 @@ TEST(view_copies) {
 int main(void) {
     RUN(plain_values_protocols_0_to_5);
     RUN(sets_bytearrays_ordered_dicts);
+    RUN(devices_dtypes_numpy_scalars);
     RUN(text_opcodes);
     RUN(binary_ints_and_longs);
     RUN(blobs_of_every_width);
