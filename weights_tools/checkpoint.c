@@ -88,7 +88,8 @@ ds_status ds_ckpt_load_memory(const uint8_t *data, size_t len, const char *label
     /* safetensors first: its length prefix may begin with 0x80, like a pickle */
     if (looks_like_safetensors(data, len))
         return ds_ckpt_load_safetensors(data, len, label, out);
-    if (len >= 2 && data[0] == 0x80)
+    /* the legacy format's first pickle: protocol 2+ (PROTO), or 0/1 (a LONG line) */
+    if (len >= 2 && (data[0] == 0x80 || data[0] == 'L'))
         return ds_ckpt_load_torch_legacy(data, len, label, out);
     return ds_fail(DS_ERR_FORMAT,
                    "%s: not a PyTorch checkpoint (zip or legacy pickle) or a safetensors file",
