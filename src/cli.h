@@ -36,5 +36,7 @@ int ds_cli_parse_device(const char *s, ds_device *out, int *index);
 /* A positive thread count; 0 if not one. */
 int ds_cli_parse_threads(const char *s, int *out);
 int ds_cli_is_dir(const char *path);
+/* mkdir -p */
+ds_status ds_cli_mkdirs(const char *dir);
 
 #endif

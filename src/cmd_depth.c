@@ -134,8 +134,8 @@ static int parse(int argc, char **argv, depth_args *a) {
 
 /* The output directory exists (created if needed) and accepts files. */
 static int check_out_dir(const char *dir) {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "depthsolve depth: %s: cannot create: %s\n", dir, strerror(errno));
+    if (ds_cli_mkdirs(dir) != DS_OK) {
+        ds_cli_report("depth", DS_ERR_IO);
         return 0;
     }
     if (!ds_cli_is_dir(dir) || access(dir, W_OK | X_OK) != 0) {

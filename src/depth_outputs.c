@@ -1,7 +1,6 @@
 /* depth_outputs.c: naming, normalization and writing of depth outputs. */
 #include "depth_outputs.h"
 
-#include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -10,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli.h"         /* ds_cli_mkdirs */
 #include "error.h"       /* ds_fail */
 #include "image_write.h" /* ds_png_write, ds_pfm_write */
 #include "npy.h"         /* ds_npy_write */
@@ -99,16 +99,7 @@ static ds_status make_parent(const char *path) {
     if (!slash)
         return DS_OK;
     *slash = '\0';
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-                return ds_fail(DS_ERR_IO, "%s: cannot create directory: %s", buf, strerror(errno));
-            *p = '/';
-        }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        return ds_fail(DS_ERR_IO, "%s: cannot create directory: %s", buf, strerror(errno));
-    return DS_OK;
+    return ds_cli_mkdirs(buf);
 }
 
 ds_status ds_write_float_outputs(const ds_output_opts *o, const char *rel, const float *depth,

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"   /* ds_cli_mkdirs */
 #include "error.h" /* ds_fail */
 
 static const char *const RELEASE = "https://github.com/isl-org/MiDaS/releases/download";
@@ -176,21 +177,6 @@ static ds_status download_file(const char *url, const char *dest, const char *na
     return DS_OK;
 }
 
-static ds_status make_dirs(const char *dir) {
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-                return ds_fail(DS_ERR_IO, "%s: cannot create: %s", buf, strerror(errno));
-            *p = '/';
-        }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        return ds_fail(DS_ERR_IO, "%s: cannot create: %s", buf, strerror(errno));
-    return DS_OK;
-}
-
 ds_status ds_fetch_model(ds_arch arch, const char *dir, int keep_checkpoint, int progress,
                          char *gguf_path, size_t len) {
     const char *name = ds_arch_name(arch);
@@ -198,7 +184,7 @@ ds_status ds_fetch_model(ds_arch arch, const char *dir, int keep_checkpoint, int
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "fetch: unknown architecture");
     char url[1024], pt[4200], sha[65] = "";
     ds_model_url(arch, url, sizeof url);
-    DS_TRY(make_dirs(dir));
+    DS_TRY(ds_cli_mkdirs(dir));
     snprintf(pt, sizeof pt, "%s/%s.pt", dir, name);
     snprintf(gguf_path, len, "%s/%s.gguf", dir, name);
     ds_status s = download_file(url, pt, name, progress, sha);
