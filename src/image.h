@@ -11,6 +11,7 @@
  *  - JPEG (libjpeg-turbo): baseline, progressive, arithmetic, gray; CMYK and
  *    YCCK by OpenCV's CMYK rule. The orientation in the first APP1 segment is
  *    applied (all 8 EXIF orientations, as imread does by default).
+ *    Progressive files with more than 500 scans are refused.
  * Anything else, truncated or corrupt data (including data libjpeg would only
  * warn about and fill with gray), and images over the pixel limit fail with a
  * one-line message that starts with the path or label.
