@@ -176,7 +176,9 @@ ds_status ds_engine_input_size(const ds_engine *engine, int width, int height,
 /* RGB8 pixels (3 bytes per pixel, `stride` bytes per row) to the float depth
  * map at the photo's size (width x height floats, row-major): cubic resize
  * (OpenCV INTER_CUBIC semantics), normalization, the network, and bicubic
- * resize back (PyTorch semantics). Output: relative inverse depth, >= 0. */
+ * resize back (PyTorch semantics). Output: relative inverse depth (the
+ * network's output is >= 0; the bicubic resize may undershoot slightly near
+ * edges, exactly as run.py's does). */
 ds_status ds_engine_solve_rgb8(ds_engine *engine, const uint8_t *rgb, int width, int height,
                                size_t stride, const ds_solve_params *params, float *depth_out);
 

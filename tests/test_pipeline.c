@@ -1,0 +1,260 @@
+/*
+ * test_pipeline.c: the whole run.py path against the PyTorch references of
+ * tests/data/reference/<model>/pipeline_211x157: decoding, the network input
+ * (resize + normalization), the depth map at the photo's size, and the PFM
+ * and PNG files run.py writes. Also run.py's network-size rule on awkward
+ * photo sizes.
+ *
+ * Tolerances: relative L2 <= 1e-4 on float tensors (the reference README);
+ * PNG pixels within 1 (values are truncated, so a float difference far below
+ * 1e-4 can move a value across an integer); PFM identical in layout.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "depth_outputs.h"
+#include "depthsolve.h"
+#include "image.h"
+#include "image_write.h"
+#include "npy.h"
+#include "preprocess.h"
+#include "test.h"
+
+static double rel_l2(const float *a, const float *ref, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)a[i] - ref[i];
+        num += d * d;
+        den += (double)ref[i] * ref[i];
+    }
+    return sqrt(num / (den > 0 ? den : 1));
+}
+
+static const char *models_dir(void) {
+    const char *d = getenv("DS_MODELS");
+    return d ? d : "build/models";
+}
+
+static const char *tmp_dir(void) {
+    const char *d = getenv("DS_TEST_TMP");
+    return d ? d : "/tmp";
+}
+
+/* Reads a 16-bit or 8-bit gray PNG written by run.py into ints (libpng). */
+#include <png.h>
+static int *read_gray_png(const char *path, int *w, int *h, int *bits) {
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_file(&img, path))
+        return NULL;
+    *bits = (img.format & PNG_FORMAT_FLAG_LINEAR) ? 16 : 8;
+    img.format = *bits == 16 ? PNG_FORMAT_LINEAR_Y : PNG_FORMAT_GRAY;
+    size_t n = (size_t)img.width * img.height;
+    void *buf = malloc(n * 2);
+    int *out = malloc(n * sizeof *out);
+    if (!buf || !out || !png_image_finish_read(&img, NULL, buf, 0, NULL)) {
+        free(buf);
+        free(out);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i] = *bits == 16 ? ((uint16_t *)buf)[i] : ((uint8_t *)buf)[i];
+    free(buf);
+    *w = (int)img.width;
+    *h = (int)img.height;
+    return out;
+}
+
+static int max_png_diff(const char *a, const char *b, int *n_diff) {
+    int wa, ha, ba, wb, hb, bb;
+    int *pa = read_gray_png(a, &wa, &ha, &ba), *pb = read_gray_png(b, &wb, &hb, &bb);
+    int worst = -1;
+    *n_diff = 0;
+    if (pa && pb && wa == wb && ha == hb && ba == bb) {
+        worst = 0;
+        for (int i = 0; i < wa * ha; i++) {
+            int d = abs(pa[i] - pb[i]);
+            worst = d > worst ? d : worst;
+            *n_diff += d != 0;
+        }
+    }
+    free(pa);
+    free(pb);
+    return worst;
+}
+
+static int same_file_header(const char *a, const char *b, size_t n) {
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    char ba[64] = {0}, bb[64] = {0};
+    int same = fa && fb && fread(ba, 1, n, fa) == n && fread(bb, 1, n, fb) == n && !memcmp(ba, bb, n);
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return same;
+}
+
+static void check_pipeline(const char *arch) {
+    char dir[256], path[600], model[600];
+    snprintf(dir, sizeof dir, "tests/data/reference/%s/pipeline_211x157", arch);
+    snprintf(model, sizeof model, "%s/%s.gguf", models_dir(), arch);
+    snprintf(path, sizeof path, "%s/image.png", dir);
+    ds_image img;
+    CHECK_OK(ds_image_read(path, 0, &img));
+    CHECK(img.width == 211 && img.height == 157);
+    ds_engine_params p = ds_engine_default_params();
+    p.model_path = model;
+    p.device = DS_DEVICE_CPU;
+    ds_engine *e;
+    CHECK_OK(ds_engine_create(&p, &e));
+
+    /* network input: size rule, cubic resize, normalization */
+    ds_npy ref_in, ref_depth;
+    snprintf(path, sizeof path, "%s/net_input.npy", dir);
+    CHECK_OK(ds_npy_read(path, &ref_in));
+    int nw, nh;
+    CHECK_OK(ds_engine_input_size(e, img.width, img.height, NULL, &nw, &nh));
+    CHECK_MSG(ref_in.shape[2] == nh && ref_in.shape[3] == nw, "net input %dx%d, reference %lldx%lld",
+              nh, nw, (long long)ref_in.shape[2], (long long)ref_in.shape[3]);
+    float *x = malloc((size_t)3 * nw * nh * sizeof *x);
+    CHECK_OK(ds_engine_prepare_rgb8(e, img.rgb, img.width, img.height, (size_t)img.width * 3, nw,
+                                    nh, x));
+    double e_in = rel_l2(x, ref_in.data, (size_t)3 * nw * nh);
+    printf("    %s net_input rel L2 %.2e\n", arch, e_in);
+    CHECK_MSG(e_in <= 1e-4, "net_input relative L2 %.3g", e_in);
+
+    /* depth at the photo's size */
+    snprintf(path, sizeof path, "%s/depth.npy", dir);
+    CHECK_OK(ds_npy_read(path, &ref_depth));
+    size_t n = (size_t)img.width * img.height;
+    float *depth = malloc(n * sizeof *depth);
+    CHECK_OK(ds_engine_solve_rgb8(e, img.rgb, img.width, img.height, (size_t)img.width * 3, NULL,
+                                  depth));
+    double e_d = rel_l2(depth, ref_depth.data, n);
+    printf("    %s depth rel L2 %.2e\n", arch, e_d);
+    CHECK_MSG(e_d <= 1e-4, "depth relative L2 %.3g", e_d);
+
+    /* the files run.py writes */
+    ds_output_opts o = {.dir = tmp_dir(), .model_name = arch,
+                        .formats = DS_OUT_PFM | DS_OUT_PNG16 | DS_OUT_PNG8,
+                        .colormap = DS_COLORMAP_GRAY};
+    void *scratch = malloc(n * 8);
+    float lo, hi;
+    ds_depth_range(depth, n, &lo, &hi);
+    CHECK_OK(ds_write_float_outputs(&o, "pipe", depth, img.width, img.height));
+    CHECK_OK(ds_write_png_outputs(&o, "pipe", depth, img.width, img.height, lo, hi, NULL, scratch));
+    /* PNG levels can differ by one from truncation, plus however many levels
+     * the float difference between our depth and PyTorch's spans: reference
+     * float32 rounding alone is up to 3.1e-5 relative (DPT-Hybrid). */
+    double max_abs = 0;
+    for (size_t i = 0; i < n; i++)
+        max_abs = fmax(max_abs, fabs((double)depth[i] - ref_depth.data[i]));
+    int bound16 = 1 + (int)(65535.0 * max_abs / (hi - lo));
+    int bound8 = 1 + (int)(255.0 * max_abs / (hi - lo));
+    char mine[600], ref[600];
+    int n_diff;
+    ds_output_path(&o, "pipe", DS_OUT_PNG16, mine, sizeof mine);
+    snprintf(ref, sizeof ref, "%s/depth16.png", dir);
+    int d16 = max_png_diff(mine, ref, &n_diff);
+    printf("    %s png16 max diff %d (%d pixels differ; bound %d from max |depth error| %.3g)\n",
+           arch, d16, n_diff, bound16, max_abs);
+    CHECK_MSG(d16 >= 0 && d16 <= bound16, "16-bit PNG differs by %d > %d", d16, bound16);
+    remove(mine);
+    ds_output_path(&o, "pipe", DS_OUT_PNG8, mine, sizeof mine);
+    snprintf(ref, sizeof ref, "%s/depth8.png", dir);
+    int d8 = max_png_diff(mine, ref, &n_diff);
+    printf("    %s png8 max diff %d (%d pixels differ; bound %d)\n", arch, d8, n_diff, bound8);
+    CHECK_MSG(d8 >= 0 && d8 <= bound8, "8-bit PNG differs by %d > %d", d8, bound8);
+    remove(mine);
+    ds_output_path(&o, "pipe", DS_OUT_PFM, mine, sizeof mine);
+    snprintf(ref, sizeof ref, "%s/depth.pfm", dir);
+    const long header = 21; /* "Pf\n" "211 157\n" "-1.000000\n" */
+    CHECK(same_file_header(mine, ref, (size_t)header));
+    FILE *f = fopen(mine, "rb");
+    CHECK(f);
+    fseek(f, 0, SEEK_END);
+    CHECK(ftell(f) == header + (long)(n * 4));
+    float *bottom_up = malloc(n * 4);
+    fseek(f, header, SEEK_SET);
+    CHECK(fread(bottom_up, 4, n, f) == n);
+    fclose(f);
+    for (int y = 0; y < img.height; y++) /* rows bottom-up: row 0 of the file is the last */
+        CHECK(!memcmp(bottom_up + (size_t)y * img.width,
+                      depth + (size_t)(img.height - 1 - y) * img.width, (size_t)img.width * 4));
+    remove(mine);
+    free(bottom_up);
+    free(scratch);
+    free(depth);
+    free(x);
+    ds_npy_free(&ref_in);
+    ds_npy_free(&ref_depth);
+    ds_engine_free(e);
+    ds_image_free(&img);
+}
+
+TEST(small_pipeline_matches_run_py) { check_pipeline("midas_v21_small_256"); }
+TEST(v21_384_pipeline_matches_run_py) { check_pipeline("midas_v21_384"); }
+TEST(dpt_hybrid_pipeline_matches_run_py) { check_pipeline("dpt_hybrid_384"); }
+TEST(dpt_large_pipeline_matches_run_py) { check_pipeline("dpt_large_384"); }
+
+static void size_is(int w, int h, int target, int upper, int keep, int want_w, int want_h) {
+    int nw, nh;
+    ds_net_input_size(w, h, target, 32, upper, keep, &nw, &nh);
+    CHECK_MSG(nw == want_w && nh == want_h, "%dx%d (target %d, %s%s) -> %dx%d, wanted %dx%d", w,
+              h, target, upper ? "upper_bound" : "minimal", keep ? "" : ", square", nw, nh, want_w,
+              want_h);
+}
+
+TEST(network_size_rule_follows_run_py) {
+    size_is(1920, 1080, 256, 1, 1, 256, 128); /* 144 -> 4.5 -> 4 (half to even) */
+    size_is(1920, 1080, 384, 0, 1, 672, 384); /* DPT: the scale nearest 1 */
+    size_is(1080, 1920, 256, 1, 1, 128, 256); /* portrait */
+    size_is(211, 157, 256, 1, 1, 256, 192);
+    size_is(211, 157, 384, 0, 1, 384, 288);
+    size_is(4000, 3000, 384, 1, 1, 384, 288);
+    size_is(640, 480, 384, 1, 1, 384, 288);
+    size_is(1920, 1080, 384, 1, 0, 384, 384); /* --square */
+    size_is(1920, 1080, 512, 0, 1, 896, 512); /* --height 512 */
+    size_is(1, 1, 256, 1, 1, 256, 256);       /* tiny photos scale up */
+    size_is(7, 3, 384, 0, 1, 384, 160);
+    size_is(5000, 2, 256, 1, 1, 256, 32);     /* 0.1 rows would be 0: one multiple */
+    size_is(2, 5000, 384, 0, 1, 32, 384);
+}
+
+TEST(tiny_and_extreme_photos_run) {
+    char model[600];
+    snprintf(model, sizeof model, "%s/midas_v21_small_256.gguf", models_dir());
+    ds_engine_params p = ds_engine_default_params();
+    p.model_path = model;
+    ds_engine *e;
+    CHECK_OK(ds_engine_create(&p, &e));
+    static const int sizes[][2] = {{1, 1}, {3, 2}, {2, 3}, {97, 13}, {13, 97}, {1000, 1}};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        int w = sizes[k][0], h = sizes[k][1];
+        uint8_t *rgb = malloc((size_t)w * h * 3);
+        float *d = malloc((size_t)w * h * sizeof *d);
+        for (int i = 0; i < w * h * 3; i++)
+            rgb[i] = (uint8_t)(i * 37);
+        CHECK_OK(ds_engine_solve_rgb8(e, rgb, w, h, (size_t)w * 3, NULL, d));
+        for (int i = 0; i < w * h; i++)
+            CHECK_MSG(isfinite(d[i]), "%dx%d: depth[%d] = %g", w, h, i, d[i]);
+        free(rgb);
+        free(d);
+    }
+    ds_solve_params sp = ds_solve_default_params();
+    sp.height = 20;
+    int nw, nh;
+    CHECK_FAILS(ds_engine_input_size(e, 10, 10, &sp, &nw, &nh), DS_ERR_INVALID_ARGUMENT, "32 to 8192");
+    ds_engine_free(e);
+}
+
+int main(void) {
+    RUN(small_pipeline_matches_run_py);
+    RUN(v21_384_pipeline_matches_run_py);
+    RUN(dpt_hybrid_pipeline_matches_run_py);
+    RUN(dpt_large_pipeline_matches_run_py);
+    RUN(network_size_rule_follows_run_py);
+    RUN(tiny_and_extreme_photos_run);
+    return test_summary();
+}
