@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# depthsolve depth end to end on a folder of good and bad photos: exit codes,
+# the summary, mirrored sub-folders, no partial or temporary files, reruns
+# that skip finished photos, shards, normalization modes and usage errors.
+. "$(dirname "$0")/shell_lib.sh"
+M=${DS_MODELS:-build/models}/midas_v21_small_256.gguf
+I=tests/data/images
+IN=$T/in OUT=$T/out
+mkdir -p "$IN/sub/deeper"
+cp $I/png_rgb8.png $I/jpeg_progressive.jpg "$IN/"
+cp $I/jpeg_exif6.jpg "$IN/sub/"
+cp $I/png_gray16.png "$IN/sub/deeper/"
+: >"$IN/empty.jpg"
+cp $I/text_named.jpg "$IN/notes.jpg"
+head -c 300 $I/png_rgb8.png >"$IN/truncated.png"
+cp $I/huge_100000x100000.png "$IN/huge.png"
+echo "ignored" >"$IN/readme.txt"
+run() { "$DS_BIN" depth -q --height 64 --model "$M" "$@"; }
+
+err=$(run -r "$IN" -o "$OUT" --format png16,pfm 2>&1); rc=$?
+[ $rc -eq 1 ] && pass batch_with_bad_files_exits_1 || fail batch_with_bad_files_exits_1 "exit $rc"
+for f in empty.jpg notes.jpg truncated.png huge.png; do
+    grep -q "$IN/$f: " <<<"$err" && pass "reports_$f" || fail "reports_$f" "$err"
+done
+[ "$(grep -c . <<<"$err")" -eq 4 ] && pass one_line_per_bad_file || fail one_line_per_bad_file "$err"
+n_png=$(find "$OUT" -name '*.png' | wc -l); n_pfm=$(find "$OUT" -name '*.pfm' | wc -l)
+[ "$n_png" -eq 4 ] && [ "$n_pfm" -eq 4 ] && pass good_photos_written || fail good_photos_written "$n_png png, $n_pfm pfm"
+[ -f "$OUT/sub/deeper/png_gray16-midas_v21_small_256.png" ] && pass subfolders_mirrored || fail subfolders_mirrored "$(find "$OUT")"
+[ -z "$(find "$OUT" -name '.*' -o -name '*empty*' -o -name '*notes*' -o -name '*truncated*' -o -name '*huge*')" ] &&
+    pass no_partial_or_temporary_files || fail no_partial_or_temporary_files "$(find "$OUT")"
+
+err=$("$DS_BIN" depth --height 64 --model "$M" -r "$IN" -o "$OUT" --format png16,pfm 2>&1 >/dev/null)
+grep -q "0 written, 4 skipped (outputs exist), 4 failed" <<<"$err" && pass rerun_skips_done_photos ||
+    fail rerun_skips_done_photos "$err"
+err=$("$DS_BIN" depth --height 64 --model "$M" "$IN/png_rgb8.png" -o "$OUT" --format png16,pfm --overwrite 2>&1 >/dev/null)
+grep -q "1 written, 0 skipped" <<<"$err" && pass overwrite_redoes || fail overwrite_redoes "$err"
+
+run "$IN" -o "$T/s0" --shard 0/2 --format npy 2>/dev/null
+run "$IN" -o "$T/s1" --shard 1/2 --format npy 2>/dev/null
+a=$(ls "$T/s0" 2>/dev/null | wc -l); b=$(ls "$T/s1" 2>/dev/null | wc -l)
+[ $((a + b)) -eq 2 ] && [ -z "$(comm -12 <(ls "$T/s0") <(ls "$T/s1"))" ] && pass shards_split_the_list ||
+    fail shards_split_the_list "$a + $b files"
+
+run -r "$IN" -o "$T/g" --normalize global --format png16 2>/dev/null
+[ "$(find "$T/g" -name '*.png' | wc -l)" -eq 4 ] && [ -z "$(find "$T/g" -name '.*')" ] &&
+    pass global_normalization_writes_all || fail global_normalization_writes_all "$(find "$T/g")"
+run "$IN/png_rgb8.png" -o "$T/f" --normalize fixed:0,1000 --side-by-side 2>/dev/null &&
+    [ -f "$T/f/png_rgb8-midas_v21_small_256.png" ] && pass fixed_range_side_by_side || fail fixed_range_side_by_side "no output"
+
+DEPTHSOLVE_MODELS=${DS_MODELS:-build/models} "$DS_BIN" depth -q --height 64 --model midas_v21_small_256 \
+    "$IN/png_rgb8.png" -o "$T/n" && pass model_by_name || fail model_by_name "exit $?"
+expect model_name_not_fetched 1 "depthsolve fetch dpt_large_384" -- env DEPTHSOLVE_MODELS="$T/empty-store" \
+    "$DS_BIN" depth --model dpt_large_384 "$IN/png_rgb8.png" -o "$T/n"
+touch "$T/a_file"
+expect output_not_a_directory 1 "$T/a_file" -- "$DS_BIN" depth --model "$M" "$IN/png_rgb8.png" -o "$T/a_file"
+expect missing_input 1 "$T/nope.jpg" -- "$DS_BIN" depth -q --height 64 --model "$M" "$T/nope.jpg" -o "$T/n"
+expect no_inputs 2 "at least one INPUT" -- "$DS_BIN" depth --model "$M" -o "$T/n"
+expect bad_format 2 "--format takes" -- "$DS_BIN" depth --model "$M" --format jpg "$IN" -o "$T/n"
+expect bad_shard 2 "--shard takes" -- "$DS_BIN" depth --model "$M" --shard 2/2 "$IN" -o "$T/n"
+expect bad_normalize 2 "--normalize takes" -- "$DS_BIN" depth --model "$M" --normalize fixed:5,1 "$IN" -o "$T/n"
+rm -rf "$T"
