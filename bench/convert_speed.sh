@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Converting a checkpoint vs torch.load of the same file, and opening the GGUF.
+#   bench/convert_speed.sh [ARCH] [RUNS]       (default midas_v21_384, 5 runs)
+# Needs PyTorch for /usr/bin/python3 (Debian: python3-torch) to write the
+# checkpoint (synthetic weights, real torch.save) and to time torch.load.
+# Prints medians in milliseconds, warm page cache for both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ARCH=${1:-midas_v21_384}
+RUNS=${2:-5}
+PY=${PYTHON:-/usr/bin/python3}
+BIN=${DS_BIN:-build/depthsolve}
+W=${BENCH_WORK:-build/bench}
+mkdir -p "$W"
+[ -f "$W/$ARCH.pt" ] || "$PY" bench/make_checkpoint.py --arch "$ARCH" -o "$W/$ARCH.pt" >/dev/null
+[ -f "$W/${ARCH}_legacy.pt" ] || "$PY" bench/make_checkpoint.py --arch "$ARCH" --legacy -o "$W/${ARCH}_legacy.pt" >/dev/null
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+ms() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null; t1=$(date +%s%N); echo $(((t1 - t0) / 1000000)); }
+
+for f in "$ARCH.pt" "${ARCH}_legacy.pt"; do
+    cat "$W/$f" >/dev/null # warm the page cache
+    conv=$(for i in $(seq "$RUNS"); do ms "$BIN" convert -q "$W/$f" -o "$W/out.gguf"; done | median)
+    load=$(for i in $(seq "$RUNS"); do "$PY" -c "
+import time, torch
+t = time.perf_counter(); torch.load('$W/$f', map_location='cpu'); print(int((time.perf_counter() - t) * 1000))"; done | median)
+    py0=$(for i in $(seq "$RUNS"); do ms "$PY" -c "import torch"; done | median)
+    echo "$f: $(du -m "$W/$f" | cut -f1) MB; depthsolve convert ${conv} ms (whole process); torch.load ${load} ms (in-process, after 'import torch' which takes ${py0} ms)"
+done
+open=$("$BIN" bench --model "$W/out.gguf" --runs 1 --warmup 0 --size 64x64 --json | sed 's/.*"load_ms": \([0-9.]*\).*/\1/')
+rss=$( { /usr/bin/time -f "%M" "$BIN" bench --model "$W/out.gguf" --runs 1 --warmup 0 --size 32x32 >/dev/null; } 2>&1 | tail -1)
+echo "GGUF $(du -m "$W/out.gguf" | cut -f1) MB: engine open (mmap + checks) ${open} ms; peak RSS of a 32x32 run ${rss} KiB"
