@@ -27,6 +27,6 @@ t = time.perf_counter(); torch.load('$W/$f', map_location='cpu'); print(int((tim
     py0=$(for i in $(seq "$RUNS"); do ms "$PY" -c "import torch"; done | median)
     echo "$f: $(du -m "$W/$f" | cut -f1) MB; depthsolve convert ${conv} ms (whole process); torch.load ${load} ms (in-process, after 'import torch' which takes ${py0} ms)"
 done
-open=$("$BIN" bench --model "$W/out.gguf" --runs 1 --warmup 0 --size 64x64 --json | sed 's/.*"load_ms": \([0-9.]*\).*/\1/')
-rss=$( { /usr/bin/time -f "%M" "$BIN" bench --model "$W/out.gguf" --runs 1 --warmup 0 --size 32x32 >/dev/null; } 2>&1 | tail -1)
-echo "GGUF $(du -m "$W/out.gguf" | cut -f1) MB: engine open (mmap + checks) ${open} ms; peak RSS of a 32x32 run ${rss} KiB"
+json=$("$BIN" bench --model "$W/out.gguf" --runs 1 --warmup 0 --size 64x64 --json)
+field() { sed "s/.*\"$1\": \([0-9.]*\).*/\1/" <<<"$json"; }
+echo "GGUF $(du -m "$W/out.gguf" | cut -f1) MB: engine open (mmap + checks) $(field load_ms) ms, RSS after open $(field load_rss_mib) MiB"
