@@ -135,6 +135,7 @@ ds_status ds_engine_model_info(const ds_engine *e, ds_model_info *out) {
     memcpy(out->mean, e->arch->mean, sizeof out->mean);
     memcpy(out->std, e->arch->std, sizeof out->std);
     out->n_params = e->binder.n_params;
+    out->n_threads = e->n_threads;
     return DS_OK;
 }
 

@@ -7,7 +7,10 @@
 #include <time.h>
 
 #include "cli.h"
-#include "synth.h" /* ds_synth_input */
+#include "error.h"       /* ds_fail, DS_TRY */
+#include "image.h"       /* ds_image_read */
+#include "model_store.h" /* ds_open_model */
+#include "synth.h"       /* ds_synth_input */
 
 static const char BENCH_HELP[] =
     "usage: depthsolve bench --model M.gguf [options]\n"
@@ -16,6 +19,8 @@ static const char BENCH_HELP[] =
     "memory), then --runs timed runs after --warmup runs.\n"
     "\n"
     "  --size HxW          input size (default: the model's training size, square)\n"
+    "  --image FILE        time the whole path instead: decode FILE, resize,\n"
+    "                      network, resize back (what 'depthsolve depth' does)\n"
     "  --runs N            timed runs (default 10)\n"
     "  --warmup N          untimed runs first (default 2)\n"
     "  --threads N         CPU threads (default: all cores)\n"
@@ -58,15 +63,50 @@ static long peak_rss_kib(void) {
     return ru.ru_maxrss;
 }
 
+typedef struct bench_work {
+    ds_engine *e;
+    const char *image; /* NULL: the network alone */
+    int h, w;          /* network input, or the photo's size */
+    float *x, *depth;
+} bench_work;
+
+static ds_status prepare_work(bench_work *b) {
+    if (b->image) {
+        ds_image img; /* read once for the size; each run decodes again */
+        DS_TRY(ds_image_read(b->image, 0, &img));
+        b->h = img.height;
+        b->w = img.width;
+        ds_image_free(&img);
+    } else if (!(b->x = malloc((size_t)3 * b->h * b->w * sizeof *b->x))) {
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
+    } else {
+        ds_synth_input(b->h, b->w, b->x);
+    }
+    b->depth = malloc((size_t)b->h * b->w * sizeof *b->depth);
+    return b->depth ? DS_OK : ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
+}
+
+static ds_status run_work(bench_work *b) {
+    if (!b->image)
+        return ds_engine_run(b->e, b->x, b->h, b->w, b->depth);
+    ds_image img;
+    DS_TRY(ds_image_read(b->image, 0, &img));
+    ds_status s = ds_engine_solve_rgb8(b->e, img.rgb, img.width, img.height,
+                                       (size_t)img.width * 3, NULL, b->depth);
+    ds_image_free(&img);
+    return s;
+}
+
 int ds_cmd_bench(int argc, char **argv) {
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'},  {"size", required_argument, 0, 's'},
         {"runs", required_argument, 0, 'n'},   {"warmup", required_argument, 0, 'W'},
         {"threads", required_argument, 0, 't'}, {"device", required_argument, 0, 'd'},
         {"json", no_argument, 0, 'j'},         {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"image", required_argument, 0, 'i'},  {0, 0, 0, 0}};
     ds_engine_params p = ds_engine_default_params();
     int h = 0, w = 0, runs = 10, warmup = 2, json = 0, c;
+    const char *image = NULL;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -94,6 +134,7 @@ int ds_cmd_bench(int argc, char **argv) {
                 return ds_cli_usage_error("bench", "unknown device '%s'", optarg);
             break;
         case 'j': json = 1; break;
+        case 'i': image = optarg; break;
         case 'h': fputs(BENCH_HELP, stdout); return DS_EXIT_OK;
         default: return ds_cli_usage_error("bench", "bad option");
         }
@@ -102,7 +143,8 @@ int ds_cmd_bench(int argc, char **argv) {
         return ds_cli_usage_error("bench", "--model is required");
     double t0 = now_seconds();
     ds_engine *e;
-    ds_status s = ds_engine_create(&p, &e);
+    const char *spec = p.model_path;
+    ds_status s = ds_open_model(spec, &p, &e);
     if (s != DS_OK)
         return ds_cli_report("bench", s);
     double load = now_seconds() - t0;
@@ -111,26 +153,25 @@ int ds_cmd_bench(int argc, char **argv) {
     ds_engine_model_info(e, &info);
     if (!h)
         h = w = info.net_size;
-    float *x = malloc((size_t)3 * h * w * sizeof *x);
-    float *depth = malloc((size_t)h * w * sizeof *depth);
+    /* one timed unit: the network on a synthetic tensor, or the whole photo path */
+    bench_work work = {.e = e, .image = image, .h = h, .w = w};
     double *times = malloc((size_t)runs * sizeof *times);
-    if (!x || !depth || !times) {
-        free(x), free(depth), free(times);
-        ds_engine_free(e);
-        fprintf(stderr, "depthsolve bench: out of memory\n");
-        return DS_EXIT_FAILED;
+    s = times ? prepare_work(&work) : ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
+    double first = 0;
+    if (s == DS_OK) {
+        t0 = now_seconds();
+        s = run_work(&work);
+        first = now_seconds() - t0;
     }
-    ds_synth_input(h, w, x);
-    t0 = now_seconds();
-    s = ds_engine_run(e, x, h, w, depth);
-    double first = now_seconds() - t0;
     for (int i = 0; s == DS_OK && i < warmup; i++)
-        s = ds_engine_run(e, x, h, w, depth);
+        s = run_work(&work);
     for (int i = 0; s == DS_OK && i < runs; i++) {
         t0 = now_seconds();
-        s = ds_engine_run(e, x, h, w, depth);
+        s = run_work(&work);
         times[i] = now_seconds() - t0;
     }
+    h = work.h;
+    w = work.w;
     int rc = DS_EXIT_OK;
     if (s != DS_OK) {
         rc = ds_cli_report("bench", s);
@@ -138,20 +179,21 @@ int ds_cmd_bench(int argc, char **argv) {
         qsort(times, (size_t)runs, sizeof *times, cmp_double);
         double med = quantile(times, runs, 0.5), p90 = quantile(times, runs, 0.9);
         if (json)
-            printf("{\"model\": \"%s\", \"arch\": \"%s\", \"height\": %d, \"width\": %d, "
+            printf("{\"model\": \"%s\", \"arch\": \"%s\", \"mode\": \"%s\", \"height\": %d, \"width\": %d, "
                    "\"threads\": %d, \"runs\": %d, \"load_ms\": %.3f, \"first_ms\": %.3f, "
                    "\"median_ms\": %.3f, \"p90_ms\": %.3f, \"min_ms\": %.3f, "
                    "\"load_rss_mib\": %.1f, \"peak_rss_mib\": %.1f}\n",
-                   p.model_path, info.arch_name, h, w, p.n_threads, runs, load * 1e3, first * 1e3,
+                   spec, info.arch_name, image ? "end_to_end" : "network", h, w, info.n_threads, runs,
+                   load * 1e3, first * 1e3,
                    med * 1e3, p90 * 1e3, times[0] * 1e3, load_rss / 1024.0,
                    peak_rss_kib() / 1024.0);
         else
-            printf("%s %dx%d: load %.1f ms (RSS %.1f MiB), first run %.1f ms, median %.2f ms, "
+            printf("%s %s %dx%d: load %.1f ms (RSS %.1f MiB), first run %.1f ms, median %.2f ms, "
                    "p90 %.2f ms, min %.2f ms (%d runs), peak RSS %.1f MiB\n",
-                   info.arch_name, h, w, load * 1e3, load_rss / 1024.0, first * 1e3, med * 1e3,
+                   info.arch_name, image ? "photo" : "network", h, w, load * 1e3, load_rss / 1024.0, first * 1e3, med * 1e3,
                    p90 * 1e3, times[0] * 1e3, runs, peak_rss_kib() / 1024.0);
     }
-    free(x), free(depth), free(times);
+    free(work.x), free(work.depth), free(times);
     ds_engine_free(e);
     return rc;
 }
