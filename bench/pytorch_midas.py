@@ -65,6 +65,38 @@ def build(arch):
     fail(f"unknown architecture {arch!r}")
 
 
+def run_py_path(torch, model, arch, path):
+    """run.py's path on one photo: read, transform, network, bicubic back."""
+    try:
+        import cv2
+    except ImportError:
+        fail("--image needs OpenCV (Debian: python3-opencv)")
+    from midas.transforms import NormalizeImage, PrepareForNet, Resize
+    from torchvision.transforms import Compose
+
+    small = arch == "midas_v21_small_256"
+    net = 256 if small else 384
+    mean, std = ([0.5] * 3, [0.5] * 3) if arch.startswith("dpt") else ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+    transform = Compose([
+        Resize(net, net, resize_target=None, keep_aspect_ratio=True, ensure_multiple_of=32,
+               resize_method="minimal" if arch.startswith("dpt") else "upper_bound",
+               image_interpolation_method=cv2.INTER_CUBIC),
+        NormalizeImage(mean=mean, std=std), PrepareForNet()])
+
+    def step():
+        img = cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB) / 255.0
+        x = torch.from_numpy(transform({"image": img})["image"]).unsqueeze(0)
+        pred = model(x)
+        return torch.nn.functional.interpolate(pred.unsqueeze(1), size=img.shape[:2], mode="bicubic",
+                                               align_corners=False).squeeze()
+
+    probe = cv2.imread(path)
+    if probe is None:
+        fail(f"{path}: OpenCV cannot read it")
+    step.size = probe.shape[:2]
+    return step
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--midas", required=True, help="path to an isl-org/MiDaS checkout")
@@ -77,6 +109,7 @@ def main():
     ap.add_argument("--checkpoint", help="load weights from this .pt as MiDaS does (timed)")
     ap.add_argument("--input", help="1x3xHxW .npy input (default: the synthetic input)")
     ap.add_argument("--save", help="write the output (1xHxW) here as .npy")
+    ap.add_argument("--image", help="time run.py's whole path on this photo instead (needs cv2)")
     args = ap.parse_args()
 
     try:
@@ -111,25 +144,31 @@ def main():
     model.eval()
     load_ms = (time.perf_counter() - t0) * 1e3
 
-    x = np.load(args.input) if args.input else synth_weights.network_input(h, w)
-    x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    if args.image:
+        step = run_py_path(torch, model, args.arch, args.image)
+        h, w = step.size
+    else:
+        x = np.load(args.input) if args.input else synth_weights.network_input(h, w)
+        x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+        step = lambda: model(x)  # noqa: E731
     times = []
     with torch.no_grad():
         t0 = time.perf_counter()
-        out = model(x)
+        out = step()
         first_ms = (time.perf_counter() - t0) * 1e3
         for _ in range(args.warmup):
-            model(x)
+            step()
         for _ in range(args.runs):
             t0 = time.perf_counter()
-            out = model(x)
+            out = step()
             times.append((time.perf_counter() - t0) * 1e3)
     if args.save:
         np.save(args.save, out.numpy().astype(np.float32))
     times.sort()
     q = lambda f: times[min(len(times) - 1, max(0, int(np.ceil(f * len(times))) - 1))]  # noqa: E731
     print(json.dumps({
-        "engine": "pytorch", "torch": torch.__version__, "arch": args.arch, "height": h, "width": w,
+        "engine": "pytorch", "torch": torch.__version__, "arch": args.arch,
+        "mode": "end_to_end" if args.image else "network", "height": h, "width": w,
         "threads": torch.get_num_threads(), "runs": args.runs, "load_ms": round(load_ms, 3),
         "first_ms": round(first_ms, 3), "median_ms": round(q(0.5), 3), "p90_ms": round(q(0.9), 3),
         "min_ms": round(times[0], 3),

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# bench/: the accuracy metrics on known answers, and a smoke run of
+# bench/compare on synthetic weights at a tiny size with PyTorch absent (it
+# must say so and still time depthsolve alone).
+. "$(dirname "$0")/shell_lib.sh"
+if ! has_numpy; then
+    echo "SKIP bench tests: no numpy for $PY"
+    exit 0
+fi
+"$PY" bench/test_metrics.py | grep -E '^(PASS|FAIL) '
+err=$("$PY" bench/compare --models midas_v21_small_256 --sizes 64x64 --runs 2 --warmup 0 --folder 2 \
+    --pytorch-python /bin/false --midas "$T" --depthsolve "$DS_BIN" --results "$T/RESULTS.md" \
+    --chart "$T/chart.png" 2>&1 >"$T/stdout"); rc=$?
+[ $rc -eq 0 ] && pass compare_runs_without_pytorch || fail compare_runs_without_pytorch "exit $rc: $err"
+grep -q "PyTorch MiDaS not available" <<<"$err" && pass compare_says_pytorch_is_missing ||
+    fail compare_says_pytorch_is_missing "$err"
+grep -q "| midas_v21_small_256 | 64x64 | cpu | fp32 | depthsolve |" "$T/RESULTS.md" &&
+    pass compare_appends_a_depthsolve_row || fail compare_appends_a_depthsolve_row "$(cat "$T/RESULTS.md")"
+expect compare_unknown_model 1 "unknown model 'midas_v4'" -- "$PY" bench/compare --models midas_v4 \
+    --depthsolve "$DS_BIN" --results "$T/R2.md"
+rm -rf "$T"
