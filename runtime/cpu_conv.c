@@ -1,0 +1,138 @@
+/* cpu_conv.c: the fast CONV2D entry: picks an algorithm per node, packs weights, dispatches. */
+#include "cpu_conv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int ds_cpu_has_avx2_fma(void) {
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+void ds_conv_tap_range(int64_t o, int stride, int pad, int dil, int k, int64_t in, int *k0,
+                       int *k1) {
+    int64_t i0 = o * stride - pad;
+    int lo = 0, hi = k;
+    while (lo < k && i0 + (int64_t)lo * dil < 0)
+        lo++;
+    while (hi > lo && i0 + (int64_t)(hi - 1) * dil >= in)
+        hi--;
+    *k0 = lo;
+    *k1 = hi;
+}
+
+ds_conv_dims ds_conv_dims_of(const ds_node *n) {
+    const ds_conv_attr *a = &n->a.conv;
+    ds_conv_dims d;
+    d.n = n->shape[0];
+    d.oh = n->shape[1];
+    d.ow = n->shape[2];
+    d.o = n->shape[3];
+    d.cg = n->w[0].shape[3];
+    d.c = d.cg * a->groups;
+    d.og = d.o / a->groups;
+    d.k = (int64_t)a->kh * a->kw * d.cg;
+    return d;
+}
+
+int ds_conv_applies(const ds_node *n, ds_conv_algo algo) {
+    const ds_conv_attr *a = &n->a.conv;
+    ds_conv_dims d = ds_conv_dims_of(n);
+    switch (algo) {
+    case DS_CONV_GEMM:
+        return a->groups == 1;
+    case DS_CONV_WINOGRAD:
+        return a->groups == 1 && a->kh == 3 && a->kw == 3 && a->stride_h == 1 &&
+               a->stride_w == 1 && a->dil_h == 1 && a->dil_w == 1;
+    case DS_CONV_DEPTHWISE:
+        return a->groups > 1 && d.cg == 1 && d.og == 1;
+    case DS_CONV_GROUPED:
+        return a->groups > 1 && !(d.cg == 1 && d.og == 1);
+    }
+    return 0;
+}
+
+/* Winograd does 4x fewer multiplies but streams 4x the weights once per block
+ * of tiles: it pays off once there are enough tiles to share that stream. */
+enum { WINO_MIN_TILES = 16 };
+
+ds_conv_algo ds_conv_choose(const ds_node *n, int n_threads) {
+    (void)n_threads;
+    if (ds_conv_applies(n, DS_CONV_DEPTHWISE))
+        return DS_CONV_DEPTHWISE;
+    if (ds_conv_applies(n, DS_CONV_GROUPED))
+        return DS_CONV_GROUPED;
+    if (ds_conv_applies(n, DS_CONV_WINOGRAD)) {
+        ds_conv_dims d = ds_conv_dims_of(n);
+        int64_t tiles = d.n * ((d.oh + 3) / 4) * ((d.ow + 3) / 4);
+        if (tiles >= WINO_MIN_TILES)
+            return DS_CONV_WINOGRAD;
+    }
+    return DS_CONV_GEMM;
+}
+
+size_t ds_conv2d_scratch_algo(const ds_node *n, int n_threads, ds_conv_algo a) {
+    switch (a) {
+    case DS_CONV_GEMM: return ds_conv_gemm_scratch(n, n_threads);
+    case DS_CONV_WINOGRAD: return ds_conv_winograd_scratch(n, n_threads);
+    case DS_CONV_DEPTHWISE:
+    case DS_CONV_GROUPED: return 0;
+    }
+    return 0;
+}
+
+size_t ds_fast_conv2d_scratch(const ds_node *n, int n_threads) {
+    return ds_conv2d_scratch_algo(n, n_threads, ds_conv_choose(n, n_threads));
+}
+
+static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
+
+void *ds_fast_conv2d_pack(const ds_node *n, const float *w) {
+    size_t n_wino = ds_conv_applies(n, DS_CONV_WINOGRAD) ? round16(ds_wino_packed_floats(n)) : 0;
+    size_t n_direct = ds_conv_applies(n, DS_CONV_DEPTHWISE) ? ds_depthwise_packed_floats(n)
+                      : ds_conv_applies(n, DS_CONV_GROUPED) ? ds_grouped_packed_floats(n)
+                                                             : 0;
+    enum { HEAD = 64 }; /* the header, then 64-byte aligned floats */
+    size_t bytes = HEAD + (n_wino + round16(n_direct)) * sizeof(float);
+    char *mem = aligned_alloc(64, bytes);
+    if (!mem)
+        return NULL;
+    ds_conv_packed *p = (ds_conv_packed *)mem;
+    float *f = (float *)(mem + HEAD);
+    memset(p, 0, sizeof *p);
+    if (n_wino) {
+        ds_wino_pack(n, w, f);
+        p->wino = f;
+    }
+    if (n_direct) {
+        float *dst = f + n_wino;
+        if (ds_conv_applies(n, DS_CONV_DEPTHWISE))
+            ds_depthwise_pack(n, w, dst);
+        else
+            ds_grouped_pack(n, w, dst);
+        p->direct = dst;
+    }
+    return p;
+}
+
+void ds_conv2d_run_algo(const ds_cpu_op *op, ds_conv_algo a, int simd) {
+    const ds_conv_packed *p = op->packed;
+    if (a == DS_CONV_WINOGRAD && (!p || !p->wino))
+        a = DS_CONV_GEMM; /* not packed: the weights as stored still make a GEMM */
+    size_t need = ds_conv2d_scratch_algo(op->node, op->ctx->n_threads, a);
+    int packed_ok = a == DS_CONV_GEMM || a == DS_CONV_WINOGRAD || (p && p->direct);
+    /* A workspace sized for other settings, or weights never packed: stay correct. */
+    if (!ds_conv_applies(op->node, a) || need > op->ctx->scratch_bytes || !packed_ok) {
+        ds_ref_conv2d(op);
+        return;
+    }
+    switch (a) {
+    case DS_CONV_GEMM: ds_conv_gemm(op, simd); break;
+    case DS_CONV_WINOGRAD: ds_conv_winograd(op, p->wino, simd); break;
+    case DS_CONV_DEPTHWISE: ds_conv_depthwise(op, p->direct, simd); break;
+    case DS_CONV_GROUPED: ds_conv_grouped(op, p->direct, simd); break;
+    }
+}
+
+void ds_fast_conv2d(const ds_cpu_op *op) {
+    ds_conv2d_run_algo(op, ds_conv_choose(op->node, op->ctx->n_threads), ds_cpu_has_avx2_fma());
+}

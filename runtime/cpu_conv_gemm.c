@@ -1,0 +1,183 @@
+/*
+ * cpu_conv_gemm.c: dense convolution as sgemm. The output (N*OH*OW, O) is
+ * A (N*OH*OW, K) times W^T, where W (O, kh, kw, C) is stored as (O, K) and
+ * A is x itself for a 1x1 stride-1 conv, else im2col rows (K = kh*kw*C in
+ * the weight's order) built for one tile of output pixels at a time.
+ *
+ * Two ways to thread it:
+ *  - per thread: small weights, many pixels. Each thread builds its own tiles
+ *    and calls sgemm from inside the parallel loop (OpenBLAS then runs
+ *    serially), and the epilogue runs on a tile still in cache;
+ *  - through OpenBLAS: large weights (or few pixels), where per-call packing
+ *    of W would dominate. One sgemm per (large) tile from outside any
+ *    parallel region uses OpenBLAS's threads; im2col and epilogue are
+ *    parallel loops of their own.
+ */
+#include <cblas.h>
+#include <omp.h>
+#include <string.h>
+
+#include "cpu_conv.h"
+
+typedef struct gemm_plan {
+    int direct;     /* A is x: 1x1, stride 1, no padding, no in_act */
+    int per_thread; /* see the file comment */
+    int64_t tile;   /* output pixels per tile */
+} gemm_plan;
+
+/* Weights up to this many floats (L2-sized) are cheap enough to pack per tile. */
+enum { PER_THREAD_MAX_WEIGHTS = 1 << 17 };
+/* Bytes of A and C per tile that a core's L2 should hold in per-thread mode. */
+enum { TILE_BYTES = 256 << 10 };
+/* The bound on an OpenBLAS-threaded im2col tile, in floats (8 MiB). */
+enum { IM2COL_MAX_FLOATS = 1 << 21 };
+
+static gemm_plan plan_of(const ds_node *n, int n_threads) {
+    const ds_conv_attr *a = &n->a.conv;
+    ds_conv_dims d = ds_conv_dims_of(n);
+    int64_t m = d.n * d.oh * d.ow;
+    gemm_plan p;
+    p.direct = a->kh == 1 && a->kw == 1 && a->stride_h == 1 && a->stride_w == 1 &&
+               a->pad_t == 0 && a->pad_b == 0 && a->pad_l == 0 && a->pad_r == 0 &&
+               a->in_act == DS_ACT_NONE;
+    p.per_thread = d.k * d.o <= PER_THREAD_MAX_WEIGHTS && m >= (int64_t)n_threads * 64;
+    if (p.per_thread) {
+        int64_t t = TILE_BYTES / (int64_t)sizeof(float) / (d.k + d.o);
+        int64_t balance = (m + 4 * n_threads - 1) / (4 * n_threads); /* >= 4 tiles a thread */
+        if (t > balance)
+            t = balance;
+        p.tile = t < 16 ? 16 : t > 512 ? 512 : t;
+    } else {
+        int64_t t = p.direct ? m : IM2COL_MAX_FLOATS / d.k;
+        p.tile = t < 1 ? 1 : t > m ? m : t;
+    }
+    return p;
+}
+
+size_t ds_conv_gemm_scratch(const ds_node *n, int n_threads) {
+    gemm_plan p = plan_of(n, n_threads);
+    if (p.direct)
+        return 0;
+    ds_conv_dims d = ds_conv_dims_of(n);
+    size_t copies = p.per_thread ? (size_t)n_threads : 1;
+    return copies * (size_t)p.tile * (size_t)d.k * sizeof(float);
+}
+
+/* a (rows, K): the receptive fields of output pixels p0 .. p0+rows-1, in_act applied. */
+static void im2col(const ds_cpu_op *op, int64_t p0, int64_t rows, float *a) {
+    const ds_conv_attr *at = &op->node->a.conv;
+    const int64_t H = op->x->shape[1], W = op->x->shape[2], C = op->x->shape[3];
+    const int64_t OH = op->y->shape[1], OW = op->y->shape[2];
+    const int64_t K = (int64_t)at->kh * at->kw * C;
+    for (int64_t i = 0; i < rows; i++) {
+        int64_t p = p0 + i, ox = p % OW, oy = p / OW % OH, nb = p / (OW * OH);
+        float *dst = a + i * K;
+        for (int ky = 0; ky < at->kh; ky++) {
+            int64_t iy = oy * at->stride_h - at->pad_t + (int64_t)ky * at->dil_h;
+            for (int kx = 0; kx < at->kw; kx++, dst += C) {
+                int64_t ix = ox * at->stride_w - at->pad_l + (int64_t)kx * at->dil_w;
+                if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
+                    memset(dst, 0, (size_t)C * sizeof *dst);
+                    continue;
+                }
+                const float *src = op->x->data + ((nb * H + iy) * W + ix) * C;
+                if (at->in_act == DS_ACT_NONE)
+                    memcpy(dst, src, (size_t)C * sizeof *dst);
+                else
+                    for (int64_t c = 0; c < C; c++)
+                        dst[c] = ds_apply_act(at->in_act, src[c]);
+            }
+        }
+    }
+}
+
+static void sgemm(int64_t rows, const ds_conv_dims *d, const float *a, int64_t lda,
+                  const float *w, float beta, float *y) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)d->o, (int)d->k, 1.0f,
+                a, (int)lda, w, (int)d->k, beta, y, (int)d->o);
+}
+
+static void run_per_thread(const ds_cpu_op *op, const gemm_plan *p, const ds_conv_dims *d,
+                           int simd) {
+    const ds_conv_attr *at = &op->node->a.conv;
+    const int64_t m = d->n * d->oh * d->ow, n_tiles = (m + p->tile - 1) / p->tile;
+#pragma omp parallel for num_threads(op->ctx->n_threads) schedule(dynamic, 1)
+    for (int64_t t = 0; t < n_tiles; t++) {
+        int64_t p0 = t * p->tile, rows = m - p0 < p->tile ? m - p0 : p->tile;
+        const float *a = op->x->data + p0 * d->c; /* (rows, C) rows of x */
+        int64_t lda = d->c;
+        if (!p->direct) {
+            float *cols = op->ctx->scratch + (size_t)omp_get_thread_num() * p->tile * d->k;
+            im2col(op, p0, rows, cols); /* (rows, K) */
+            a = cols;
+            lda = d->k;
+        }
+        float *y = op->y->data + p0 * d->o; /* (rows, O) */
+        if (op->r) {
+            ds_conv_prefill(y, op->r->data + p0 * d->o, op->b, (size_t)rows, (size_t)d->o,
+                            at->res_act, simd);
+            sgemm(rows, d, a, lda, op->w, 1.0f, y);
+            ds_conv_finish(y, NULL, (size_t)rows, (size_t)d->o, at->act, simd);
+        } else {
+            sgemm(rows, d, a, lda, op->w, 0.0f, y);
+            ds_conv_finish(y, op->b, (size_t)rows, (size_t)d->o, at->act, simd);
+        }
+    }
+}
+
+enum { EPILOGUE_ROWS = 32 }; /* rows per parallel epilogue chunk */
+
+static void run_blas_threads(const ds_cpu_op *op, const gemm_plan *p, const ds_conv_dims *d,
+                             int simd) {
+    const ds_conv_attr *at = &op->node->a.conv;
+    const int nt = op->ctx->n_threads;
+    const int64_t m = d->n * d->oh * d->ow;
+    for (int64_t p0 = 0; p0 < m; p0 += p->tile) {
+        int64_t rows = m - p0 < p->tile ? m - p0 : p->tile;
+        const float *a = op->x->data + p0 * d->c;
+        int64_t lda = d->c;
+        if (!p->direct) {
+            float *cols = op->ctx->scratch; /* (rows, K) */
+            int64_t chunks = (rows + EPILOGUE_ROWS - 1) / EPILOGUE_ROWS;
+#pragma omp parallel for num_threads(nt) schedule(static)
+            for (int64_t i = 0; i < chunks; i++) {
+                int64_t r0 = i * EPILOGUE_ROWS;
+                int64_t nr = rows - r0 < EPILOGUE_ROWS ? rows - r0 : EPILOGUE_ROWS;
+                im2col(op, p0 + r0, nr, cols + r0 * d->k);
+            }
+            a = cols;
+            lda = d->k;
+        }
+        float *y = op->y->data + p0 * d->o;
+        int64_t chunks = (rows + EPILOGUE_ROWS - 1) / EPILOGUE_ROWS;
+        if (op->r) {
+            const float *r = op->r->data + p0 * d->o;
+#pragma omp parallel for num_threads(nt) schedule(static)
+            for (int64_t i = 0; i < chunks; i++) {
+                int64_t r0 = i * EPILOGUE_ROWS;
+                int64_t nr = rows - r0 < EPILOGUE_ROWS ? rows - r0 : EPILOGUE_ROWS;
+                ds_conv_prefill(y + r0 * d->o, r + r0 * d->o, op->b, (size_t)nr, (size_t)d->o,
+                                at->res_act, simd);
+            }
+        }
+        sgemm(rows, d, a, lda, op->w, op->r ? 1.0f : 0.0f, y);
+        const float *bias = op->r ? NULL : op->b;
+        if (!bias && at->act == DS_ACT_NONE)
+            continue;
+#pragma omp parallel for num_threads(nt) schedule(static)
+        for (int64_t i = 0; i < chunks; i++) {
+            int64_t r0 = i * EPILOGUE_ROWS;
+            int64_t nr = rows - r0 < EPILOGUE_ROWS ? rows - r0 : EPILOGUE_ROWS;
+            ds_conv_finish(y + r0 * d->o, bias, (size_t)nr, (size_t)d->o, at->act, simd);
+        }
+    }
+}
+
+void ds_conv_gemm(const ds_cpu_op *op, int simd) {
+    gemm_plan p = plan_of(op->node, op->ctx->n_threads);
+    ds_conv_dims d = ds_conv_dims_of(op->node);
+    if (p.per_thread)
+        run_per_thread(op, &p, &d, simd);
+    else
+        run_blas_threads(op, &p, &d, simd);
+}
