@@ -60,10 +60,11 @@ int ds_cpu_has_avx2_fma(void);
 
 /* Packed weights: one allocation (released with free()), a header then floats.
  * `wino` is the Winograd-domain weight of a dense 3x3 stride-1 conv, `direct`
- * the grouped or depthwise weight in its kernel's order; either may be NULL. */
+ * the grouped or depthwise weight in its kernel's order; any may be NULL. */
 typedef struct ds_conv_packed {
     const float *wino;
     const float *direct;
+    const float *gemm; /* 1x1 stride-1 dense: ds_gemm_pack of the (O, C) weight */
 } ds_conv_packed;
 
 /* ---- epilogue over rows of an (rows, O) output block (cpu_conv_epilogue*.c) ---- */
@@ -77,12 +78,34 @@ void ds_conv_prefill_avx2(float *y, const float *r, const float *bias, size_t ro
 void ds_conv_finish_avx2(float *y, const float *bias, size_t rows, size_t o, ds_act act);
 
 /* ---- dense GEMM path (cpu_conv_gemm.c) ---- */
-void ds_conv_gemm(const ds_cpu_op *op, int simd);
+void ds_conv_gemm(const ds_cpu_op *op, const ds_conv_packed *p, int simd);
 size_t ds_conv_gemm_scratch(const ds_node *n, int n_threads);
+/* 1 if the conv is a plain 1x1 stride-1 GEMM on x (then pack() fills `gemm`). */
+int ds_conv_is_pointwise(const ds_node *n);
+
+/* ---- GEMM on weights packed once (cpu_gemm*.c) ---- */
+/* b: (ceil(n/16), k, 16), panels of 16 rows of w (n, k) side by side, zero past n. */
+size_t ds_gemm_packed_floats(int64_t n, int64_t k);
+void ds_gemm_pack(const float *w, int64_t n, int64_t k, float *b);
+/* c (m, n) = act(a (m, k) w^T + bias + res_act(r)) over columns n0 .. n1-1. */
+typedef struct ds_gemm_args {
+    int64_t m, n, k;
+    const float *a; /* (m, k), rows lda apart */
+    int64_t lda;
+    const float *b; /* ds_gemm_pack of w */
+    float *c;       /* (m, n), rows ldc apart */
+    int64_t ldc;
+    const float *r; /* (m, n) residual, rows ldr apart, or NULL; may be c itself */
+    int64_t ldr;
+    const float *bias; /* n, or NULL */
+    ds_act res_act, act;
+    int64_t n0, n1; /* n0 % 16 == 0 */
+} ds_gemm_args;
+void ds_gemm_packed_avx2(const ds_gemm_args *g);
 
 /* ---- Winograd F(4x4, 3x3) (cpu_conv_winograd*.c) ---- */
 enum { DS_WINO_PANEL = 16 }; /* output channels per packed weight panel */
-enum { DS_WINO_KBLOCK = 32 }; /* channels summed before adding to the total (accuracy) */
+enum { DS_WINO_KBLOCK = 16 }; /* channels summed before adding to the total (accuracy) */
 size_t ds_wino_packed_floats(const ds_node *n);
 /* u: (36, ceil(O/16), C, 16) = G g G^T per position, zero past O. */
 void ds_wino_pack(const ds_node *n, const float *w, float *u);

@@ -1,62 +1,163 @@
 /*
  * cpu_conv_depthwise_avx2.c: one output row of a depthwise convolution with
- * AVX2+FMA, 32 channels (4 accumulators) at a time, then 8; the last C % 8
- * channels go to the C version.
+ * AVX2+FMA.
+ *
+ * The row goes in chunks of 64 channels; within a chunk, interior pixels go
+ * four at a time and 16 channels at a time: 8 accumulators, and per tap 2
+ * weight loads feed 8 FMAs. A chunk's input columns and weights stay in L1
+ * while its pixels sweep the row. Pixels whose taps reach into the padding,
+ * and the ones left over, go one at a time with the taps clipped; channels
+ * past a multiple of 16 go 8 at a time, and the last C % 8 to the C version.
+ * in_act is a compile-time constant of the inlined loops.
  */
 #include "cpu_conv.h"
 #include "cpu_simd_avx2.h"
 
-/* Channels c .. c + 8*nv - 1 of output pixel ox. */
-static inline __attribute__((always_inline)) void pixel(int nv, const ds_cpu_op *op,
-                                                        const float *p, int64_t nb, int64_t oy,
-                                                        int64_t ox, int ky0, int ky1, int kx0,
-                                                        int kx1, int64_t c) {
+#define ALWAYS_INLINE static inline __attribute__((always_inline)) DS_AVX2
+
+enum { PX = 4, CHUNK = 64 }; /* pixels per register tile, channels per chunk */
+
+typedef struct row_ctx {
+    const ds_cpu_op *op;
+    const float *p; /* packed weights (kh, kw, C) */
+    const float *x; /* input image nb */
+    float *y;       /* output row */
+    const float *r; /* residual row or NULL */
+    int64_t oy, C, W;
+    int ky0, ky1; /* taps of this row inside the input */
+} row_ctx;
+
+/* y = act(acc + bias + res_act(r)) for 8 channels from channel c of pixel ox. */
+ALWAYS_INLINE void store8(const row_ctx *rc, int64_t ox, int64_t c, __m256 acc) {
+    const ds_cpu_op *op = rc->op;
     const ds_conv_attr *a = &op->node->a.conv;
-    const int64_t H = op->x->shape[1], W = op->x->shape[2], C = op->x->shape[3];
-    const int64_t OH = op->y->shape[1], OW = op->y->shape[2];
-    __m256 acc[4];
-    for (int v = 0; v < nv; v++)
-        acc[v] = _mm256_setzero_ps();
-    for (int ky = ky0; ky < ky1; ky++) {
-        int64_t iy = oy * a->stride_h - a->pad_t + (int64_t)ky * a->dil_h;
-        const float *xr = op->x->data + (nb * H + iy) * W * C + c;
-        const float *wr = p + (int64_t)ky * a->kw * C + c;
-        for (int kx = kx0; kx < kx1; kx++) {
-            int64_t ix = ox * a->stride_w - a->pad_l + (int64_t)kx * a->dil_w;
-            const float *xp = xr + ix * C, *wp = wr + (int64_t)kx * C;
-            for (int v = 0; v < nv; v++) {
-                __m256 xv = ds_act8(a->in_act, _mm256_loadu_ps(xp + 8 * v));
-                acc[v] = _mm256_fmadd_ps(xv, _mm256_loadu_ps(wp + 8 * v), acc[v]);
-            }
+    const int64_t at = ox * rc->C + c;
+    if (op->b)
+        acc = _mm256_add_ps(acc, _mm256_loadu_ps(op->b + c));
+    if (rc->r)
+        acc = _mm256_add_ps(acc, ds_act8(a->res_act, _mm256_loadu_ps(rc->r + at)));
+    _mm256_storeu_ps(rc->y + at, ds_act8(a->act, acc));
+}
+
+ALWAYS_INLINE __m256 load_x(ds_act in_act, const float *p) {
+    return ds_act8(in_act, _mm256_loadu_ps(p));
+}
+
+/* Channels c .. c+15 of the PX interior pixels from ox. */
+ALWAYS_INLINE void tile16(ds_act in_act, const row_ctx *rc, int64_t ox, int64_t c) {
+    const ds_conv_attr *a = &rc->op->node->a.conv;
+    const int64_t C = rc->C, xs = a->stride_w * C; /* next pixel */
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    __m256 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    for (int ky = rc->ky0; ky < rc->ky1; ky++) {
+        const int64_t iy = rc->oy * a->stride_h - a->pad_t + (int64_t)ky * a->dil_h;
+        const float *xr = rc->x + (iy * rc->W + ox * a->stride_w - a->pad_l) * C + c;
+        const float *wr = rc->p + (int64_t)ky * a->kw * C + c;
+        for (int kx = 0; kx < a->kw; kx++) {
+            const float *xp = xr + (int64_t)kx * a->dil_w * C, *wp = wr + (int64_t)kx * C;
+            const __m256 w0 = _mm256_loadu_ps(wp), w1 = _mm256_loadu_ps(wp + 8);
+            a0 = _mm256_fmadd_ps(load_x(in_act, xp), w0, a0);
+            b0 = _mm256_fmadd_ps(load_x(in_act, xp + 8), w1, b0);
+            a1 = _mm256_fmadd_ps(load_x(in_act, xp + xs), w0, a1);
+            b1 = _mm256_fmadd_ps(load_x(in_act, xp + xs + 8), w1, b1);
+            a2 = _mm256_fmadd_ps(load_x(in_act, xp + 2 * xs), w0, a2);
+            b2 = _mm256_fmadd_ps(load_x(in_act, xp + 2 * xs + 8), w1, b2);
+            a3 = _mm256_fmadd_ps(load_x(in_act, xp + 3 * xs), w0, a3);
+            b3 = _mm256_fmadd_ps(load_x(in_act, xp + 3 * xs + 8), w1, b3);
         }
     }
-    const int64_t at = ((nb * OH + oy) * OW + ox) * C + c;
-    for (int v = 0; v < nv; v++) {
-        __m256 y = acc[v];
-        if (op->b)
-            y = _mm256_add_ps(y, _mm256_loadu_ps(op->b + c + 8 * v));
-        if (op->r)
-            y = _mm256_add_ps(y, ds_act8(a->res_act, _mm256_loadu_ps(op->r->data + at + 8 * v)));
-        _mm256_storeu_ps(op->y->data + at + 8 * v, ds_act8(a->act, y));
+    store8(rc, ox, c, a0);
+    store8(rc, ox, c + 8, b0);
+    store8(rc, ox + 1, c, a1);
+    store8(rc, ox + 1, c + 8, b1);
+    store8(rc, ox + 2, c, a2);
+    store8(rc, ox + 2, c + 8, b2);
+    store8(rc, ox + 3, c, a3);
+    store8(rc, ox + 3, c + 8, b3);
+}
+
+/* Channels c .. c+8*nv-1 (nv = 1 or 2) of pixel ox, taps kx0 .. kx1-1. */
+ALWAYS_INLINE void pixel(ds_act in_act, int nv, const row_ctx *rc, int64_t ox, int64_t c) {
+    const ds_conv_attr *a = &rc->op->node->a.conv;
+    const int64_t C = rc->C;
+    int kx0, kx1;
+    ds_conv_tap_range(ox, a->stride_w, a->pad_l, a->dil_w, a->kw, rc->W, &kx0, &kx1);
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+    for (int ky = rc->ky0; ky < rc->ky1; ky++) {
+        const int64_t iy = rc->oy * a->stride_h - a->pad_t + (int64_t)ky * a->dil_h;
+        const float *xr = rc->x + iy * rc->W * C + c;
+        const float *wr = rc->p + (int64_t)ky * a->kw * C + c;
+        for (int kx = kx0; kx < kx1; kx++) {
+            const int64_t ix = ox * a->stride_w - a->pad_l + (int64_t)kx * a->dil_w;
+            const float *xp = xr + ix * C, *wp = wr + (int64_t)kx * C;
+            a0 = _mm256_fmadd_ps(load_x(in_act, xp), _mm256_loadu_ps(wp), a0);
+            if (nv > 1)
+                a1 = _mm256_fmadd_ps(load_x(in_act, xp + 8), _mm256_loadu_ps(wp + 8), a1);
+        }
+    }
+    store8(rc, ox, c, a0);
+    if (nv > 1)
+        store8(rc, ox, c + 8, a1);
+}
+
+static int all_taps(const ds_conv_attr *a, int64_t ox, int64_t w) {
+    int k0, k1;
+    ds_conv_tap_range(ox, a->stride_w, a->pad_l, a->dil_w, a->kw, w, &k0, &k1);
+    return k0 == 0 && k1 == a->kw;
+}
+
+ALWAYS_INLINE void row(ds_act in_act, const row_ctx *rc) {
+    const ds_conv_attr *a = &rc->op->node->a.conv;
+    const int64_t OW = rc->op->y->shape[2], C8 = rc->C / 8 * 8;
+    /* interior pixels lo .. hi-1: every horizontal tap inside */
+    int64_t lo = 0, hi = OW;
+    while (lo < OW && !all_taps(a, lo, rc->W))
+        lo++;
+    while (hi > lo && !all_taps(a, hi - 1, rc->W))
+        hi--;
+    for (int64_t c0 = 0; c0 < C8; c0 += CHUNK) {
+        const int64_t c1 = C8 - c0 < CHUNK ? C8 : c0 + CHUNK;
+        const int64_t c16 = c0 + (c1 - c0) / 16 * 16;
+        for (int64_t ox = 0; ox < OW;) {
+            if (ox >= lo && ox + PX <= hi) {
+                for (int64_t c = c0; c < c16; c += 16)
+                    tile16(in_act, rc, ox, c);
+                if (c16 < c1)
+                    for (int64_t j = 0; j < PX; j++)
+                        pixel(in_act, 1, rc, ox + j, c16);
+                ox += PX;
+                continue;
+            }
+            for (int64_t c = c0; c < c16; c += 16)
+                pixel(in_act, 2, rc, ox, c);
+            if (c16 < c1)
+                pixel(in_act, 1, rc, ox, c16);
+            ox++;
+        }
     }
 }
 
-void ds_depthwise_row_avx2(const ds_cpu_op *op, const float *p, int64_t nb, int64_t oy) {
+DS_AVX2 void ds_depthwise_row_avx2(const ds_cpu_op *op, const float *p, int64_t nb, int64_t oy) {
     const ds_conv_attr *a = &op->node->a.conv;
     const int64_t H = op->x->shape[1], W = op->x->shape[2], C = op->x->shape[3];
-    const int64_t OW = op->y->shape[2];
-    const int64_t C8 = C / 8 * 8;
-    int ky0, ky1;
-    ds_conv_tap_range(oy, a->stride_h, a->pad_t, a->dil_h, a->kh, H, &ky0, &ky1);
-    for (int64_t ox = 0; ox < OW; ox++) {
-        int kx0, kx1;
-        ds_conv_tap_range(ox, a->stride_w, a->pad_l, a->dil_w, a->kw, W, &kx0, &kx1);
-        int64_t c = 0;
-        for (; c + 32 <= C8; c += 32)
-            pixel(4, op, p, nb, oy, ox, ky0, ky1, kx0, kx1, c);
-        for (; c < C8; c += 8)
-            pixel(1, op, p, nb, oy, ox, ky0, ky1, kx0, kx1, c);
+    const int64_t OH = op->y->shape[1], OW = op->y->shape[2];
+    const int64_t yrow = (nb * OH + oy) * OW * C;
+    row_ctx rc = {.op = op,
+                  .p = p,
+                  .x = op->x->data + nb * H * W * C,
+                  .y = op->y->data + yrow,
+                  .r = op->r ? op->r->data + yrow : NULL,
+                  .oy = oy,
+                  .C = C,
+                  .W = W};
+    ds_conv_tap_range(oy, a->stride_h, a->pad_t, a->dil_h, a->kh, H, &rc.ky0, &rc.ky1);
+    switch (a->in_act) {
+    case DS_ACT_NONE: row(DS_ACT_NONE, &rc); break;
+    case DS_ACT_RELU: row(DS_ACT_RELU, &rc); break;
+    case DS_ACT_RELU6: row(DS_ACT_RELU6, &rc); break;
+    default: row(a->in_act, &rc); break;
     }
+    const int64_t C8 = C / 8 * 8;
     if (C8 < C)
         ds_depthwise_row_c(op, p, nb, oy, C8, C);
 }

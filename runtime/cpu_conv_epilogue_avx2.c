@@ -2,8 +2,8 @@
 #include "cpu_conv.h"
 #include "cpu_simd_avx2.h"
 
-void ds_conv_prefill_avx2(float *y, const float *r, const float *bias, size_t rows, size_t o,
-                          ds_act res_act) {
+DS_AVX2 void ds_conv_prefill_avx2(float *y, const float *r, const float *bias, size_t rows,
+                                  size_t o, ds_act res_act) {
     for (size_t i = 0; i < rows; i++) {
         float *yr = y + i * o;
         const float *rr = r + i * o;
@@ -21,7 +21,7 @@ void ds_conv_prefill_avx2(float *y, const float *r, const float *bias, size_t ro
     }
 }
 
-void ds_conv_finish_avx2(float *y, const float *bias, size_t rows, size_t o, ds_act act) {
+DS_AVX2 void ds_conv_finish_avx2(float *y, const float *bias, size_t rows, size_t o, ds_act act) {
     for (size_t i = 0; i < rows; i++) {
         float *yr = y + i * o;
         size_t j = 0;

@@ -13,7 +13,7 @@
 #define SET1 _mm256_set1_ps
 
 /* t = B^T d over 6 vectors (see cpu_conv.h for the matrices) */
-static inline void bt6(const __m256 d[6], __m256 t[6]) {
+static inline DS_AVX2 void bt6(const __m256 d[6], __m256 t[6]) {
     const __m256 half = SET1(0.5f), one5 = SET1(1.5f), two = SET1(2.0f);
     __m256 e = SUB(d[4], d[2]), f = SUB(d[3], d[1]);
     __m256 a = FNMA(one5, d[3], e), b = _mm256_fmsub_ps(one5, d[2], f);
@@ -26,7 +26,7 @@ static inline void bt6(const __m256 d[6], __m256 t[6]) {
 }
 
 /* o = A^T m over 6 vectors */
-static inline void at6(const __m256 m[6], __m256 o[4]) {
+static inline DS_AVX2 void at6(const __m256 m[6], __m256 o[4]) {
     __m256 s12 = ADD(m[1], m[2]), d12 = SUB(m[1], m[2]);
     o[0] = ADD(ADD(ADD(m[0], s12), m[3]), m[4]);
     o[1] = FNMA(SET1(0.5f), m[4], FMA(SET1(2.0f), m[3], d12));
@@ -34,7 +34,7 @@ static inline void at6(const __m256 m[6], __m256 o[4]) {
     o[3] = ADD(FNMA(SET1(0.125f), m[4], FMA(SET1(8.0f), m[3], d12)), m[5]);
 }
 
-void ds_wino_input_avx2(const ds_wino_block *b) {
+DS_AVX2 void ds_wino_input_avx2(const ds_wino_block *b) {
     const ds_cpu_op *op = b->op;
     const int64_t H = op->x->shape[1], W = op->x->shape[2], C = op->x->shape[3];
     const int64_t C8 = C / 8 * 8;
@@ -76,54 +76,51 @@ void ds_wino_input_avx2(const ds_wino_block *b) {
         ds_wino_input_c(b, C8, C);
 }
 
-/* c (mr, 16) (+)= a (mr, kc) b (kc, 16), a rows lda apart, mr <= 6; `add`
- * adds to c instead of storing. */
-static inline __attribute__((always_inline)) void kernel(int mr, int64_t kc, const float *a,
-                                                         int64_t lda, const float *b, float *c,
-                                                         int64_t ldc, int add) {
-    __m256 c0[6], c1[6];
-    for (int r = 0; r < mr; r++)
-        c0[r] = c1[r] = _mm256_setzero_ps();
-    for (int64_t k = 0; k < kc; k++) {
-        __m256 b0 = _mm256_loadu_ps(b + 16 * k), b1 = _mm256_loadu_ps(b + 16 * k + 8);
+/* c (mr, 16) = a (mr, kc) b (kc, 16), a rows lda apart, mr <= 6. The sum runs
+ * in blocks of DS_WINO_KBLOCK channels; each block's sums are added to c. */
+static inline __attribute__((always_inline)) DS_AVX2 void
+kernel(int mr, int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc) {
+    for (int64_t k0 = 0; k0 < kc; k0 += DS_WINO_KBLOCK) {
+        const int64_t k1 = kc - k0 < DS_WINO_KBLOCK ? kc : k0 + DS_WINO_KBLOCK;
+        __m256 c0[6], c1[6];
+        for (int r = 0; r < mr; r++)
+            c0[r] = c1[r] = _mm256_setzero_ps();
+        for (int64_t k = k0; k < k1; k++) {
+            __m256 b0 = _mm256_loadu_ps(b + 16 * k), b1 = _mm256_loadu_ps(b + 16 * k + 8);
+            for (int r = 0; r < mr; r++) {
+                __m256 av = _mm256_broadcast_ss(a + r * lda + k);
+                c0[r] = FMA(av, b0, c0[r]);
+                c1[r] = FMA(av, b1, c1[r]);
+            }
+        }
         for (int r = 0; r < mr; r++) {
-            __m256 av = _mm256_broadcast_ss(a + r * lda + k);
-            c0[r] = FMA(av, b0, c0[r]);
-            c1[r] = FMA(av, b1, c1[r]);
-        }
-    }
-    for (int r = 0; r < mr; r++) {
-        if (add) {
-            c0[r] = ADD(_mm256_loadu_ps(c + r * ldc), c0[r]);
-            c1[r] = ADD(_mm256_loadu_ps(c + r * ldc + 8), c1[r]);
-        }
-        _mm256_storeu_ps(c + r * ldc, c0[r]);
-        _mm256_storeu_ps(c + r * ldc + 8, c1[r]);
-    }
-}
-
-/* Rows of 6 tiles, the channels in blocks whose sums add up in m. */
-static void rows_times_panel(int64_t nt, int64_t C, const float *v, const float *u, float *m,
-                             int64_t ldm) {
-    for (int64_t c0 = 0; c0 < C; c0 += DS_WINO_KBLOCK) {
-        const int64_t kc = C - c0 < DS_WINO_KBLOCK ? C - c0 : DS_WINO_KBLOCK;
-        const int add = c0 > 0;
-        const float *vb = v + c0, *ub = u + c0 * DS_WINO_PANEL;
-        int64_t t = 0;
-        for (; t + 6 <= nt; t += 6)
-            kernel(6, kc, vb + t * C, C, ub, m + t * ldm, ldm, add);
-        switch (nt - t) {
-        case 5: kernel(5, kc, vb + t * C, C, ub, m + t * ldm, ldm, add); break;
-        case 4: kernel(4, kc, vb + t * C, C, ub, m + t * ldm, ldm, add); break;
-        case 3: kernel(3, kc, vb + t * C, C, ub, m + t * ldm, ldm, add); break;
-        case 2: kernel(2, kc, vb + t * C, C, ub, m + t * ldm, ldm, add); break;
-        case 1: kernel(1, kc, vb + t * C, C, ub, m + t * ldm, ldm, add); break;
-        default: break;
+            if (k0 > 0) {
+                c0[r] = ADD(_mm256_loadu_ps(c + r * ldc), c0[r]);
+                c1[r] = ADD(_mm256_loadu_ps(c + r * ldc + 8), c1[r]);
+            }
+            _mm256_storeu_ps(c + r * ldc, c0[r]);
+            _mm256_storeu_ps(c + r * ldc + 8, c1[r]);
         }
     }
 }
 
-void ds_wino_gemm_avx2(const ds_wino_block *b) {
+/* Rows of 6 tiles by one panel of 16 output channels. */
+static DS_AVX2 void rows_times_panel(int64_t nt, int64_t C, const float *v, const float *u,
+                                     float *m, int64_t ldm) {
+    int64_t t = 0;
+    for (; t + 6 <= nt; t += 6)
+        kernel(6, C, v + t * C, C, u, m + t * ldm, ldm);
+    switch (nt - t) {
+    case 5: kernel(5, C, v + t * C, C, u, m + t * ldm, ldm); break;
+    case 4: kernel(4, C, v + t * C, C, u, m + t * ldm, ldm); break;
+    case 3: kernel(3, C, v + t * C, C, u, m + t * ldm, ldm); break;
+    case 2: kernel(2, C, v + t * C, C, u, m + t * ldm, ldm); break;
+    case 1: kernel(1, C, v + t * C, C, u, m + t * ldm, ldm); break;
+    default: break;
+    }
+}
+
+DS_AVX2 void ds_wino_gemm_avx2(const ds_wino_block *b) {
     const int64_t C = b->op->x->shape[3], O = b->op->y->shape[3];
     const int64_t panels = (O + DS_WINO_PANEL - 1) / DS_WINO_PANEL;
     for (int k = 0; k < 36; k++)
@@ -135,7 +132,7 @@ void ds_wino_gemm_avx2(const ds_wino_block *b) {
         }
 }
 
-void ds_wino_output_avx2(const ds_wino_block *b) {
+DS_AVX2 void ds_wino_output_avx2(const ds_wino_block *b) {
     const ds_cpu_op *op = b->op;
     const ds_conv_attr *a = &op->node->a.conv;
     const int64_t OH = op->y->shape[1], OW = op->y->shape[2], O = op->y->shape[3];

@@ -9,10 +9,14 @@
 
 #include "cpu_ops.h" /* ds_act, ds_apply_act */
 
+/* Every function of the *_avx2.c files carries this, so that they build with
+ * or without -mavx2 -mfma on the command line (the fuzz build has none). */
+#define DS_AVX2 __attribute__((target("avx2,fma")))
+
 /* ds_apply_act on 8 lanes. max/min take the value second so that NaN passes
  * through as in the scalar version; GELU (never fused into a conv by the
  * graphs) goes lane by lane. */
-static inline __m256 ds_act8(ds_act act, __m256 v) {
+static inline DS_AVX2 __m256 ds_act8(ds_act act, __m256 v) {
     switch (act) {
     case DS_ACT_NONE: return v;
     case DS_ACT_RELU: return _mm256_max_ps(_mm256_setzero_ps(), v);

@@ -136,6 +136,11 @@ static const conv_case gemm_cases[] = {
     {1, 13, 17, 17, 130, 1, 1, 1, 1, 1, 0, 0, 0, 0, NONE, NONE, RELU6, 0, 1},
     {1, 7, 11, 64, 5, 1, 1, 1, 1, 1, 0, 0, 0, 0, NONE, RELU, NONE, 1, 1},
     {2, 5, 3, 130, 17, 1, 1, 1, 1, 1, 0, 0, 0, 0, NONE, NONE, RELU, 1, 0},
+    /* the packed GEMM (AVX2): row tiles of 2 and 4, K in 3 blocks with the
+     * residual in place, a full panel, a half panel, a 4-column panel */
+    {1, 4, 5, 600, 20, 1, 1, 1, 1, 1, 0, 0, 0, 0, NONE, RELU6, RELU, 1, 1},
+    {1, 2, 5, 40, 16, 1, 1, 1, 1, 1, 0, 0, 0, 0, NONE, NONE, RELU6, 0, 1},
+    {2, 3, 4, 9, 8, 1, 1, 1, 1, 1, 0, 0, 0, 0, NONE, NONE, NONE, 1, 0},
     /* large weights: OpenBLAS-threaded, direct and im2col */
     {1, 5, 3, 512, 300, 1, 1, 1, 1, 1, 0, 0, 0, 0, NONE, NONE, NONE, 0, 1},
     {1, 1, 1, 1, 3, 1, 1, 1, 1, 1, 0, 0, 0, 0, NONE, NONE, NONE, 0, 1},
@@ -188,6 +193,8 @@ static const conv_case dw_cases[] = {
     {1, 1, 1, 5, 5, 5, 5, 1, 1, 5, 2, 2, 2, 2, NONE, NONE, NONE, 0, 1},
     {1, 9, 10, 40, 40, 3, 3, 1, 2, 40, 2, 2, 2, 2, RELU, NONE, NONE, 0, 0},
     {2, 6, 7, 24, 24, 3, 3, 1, 1, 24, 1, 1, 1, 1, RELU6, RELU, RELU, 1, 1},
+    /* a wide row: several 4-pixel tiles per chunk of 48 channels */
+    {1, 5, 21, 48, 48, 3, 3, 1, 1, 48, 1, 1, 1, 1, NONE, NONE, RELU6, 0, 1},
 };
 
 static const conv_case grp_cases[] = {
