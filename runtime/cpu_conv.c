@@ -69,8 +69,8 @@ size_t ds_conv2d_scratch_algo(const ds_node *n, int n_threads, ds_conv_algo a) {
     switch (a) {
     case DS_CONV_GEMM: return ds_conv_gemm_scratch(n, n_threads);
     case DS_CONV_WINOGRAD: return ds_conv_winograd_scratch(n, n_threads);
-    case DS_CONV_DEPTHWISE:
-    case DS_CONV_GROUPED: return 0;
+    case DS_CONV_DEPTHWISE: return 0;
+    case DS_CONV_GROUPED: return ds_grouped_scratch(n, n_threads);
     }
     return 0;
 }

@@ -159,8 +159,12 @@ size_t ds_grouped_packed_floats(const ds_node *n);
 /* p: (groups, ceil(og/8), kh, kw, cg, 8), zero past og */
 void ds_grouped_pack(const ds_node *n, const float *w, float *p);
 void ds_conv_grouped(const ds_cpu_op *op, const float *p, int simd);
+size_t ds_grouped_scratch(const ds_node *n, int n_threads);
+/* Padded input columns the AVX2 row kernel reads: (OW-1) stride + (kw-1) dil + 1. */
+int64_t ds_grouped_buffer_width(const ds_node *n);
 /* One output row (batch nb, row oy) of group g. */
 void ds_grouped_row_c(const ds_cpu_op *op, const float *p, int64_t g, int64_t nb, int64_t oy);
-void ds_grouped_row_avx2(const ds_cpu_op *op, const float *p, int64_t g, int64_t nb, int64_t oy);
+/* One output row, every group; buf: (kh, ds_grouped_buffer_width, C) floats. */
+void ds_grouped_row_avx2(const ds_cpu_op *op, const float *p, int64_t nb, int64_t oy, float *buf);
 
 #endif

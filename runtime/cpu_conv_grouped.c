@@ -3,9 +3,11 @@
  * channels), direct on NHWC. Per group the GEMMs would be tiny (K = 9 cg,
  * N = og), so instead each group's weights are packed in blocks of 8 output
  * channels and a register tile of pixels x output channels accumulates over
- * the taps and the group's input channels. Threads split (group, row) pairs,
- * groups outermost, so a group's weights stay in a core's cache.
+ * the taps and the group's input channels (cpu_conv_grouped_avx2.c; the C
+ * version here goes one output at a time).
  */
+#include <omp.h>
+
 #include "cpu_conv.h"
 
 static int64_t blocks_of(const ds_node *n) {
@@ -67,14 +69,30 @@ void ds_grouped_row_c(const ds_cpu_op *op, const float *p, int64_t g, int64_t nb
     }
 }
 
+int64_t ds_grouped_buffer_width(const ds_node *n) {
+    const ds_conv_attr *a = &n->a.conv;
+    return (n->shape[2] - 1) * a->stride_w + (int64_t)(a->kw - 1) * a->dil_w + 1;
+}
+
+size_t ds_grouped_scratch(const ds_node *n, int n_threads) {
+    const int64_t C = n->w[0].shape[3] * n->a.conv.groups;
+    return (size_t)n_threads * (size_t)n->a.conv.kh * (size_t)ds_grouped_buffer_width(n) *
+           (size_t)C * sizeof(float);
+}
+
 void ds_conv_grouped(const ds_cpu_op *op, const float *p, int simd) {
     const int64_t G = op->node->a.conv.groups, N = op->y->shape[0], OH = op->y->shape[1];
+    if (simd) {
+        /* rows outermost: each thread pads its input rows once for every group */
+        const size_t buf_floats = ds_grouped_scratch(op->node, 1) / sizeof(float);
+#pragma omp parallel for num_threads(op->ctx->n_threads) schedule(dynamic, 1)
+        for (int64_t row = 0; row < N * OH; row++)
+            ds_grouped_row_avx2(op, p, row / OH, row % OH,
+                                op->ctx->scratch + (size_t)omp_get_thread_num() * buf_floats);
+        return;
+    }
 #pragma omp parallel for collapse(2) num_threads(op->ctx->n_threads) schedule(static)
     for (int64_t g = 0; g < G; g++)
-        for (int64_t row = 0; row < N * OH; row++) {
-            if (simd)
-                ds_grouped_row_avx2(op, p, g, row / OH, row % OH);
-            else
-                ds_grouped_row_c(op, p, g, row / OH, row % OH);
-        }
+        for (int64_t row = 0; row < N * OH; row++)
+            ds_grouped_row_c(op, p, g, row / OH, row % OH);
 }

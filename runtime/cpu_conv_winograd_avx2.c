@@ -34,44 +34,68 @@ static inline DS_AVX2 void at6(const __m256 m[6], __m256 o[4]) {
     o[3] = ADD(FNMA(SET1(0.125f), m[4], FMA(SET1(8.0f), m[3], d12)), m[5]);
 }
 
-DS_AVX2 void ds_wino_input_avx2(const ds_wino_block *b) {
+#define ALWAYS_INLINE static inline __attribute__((always_inline)) DS_AVX2
+
+/* One tile's channels 0 .. C8-1. A patch wholly inside the input reads from
+ * `base` (rows rs apart, pixels cs apart); one that reaches into the padding
+ * reads src[], NULL meaning zero. in_act and `inside` are compile-time
+ * constants of the inlined copies. */
+ALWAYS_INLINE void input_tile(ds_act in_act, int inside, const float *base, int64_t rs, int64_t cs,
+                              const float *const src[36], int64_t C8, float *v, int64_t vk) {
+    for (int64_t c = 0; c < C8; c += 8) {
+        __m256 r[6][6];
+        for (int i = 0; i < 6; i++) {
+            __m256 d[6];
+            for (int j = 0; j < 6; j++) {
+                const float *p = inside ? base + i * rs + j * cs : src[i * 6 + j];
+                d[j] = inside || p ? ds_act8(in_act, _mm256_loadu_ps(p + c)) : _mm256_setzero_ps();
+            }
+            bt6(d, r[i]);
+        }
+        for (int j = 0; j < 6; j++) {
+            __m256 col[6], out[6];
+            for (int i = 0; i < 6; i++)
+                col[i] = r[i][j];
+            bt6(col, out);
+            for (int i = 0; i < 6; i++)
+                _mm256_storeu_ps(v + (i * 6 + j) * vk + c, out[i]);
+        }
+    }
+}
+
+ALWAYS_INLINE void input_block(ds_act in_act, const ds_wino_block *b) {
     const ds_cpu_op *op = b->op;
     const int64_t H = op->x->shape[1], W = op->x->shape[2], C = op->x->shape[3];
     const int64_t C8 = C / 8 * 8;
-    const ds_act in_act = op->node->a.conv.in_act;
     const int64_t pad_t = op->node->a.conv.pad_t, pad_l = op->node->a.conv.pad_l;
+    const int64_t vk = b->nt * C; /* stride between positions in v */
     for (int64_t t = 0; t < b->nt; t++) {
         const int64_t tt = b->t0 + t;
         const int64_t nb = tt / (b->th * b->tw), ty = tt / b->tw % b->th, tx = tt % b->tw;
+        const int64_t iy0 = ty * 4 - pad_t, ix0 = tx * 4 - pad_l;
+        if (iy0 >= 0 && iy0 + 6 <= H && ix0 >= 0 && ix0 + 6 <= W) {
+            const float *base = op->x->data + ((nb * H + iy0) * W + ix0) * C;
+            input_tile(in_act, 1, base, W * C, C, NULL, C8, b->v + t * C, vk);
+            continue;
+        }
         const float *src[36]; /* channel 0 of each patch position, NULL in the padding */
         for (int k = 0; k < 36; k++) {
-            int64_t iy = ty * 4 - pad_t + k / 6, ix = tx * 4 - pad_l + k % 6;
+            int64_t iy = iy0 + k / 6, ix = ix0 + k % 6;
             src[k] = iy >= 0 && iy < H && ix >= 0 && ix < W
                          ? op->x->data + ((nb * H + iy) * W + ix) * C
                          : NULL;
         }
-        float *v = b->v + t * C;
-        const int64_t vk = b->nt * C; /* stride between positions in v */
-        for (int64_t c = 0; c < C8; c += 8) {
-            __m256 r[6][6];
-            for (int i = 0; i < 6; i++) {
-                __m256 d[6];
-                for (int j = 0; j < 6; j++) {
-                    const float *s = src[i * 6 + j];
-                    d[j] = s ? ds_act8(in_act, _mm256_loadu_ps(s + c)) : _mm256_setzero_ps();
-                }
-                bt6(d, r[i]);
-            }
-            for (int j = 0; j < 6; j++) {
-                __m256 col[6], out[6];
-                for (int i = 0; i < 6; i++)
-                    col[i] = r[i][j];
-                bt6(col, out);
-                for (int i = 0; i < 6; i++)
-                    _mm256_storeu_ps(v + (i * 6 + j) * vk + c, out[i]);
-            }
-        }
+        input_tile(in_act, 0, NULL, 0, 0, src, C8, b->v + t * C, vk);
     }
+}
+
+DS_AVX2 void ds_wino_input_avx2(const ds_wino_block *b) {
+    switch (b->op->node->a.conv.in_act) {
+    case DS_ACT_NONE: input_block(DS_ACT_NONE, b); break;
+    case DS_ACT_RELU: input_block(DS_ACT_RELU, b); break;
+    default: input_block(b->op->node->a.conv.in_act, b); break;
+    }
+    const int64_t C = b->op->x->shape[3], C8 = C / 8 * 8;
     if (C8 < C)
         ds_wino_input_c(b, C8, C);
 }
@@ -132,12 +156,43 @@ DS_AVX2 void ds_wino_gemm_avx2(const ds_wino_block *b) {
         }
 }
 
-DS_AVX2 void ds_wino_output_avx2(const ds_wino_block *b) {
+/* One tile's channels 0 .. J8-1 of the block: rows x cols outputs (both 4,
+ * constants of the inlined copy, for a tile wholly inside the output). */
+ALWAYS_INLINE void output_tile(const ds_wino_block *b, const float *m, int64_t y0, int64_t rows,
+                               int64_t cols, int64_t J8) {
     const ds_cpu_op *op = b->op;
     const ds_conv_attr *a = &op->node->a.conv;
+    const int64_t OW = op->y->shape[2], O = op->y->shape[3];
+    const int64_t mk = b->nt * b->ldm; /* stride between positions in m */
+    for (int64_t j = 0; j < J8; j += 8) {
+        __m256 r[6][4];
+        for (int i = 0; i < 6; i++) {
+            __m256 row[6];
+            for (int q = 0; q < 6; q++)
+                row[q] = _mm256_loadu_ps(m + (i * 6 + q) * mk + j);
+            at6(row, r[i]);
+        }
+        const __m256 bias = op->b ? _mm256_loadu_ps(op->b + b->o0 + j) : _mm256_setzero_ps();
+        for (int q = 0; q < cols; q++) {
+            __m256 col[6], out[4];
+            for (int i = 0; i < 6; i++)
+                col[i] = r[i][q];
+            at6(col, out);
+            for (int i = 0; i < rows; i++) {
+                int64_t at = y0 + (i * OW + q) * O + j;
+                __m256 v = ADD(out[i], bias);
+                if (op->r)
+                    v = ADD(v, ds_act8(a->res_act, _mm256_loadu_ps(op->r->data + at)));
+                _mm256_storeu_ps(op->y->data + at, ds_act8(a->act, v));
+            }
+        }
+    }
+}
+
+DS_AVX2 void ds_wino_output_avx2(const ds_wino_block *b) {
+    const ds_cpu_op *op = b->op;
     const int64_t OH = op->y->shape[1], OW = op->y->shape[2], O = op->y->shape[3];
     const int64_t J8 = b->no / 8 * 8;
-    const int64_t mk = b->nt * b->ldm; /* stride between positions in m */
     for (int64_t t = 0; t < b->nt; t++) {
         const int64_t tt = b->t0 + t;
         const int64_t nb = tt / (b->th * b->tw), ty = tt / b->tw % b->th, tx = tt % b->tw;
@@ -145,29 +200,10 @@ DS_AVX2 void ds_wino_output_avx2(const ds_wino_block *b) {
         const int64_t cols = OW - tx * 4 < 4 ? OW - tx * 4 : 4;
         const float *m = b->m + t * b->ldm;
         const int64_t y0 = ((nb * OH + ty * 4) * OW + tx * 4) * O + b->o0;
-        for (int64_t j = 0; j < J8; j += 8) {
-            __m256 r[6][4];
-            for (int i = 0; i < 6; i++) {
-                __m256 row[6];
-                for (int q = 0; q < 6; q++)
-                    row[q] = _mm256_loadu_ps(m + (i * 6 + q) * mk + j);
-                at6(row, r[i]);
-            }
-            const __m256 bias = op->b ? _mm256_loadu_ps(op->b + b->o0 + j) : _mm256_setzero_ps();
-            for (int q = 0; q < cols; q++) {
-                __m256 col[6], out[4];
-                for (int i = 0; i < 6; i++)
-                    col[i] = r[i][q];
-                at6(col, out);
-                for (int i = 0; i < rows; i++) {
-                    int64_t at = y0 + (i * OW + q) * O + j;
-                    __m256 v = ADD(out[i], bias);
-                    if (op->r)
-                        v = ADD(v, ds_act8(a->res_act, _mm256_loadu_ps(op->r->data + at)));
-                    _mm256_storeu_ps(op->y->data + at, ds_act8(a->act, v));
-                }
-            }
-        }
+        if (rows == 4 && cols == 4)
+            output_tile(b, m, y0, 4, 4, J8);
+        else
+            output_tile(b, m, y0, rows, cols, J8);
     }
     if (J8 < b->no)
         ds_wino_output_c(b, J8, b->no);

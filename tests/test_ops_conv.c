@@ -206,7 +206,9 @@ static const conv_case grp_cases[] = {
     {1, 5, 7, 256, 256, 3, 3, 1, 1, 4, 1, 1, 1, 1, NONE, NONE, NONE, 1, 1},
     /* 2 groups of 24 (a pair of blocks and one more), dilation 2, in_act, in place */
     {1, 6, 17, 48, 48, 3, 3, 1, 2, 2, 2, 2, 2, 2, RELU, RELU, RELU6, 1, 1},
-    /* a row of 17: tiles of 6 and single pixels at both edges; 1x1 grouped */
+    /* groups of 8: two 12-pixel tiles and one more on a row of 25, in_act, in place */
+    {1, 3, 25, 64, 64, 3, 3, 1, 1, 8, 1, 1, 1, 1, RELU, NONE, RELU6, 1, 1},
+    /* a row of 17: tiles of 6 and a partial one, edge pixels padded; 1x1 grouped */
     {1, 3, 17, 32, 64, 5, 5, 1, 1, 4, 2, 2, 2, 2, NONE, NONE, NONE, 0, 0},
     {1, 5, 3, 64, 64, 1, 1, 1, 1, 4, 0, 0, 0, 0, NONE, NONE, NONE, 0, 1},
 };
