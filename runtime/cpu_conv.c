@@ -86,7 +86,7 @@ void *ds_fast_conv2d_pack(const ds_node *n, const float *w) {
     ds_conv_dims d = ds_conv_dims_of(n);
     size_t n_direct = ds_conv_applies(n, DS_CONV_DEPTHWISE) ? ds_depthwise_packed_floats(n)
                       : ds_conv_applies(n, DS_CONV_GROUPED) ? ds_grouped_packed_floats(n)
-                      : ds_conv_is_pointwise(n)             ? ds_gemm_packed_floats(d.o, d.c)
+                      : !n_wino                             ? ds_gemm_packed_floats(d.o, d.k)
                                                             : 0;
     enum { HEAD = 64 }; /* the header, then 64-byte aligned floats */
     size_t bytes = HEAD + (n_wino + round16(n_direct)) * sizeof(float);
@@ -109,7 +109,7 @@ void *ds_fast_conv2d_pack(const ds_node *n, const float *w) {
             ds_grouped_pack(n, w, dst);
             p->direct = dst;
         } else {
-            ds_gemm_pack(w, d.o, d.c, dst);
+            ds_gemm_pack(w, d.o, d.k, dst);
             p->gemm = dst;
         }
     }

@@ -64,7 +64,7 @@ int ds_cpu_has_avx2_fma(void);
 typedef struct ds_conv_packed {
     const float *wino;
     const float *direct;
-    const float *gemm; /* 1x1 stride-1 dense: ds_gemm_pack of the (O, C) weight */
+    const float *gemm; /* other dense convs: ds_gemm_pack of the (O, kh*kw*C) weight */
 } ds_conv_packed;
 
 /* ---- epilogue over rows of an (rows, O) output block (cpu_conv_epilogue*.c) ---- */
@@ -80,7 +80,7 @@ void ds_conv_finish_avx2(float *y, const float *bias, size_t rows, size_t o, ds_
 /* ---- dense GEMM path (cpu_conv_gemm.c) ---- */
 void ds_conv_gemm(const ds_cpu_op *op, const ds_conv_packed *p, int simd);
 size_t ds_conv_gemm_scratch(const ds_node *n, int n_threads);
-/* 1 if the conv is a plain 1x1 stride-1 GEMM on x (then pack() fills `gemm`). */
+/* 1 if the conv is a plain 1x1 stride-1 GEMM on x itself. */
 int ds_conv_is_pointwise(const ds_node *n);
 
 /* ---- GEMM on weights packed once (cpu_gemm*.c) ---- */

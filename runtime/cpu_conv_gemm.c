@@ -4,10 +4,11 @@
  * A is x itself for a 1x1 stride-1 conv, else im2col rows (K = kh*kw*C in
  * the weight's order) built for one tile of output pixels at a time.
  *
- * A 1x1 conv on an AVX2 machine runs instead on ds_gemm_packed_avx2, the
- * weights packed once, with the epilogue in registers (cpu_gemm_avx2.c):
- * 1.1x (K = 1024) to 2.6x (K = 24) faster than OpenBLAS plus a separate
- * epilogue, one thread.
+ * On an AVX2 machine, convs with 8 outputs or more run instead on
+ * ds_gemm_packed_avx2, the weights packed once, with the epilogue in
+ * registers (cpu_gemm_avx2.c), per-thread tiles: for 1x1 convs 1.1x
+ * (K = 1024) to 2.6x (K = 24) faster than OpenBLAS plus a separate
+ * epilogue pass, one thread.
  *
  * Two ways to thread the OpenBLAS path:
  *  - per thread: small weights, many pixels. Each thread builds its own tiles
@@ -65,16 +66,29 @@ static gemm_plan plan_of(const ds_node *n, int n_threads) {
     return p;
 }
 
+static size_t packed_scratch(const ds_node *n, int n_threads);
+
+/* Either path may run (it depends on the CPU): room for the larger. */
 size_t ds_conv_gemm_scratch(const ds_node *n, int n_threads) {
     gemm_plan p = plan_of(n, n_threads);
-    if (p.direct)
-        return 0;
     ds_conv_dims d = ds_conv_dims_of(n);
     size_t copies = p.per_thread ? (size_t)n_threads : 1;
-    return copies * (size_t)p.tile * (size_t)d.k * sizeof(float);
+    size_t blas = p.direct ? 0 : copies * (size_t)p.tile * (size_t)d.k * sizeof(float);
+    size_t packed = packed_scratch(n, n_threads);
+    return blas > packed ? blas : packed;
 }
 
-/* a (rows, K): the receptive fields of output pixels p0 .. p0+rows-1, in_act applied. */
+static void copy_act(float *dst, const float *src, int64_t n, ds_act act) {
+    if (act == DS_ACT_NONE)
+        memcpy(dst, src, (size_t)n * sizeof *dst);
+    else
+        for (int64_t c = 0; c < n; c++)
+            dst[c] = ds_apply_act(act, src[c]);
+}
+
+/* a (rows, K): the receptive fields of output pixels p0 .. p0+rows-1, in_act
+ * applied. The kw taps of a row are one contiguous run of the input when
+ * they are all inside it and the dilation is 1 (a stem's 7 x 3 floats). */
 static void im2col(const ds_cpu_op *op, int64_t p0, int64_t rows, float *a) {
     const ds_conv_attr *at = &op->node->a.conv;
     const int64_t H = op->x->shape[1], W = op->x->shape[2], C = op->x->shape[3];
@@ -82,21 +96,26 @@ static void im2col(const ds_cpu_op *op, int64_t p0, int64_t rows, float *a) {
     const int64_t K = (int64_t)at->kh * at->kw * C;
     for (int64_t i = 0; i < rows; i++) {
         int64_t p = p0 + i, ox = p % OW, oy = p / OW % OH, nb = p / (OW * OH);
+        int64_t ix0 = ox * at->stride_w - at->pad_l;
+        int whole = at->dil_w == 1 && ix0 >= 0 && ix0 + at->kw <= W;
         float *dst = a + i * K;
-        for (int ky = 0; ky < at->kh; ky++) {
+        for (int ky = 0; ky < at->kh; ky++, dst += at->kw * C) {
             int64_t iy = oy * at->stride_h - at->pad_t + (int64_t)ky * at->dil_h;
-            for (int kx = 0; kx < at->kw; kx++, dst += C) {
-                int64_t ix = ox * at->stride_w - at->pad_l + (int64_t)kx * at->dil_w;
-                if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
-                    memset(dst, 0, (size_t)C * sizeof *dst);
-                    continue;
-                }
-                const float *src = op->x->data + ((nb * H + iy) * W + ix) * C;
-                if (at->in_act == DS_ACT_NONE)
-                    memcpy(dst, src, (size_t)C * sizeof *dst);
+            if (iy < 0 || iy >= H) {
+                memset(dst, 0, (size_t)(at->kw * C) * sizeof *dst);
+                continue;
+            }
+            const float *row = op->x->data + (nb * H + iy) * W * C;
+            if (whole) {
+                copy_act(dst, row + ix0 * C, at->kw * C, at->in_act);
+                continue;
+            }
+            for (int kx = 0; kx < at->kw; kx++) {
+                int64_t ix = ix0 + (int64_t)kx * at->dil_w;
+                if (ix < 0 || ix >= W)
+                    memset(dst + kx * C, 0, (size_t)C * sizeof *dst);
                 else
-                    for (int64_t c = 0; c < C; c++)
-                        dst[c] = ds_apply_act(at->in_act, src[c]);
+                    copy_act(dst + kx * C, row + ix * C, C, at->in_act);
             }
         }
     }
@@ -184,12 +203,30 @@ static void run_blas_threads(const ds_cpu_op *op, const gemm_plan *p, const ds_c
     }
 }
 
-enum { PACKED_ROWS = 96 }; /* rows of x per tile: with a K block of A they fill L2 */
+/* Packed path: rows of output pixels per tile (96: with a K block of A they
+ * fill L2; measured against 192 and 288), fewer when an im2col tile of that
+ * many rows would pass PACKED_COLS_MAX floats. */
+enum { PACKED_ROWS = 96, PACKED_COLS_MAX = 1 << 20 };
+
+static int64_t packed_rows(const ds_node *n) {
+    if (ds_conv_is_pointwise(n))
+        return PACKED_ROWS;
+    int64_t rows = PACKED_COLS_MAX / ds_conv_dims_of(n).k / 6 * 6;
+    return rows < 6 ? 6 : rows > PACKED_ROWS ? PACKED_ROWS : rows;
+}
+
+static size_t packed_scratch(const ds_node *n, int n_threads) {
+    if (ds_conv_is_pointwise(n))
+        return 0;
+    return (size_t)n_threads * (size_t)packed_rows(n) * (size_t)ds_conv_dims_of(n).k *
+           sizeof(float);
+}
 
 static void run_packed(const ds_cpu_op *op, const float *b, const ds_conv_dims *d) {
     const ds_conv_attr *at = &op->node->a.conv;
     const int nt = op->ctx->n_threads;
-    const int64_t m = d->n * d->oh * d->ow, m_tiles = (m + PACKED_ROWS - 1) / PACKED_ROWS;
+    const int64_t rows = packed_rows(op->node), pointwise = ds_conv_is_pointwise(op->node);
+    const int64_t m = d->n * d->oh * d->ow, m_tiles = (m + rows - 1) / rows;
     const int64_t panels = (d->o + 15) / 16;
     /* too few rows for the threads: split the columns too */
     int64_t n_chunks = m_tiles >= 2 * nt ? 1 : (2 * nt + m_tiles - 1) / m_tiles;
@@ -198,13 +235,19 @@ static void run_packed(const ds_cpu_op *op, const float *b, const ds_conv_dims *
     n_chunks = (panels + per_chunk - 1) / per_chunk;
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (int64_t it = 0; it < m_tiles * n_chunks; it++) {
-        const int64_t p0 = it / n_chunks * PACKED_ROWS, ch = it % n_chunks;
+        const int64_t p0 = it / n_chunks * rows, ch = it % n_chunks;
         ds_gemm_args g;
-        g.m = m - p0 < PACKED_ROWS ? m - p0 : PACKED_ROWS;
+        g.m = m - p0 < rows ? m - p0 : rows;
         g.n = d->o;
-        g.k = d->c;
-        g.a = op->x->data + p0 * d->c;
+        g.k = d->k;
+        g.a = op->x->data + p0 * d->c; /* (m, C) rows of x */
         g.lda = d->c;
+        if (!pointwise) {
+            float *cols = op->ctx->scratch + (size_t)omp_get_thread_num() * rows * d->k;
+            im2col(op, p0, g.m, cols); /* (m, K) */
+            g.a = cols;
+            g.lda = d->k;
+        }
         g.b = b;
         g.c = op->y->data + p0 * d->o;
         g.ldc = d->o;
@@ -223,7 +266,7 @@ void ds_conv_gemm(const ds_cpu_op *op, const ds_conv_packed *packed, int simd) {
     gemm_plan p = plan_of(op->node, op->ctx->n_threads);
     ds_conv_dims d = ds_conv_dims_of(op->node);
     /* below 8 outputs most of a 16-wide panel would be padding: OpenBLAS's gemv is faster */
-    if (simd && packed && packed->gemm && ds_conv_is_pointwise(op->node) && d.o >= 8)
+    if (simd && packed && packed->gemm && d.o >= 8)
         run_packed(op, packed->gemm, &d);
     else if (p.per_thread)
         run_per_thread(op, &p, &d, simd);
