@@ -157,7 +157,8 @@ static int64_t window_out(int64_t in, int pad_a, int pad_b, int k, int s, int d)
 ds_val ds_b_conv(ds_builder *b, ds_val x, const ds_conv_spec *s, ds_val residual) {
     if (!live(b, x) || (residual != -1 && !live(b, residual)))
         return -1;
-    const int64_t *in = ds_b_shape(b, x);
+    int64_t in[4]; /* a copy: new_node() may move the node table */
+    memcpy(in, ds_b_shape(b, x), sizeof in);
     int64_t cin = in[3];
     int groups = s->depthwise ? (int)cin : (s->groups > 1 ? s->groups : 1);
     int dil = s->dilation > 1 ? s->dilation : 1;
@@ -209,7 +210,8 @@ ds_val ds_b_conv(ds_builder *b, ds_val x, const ds_conv_spec *s, ds_val residual
 ds_val ds_b_conv_transpose(ds_builder *b, ds_val x, const char *name, int out, int k) {
     if (!live(b, x))
         return -1;
-    const int64_t *in = ds_b_shape(b, x);
+    int64_t in[4]; /* a copy: new_node() may move the node table */
+    memcpy(in, ds_b_shape(b, x), sizeof in);
     int64_t cin = in[3];
     ds_node *n = new_node(b, DS_OP_CONV_TRANSPOSE, name, x, -1);
     if (!n)
