@@ -51,7 +51,8 @@ static ds_status fetch(ds_model_binder *b, const char *name, int ndim, const int
     out->name = t->name;
     out->dtype = DS_F32;
     out->ndim = ndim;
-    memcpy(out->shape, shape, sizeof out->shape);
+    for (int d = 0; d < 4; d++)
+        out->shape[d] = d < ndim ? shape[d] : 0; /* shape has only ndim entries */
     out->data = data;
     return DS_OK;
 }
