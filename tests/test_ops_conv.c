@@ -193,8 +193,14 @@ static const conv_case dw_cases[] = {
     {1, 1, 1, 5, 5, 5, 5, 1, 1, 5, 2, 2, 2, 2, NONE, NONE, NONE, 0, 1},
     {1, 9, 10, 40, 40, 3, 3, 1, 2, 40, 2, 2, 2, 2, RELU, NONE, NONE, 0, 0},
     {2, 6, 7, 24, 24, 3, 3, 1, 1, 24, 1, 1, 1, 1, RELU6, RELU, RELU, 1, 1},
-    /* a wide row: several 4-pixel tiles per chunk of 48 channels */
+    /* wide rows: 8-pixel sliding tiles (no in_act) 3x3 and 5x5, stride 1 and
+     * 2, with 4-pixel tiles and single pixels after them; 4-pixel tiles with
+     * in_act */
     {1, 5, 21, 48, 48, 3, 3, 1, 1, 48, 1, 1, 1, 1, NONE, NONE, RELU6, 0, 1},
+    {1, 6, 31, 24, 24, 3, 3, 2, 1, 24, 0, 1, 0, 1, NONE, RELU, NONE, 1, 1},
+    {1, 7, 26, 72, 72, 5, 5, 1, 1, 72, 2, 2, 2, 2, NONE, NONE, RELU6, 0, 1},
+    {1, 9, 39, 8, 8, 5, 5, 2, 1, 8, 1, 2, 1, 2, NONE, NONE, NONE, 0, 1},
+    {1, 5, 21, 48, 48, 3, 3, 1, 1, 48, 1, 1, 1, 1, RELU, NONE, NONE, 0, 1},
 };
 
 static const conv_case grp_cases[] = {
