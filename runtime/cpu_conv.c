@@ -51,17 +51,30 @@ int ds_conv_applies(const ds_node *n, ds_conv_algo algo) {
     return 0;
 }
 
-/* Winograd wins on every dense 3x3 stride-1 shape of the four networks, even
- * on a single 4x4 tile (measured: 8x8x512 2.4 ms against 3.9 with im2col,
- * 4x4x256 0.24 against 0.40, one thread), though it streams 4x the weights. */
+/*
+ * Winograd does ~2.5x less work than im2col (one thread: 8x8x512 2.4 ms
+ * against 3.9, 4x4x256 0.24 against 0.40) but reads 4x the weights, once per
+ * block of tiles. With few tiles and weights too big for the cache, reading
+ * them from memory costs more than the work saved once the threads share the
+ * memory bandwidth: compute per weight byte grows with the tiles, so the
+ * break-even tile count grows with the threads (2 threads, in the small
+ * network: 8x8x512, 4 tiles, 36 MiB of Winograd weights, took 2.4 to 2.8 ms
+ * against ~2 ms for im2col).
+ */
+enum { WINO_CACHED_BYTES = 8 << 20 }; /* Winograd weights this small stay in L3 */
+
 ds_conv_algo ds_conv_choose(const ds_node *n, int n_threads) {
-    (void)n_threads;
     if (ds_conv_applies(n, DS_CONV_DEPTHWISE))
         return DS_CONV_DEPTHWISE;
     if (ds_conv_applies(n, DS_CONV_GROUPED))
         return DS_CONV_GROUPED;
-    if (ds_conv_applies(n, DS_CONV_WINOGRAD))
-        return DS_CONV_WINOGRAD;
+    if (ds_conv_applies(n, DS_CONV_WINOGRAD)) {
+        ds_conv_dims d = ds_conv_dims_of(n);
+        int64_t tiles = d.n * ((d.oh + 3) / 4) * ((d.ow + 3) / 4);
+        if (ds_wino_packed_floats(n) * sizeof(float) <= WINO_CACHED_BYTES ||
+            tiles >= 4 * (int64_t)n_threads)
+            return DS_CONV_WINOGRAD;
+    }
     return DS_CONV_GEMM;
 }
 
