@@ -94,37 +94,41 @@ size_t ds_fast_conv2d_scratch(const ds_node *n, int n_threads) {
 
 static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
 
+/* Packs every layout ds_conv_choose may pick for this node at any input
+ * size: Winograd weights, and GEMM panels unless Winograd is always chosen
+ * (its weights fit the cache), for a dense conv; the direct layout else. */
 void *ds_fast_conv2d_pack(const ds_node *n, const float *w) {
-    size_t n_wino = ds_conv_applies(n, DS_CONV_WINOGRAD) ? round16(ds_wino_packed_floats(n)) : 0;
+    const int wino = ds_conv_applies(n, DS_CONV_WINOGRAD);
+    const int depthwise = ds_conv_applies(n, DS_CONV_DEPTHWISE);
+    const int grouped = ds_conv_applies(n, DS_CONV_GROUPED);
     ds_conv_dims d = ds_conv_dims_of(n);
-    size_t n_direct = ds_conv_applies(n, DS_CONV_DEPTHWISE) ? ds_depthwise_packed_floats(n)
-                      : ds_conv_applies(n, DS_CONV_GROUPED) ? ds_grouped_packed_floats(n)
-                      : !n_wino                             ? ds_gemm_packed_floats(d.o, d.k)
-                                                            : 0;
+    size_t n_wino = wino ? round16(ds_wino_packed_floats(n)) : 0;
+    size_t n_other = depthwise ? ds_depthwise_packed_floats(n)
+                     : grouped ? ds_grouped_packed_floats(n)
+                     : !wino || n_wino * sizeof(float) > WINO_CACHED_BYTES
+                         ? ds_gemm_packed_floats(d.o, d.k)
+                         : 0;
     enum { HEAD = 64 }; /* the header, then 64-byte aligned floats */
-    size_t bytes = HEAD + (n_wino + round16(n_direct)) * sizeof(float);
+    size_t bytes = HEAD + (n_wino + round16(n_other)) * sizeof(float);
     char *mem = aligned_alloc(64, bytes);
     if (!mem)
         return NULL;
     ds_conv_packed *p = (ds_conv_packed *)mem;
-    float *f = (float *)(mem + HEAD);
+    float *f = (float *)(mem + HEAD), *other = f + n_wino;
     memset(p, 0, sizeof *p);
     if (n_wino) {
         ds_wino_pack(n, w, f);
         p->wino = f;
     }
-    if (n_direct) {
-        float *dst = f + n_wino;
-        if (ds_conv_applies(n, DS_CONV_DEPTHWISE)) {
-            ds_depthwise_pack(n, w, dst);
-            p->direct = dst;
-        } else if (ds_conv_applies(n, DS_CONV_GROUPED)) {
-            ds_grouped_pack(n, w, dst);
-            p->direct = dst;
-        } else {
-            ds_gemm_pack(w, d.o, d.k, dst);
-            p->gemm = dst;
-        }
+    if (depthwise) {
+        ds_depthwise_pack(n, w, other);
+        p->direct = other;
+    } else if (grouped) {
+        ds_grouped_pack(n, w, other);
+        p->direct = other;
+    } else if (n_other) {
+        ds_gemm_pack(w, d.o, d.k, other);
+        p->gemm = other;
     }
     return p;
 }
