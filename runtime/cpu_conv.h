@@ -44,6 +44,10 @@ void *ds_fast_conv2d_pack(const ds_node *n, const float *w);
 void ds_fast_conv_transpose(const ds_cpu_op *op);
 size_t ds_fast_conv_transpose_scratch(const ds_node *n, int n_threads);
 void ds_fast_maxpool(const ds_cpu_op *op);
+void ds_fast_maxpool_portable(const ds_cpu_op *op); /* without AVX2, for the tests */
+/* One output row (batch nb, row oy) of max-pool. */
+void ds_maxpool_row_c(const ds_cpu_op *op, int64_t nb, int64_t oy);
+void ds_maxpool_row_avx2(const ds_cpu_op *op, int64_t nb, int64_t oy);
 
 /* One algorithm forced, for the tests: `a` must apply to the node (see
  * ds_conv_applies), and the scratch must hold ds_conv2d_scratch_algo bytes. */

@@ -320,40 +320,53 @@ static ds_node pool_node(int h, int w, int c, int pt, int pb, int pl, int pr) {
     return n;
 }
 
+static const ds_cpu_kernel k_pool_c = {ds_fast_maxpool_portable, 0, 0};
+
 TEST(maxpool_matches_reference) {
     static const int cases[][7] = {/* h, w, c, pads t b l r */
                                    {13, 11, 17, 1, 1, 1, 1}, {12, 8, 64, 0, 1, 0, 1},
                                    {1, 1, 3, 1, 1, 1, 1},    {7, 16, 5, 0, 0, 0, 0}};
+    const ds_cpu_kernel *kernels[2] = {&ds_cpu_fast_kernels[DS_OP_MAXPOOL], &k_pool_c};
     for (int i = 0; i < 4; i++)
-        for (int threads = 1; threads <= 2; threads++) {
-            const int *c = cases[i];
-            ds_node n = pool_node(c[0], c[1], c[2], c[3], c[4], c[5], c[6]);
-            int64_t xs[4] = {1, c[0], c[1], c[2]};
-            op_check_result r = op_check(&n, xs, NULL, 0, 0, 0, &ds_cpu_fast_kernels[DS_OP_MAXPOOL],
-                                         threads, (uint64_t)i);
-            CHECK_MSG(r.nmse == 0 && r.guards_ok && r.finite,
-                      "case %d, %d threads: nmse %.3g guards %d finite %d", i, threads, r.nmse,
-                      r.guards_ok, r.finite);
-        }
+        for (int k = 0; k < 2; k++)
+            for (int threads = 1; threads <= 2; threads++) {
+                const int *c = cases[i];
+                ds_node n = pool_node(c[0], c[1], c[2], c[3], c[4], c[5], c[6]);
+                int64_t xs[4] = {1, c[0], c[1], c[2]};
+                op_check_result r =
+                    op_check(&n, xs, NULL, 0, 0, 0, kernels[k], threads, (uint64_t)i);
+                CHECK_MSG(r.nmse == 0 && r.guards_ok && r.finite,
+                          "case %d kernel %d, %d threads: nmse %.3g guards %d finite %d", i, k,
+                          threads, r.nmse, r.guards_ok, r.finite);
+            }
 }
 
-/* A NaN wins every window it is in, as in PyTorch; -inf loses to nothing. */
+/* A NaN wins every window it is in, as in PyTorch; -inf loses to nothing.
+ * 10 channels: a vector of 8 and 2 more. */
 TEST(maxpool_propagates_nan) {
-    ds_node n = pool_node(5, 5, 2, 1, 1, 1, 1);
-    float x[5 * 5 * 2], y_ref[3 * 3 * 2], y[3 * 3 * 2];
-    op_random(x, 50, 9, 1.0f);
-    x[(2 * 5 + 2) * 2 + 1] = NAN;      /* centre, channel 1 */
-    x[(0 * 5 + 0) * 2 + 0] = -INFINITY; /* corner, channel 0 */
-    ds_tensor xt = {x, {1, 5, 5, 2}}, yr = {y_ref, {1, 3, 3, 2}}, yf = {y, {1, 3, 3, 2}};
+    enum { C = 10 };
+    ds_node n = pool_node(5, 5, C, 1, 1, 1, 1);
+    float x[5 * 5 * C], y_ref[3 * 3 * C], y[3 * 3 * C];
+    op_random(x, 5 * 5 * C, 9, 1.0f);
+    x[(2 * 5 + 2) * C + 1] = NAN;       /* centre, channel 1 */
+    x[(2 * 5 + 2) * C + 9] = NAN;       /* centre, channel 9 */
+    x[(3 * 5 + 3) * C + 4] = NAN;       /* channel 4 */
+    x[(0 * 5 + 0) * C + 0] = -INFINITY; /* corner, channel 0 */
+    ds_tensor xt = {x, {1, 5, 5, C}}, yr = {y_ref, {1, 3, 3, C}}, yf = {y, {1, 3, 3, C}};
     ds_cpu_ctx ctx = {.n_threads = 2};
     ds_cpu_op op = {.node = &n, .x = &xt, .y = &yr, .ctx = &ctx};
     ds_ref_maxpool(&op);
     op.y = &yf;
-    ds_fast_maxpool(&op);
-    for (int i = 0; i < 18; i++)
-        CHECK_MSG(isnan(y[i]) == isnan(y_ref[i]) && (isnan(y[i]) || y[i] == y_ref[i]),
-                  "element %d: %g, reference %g", i, y[i], y_ref[i]);
-    CHECK(isnan(y[(1 * 3 + 1) * 2 + 1]) && !isnan(y[(1 * 3 + 1) * 2]));
+    void (*runs[2])(const ds_cpu_op *) = {ds_fast_maxpool, ds_fast_maxpool_portable};
+    for (int k = 0; k < 2; k++) {
+        memset(y, 0, sizeof y);
+        runs[k](&op);
+        for (int i = 0; i < 3 * 3 * C; i++)
+            CHECK_MSG(isnan(y[i]) == isnan(y_ref[i]) && (isnan(y[i]) || y[i] == y_ref[i]),
+                      "kernel %d element %d: %g, reference %g", k, i, y[i], y_ref[i]);
+        CHECK(isnan(y[(1 * 3 + 1) * C + 1]) && isnan(y[(1 * 3 + 1) * C + 9]) &&
+              !isnan(y[(1 * 3 + 1) * C]));
+    }
 }
 
 int main(void) {
