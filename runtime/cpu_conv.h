@@ -24,7 +24,7 @@
 #include "cpu_ops.h" /* ds_cpu_op, ds_node */
 
 typedef enum ds_conv_algo {
-    DS_CONV_GEMM,      /* dense: sgemm on x itself (1x1) or on im2col row tiles */
+    DS_CONV_GEMM,      /* dense: GEMM on x itself (1x1) or on im2col row tiles */
     DS_CONV_WINOGRAD,  /* dense 3x3, stride 1, dilation 1: F(4x4, 3x3) */
     DS_CONV_DEPTHWISE, /* groups == C == O: direct, vectorized across channels */
     DS_CONV_GROUPED,   /* 1 < groups < C: direct, vectorized across a group's outputs */
@@ -62,13 +62,12 @@ ds_conv_algo ds_conv_choose(const ds_node *n, int n_threads);
 /* 1 if this CPU runs the AVX2+FMA kernels. */
 int ds_cpu_has_avx2_fma(void);
 
-/* Packed weights: one allocation (released with free()), a header then floats.
- * `wino` is the Winograd-domain weight of a dense 3x3 stride-1 conv, `direct`
- * the grouped or depthwise weight in its kernel's order; any may be NULL. */
+/* Packed weights: one allocation (released with free()), a header then floats;
+ * any pointer may be NULL (see ds_fast_conv2d_pack for which are filled). */
 typedef struct ds_conv_packed {
-    const float *wino;
-    const float *direct;
-    const float *gemm; /* other dense convs: ds_gemm_pack of the (O, kh*kw*C) weight */
+    const float *wino;   /* dense 3x3 stride 1: ds_wino_pack */
+    const float *direct; /* depthwise or grouped: the direct kernel's order */
+    const float *gemm;   /* dense: ds_gemm_pack of the (O, kh*kw*C) weight */
 } ds_conv_packed;
 
 /* ---- epilogue over rows of an (rows, O) output block (cpu_conv_epilogue*.c) ---- */
