@@ -1,11 +1,12 @@
 /* cpu_fast_kernels.c: the CPU backend's fast op table. */
+#include "cpu_conv.h" /* ds_fast_conv2d, ds_fast_conv_transpose, ds_fast_maxpool */
 #include "cpu_ops.h"
 
 const ds_cpu_kernel ds_cpu_fast_kernels[DS_OP_COUNT] = {
     [DS_OP_INPUT] = {ds_ref_copy, 0, 0},
-    [DS_OP_CONV2D] = {ds_ref_conv2d, 0, 0},
-    [DS_OP_CONV_TRANSPOSE] = {ds_ref_conv_transpose, 0, 0},
-    [DS_OP_MAXPOOL] = {ds_ref_maxpool, 0, 0},
+    [DS_OP_CONV2D] = {ds_fast_conv2d, ds_fast_conv2d_scratch, ds_fast_conv2d_pack},
+    [DS_OP_CONV_TRANSPOSE] = {ds_fast_conv_transpose, ds_fast_conv_transpose_scratch, 0},
+    [DS_OP_MAXPOOL] = {ds_fast_maxpool, 0, 0},
     [DS_OP_RESIZE] = {ds_ref_resize, 0, 0},
     [DS_OP_ADD] = {ds_ref_add, 0, 0},
     [DS_OP_ACT] = {ds_ref_act, 0, 0},
