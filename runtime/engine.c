@@ -162,6 +162,9 @@ static ds_status packed_for(ds_engine *e, const ds_node *n, const void **out) {
     if (!p)
         return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory packing %s", n->name);
     e->packs[e->n_packs++] = (pack_entry){n->w[0].data, n->op, p};
+    /* the packed copy is what runs: let the mapped original leave memory */
+    ds_gguf_release_pages(e->gguf, n->w[0].data,
+                          (size_t)ds_shape_numel_n(n->w[0].shape, n->w[0].ndim) * sizeof(float));
     *out = p;
     return DS_OK;
 }

@@ -499,3 +499,14 @@ const ds_gguf_tensor *ds_gguf_find_tensor(const ds_gguf *g, const char *name) {
     long i = ds_gguf_lookup(g->tensor_by_name, g->n_tensors, name);
     return i < 0 ? NULL : &g->tensors[i];
 }
+
+void ds_gguf_release_pages(const ds_gguf *g, const void *data, size_t nbytes) {
+    if (!g->map || nbytes == 0)
+        return; /* a caller's buffer is the caller's business */
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)data + page - 1) / page * page;
+    uintptr_t hi = ((uintptr_t)data + nbytes) / page * page;
+    uintptr_t map_lo = (uintptr_t)g->map, map_hi = map_lo + g->size;
+    if (hi > lo && lo >= map_lo && hi <= map_hi)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED); /* clean file pages: read again if needed */
+}

@@ -90,6 +90,12 @@ size_t ds_gguf_n_tensors(const ds_gguf *g);
 const ds_gguf_tensor *ds_gguf_tensor_at(const ds_gguf *g, size_t i);
 const ds_gguf_tensor *ds_gguf_find_tensor(const ds_gguf *g, const char *name); /* NULL if absent */
 
+/* Tells the kernel the mapped pages wholly inside [data, data + nbytes) are
+ * not needed now (e.g. weights copied into a packed layout): they leave the
+ * resident set and are read from the file again if touched. No-op for a
+ * caller's buffer. */
+void ds_gguf_release_pages(const ds_gguf *g, const void *data, size_t nbytes);
+
 /* ---- writing ---- */
 typedef struct ds_gguf_writer ds_gguf_writer;
 

@@ -20,6 +20,13 @@ int64_t ds_shape_numel(const int64_t shape[4]) {
     return shape[0] * shape[1] * shape[2] * shape[3];
 }
 
+int64_t ds_shape_numel_n(const int64_t *shape, int ndim) {
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++)
+        n *= shape[i];
+    return n;
+}
+
 const char *ds_op_name(ds_op op) {
     static const char *names[DS_OP_COUNT] = {
         "input",     "conv2d",    "conv_transpose", "maxpool",   "resize",

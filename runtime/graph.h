@@ -131,6 +131,7 @@ typedef struct ds_graph {
 
 void ds_graph_free(ds_graph *g); /* NULL-safe; leaves *g zeroed */
 int64_t ds_shape_numel(const int64_t shape[4]);
+int64_t ds_shape_numel_n(const int64_t *shape, int ndim); /* product of the first ndim */
 const char *ds_op_name(ds_op op);
 const char *ds_act_name(ds_act act);
 /* "64x3x7x7" (or "scalar" for ndim 0) into buf. */
