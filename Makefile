@@ -152,6 +152,7 @@ test:
 CUDA_ARCHS ?= 75 80 86 89 90 100 120
 CUDA_H     := $(wildcard $(CUDA_HOME)/include/cuda_runtime.h)
 GPU_TESTS  := test_cuda_kernels test_cuda_semantics
+NVCC_BUILD := $(if $(NVCC),$(CUDA_H))
 
 KERNEL_SRC    := $(wildcard kernels/*.cu)
 EMU_SRC       := $(wildcard cuda/emu/*.cc)
@@ -184,7 +185,7 @@ endif
 ifneq ($(CUDA_H),)
 test-bin: $(EMU_TEST_BIN)
 endif
-ifneq ($(NVCC),)
+ifneq ($(NVCC_BUILD),)
 ifneq ($(SANITIZE),1)
 all: cuda
 endif
@@ -227,12 +228,12 @@ $(BUILD)/gpu/%: $(BUILD)/gpu/%.o $(CUDA_OBJ) $(call obj,$(TEST_SUPPORT)) $(BUILD
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart $(LDLIBS)
 
-ifneq ($(NVCC),)
+ifneq ($(NVCC_BUILD),)
 test-gpu: $(GPU_TEST_BIN)
 	@for t in $(GPU_TEST_BIN); do echo "--- $$t"; $$t || exit 1; done
 else
 test-gpu:
-	@echo "test-gpu: no nvcc (CUDA=0 or no CUDA toolkit): nothing to run on a GPU"
+	@echo "test-gpu: skipped: no nvcc or no $(CUDA_HOME)/include (CUDA=0, or no CUDA toolkit)"
 endif
 
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------------

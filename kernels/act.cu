@@ -1,6 +1,6 @@
 /* act.cu: y = act(x), elementwise (DS_OP_ACT, ds_ref_act). */
-#include "act.cuh"
-#include "common.cuh"
+#include "act.cuh"    /* act_apply */
+#include "common.cuh" /* DS_LAUNCH, kern_ctx, need_shape */
 
 namespace DS_CUDA_NS {
 

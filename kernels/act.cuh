@@ -2,7 +2,7 @@
 #ifndef DS_KERNELS_ACT_CUH
 #define DS_KERNELS_ACT_CUH
 
-#include "common.cuh"
+#include "common.cuh" /* DS_LAUNCH, device built-ins */
 
 namespace DS_CUDA_NS {
 

@@ -1,6 +1,6 @@
 /* add.cu: y = act(x + r), elementwise (DS_OP_ADD, ds_ref_add). */
-#include "act.cuh"
-#include "common.cuh"
+#include "act.cuh"    /* act_apply */
+#include "common.cuh" /* DS_LAUNCH, kern_ctx, need_shape */
 
 namespace DS_CUDA_NS {
 

@@ -1,7 +1,7 @@
 /* bias_act.cu: y = act(x + b[c] + res_act(r)), the epilogue of a library
  * convolution or GEMM (ds_ref_conv2d's and ds_ref_linear's last steps). */
-#include "act.cuh"
-#include "common.cuh"
+#include "act.cuh"    /* act_apply */
+#include "common.cuh" /* DS_LAUNCH, kern_ctx, need_shape */
 
 namespace DS_CUDA_NS {
 

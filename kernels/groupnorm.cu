@@ -3,9 +3,9 @@
  * with block reductions. */
 #include <math.h>
 
-#include "act.cuh"
-#include "common.cuh"
-#include "reduce.cuh"
+#include "act.cuh"    /* act_apply */
+#include "common.cuh" /* DS_LAUNCH, kern_ctx, need_shape */
+#include "reduce.cuh" /* block_reduce */
 
 namespace DS_CUDA_NS {
 

@@ -2,8 +2,8 @@
  * passes (mean, then squared deviations) in float with block reductions. */
 #include <math.h>
 
-#include "common.cuh"
-#include "reduce.cuh"
+#include "common.cuh" /* DS_LAUNCH, kern_ctx, need_shape */
+#include "reduce.cuh" /* block_reduce */
 
 namespace DS_CUDA_NS {
 

@@ -1,7 +1,7 @@
 /* maxpool.cu: max over each window, padding never wins (DS_OP_MAXPOOL, ds_ref_maxpool). */
 #include <math.h>
 
-#include "common.cuh"
+#include "common.cuh" /* DS_LAUNCH, kern_ctx, need_shape */
 
 namespace DS_CUDA_NS {
 

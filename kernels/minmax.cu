@@ -3,8 +3,8 @@
  * over the pairs. Exact, so the order of the reduction does not matter. */
 #include <math.h>
 
-#include "common.cuh"
-#include "reduce.cuh"
+#include "common.cuh" /* DS_LAUNCH, kern_ctx, need_shape */
+#include "reduce.cuh" /* block_reduce */
 
 namespace DS_CUDA_NS {
 

@@ -3,7 +3,7 @@
  * (ds_preprocess_rgb8: float tap weights, double accumulation). */
 #include <math.h>
 
-#include "common.cuh"
+#include "common.cuh" /* DS_LAUNCH, kern_ctx, need_shape */
 
 namespace DS_CUDA_NS {
 

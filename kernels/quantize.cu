@@ -4,7 +4,7 @@
 #include <float.h>
 #include <math.h>
 
-#include "common.cuh"
+#include "common.cuh" /* DS_LAUNCH, kern_ctx, need_shape */
 
 namespace DS_CUDA_NS {
 

@@ -3,7 +3,7 @@
  * photo's size (ds_resize_bicubic_torch, in float). */
 #include <math.h>
 
-#include "common.cuh"
+#include "common.cuh" /* DS_LAUNCH, kern_ctx, need_shape */
 
 namespace DS_CUDA_NS {
 

@@ -1,6 +1,6 @@
 /* resize_bilinear.cu: PyTorch's bilinear interpolate, align_corners true or
  * false (DS_OP_RESIZE, ds_ref_resize). */
-#include "common.cuh"
+#include "common.cuh" /* DS_LAUNCH, kern_ctx, need_shape */
 
 namespace DS_CUDA_NS {
 

@@ -30,7 +30,7 @@
 
 #include "common.cuh"  /* DS_LAUNCH, device built-ins */
 #include "cuda_test.h" /* dev_buf */
-#include "emu.h"       /* emu_set_seed, emu_seed, emu_threads_run */
+#include "emu.h"       /* emu_set_seed, emu_seed, emu_threads_run, emu_launches */
 
 namespace DS_CUDA_NS {
 
@@ -455,17 +455,20 @@ TEST(threads_per_second) {
     CHECK_OK(dev_alloc(&y, n));
     CHECK_OK(cuda_memset_async(x.p, 0, n * sizeof(float), g_stream));
     CHECK_OK(cuda_memset_async(y.p, 0, n * sizeof(float), g_stream));
-    double t0 = test_seconds();
-    CHECK_OK(DS_LAUNCH(axpy_kernel, n / 256, 256, 0, g_stream, x.p, y.p, n));
-    const double t_plain = test_seconds() - t0;
-    t0 = test_seconds();
-    CHECK_OK(DS_LAUNCH(block_sum_kernel, n / 256, 256, 0, g_stream, x.p, y.p));
-    const double t_bar = test_seconds() - t0;
-    t0 = test_seconds();
-    CHECK_OK(DS_LAUNCH(warp_sum_kernel, n / 256, 256, 0, g_stream, x.p, y.p));
-    const double t_warp = test_seconds() - t0;
-    printf("    threads/s: %.2e without barriers, %.2e with 9 barriers, %.2e with 5 shuffles\n", n / t_plain,
-           n / t_bar, n / t_warp);
+    double rate[3];
+    for (int k = 0; k < 3; k++) {
+        const unsigned long long before = ds_emu::emu_threads_run();
+        const double t0 = test_seconds();
+        if (k == 0)
+            CHECK_OK(DS_LAUNCH(axpy_kernel, n / 256, 256, 0, g_stream, x.p, y.p, n));
+        else if (k == 1)
+            CHECK_OK(DS_LAUNCH(block_sum_kernel, n / 256, 256, 0, g_stream, x.p, y.p));
+        else
+            CHECK_OK(DS_LAUNCH(warp_sum_kernel, n / 256, 256, 0, g_stream, x.p, y.p));
+        rate[k] = (double)(ds_emu::emu_threads_run() - before) / (test_seconds() - t0);
+    }
+    printf("    threads/s: %.2e without barriers, %.2e with 9 barriers, %.2e with 5 shuffles\n", rate[0], rate[1],
+           rate[2]);
     dev_release(&x);
     dev_release(&y);
 }
@@ -491,6 +494,7 @@ int main(void) {
     ds_emu::emu_set_seed(seed);
     RUN(atomics_let_other_threads_in);
     RUN(threads_per_second);
+    printf("    %llu launches, %llu CUDA threads run\n", ds_emu::emu_launches(), ds_emu::emu_threads_run());
     cuda_stream_destroy(g_stream);
     return test_summary();
 }

@@ -612,8 +612,8 @@ TEST(every_kernel_has_an_emulated_test) {
         }
     }
     closedir(dir);
-    printf("    %d kernel files, %d kernels, all run under emulation\n", files, kernels);
     CHECK_MSG(files > 0 && missing.empty(), "untested:%s", missing.c_str());
+    printf("    %d kernel files, %d kernels: every one ran under emulation\n", files, kernels);
 }
 
 } // namespace DS_CUDA_NS

@@ -26,7 +26,6 @@ ds_status check_launch_cfg(const launch_cfg &cfg);
 ds_status run_launch(const launch_cfg &cfg, kernel_body *body);
 /* Stops the running launch with a message, from the scheduler's side. */
 void launch_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-bool launch_failed(void);
 
 /* ---- warp.cc ---- */
 /* Completes the warp operations whose lanes have all arrived (the others of

@@ -8,7 +8,7 @@
  * may not sit in the function of its setjmp, and is kept out of ASan's
  * noreturn instrumentation for the same unpoisoning reason.
  */
-#include "fiber.h"
+#include "fiber.h" /* the functions defined here */
 
 #include <stdlib.h>
 #include <sys/mman.h>

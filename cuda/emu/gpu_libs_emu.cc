@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cpu_ops.h" /* ds_cpu_ref_kernels */
-#include "emu_internal.h"
+#include "emu_internal.h" /* enqueue_host, mem_inside */
 #include "error.h"    /* ds_fail */
 #include "gpu_libs.h" /* the functions defined here */
 

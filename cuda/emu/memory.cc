@@ -8,7 +8,7 @@
 
 #include <map>
 
-#include "emu_internal.h"
+#include "emu_internal.h" /* mem_* declared */
 #include "error.h" /* ds_fail */
 
 namespace ds_emu {

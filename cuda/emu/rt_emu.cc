@@ -1,7 +1,7 @@
 /* rt_emu.cc: the emulated device, its memory, and kernel argument checks. */
 #include <stdio.h>
 
-#include "emu_internal.h"
+#include "emu_internal.h" /* emu_lock, mem_*, capture_active */
 #include "error.h"  /* ds_fail */
 #include "gpu_rt.h" /* the functions defined here */
 

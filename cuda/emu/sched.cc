@@ -18,10 +18,10 @@
 
 #include <vector_functions.h> /* make_uint3 */
 
-#include "emu.h"
-#include "emu_internal.h"
-#include "error.h" /* ds_fail */
-#include "fiber.h"
+#include "emu.h"          /* emu_set_seed, ... defined here */
+#include "emu_internal.h" /* run_launch, resolve_warps */
+#include "error.h"        /* ds_fail */
+#include "fiber.h"        /* fiber_start, fiber_resume, fiber_yield */
 
 namespace ds_emu {
 
@@ -115,8 +115,6 @@ void launch_fail(const char *fmt, ...) {
     vrecord(fmt, ap);
     va_end(ap);
 }
-
-bool launch_failed(void) { return g_run->failed; }
 
 void device_fail(const char *fmt, ...) {
     va_list ap;

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "emu_internal.h"
+#include "emu_internal.h" /* run_launch, mem_inside, emu_lock */
 #include "error.h"  /* ds_fail */
 #include "gpu_rt.h" /* the functions defined here */
 
@@ -236,8 +236,7 @@ ds_status cuda_event_record(cudaEvent_t e, cudaStream_t s) {
 }
 
 ds_status cuda_event_sync(cudaEvent_t e) {
-    if (!((event *)e)->recorded)
-        return ds_fail(DS_ERR_DEVICE, "cudaEventSynchronize of an event never recorded");
+    (void)e; /* recorded events have happened; CUDA counts an unrecorded one as complete */
     return DS_OK;
 }
 

@@ -11,8 +11,8 @@
  * warp) is undefined on the GPU: here it returns a NaN pattern, so that the
  * result is visibly wrong rather than plausibly wrong.
  */
-#include "emu_internal.h"
-#include "fiber.h"
+#include "emu_internal.h" /* thread_state, launch_fail */
+#include "fiber.h"        /* fiber_yield */
 
 namespace ds_emu {
 
