@@ -180,8 +180,9 @@ ifeq ($(MAKELEVEL),0)
 endif
 
 .PHONY: cuda test-gpu
+# Kept, not deleted as intermediates: else every make relinks the CUDA tests.
 .SECONDARY: $(EMU_OBJ) $(CUDA_OBJ) $(patsubst tests/%.cu,$(BUILD)/emu/tests/%.o,$(CUDA_TEST_SRC)) \
-            $(GPU_TESTS:%=$(BUILD)/gpu/%.o)
+            $(GPU_TESTS:%=$(BUILD)/gpu/%.o) $(call obj,$(TEST_SUPPORT))
 ifneq ($(CUDA_H),)
 test-bin: $(EMU_TEST_BIN)
 endif
@@ -190,7 +191,6 @@ ifneq ($(SANITIZE),1)
 all: cuda
 endif
 endif
-cuda: $(BUILD)/cuda/resources.txt $(GPU_TEST_BIN)
 
 $(BUILD)/emu/%.o: %.cc
 	@mkdir -p $(dir $@)
@@ -229,11 +229,12 @@ $(BUILD)/gpu/%: $(BUILD)/gpu/%.o $(CUDA_OBJ) $(call obj,$(TEST_SUPPORT)) $(BUILD
 	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart $(LDLIBS)
 
 ifneq ($(NVCC_BUILD),)
+cuda: $(BUILD)/cuda/resources.txt $(GPU_TEST_BIN)
 test-gpu: $(GPU_TEST_BIN)
 	@for t in $(GPU_TEST_BIN); do echo "--- $$t"; $$t || exit 1; done
 else
-test-gpu:
-	@echo "test-gpu: skipped: no nvcc or no $(CUDA_HOME)/include (CUDA=0, or no CUDA toolkit)"
+cuda test-gpu:
+	@echo "$@: skipped: no nvcc or no $(CUDA_HOME)/include (CUDA=0, or no CUDA toolkit)"
 endif
 
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------------
