@@ -6,7 +6,8 @@
  *  - dev_buf<T>: a device buffer of n values between two guard zones of a
  *    known pattern, so a write just outside the output is caught on the GPU
  *    as under emulation (where ASan also catches writes beyond the zones);
- *  - cuda_test_begin(): the line that skips a run without a device;
+ *  - cuda_test_begin(): skips a run without a device, else names the device
+ *    and the emulator's seed;
  *  - kernel_launches(): how often the emulator ran a kernel (-1 on a GPU).
  */
 #ifndef DS_CUDA_TEST_H
@@ -28,9 +29,14 @@ static inline long long kernel_launches(const char *name) {
     (void)name; /* a GPU does not count */
     return -1;
 }
+static inline void print_schedule_seed(void) {}
 #else
-#include "emu.h" /* emu_launch_count */
+#include "emu.h" /* emu_launch_count, emu_seed */
 static inline long long kernel_launches(const char *name) { return (long long)ds_emu::emu_launch_count(name); }
+/* Printed first, so that a failing run's output names the schedule it ran. */
+static inline void print_schedule_seed(void) {
+    printf("emulator seed %llu (DS_CUDA_EMU_SEED=N to change)\n", (unsigned long long)ds_emu::emu_seed());
+}
 #endif
 
 namespace DS_CUDA_NS {
@@ -101,6 +107,7 @@ static inline int cuda_test_begin(const char *argv0) {
     }
     if (cuda_device_name(0, name, sizeof name) == DS_OK)
         printf("device: %s\n", name);
+    print_schedule_seed();
     return 1;
 }
 

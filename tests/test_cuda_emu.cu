@@ -475,8 +475,11 @@ TEST(threads_per_second) {
 
 } // namespace DS_CUDA_NS
 
-int main(void) {
+int main(int argc, char **argv) {
     using namespace DS_CUDA_NS;
+    (void)argc;
+    if (!cuda_test_begin(argv[0]))
+        return 0;
     if (cuda_stream_create(&g_stream) != DS_OK) {
         printf("FAIL stream: %s\n", ds_last_error());
         return 1;

@@ -247,8 +247,11 @@ TEST(conv_block_in_a_graph) {
 
 } // namespace DS_CUDA_NS
 
-int main(void) {
+int main(int argc, char **argv) {
     using namespace DS_CUDA_NS;
+    (void)argc;
+    if (!cuda_test_begin(argv[0]))
+        return 0;
     if (cuda_stream_create(&g_stream) != DS_OK || gpu_libs_create(&g_libs) != DS_OK) {
         printf("FAIL setup: %s\n", ds_last_error());
         return 1;
