@@ -2,6 +2,7 @@
 #
 #   make              build/depthsolve, build/libdepthsolve.{a,so}
 #   make test         every test, plain and under ASan+UBSan (build/asan)
+#   make test-gpu     the CUDA kernel tests on a GPU (skipped without one)
 #   make fuzz         libFuzzer targets (clang), FUZZ_SECONDS each
 #   make clean
 #
@@ -136,6 +137,105 @@ test:
 	$(MAKE) BUILD=$(BUILD)/asan SANITIZE=1 test-bin
 	DS_MODELS=$(MODELS_DIR) OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-Haswell} \
 	    tests/run.sh $(BUILD) $(BUILD)/asan
+
+# ---- CUDA ---------------------------------------------------------------------
+# kernels/*.cu are compiled twice from the same source:
+#  - by nvcc, for the GPUs of CUDA_ARCHS (SASS, and PTX of the newest for the
+#    ones to come), with register spills and local memory as errors; ptxas's
+#    per-kernel resources go to $(BUILD)/cuda/resources.txt. Skipped with
+#    CUDA=0, without nvcc, and in the sanitizer build.
+#  - by g++ against the CPU emulator (cuda/emu), linked into the
+#    tests/test_cuda_*.cu binaries that `make test` runs, plain and under
+#    ASan. This needs only the CUDA headers.
+# `make test-gpu` runs the device-capable tests (GPU_TESTS) built by nvcc on
+# the GPU; they say so and pass when there is none.
+CUDA_ARCHS ?= 75 80 86 89 90 100 120
+CUDA_H     := $(wildcard $(CUDA_HOME)/include/cuda_runtime.h)
+GPU_TESTS  := test_cuda_kernels test_cuda_semantics
+NVCC_BUILD := $(if $(NVCC),$(CUDA_H))
+
+KERNEL_SRC    := $(wildcard kernels/*.cu)
+EMU_SRC       := $(wildcard cuda/emu/*.cc)
+CUDA_TEST_SRC := $(wildcard tests/test_cuda_*.cu)
+CUDA_INCLUDES := -Ikernels -Icuda -Icuda/emu -Itests $(INCLUDES) -isystem $(CUDA_HOME)/include
+
+EMU_CXXFLAGS := -std=c++17 -D_GNU_SOURCE -fPIC -g -ffp-contract=off -Wall -Wextra -Werror -Wformat=2 -Wvla \
+                $(OPT) $(SANFLAGS) $(CUDA_INCLUDES) -MMD -MP
+EMU_OBJ      := $(patsubst %,$(BUILD)/emu/%.o,$(basename $(EMU_SRC) $(KERNEL_SRC)))
+EMU_TEST_BIN := $(patsubst tests/%.cu,$(BUILD)/tests/%,$(CUDA_TEST_SRC))
+
+NVCC_GENCODE := $(foreach a,$(CUDA_ARCHS),-gencode arch=compute_$(a),code=sm_$(a)) \
+                -gencode arch=compute_$(lastword $(CUDA_ARCHS)),code=compute_$(lastword $(CUDA_ARCHS))
+NVCC_FLAGS   := -std=c++17 -O3 -Werror all-warnings -Xcompiler -fPIC,-Wall,-Wextra,-Werror \
+                -Xptxas -v,-warn-spills,-warn-lmem-usage,-Werror $(CUDA_INCLUDES) -MMD -MP
+CUDA_OBJ     := $(patsubst %.cu,$(BUILD)/cuda/%.o,$(KERNEL_SRC) cuda/gpu_rt_cuda.cu)
+GPU_TEST_BIN := $(GPU_TESTS:%=$(BUILD)/gpu/%)
+
+ifeq ($(MAKELEVEL),0)
+  ifeq ($(CUDA_H),)
+    $(info cu-emu ✗ (no $(CUDA_HOME)/include/cuda_runtime.h: emulated CUDA tests skipped))
+  else
+    $(info cu-emu ✓ (kernels/*.cu on the CPU emulator, g++))
+  endif
+endif
+
+.PHONY: cuda test-gpu
+# Kept, not deleted as intermediates: else every make relinks the CUDA tests.
+.SECONDARY: $(EMU_OBJ) $(CUDA_OBJ) $(patsubst tests/%.cu,$(BUILD)/emu/tests/%.o,$(CUDA_TEST_SRC)) \
+            $(GPU_TESTS:%=$(BUILD)/gpu/%.o) $(call obj,$(TEST_SUPPORT))
+ifneq ($(CUDA_H),)
+test-bin: $(EMU_TEST_BIN)
+endif
+ifneq ($(NVCC_BUILD),)
+ifneq ($(SANITIZE),1)
+all: cuda
+endif
+endif
+
+$(BUILD)/emu/%.o: %.cc
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CXX     $< (emu)")
+	$(Q)$(CXX) $(EMU_CXXFLAGS) -c $< -o $@
+
+$(BUILD)/emu/%.o: %.cu
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CXX     $< (emu)")
+	$(Q)$(CXX) -x c++ $(EMU_CXXFLAGS) -c $< -o $@
+
+$(BUILD)/tests/test_cuda_%: $(BUILD)/emu/tests/test_cuda_%.o $(EMU_OBJ) $(call obj,$(TEST_SUPPORT)) \
+                            $(BUILD)/libcli.a $(BUILD)/libdepthsolve.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# ptxas's report goes to a .ptxas file next to the object, shown on failure.
+$(BUILD)/cuda/%.o: %.cu
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  NVCC    $<")
+	$(Q)$(NVCC) $(NVCC_GENCODE) $(NVCC_FLAGS) -c $< -o $@ 2> $(@:.o=.ptxas) || { cat $(@:.o=.ptxas); rm -f $@; exit 1; }
+
+$(BUILD)/cuda/resources.txt: $(CUDA_OBJ) scripts/ptxas-report
+	@$(if $(Q),echo "  REPORT  $@")
+	$(Q)scripts/ptxas-report $(patsubst %.cu,$(BUILD)/cuda/%.ptxas,$(KERNEL_SRC)) > $@
+
+# Tests for the GPU: PTX only (compiled for the device at load), the kernels as built above.
+$(BUILD)/gpu/%.o: tests/%.cu
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  NVCC    $<")
+	$(Q)$(NVCC) -gencode arch=compute_75,code=compute_75 $(NVCC_FLAGS) -c $< -o $@ 2> $(@:.o=.ptxas) || { cat $(@:.o=.ptxas); rm -f $@; exit 1; }
+
+$(BUILD)/gpu/%: $(BUILD)/gpu/%.o $(CUDA_OBJ) $(call obj,$(TEST_SUPPORT)) $(BUILD)/libcli.a $(BUILD)/libdepthsolve.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart $(LDLIBS)
+
+ifneq ($(NVCC_BUILD),)
+cuda: $(BUILD)/cuda/resources.txt $(GPU_TEST_BIN)
+test-gpu: $(GPU_TEST_BIN)
+	@for t in $(GPU_TEST_BIN); do echo "--- $$t"; $$t || exit 1; done
+else
+cuda test-gpu:
+	@echo "$@: skipped: no nvcc or no $(CUDA_HOME)/include (CUDA=0, or no CUDA toolkit)"
+endif
 
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------------
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fopenmp $(WARN) $(INCLUDES) -I$(OPENBLAS_INC) \

@@ -16,6 +16,10 @@
 
 #include "graph.h" /* ds_node, ds_act */
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct ds_tensor {
     float *data;      /* (N, H, W, C) contiguous */
     int64_t shape[4];
@@ -78,6 +82,10 @@ void ds_ref_copy(const ds_cpu_op *op); /* RESHAPE when not aliased, INPUT */
  * and the weight of the right one. */
 void ds_bilinear_coord(int64_t o, int64_t in, int64_t out, int align_corners, int64_t *i0,
                        int64_t *i1, float *frac);
+
+#ifdef __cplusplus
+}
+#endif
 
 #include <math.h>
 

@@ -5,6 +5,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum ds_dtype {
     DS_F32 = 0,
     DS_F16,
@@ -30,5 +34,9 @@ uint16_t ds_f32_to_f16(float f);
 /* bfloat16 <-> binary32, round to nearest even; NaN kept quiet. */
 float ds_bf16_to_f32(uint16_t h);
 uint16_t ds_f32_to_bf16(float f);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

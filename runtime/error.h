@@ -4,6 +4,10 @@
 
 #include "depthsolve.h" /* ds_status */
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #if defined(__GNUC__)
 #define DS_PRINTF(fmt_idx, arg_idx) __attribute__((format(printf, fmt_idx, arg_idx)))
 #else
@@ -27,5 +31,9 @@ void ds_clear_error(void);
         if (ds_try_s_ != DS_OK)          \
             return ds_try_s_;            \
     } while (0)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

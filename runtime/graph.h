@@ -18,6 +18,10 @@
 #include "depthsolve.h" /* ds_status */
 #include "dtype.h"      /* ds_dtype */
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum ds_op {
     DS_OP_INPUT = 0,      /* the normalized image, (1, H, W, 3) */
     DS_OP_CONV2D,         /* conv + bias, optional input act, residual, output act */
@@ -138,5 +142,9 @@ const char *ds_act_name(ds_act act);
 void ds_format_shape(char *buf, size_t len, int ndim, const int64_t *shape);
 /* The node a mark names, or -1. */
 int ds_graph_find_mark(const ds_graph *g, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

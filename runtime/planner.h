@@ -15,6 +15,10 @@
 
 #include "graph.h" /* ds_graph */
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum { DS_PLAN_ALIGN_FLOATS = 16 }; /* 64-byte alignment of every value */
 
 typedef struct ds_plan {
@@ -35,5 +39,9 @@ void ds_plan_free(ds_plan *p); /* NULL-safe */
 
 /* The input index an op may overwrite with its output, or -1. */
 int ds_plan_inplace_input(const ds_node *n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

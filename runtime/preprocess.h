@@ -15,6 +15,10 @@
 
 #include "depthsolve.h" /* ds_status */
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The network input size for a width x height photo: `target` is the network
  * size (or --height), `upper_bound` selects run.py's "upper_bound" rule (else
  * "minimal"), `keep_aspect` is false for --square. Sides below one multiple
@@ -33,5 +37,9 @@ void ds_preprocess_rgb8(const uint8_t *rgb, int width, int height, size_t stride
  * (in_h, in_w) map to (out_h, out_w). */
 void ds_resize_bicubic_torch(const float *in, int in_w, int in_h, float *out, int out_w,
                              int out_h, int n_threads);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

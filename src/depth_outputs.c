@@ -121,7 +121,7 @@ ds_status ds_write_float_outputs(const ds_output_opts *o, const char *rel, const
 
 /* run.py's write_depth: max_val * (d - lo) / (hi - lo) in float32, truncated;
  * a flat map is all zeros. Values outside [lo, hi] (fixed ranges) are clamped. */
-static float quantize(float d, float lo, float hi, float max_val) {
+float ds_depth_quantize(float d, float lo, float hi, float max_val) {
     if (!isfinite(d))
         d = 0.0f;
     if (!((double)hi - (double)lo > DBL_EPSILON))
@@ -138,7 +138,7 @@ ds_status ds_write_png_outputs(const ds_output_opts *o, const char *rel, const f
     if (o->formats & DS_OUT_PNG16) {
         uint16_t *v = scratch;
         for (size_t i = 0; i < n; i++)
-            v[i] = (uint16_t)quantize(depth[i], lo, hi, 65535.0f);
+            v[i] = (uint16_t)ds_depth_quantize(depth[i], lo, hi, 65535.0f);
         ds_output_path(o, rel, DS_OUT_PNG16, path, sizeof path);
         DS_TRY(make_parent(path));
         DS_TRY(ds_png_write(path, DS_PNG_GRAY16, v, w, h));
@@ -147,7 +147,7 @@ ds_status ds_write_png_outputs(const ds_output_opts *o, const char *rel, const f
         return DS_OK;
     uint8_t *gray = scratch, *rgb = (uint8_t *)scratch + n;
     for (size_t i = 0; i < n; i++)
-        gray[i] = (uint8_t)quantize(depth[i], lo, hi, 255.0f);
+        gray[i] = (uint8_t)ds_depth_quantize(depth[i], lo, hi, 255.0f);
     ds_output_path(o, rel, DS_OUT_PNG8, path, sizeof path);
     DS_TRY(make_parent(path));
     if (!o->side_by_side && o->colormap == DS_COLORMAP_GRAY)

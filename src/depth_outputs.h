@@ -17,6 +17,10 @@
 #include "depthsolve.h" /* ds_status */
 #include "image.h"      /* ds_image */
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum {
     DS_OUT_PNG8 = 1,
     DS_OUT_PNG16 = 2,
@@ -49,6 +53,10 @@ int ds_outputs_exist(const ds_output_opts *o, const char *rel);
 
 /* Finite range of a depth map (NaN and infinities count as 0, as run.py does). */
 void ds_depth_range(const float *depth, size_t n, float *lo, float *hi);
+/* One PNG value: max_val * (d - lo) / (hi - lo) in float32, clamped to
+ * [0, max_val], NaN and infinities as 0, all 0 for a flat range; the caller
+ * truncates it to an integer as run.py's astype does. */
+float ds_depth_quantize(float d, float lo, float hi, float max_val);
 
 /* Writes the float outputs (pfm, npy) of one photo. */
 ds_status ds_write_float_outputs(const ds_output_opts *o, const char *rel, const float *depth,
@@ -58,5 +66,9 @@ ds_status ds_write_float_outputs(const ds_output_opts *o, const char *rel, const
 ds_status ds_write_png_outputs(const ds_output_opts *o, const char *rel, const float *depth,
                                int width, int height, float lo, float hi, const ds_image *photo,
                                void *scratch);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

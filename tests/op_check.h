@@ -12,6 +12,10 @@
 
 #include "cpu_ops.h" /* ds_cpu_kernel, ds_node */
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Uniform floats in [-scale, scale), reproducible from `seed`. */
 void op_random(float *dst, size_t n, uint64_t seed, float scale);
 
@@ -38,5 +42,9 @@ typedef struct op_check_result {
 op_check_result op_check(const ds_node *node, const int64_t x_shape[4], const int64_t *r_shape,
                          size_t w_len, size_t b_len, float scale_w, const ds_cpu_kernel *fast,
                          int n_threads, uint64_t seed);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

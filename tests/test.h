@@ -15,6 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 extern int test_failed_now; /* set by a failed CHECK inside the running test */
 extern int test_n_pass, test_n_fail;
 
@@ -64,5 +68,9 @@ int test_summary(void);
             return;                                                               \
         }                                                                         \
     } while (0)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -1,0 +1,118 @@
+/*
+ * gpu_libs_emu.cc: gpu_libs.h under the emulator. Shapes and pointers are
+ * checked when a call is issued (as cuDNN and cuBLAS check theirs); the work
+ * runs in stream order as a host operation: the convolution is
+ * ds_ref_conv2d itself, the GEMM a plain loop accumulating in double as
+ * ds_ref_linear does.
+ */
+#include <string.h>
+
+#include "cpu_ops.h" /* ds_cpu_ref_kernels */
+#include "emu_internal.h" /* enqueue_host, mem_inside */
+#include "error.h"    /* ds_fail */
+#include "gpu_libs.h" /* the functions defined here */
+
+namespace ds_cuda_emu {
+using namespace ds_emu;
+
+struct gpu_libs {
+    int unused;
+};
+
+ds_status gpu_libs_create(gpu_libs **out) {
+    *out = new gpu_libs();
+    return DS_OK;
+}
+
+void gpu_libs_free(gpu_libs *libs) { delete libs; }
+
+/* [p, p + floats) in device memory. */
+static ds_status need_device(const char *call, const char *what, const void *p, int64_t floats) {
+    std::lock_guard<std::mutex> lock(emu_lock());
+    if (!p || !mem_inside(p, (size_t)floats * sizeof(float), MEM_DEVICE))
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "%s: %s (%p, %lld floats) is not in device memory", call, what,
+                       p, (long long)floats);
+    return DS_OK;
+}
+
+static int64_t window_out(int64_t in, int pad_a, int pad_b, int k, int stride, int dil) {
+    int64_t span = in + pad_a + pad_b - (int64_t)dil * (k - 1) - 1;
+    return span < 0 ? 0 : span / stride + 1;
+}
+
+ds_status gpu_conv(gpu_libs *libs, cudaStream_t s, const ds_conv_attr *a, const ds_tensor *x, const float *w,
+                   const float *b, const ds_tensor *r, ds_tensor *y) {
+    const char *call = "gpu_conv";
+    if (!libs || !a || !x || !y)
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "%s: missing argument", call);
+    const int64_t *xs = x->shape, *ys = y->shape;
+    if (a->groups < 1 || a->stride_h < 1 || a->stride_w < 1 || a->dil_h < 1 || a->dil_w < 1 ||
+        xs[3] % a->groups || ys[3] % a->groups || xs[0] != ys[0] ||
+        ys[1] != window_out(xs[1], a->pad_t, a->pad_b, a->kh, a->stride_h, a->dil_h) ||
+        ys[2] != window_out(xs[2], a->pad_l, a->pad_r, a->kw, a->stride_w, a->dil_w))
+        return ds_fail(DS_ERR_SHAPE, "%s: %lldx%lldx%lldx%lld does not convolve (k %dx%d, stride %d, groups %d) "
+                       "to %lldx%lldx%lldx%lld", call, (long long)xs[0], (long long)xs[1], (long long)xs[2],
+                       (long long)xs[3], a->kh, a->kw, a->stride_h, a->groups, (long long)ys[0],
+                       (long long)ys[1], (long long)ys[2], (long long)ys[3]);
+    if (r && memcmp(r->shape, ys, sizeof r->shape) != 0)
+        return ds_fail(DS_ERR_SHAPE, "%s: the residual's shape is not the output's", call);
+    const int64_t ny = ds_shape_numel(ys);
+    DS_TRY(need_device(call, "x", x->data, ds_shape_numel(xs)));
+    DS_TRY(need_device(call, "w", w, ys[3] * a->kh * a->kw * (xs[3] / a->groups)));
+    DS_TRY(need_device(call, "y", y->data, ny));
+    if (b)
+        DS_TRY(need_device(call, "b", b, ys[3]));
+    if (r)
+        DS_TRY(need_device(call, "r", r->data, ny));
+    ds_node node;
+    memset(&node, 0, sizeof node);
+    node.op = DS_OP_CONV2D;
+    node.name = call;
+    node.a.conv = *a;
+    memcpy(node.shape, ys, sizeof node.shape);
+    const ds_tensor xt = *x, yt = *y, rt = r ? *r : ds_tensor{};
+    const bool has_r = r != NULL;
+    return enqueue_host(s, "cudnnConvolutionForward", [node, xt, yt, rt, has_r, w, b]() {
+        ds_tensor xv = xt, yv = yt, rv = rt;
+        ds_cpu_ctx ctx = {1, NULL, 0};
+        ds_cpu_op op = {&node, &xv, has_r ? &rv : NULL, &yv, w, b, NULL, &ctx};
+        ds_cpu_ref_kernels[DS_OP_CONV2D].run(&op);
+        return DS_OK;
+    });
+}
+
+ds_status gpu_gemm(gpu_libs *libs, cudaStream_t s, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                   const float *A, int64_t lda, const float *B, int64_t ldb, const float *bias, ds_act act,
+                   float *C, int64_t ldc) {
+    const char *call = "gpu_gemm";
+    const int64_t a_rows = trans_a ? K : M, a_cols = trans_a ? M : K;
+    const int64_t b_rows = trans_b ? N : K, b_cols = trans_b ? K : N;
+    if (!libs || M < 0 || N < 0 || K < 0 || lda < a_cols || ldb < b_cols || ldc < N || lda < 1 || ldb < 1 ||
+        ldc < 1)
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "%s: M %lld N %lld K %lld with lda %lld ldb %lld ldc %lld", call,
+                       (long long)M, (long long)N, (long long)K, (long long)lda, (long long)ldb, (long long)ldc);
+    if (M == 0 || N == 0)
+        return DS_OK;
+    if (a_rows && a_cols)
+        DS_TRY(need_device(call, "A", A, (a_rows - 1) * lda + a_cols));
+    if (b_rows && b_cols)
+        DS_TRY(need_device(call, "B", B, (b_rows - 1) * ldb + b_cols));
+    DS_TRY(need_device(call, "C", C, (M - 1) * ldc + N));
+    if (bias)
+        DS_TRY(need_device(call, "bias", bias, N));
+    return enqueue_host(s, "cublasGemmEx", [=]() {
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) {
+                double acc = bias ? bias[j] : 0.0;
+                for (int64_t k = 0; k < K; k++) {
+                    const float a = trans_a ? A[k * lda + i] : A[i * lda + k];
+                    const float bv = trans_b ? B[j * ldb + k] : B[k * ldb + j];
+                    acc += (double)a * bv;
+                }
+                C[i * ldc + j] = ds_apply_act(act, (float)acc);
+            }
+        return DS_OK;
+    });
+}
+
+} // namespace ds_cuda_emu

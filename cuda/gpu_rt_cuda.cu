@@ -1,0 +1,164 @@
+/* gpu_rt_cuda.cu: gpu_rt.h on the real CUDA runtime (the nvcc build). */
+#include <stdio.h>
+
+#include <cuda_runtime.h>
+
+#include "error.h"  /* ds_fail */
+#include "gpu_rt.h" /* the functions defined here */
+
+/* A failed runtime call, with the statement, function, file and line. */
+#define CUDA_TRY(stmt)                                                                        \
+    do {                                                                                      \
+        cudaError_t e_ = (stmt);                                                              \
+        if (e_ != cudaSuccess)                                                                \
+            return ds_fail(DS_ERR_DEVICE, "%s: %s (%s, %s:%d)", #stmt, cudaGetErrorString(e_), \
+                           __func__, __FILE__, __LINE__);                                     \
+    } while (0)
+
+namespace ds_cuda {
+
+bool cuda_is_emulated(void) { return false; }
+
+ds_status cuda_device_count(int *n, char *why, size_t why_len) {
+    cudaError_t e = cudaGetDeviceCount(n);
+    if (why && why_len)
+        snprintf(why, why_len, "%s", e == cudaSuccess ? "" : cudaGetErrorString(e));
+    if (e != cudaSuccess) {
+        *n = 0;
+        cudaGetLastError(); /* not sticky: no device is not an error here */
+    }
+    return DS_OK;
+}
+
+ds_status cuda_device_name(int device, char *buf, size_t len) {
+    cudaDeviceProp p;
+    CUDA_TRY(cudaGetDeviceProperties(&p, device));
+    snprintf(buf, len, "%s (sm_%d%d)", p.name, p.major, p.minor);
+    return DS_OK;
+}
+
+ds_status cuda_malloc(void **p, size_t bytes) {
+    CUDA_TRY(cudaMalloc(p, bytes));
+    return DS_OK;
+}
+
+ds_status cuda_free(void *p) {
+    CUDA_TRY(cudaFree(p));
+    return DS_OK;
+}
+
+ds_status cuda_malloc_host(void **p, size_t bytes) {
+    CUDA_TRY(cudaMallocHost(p, bytes));
+    return DS_OK;
+}
+
+ds_status cuda_free_host(void *p) {
+    CUDA_TRY(cudaFreeHost(p));
+    return DS_OK;
+}
+
+ds_status cuda_memcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind) {
+    CUDA_TRY(cudaMemcpy(dst, src, bytes, kind));
+    return DS_OK;
+}
+
+ds_status cuda_memcpy_async(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind, cudaStream_t s) {
+    CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, kind, s));
+    return DS_OK;
+}
+
+ds_status cuda_memset(void *dst, int byte, size_t bytes) {
+    CUDA_TRY(cudaMemset(dst, byte, bytes));
+    return DS_OK;
+}
+
+ds_status cuda_memset_async(void *dst, int byte, size_t bytes, cudaStream_t s) {
+    CUDA_TRY(cudaMemsetAsync(dst, byte, bytes, s));
+    return DS_OK;
+}
+
+ds_status cuda_stream_create(cudaStream_t *s) {
+    CUDA_TRY(cudaStreamCreateWithFlags(s, cudaStreamNonBlocking));
+    return DS_OK;
+}
+
+ds_status cuda_stream_destroy(cudaStream_t s) {
+    if (s)
+        CUDA_TRY(cudaStreamDestroy(s));
+    return DS_OK;
+}
+
+ds_status cuda_stream_sync(cudaStream_t s) {
+    CUDA_TRY(cudaStreamSynchronize(s));
+    return DS_OK;
+}
+
+ds_status cuda_device_sync(void) {
+    CUDA_TRY(cudaDeviceSynchronize());
+    return DS_OK;
+}
+
+ds_status cuda_event_create(cudaEvent_t *e) {
+    CUDA_TRY(cudaEventCreate(e));
+    return DS_OK;
+}
+
+ds_status cuda_event_destroy(cudaEvent_t e) {
+    if (e)
+        CUDA_TRY(cudaEventDestroy(e));
+    return DS_OK;
+}
+
+ds_status cuda_event_record(cudaEvent_t e, cudaStream_t s) {
+    CUDA_TRY(cudaEventRecord(e, s));
+    return DS_OK;
+}
+
+ds_status cuda_event_sync(cudaEvent_t e) {
+    CUDA_TRY(cudaEventSynchronize(e));
+    return DS_OK;
+}
+
+ds_status cuda_event_elapsed_ms(float *ms, cudaEvent_t start, cudaEvent_t end) {
+    CUDA_TRY(cudaEventElapsedTime(ms, start, end));
+    return DS_OK;
+}
+
+ds_status cuda_stream_wait_event(cudaStream_t s, cudaEvent_t e) {
+    CUDA_TRY(cudaStreamWaitEvent(s, e, 0));
+    return DS_OK;
+}
+
+ds_status cuda_capture_begin(cudaStream_t s) {
+    CUDA_TRY(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
+    return DS_OK;
+}
+
+ds_status cuda_capture_end(cudaStream_t s, cudaGraphExec_t *exec) {
+    cudaGraph_t g;
+    CUDA_TRY(cudaStreamEndCapture(s, &g));
+    cudaError_t e = cudaGraphInstantiate(exec, g, 0);
+    cudaGraphDestroy(g);
+    CUDA_TRY(e);
+    return DS_OK;
+}
+
+ds_status cuda_graph_launch(cudaGraphExec_t exec, cudaStream_t s) {
+    CUDA_TRY(cudaGraphLaunch(exec, s));
+    return DS_OK;
+}
+
+ds_status cuda_graph_destroy(cudaGraphExec_t exec) {
+    if (exec)
+        CUDA_TRY(cudaGraphExecDestroy(exec));
+    return DS_OK;
+}
+
+ds_status cuda_launch_status(const char *kernel) {
+    cudaError_t e = cudaGetLastError();
+    if (e != cudaSuccess)
+        return ds_fail(DS_ERR_DEVICE, "%s: launch failed: %s", kernel, cudaGetErrorString(e));
+    return DS_OK;
+}
+
+} // namespace ds_cuda

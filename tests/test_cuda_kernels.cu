@@ -1,0 +1,638 @@
+/*
+ * test_cuda_kernels.cu: every kernel of kernels/ against its CPU reference,
+ * ggml test-backend-ops style: random inputs, NMSE = sum((a-b)^2)/sum(b^2)
+ * with a per-op threshold, odd and prime shapes, size-1 dimensions, both
+ * aspect ratios, several block sizes, guard zones around every device
+ * buffer, and the in-place form the memory planner may choose.
+ *
+ * g++ runs it on the CPU emulator in `make test`; nvcc runs it on a GPU in
+ * `make test-gpu`. Thresholds: under emulation every op but the two
+ * normalizations reproduces its reference bit for bit (same float
+ * arithmetic, same libm); the normalizations accumulate in float where the
+ * reference uses double and measure below 1e-13. A GPU contracts a*b+c into
+ * FMAs and its erff differs by up to 2 ulp, a relative error around 1e-7,
+ * an NMSE around 1e-14: the thresholds allow 1e-12 for those ops and stay
+ * exact where no rounding can differ (ReLU, max-pool, min/max, the 8/16-bit
+ * quantization). The largest NMSE of each op is printed.
+ *
+ * The last test lists the .cu files of kernels/ and fails when a file has no
+ * test here or one of its kernels never ran.
+ */
+#include <dirent.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <string>
+#include <vector>
+
+#include "cuda_test.h"    /* dev_buf, cuda_test_begin, kernel_launches */
+#include "depth_outputs.h" /* ds_depth_range, ds_depth_quantize */
+#include "kernels.h"      /* op_* */
+#include "op_check.h"     /* op_random, op_nmse */
+#include "planner.h"      /* ds_plan_inplace_input */
+#include "preprocess.h"   /* ds_preprocess_rgb8, ds_resize_bicubic_torch */
+
+namespace DS_CUDA_NS {
+
+static cudaStream_t g_stream;
+
+typedef ds_status (*graph_op_fn)(const kern_ctx *, const gpu_op *);
+
+struct case_result {
+    double nmse = INFINITY;
+    double nmse_inplace = -1; /* -1: the op has no in-place form */
+    bool guards_ok = false;
+};
+
+/* Largest NMSE seen per op, printed at the end of its test. */
+static double g_worst;
+
+static void note(double nmse) {
+    if (nmse > g_worst)
+        g_worst = nmse;
+}
+
+static void print_worst(const char *op) { printf("    %-16s largest NMSE %.2e\n", op, g_worst); }
+
+static size_t numel(const int64_t s[4]) { return (size_t)(s[0] * s[1] * s[2] * s[3]); }
+
+static std::string shape_str(const int64_t s[4]) {
+    char buf[96];
+    ds_format_shape(buf, sizeof buf, 4, s);
+    return buf;
+}
+
+/* Random inputs (x scaled by x_scale), the reference into y_ref, the kernel
+ * at `block` threads into guarded device memory, then in place if allowed. */
+static ds_status run_graph_op(graph_op_fn fn, const ds_node *node, const int64_t xs[4], const int64_t *rs,
+                              size_t w_len, size_t b_len, float x_scale, int block, uint64_t seed,
+                              case_result *res) {
+    const size_t nx = numel(xs), nr = rs ? numel(rs) : 0, ny = numel(node->shape);
+    std::vector<float> x(nx), r(nr), w(w_len), b(b_len), y_ref(ny), y(ny);
+    op_random(x.data(), nx, seed, x_scale);
+    op_random(r.data(), nr, seed + 1, 1.0f);
+    op_random(w.data(), w_len, seed + 2, 1.0f);
+    op_random(b.data(), b_len, seed + 3, 0.5f);
+    ds_tensor hx = {x.data(), {xs[0], xs[1], xs[2], xs[3]}}, hr = {r.data(), {0, 0, 0, 0}};
+    ds_tensor hy = {y_ref.data(), {0, 0, 0, 0}};
+    if (rs)
+        memcpy(hr.shape, rs, sizeof hr.shape);
+    memcpy(hy.shape, node->shape, sizeof hy.shape);
+    ds_cpu_ctx ctx = {1, NULL, 0};
+    ds_cpu_op ref = {node, &hx, rs ? &hr : NULL, &hy, w_len ? w.data() : NULL, b_len ? b.data() : NULL, NULL, &ctx};
+    ds_cpu_ref_kernels[node->op].run(&ref);
+
+    dev_buf<float> dx, dr, dw, db, dy;
+    ds_status s = DS_OK;
+    if ((s = dev_alloc(&dx, nx)) || (s = dev_alloc(&dr, nr)) || (s = dev_alloc(&dw, w_len)) ||
+        (s = dev_alloc(&db, b_len)) || (s = dev_alloc(&dy, ny)) || (s = dev_upload(&dx, x.data())) ||
+        (s = dev_upload(&dr, r.data())) || (s = dev_upload(&dw, w.data())) || (s = dev_upload(&db, b.data())))
+        goto done;
+    {
+        ds_tensor tx = {dx.p, {xs[0], xs[1], xs[2], xs[3]}}, tr = {dr.p, {0, 0, 0, 0}}, ty = {dy.p, {0, 0, 0, 0}};
+        if (rs)
+            memcpy(tr.shape, rs, sizeof tr.shape);
+        memcpy(ty.shape, node->shape, sizeof ty.shape);
+        gpu_op op = {node, &tx, rs ? &tr : NULL, &ty, w_len ? dw.p : NULL, b_len ? db.p : NULL};
+        kern_ctx k = {g_stream, block};
+        if ((s = fn(&k, &op)) || (s = cuda_stream_sync(g_stream)) || (s = dev_download(dy, y.data())))
+            goto done;
+        res->nmse = op_nmse(y.data(), y_ref.data(), ny);
+        res->guards_ok = dev_guards_ok(dy) && dev_guards_ok(dx) && dev_guards_ok(dr);
+        /* in place: the output over the input the planner may hand over */
+        const int in = ds_plan_inplace_input(node);
+        dev_buf<float> *src = in == 0 ? &dx : (in == 1 && rs ? &dr : NULL);
+        if (src && src->n == ny) {
+            ds_tensor yi = {src->p, {0, 0, 0, 0}};
+            memcpy(yi.shape, node->shape, sizeof yi.shape);
+            op.y = &yi;
+            if ((s = fn(&k, &op)) || (s = cuda_stream_sync(g_stream)) || (s = dev_download(*src, y.data())))
+                goto done;
+            res->nmse_inplace = op_nmse(y.data(), y_ref.data(), ny);
+            res->guards_ok = res->guards_ok && dev_guards_ok(*src);
+        }
+    }
+done:
+    dev_release(&dx);
+    dev_release(&dr);
+    dev_release(&dw);
+    dev_release(&db);
+    dev_release(&dy);
+    return s;
+}
+
+static ds_node make_node(ds_op op, const int64_t shape[4]) {
+    ds_node n;
+    memset(&n, 0, sizeof n);
+    n.op = op;
+    n.name = ds_op_name(op);
+    n.in[0] = 0;
+    n.in[1] = -1;
+    memcpy(n.shape, shape, sizeof n.shape);
+    return n;
+}
+
+/* Shapes (N, H, W, C): size-1 dimensions, primes, tall and wide. */
+static const int64_t SHAPES[][4] = {{1, 1, 1, 1}, {1, 7, 13, 3}, {2, 5, 3, 17}, {1, 3, 11, 1}, {1, 1, 29, 8}};
+static const int BLOCKS[] = {0, 1, 32, 97};
+static const ds_act ACTS[] = {DS_ACT_NONE, DS_ACT_RELU, DS_ACT_RELU6, DS_ACT_GELU};
+
+static double act_threshold(ds_act a) { return a == DS_ACT_GELU ? 1e-12 : 0.0; }
+
+#define CHECK_CASE(res, thr, ...)                                                              \
+    do {                                                                                       \
+        char what_[256];                                                                       \
+        snprintf(what_, sizeof what_, __VA_ARGS__);                                            \
+        note((res).nmse);                                                                      \
+        CHECK_MSG((res).nmse <= (thr), "%s: NMSE %.3g > %.0e", what_, (res).nmse, (thr));      \
+        CHECK_MSG((res).nmse_inplace <= (thr), "%s in place: NMSE %.3g > %.0e", what_,         \
+                  (res).nmse_inplace, (thr));                                                  \
+        CHECK_MSG((res).guards_ok, "%s: a write outside the output (guard zone)", what_);      \
+    } while (0)
+
+TEST(add) {
+    g_worst = 0;
+    for (const auto &s : SHAPES)
+        for (ds_act act : ACTS)
+            for (int block : BLOCKS) {
+                ds_node n = make_node(DS_OP_ADD, s);
+                n.in[1] = 1;
+                n.a.act = act;
+                case_result r;
+                CHECK_OK(run_graph_op(op_add, &n, s, s, 0, 0, 8.0f, block, 11, &r));
+                CHECK_CASE(r, act_threshold(act), "add %s %s block %d", shape_str(s).c_str(), ds_act_name(act),
+                           block);
+            }
+    print_worst("add");
+}
+
+TEST(act) {
+    g_worst = 0;
+    for (const auto &s : SHAPES)
+        for (ds_act act : ACTS)
+            for (int block : BLOCKS) {
+                ds_node n = make_node(DS_OP_ACT, s);
+                n.a.act = act;
+                case_result r;
+                CHECK_OK(run_graph_op(op_act, &n, s, NULL, 0, 0, 8.0f, block, 12, &r));
+                CHECK_CASE(r, act_threshold(act), "act %s %s block %d", shape_str(s).c_str(), ds_act_name(act),
+                           block);
+            }
+    print_worst("act");
+}
+
+/* NaN passes through the activations and wins a max-pool, as in PyTorch. */
+TEST(nan_passes_through) {
+    const int64_t s[4] = {1, 1, 2, 2};
+    float host[4] = {NAN, -1.0f, 2.0f, -INFINITY}, out[4];
+    dev_buf<float> x, y;
+    CHECK_OK(dev_alloc(&x, 4));
+    CHECK_OK(dev_alloc(&y, 4));
+    CHECK_OK(dev_upload(&x, host));
+    ds_tensor tx = {x.p, {1, 1, 2, 2}}, ty = {y.p, {1, 1, 2, 2}};
+    kern_ctx k = {g_stream, 0};
+    for (ds_act act : ACTS) {
+        ds_node n = make_node(DS_OP_ACT, s);
+        n.a.act = act;
+        gpu_op op = {&n, &tx, NULL, &ty, NULL, NULL};
+        CHECK_OK(op_act(&k, &op));
+        CHECK_OK(dev_download(y, out));
+        CHECK_MSG(isnan(out[0]), "%s(NaN) = %g", ds_act_name(act), out[0]);
+        CHECK(out[3] == ds_apply_act(act, -INFINITY) || (isnan(out[3]) && isnan(ds_apply_act(act, -INFINITY))));
+    }
+    const int64_t os[4] = {1, 1, 2, 1};
+    ds_node n = make_node(DS_OP_MAXPOOL, os);
+    n.a.pool = ds_pool_attr{1, 2, 1, 2, 0, 0, 0, 0};
+    ds_tensor tx2 = {x.p, {1, 1, 4, 1}}, ty2 = {y.p, {1, 1, 2, 1}};
+    gpu_op op = {&n, &tx2, NULL, &ty2, NULL, NULL};
+    CHECK_OK(op_maxpool(&k, &op));
+    CHECK_OK(dev_download(y, out));
+    CHECK_MSG(isnan(out[0]) && out[1] == 2.0f, "maxpool over (NaN, -1), (2, -inf): %g %g", out[0], out[1]);
+    dev_release(&x);
+    dev_release(&y);
+}
+
+TEST(resize_bilinear) {
+    g_worst = 0;
+    static const int64_t cases[][6] = {
+        /* N, H, W, C -> OH, OW */
+        {1, 1, 1, 3, 5, 3}, {1, 5, 3, 2, 1, 1}, {1, 7, 13, 3, 14, 26}, {2, 13, 7, 5, 6, 4},
+        {1, 4, 6, 1, 11, 7}, {1, 3, 5, 4, 3, 5}, {1, 12, 8, 2, 24, 16},
+    };
+    for (const auto &c : cases)
+        for (int align = 0; align < 2; align++)
+            for (int block : {0, 1, 33}) {
+                const int64_t xs[4] = {c[0], c[1], c[2], c[3]}, ys[4] = {c[0], c[4], c[5], c[3]};
+                ds_node n = make_node(DS_OP_RESIZE, ys);
+                n.a.resize.align_corners = align;
+                case_result r;
+                CHECK_OK(run_graph_op(op_resize, &n, xs, NULL, 0, 0, 1.0f, block, 13, &r));
+                /* GPU: FMA contraction of the interpolation */
+                CHECK_CASE(r, 1e-12, "resize %s -> %s align_corners %d block %d", shape_str(xs).c_str(),
+                           shape_str(ys).c_str(), align, block);
+            }
+    print_worst("resize_bilinear");
+}
+
+TEST(maxpool) {
+    g_worst = 0;
+    struct pool_case {
+        int64_t x[4];
+        ds_pool_attr a;
+    };
+    static const pool_case cases[] = {
+        {{1, 7, 13, 3}, {3, 3, 2, 2, 1, 1, 1, 1}}, /* midas_v21_384: k3 s2 p1 */
+        {{1, 8, 11, 5}, {3, 3, 2, 2, 0, 1, 0, 1}}, /* TF SAME: asymmetric */
+        {{2, 5, 3, 2}, {2, 2, 2, 2, 0, 0, 0, 0}},
+        {{1, 1, 1, 4}, {3, 3, 2, 2, 1, 1, 1, 1}}, /* one pixel inside the padding */
+        {{1, 17, 2, 1}, {3, 1, 1, 1, 1, 1, 0, 0}},
+    };
+    for (const pool_case &c : cases)
+        for (int block : {0, 1, 64}) {
+            const ds_pool_attr &a = c.a;
+            const int64_t ys[4] = {c.x[0], (c.x[1] + a.pad_t + a.pad_b - a.kh) / a.stride_h + 1,
+                                   (c.x[2] + a.pad_l + a.pad_r - a.kw) / a.stride_w + 1, c.x[3]};
+            ds_node n = make_node(DS_OP_MAXPOOL, ys);
+            n.a.pool = a;
+            case_result r;
+            CHECK_OK(run_graph_op(op_maxpool, &n, c.x, NULL, 0, 0, 1.0f, block, 14, &r));
+            CHECK_CASE(r, 0.0, "maxpool %s k%dx%d block %d", shape_str(c.x).c_str(), a.kh, a.kw, block);
+        }
+    /* a wrong output shape is refused */
+    const int64_t xs[4] = {1, 7, 13, 3}, bad[4] = {1, 3, 6, 3};
+    ds_node n = make_node(DS_OP_MAXPOOL, bad);
+    n.a.pool = ds_pool_attr{3, 3, 2, 2, 1, 1, 1, 1};
+    ds_tensor tx = {NULL, {xs[0], xs[1], xs[2], xs[3]}}, ty = {NULL, {1, 3, 6, 3}};
+    gpu_op op = {&n, &tx, NULL, &ty, NULL, NULL};
+    kern_ctx k = {g_stream, 0};
+    CHECK_FAILS(op_maxpool(&k, &op), DS_ERR_SHAPE, "pools to 4x7, not 3x6");
+    print_worst("maxpool");
+}
+
+TEST(layernorm) {
+    g_worst = 0;
+    static const int64_t shapes[][4] = {{1, 1, 1, 1}, {1, 1, 5, 7}, {1, 1, 13, 33}, {2, 1, 3, 96}, {1, 2, 2, 257}};
+    for (const auto &s : shapes)
+        for (int block : {0, 32, 64, 256})
+            for (float eps : {1e-6f, 1e-5f}) {
+                ds_node n = make_node(DS_OP_LAYERNORM, s);
+                n.a.norm.eps = eps;
+                case_result r;
+                CHECK_OK(run_graph_op(op_layernorm, &n, s, NULL, (size_t)s[3], (size_t)s[3], 3.0f, block, 15, &r));
+                CHECK_CASE(r, 1e-12, "layernorm %s block %d eps %g", shape_str(s).c_str(), block, eps);
+            }
+    const int64_t s[4] = {1, 1, 2, 8};
+    ds_node n = make_node(DS_OP_LAYERNORM, s);
+    case_result r;
+    CHECK_FAILS(run_graph_op(op_layernorm, &n, s, NULL, 8, 8, 1.0f, 48, 1, &r), DS_ERR_INVALID_ARGUMENT,
+                "48 threads per block is not a multiple of 32");
+    print_worst("layernorm");
+}
+
+TEST(groupnorm) {
+    g_worst = 0;
+    struct gn_case {
+        int64_t s[4];
+        int groups;
+    };
+    static const gn_case cases[] = {
+        {{1, 7, 5, 32}, 8}, {{2, 3, 11, 16}, 16}, {{1, 1, 1, 8}, 4}, {{1, 13, 3, 6}, 1}, {{1, 9, 17, 64}, 32},
+    };
+    for (const gn_case &c : cases)
+        for (int residual = 0; residual < 2; residual++)
+            for (ds_act act : {DS_ACT_NONE, DS_ACT_RELU})
+                for (int block : {0, 32, 128}) {
+                    ds_node n = make_node(DS_OP_GROUPNORM, c.s);
+                    n.a.norm = ds_norm_attr{c.groups, 1e-5f, act};
+                    n.in[1] = residual ? 1 : -1;
+                    case_result r;
+                    CHECK_OK(run_graph_op(op_groupnorm, &n, c.s, residual ? c.s : NULL, (size_t)c.s[3],
+                                          (size_t)c.s[3], 2.0f, block, 16, &r));
+                    CHECK_CASE(r, 1e-12, "groupnorm %s groups %d residual %d %s block %d", shape_str(c.s).c_str(),
+                               c.groups, residual, ds_act_name(act), block);
+                }
+    print_worst("groupnorm");
+}
+
+/* The convolution's (and the GEMM's) epilogue: a bias-free result computed
+ * on the host, then bias, residual and activations on the device, against
+ * ds_ref_conv2d and ds_ref_linear doing everything. */
+TEST(bias_act) {
+    g_worst = 0;
+    static const int64_t xs[4] = {1, 6, 5, 4};
+    const int64_t O = 7, ys[4] = {1, 6, 5, O};
+    std::vector<float> x(numel(xs)), w((size_t)O * 9 * 4), b(O), r(numel(ys)), plain(numel(ys)), full(numel(ys)),
+        got(numel(ys));
+    op_random(x.data(), x.size(), 21, 1.0f);
+    op_random(w.data(), w.size(), 22, 0.3f);
+    op_random(b.data(), b.size(), 23, 0.5f);
+    op_random(r.data(), r.size(), 24, 2.0f);
+    for (ds_act act : ACTS)
+        for (ds_act res_act : {DS_ACT_NONE, DS_ACT_RELU})
+            for (int with_r = 0; with_r < 2; with_r++)
+                for (int block : {0, 1, 96}) {
+                    ds_node n = make_node(DS_OP_CONV2D, ys);
+                    n.a.conv = ds_conv_attr{3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, DS_ACT_RELU, DS_ACT_NONE, DS_ACT_NONE};
+                    ds_tensor hx = {x.data(), {1, 6, 5, 4}}, hr = {r.data(), {1, 6, 5, O}};
+                    ds_tensor hp = {plain.data(), {1, 6, 5, O}}, hf = {full.data(), {1, 6, 5, O}};
+                    ds_cpu_ctx ctx = {1, NULL, 0};
+                    ds_cpu_op plain_op = {&n, &hx, NULL, &hp, w.data(), NULL, NULL, &ctx};
+                    ds_ref_conv2d(&plain_op);
+                    n.a.conv.act = act;
+                    n.a.conv.res_act = res_act;
+                    ds_cpu_op full_op = {&n, &hx, with_r ? &hr : NULL, &hf, w.data(), b.data(), NULL, &ctx};
+                    ds_ref_conv2d(&full_op);
+                    dev_buf<float> dp, db, dr, dy;
+                    CHECK_OK(dev_alloc(&dp, plain.size()));
+                    CHECK_OK(dev_alloc(&db, b.size()));
+                    CHECK_OK(dev_alloc(&dr, r.size()));
+                    CHECK_OK(dev_alloc(&dy, got.size()));
+                    CHECK_OK(dev_upload(&dp, plain.data()));
+                    CHECK_OK(dev_upload(&db, b.data()));
+                    CHECK_OK(dev_upload(&dr, r.data()));
+                    ds_tensor tp = {dp.p, {1, 6, 5, O}}, tr = {dr.p, {1, 6, 5, O}}, ty = {dy.p, {1, 6, 5, O}};
+                    kern_ctx k = {g_stream, block};
+                    CHECK_OK(op_bias_act(&k, &tp, db.p, with_r ? &tr : NULL, res_act, act, &ty));
+                    CHECK_OK(cuda_stream_sync(g_stream));
+                    CHECK_OK(dev_download(dy, got.data()));
+                    case_result res;
+                    /* the reference rounds bias and sum once, in double: float adds differ by an ulp */
+                    res.nmse = op_nmse(got.data(), full.data(), got.size());
+                    res.guards_ok = dev_guards_ok(dy) && dev_guards_ok(dp) && dev_guards_ok(dr);
+                    CHECK_CASE(res, 1e-12, "bias_act %s res_act %s residual %d block %d", ds_act_name(act),
+                               ds_act_name(res_act), with_r, block);
+                    /* in place over the convolution's output */
+                    CHECK_OK(op_bias_act(&k, &tp, db.p, with_r ? &tr : NULL, res_act, act, &tp));
+                    CHECK_OK(dev_download(dp, got.data()));
+                    CHECK(op_nmse(got.data(), full.data(), got.size()) <= 1e-12);
+                    dev_release(&dp);
+                    dev_release(&db);
+                    dev_release(&dr);
+                    dev_release(&dy);
+                }
+    print_worst("bias_act");
+}
+
+/* A photo of h rows of `stride` random bytes (3 * width of pixels, then junk). */
+static std::vector<uint8_t> photo(int h, size_t stride, uint64_t seed) {
+    std::vector<uint8_t> p((size_t)h * stride);
+    uint64_t z = seed * 0x9E3779B97F4A7C15ull + 7;
+    for (auto &v : p) {
+        z ^= z << 13, z ^= z >> 7, z ^= z << 17;
+        v = (uint8_t)(z >> 56);
+    }
+    return p;
+}
+
+TEST(preprocess) {
+    g_worst = 0;
+    static const int cases[][5] = {
+        /* width, height, stride padding, net_w, net_h */
+        {37, 23, 0, 32, 64}, {61, 41, 5, 96, 32}, {1, 1, 0, 32, 32}, {64, 64, 3, 32, 32}, {13, 97, 1, 7, 11},
+    };
+    const rgb_norm norm = {{0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}};
+    for (const auto &c : cases)
+        for (int nhwc = 0; nhwc < 2; nhwc++)
+            for (int block : {0, 1, 32, 96}) {
+                const int w = c[0], h = c[1], nw = c[3], nh = c[4];
+                const size_t stride = (size_t)w * 3 + (size_t)c[2], n = (size_t)3 * nw * nh;
+                std::vector<uint8_t> img = photo(h, stride, (uint64_t)(w * 131 + h));
+                std::vector<float> ref(n), got(n), want(n);
+                ds_preprocess_rgb8(img.data(), w, h, stride, nw, nh, norm.mean, norm.std, ref.data(), 1);
+                for (size_t i = 0; i < n; i++) /* (3, nh, nw) -> (nh, nw, 3) */
+                    want[nhwc ? i % ((size_t)nw * nh) * 3 + i / ((size_t)nw * nh) : i] = ref[i];
+                dev_buf<uint8_t> dimg;
+                dev_buf<float> dout;
+                CHECK_OK(dev_alloc(&dimg, img.size()));
+                CHECK_OK(dev_alloc(&dout, n));
+                CHECK_OK(dev_upload(&dimg, img.data()));
+                kern_ctx k = {g_stream, block};
+                CHECK_OK(op_preprocess_rgb8(&k, dimg.p, w, h, stride, nw, nh, &norm, nhwc, dout.p));
+                CHECK_OK(cuda_stream_sync(g_stream));
+                CHECK_OK(dev_download(dout, got.data()));
+                case_result res;
+                res.nmse = op_nmse(got.data(), want.data(), n);
+                res.guards_ok = dev_guards_ok(dout) && dev_guards_ok(dimg);
+                CHECK_CASE(res, 1e-12, "preprocess %dx%d (stride %zu) -> %dx%d nhwc %d block %d", w, h, stride, nw,
+                           nh, nhwc, block);
+                dev_release(&dimg);
+                dev_release(&dout);
+            }
+    print_worst("preprocess");
+}
+
+TEST(resize_bicubic) {
+    g_worst = 0;
+    static const int cases[][4] = {
+        /* in_w, in_h, out_w, out_h */
+        {32, 24, 211, 157}, {24, 32, 7, 5}, {1, 1, 3, 4}, {5, 7, 1, 1}, {17, 3, 17, 3}, {9, 13, 31, 8},
+    };
+    for (const auto &c : cases)
+        for (int block : {0, 1, 64}) {
+            const int iw = c[0], ih = c[1], ow = c[2], oh = c[3];
+            std::vector<float> in((size_t)iw * ih), ref((size_t)ow * oh), got((size_t)ow * oh);
+            op_random(in.data(), in.size(), 31, 10.0f);
+            ds_resize_bicubic_torch(in.data(), iw, ih, ref.data(), ow, oh, 1);
+            dev_buf<float> din, dout;
+            CHECK_OK(dev_alloc(&din, in.size()));
+            CHECK_OK(dev_alloc(&dout, ref.size()));
+            CHECK_OK(dev_upload(&din, in.data()));
+            kern_ctx k = {g_stream, block};
+            CHECK_OK(op_resize_bicubic(&k, din.p, iw, ih, dout.p, ow, oh));
+            CHECK_OK(cuda_stream_sync(g_stream));
+            CHECK_OK(dev_download(dout, got.data()));
+            case_result res;
+            res.nmse = op_nmse(got.data(), ref.data(), ref.size());
+            res.guards_ok = dev_guards_ok(dout) && dev_guards_ok(din);
+            CHECK_CASE(res, 1e-12, "bicubic %dx%d -> %dx%d block %d", iw, ih, ow, oh, block);
+            dev_release(&din);
+            dev_release(&dout);
+        }
+    print_worst("resize_bicubic");
+}
+
+/* Depth-like values with NaN and infinities sprinkled in (they count as 0). */
+static std::vector<float> depth_map(size_t n, uint64_t seed, float offset) {
+    std::vector<float> d(n);
+    op_random(d.data(), n, seed, 50.0f);
+    for (size_t i = 0; i < n; i++) {
+        d[i] += offset;
+        if (i % 97 == 5)
+            d[i] = NAN;
+        if (i % 89 == 7)
+            d[i] = i % 2 ? INFINITY : -INFINITY;
+    }
+    return d;
+}
+
+TEST(minmax) {
+    for (size_t n : {(size_t)0, (size_t)1, (size_t)31, (size_t)1000, (size_t)40009})
+        for (int block : {0, 32, 128})
+            for (float offset : {0.0f, 100.0f, -100.0f}) {
+                std::vector<float> d = depth_map(n, n + 3, offset);
+                float lo, hi, got[2];
+                ds_depth_range(d.data(), n, &lo, &hi);
+                dev_buf<float> dd, range;
+                dev_buf<uint8_t> ws;
+                CHECK_OK(dev_alloc(&dd, n));
+                CHECK_OK(dev_alloc(&range, 2));
+                CHECK_OK(dev_alloc(&ws, op_minmax_workspace_bytes()));
+                CHECK_OK(dev_upload(&dd, d.data()));
+                kern_ctx k = {g_stream, block};
+                CHECK_OK(op_minmax(&k, dd.p, (int64_t)n, ws.p, range.p));
+                CHECK_OK(cuda_stream_sync(g_stream));
+                CHECK_OK(dev_download(range, got));
+                CHECK_MSG(got[0] == lo && got[1] == hi, "n %zu offset %g block %d: (%g, %g), expected (%g, %g)", n,
+                          offset, block, got[0], got[1], lo, hi);
+                CHECK(dev_guards_ok(range) && dev_guards_ok(ws) && dev_guards_ok(dd));
+                dev_release(&dd);
+                dev_release(&range);
+                dev_release(&ws);
+            }
+}
+
+/* 8- and 16-bit values, bit for bit, with the range from op_minmax on the
+ * device, a fixed range that clamps, and a flat map (all zeros). */
+TEST(quantize) {
+    for (size_t n : {(size_t)1, (size_t)257, (size_t)5003})
+        for (int range_kind = 0; range_kind < 3; range_kind++)
+            for (int block : {0, 1, 64}) {
+                std::vector<float> d = depth_map(n, n, 20.0f);
+                if (range_kind == 2)
+                    for (float &v : d)
+                        v = 3.5f;
+                float lo, hi;
+                ds_depth_range(d.data(), n, &lo, &hi);
+                if (range_kind == 1)
+                    lo = -10.0f, hi = 30.0f;
+                dev_buf<float> dd, range;
+                dev_buf<uint8_t> ws, q8;
+                dev_buf<uint16_t> q16;
+                CHECK_OK(dev_alloc(&dd, n));
+                CHECK_OK(dev_alloc(&range, 2));
+                CHECK_OK(dev_alloc(&ws, op_minmax_workspace_bytes()));
+                CHECK_OK(dev_alloc(&q8, n));
+                CHECK_OK(dev_alloc(&q16, n));
+                CHECK_OK(dev_upload(&dd, d.data()));
+                kern_ctx k = {g_stream, block};
+                if (range_kind == 1) {
+                    const float fixed[2] = {lo, hi};
+                    CHECK_OK(dev_upload(&range, fixed));
+                } else {
+                    const kern_ctx kmm = {g_stream, 0}; /* a reduction: whole warps */
+                    CHECK_OK(op_minmax(&kmm, dd.p, (int64_t)n, ws.p, range.p));
+                }
+                CHECK_OK(op_quantize_u8(&k, dd.p, (int64_t)n, range.p, q8.p));
+                CHECK_OK(op_quantize_u16(&k, dd.p, (int64_t)n, range.p, q16.p));
+                CHECK_OK(cuda_stream_sync(g_stream));
+                std::vector<uint8_t> g8(n);
+                std::vector<uint16_t> g16(n);
+                CHECK_OK(dev_download(q8, g8.data()));
+                CHECK_OK(dev_download(q16, g16.data()));
+                for (size_t i = 0; i < n; i++) {
+                    const uint8_t w8 = (uint8_t)ds_depth_quantize(d[i], lo, hi, 255.0f);
+                    const uint16_t w16 = (uint16_t)ds_depth_quantize(d[i], lo, hi, 65535.0f);
+                    CHECK_MSG(g8[i] == w8 && g16[i] == w16, "n %zu range %d block %d: value %zu (%g) -> %u/%u, "
+                              "expected %u/%u", n, range_kind, block, i, d[i], g8[i], g16[i], w8, w16);
+                }
+                CHECK(dev_guards_ok(q8) && dev_guards_ok(q16));
+                dev_release(&dd);
+                dev_release(&range);
+                dev_release(&ws);
+                dev_release(&q8);
+                dev_release(&q16);
+            }
+}
+
+/* kernels/<file>.cu -> its test here. */
+static const struct {
+    const char *file;
+    void (*test)(void);
+} KERNEL_TESTS[] = {
+    {"add", add},         {"act", act},           {"resize_bilinear", resize_bilinear},
+    {"maxpool", maxpool}, {"layernorm", layernorm}, {"groupnorm", groupnorm},
+    {"bias_act", bias_act}, {"preprocess", preprocess}, {"resize_bicubic", resize_bicubic},
+    {"minmax", minmax},   {"quantize", quantize},
+};
+
+/* The names after "__global__ void" in a source file. */
+static std::vector<std::string> kernel_names(const char *path) {
+    std::vector<std::string> names;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return names;
+    std::string src;
+    char buf[4096];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0)
+        src.append(buf, got);
+    fclose(f);
+    for (size_t at = src.find("__global__"); at != std::string::npos; at = src.find("__global__", at + 1)) {
+        size_t p = src.find("void", at);
+        if (p == std::string::npos)
+            break;
+        p += 4;
+        while (p < src.size() && (src[p] == ' ' || src[p] == '\n'))
+            p++;
+        size_t e = p;
+        while (e < src.size() && (isalnum((unsigned char)src[e]) || src[e] == '_'))
+            e++;
+        names.push_back(src.substr(p, e - p));
+    }
+    return names;
+}
+
+TEST(every_kernel_has_an_emulated_test) {
+    if (!cuda_is_emulated()) {
+        printf("    (emulator only: a GPU does not count launches)\n");
+        return;
+    }
+    DIR *dir = opendir("kernels");
+    CHECK_MSG(dir, "cannot list kernels/ (run from the repository root)");
+    int files = 0, kernels = 0;
+    std::string missing;
+    for (struct dirent *e; (e = readdir(dir)) != NULL;) {
+        std::string name = e->d_name;
+        if (name.size() < 4 || name.compare(name.size() - 3, 3, ".cu") != 0)
+            continue;
+        const std::string stem = name.substr(0, name.size() - 3), path = "kernels/" + name;
+        files++;
+        bool tested = false;
+        for (const auto &t : KERNEL_TESTS)
+            tested |= stem == t.file;
+        if (!tested)
+            missing += " " + path + " (no test in tests/test_cuda_kernels.cu)";
+        for (const std::string &k : kernel_names(path.c_str())) {
+            kernels++;
+            if (kernel_launches(k.c_str()) <= 0)
+                missing += " " + k + " of " + path + " (never launched)";
+        }
+    }
+    closedir(dir);
+    CHECK_MSG(files > 0 && missing.empty(), "untested:%s", missing.c_str());
+    printf("    %d kernel files, %d kernels: every one ran under emulation\n", files, kernels);
+}
+
+} // namespace DS_CUDA_NS
+
+int main(int argc, char **argv) {
+    using namespace DS_CUDA_NS;
+    (void)argc;
+    if (!cuda_test_begin(argv[0]))
+        return 0;
+    if (cuda_stream_create(&g_stream) != DS_OK) {
+        printf("FAIL stream: %s\n", ds_last_error());
+        return 1;
+    }
+    const double t0 = test_seconds();
+    for (const auto &t : KERNEL_TESTS)
+        test_run(t.file, t.test);
+    RUN(nan_passes_through);
+    RUN(every_kernel_has_an_emulated_test);
+    printf("    %.2f s\n", test_seconds() - t0);
+    cuda_stream_destroy(g_stream);
+    return test_summary();
+}
