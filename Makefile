@@ -144,7 +144,7 @@ test:
 #    ones to come), with register spills and local memory as errors; ptxas's
 #    per-kernel resources go to $(BUILD)/cuda/resources.txt. Skipped with
 #    CUDA=0, without nvcc, and in the sanitizer build.
-#  - by g++ against the CPU emulator (cuda/emu), linked into the
+#  - by g++ against the CPU emulator (runtime/cuda/emu), linked into the
 #    tests/test_cuda_*.cu binaries that `make test` runs, plain and under
 #    ASan. This needs only the CUDA headers.
 # `make test-gpu` runs the device-capable tests (GPU_TESTS) built by nvcc on
@@ -155,9 +155,9 @@ GPU_TESTS  := test_cuda_kernels test_cuda_semantics
 NVCC_BUILD := $(if $(NVCC),$(CUDA_H))
 
 KERNEL_SRC    := $(wildcard kernels/*.cu)
-EMU_SRC       := $(wildcard cuda/emu/*.cc)
+EMU_SRC       := $(wildcard runtime/cuda/emu/*.cc)
 CUDA_TEST_SRC := $(wildcard tests/test_cuda_*.cu)
-CUDA_INCLUDES := -Ikernels -Icuda -Icuda/emu -Itests $(INCLUDES) -isystem $(CUDA_HOME)/include
+CUDA_INCLUDES := -Ikernels -Iruntime/cuda -Iruntime/cuda/emu -Itests $(INCLUDES) -isystem $(CUDA_HOME)/include
 
 EMU_CXXFLAGS := -std=c++17 -D_GNU_SOURCE -fPIC -g -ffp-contract=off -Wall -Wextra -Werror -Wformat=2 -Wvla \
                 $(OPT) $(SANFLAGS) $(CUDA_INCLUDES) -MMD -MP
@@ -168,7 +168,7 @@ NVCC_GENCODE := $(foreach a,$(CUDA_ARCHS),-gencode arch=compute_$(a),code=sm_$(a
                 -gencode arch=compute_$(lastword $(CUDA_ARCHS)),code=compute_$(lastword $(CUDA_ARCHS))
 NVCC_FLAGS   := -std=c++17 -O3 -Werror all-warnings -Xcompiler -fPIC,-Wall,-Wextra,-Werror \
                 -Xptxas -v,-warn-spills,-warn-lmem-usage,-Werror $(CUDA_INCLUDES) -MMD -MP
-CUDA_OBJ     := $(patsubst %.cu,$(BUILD)/cuda/%.o,$(KERNEL_SRC) cuda/gpu_rt_cuda.cu)
+CUDA_OBJ     := $(patsubst %.cu,$(BUILD)/cuda/%.o,$(KERNEL_SRC) runtime/cuda/gpu_rt_cuda.cu)
 GPU_TEST_BIN := $(GPU_TESTS:%=$(BUILD)/gpu/%)
 
 ifeq ($(MAKELEVEL),0)

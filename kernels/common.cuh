@@ -1,6 +1,6 @@
 /*
  * common.cuh: what every kernel file includes. The CUDA headers; under g++
- * the emulator's device built-ins (cuda/emu/emu_device.h); and the two
+ * the emulator's device built-ins (runtime/cuda/emu/emu_device.h); and the two
  * places where nvcc's dialect needs a macro:
  *
  *   DS_LAUNCH(kernel, grid, block, smem_bytes, stream, args...)

@@ -1,5 +1,5 @@
 /*
- * test_cuda_libs.cu: the cuDNN/cuBLAS seam (cuda/gpu_libs.h) under the
+ * test_cuda_libs.cu: the cuDNN/cuBLAS seam (runtime/cuda/gpu_libs.h) under the
  * emulator: gpu_conv is ds_ref_conv2d and gpu_gemm a plain GEMM, both in
  * stream order and capturable; shapes and pointers are checked when a call
  * is issued. Results are compared bit for bit: the emulated calls run the

@@ -3,7 +3,7 @@
  *
  * Convolutions (cuDNN) and matrix products (cuBLAS / cuBLASLt) of the
  * backend go through these calls and nowhere else. The real build will
- * implement them with cuDNN and cuBLAS; the emulated build (cuda/emu/
+ * implement them with cuDNN and cuBLAS; the emulated build (runtime/cuda/emu/
  * gpu_libs_emu.cc) runs the CPU reference ops in stream order, so that the
  * backend around them is checked end to end without a GPU.
  *

@@ -3,7 +3,7 @@
  *
  * One source, two builds. nvcc compiles the backend and kernels/ against the
  * real runtime (gpu_rt_cuda.cu); g++ compiles the very same files against
- * the CPU emulator (cuda/emu/), where device memory is host heap memory and
+ * the CPU emulator (runtime/cuda/emu/), where device memory is host heap memory and
  * every stream runs in order, at once. Each build keeps its names in its own
  * namespace (DS_CUDA_NS), so both can later live in one library, behind
  * --device cuda and --device cuda-emu.
