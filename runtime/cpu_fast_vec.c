@@ -1,0 +1,110 @@
+/* cpu_fast_vec.c: the portable row primitives, and the choice between them and AVX2. */
+#include <math.h>
+
+#include "cpu_fast.h"
+
+static void add_act_c(float *y, const float *a, const float *b, const float *c, size_t n,
+                      ds_act act) {
+    for (size_t i = 0; i < n; i++) {
+        float v = a[i];
+        if (b)
+            v += b[i];
+        if (c)
+            v += c[i];
+        y[i] = ds_apply_act(act, v);
+    }
+}
+
+static void erf_c(float *y, const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        y[i] = erff(x[i]);
+}
+
+static float exp_sum_c(float *s, size_t n) {
+    float mx = s[0], sum = 0.0f;
+    for (size_t i = 1; i < n; i++)
+        mx = s[i] > mx ? s[i] : mx;
+    for (size_t i = 0; i < n; i++)
+        sum += (s[i] = expf(s[i] - mx));
+    return sum;
+}
+
+static void scale_c(float *y, size_t n, float a) {
+    for (size_t i = 0; i < n; i++)
+        y[i] *= a;
+}
+
+static void layernorm_c(float *y, const float *x, const float *w, const float *b, size_t n,
+                        float eps) {
+    double sum = 0, sq = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += x[i];
+    float mean = (float)(sum / (double)n);
+    for (size_t i = 0; i < n; i++)
+        sq += (double)(x[i] - mean) * (x[i] - mean);
+    float inv = (float)(1.0 / sqrt(sq / (double)n + eps));
+    for (size_t i = 0; i < n; i++)
+        y[i] = (x[i] - mean) * inv * w[i] + b[i];
+}
+
+static void chan_sum_c(double *sum, const float *x, size_t pixels, size_t n) {
+    for (size_t p = 0; p < pixels; p++)
+        for (size_t k = 0; k < n; k++)
+            sum[k] += x[p * n + k];
+}
+
+static void chan_sqdev_c(double *sq, const float *x, const float *mean, size_t pixels, size_t n) {
+    for (size_t p = 0; p < pixels; p++)
+        for (size_t k = 0; k < n; k++) {
+            double d = (double)x[p * n + k] - mean[k];
+            sq[k] += d * d;
+        }
+}
+
+static void norm_apply_c(float *y, const float *x, const float *r, const float *mean,
+                         const float *scale, const float *shift, size_t n, ds_act act) {
+    for (size_t k = 0; k < n; k++) {
+        float v = (x[k] - mean[k]) * scale[k] + shift[k];
+        if (r)
+            v += r[k];
+        y[k] = ds_apply_act(act, v);
+    }
+}
+
+static void bilinear_c(float *y, const float *p00, const float *p01, const float *p10,
+                       const float *p11, float fx, float fy, size_t n) {
+    for (size_t k = 0; k < n; k++)
+        y[k] = (1.0f - fy) * ((1.0f - fx) * p00[k] + fx * p01[k]) +
+               fy * ((1.0f - fx) * p10[k] + fx * p11[k]);
+}
+
+static const ds_vec_ops portable = {
+    .add_act = add_act_c,
+    .erf = erf_c,
+    .exp_sum = exp_sum_c,
+    .scale = scale_c,
+    .layernorm = layernorm_c,
+    .chan_sum = chan_sum_c,
+    .chan_sqdev = chan_sqdev_c,
+    .norm_apply = norm_apply_c,
+    .bilinear = bilinear_c,
+};
+
+const ds_vec_ops *ds_vec_portable(void) { return &portable; }
+
+const ds_vec_ops *ds_vec_avx2(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? &ds_vec_avx2_ops
+                                                                           : NULL;
+}
+
+const ds_vec_ops *ds_vec(void) {
+    const ds_vec_ops *v = ds_vec_avx2();
+    return v ? v : &portable;
+}
+
+int ds_fast_threads(const ds_cpu_op *op, double work) {
+    /* below ~32K floats a loop is done before the other threads wake up */
+    int n = op->ctx->n_threads;
+    return work < 32768.0 || n < 1 ? 1 : n;
+}
