@@ -1,0 +1,92 @@
+/*
+ * cpu_fast_norm.c: LayerNorm over the channels of each token, and GroupNorm
+ * (+ residual, activation) over NHWC maps.
+ *
+ * GroupNorm splits the pixels over the threads: each sums its pixels per
+ * channel (double), one thread folds the channel sums into group means,
+ * the same again for the squared deviations (two passes, as the reference),
+ * then every thread normalizes its pixels with per-channel mean, scale
+ * (inv_std * gamma) and shift (beta).
+ */
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "cpu_fast.h"
+
+void ds_fast_layernorm(const ds_cpu_op *op) {
+    const int64_t C = op->x->shape[3], rows = ds_shape_numel(op->x->shape) / C;
+    const float eps = op->node->a.norm.eps;
+    const ds_vec_ops *v = ds_vec();
+    const float *x = op->x->data;
+    float *y = op->y->data; /* may be x */
+#pragma omp parallel for num_threads(ds_fast_threads(op, (double)(rows * C))) schedule(static)
+    for (int64_t t = 0; t < rows; t++)
+        v->layernorm(y + t * C, x + t * C, op->w, op->b, (size_t)C, eps);
+}
+
+size_t ds_fast_groupnorm_scratch(const ds_node *n, int n_threads) {
+    size_t C = (size_t)n->shape[3];
+    /* per thread C doubles of partial sums, then mean, scale, shift (C floats each) */
+    return (size_t)(n_threads > 0 ? n_threads : 1) * C * sizeof(double) + 3 * C * sizeof(float);
+}
+
+/* Sum over the threads' rows of part (nt, C) and channels [c0, c1). */
+static double group_total(const double *part, int nt, int64_t C, int64_t c0, int64_t c1) {
+    double s = 0;
+    for (int t = 0; t < nt; t++)
+        for (int64_t c = c0; c < c1; c++)
+            s += part[(size_t)t * (size_t)C + (size_t)c];
+    return s;
+}
+
+static void groupnorm_item(const ds_cpu_op *op, int64_t n, int nt) {
+    const ds_norm_attr *a = &op->node->a.norm;
+    const int64_t HW = op->x->shape[1] * op->x->shape[2], C = op->x->shape[3];
+    const int64_t cg = C / a->groups;
+    const ds_vec_ops *v = ds_vec();
+    double *part = (double *)op->ctx->scratch;             /* (nt, C) partial sums */
+    float *mean = (float *)(part + (size_t)nt * (size_t)C); /* (C) group mean per channel */
+    float *scale = mean + C, *shift = scale + C;          /* (C) each */
+    const float *x = op->x->data + n * HW * C;
+    const float *r = op->r ? op->r->data + n * HW * C : NULL;
+    float *y = op->y->data + n * HW * C; /* may be r */
+    const double count = (double)(HW * cg);
+#pragma omp parallel num_threads(nt)
+    {
+        const int t = omp_get_thread_num(), nth = omp_get_num_threads();
+        const int64_t p0 = HW * t / nth, p1 = HW * (t + 1) / nth;
+        double *mine = part + (size_t)t * (size_t)C;
+        memset(mine, 0, (size_t)C * sizeof *mine);
+        v->chan_sum(mine, x + p0 * C, (size_t)(p1 - p0), (size_t)C);
+#pragma omp barrier
+#pragma omp single
+        for (int g = 0; g < a->groups; g++) {
+            float m = (float)(group_total(part, nth, C, g * cg, (g + 1) * cg) / count);
+            for (int64_t c = g * cg; c < (g + 1) * cg; c++)
+                mean[c] = m;
+        }
+        memset(mine, 0, (size_t)C * sizeof *mine);
+        v->chan_sqdev(mine, x + p0 * C, mean, (size_t)(p1 - p0), (size_t)C);
+#pragma omp barrier
+#pragma omp single
+        for (int g = 0; g < a->groups; g++) {
+            double var = group_total(part, nth, C, g * cg, (g + 1) * cg) / count;
+            double inv = 1.0 / sqrt(var + a->eps);
+            for (int64_t c = g * cg; c < (g + 1) * cg; c++) {
+                scale[c] = (float)(inv * op->w[c]);
+                shift[c] = op->b[c];
+            }
+        }
+        for (int64_t p = p0; p < p1; p++)
+            v->norm_apply(y + p * C, x + p * C, r ? r + p * C : NULL, mean, scale, shift,
+                          (size_t)C, a->act);
+    }
+}
+
+void ds_fast_groupnorm(const ds_cpu_op *op) {
+    const int64_t N = op->x->shape[0];
+    int nt = ds_fast_threads(op, (double)(ds_shape_numel(op->x->shape) / N));
+    for (int64_t n = 0; n < N; n++)
+        groupnorm_item(op, n, nt);
+}
