@@ -45,8 +45,25 @@ const ds_vec_ops *ds_vec(void);
 /* Each set on its own, for the tests; ds_vec_avx2() is NULL without AVX2+FMA. */
 const ds_vec_ops *ds_vec_portable(void);
 const ds_vec_ops *ds_vec_avx2(void);
+/* For tests: nonzero makes ds_vec() answer the portable set, and so every
+ * kernel take its portable path, until called again with 0. */
+void ds_vec_force_portable(int on);
 /* The AVX2 set's table (cpu_fast_vec_avx2.c); only valid where the CPU has AVX2+FMA. */
 extern const ds_vec_ops ds_vec_avx2_ops;
+
+/* Attention in AVX2+FMA (cpu_fast_attention_avx2.c), over one item's (T, 3C)
+ * packed q|k|v, in blocks of 64 queries. First ds_attention_pack_avx2 copies
+ * q, k and v of the tokens of block b into `shared`
+ * (ds_attention_avx2_shared_floats); once every block is there, the task of
+ * head h and block b writes its queries' hd channels into y (rows of stride
+ * C, starting at query 64 b, channel h * hd), with ds_attention_avx2_floats(T)
+ * floats of its own workspace. */
+size_t ds_attention_avx2_shared_floats(int64_t T, int64_t C, int heads);
+size_t ds_attention_avx2_floats(int64_t T);
+void ds_attention_pack_avx2(const float *qkv, int64_t T, int64_t C, int heads, float scale,
+                            int64_t b, float *shared);
+void ds_attention_task_avx2(const float *shared, int64_t T, int64_t C, int heads, int h,
+                            int64_t b, float *y, float *ws);
 
 /* Threads for a loop of `work` floats: 1 when splitting costs more than it saves. */
 int ds_fast_threads(const ds_cpu_op *op, double work);

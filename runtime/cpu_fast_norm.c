@@ -27,8 +27,10 @@ void ds_fast_layernorm(const ds_cpu_op *op) {
 
 size_t ds_fast_groupnorm_scratch(const ds_node *n, int n_threads) {
     size_t C = (size_t)n->shape[3];
-    /* per thread C doubles of partial sums, then mean, scale, shift (C floats each) */
-    return (size_t)(n_threads > 0 ? n_threads : 1) * C * sizeof(double) + 3 * C * sizeof(float);
+    /* per thread C doubles of partial sums, then mean, scale, shift (C floats
+     * each, padded to a whole double), then the group means (<= C doubles) */
+    return (size_t)(n_threads > 0 ? n_threads : 1) * C * sizeof(double) +
+           (3 * C + (C & 1)) * sizeof(float) + C * sizeof(double);
 }
 
 /* Sum over the threads' rows of part (nt, C) and channels [c0, c1). */
@@ -48,6 +50,7 @@ static void groupnorm_item(const ds_cpu_op *op, int64_t n, int nt) {
     double *part = (double *)op->ctx->scratch;             /* (nt, C) partial sums */
     float *mean = (float *)(part + (size_t)nt * (size_t)C); /* (C) group mean per channel */
     float *scale = mean + C, *shift = scale + C;          /* (C) each */
+    double *gmean = (double *)(shift + C + (C & 1));      /* (groups) in double */
     const float *x = op->x->data + n * HW * C;
     const float *r = op->r ? op->r->data + n * HW * C : NULL;
     float *y = op->y->data + n * HW * C; /* may be r */
@@ -62,9 +65,9 @@ static void groupnorm_item(const ds_cpu_op *op, int64_t n, int nt) {
 #pragma omp barrier
 #pragma omp single
         for (int g = 0; g < a->groups; g++) {
-            float m = (float)(group_total(part, nth, C, g * cg, (g + 1) * cg) / count);
+            gmean[g] = group_total(part, nth, C, g * cg, (g + 1) * cg) / count;
             for (int64_t c = g * cg; c < (g + 1) * cg; c++)
-                mean[c] = m;
+                mean[c] = (float)gmean[g];
         }
         memset(mine, 0, (size_t)C * sizeof *mine);
         v->chan_sqdev(mine, x + p0 * C, mean, (size_t)(p1 - p0), (size_t)C);
@@ -73,9 +76,12 @@ static void groupnorm_item(const ds_cpu_op *op, int64_t n, int nt) {
         for (int g = 0; g < a->groups; g++) {
             double var = group_total(part, nth, C, g * cg, (g + 1) * cg) / count;
             double inv = 1.0 / sqrt(var + a->eps);
+            /* (x - mean) s + b with mean = hi + lo is (x - hi) s + (b - lo s): the
+             * part of the mean a float misses goes into the shift */
+            double lo = gmean[g] - (double)mean[g * cg];
             for (int64_t c = g * cg; c < (g + 1) * cg; c++) {
                 scale[c] = (float)(inv * op->w[c]);
-                shift[c] = op->b[c];
+                shift[c] = (float)(op->b[c] - lo * scale[c]);
             }
         }
         for (int64_t p = p0; p < p1; p++)

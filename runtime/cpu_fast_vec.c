@@ -34,17 +34,22 @@ static void scale_c(float *y, size_t n, float a) {
         y[i] *= a;
 }
 
+/* The mean goes in as hi + lo floats: rounded to one float, its error would
+ * be divided by the standard deviation, large where that is small. */
 static void layernorm_c(float *y, const float *x, const float *w, const float *b, size_t n,
                         float eps) {
     double sum = 0, sq = 0;
     for (size_t i = 0; i < n; i++)
         sum += x[i];
-    float mean = (float)(sum / (double)n);
+    const double mean = sum / (double)n;
+    const float hi = (float)mean, lo = (float)(mean - hi);
+    for (size_t i = 0; i < n; i++) {
+        float d = (x[i] - hi) - lo;
+        sq += (double)d * d;
+    }
+    const float inv = (float)(1.0 / sqrt(sq / (double)n + eps));
     for (size_t i = 0; i < n; i++)
-        sq += (double)(x[i] - mean) * (x[i] - mean);
-    float inv = (float)(1.0 / sqrt(sq / (double)n + eps));
-    for (size_t i = 0; i < n; i++)
-        y[i] = (x[i] - mean) * inv * w[i] + b[i];
+        y[i] = ((x[i] - hi) - lo) * inv * w[i] + b[i];
 }
 
 static void chan_sum_c(double *sum, const float *x, size_t pixels, size_t n) {
@@ -98,8 +103,12 @@ const ds_vec_ops *ds_vec_avx2(void) {
                                                                            : NULL;
 }
 
+static int force_portable;
+
+void ds_vec_force_portable(int on) { force_portable = on; }
+
 const ds_vec_ops *ds_vec(void) {
-    const ds_vec_ops *v = ds_vec_avx2();
+    const ds_vec_ops *v = force_portable ? NULL : ds_vec_avx2();
     return v ? v : &portable;
 }
 

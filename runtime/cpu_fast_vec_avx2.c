@@ -3,9 +3,10 @@
  * a step; a tail shorter than 8 goes through masked loads and stores, so
  * every element sees the same arithmetic.
  *
- * exp and erf are polynomial approximations whose coefficients were fitted
- * by scripts/fit_vec_math.py (least squares on Chebyshev nodes, each
- * coefficient rounded to float in turn and the rest refitted). Measured over
+ * erf (and exp, in cpu_fast_avx2.h) are polynomial approximations whose
+ * coefficients were fitted by scripts/fit_vec_math.py (least squares on
+ * Chebyshev nodes, each coefficient rounded to float in turn and the rest
+ * refitted). Measured over
  * dense sweeps: exp within 0.7 ulp over [-87.3, 88], erf within 7e-8 absolute
  * (tests/test_ops_vit.c checks both).
  */
@@ -13,13 +14,7 @@
 #include <math.h>
 
 #include "cpu_fast.h"
-
-/* lanes [0, n) set, n < 8 */
-static inline __m256i tail_mask(size_t n) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
-static inline __m256 load_tail(const float *p, __m256i m) { return _mm256_maskload_ps(p, m); }
+#include "cpu_fast_avx2.h" /* exp8, tail masks */
 
 static inline float hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -33,25 +28,6 @@ static inline float hmax(__m256 v) {
     s = _mm_max_ps(s, _mm_movehl_ps(s, s));
     s = _mm_max_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
-}
-
-/* e^x = 2^n * e^r, r = x - n ln2 in [-ln2/2, ln2/2], e^r = 1 + r + r^2 S(r). */
-static inline __m256 exp8(__m256 x) {
-    static const float S[5] = {0.49999988079071045f, 0.166665181517601f, 0.04166964814066887f,
-                               0.008368944749236107f, 0.0013745303731411695f};
-    /* below -87.3 the scale 2^n would leave the normal range; NaN passes (second operand) */
-    x = _mm256_max_ps(_mm256_set1_ps(-87.3f), x);
-    x = _mm256_min_ps(_mm256_set1_ps(88.0f), x);
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693147182464599609f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-1.9046542121259336e-09f), r);
-    __m256 p = _mm256_set1_ps(S[4]);
-    for (int i = 3; i >= 0; i--)
-        p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(S[i]));
-    p = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(r, r), p, r), _mm256_set1_ps(1.0f));
-    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
 
 /* erf(z) = sign(z) * (|z| < 1 ? |z| (c0 + P(z^2)) : 1 - e^{-z^2} R(|z| - 2.5)), |z| clamped
@@ -172,6 +148,7 @@ static void scale_avx2(float *y, size_t n, float a) {
         y[i] *= a;
 }
 
+/* The mean as hi + lo floats, as in the portable version. */
 static void layernorm_avx2(float *y, const float *x, const float *w, const float *b, size_t n,
                            float eps) {
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
@@ -183,28 +160,32 @@ static void layernorm_avx2(float *y, const float *x, const float *w, const float
     double sum = hsum(_mm256_add_ps(s0, s1));
     for (; i < n; i++)
         sum += x[i];
-    const float mean = (float)(sum / (double)n);
-    const __m256 vm = _mm256_set1_ps(mean);
+    const double mean = sum / (double)n;
+    const float hi = (float)mean, lo = (float)(mean - hi);
+    const __m256 vhi = _mm256_set1_ps(hi), vlo = _mm256_set1_ps(lo);
     s0 = s1 = _mm256_setzero_ps();
     for (i = 0; i + 16 <= n; i += 16) {
-        __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(x + i), vm);
-        __m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 8), vm);
+        __m256 d0 = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vhi), vlo);
+        __m256 d1 = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), vhi), vlo);
         s0 = _mm256_fmadd_ps(d0, d0, s0);
         s1 = _mm256_fmadd_ps(d1, d1, s1);
     }
     double sq = hsum(_mm256_add_ps(s0, s1));
-    for (; i < n; i++)
-        sq += (double)(x[i] - mean) * (x[i] - mean);
-    const float inv = (float)(1.0 / sqrt(sq / (double)n + eps));
-    const __m256 vi = _mm256_set1_ps(inv);
+    for (; i < n; i++) {
+        float d = (x[i] - hi) - lo;
+        sq += (double)d * d;
+    }
+    const __m256 vi = _mm256_set1_ps((float)(1.0 / sqrt(sq / (double)n + eps)));
     for (i = 0; i + 8 <= n; i += 8) {
-        __m256 t = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm), vi);
-        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(t, _mm256_loadu_ps(w + i), _mm256_loadu_ps(b + i)));
+        __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vhi), vlo);
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(_mm256_mul_ps(d, vi), _mm256_loadu_ps(w + i),
+                                                _mm256_loadu_ps(b + i)));
     }
     if (i < n) {
         __m256i m = tail_mask(n - i);
-        __m256 t = _mm256_mul_ps(_mm256_sub_ps(load_tail(x + i, m), vm), vi);
-        _mm256_maskstore_ps(y + i, m, _mm256_fmadd_ps(t, load_tail(w + i, m), load_tail(b + i, m)));
+        __m256 d = _mm256_sub_ps(_mm256_sub_ps(load_tail(x + i, m), vhi), vlo);
+        _mm256_maskstore_ps(y + i, m, _mm256_fmadd_ps(_mm256_mul_ps(d, vi), load_tail(w + i, m),
+                                                      load_tail(b + i, m)));
     }
 }
 
