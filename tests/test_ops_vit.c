@@ -5,8 +5,9 @@
  * primitives (erf, exp, ...) against libm and the portable set.
  *
  * Limits: the worst NMSE of each family is printed; the limits below were
- * set at about 30x the worst value measured (see each comment), so that a
- * real error (a wrong index, a lost term) fails while float32 rounding passes.
+ * set at about 10x the worst value measured over 30 seeds (see each
+ * comment), so that float32 rounding passes while a real error (a wrong
+ * index: NMSE ~1; a lost key among 577: ~1e-6) fails.
  */
 #include <float.h>
 #include <math.h>
@@ -72,8 +73,9 @@ static void report(const char *family) { printf("    %-14s worst NMSE %.2e\n", f
 
 /* ---- LINEAR: sgemm + bias/residual/activation epilogue ---- */
 
-/* measured worst 1.3e-13: float32 sgemm against double sums over up to 768 terms */
-static const double LINEAR_LIMIT = 4e-12;
+/* worst measured over 30 seeds 5.0e-12: float32 sgemm against double sums,
+ * largest with a single output (cout 1, one token) */
+static const double LINEAR_LIMIT = 5e-11;
 
 TEST(linear_matches_reference) {
     static const int64_t tokens[] = {1, 2, 25, 97, 578};
@@ -105,8 +107,9 @@ TEST(linear_matches_reference) {
 
 /* ---- ATTENTION ---- */
 
-/* measured worst 3.7e-13 (float32 scores, softmax sums and sgemm against double) */
-static const double ATTENTION_LIMIT = 1e-11;
+/* worst measured over 30 seeds 8.2e-12, with head_dim 1 over 578 tokens: each
+ * output is a mean of values of either sign, small against its terms */
+static const double ATTENTION_LIMIT = 1e-10;
 
 TEST(attention_matches_reference) {
     static const int64_t tokens[] = {1, 2, 25, 97, 578};
@@ -117,7 +120,7 @@ TEST(attention_matches_reference) {
         for (size_t d = 0; d < sizeof head_dims / sizeof *head_dims; d++)
             for (size_t h = 0; h < sizeof heads / sizeof *heads; h++) {
                 int64_t T = tokens[t], C = (int64_t)heads[h] * head_dims[d];
-                if (T == 578 && C > 3 * 64)
+                if (T == 578 && C > 64)
                     continue; /* the double reference is slow under ASan */
                 ds_node n = make_node(DS_OP_ATTENTION, 1, 1, T, C);
                 n.a.attn.heads = heads[h];
@@ -136,7 +139,7 @@ TEST(attention_matches_reference) {
 
 /* ---- LAYERNORM, GROUPNORM ---- */
 
-/* measured worst 8.9e-15 (LayerNorm; GroupNorm 3.0e-15) */
+/* worst measured over 30 seeds 2.2e-14 (LayerNorm over 3 channels; GroupNorm 8.5e-15) */
 static const double NORM_LIMIT = 3e-13;
 
 TEST(layernorm_matches_reference) {
@@ -240,8 +243,9 @@ TEST(tokens_match_reference) {
     report("tokens");
 }
 
-/* GELU goes through the vector erf: measured worst 8.7e-16 */
-static const double ELEMENTWISE_LIMIT = 3e-14;
+/* worst measured over 30 seeds 3.4e-14: GELU of a single element, the vector
+ * erf against erff where 1 + erf is small */
+static const double ELEMENTWISE_LIMIT = 3e-13;
 
 TEST(add_act_match_reference) {
     static const int64_t shapes[][4] = {{1, 1, 1, 1}, {1, 1, 7, 3}, {2, 5, 9, 17}, {1, 48, 64, 33}};
@@ -355,7 +359,13 @@ TEST(vector_primitives_match_portable) {
             memcpy(y2 + n, a + n, 8 * sizeof *a);
             v->add_act(y1, a, b, r, n, act);
             c->add_act(y2, a, b, r, n, act);
-            CHECK_MSG(op_nmse(y1, y2, n) < ELEMENTWISE_LIMIT, "add_act n=%zu act=%d", n, act);
+            /* the same adds; GELU's vector erf is within 1.2e-7 of erff's, times x/2 */
+            for (size_t k = 0; k < n; k++) {
+                float x = a[k] + b[k] + r[k];
+                double tol = act == DS_ACT_GELU ? 1.2e-7 * fabsf(x) + 2 * FLT_EPSILON * fabsf(y2[k]) : 0;
+                CHECK_MSG(fabs(y1[k] - y2[k]) <= tol, "add_act n=%zu act=%d: %.9g vs %.9g", n,
+                          act, y1[k], y2[k]);
+            }
             CHECK_MSG(!memcmp(y1 + n, a + n, 8 * sizeof *a), "add_act wrote past n=%zu", n);
             const float *res = act & 1 ? r : NULL;
             v->norm_apply(y1, a, res, b, r, b, n, act);
@@ -396,6 +406,20 @@ TEST(vector_primitives_match_portable) {
     }
 }
 
+/* The same kernels on their portable paths (what a CPU without AVX2 runs). */
+#define PORTABLE(name)                 \
+    TEST(name##_portable) {            \
+        ds_vec_force_portable(1);      \
+        name();                        \
+        ds_vec_force_portable(0);      \
+    }
+PORTABLE(linear_matches_reference)
+PORTABLE(attention_matches_reference)
+PORTABLE(layernorm_matches_reference)
+PORTABLE(groupnorm_matches_reference)
+PORTABLE(resize_matches_reference)
+PORTABLE(add_act_match_reference)
+
 int main(void) {
     RUN(linear_matches_reference);
     RUN(attention_matches_reference);
@@ -408,5 +432,11 @@ int main(void) {
     RUN(vector_erf_is_accurate);
     RUN(vector_exp_is_accurate);
     RUN(vector_primitives_match_portable);
+    RUN(linear_matches_reference_portable);
+    RUN(attention_matches_reference_portable);
+    RUN(layernorm_matches_reference_portable);
+    RUN(groupnorm_matches_reference_portable);
+    RUN(resize_matches_reference_portable);
+    RUN(add_act_match_reference_portable);
     return test_summary();
 }
