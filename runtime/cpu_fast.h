@@ -27,10 +27,9 @@ typedef struct ds_vec_ops {
     /* LayerNorm of one row of n: y = (x - mean) / sqrt(var + eps) * w + b, y may be x. */
     void (*layernorm)(float *y, const float *x, const float *w, const float *b, size_t n,
                       float eps);
-    /* sum[k] += x[p*n + k] and, with mean, sq[k] += (x[p*n + k] - mean[k])^2,
-     * over p < pixels: GroupNorm statistics in double, per channel. */
-    void (*chan_sum)(double *sum, const float *x, size_t pixels, size_t n);
-    void (*chan_sqdev)(double *sq, const float *x, const float *mean, size_t pixels, size_t n);
+    /* sum[k] += x[p*n + k] and sq[k] += x[p*n + k]^2 over p < pixels: GroupNorm
+     * statistics per channel, in double. */
+    void (*chan_stats)(double *sum, double *sq, const float *x, size_t pixels, size_t n);
     /* y[k] = act((x[k] - mean[k]) * scale[k] + shift[k] + r[k]), r optional; y may be x or r. */
     void (*norm_apply)(float *y, const float *x, const float *r, const float *mean,
                        const float *scale, const float *shift, size_t n, ds_act act);

@@ -52,17 +52,12 @@ static void layernorm_c(float *y, const float *x, const float *w, const float *b
         y[i] = ((x[i] - hi) - lo) * inv * w[i] + b[i];
 }
 
-static void chan_sum_c(double *sum, const float *x, size_t pixels, size_t n) {
-    for (size_t p = 0; p < pixels; p++)
-        for (size_t k = 0; k < n; k++)
-            sum[k] += x[p * n + k];
-}
-
-static void chan_sqdev_c(double *sq, const float *x, const float *mean, size_t pixels, size_t n) {
+static void chan_stats_c(double *sum, double *sq, const float *x, size_t pixels, size_t n) {
     for (size_t p = 0; p < pixels; p++)
         for (size_t k = 0; k < n; k++) {
-            double d = (double)x[p * n + k] - mean[k];
-            sq[k] += d * d;
+            double v = x[p * n + k];
+            sum[k] += v;
+            sq[k] += v * v;
         }
 }
 
@@ -89,8 +84,7 @@ static const ds_vec_ops portable = {
     .exp_sum = exp_sum_c,
     .scale = scale_c,
     .layernorm = layernorm_c,
-    .chan_sum = chan_sum_c,
-    .chan_sqdev = chan_sqdev_c,
+    .chan_stats = chan_stats_c,
     .norm_apply = norm_apply_c,
     .bilinear = bilinear_c,
 };

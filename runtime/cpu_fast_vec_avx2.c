@@ -189,31 +189,19 @@ static void layernorm_avx2(float *y, const float *x, const float *w, const float
     }
 }
 
-static void chan_sum_avx2(double *sum, const float *x, size_t pixels, size_t n) {
-    for (size_t p = 0; p < pixels; p++) {
-        const float *row = x + p * n;
-        size_t k = 0;
-        for (; k + 4 <= n; k += 4)
-            _mm256_storeu_pd(sum + k, _mm256_add_pd(_mm256_loadu_pd(sum + k),
-                                                    _mm256_cvtps_pd(_mm_loadu_ps(row + k))));
-        for (; k < n; k++)
-            sum[k] += row[k];
-    }
-}
-
-static void chan_sqdev_avx2(double *sq, const float *x, const float *mean, size_t pixels,
-                            size_t n) {
+static void chan_stats_avx2(double *sum, double *sq, const float *x, size_t pixels, size_t n) {
     for (size_t p = 0; p < pixels; p++) {
         const float *row = x + p * n;
         size_t k = 0;
         for (; k + 4 <= n; k += 4) {
-            __m256d d = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(row + k)),
-                                      _mm256_cvtps_pd(_mm_loadu_ps(mean + k)));
-            _mm256_storeu_pd(sq + k, _mm256_fmadd_pd(d, d, _mm256_loadu_pd(sq + k)));
+            __m256d v = _mm256_cvtps_pd(_mm_loadu_ps(row + k));
+            _mm256_storeu_pd(sum + k, _mm256_add_pd(_mm256_loadu_pd(sum + k), v));
+            _mm256_storeu_pd(sq + k, _mm256_fmadd_pd(v, v, _mm256_loadu_pd(sq + k)));
         }
         for (; k < n; k++) {
-            double d = (double)row[k] - mean[k];
-            sq[k] += d * d;
+            double v = row[k];
+            sum[k] += v;
+            sq[k] += v * v;
         }
     }
 }
@@ -273,8 +261,7 @@ const ds_vec_ops ds_vec_avx2_ops = {
     .exp_sum = exp_sum_avx2,
     .scale = scale_avx2,
     .layernorm = layernorm_avx2,
-    .chan_sum = chan_sum_avx2,
-    .chan_sqdev = chan_sqdev_avx2,
+    .chan_stats = chan_stats_avx2,
     .norm_apply = norm_apply_avx2,
     .bilinear = bilinear_avx2,
 };
