@@ -127,6 +127,7 @@ static void out_tile(int rows, const float *st, int64_t nq, const float *vp, int
     TILE_ZERO(a5, b5);
     for (int64_t j = 0; j < T; j++) {
         const float *p = st + j * nq;
+        _mm_prefetch((const char *)(p + 8 * nq), _MM_HINT_T0); /* st rows come from L2 */
         __m256 v0 = _mm256_loadu_ps(vp + j * 16), v1 = _mm256_loadu_ps(vp + j * 16 + 8);
         TILE_FMA(_mm256_broadcast_ss(p), v0, v1, a0, b0);
         TILE_FMA(_mm256_broadcast_ss(p + 1), v0, v1, a1, b1);
