@@ -69,6 +69,7 @@ int ds_fast_threads(const ds_cpu_op *op, double work);
 
 /* ---- the kernels ---- */
 void ds_fast_linear(const ds_cpu_op *op);
+size_t ds_fast_linear_scratch(const ds_node *n, int n_threads);
 void ds_fast_attention(const ds_cpu_op *op);
 size_t ds_fast_attention_scratch(const ds_node *n, int n_threads);
 void ds_fast_layernorm(const ds_cpu_op *op);

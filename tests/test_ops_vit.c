@@ -105,6 +105,65 @@ TEST(linear_matches_reference) {
     report("linear");
 }
 
+/* The readout's rows [patch token, class token] all end in the same half:
+ * the fast kernel computes that half's product once. Also rows that differ
+ * only in their last value, which must not take that path. */
+static double readout_linear_nmse(int64_t T, int64_t C, int residual, int differ, int in_place,
+                                  int threads) {
+    ds_node n = make_node(DS_OP_LINEAR, 1, 1, T, C);
+    n.a.linear.act = DS_ACT_GELU;
+    n.in[1] = residual ? 1 : -1;
+    size_t nx = (size_t)(T * 2 * C), ny = (size_t)(T * C);
+    float *x = op_guarded_alloc(nx), *w = op_guarded_alloc((size_t)(2 * C * C));
+    float *b = op_guarded_alloc((size_t)C), *r = op_guarded_alloc(ny);
+    float *y_ref = op_guarded_alloc(ny), *y = in_place ? r : op_guarded_alloc(ny);
+    op_random(x, nx, seed++, 1.0f);
+    op_random(w, (size_t)(2 * C * C), seed++, 1.0f / sqrtf((float)(2 * C)));
+    op_random(b, (size_t)C, seed++, 0.1f);
+    op_random(r, ny, seed++, 1.0f);
+    for (int64_t t = 1; t < T; t++)
+        memcpy(x + t * 2 * C + C, x + C, (size_t)C * sizeof(float));
+    if (differ)
+        x[nx - 1] += 1.0f;
+    size_t scratch = ds_cpu_fast_kernels[DS_OP_LINEAR].scratch_bytes(&n, threads);
+    float *s = op_guarded_alloc(scratch / sizeof(float));
+    ds_cpu_ctx ctx = {.n_threads = threads, .scratch = s, .scratch_bytes = scratch};
+    ds_tensor tx = {x, {1, 1, T, 2 * C}}, tr = {r, {1, 1, T, C}};
+    ds_tensor tref = {y_ref, {1, 1, T, C}}, ty = {y, {1, 1, T, C}};
+    ds_cpu_op op = {.node = &n, .x = &tx, .r = residual ? &tr : NULL, .y = &tref, .w = w,
+                    .b = b, .ctx = &ctx};
+    ds_ref_linear(&op);
+    op.y = &ty;
+    ds_cpu_fast_kernels[DS_OP_LINEAR].run(&op);
+    double e = op_nmse(y, y_ref, ny);
+    int ok = op_guards_intact(y, ny) && op_guards_intact(s, scratch / sizeof(float));
+    op_guarded_free(x);
+    op_guarded_free(w);
+    op_guarded_free(b);
+    op_guarded_free(r);
+    op_guarded_free(y_ref);
+    if (!in_place)
+        op_guarded_free(y);
+    op_guarded_free(s);
+    return ok ? e : INFINITY;
+}
+
+TEST(readout_linear_matches_reference) {
+    static const int64_t grids[][2] = {{1, 17}, {2, 8}, {15, 17}, {97, 64}};
+    worst = 0;
+    for (size_t g = 0; g < sizeof grids / sizeof *grids; g++)
+        for (int variant = 0; variant < 8; variant++) {
+            int residual = variant & 1, differ = (variant >> 1) & 1, in_place = residual && variant >> 2;
+            double e = readout_linear_nmse(grids[g][0], grids[g][1], residual, differ, in_place,
+                                           1 + (variant & 1));
+            if (e > worst)
+                worst = e;
+            CHECK_MSG(e <= LINEAR_LIMIT, "readout linear T=%lld C=%lld variant %d: NMSE %.3g",
+                      (long long)grids[g][0], (long long)grids[g][1], variant, e);
+        }
+    report("readout");
+}
+
 /* ---- ATTENTION ---- */
 
 /* worst measured over 30 seeds 8.2e-12, with head_dim 1 over 578 tokens: each
@@ -420,6 +479,7 @@ PORTABLE(add_act_match_reference)
 
 int main(void) {
     RUN(linear_matches_reference);
+    RUN(readout_linear_matches_reference);
     RUN(attention_matches_reference);
     RUN(layernorm_matches_reference);
     RUN(groupnorm_matches_reference);
