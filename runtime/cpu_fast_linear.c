@@ -2,11 +2,11 @@
  * cpu_fast_linear.c: y = act(x W^T + b + r) with one OpenBLAS sgemm.
  *
  * The sgemm is called outside any parallel region, so OpenBLAS (OpenMP build)
- * spreads it over the engine's threads. Bias and residual go in around it in
- * one pass over y: with a residual, y = r + b is written first and the sgemm
- * accumulates onto it (beta = 1), which is also right when the planner put y
- * on top of r; without one, the sgemm writes y and the pass adds the bias and
- * applies the activation. A residual with an activation takes a second pass.
+ * spreads it over the engine's threads. Bias and residual go in first: y is
+ * filled with b (or r + b) and the sgemm accumulates onto it (beta = 1),
+ * which is also right when the planner put y on top of r, and costs no more
+ * than the pass in which OpenBLAS would clear y for beta = 0. The
+ * activation, if any, takes one pass after.
  *
  * When every row ends in the same cin/2 values, as the DPT readout's
  * [patch token, class token] rows do, that half's product is the same for
@@ -19,23 +19,19 @@
 
 #include "cpu_fast.h"
 
-/* rows x cols of y, each row y = act(a + bias), a = y or r */
-static void epilogue(const ds_cpu_op *op, float *y, const float *a, int64_t rows, int64_t cols,
-                     const float *bias, ds_act act) {
+/* y (rows, cols) = a + bias per row (a or bias may be NULL, not both), or act(y). */
+static void fill(const ds_cpu_op *op, float *y, const float *a, const float *bias, int64_t rows,
+                 int64_t cols, ds_act act) {
     const ds_vec_ops *v = ds_vec();
-    int nt = ds_fast_threads(op, (double)rows * (double)cols);
-    if (!bias) {
-        size_t n = (size_t)(rows * cols), chunk = (n + 4095) / 4096;
-#pragma omp parallel for num_threads(nt) schedule(static)
-        for (size_t c = 0; c < chunk; c++) {
-            size_t i0 = c * 4096, len = n - i0 < 4096 ? n - i0 : 4096;
-            v->add_act(y + i0, a + i0, NULL, NULL, len, act);
-        }
-        return;
+#pragma omp parallel for num_threads(ds_fast_threads(op, (double)rows * (double)cols)) \
+    schedule(static)
+    for (int64_t t = 0; t < rows; t++) {
+        float *row = y + t * cols;
+        if (a || act != DS_ACT_NONE)
+            v->add_act(row, a ? a + t * cols : row, bias, NULL, (size_t)cols, act);
+        else
+            memcpy(row, bias, (size_t)cols * sizeof(float));
     }
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t t = 0; t < rows; t++)
-        v->add_act(y + t * cols, a + t * cols, bias, NULL, (size_t)cols, act);
 }
 
 static void set_blas_threads(int n) {
@@ -79,16 +75,12 @@ void ds_fast_linear(const ds_cpu_op *op) {
                     (blasint)cin, x + k, 1, 1.0f, folded, 1);
         bias = folded;
     }
-    float beta = 0.0f;
-    if (op->r) {
-        if (bias || y != op->r->data)
-            epilogue(op, y, op->r->data, rows, cout, bias, DS_ACT_NONE);
-        beta = 1.0f;
-    }
+    const float *r = op->r ? op->r->data : NULL;
+    if (bias || (r && r != y))
+        fill(op, y, r, bias, rows, cout, DS_ACT_NONE);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)rows, (blasint)cout, (blasint)k,
-                1.0f, x, (blasint)cin, op->w, (blasint)cin, beta, y, (blasint)cout);
-    if (!op->r && (bias || act != DS_ACT_NONE))
-        epilogue(op, y, y, rows, cout, bias, act);
-    else if (op->r && act != DS_ACT_NONE)
-        epilogue(op, y, y, rows, cout, NULL, act);
+                1.0f, x, (blasint)cin, op->w, (blasint)cin, bias || r ? 1.0f : 0.0f, y,
+                (blasint)cout);
+    if (act != DS_ACT_NONE)
+        fill(op, y, NULL, NULL, rows, cout, act);
 }

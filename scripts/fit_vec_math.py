@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Fits the polynomial coefficients of the AVX2 exp and erf in
-runtime/cpu_fast_vec_avx2.c and prints them with their float32 error.
+runtime/cpu_fast_avx2.h and runtime/cpu_fast_vec_avx2.c and prints them with their float32 error.
 
 Each fit is least squares on Chebyshev nodes, weighted so that the error
 that matters is flat; then the coefficients are rounded to float one at a
@@ -74,17 +74,21 @@ def fit_erf():
     xs = np.linspace(0, 1, 400001).astype(F32)
     small = fma(xs, F32(c0), (xs * horner(P, (xs * xs).astype(F32))).astype(F32))
     err_small = np.max(np.abs(small - np.vectorize(math.erf)(xs.astype(np.float64))))
-    # 1 <= |x| <= 4: erf(x) = 1 - e^{-x^2} R(x - 2.5), absolute error
-    x = nodes(1.0, 4.0)
-    R = fit_rounded(x - 2.5, np.array([math.erfc(v) * math.exp(v * v) for v in x]), 10,
-                    np.exp(-x * x))
-    xs = np.linspace(1, 4, 400001).astype(F32)
-    e = np.exp(-(xs * xs).astype(F32).astype(np.float64)).astype(F32)
-    big = fma(-e, horner(R, (xs - F32(2.5)).astype(F32)), np.ones_like(xs))
-    err_big = np.max(np.abs(big - np.vectorize(math.erf)(xs.astype(np.float64))))
+    # 1 <= |x| <= 4: six pieces of width 1/2, erf(x) = 1 - Q_k(x - 1.25 - k/2), Q_k ~ erfc;
+    # past 3.92, where erf rounds to 1, 1 - Q stays 1 for any small enough Q
+    Q, err_big = [], 0.0
+    for k in range(6):
+        c = 1.25 + 0.5 * k
+        x = nodes(c - 0.25, c + 0.25, 3000)
+        q = fit_rounded(x - c, np.vectorize(math.erfc)(x), 6, np.ones_like(x))
+        xs = np.linspace(c - 0.25, c + 0.25, 100001).astype(F32)
+        got = (1.0 - horner(q, (xs - F32(c)).astype(F32)).astype(np.float64)).astype(F32)
+        err_big = max(err_big, np.max(np.abs(got - np.vectorize(math.erf)(xs.astype(np.float64)))))
+        Q.append(q)
     print(f"erf c0 = {c0!r}f")
     show("erf P", P)
-    show("erf R", R)
+    for i in range(7):  # Q[i] holds coefficient i of the six pieces (two lanes unused)
+        show(f"erf Q[{i}]", [Q[k][i] for k in range(6)] + [0.0, 0.0])
     print(f"  max absolute error {err_small:.3g} (|x| < 1), {err_big:.3g} (1 <= |x| <= 4)")
 
 
