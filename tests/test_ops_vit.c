@@ -471,6 +471,7 @@ TEST(vector_primitives_match_portable) {
         ds_vec_force_portable(0);      \
     }
 PORTABLE(linear_matches_reference)
+PORTABLE(readout_linear_matches_reference)
 PORTABLE(attention_matches_reference)
 PORTABLE(layernorm_matches_reference)
 PORTABLE(groupnorm_matches_reference)
@@ -491,6 +492,7 @@ int main(void) {
     RUN(vector_exp_is_accurate);
     RUN(vector_primitives_match_portable);
     RUN(linear_matches_reference_portable);
+    RUN(readout_linear_matches_reference_portable);
     RUN(attention_matches_reference_portable);
     RUN(layernorm_matches_reference_portable);
     RUN(groupnorm_matches_reference_portable);
