@@ -51,12 +51,13 @@ void ds_vec_force_portable(int on);
 extern const ds_vec_ops ds_vec_avx2_ops;
 
 /* Attention in AVX2+FMA (cpu_fast_attention_avx2.c), over one item's (T, 3C)
- * packed q|k|v, in blocks of 64 queries. First ds_attention_pack_avx2 copies
- * q, k and v of the tokens of block b into `shared`
- * (ds_attention_avx2_shared_floats); once every block is there, the task of
- * head h and block b writes its queries' hd channels into y (rows of stride
- * C, starting at query 64 b, channel h * hd), with ds_attention_avx2_floats(T)
- * floats of its own workspace. */
+ * packed q|k|v, in blocks of DS_ATTENTION_BLOCK queries. First
+ * ds_attention_pack_avx2 copies q, k and v of the tokens of block b into
+ * `shared` (ds_attention_avx2_shared_floats); once every block is there, the
+ * task of head h and block b writes its queries' hd channels into y (rows of
+ * stride C, from query DS_ATTENTION_BLOCK * b, channel h * hd), with
+ * ds_attention_avx2_floats(T) floats of its own workspace. */
+enum { DS_ATTENTION_BLOCK = 64 };
 size_t ds_attention_avx2_shared_floats(int64_t T, int64_t C, int heads);
 size_t ds_attention_avx2_floats(int64_t T);
 void ds_attention_pack_avx2(const float *qkv, int64_t T, int64_t C, int heads, float scale,

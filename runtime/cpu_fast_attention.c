@@ -16,11 +16,11 @@
 
 #include "cpu_fast.h"
 
-enum { BQ = 64 }; /* queries per task */
+enum { BQ = DS_ATTENTION_BLOCK }; /* queries per task */
 
 static size_t align16(size_t n) { return (n + 15) / 16 * 16; } /* floats: 64 bytes */
 
-/* Workspace: the AVX2 path's packed k and v, shared; then one part per thread. */
+/* Workspace: the AVX2 path's copies of q, k and v, shared; then one part per thread. */
 static size_t shared_floats(const ds_node *n) {
     return align16(ds_attention_avx2_shared_floats(n->shape[2], n->shape[3], n->a.attn.heads));
 }

@@ -21,7 +21,7 @@
 #include "cpu_fast.h"
 #include "cpu_fast_avx2.h" /* exp8, tail masks */
 
-enum { QMAX = 64 };
+enum { QMAX = DS_ATTENTION_BLOCK };
 
 static int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }
 
@@ -115,8 +115,9 @@ static void score_tile(int rows, const float *k, int64_t ldk, const float *qt, i
 }
 
 /* y rows [q, q + rows) x 16 channels (the first `cols` stored) = st columns
- * against one v panel, divided by the row sums. st has at least 16 columns,
- * so the six broadcasts stay inside a row. */
+ * against one v panel, divided by the row sums. With fewer than 6 rows, the
+ * broadcasts past them read on into the next st row (or the max array after
+ * st, for the last): memory of the workspace, whose products are dropped. */
 static void out_tile(int rows, const float *st, int64_t nq, const float *vp, int64_t T,
                      const float *sum, float *y, int64_t ldy, int64_t cols) {
     TILE_ZERO(a0, b0);
