@@ -48,6 +48,18 @@ ds_status op_maxpool(const kern_ctx *k, const gpu_op *op);   /* DS_OP_MAXPOOL */
 ds_status op_layernorm(const kern_ctx *k, const gpu_op *op); /* DS_OP_LAYERNORM: w, b (C) */
 ds_status op_groupnorm(const kern_ctx *k, const gpu_op *op); /* DS_OP_GROUPNORM: w, b (C), r optional */
 
+/* DS_OP_CONV2D when groups == C == O (depthwise): ds_ref_conv2d with every
+ * attribute (kernel size, stride, dilation, asymmetric padding, in_act, bias,
+ * residual with res_act, act). */
+ds_status op_conv_depthwise(const kern_ctx *k, const gpu_op *op);
+ds_status op_conv_transpose(const kern_ctx *k, const gpu_op *op); /* DS_OP_CONV_TRANSPOSE */
+/* DS_OP_ATTENTION: flash-style, online softmax over key blocks; no T x T
+ * score matrix exists in memory at any token count. */
+ds_status op_attention(const kern_ctx *k, const gpu_op *op);
+ds_status op_pos_embed(const kern_ctx *k, const gpu_op *op);     /* DS_OP_POS_EMBED */
+ds_status op_prepend_token(const kern_ctx *k, const gpu_op *op); /* DS_OP_PREPEND_TOKEN */
+ds_status op_readout_cat(const kern_ctx *k, const gpu_op *op);   /* DS_OP_READOUT_CAT */
+
 /* ---- epilogue of a library convolution or GEMM ---- */
 /* y = act(x + b[c] + res_act(r)) with x, r, y (N, H, W, C) and b (C); b and r
  * may be NULL. With x the bias-free output of a convolution (a GEMM), y is
