@@ -192,6 +192,61 @@ ds_status ds_engine_prepare_rgb8(ds_engine *engine, const uint8_t *rgb, int widt
 void ds_resize_depth(const float *net_depth, int net_width, int net_height, float *depth,
                      int width, int height, int n_threads);
 
+/* ---- Photo to 3D mesh ---------------------------------------------------- */
+/* A grid of vertices over the photo, displaced by its depth map, as
+ * interleaved float32 vertices (x, y, z, nx, ny, nz, u, v) and triangles of
+ * uint32 vertex indices, counter-clockwise seen from the front (+Z).
+ *
+ * Units and axes: metres, +X right, +Y up, +Z towards the viewer (glTF's).
+ * UVs: u right, v down, (0, 0) the photo's top-left corner (glTF's).
+ * The depth map is MiDaS's relative inverse depth, normalized per image:
+ * n = (d - min) / (max - min) in [0, 1] (1 the nearest; NaN and infinities
+ * count as 0 as in ds_depth_range; a flat map gives n = 0 everywhere).
+ *
+ *  - DS_MESH_PLANE (Blender's image-as-plane recipe): a plane 1 m high with
+ *    the photo's aspect ratio, centred on the origin in z = 0, each vertex
+ *    moved along +Z by depth_scale * n.
+ *  - DS_MESH_CAMERA: a pinhole camera at the origin looking down -Z with
+ *    fov_deg along the photo's long side; the vertex of UV (u, v) is on that
+ *    pixel's ray at distance z (along -Z) with 1/z = 1/far + n (1/near - 1/far),
+ *    so the mesh seen from that camera is the photo.
+ *
+ * Depth is sampled bilinearly at each vertex's UV (pixel centres at
+ * (i + 0.5) / width). Normals: the normalized cross product of the
+ * differences of the displaced neighbours (one-sided at the border), +Z
+ * where that is zero. tear > 0 drops every triangle whose depth range, with
+ * z as above for both projections, exceeds tear times its nearest depth:
+ * (zmax - zmin) > tear * zmin; kept triangles keep their order. */
+typedef enum ds_mesh_projection { DS_MESH_PLANE = 0, DS_MESH_CAMERA } ds_mesh_projection;
+
+typedef struct ds_mesh_params {
+    int grid;                      /* cells along the long side (1..16384); 0: one vertex per pixel */
+    ds_mesh_projection projection; /* default DS_MESH_PLANE */
+    float depth_scale;             /* plane: displacement of the nearest point, metres (0.25) */
+    float fov_deg;                 /* camera: field of view along the long side (55) */
+    float near_m, far_m;           /* depth of n = 1 and n = 0 (1, 10); 0 < near < far */
+    float tear;                    /* <= 0: keep every triangle (default 0) */
+} ds_mesh_params;
+
+ds_mesh_params ds_mesh_default_params(void);
+
+typedef struct ds_mesh {
+    float *vertices;             /* (n_vertices, 8): x y z nx ny nz u v; malloc'd */
+    uint32_t *indices;           /* (n_triangles, 3); malloc'd */
+    int64_t n_vertices, n_triangles;
+    int cols, rows;              /* vertex grid: vertex (i, j) is i + j * cols */
+    float yfov, aspect;          /* the view the mesh fills: vertical field of view (radians), width / height */
+    float camera_z;              /* where that camera sits on +Z (0 for DS_MESH_CAMERA) */
+    float bounds_min[3], bounds_max[3]; /* of the vertex positions */
+} ds_mesh;
+
+/* The mesh of a width x height depth map (row-major floats, host memory),
+ * built by the CUDA kernels of kernels/mesh.cu, on the CPU under the CUDA
+ * emulator; the result is in host memory, released with ds_mesh_free. */
+ds_status ds_mesh_build(const float *depth, int width, int height, const ds_mesh_params *params,
+                        ds_mesh *out);
+void ds_mesh_free(ds_mesh *mesh); /* NULL-safe; leaves *mesh empty */
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,50 @@
+/*
+ * mesh.h: the layout of a mesh (ds_mesh_build), shared by the C API, the
+ * kernels of kernels/mesh.cu and their reference in tests: everything the
+ * kernels need, worked out once on the host from the parameters.
+ */
+#ifndef DS_MESH_H
+#define DS_MESH_H
+
+#include <stdint.h>
+
+#include "depthsolve.h" /* ds_mesh_params, ds_status */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Passed by value to the kernels: plain fields only. */
+typedef struct ds_mesh_grid {
+    int width, height;      /* the depth map (W, H) */
+    int cols, rows;         /* vertices along x and y */
+    float u0, du, v0, dv;   /* UV of vertex (i, j): (u0 + i du, v0 + j dv) */
+    int camera;             /* 1: DS_MESH_CAMERA, 0: DS_MESH_PLANE */
+    float plane_w, plane_h; /* plane: size in metres */
+    float depth_scale;      /* plane: displacement at n = 1 */
+    float tan_x, tan_y;     /* camera: half extents of the view at distance 1 */
+    float inv_near, inv_far;
+    float tear;             /* <= 0: no tearing */
+} ds_mesh_grid;
+
+/* Checks the parameters and the size; DS_ERR_INVALID_ARGUMENT with a
+ * one-line message otherwise. */
+ds_status ds_mesh_plan(const ds_mesh_params *p, int width, int height, ds_mesh_grid *g);
+
+static inline int64_t ds_mesh_vertex_count(const ds_mesh_grid *g) { return (int64_t)g->cols * g->rows; }
+static inline int64_t ds_mesh_triangle_count(const ds_mesh_grid *g) {
+    return 2 * (int64_t)(g->cols - 1) * (g->rows - 1);
+}
+
+/* Implemented by kernels/mesh_host.cu in the emulated build (g++): weak
+ * here, so a build without the CUDA headers (or the fuzz build) links and
+ * ds_mesh_build says why it cannot run. */
+ds_status ds_mesh_build_emu(const ds_mesh_grid *g, const float *depth, ds_mesh *out);
+/* The same on a GPU, in the nvcc build (for the CUDA backend to come). */
+ds_status ds_mesh_build_cuda(const ds_mesh_grid *g, const float *depth, ds_mesh *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
