@@ -179,6 +179,13 @@ ifeq ($(MAKELEVEL),0)
   endif
 endif
 
+# `depthsolve mesh` runs kernels/mesh.cu under the emulator: build/depthsolve
+# links the emulated kernels (h-mesh; superseded once the library links them).
+ifneq ($(CUDA_H),)
+$(BUILD)/depthsolve: $(EMU_OBJ)
+$(BUILD)/depthsolve: LDLIBS += -lstdc++
+endif
+
 .PHONY: cuda test-gpu
 # Kept, not deleted as intermediates: else every make relinks the CUDA tests.
 .SECONDARY: $(EMU_OBJ) $(CUDA_OBJ) $(patsubst tests/%.cu,$(BUILD)/emu/tests/%.o,$(CUDA_TEST_SRC)) \

@@ -122,7 +122,10 @@ static void *reader(void *arg) {
                 continue;
         } else {
             it->index = i;
-            if (!b->o->overwrite && ds_outputs_exist(&b->o->out, b->in->items[i].rel))
+            const ds_batch_sink *sink = b->o->sink;
+            const char *rel = b->in->items[i].rel;
+            if (!b->o->overwrite &&
+                (sink ? sink->exists(sink->user, rel) : ds_outputs_exist(&b->o->out, rel)))
                 it->skipped = 1;
             else if (ds_image_read(b->in->items[i].path, b->o->max_pixels, &it->img) != DS_OK)
                 it->error = strdup(ds_last_error());
@@ -175,7 +178,7 @@ static void progress_line(batch *b, const char *name) {
 static void report_failure(batch *b, const char *msg) {
     if (b->o->progress)
         fprintf(stderr, "\r\033[K");
-    fprintf(stderr, "depthsolve depth: %s\n", msg);
+    fprintf(stderr, "depthsolve %s: %s\n", b->o->sink ? b->o->sink->cmd : "depth", msg);
     b->r->failed++;
 }
 
@@ -214,6 +217,12 @@ static ds_status write_item(batch *b, item *it) {
     ds_status s = depth && scratch ? DS_OK : ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
     if (s == DS_OK) {
         ds_resize_depth(it->net_out, it->nw, it->nh, depth, w, h, 1); /* the network has the cores */
+        if (b->o->sink) {
+            s = b->o->sink->write(b->o->sink->user, rel, &it->img, depth, w, h);
+            free(depth);
+            free(scratch);
+            return s;
+        }
         s = ds_write_float_outputs(o, rel, depth, w, h);
     }
     if (s == DS_OK && (o->formats & (DS_OUT_PNG8 | DS_OUT_PNG16))) {

@@ -18,9 +18,22 @@
 #include "depth_inputs.h"  /* ds_input_list */
 #include "depth_outputs.h" /* ds_output_opts */
 #include "depthsolve.h"    /* ds_engine, ds_solve_params */
+#include "image.h"         /* ds_image */
+
+/* Another command's outputs of each photo in place of the depth outputs
+ * (`depthsolve mesh`): called on the writer thread with the depth map at the
+ * photo's size. */
+typedef struct ds_batch_sink {
+    const char *cmd; /* the command named in messages */
+    int (*exists)(void *user, const char *rel);
+    ds_status (*write)(void *user, const char *rel, const ds_image *photo, const float *depth, int width,
+                       int height);
+    void *user;
+} ds_batch_sink;
 
 typedef struct ds_batch_opts {
     ds_engine *engine;
+    const ds_batch_sink *sink; /* NULL: the depth outputs of `out` */
     ds_solve_params solve;
     ds_output_opts out;
     int overwrite;      /* rewrite photos whose outputs all exist */

@@ -1,0 +1,279 @@
+/* cmd_mesh.c: depthsolve mesh, photos in, displaced textured meshes out
+ * (the depth pipeline of `depthsolve depth`, then ds_mesh_build). */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "depth_batch.h"  /* ds_batch_run, ds_batch_sink */
+#include "depth_inputs.h" /* ds_inputs_collect, ds_parse_shard */
+#include "error.h"        /* ds_fail */
+#include "image.h"        /* DS_IMAGE_MAX_PIXELS_DEFAULT */
+#include "mesh_write.h"   /* ds_mesh_write, ds_mesh_format */
+#include "model_store.h"  /* ds_open_model */
+
+static const char MESH_HELP[] =
+    "usage: depthsolve mesh --model M [options] IMAGE -o OUT.{glb,obj,ply}\n"
+    "       depthsolve mesh --model M [options] INPUT... -o OUTDIR [--format glb|obj|ply]\n"
+    "\n"
+    "A textured 3D mesh of each photo: its depth map (as 'depthsolve depth'\n"
+    "computes it) displaces a grid of vertices; the photo is the texture.\n"
+    "Units: metres; axes: +Y up, +Z towards the viewer (glTF's).\n"
+    "\n"
+    "  --model M            as for 'depthsolve depth'\n"
+    "  -o, --output OUT     a .glb (binary glTF 2.0: mesh, texture, camera), .obj\n"
+    "                       (+ .mtl + -texture.png) or .ply (binary, + -texture.png)\n"
+    "                       for one IMAGE; else a directory: OUTDIR/<name>-<model>.<ext>\n"
+    "  --format F           glb (default), obj or ply, for the directory form\n"
+    "  --grid N|pixel       N cells along the long side (default 128), or a vertex\n"
+    "                       at every pixel\n"
+    "  --projection P       plane (default): a 1 m high plane with the photo's aspect,\n"
+    "                       pushed towards the viewer by --depth-scale x the inverse\n"
+    "                       depth normalized to [0, 1]; camera: vertices along the\n"
+    "                       rays of a pinhole camera, the mesh seen from it is the photo\n"
+    "  --depth-scale S      plane: metres at the nearest point (default 0.25)\n"
+    "  --fov DEG            camera field of view along the long side (default 55)\n"
+    "  --near Z, --far Z    depths of the nearest and farthest points (default 1, 10)\n"
+    "  --tear T             drop triangles whose depth range exceeds T times their\n"
+    "                       nearest depth, so foreground and background separate\n"
+    "                       (e.g. 0.05; default 0: keep all)\n"
+    "  -r, --recursive, --overwrite, --shard I/N, --square, --height N,\n"
+    "  --max-pixels N, --device D, --threads N, -q   as for 'depthsolve depth'\n"
+    "\n"
+    "Exit status: 0 all photos done (or skipped), 1 some failed, 2 usage error.\n";
+
+typedef struct mesh_args {
+    const char *model, *out;
+    int single; /* -o names the file */
+    ds_mesh_format format;
+    ds_mesh_params mesh;
+    ds_engine_params engine;
+    ds_batch_opts batch;
+    const char *model_name;
+    int recursive, quiet, shard, n_shards;
+} mesh_args;
+
+static int parse_float(const char *s, float lo, float hi, float *out) {
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !isfinite(v) || v < lo || v > hi)
+        return 0;
+    *out = (float)v;
+    return 1;
+}
+
+static int parse(int argc, char **argv, mesh_args *a) {
+    static const struct option opts[] = {
+        {"model", required_argument, 0, 'm'},       {"output", required_argument, 0, 'o'},
+        {"recursive", no_argument, 0, 'r'},         {"format", required_argument, 0, 'f'},
+        {"grid", required_argument, 0, 'G'},        {"projection", required_argument, 0, 'P'},
+        {"depth-scale", required_argument, 0, 'D'}, {"fov", required_argument, 0, 'F'},
+        {"near", required_argument, 0, 'N'},        {"far", required_argument, 0, 'R'},
+        {"tear", required_argument, 0, 'T'},        {"square", no_argument, 0, 'S'},
+        {"height", required_argument, 0, 'H'},      {"overwrite", no_argument, 0, 'O'},
+        {"shard", required_argument, 0, 'x'},       {"max-pixels", required_argument, 0, 'p'},
+        {"device", required_argument, 0, 'd'},      {"threads", required_argument, 0, 't'},
+        {"quiet", no_argument, 0, 'q'},             {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    int c, format_given = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:rqh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': a->model = optarg; break;
+        case 'o': a->out = optarg; break;
+        case 'r': a->recursive = 1; break;
+        case 'f':
+            if (!ds_mesh_format_from_name(optarg, &a->format))
+                return ds_cli_usage_error("mesh", "--format takes glb, obj or ply, not '%s'", optarg);
+            format_given = 1;
+            break;
+        case 'G': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (!strcmp(optarg, "pixel"))
+                a->mesh.grid = 0;
+            else if (end == optarg || *end || v < 1 || v > 16384)
+                return ds_cli_usage_error("mesh", "--grid takes 1 to 16384 or 'pixel'");
+            else
+                a->mesh.grid = (int)v;
+            break;
+        }
+        case 'P':
+            if (!strcmp(optarg, "plane"))
+                a->mesh.projection = DS_MESH_PLANE;
+            else if (!strcmp(optarg, "camera"))
+                a->mesh.projection = DS_MESH_CAMERA;
+            else
+                return ds_cli_usage_error("mesh", "--projection takes plane or camera");
+            break;
+        case 'D':
+            if (!parse_float(optarg, -1e6f, 1e6f, &a->mesh.depth_scale))
+                return ds_cli_usage_error("mesh", "--depth-scale takes a number");
+            break;
+        case 'F':
+            if (!parse_float(optarg, 0.0f, 180.0f, &a->mesh.fov_deg) || a->mesh.fov_deg <= 0.0f ||
+                a->mesh.fov_deg >= 180.0f)
+                return ds_cli_usage_error("mesh", "--fov takes degrees between 0 and 180");
+            break;
+        case 'N':
+        case 'R':
+            if (!parse_float(optarg, 0.0f, 1e9f, c == 'N' ? &a->mesh.near_m : &a->mesh.far_m))
+                return ds_cli_usage_error("mesh", "--near and --far take positive metres");
+            break;
+        case 'T':
+            if (!parse_float(optarg, 0.0f, 1e9f, &a->mesh.tear))
+                return ds_cli_usage_error("mesh", "--tear takes a number >= 0");
+            break;
+        case 'S': a->batch.solve.square = 1; break;
+        case 'H': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || v < 32 || v > 8192)
+                return ds_cli_usage_error("mesh", "--height takes 32 to 8192");
+            a->batch.solve.height = (int)v;
+            break;
+        }
+        case 'O': a->batch.overwrite = 1; break;
+        case 'x':
+            if (!ds_parse_shard(optarg, &a->shard, &a->n_shards))
+                return ds_cli_usage_error("mesh", "--shard takes I/N with 0 <= I < N");
+            break;
+        case 'p': {
+            char *end;
+            long long v = strtoll(optarg, &end, 10);
+            if (end == optarg || *end || v < 1)
+                return ds_cli_usage_error("mesh", "--max-pixels takes a positive number");
+            a->batch.max_pixels = v;
+            break;
+        }
+        case 'd':
+            if (!ds_cli_parse_device(optarg, &a->engine.device, &a->engine.device_index))
+                return ds_cli_usage_error("mesh", "unknown device '%s'", optarg);
+            break;
+        case 't':
+            if (!ds_cli_parse_threads(optarg, &a->engine.n_threads))
+                return ds_cli_usage_error("mesh", "--threads takes a positive number");
+            break;
+        case 'q': a->quiet = 1; break;
+        case 'h': fputs(MESH_HELP, stdout); return -1;
+        default: return ds_cli_usage_error("mesh", "bad option");
+        }
+    }
+    if (!a->model || !a->out || optind >= argc)
+        return ds_cli_usage_error("mesh", "--model, -o OUT and at least one INPUT are required");
+    if (!(a->mesh.near_m < a->mesh.far_m))
+        return ds_cli_usage_error("mesh", "--near must be below --far");
+    ds_mesh_format by_ext;
+    a->single = !ds_cli_is_dir(a->out) && ds_mesh_format_from_path(a->out, &by_ext);
+    if (a->single) {
+        if (format_given && by_ext != a->format)
+            return ds_cli_usage_error("mesh", "--format %s contradicts -o %s", ds_mesh_format_ext(a->format), a->out);
+        a->format = by_ext;
+        if (argc - optind != 1 || ds_cli_is_dir(argv[optind]))
+            return ds_cli_usage_error("mesh", "-o %s takes one IMAGE (a directory -o takes several)", a->out);
+    }
+    return DS_EXIT_OK;
+}
+
+/* The mesh file of `rel`. */
+static void out_path(const mesh_args *a, const char *rel, char *buf, size_t len) {
+    if (a->single)
+        snprintf(buf, len, "%s", a->out);
+    else
+        snprintf(buf, len, "%s/%s-%s.%s", a->out, rel, a->model_name, ds_mesh_format_ext(a->format));
+}
+
+static int mesh_exists(void *user, const char *rel) {
+    char path[4400];
+    struct stat st;
+    out_path(user, rel, path, sizeof path);
+    return stat(path, &st) == 0;
+}
+
+static ds_status mesh_write(void *user, const char *rel, const ds_image *photo, const float *depth, int w, int h) {
+    const mesh_args *a = user;
+    char path[4400];
+    out_path(a, rel, path, sizeof path);
+    char *slash = strrchr(path, '/');
+    if (slash && !a->single) { /* mirrored sub-directories */
+        *slash = '\0';
+        ds_status s = ds_cli_mkdirs(path);
+        *slash = '/';
+        DS_TRY(s);
+    }
+    ds_mesh m;
+    DS_TRY(ds_mesh_build(depth, w, h, &a->mesh, &m));
+    ds_status s = ds_mesh_write(path, a->format, &m, photo);
+    ds_mesh_free(&m);
+    return s;
+}
+
+int ds_cmd_mesh(int argc, char **argv) {
+    mesh_args a;
+    memset(&a, 0, sizeof a);
+    a.mesh = ds_mesh_default_params();
+    a.engine = ds_engine_default_params();
+    a.batch.solve = ds_solve_default_params();
+    a.batch.max_pixels = DS_IMAGE_MAX_PIXELS_DEFAULT;
+    a.n_shards = 1;
+    int rc = parse(argc, argv, &a);
+    if (rc != DS_EXIT_OK)
+        return rc < 0 ? DS_EXIT_OK : rc;
+    ds_input_list inputs;
+    ds_status s = ds_inputs_collect(&inputs, argv + optind, argc - optind, a.recursive);
+    if (s != DS_OK)
+        return ds_cli_report("mesh", s);
+    for (size_t i = 0; i < inputs.n_problems; i++)
+        fprintf(stderr, "depthsolve mesh: %s\n", inputs.problems[i]);
+    ds_inputs_shard(&inputs, a.shard, a.n_shards);
+    if (inputs.n == 0 && !inputs.n_problems)
+        fprintf(stderr, "depthsolve mesh: warning: no photos (.png, .jpg, .jpeg) in the inputs%s\n",
+                a.recursive ? "" : " (use -r for sub-directories)");
+    const char *dir = a.out;
+    char parent[4096];
+    if (a.single) { /* the file's directory must exist */
+        const char *slash = strrchr(a.out, '/');
+        snprintf(parent, sizeof parent, "%.*s", slash ? (int)(slash - a.out) : 1, slash ? a.out : ".");
+        dir = parent[0] ? parent : "/";
+    }
+    if ((!a.single && ds_cli_mkdirs(dir) != DS_OK) || !ds_cli_is_dir(dir) || access(dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "depthsolve mesh: %s: not a writable directory\n", dir);
+        ds_inputs_free(&inputs);
+        return DS_EXIT_FAILED;
+    }
+    int quiet = a.quiet;
+    a.engine.log = ds_cli_log;
+    a.engine.log_user = &quiet;
+    ds_engine *e;
+    s = ds_open_model(a.model, &a.engine, &e);
+    if (s != DS_OK) {
+        ds_inputs_free(&inputs);
+        return ds_cli_report("mesh", s);
+    }
+    ds_model_info info;
+    ds_engine_model_info(e, &info);
+    a.model_name = info.arch_name;
+    const ds_batch_sink sink = {"mesh", mesh_exists, mesh_write, &a};
+    a.batch.engine = e;
+    a.batch.sink = &sink;
+    a.batch.out.dir = dir; /* --normalize global's temporary files would go there; unused here */
+    a.batch.out.model_name = info.arch_name;
+    a.batch.progress = !a.quiet && isatty(2);
+    ds_batch_result r;
+    ds_batch_run(&a.batch, &inputs, &r);
+    if (!a.quiet) {
+        fprintf(stderr, "depthsolve mesh: %zu written, %zu skipped (outputs exist), %zu failed in %.1f s", r.written,
+                r.skipped, r.failed + inputs.n_problems, r.wall_seconds);
+        if (r.written && r.wall_seconds > 0)
+            fprintf(stderr, " (network %.0f%% of the time)", 100 * r.network_seconds / r.wall_seconds);
+        fprintf(stderr, "\n");
+    }
+    const int failed = r.failed || inputs.n_problems;
+    ds_engine_free(e);
+    ds_inputs_free(&inputs);
+    return failed ? DS_EXIT_FAILED : DS_EXIT_OK;
+}
