@@ -9,7 +9,9 @@
 namespace DS_CUDA_NS {
 
 enum { MESH_TRI_PER_THREAD = 4 };
-static const int64_t MESH_MAX_TILE_BLOCKS = 65535;
+/* Blocks of the grid-stride launches: at 256 threads, about what a large GPU
+ * holds resident (132 SMs x 2048 threads); more only adds emulated fibers. */
+static const int64_t MESH_MAX_BLOCKS = 1024;
 
 /* Normalized inverse depth at (u, v): bilinear between pixel centres, edges
  * clamped; NaN and infinities read as 0 (as op_minmax counts them). */
@@ -219,11 +221,11 @@ ds_status op_mesh_build(const kern_ctx *k, const ds_mesh_grid *g, const float *d
     float *zbuf = (float *)workspace;
     /* after zbuf, aligned to 256 bytes */
     uint32_t *count = (uint32_t *)(((uintptr_t)(zbuf + nv) + 255) & ~(uintptr_t)255);
-    DS_TRY(DS_LAUNCH(mesh_vertices_kernel, grid_1d(nv, block), block, 0, k->stream, depth, range, *g, vertices,
-                     zbuf));
+    const unsigned vertex_blocks = (unsigned)(grid_1d(nv, block) < MESH_MAX_BLOCKS ? grid_1d(nv, block) : MESH_MAX_BLOCKS);
+    DS_TRY(DS_LAUNCH(mesh_vertices_kernel, vertex_blocks, block, 0, k->stream, depth, range, *g, vertices, zbuf));
     if (nt == 0)
         return cuda_memset_async(n_triangles, 0, sizeof *n_triangles, k->stream);
-    const unsigned tile_blocks = (unsigned)(tiles < MESH_MAX_TILE_BLOCKS ? tiles : MESH_MAX_TILE_BLOCKS);
+    const unsigned tile_blocks = (unsigned)(tiles < MESH_MAX_BLOCKS ? tiles : MESH_MAX_BLOCKS);
     DS_TRY(DS_LAUNCH(mesh_tile_count_kernel, tile_blocks, block, 0, k->stream, zbuf, *g, nt, tiles, count));
     DS_TRY(DS_LAUNCH(mesh_tile_scan_kernel, 1, block, 0, k->stream, count, tiles, n_triangles));
     return DS_LAUNCH(mesh_tile_write_kernel, tile_blocks, block, 0, k->stream, zbuf, *g, nt, tiles,
