@@ -151,7 +151,7 @@ test:
 # the GPU; they say so and pass when there is none.
 CUDA_ARCHS ?= 75 80 86 89 90 100 120
 CUDA_H     := $(wildcard $(CUDA_HOME)/include/cuda_runtime.h)
-GPU_TESTS  := test_cuda_kernels test_cuda_semantics
+GPU_TESTS  := test_cuda_kernels test_cuda_semantics test_cuda_mesh
 NVCC_BUILD := $(if $(NVCC),$(CUDA_H))
 
 KERNEL_SRC    := $(wildcard kernels/*.cu)
