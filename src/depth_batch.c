@@ -213,14 +213,13 @@ static ds_status write_item(batch *b, item *it) {
     int w = it->img.width, h = it->img.height;
     size_t n = (size_t)w * h;
     float *depth = malloc(n * sizeof *depth);
-    void *scratch = malloc(n * 8);
-    ds_status s = depth && scratch ? DS_OK : ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
+    void *scratch = b->o->sink ? NULL : malloc(n * 8);
+    ds_status s = depth && (scratch || b->o->sink) ? DS_OK : ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
     if (s == DS_OK) {
         ds_resize_depth(it->net_out, it->nw, it->nh, depth, w, h, 1); /* the network has the cores */
         if (b->o->sink) {
             s = b->o->sink->write(b->o->sink->user, rel, &it->img, depth, w, h);
             free(depth);
-            free(scratch);
             return s;
         }
         s = ds_write_float_outputs(o, rel, depth, w, h);

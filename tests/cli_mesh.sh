@@ -43,6 +43,23 @@ same_bounds "$g" "$o" && pass glb_and_obj_agree || fail glb_and_obj_agree "$g / 
 b=$(field "$g" 'round(max[0] - min[0], 5), round(max[1] - min[1], 5), min[2] >= 0, max[2] <= 0.25')
 [ "$b" = "(1.18182, 1.0, True, True)" ] && pass plane_size_and_displacement || fail plane_size_and_displacement "$b"
 
+# a standard reader, where installed (Debian's assimp-utils, scripts/install-deps)
+if command -v assimp >/dev/null; then
+    for fmt in glb obj ply; do
+        a=$(assimp info "$T/one.$fmt" 2>&1)
+        n=$(sed -n 's/^Faces: *//p' <<<"$a")
+        lo=$(sed -n 's/^Minimum point *//p' <<<"$a") hi=$(sed -n 's/^Maximum point *//p' <<<"$a")
+        want=$(field "$g" '"(%.6f %.6f %.6f) (%.6f %.6f %.6f)" % tuple(min + max)')
+        [ "$n" = 27648 ] && [ "$lo $hi" = "$want" ] && pass "assimp_reads_$fmt" ||
+            fail "assimp_reads_$fmt" "faces $n, bounds $lo $hi, wanted $want"
+    done
+    a=$(assimp info "$T/one.glb" 2>&1)
+    grep -q "^Cameras: *1$" <<<"$a" && grep -q "^Textures (embed.): *1$" <<<"$a" && grep -q "^Vertices: *14061$" <<<"$a" &&
+        pass assimp_sees_glb_camera_and_texture || fail assimp_sees_glb_camera_and_texture "$a"
+else
+    echo "SKIP assimp checks: no assimp (apt-get install assimp-utils)"
+fi
+
 run $I/jpeg_baseline_420.jpg -o "$T/cam.glb" --projection camera --fov 40 --near 2 --far 5 &&
     c=$(read_mesh "$T/cam.glb") || c=
 [ -n "$c" ] && [ "$(field "$c" 'view_error < 1e-5 and -max[2] >= 2 - 1e-5 and -min[2] <= 5 + 1e-4')" = True ] &&
