@@ -1,0 +1,14 @@
+/* file_map.h: a whole regular file mapped read-only (models and checkpoints). */
+#ifndef DS_FILE_MAP_H
+#define DS_FILE_MAP_H
+
+#include <stddef.h>
+
+#include "depthsolve.h" /* ds_status */
+
+/* Maps `path` (PROT_READ, MAP_PRIVATE); an empty file, a directory or any
+ * other non-regular file is an error naming it (`what`: "not GGUF", ...).
+ * Release with munmap(*map, *size). */
+ds_status ds_map_file(const char *path, const char *what, void **map, size_t *size);
+
+#endif
