@@ -10,7 +10,7 @@
 
 #include "error.h" /* ds_fail */
 
-ds_status ds_map_file(const char *path, const char *what, void **map, size_t *size) {
+ds_status ds_map_file(const char *path, const char *what, bool whole, void **map, size_t *size) {
     *map = NULL;
     *size = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -25,7 +25,7 @@ ds_status ds_map_file(const char *path, const char *what, void **map, size_t *si
         close(fd);
         return ds_fail(DS_ERR_FORMAT, "%s: empty file, %s", path, what);
     }
-    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | (whole ? MAP_POPULATE : 0), fd, 0);
     int map_errno = errno;
     close(fd);
     if (m == MAP_FAILED)

@@ -441,7 +441,7 @@ ds_status ds_gguf_open(const char *path, ds_gguf **out) {
     *out = NULL;
     void *map;
     size_t size;
-    DS_TRY(ds_map_file(path, "not GGUF", &map, &size));
+    DS_TRY(ds_map_file(path, "not GGUF", false, &map, &size));
     ds_status s = ds_gguf_open_memory(map, size, path, out);
     if (s != DS_OK) {
         munmap(map, size);

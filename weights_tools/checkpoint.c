@@ -101,7 +101,7 @@ ds_status ds_ckpt_load(const char *path, ds_ckpt *out) {
     memset(out, 0, sizeof *out);
     void *map;
     size_t size;
-    DS_TRY(ds_map_file(path, "not a checkpoint", &map, &size));
+    DS_TRY(ds_map_file(path, "not a checkpoint", true, &map, &size));
     ds_status s = ds_ckpt_load_memory(map, size, path, out);
     munmap(map, size);
     return s;
