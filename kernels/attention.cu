@@ -21,17 +21,18 @@ enum {
     AT_KEYS = 32, /* keys per shared-memory tile */
     AT_MAX_GROUP = 8,
     AT_MAX_HEAD_DIM = AT_DIMS * AT_MAX_GROUP,
-    AT_MAX_BLOCK = 768, /* threads per block, the kernel's launch bound */
+    AT_MAX_BLOCK = 256, /* threads per block: the launch bound, and 36 KiB of shared memory at most */
+    AT_MIN_BLOCKS = 3,  /* per SM: caps registers at 80 */
 };
 
 /* grid.x: tiles of blockDim.x / G queries; grid.y: (n, head). The launch
- * bound caps registers at 80 (no spills on any CUDA_ARCHS; 64 spills on
- * sm_120): left alone, ptxas takes 95 to 168. Dynamic
- * shared memory: the K and V tiles, (AT_KEYS, G * AT_DIMS) each, zero beyond
- * head_dim and beyond the last key, then the scores (blockDim.x / G, AT_KEYS). */
-static __global__ __launch_bounds__(AT_MAX_BLOCK) void attention_kernel(const float *qkv /* (N, T, 3, heads, hd) */,
-                                        float *y /* (N, T, heads, hd) */, int T, int heads, int hd, int group,
-                                        float scale) {
+ * bound caps registers at 80 (no spills on any CUDA_ARCHS; 64 spill on
+ * sm_120); left alone, ptxas takes 95 to 168. Dynamic shared memory: the K
+ * and V tiles, (AT_KEYS, G * AT_DIMS) each, zero beyond head_dim and beyond
+ * the last key, then the scores (blockDim.x / G, AT_KEYS). */
+static __global__ __launch_bounds__(AT_MAX_BLOCK, AT_MIN_BLOCKS) void attention_kernel(
+    const float *qkv /* (N, T, 3, heads, hd) */, float *y /* (N, T, heads, hd) */, int T, int heads, int hd,
+    int group, float scale) {
     DS_DYNAMIC_SHARED(float, smem);
     const int hdp = group * AT_DIMS; /* the tile's row length */
     float *ks = smem, *vs = ks + AT_KEYS * hdp, *scores = vs + AT_KEYS * hdp;

@@ -697,8 +697,8 @@ TEST(attention) {
     n2.a.attn.scale = 0.125f;
     CHECK_FAILS(run_graph_op(op_attention, &n2, xs2, NULL, 0, 0, 1.0f, 48, 1, &r), DS_ERR_INVALID_ARGUMENT,
                 "48 threads per block is not a multiple of 32");
-    CHECK_FAILS(run_graph_op(op_attention, &n2, xs2, NULL, 0, 0, 1.0f, 1024, 1, &r), DS_ERR_INVALID_ARGUMENT,
-                "1024 threads per block is above the kernel's 768");
+    CHECK_FAILS(run_graph_op(op_attention, &n2, xs2, NULL, 0, 0, 1.0f, 512, 1, &r), DS_ERR_INVALID_ARGUMENT,
+                "512 threads per block is above the kernel's 256");
     print_worst("attention");
 }
 
