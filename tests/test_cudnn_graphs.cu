@@ -1,0 +1,241 @@
+/*
+ * test_cudnn_graphs.cu: every convolution of the four networks as the cuDNN
+ * operation graphs gpu_libs_cudnn.cu builds, without a GPU.
+ *
+ * What cuDNN 9.19 does here without a device (measured, and asserted):
+ *  - cudnnCreate fails (CUDNN_STATUS_NOT_INITIALIZED: no CUDA device), so
+ *    gpu_libs_create fails with a message naming it; nothing runs.
+ *  - tensor, convolution, pointwise and operation descriptors and the
+ *    operation graph finalize without a handle (the graph's handle attribute
+ *    is deprecated in cuDNN 9).
+ *  - a device-properties descriptor deserialized from JSON (cuDNN >= 9.8's
+ *    deviceless compilation) stands in for the GPU: heuristics and execution
+ *    plans finalize for it. The JSON below describes an H100 SXM; its field
+ *    names are cuDNN's (a missing one is named by cudnnGetLastErrorString).
+ * So for each convolution of each network, at 64x96 and the native sizes,
+ * the test builds the bare graph and, where the call can fuse, the graph
+ * conv -> + r -> + b -> ReLU / ReLU6, queries the heuristics for the H100,
+ * keeps the float32 engines (no tensor cores: no TF32) and finalizes the
+ * first plan. Every bare convolution must get a plan; the fused graphs
+ * that get none fall back to op_bias_act at run time and are counted.
+ * Executing a plan needs the device: skipped, and said so.
+ *
+ * Built by nvcc and linked to cuDNN; without nvcc or cuDNN the Makefile
+ * puts a script here that says SKIP.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include "arch.h" /* ds_arch_build (a C header without extern "C") */
+}
+#include "cudnn_conv.h" /* conv_graph, conv_configs, conv_plan, cudnn_devprop_from_json */
+#include "error.h"      /* DS_TRY, ds_fail */
+#include "gpu_libs.h"   /* gpu_libs_create */
+#include "gpu_rt.h"     /* cuda_device_count */
+#include "test.h"       /* TEST, CHECK */
+#include "tune_cache.h" /* tune_cache_path, tune_cache_load, tune_cache_store */
+
+using namespace ds_cuda;
+
+/* An H100 SXM (132 SMs, sm_90, 50 MiB L2, 227 KiB shared memory per block). */
+static const char H100_JSON[] =
+    "{\"deviceName\": \"NVIDIA H100 80GB HBM3\", \"cudaDeviceId\": 0, \"deviceVer\": 900, \"driverVer\": 13000,"
+    " \"multiProcessorCount\": 132, \"warpSize\": 32, \"maxGridSize\": [2147483647, 65535, 65535],"
+    " \"maxBlockSize\": [1024, 1024, 64], \"regsPerBlock\": 65536, \"maxRegistersPerSM\": 65536,"
+    " \"maxSharedMemoryPerBlock\": 49152, \"maxSharedMemoryPerBlockOptin\": 232448,"
+    " \"reservedSharedMemoryPerBlock\": 1024, \"maxCtasPerSM\": 32, \"maxThreadsPerBlock\": 1024,"
+    " \"maxThreadsPerSM\": 2048, \"pciDeviceId\": 0, \"isTccDriver\": 0, \"supportCoopLaunch\": 1,"
+    " \"smClockRateKHz\": 1980000, \"memClockRateKHz\": 2619000, \"l2CacheSize\": 52428800,"
+    " \"totalGlobalMem\": 85520809984}";
+
+static be_desc g_h100;
+static int g_devices;
+
+/* Names only: whether a conv has a bias is all the graphs need. */
+static ds_status names_only(void *ctx, const ds_param_decl *d, ds_tensor_ref *w, ds_tensor_ref *b) {
+    (void)ctx;
+    w->name = d->weight_name;
+    b->name = d->bias_name;
+    return DS_OK;
+}
+
+TEST(library_without_a_device) {
+    const size_t v = cudnnGetVersion();
+    printf("    cuDNN %zu (header %d), %d CUDA device(s)\n", v, CUDNN_VERSION, g_devices);
+    CHECK_MSG(v / 10000 == CUDNN_MAJOR && v >= 90800, "cuDNN %zu: deviceless plans need 9.8 or later", v);
+    cudnnHandle_t h = NULL;
+    const cudnnStatus_t st = cudnnCreate(&h);
+    gpu_libs *libs = NULL;
+    const ds_status ls = gpu_libs_create(&libs);
+    if (g_devices > 0) {
+        CHECK(st == CUDNN_STATUS_SUCCESS && ls == DS_OK);
+        cudnnDestroy(h);
+        gpu_libs_free(libs);
+        return;
+    }
+    CHECK_MSG(st != CUDNN_STATUS_SUCCESS, "cudnnCreate succeeded without a device");
+    CHECK_MSG(ls == DS_ERR_DEVICE && libs == NULL && strstr(ds_last_error(), "cudnnCreate"), "gpu_libs_create: %s",
+              ds_last_error());
+    printf("    gpu_libs_create: %s\n", ds_last_error());
+    printf("    SKIP executing plans and cuBLASLt (cublasLtCreate too needs a device)\n");
+}
+
+TEST(h100_properties_from_json) {
+    CHECK_OK(cudnn_devprop_from_json(H100_JSON, &g_h100));
+    /* a description without the SM count is refused */
+    std::string broken = H100_JSON;
+    broken.replace(broken.find("\"multiProcessorCount\""), strlen("\"multiProcessorCount\""), "\"smCount\"");
+    be_desc bad;
+    CHECK_FAILS(cudnn_devprop_from_json(broken.c_str(), &bad), DS_ERR_DEVICE, "HasMember");
+}
+
+/* A wrong output size or a wrong group count does not finalize. */
+TEST(wrong_descriptors_fail) {
+    const ds_conv_attr a = {3, 3, 2, 2, 1, 1, 0, 1, 0, 1, 1, DS_ACT_NONE, DS_ACT_NONE, DS_ACT_RELU};
+    const int64_t xs[4] = {1, 64, 96, 32}, ys[4] = {1, 32, 48, 64};
+    conv_desc d = conv_desc_make(&a, xs, ys, true, false, 16);
+    be_desc g;
+    CHECK_OK(conv_graph(d, false, &g));
+    CHECK_OK(conv_graph(d, true, &g));
+    conv_desc tall = d;
+    tall.oh++;
+    CHECK_FAILS(conv_graph(tall, false, &g), DS_ERR_DEVICE, "cudnnBackendFinalize");
+    conv_desc odd = d;
+    odd.groups = 3; /* 32 channels do not split in 3 */
+    CHECK_FAILS(conv_graph(odd, false, &g), DS_ERR_SHAPE, "groups");
+    odd.groups = 2; /* a valid split: grouped graphs finalize */
+    CHECK_OK(conv_graph(odd, false, &g));
+}
+
+struct net_size {
+    ds_arch arch;
+    int h, w;
+};
+
+static const net_size SIZES[] = {
+    {DS_ARCH_MIDAS_V21_SMALL_256, 64, 96}, {DS_ARCH_MIDAS_V21_SMALL_256, 256, 256},
+    {DS_ARCH_MIDAS_V21_384, 64, 96},       {DS_ARCH_MIDAS_V21_384, 384, 384},
+    {DS_ARCH_DPT_HYBRID_384, 64, 96},      {DS_ARCH_DPT_HYBRID_384, 384, 384},
+    {DS_ARCH_DPT_LARGE_384, 64, 96},       {DS_ARCH_DPT_LARGE_384, 384, 384},
+};
+
+struct conv_result {
+    bool plain = false, fusable = false, fused = false;
+    int64_t plain_ws = 0, fused_ws = 0;
+};
+
+/* The bare graph's first plan (must exist) and, if fusable, the fused graph's. */
+static ds_status plan_both(const conv_desc &d, const ds_conv_attr *a, conv_result *res) {
+    for (int fused = 0; fused < 2; fused++) {
+        conv_desc gd = d;
+        if (!fused)
+            gd.bias = gd.residual = false, gd.act = DS_ACT_NONE;
+        else if (!(res->fusable = conv_fusable(a, d.bias, d.residual)))
+            break;
+        be_desc g, plan;
+        std::vector<be_desc> cfgs;
+        DS_TRY(conv_graph(gd, fused != 0, &g)); /* the graph itself must always finalize */
+        DS_TRY(conv_configs(g, g_h100.d, 8, &cfgs));
+        for (const be_desc &cfg : cfgs) {
+            int64_t ws = 0;
+            if (conv_plan(cfg, g_h100.d, &plan, &ws) != DS_OK)
+                continue;
+            (fused ? res->fused : res->plain) = true;
+            (fused ? res->fused_ws : res->plain_ws) = ws;
+            break;
+        }
+        if (!fused && !res->plain)
+            return ds_fail(DS_ERR_UNSUPPORTED, "no float32 plan of %d configs for %s", (int)cfgs.size(),
+                           conv_key(d).c_str());
+    }
+    ds_clear_error();
+    return DS_OK;
+}
+
+TEST(every_convolution_of_the_four_networks) {
+    CHECK_MSG(g_h100.d, "needs the H100 description");
+    const ds_param_binder binder = {NULL, names_only, false};
+    std::map<std::string, conv_result> seen;
+    for (const net_size &ns : SIZES) {
+        ds_graph g;
+        CHECK_OK(ds_arch_build(ns.arch, ns.h, ns.w, &binder, &g));
+        int convs = 0, fusable = 0, fused = 0, asym = 0, in_act = 0, depthwise = 0;
+        int64_t ws = 0;
+        std::set<std::string> shapes;
+        for (int i = 0; i < g.n_nodes; i++) {
+            const ds_node &n = g.nodes[i];
+            if (n.op != DS_OP_CONV2D)
+                continue;
+            const ds_conv_attr *a = &n.a.conv;
+            const int64_t *xs = g.nodes[n.in[0]].shape;
+            const conv_desc d = conv_desc_make(a, xs, n.shape, n.w[1].name != NULL, n.in[1] >= 0, 16);
+            const std::string key = conv_key(d);
+            if (!seen.count(key)) {
+                conv_result res;
+                ds_status st = plan_both(d, a, &res);
+                if (st != DS_OK) {
+                    ds_graph_free(&g);
+                    CHECK_MSG(false, "%s %dx%d %s: %s", ds_arch_name(ns.arch), ns.h, ns.w, n.name, ds_last_error());
+                }
+                seen[key] = res;
+            }
+            const conv_result &res = seen[key];
+            shapes.insert(key);
+            convs++;
+            fusable += res.fusable;
+            fused += res.fused;
+            asym += a->pad_t != a->pad_b || a->pad_l != a->pad_r;
+            in_act += a->in_act != DS_ACT_NONE;
+            depthwise += a->groups > 1 && a->groups == xs[3] && a->groups == n.shape[3];
+            ws = std::max(ws, std::max(res.plain_ws, res.fused_ws));
+        }
+        printf("    %-20s %4dx%-4d %3d convs (%3zu shapes, %2d depthwise, %2d asymmetric pad, %2d in_act): "
+               "plans for all; fused %d of %d fusable; largest workspace %lld B\n",
+               ds_arch_name(ns.arch), ns.h, ns.w, convs, shapes.size(), depthwise, asym, in_act, fused, fusable,
+               (long long)ws);
+        ds_graph_free(&g);
+        CHECK(convs > 0);
+    }
+}
+
+TEST(autotune_cache_file) {
+    const char *tmp = getenv("DS_TEST_TMP");
+    const std::string dir = std::string(tmp && tmp[0] ? tmp : "/tmp") + "/cudnn_cache_test";
+    setenv("XDG_CACHE_HOME", dir.c_str(), 1);
+    const std::string path = tune_cache_path("NVIDIA H100 80GB HBM3", 91900);
+    CHECK_MSG(path == dir + "/depthsolve/cudnn-NVIDIA_H100_80GB_HBM3-91900.txt", "%s", path.c_str());
+    remove(path.c_str());
+    tune_map m, back;
+    CHECK_OK(tune_cache_load(path, &back)); /* no file: empty */
+    CHECK(back.empty());
+    m["conv x1x64x96x3 y32x48x32 k3x3 s2x2 d1x1 p0,1,0,1 g1 b1 r0 relu6 a16"] = "fused 0 0";
+    m["conv x1x8x8x4 y8x8x4 k1x1 s1x1 d1x1 p0,0,0,0 g1 b0 r1:relu none a16 y=r"] = "plain 28 3";
+    CHECK_OK(tune_cache_store(path, m));
+    FILE *f = fopen(path.c_str(), "ab");
+    CHECK(f);
+    fputs("a line without a tab\n", f);
+    fclose(f);
+    CHECK_OK(tune_cache_load(path, &back));
+    CHECK(back == m);
+    CHECK_FAILS(tune_cache_store("/proc/depthsolve/x.txt", m), DS_ERR_IO, "/proc/depthsolve");
+    unsetenv("XDG_CACHE_HOME");
+}
+
+int main(void) {
+    char why[256] = "";
+    cuda_device_count(&g_devices, why, sizeof why);
+    RUN(library_without_a_device);
+    RUN(h100_properties_from_json);
+    RUN(wrong_descriptors_fail);
+    RUN(every_convolution_of_the_four_networks);
+    RUN(autotune_cache_file);
+    return test_summary();
+}
