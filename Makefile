@@ -254,6 +254,11 @@ $(CUDNN_TEST):
 endif
 endif
 
+# FLOPs, bytes and the H100 floor of each network (bench/RESULTS.md); plain C.
+$(BUILD)/net_floor: $(call obj,bench/net_floor.c) $(BUILD)/libdepthsolve.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 ifneq ($(NVCC_BUILD),)
 cuda: $(BUILD)/cuda/resources.txt $(GPU_TEST_BIN)
 test-gpu: $(GPU_TEST_BIN)

@@ -25,7 +25,9 @@
  * same arguments and runs nothing) chooses the library's algorithm for it,
  * timing the candidates when autotuning is on, and grows the one workspace
  * to the largest need. The backend prepares every node before it captures a
- * graph: a capture must not allocate. Autotuning may overwrite y (never x,
+ * graph: a capture must not allocate, and a workspace that grows later
+ * moves, which invalidates graphs captured before (prepare every input size
+ * first, or capture again). Autotuning may overwrite y (never x,
  * w, b or r). The real build keeps the choices in a cache file per GPU and
  * cuDNN version (gpu_tuning); the emulated build only checks the arguments.
  */
