@@ -325,14 +325,17 @@ static ds_status time_candidate(gpu_libs *L, cudaStream_t s, const conv_call &c,
     return DS_OK;
 }
 
+/* "fused 51 0": the graph, cuDNN's engine and its rank among the heuristics' configs. */
 static std::string choice_text(const conv_choice &ch) {
     return std::string(ch.fused ? "fused" : "plain") + " " + std::to_string((long long)ch.engine) + " " +
            std::to_string(ch.rank);
 }
 
-/* The candidates: plans of the fused graph (when allowed) then of the bare convolution. */
-static ds_status conv_candidates(gpu_libs *L, const conv_call &c, const conv_desc &d,
-                                 std::vector<conv_choice> *cands) {
+/* The candidates: plans of the fused graph (when allowed) then of the bare
+ * convolution, at most `limit`, only the one `want` names (a cache entry)
+ * when not NULL. A plan is finalized only when taken: some compile kernels. */
+static ds_status conv_candidates(gpu_libs *L, const conv_call &c, const conv_desc &d, const std::string *want,
+                                 size_t limit, std::vector<conv_choice> *cands) {
     const bool fusable = conv_fusable(c.a, c.b != NULL, c.r != NULL) && !conv_in_place(c);
     for (int fused = fusable ? 1 : 0; fused >= 0; fused--) {
         conv_desc gd = d;
@@ -348,13 +351,13 @@ static ds_status conv_candidates(gpu_libs *L, const conv_call &c, const conv_des
                 continue;
             return st;
         }
-        for (size_t i = 0; i < cfgs.size(); i++) {
+        for (size_t i = 0; i < cfgs.size() && cands->size() < limit; i++) {
             conv_choice ch;
-            if (conv_plan(cfgs[i], L->devprop.d, &ch.plan, &ch.ws) != DS_OK)
-                continue;
             ch.fused = fused != 0;
             ch.engine = conv_config_engine(cfgs[i]);
             ch.rank = (int)i;
+            if ((want && choice_text(ch) != *want) || conv_plan(cfgs[i], L->devprop.d, &ch.plan, &ch.ws) != DS_OK)
+                continue;
             cands->push_back(std::move(ch));
         }
     }
@@ -376,15 +379,19 @@ static ds_status plan_conv(gpu_libs *L, cudaStream_t s, const conv_call &c, cons
             return ds_fail(DS_ERR_INVALID_ARGUMENT, "gpu_conv: %s was not prepared before the graph capture",
                            key.c_str());
         std::vector<conv_choice> cands;
-        DS_TRY(conv_candidates(L, c, d, &cands));
         DS_TRY(load_cache(L));
-        size_t pick = 0;
-        bool known = false;
         auto cached = L->cache.find(key);
-        for (size_t i = 0; cached != L->cache.end() && i < cands.size() && !known; i++)
-            if (choice_text(cands[i]) == cached->second)
-                pick = i, known = true;
-        if (!known && L->tuning.autotune && cands.size() > 1) {
+        /* a stale entry (another cuDNN build) finds nothing: planned anew */
+        if (cached != L->cache.end() && conv_candidates(L, c, d, &cached->second, 1, &cands) != DS_OK) {
+            cands.clear();
+            ds_clear_error();
+        }
+        const bool tune = cands.empty() && L->tuning.autotune;
+        if (cands.empty())
+            DS_TRY(conv_candidates(L, c, d, NULL, tune ? SIZE_MAX : 1, &cands));
+        size_t pick = 0;
+        if (tune && cands.size() > 1) {
+            bool known = false; /* whether a candidate ran */
             size_t need = 0;
             for (const conv_choice &ch : cands)
                 need = std::max(need, layout_of(c, true, ch.ws).total());
@@ -402,8 +409,9 @@ static ds_status plan_conv(gpu_libs *L, cudaStream_t s, const conv_call &c, cons
             }
             if (!known)
                 return ds_fail(DS_ERR_DEVICE, "gpu_conv: no plan of %s ran", key.c_str());
-            store_choice(L, key, choice_text(cands[pick]));
         }
+        if (tune)
+            store_choice(L, key, choice_text(cands[pick]));
         found = L->convs.emplace(key, std::move(cands[pick])).first;
     }
     const conv_choice &ch = found->second;
