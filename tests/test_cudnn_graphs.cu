@@ -18,7 +18,14 @@
  * keeps the float32 engines (no tensor cores: no TF32) and finalizes the
  * first plan. Every bare convolution must get a plan; the fused graphs
  * that get none fall back to op_bias_act at run time and are counted.
- * Executing a plan needs the device: skipped, and said so.
+ * Executing a plan needs the device: skipped without one, and said so.
+ * With a device, gpu_conv and gpu_gemm (fused, bare with the op_bias_act
+ * epilogue, in_act, asymmetric padding, groups, the output over the
+ * residual, transposes, exact GELU, padded rows) are compared with the CPU
+ * reference, and the autotuner's cache file is written and read back. The
+ * NMSE bound there, 1e-10, is provisional until a GPU measures it: float32
+ * sums in another order differ by ~1e-7 relative (NMSE ~1e-14); Winograd
+ * and FFT engines lose more.
  *
  * Built by nvcc and linked to cuDNN; without nvcc or cuDNN the Makefile
  * puts a script here that says SKIP.
@@ -36,10 +43,13 @@
 extern "C" {
 #include "arch.h" /* ds_arch_build (a C header without extern "C") */
 }
+#include "cpu_ops.h"    /* ds_ref_conv2d */
+#include "cuda_test.h"  /* dev_buf, dev_alloc, dev_guards_ok */
 #include "cudnn_conv.h" /* conv_graph, conv_configs, conv_plan, cudnn_devprop_from_json */
 #include "error.h"      /* DS_TRY, ds_fail */
 #include "gpu_libs.h"   /* gpu_libs_create */
 #include "gpu_rt.h"     /* cuda_device_count */
+#include "op_check.h"   /* op_random, op_nmse */
 #include "test.h"       /* TEST, CHECK */
 #include "tune_cache.h" /* tune_cache_path, tune_cache_load, tune_cache_store */
 
@@ -229,6 +239,162 @@ TEST(autotune_cache_file) {
     unsetenv("XDG_CACHE_HOME");
 }
 
+/* ---- on a device ---- */
+
+static const double DEVICE_NMSE = 1e-10; /* provisional: see the top of the file */
+
+struct dev_conv_case {
+    int64_t x[4], o;
+    ds_conv_attr a;
+    bool bias, residual, in_place; /* in_place: y over r */
+};
+
+static const dev_conv_case DEV_CONVS[] = {
+    {{1, 17, 23, 16}, 32, {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, DS_ACT_NONE, DS_ACT_NONE, DS_ACT_RELU}, true, false, false},
+    {{1, 16, 24, 8}, 16, {3, 3, 2, 2, 1, 1, 0, 1, 0, 1, 1, DS_ACT_NONE, DS_ACT_NONE, DS_ACT_RELU6}, true, false,
+     false}, /* TF SAME */
+    {{1, 12, 12, 32}, 32, {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, DS_ACT_RELU, DS_ACT_NONE, DS_ACT_NONE}, true, true,
+     false}, /* residual unit: in_act, + r */
+    {{1, 12, 12, 32}, 32, {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, DS_ACT_RELU, DS_ACT_NONE, DS_ACT_NONE}, true, true,
+     true}, /* the same over its residual */
+    {{2, 9, 7, 24}, 12, {1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 4, DS_ACT_NONE, DS_ACT_RELU, DS_ACT_GELU}, false, true,
+     false}, /* grouped 1x1, activated residual, GELU: not fusable */
+    {{1, 10, 10, 8}, 8, {3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 8, DS_ACT_NONE, DS_ACT_NONE, DS_ACT_NONE}, false, false,
+     false}, /* depthwise, dilated, bare */
+};
+
+static int64_t out_side(int64_t in, int pa, int pb, int k, int s, int d) { return (in + pa + pb - d * (k - 1) - 1) / s + 1; }
+
+static void conv_on_device(gpu_libs *libs, cudaStream_t st) {
+    for (const dev_conv_case &c : DEV_CONVS) {
+        const ds_conv_attr &a = c.a;
+        const int64_t ys[4] = {c.x[0], out_side(c.x[1], a.pad_t, a.pad_b, a.kh, a.stride_h, a.dil_h),
+                               out_side(c.x[2], a.pad_l, a.pad_r, a.kw, a.stride_w, a.dil_w), c.o};
+        const size_t nx = (size_t)ds_shape_numel(c.x), ny = (size_t)ds_shape_numel(ys);
+        const size_t nw = (size_t)(c.o * a.kh * a.kw * (c.x[3] / a.groups));
+        std::vector<float> x(nx), w(nw), b((size_t)c.o), r(ny), ref(ny), got(ny);
+        op_random(x.data(), nx, 1, 1.0f);
+        op_random(w.data(), nw, 2, 0.5f);
+        op_random(b.data(), b.size(), 3, 0.5f);
+        op_random(r.data(), ny, 4, 1.0f);
+        ds_node n;
+        memset(&n, 0, sizeof n);
+        n.op = DS_OP_CONV2D;
+        n.a.conv = a;
+        memcpy(n.shape, ys, sizeof n.shape);
+        ds_tensor hx = {x.data(), {c.x[0], c.x[1], c.x[2], c.x[3]}}, hr = {r.data(), {ys[0], ys[1], ys[2], ys[3]}};
+        ds_tensor hy = {ref.data(), {ys[0], ys[1], ys[2], ys[3]}};
+        ds_cpu_ctx ctx = {1, NULL, 0};
+        ds_cpu_op op = {&n, &hx, c.residual ? &hr : NULL, &hy, w.data(), c.bias ? b.data() : NULL, NULL, &ctx};
+        ds_ref_conv2d(&op);
+        dev_buf<float> dx, dw, db, dr, dy;
+        CHECK_OK(dev_alloc(&dx, nx));
+        CHECK_OK(dev_alloc(&dw, nw));
+        CHECK_OK(dev_alloc(&db, b.size()));
+        CHECK_OK(dev_alloc(&dr, ny));
+        CHECK_OK(dev_alloc(&dy, ny));
+        CHECK_OK(dev_upload(&dx, x.data()));
+        CHECK_OK(dev_upload(&dw, w.data()));
+        CHECK_OK(dev_upload(&db, b.data()));
+        CHECK_OK(dev_upload(&dr, r.data()));
+        ds_tensor tx = {dx.p, {c.x[0], c.x[1], c.x[2], c.x[3]}}, tr = {dr.p, {ys[0], ys[1], ys[2], ys[3]}};
+        ds_tensor ty = {c.in_place ? dr.p : dy.p, {ys[0], ys[1], ys[2], ys[3]}};
+        const float *bp = c.bias ? db.p : NULL;
+        const ds_tensor *rp = c.residual ? &tr : NULL;
+        CHECK_OK(gpu_conv_prepare(libs, st, &a, &tx, dw.p, bp, rp, &ty));
+        CHECK_OK(dev_upload(&dr, r.data())); /* autotuning may have written y */
+        CHECK_OK(gpu_conv(libs, st, &a, &tx, dw.p, bp, rp, &ty));
+        CHECK_OK(cuda_stream_sync(st));
+        CHECK_OK(dev_download(c.in_place ? dr : dy, got.data()));
+        const double e = op_nmse(got.data(), ref.data(), ny);
+        printf("    conv %dx%d groups %d in_act %s act %s residual %d in place %d: NMSE %.2e\n", a.kh, a.kw, a.groups,
+               ds_act_name(a.in_act), ds_act_name(a.act), (int)c.residual, (int)c.in_place, e);
+        CHECK(e <= DEVICE_NMSE);
+        CHECK(dev_guards_ok(dy) && dev_guards_ok(dr) && dev_guards_ok(dx));
+        dev_release(&dx);
+        dev_release(&dw);
+        dev_release(&db);
+        dev_release(&dr);
+        dev_release(&dy);
+    }
+}
+
+static void gemm_on_device(gpu_libs *libs, cudaStream_t st) {
+    const int64_t M = 37, N = 29, K = 53, pad = 3;
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++)
+            for (ds_act act : {DS_ACT_NONE, DS_ACT_RELU, DS_ACT_GELU})
+                for (int padded = 0; padded < 2; padded++) {
+                    const int64_t lda = (ta ? M : K) + pad * padded, ldb = (tb ? K : N) + pad * padded;
+                    const int64_t ldc = N + pad * padded;
+                    const size_t na = (size_t)((ta ? K : M) * lda), nb = (size_t)((tb ? N : K) * ldb);
+                    const size_t nc = (size_t)(M * ldc);
+                    std::vector<float> A(na), B(nb), bias((size_t)N), C(nc, 0.0f), want(nc, 0.0f);
+                    op_random(A.data(), na, 5, 1.0f);
+                    op_random(B.data(), nb, 6, 1.0f);
+                    op_random(bias.data(), (size_t)N, 7, 1.0f);
+                    for (int64_t i = 0; i < M; i++)
+                        for (int64_t j = 0; j < N; j++) {
+                            double acc = bias[(size_t)j];
+                            for (int64_t k = 0; k < K; k++)
+                                acc += (double)(ta ? A[(size_t)(k * lda + i)] : A[(size_t)(i * lda + k)]) *
+                                       (tb ? B[(size_t)(j * ldb + k)] : B[(size_t)(k * ldb + j)]);
+                            want[(size_t)(i * ldc + j)] = ds_apply_act(act, (float)acc);
+                        }
+                    dev_buf<float> dA, dB, dbias, dC;
+                    CHECK_OK(dev_alloc(&dA, na));
+                    CHECK_OK(dev_alloc(&dB, nb));
+                    CHECK_OK(dev_alloc(&dbias, (size_t)N));
+                    CHECK_OK(dev_alloc(&dC, nc));
+                    CHECK_OK(dev_upload(&dA, A.data()));
+                    CHECK_OK(dev_upload(&dB, B.data()));
+                    CHECK_OK(dev_upload(&dbias, bias.data()));
+                    CHECK_OK(dev_upload(&dC, C.data()));
+                    CHECK_OK(gpu_gemm(libs, st, ta, tb, M, N, K, dA.p, lda, dB.p, ldb, dbias.p, act, dC.p, ldc));
+                    CHECK_OK(cuda_stream_sync(st));
+                    CHECK_OK(dev_download(dC, C.data()));
+                    const double e = op_nmse(C.data(), want.data(), nc);
+                    CHECK_MSG(e <= DEVICE_NMSE, "gemm ta %d tb %d %s padded %d: NMSE %.2e", ta, tb, ds_act_name(act),
+                              padded, e);
+                    CHECK(dev_guards_ok(dC));
+                    dev_release(&dA);
+                    dev_release(&dB);
+                    dev_release(&dbias);
+                    dev_release(&dC);
+                }
+}
+
+TEST(gpu_conv_and_gemm_on_the_device) {
+    const char *tmp = getenv("DS_TEST_TMP");
+    const std::string file = std::string(tmp && tmp[0] ? tmp : "/tmp") + "/cudnn_autotune_test.txt";
+    remove(file.c_str());
+    gpu_tuning t = gpu_tuning_default();
+    t.cache_file = file.c_str();
+    gpu_libs *libs = NULL;
+    cudaStream_t st = NULL;
+    CHECK_OK(gpu_libs_create(&libs));
+    CHECK_OK(gpu_libs_set_tuning(libs, &t));
+    CHECK_OK(cuda_stream_create(&st));
+    conv_on_device(libs, st);
+    if (!test_failed_now)
+        gemm_on_device(libs, st);
+    gpu_libs_free(libs);
+    if (test_failed_now) {
+        cuda_stream_destroy(st);
+        return;
+    }
+    tune_map m;
+    CHECK_OK(tune_cache_load(file, &m));
+    printf("    autotune cache: %zu choices in %s\n", m.size(), file.c_str());
+    CHECK(m.size() == sizeof DEV_CONVS / sizeof DEV_CONVS[0]);
+    /* a second engine reads the choices: same results, no timing */
+    CHECK_OK(gpu_libs_create(&libs));
+    CHECK_OK(gpu_libs_set_tuning(libs, &t));
+    conv_on_device(libs, st);
+    gpu_libs_free(libs);
+    cuda_stream_destroy(st);
+}
+
 int main(void) {
     char why[256] = "";
     cuda_device_count(&g_devices, why, sizeof why);
@@ -237,5 +403,9 @@ int main(void) {
     RUN(wrong_descriptors_fail);
     RUN(every_convolution_of_the_four_networks);
     RUN(autotune_cache_file);
+    if (g_devices > 0)
+        RUN(gpu_conv_and_gemm_on_the_device);
+    else
+        printf("SKIP gpu_conv_and_gemm_on_the_device: no CUDA device (%s)\n", why);
     return test_summary();
 }
