@@ -235,6 +235,37 @@ $(BUILD)/gpu/%: $(BUILD)/gpu/%.o $(CUDA_OBJ) $(call obj,$(TEST_SUPPORT)) $(BUILD
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart $(LDLIBS)
 
+# cuDNN + cuBLASLt (runtime/cuda/gpu_libs_cudnn.cu and its helpers), built by
+# nvcc when cuDNN's headers are there. tests/test_cudnn_graphs.cu builds every
+# convolution's cuDNN graph and plans for an H100 without a device; it runs in
+# `make test` (plain build). Without nvcc or cuDNN a script says SKIP instead.
+CUDNN_SRC  := runtime/cuda/gpu_libs_cudnn.cu runtime/cuda/cudnn_conv.cu runtime/cuda/tune_cache.cu
+CUDNN_OBJ  := $(patsubst %.cu,$(BUILD)/cuda/%.o,$(CUDNN_SRC))
+CUDNN_LIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublasLt -lcudart
+CUDNN_TEST := $(BUILD)/tests/test_cudnn_graphs
+CUDNN_BUILD := $(if $(CUDNN_H),$(NVCC_BUILD))
+.SECONDARY: $(CUDNN_OBJ) $(BUILD)/gpu/test_cudnn_graphs.o
+ifneq ($(SANITIZE),1)
+test-bin: $(CUDNN_TEST)
+ifneq ($(CUDNN_BUILD),)
+$(CUDNN_TEST): $(BUILD)/gpu/test_cudnn_graphs.o $(CUDNN_OBJ) $(CUDA_OBJ) $(call obj,$(TEST_SUPPORT)) \
+               $(BUILD)/libcli.a $(BUILD)/libdepthsolve.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(CUDNN_LIBS) $(LDLIBS)
+all: $(CUDNN_OBJ)
+else
+$(CUDNN_TEST):
+	@mkdir -p $(dir $@)
+	$(Q)printf '#!/bin/sh\necho "SKIP test_cudnn_graphs: no nvcc or no cuDNN headers"\n' > $@ && chmod +x $@
+endif
+endif
+
+# FLOPs, bytes and the H100 floor of each network (bench/RESULTS.md); plain C.
+$(BUILD)/net_floor: $(call obj,bench/net_floor.c) $(BUILD)/libdepthsolve.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 ifneq ($(NVCC_BUILD),)
 cuda: $(BUILD)/cuda/resources.txt $(GPU_TEST_BIN)
 test-gpu: $(GPU_TEST_BIN)

@@ -38,7 +38,8 @@ def main():
         sys.exit(f"make_checkpoint.py: no keys for '{args.arch}' ({keys})")
     sd = collections.OrderedDict()
     for key, _dtype, shape in synth_weights.read_keys(keys):
-        t = torch.from_numpy(np.ascontiguousarray(synth_weights.value(key, shape)))
+        # np.array keeps 0-dim tensors (num_batches_tracked) 0-dim; ascontiguousarray would not
+        t = torch.from_numpy(np.array(synth_weights.value(key, shape), order="C"))
         sd[key] = t.half() if args.half and t.is_floating_point() else t
     obj = {"model": sd, "optimizer": {"state": {}, "param_groups": [{"lr": 1e-4, "params": []}]}} if args.wrap else sd
     torch.save(obj, args.output, _use_new_zipfile_serialization=not args.legacy)

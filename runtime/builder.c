@@ -116,6 +116,13 @@ static void bind(ds_builder *b, ds_param_decl *d, ds_node *n) {
     }
 }
 
+/* Binds the parameters of node n, just added; its value, or -1 on error. */
+static ds_val bind_node(ds_builder *b, ds_param_decl *d, ds_node *n) {
+    ds_val v = index_of(b, n);
+    bind(b, d, &b->g->nodes[v]);
+    return b->status == DS_OK ? v : -1;
+}
+
 static void decl4(ds_param_decl *d, ds_param_kind kind, const char *name, int64_t s0,
                   int64_t s1, int64_t s2, int64_t s3) {
     memset(d, 0, sizeof *d);
@@ -202,9 +209,7 @@ ds_val ds_b_conv(ds_builder *b, ds_val x, const ds_conv_spec *s, ds_val residual
     d.bn = s->bn;
     d.bn_eps = s->bn_eps;
     d.ws_eps = s->ws_eps;
-    ds_val v = index_of(b, n);
-    bind(b, &d, &b->g->nodes[v]);
-    return b->status == DS_OK ? v : -1;
+    return bind_node(b, &d, n);
 }
 
 ds_val ds_b_conv_transpose(ds_builder *b, ds_val x, const char *name, int out, int k) {
@@ -224,9 +229,7 @@ ds_val ds_b_conv_transpose(ds_builder *b, ds_val x, const char *name, int out, i
     ds_param_decl d;
     decl4(&d, DS_PARAM_CONV_T, name, cin, out, k, k);
     d.has_bias = true;
-    ds_val v = index_of(b, n);
-    bind(b, &d, &b->g->nodes[v]);
-    return b->status == DS_OK ? v : -1;
+    return bind_node(b, &d, n);
 }
 
 ds_val ds_b_maxpool(ds_builder *b, ds_val x, int k, int stride, int pad, bool same) {
@@ -334,9 +337,7 @@ ds_val ds_b_groupnorm(ds_builder *b, ds_val x, const char *name, int groups, flo
     memcpy(n->shape, s, sizeof s);
     ds_param_decl d;
     decl_norm(&d, name, s[3]);
-    ds_val v = index_of(b, n);
-    bind(b, &d, &b->g->nodes[v]);
-    return b->status == DS_OK ? v : -1;
+    return bind_node(b, &d, n);
 }
 
 ds_val ds_b_layernorm(ds_builder *b, ds_val x, const char *name, float eps) {
@@ -352,9 +353,7 @@ ds_val ds_b_layernorm(ds_builder *b, ds_val x, const char *name, float eps) {
     memcpy(n->shape, s, sizeof s);
     ds_param_decl d;
     decl_norm(&d, name, s[3]);
-    ds_val v = index_of(b, n);
-    bind(b, &d, &b->g->nodes[v]);
-    return b->status == DS_OK ? v : -1;
+    return bind_node(b, &d, n);
 }
 
 ds_val ds_b_linear(ds_builder *b, ds_val x, const char *name, int out, ds_act act,
@@ -382,9 +381,7 @@ ds_val ds_b_linear(ds_builder *b, ds_val x, const char *name, int out, ds_act ac
     d.shape[0] = out;
     d.shape[1] = cin;
     d.has_bias = true;
-    ds_val v = index_of(b, n);
-    bind(b, &d, &b->g->nodes[v]);
-    return b->status == DS_OK ? v : -1;
+    return bind_node(b, &d, n);
 }
 
 ds_val ds_b_attention(ds_builder *b, ds_val qkv, int heads) {
@@ -430,9 +427,7 @@ ds_val ds_b_pos_embed(ds_builder *b, const char *name, int grid, int channels, i
     set_shape(n, 1, 1, 1 + (int64_t)gh * gw, channels);
     ds_param_decl d;
     decl_tensor(&d, name, 3, 1, 1 + (int64_t)grid * grid, channels);
-    ds_val v = index_of(b, n);
-    bind(b, &d, &b->g->nodes[v]);
-    return b->status == DS_OK ? v : -1;
+    return bind_node(b, &d, n);
 }
 
 ds_val ds_b_prepend_token(ds_builder *b, ds_val x, const char *name) {
@@ -450,9 +445,7 @@ ds_val ds_b_prepend_token(ds_builder *b, ds_val x, const char *name) {
     set_shape(n, s[0], 1, s[2] + 1, s[3]);
     ds_param_decl d;
     decl_tensor(&d, name, 3, 1, 1, s[3]);
-    ds_val v = index_of(b, n);
-    bind(b, &d, &b->g->nodes[v]);
-    return b->status == DS_OK ? v : -1;
+    return bind_node(b, &d, n);
 }
 
 ds_val ds_b_readout_cat(ds_builder *b, ds_val x, int gh, int gw) {

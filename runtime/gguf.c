@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "file_map.h" /* ds_map_file */
 #include "gguf_private.h"
 
 enum {
@@ -438,24 +439,9 @@ ds_status ds_gguf_open(const char *path, ds_gguf **out) {
     if (!out || !path)
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "ds_gguf_open: NULL argument");
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ds_fail(DS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return ds_fail(DS_ERR_IO, "%s: not a regular file", path);
-    }
-    if (st.st_size == 0) {
-        close(fd);
-        return ds_fail(DS_ERR_FORMAT, "%s: empty file, not GGUF", path);
-    }
-    size_t size = (size_t)st.st_size;
-    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    int map_errno = errno;
-    close(fd);
-    if (map == MAP_FAILED)
-        return ds_fail(DS_ERR_IO, "%s: cannot map: %s", path, strerror(map_errno));
+    void *map;
+    size_t size;
+    DS_TRY(ds_map_file(path, "not GGUF", false, &map, &size));
     ds_status s = ds_gguf_open_memory(map, size, path, out);
     if (s != DS_OK) {
         munmap(map, size);

@@ -29,45 +29,6 @@ static const char CONVERT_HELP[] =
     "  --dtype f32|f16       storage of conv and linear weights (default f32)\n"
     "  -q, --quiet           no progress messages\n";
 
-int ds_cmd_convert(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"output", required_argument, 0, 'o'}, {"arch", required_argument, 0, 'a'},
-        {"dtype", required_argument, 0, 'd'},  {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
-    ds_convert_params p = ds_convert_default_params();
-    const char *out = NULL;
-    int quiet = 0, c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'o': out = optarg; break;
-        case 'a':
-            if (!ds_cli_parse_arch(optarg, &p.arch))
-                return ds_cli_usage_error("convert", "unknown architecture '%s'", optarg);
-            break;
-        case 'd':
-            if (!parse_dtype(optarg, &p.dtype))
-                return ds_cli_usage_error("convert", "--dtype takes f32 or f16, not '%s'", optarg);
-            break;
-        case 'q': quiet = 1; break;
-        case 'h': fputs(CONVERT_HELP, stdout); return DS_EXIT_OK;
-        default: return ds_cli_usage_error("convert", "bad option");
-        }
-    }
-    if (optind != argc - 1)
-        return ds_cli_usage_error("convert", "expected exactly one input checkpoint");
-    if (!out)
-        return ds_cli_usage_error("convert", "-o OUT.gguf is required");
-    p.log = ds_cli_log;
-    p.log_user = &quiet;
-    ds_status s = ds_convert_file(argv[optind], out, &p);
-    if (s != DS_OK)
-        return ds_cli_report("convert", s);
-    if (!quiet)
-        fprintf(stderr, "depthsolve: wrote %s\n", out);
-    return DS_EXIT_OK;
-}
-
 static const char SYNTH_HELP[] =
     "usage: depthsolve synth --arch NAME -o OUT.gguf [--dtype f32|f16]\n"
     "\n"
@@ -76,41 +37,72 @@ static const char SYNTH_HELP[] =
     "(tests/data/reference/REFERENCE_README.md). For tests and benchmarks: no\n"
     "download needed, and PyTorch can rebuild exactly the same weights.\n";
 
-int ds_cmd_synth(int argc, char **argv) {
+/* What convert and synth share: their options, and the end of the run. */
+typedef struct gguf_cmd {
+    const char *name; /* "convert" or "synth" */
+    const char *help;
+    ds_convert_params p;
+    const char *out;
+    int quiet;
+} gguf_cmd;
+
+/* Parses -o, --arch, --dtype, -q, -h. Returns -1 to go on, else the exit code. */
+static int parse_options(gguf_cmd *g, int argc, char **argv) {
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'}, {"arch", required_argument, 0, 'a'},
         {"dtype", required_argument, 0, 'd'},  {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
-    ds_convert_params p = ds_convert_default_params();
-    const char *out = NULL;
-    int quiet = 0, c;
+    int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
         switch (c) {
-        case 'o': out = optarg; break;
+        case 'o': g->out = optarg; break;
         case 'a':
-            if (!ds_cli_parse_arch(optarg, &p.arch) || p.arch == DS_ARCH_UNKNOWN)
-                return ds_cli_usage_error("synth", "unknown architecture '%s'", optarg);
+            if (!ds_cli_parse_arch(optarg, &g->p.arch))
+                return ds_cli_usage_error(g->name, "unknown architecture '%s'", optarg);
             break;
         case 'd':
-            if (!parse_dtype(optarg, &p.dtype))
-                return ds_cli_usage_error("synth", "--dtype takes f32 or f16, not '%s'", optarg);
+            if (!parse_dtype(optarg, &g->p.dtype))
+                return ds_cli_usage_error(g->name, "--dtype takes f32 or f16, not '%s'", optarg);
             break;
-        case 'q': quiet = 1; break;
-        case 'h': fputs(SYNTH_HELP, stdout); return DS_EXIT_OK;
-        default: return ds_cli_usage_error("synth", "bad option");
+        case 'q': g->quiet = 1; break;
+        case 'h': fputs(g->help, stdout); return DS_EXIT_OK;
+        default: return ds_cli_usage_error(g->name, "bad option");
         }
     }
+    g->p.log = ds_cli_log;
+    g->p.log_user = &g->quiet;
+    return -1;
+}
+
+static int finish(const gguf_cmd *g, ds_status s) {
+    if (s != DS_OK)
+        return ds_cli_report(g->name, s);
+    if (!g->quiet)
+        fprintf(stderr, "depthsolve: wrote %s\n", g->out);
+    return DS_EXIT_OK;
+}
+
+int ds_cmd_convert(int argc, char **argv) {
+    gguf_cmd g = {"convert", CONVERT_HELP, ds_convert_default_params(), NULL, 0};
+    int rc = parse_options(&g, argc, argv);
+    if (rc >= 0)
+        return rc;
+    if (optind != argc - 1)
+        return ds_cli_usage_error("convert", "expected exactly one input checkpoint");
+    if (!g.out)
+        return ds_cli_usage_error("convert", "-o OUT.gguf is required");
+    return finish(&g, ds_convert_file(argv[optind], g.out, &g.p));
+}
+
+int ds_cmd_synth(int argc, char **argv) {
+    gguf_cmd g = {"synth", SYNTH_HELP, ds_convert_default_params(), NULL, 0};
+    int rc = parse_options(&g, argc, argv);
+    if (rc >= 0)
+        return rc;
     if (optind != argc)
         return ds_cli_usage_error("synth", "unexpected argument '%s'", argv[optind]);
-    if (p.arch == DS_ARCH_UNKNOWN || !out)
+    if (g.p.arch == DS_ARCH_UNKNOWN || !g.out)
         return ds_cli_usage_error("synth", "--arch NAME and -o OUT.gguf are required");
-    p.log = ds_cli_log;
-    p.log_user = &quiet;
-    ds_status s = ds_synth_file(p.arch, out, &p);
-    if (s != DS_OK)
-        return ds_cli_report("synth", s);
-    if (!quiet)
-        fprintf(stderr, "depthsolve: wrote %s\n", out);
-    return DS_EXIT_OK;
+    return finish(&g, ds_synth_file(g.p.arch, g.out, &g.p));
 }

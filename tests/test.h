@@ -11,6 +11,7 @@
 #define DS_TEST_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,11 @@ void test_fail_at(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void test_run(const char *name, void (*fn)(void));
 int test_summary(void);
+
+/* The whole file (malloc'd; NULL if it cannot be opened), and its length. */
+uint8_t *test_read_file(const char *path, size_t *len);
+/* Writes n bytes to path; 1 on success. */
+int test_write_file(const char *path, const void *p, size_t n);
 
 #define TEST(name) static void name(void)
 #define RUN(name) test_run(#name, name)

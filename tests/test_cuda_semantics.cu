@@ -257,6 +257,31 @@ TEST(shuffles_of_wide_values) {
     dev_release(&f);
 }
 
+/* Lanes exchange through shared memory, ordered by __syncwarp() (no mask)
+ * and __syncwarp(mask): both forms must compile and order the writes. */
+static __global__ void syncwarp_exchange_kernel(int *out /* (64) */) {
+    __shared__ int slot[64];
+    const unsigned t = threadIdx.x, lane = t % 32, base = t - lane;
+    slot[t] = (int)t * 3;
+    __syncwarp();
+    const int mine = slot[base + (lane + 1) % 32];
+    __syncwarp(0xffffffffu);
+    slot[t] = mine + 1;
+    __syncwarp();
+    out[t] = slot[base + (lane + 31) % 32];
+}
+
+TEST(syncwarp_orders_a_warp) {
+    dev_buf<int> out;
+    CHECK_OK(dev_alloc(&out, 64));
+    CHECK_OK(DS_LAUNCH(syncwarp_exchange_kernel, 1, 64, 0, g_stream, out.p));
+    int h[64];
+    CHECK_OK(dev_download(out, h));
+    for (int t = 0; t < 64; t++)
+        CHECK_MSG(h[t] == t * 3 + 1, "thread %d read %d", t, h[t]); /* its own value, back round the ring */
+    dev_release(&out);
+}
+
 /* Votes of predicates that depend on the lane; with `mask` the lanes outside
  * it do not vote (they take the other branch). */
 static __global__ void vote_kernel(unsigned *out /* (32, 3) */, unsigned mask, int modulus) {
@@ -604,6 +629,7 @@ int main(int argc, char **argv) {
     RUN(dynamic_shared_memory);
     RUN(shuffles_lane_by_lane);
     RUN(shuffles_of_wide_values);
+    RUN(syncwarp_orders_a_warp);
     RUN(votes_lane_by_lane);
     RUN(shuffle_with_partial_mask);
     RUN(atomics_under_contention);

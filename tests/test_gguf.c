@@ -40,27 +40,6 @@ static void tmp_path(char *out, size_t n, const char *name) {
     snprintf(out, n, "%s/%s", tmp_dir(), name);
 }
 
-static uint8_t *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc(n > 0 ? (size_t)n : 1);
-    *len = fread(p, 1, (size_t)n, f);
-    fclose(f);
-    return p;
-}
-
-static int spit(const char *path, const void *p, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return 0;
-    int ok = fwrite(p, 1, n, f) == n;
-    return fclose(f) == 0 && ok;
-}
-
 /* Temporary files the writer leaves behind in dir (should be none). */
 static int count_temp_files(const char *dir) {
     DIR *d = opendir(dir);
@@ -714,7 +693,7 @@ TEST(truncated_everywhere) {
     tmp_path(path, sizeof path, "cut.gguf");
     CHECK_OK(write_full(path));
     size_t len = 0;
-    uint8_t *full = slurp(path, &len);
+    uint8_t *full = test_read_file(path, &len);
     CHECK(full && len > 0);
     ds_gguf *g = NULL;
     CHECK_OK(ds_gguf_open_memory(full, len, "cut.gguf", &g));
@@ -751,10 +730,10 @@ TEST(open_errors_name_the_file) {
     CHECK(g == NULL);
     CHECK_FAILS(ds_gguf_open(tmp_dir(), &g), DS_ERR_IO, "not a regular file");
     tmp_path(path, sizeof path, "empty.gguf");
-    CHECK(spit(path, "", 0));
+    CHECK(test_write_file(path, "", 0));
     CHECK_FAILS(ds_gguf_open(path, &g), DS_ERR_FORMAT, "empty.gguf: empty file");
     tmp_path(path, sizeof path, "short.gguf");
-    CHECK(spit(path, "GGUF\3\0\0\0\1", 9));
+    CHECK(test_write_file(path, "GGUF\3\0\0\0\1", 9));
     CHECK_FAILS(ds_gguf_open(path, &g), DS_ERR_FORMAT, "short.gguf: truncated");
     CHECK(strncmp(ds_last_error(), path, strlen(path)) == 0);
 }
@@ -776,7 +755,7 @@ TEST(atomic_write_keeps_target_on_failure) {
     snprintf(dir, sizeof dir, "%s/atomic", tmp_dir());
     CHECK(mkdir(dir, 0755) == 0 || errno == EEXIST);
     snprintf(target, sizeof target, "%s/model.gguf", dir);
-    CHECK(spit(target, "old contents", 12));
+    CHECK(test_write_file(target, "old contents", 12));
 
     /* the write itself fails half way: a file size limit makes write() return EFBIG */
     struct rlimit old;
@@ -791,7 +770,7 @@ TEST(atomic_write_keeps_target_on_failure) {
               "got %s: %s", ds_status_string(s), ds_last_error());
     CHECK(strstr(ds_last_error(), dir) == ds_last_error());
     size_t len = 0;
-    uint8_t *now = slurp(target, &len);
+    uint8_t *now = test_read_file(target, &len);
     CHECK(now && len == 12 && memcmp(now, "old contents", 12) == 0);
     free(now);
     CHECK(count_temp_files(dir) == 0);
@@ -816,7 +795,7 @@ TEST(atomic_write_keeps_target_on_failure) {
         s = write_small(target, 4);
         chmod(dir, 0755);
         CHECK_MSG(s == DS_ERR_IO && strstr(ds_last_error(), "model.gguf"), "%s", ds_last_error());
-        now = slurp(target, &len);
+        now = test_read_file(target, &len);
         CHECK(now && len == 12 && memcmp(now, "old contents", 12) == 0);
         free(now);
     }

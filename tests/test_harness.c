@@ -33,3 +33,24 @@ int test_summary(void) {
     printf("%d passed, %d failed\n", test_n_pass, test_n_fail);
     return test_n_fail ? 1 : 0;
 }
+
+uint8_t *test_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *p = malloc(n > 0 ? (size_t)n : 1);
+    *len = p ? fread(p, 1, (size_t)(n > 0 ? n : 0), f) : 0;
+    fclose(f);
+    return p;
+}
+
+int test_write_file(const char *path, const void *p, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return 0;
+    int ok = fwrite(p, 1, n, f) == n;
+    return fclose(f) == 0 && ok;
+}

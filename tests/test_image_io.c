@@ -64,31 +64,10 @@ static void tmp_path(char *out, size_t n, const char *name) {
         out[0] = '\0'; /* too long: the test then fails on the empty path */
 }
 
-static uint8_t *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc(n > 0 ? (size_t)n : 1);
-    *len = fread(p, 1, (size_t)n, f);
-    fclose(f);
-    return p;
-}
-
-static int spit(const char *path, const void *p, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return 0;
-    int ok = fwrite(p, 1, n, f) == n;
-    return fclose(f) == 0 && ok;
-}
-
 /* A binary PPM (P6, maxval 255) as the fixture script writes them. */
 static uint8_t *read_ppm(const char *path, int *w, int *h) {
     size_t len;
-    uint8_t *p = slurp(path, &len);
+    uint8_t *p = test_read_file(path, &len);
     int off = 0;
     if (!p || sscanf((const char *)p, "P6 %d %d 255%n", w, h, &off) != 2 || off == 0 ||
         (size_t)off + 1 + (size_t)*w * (size_t)*h * 3 != len) {
@@ -195,7 +174,7 @@ static uint8_t *read_raw_png(const char *path, int *w, int *h, int *depth, int *
 static uint8_t *transcode(const char *path, int arith, const jpeg_scan_info *scans, int n_scans,
                           size_t *out_len) {
     size_t len;
-    uint8_t *in = slurp(path, &len);
+    uint8_t *in = test_read_file(path, &len);
     if (!in)
         return NULL;
     struct jpeg_decompress_struct src;
@@ -282,7 +261,7 @@ TEST(exif_orientations_turn_the_picture) {
 
 TEST(memory_and_file_decode_alike) {
     size_t len;
-    uint8_t *data = slurp(IMAGES "jpeg_exif6.jpg", &len);
+    uint8_t *data = test_read_file(IMAGES "jpeg_exif6.jpg", &len);
     CHECK(data);
     ds_image a, b;
     ds_status s = decode_copy(data, len, "mem", 0, &a);
@@ -414,7 +393,7 @@ TEST(files_that_are_not_there) {
     ds_image img;
     char path[512];
     tmp_path(path, sizeof path, "empty.jpg");
-    CHECK(spit(path, "", 0));
+    CHECK(test_write_file(path, "", 0));
     CHECK_FAILS(ds_image_read(path, 0, &img), DS_ERR_FORMAT, "empty.jpg: empty file");
     CHECK_FAILS(ds_image_read(IMAGES, 0, &img), DS_ERR_IO, "images/: is a directory");
     CHECK_FAILS(ds_image_read(IMAGES "no_such.png", 0, &img), DS_ERR_IO,
@@ -427,8 +406,8 @@ TEST(files_that_are_not_there) {
     }
     tmp_path(path, sizeof path, "unreadable.png");
     size_t len;
-    uint8_t *data = slurp(IMAGES "png_rgb8.png", &len);
-    CHECK(data && spit(path, data, len));
+    uint8_t *data = test_read_file(IMAGES "png_rgb8.png", &len);
+    CHECK(data && test_write_file(path, data, len));
     free(data);
     CHECK(chmod(path, 0) == 0);
     CHECK_FAILS(ds_image_read(path, 0, &img), DS_ERR_IO,
@@ -443,7 +422,7 @@ TEST(every_truncation_fails) {
         snprintf(path, sizeof path, IMAGES "%s.%s", png ? PNGS[i] : JPEGS[i - COUNT(PNGS)],
                  png ? "png" : "jpg");
         size_t len;
-        uint8_t *data = slurp(path, &len);
+        uint8_t *data = test_read_file(path, &len);
         CHECK(data);
         size_t step = len / 64 + 1, magic = png ? 8 : 3;
         for (size_t cut = 0; cut < len; cut++) {
@@ -547,7 +526,7 @@ TEST(pfm_matches_run_py_byte_for_byte) {
     ds_npy_free(&depth);
     CHECK_OK(s);
     size_t got_len, want_len;
-    uint8_t *got = slurp(path, &got_len), *want = slurp(PIPELINE "depth.pfm", &want_len);
+    uint8_t *got = test_read_file(path, &got_len), *want = test_read_file(PIPELINE "depth.pfm", &want_len);
     int same = got && want && got_len == want_len && !memcmp(got, want, want_len);
     free(got);
     free(want);
@@ -629,7 +608,7 @@ TEST(colormaps_match_opencv) {
                 {DS_COLORMAP_TURBO, IMAGES "colormap_turbo.rgb"}};
     for (size_t m = 0; m < COUNT(maps); m++) {
         size_t len;
-        uint8_t *want = slurp(maps[m].file, &len);
+        uint8_t *want = test_read_file(maps[m].file, &len);
         CHECK(want && len == sizeof got);
         ds_colormap_apply(maps[m].map, ramp, 256, got);
         int bad = -1;

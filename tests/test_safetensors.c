@@ -8,19 +8,6 @@
 
 #define DIR "tests/data/safetensors/"
 
-static uint8_t *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc(n > 0 ? (size_t)n : 1);
-    *len = fread(p, 1, (size_t)n, f);
-    fclose(f);
-    return p;
-}
-
 /* Element i of every fixture tensor: the formulas of make_safetensors.py.
  * Written in native byte order, which is little-endian on every host we build for. */
 static void expected(ds_dtype t, size_t n, uint8_t *out) {
@@ -186,7 +173,7 @@ TEST(hostile_files) {
         char path[256];
         snprintf(path, sizeof path, DIR "bad/%s.safetensors", cases[i].file);
         size_t len = 0;
-        uint8_t *data = slurp(path, &len);
+        uint8_t *data = test_read_file(path, &len);
         CHECK_MSG(data, "%s: missing fixture", path);
         ds_ckpt ck = {.n_tensors = 99};
         ds_status s = ds_ckpt_load_safetensors(data, len, path, &ck);
@@ -205,7 +192,7 @@ TEST(hostile_files) {
  * copy so that a read past the end trips ASan. */
 TEST(truncated_everywhere) {
     size_t len = 0;
-    uint8_t *full = slurp(DIR "all_dtypes.safetensors", &len);
+    uint8_t *full = test_read_file(DIR "all_dtypes.safetensors", &len);
     CHECK(full && len > 100);
     int bad = 0;
     for (size_t cut = 0; cut < len; cut++) {

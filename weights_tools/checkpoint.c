@@ -9,7 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "error.h" /* ds_fail */
+#include "error.h"    /* ds_fail */
+#include "file_map.h" /* ds_map_file */
 
 int64_t ds_ckpt_tensor_numel(const ds_ckpt_tensor *t) {
     int64_t n = 1;
@@ -98,23 +99,10 @@ ds_status ds_ckpt_load_memory(const uint8_t *data, size_t len, const char *label
 
 ds_status ds_ckpt_load(const char *path, ds_ckpt *out) {
     memset(out, 0, sizeof *out);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ds_fail(DS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return ds_fail(DS_ERR_IO, "%s: not a regular file", path);
-    }
-    if (st.st_size == 0) {
-        close(fd);
-        return ds_fail(DS_ERR_FORMAT, "%s: empty file", path);
-    }
-    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED)
-        return ds_fail(DS_ERR_IO, "%s: cannot map: %s", path, strerror(errno));
-    ds_status s = ds_ckpt_load_memory(map, (size_t)st.st_size, path, out);
-    munmap(map, (size_t)st.st_size);
+    void *map;
+    size_t size;
+    DS_TRY(ds_map_file(path, "not a checkpoint", true, &map, &size));
+    ds_status s = ds_ckpt_load_memory(map, size, path, out);
+    munmap(map, size);
     return s;
 }

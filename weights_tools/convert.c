@@ -187,7 +187,9 @@ static ds_status convert_decl(conv_ctx *c, const ds_param_decl *d) {
             return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory converting %s", d->name);
         }
     }
-    if ((d->kind == DS_PARAM_CONV || d->kind == DS_PARAM_CONV_T) && d->ndim == 4) {
+    /* (A, B, kh, kw) -> (A, kh, kw, B): the same bytes when kh = kw = 1 or B = 1 */
+    if ((d->kind == DS_PARAM_CONV || d->kind == DS_PARAM_CONV_T) && d->ndim == 4 &&
+        d->shape[2] * d->shape[3] > 1 && d->shape[1] > 1) {
         float *perm = malloc((size_t)(out_ch * per_out) * sizeof *perm + 1);
         if (!perm) {
             free(w);

@@ -47,6 +47,11 @@ static ds_status copy_group(ds_ckpt *out, const slot *group, size_t n, ds_torch_
     void *owned = NULL;
     DS_TRY(read(user, &group[0].tensor->storage->u.storage, &bytes, &owned));
     ds_status s = DS_OK;
+    ds_ckpt_tensor *only = &out->tensors[group[0].index];
+    if (n == 1 && owned == bytes && only->nbytes && ds_torch_view_is_storage(group[0].tensor)) {
+        only->data = owned; /* the usual case: one tensor, its whole storage */
+        return DS_OK;
+    }
     for (size_t i = 0; i < n && s == DS_OK; i++) {
         ds_ckpt_tensor *t = &out->tensors[group[i].index];
         if (t->nbytes == 0)

@@ -29,6 +29,9 @@ ds_status ds_torch_view_nbytes(const ds_pk_tensor *t, const char *label, const c
 /* Copies a checked view out of its storage's bytes (the whole stored record)
  * into `dst`, contiguous row-major. */
 void ds_torch_copy_view(const ds_pk_tensor *t, const uint8_t *storage_bytes, void *dst);
+/* True when the view is its whole storage, in order: the storage's bytes are
+ * the tensor's, and a reader can hand them over instead of copying. */
+int ds_torch_view_is_storage(const ds_pk_tensor *t);
 
 /* The bytes of one stored record, exactly st->numel elements of st->dtype.
  * *owned, if set, is freed by the caller once the tensors are copied. */

@@ -68,6 +68,14 @@ static int is_contiguous(const ds_pk_tensor *t) {
     return 1;
 }
 
+int ds_torch_view_is_storage(const ds_pk_tensor *t) {
+    const ds_pk_storage *st = &t->storage->u.storage;
+    int64_t numel = 1;
+    for (int i = 0; i < t->ndim; i++)
+        numel *= t->size[i];
+    return st->view_offset == 0 && t->offset == 0 && numel == st->numel && is_contiguous(t);
+}
+
 void ds_torch_copy_view(const ds_pk_tensor *t, const uint8_t *storage_bytes, void *dst) {
     const ds_pk_storage *st = &t->storage->u.storage;
     size_t elem = ds_dtype_size(st->dtype);

@@ -8,17 +8,28 @@
  * backend around them is checked end to end without a GPU.
  *
  * Both compute what the CPU reference computes, with the same attributes:
- *  - gpu_conv is ds_ref_conv2d. cuDNN has no input activation, no separate
- *    residual activation and no asymmetric (TF "SAME") padding: the real
- *    implementation applies in_act and pads into a workspace first, and may
- *    run op_bias_act (kernels.h) as its epilogue.
+ *  - gpu_conv is ds_ref_conv2d. cuDNN has no input activation and no
+ *    separate residual activation: the real implementation applies in_act
+ *    into the workspace first, and runs op_bias_act (kernels.h) as the
+ *    epilogue where cuDNN offers no fused plan. Asymmetric (TF "SAME")
+ *    padding is cuDNN's own (pre and post paddings of the graph API).
  *  - gpu_gemm is a row-major GEMM with transposes and a bias + activation
  *    epilogue; with trans_b and B the (O, I) weight it is ds_ref_linear
  *    without a residual. DS_ACT_GELU is the exact (erf) GELU: cuBLASLt's GELU
- *    epilogue is the tanh approximation, so the real implementation must use
- *    op_bias_act for it.
+ *    epilogue is the tanh approximation, so the real implementation uses
+ *    op_bias_act for it (and for ReLU6), which needs ldc == N.
  * Pointers are device memory; calls are asynchronous in stream `s` and may be
- * captured into a graph.
+ * captured into a graph once their shape is prepared.
+ *
+ * Planning: the first call of a shape (or its *_prepare, which takes the
+ * same arguments and runs nothing) chooses the library's algorithm for it,
+ * timing the candidates when autotuning is on, and grows the one workspace
+ * to the largest need. The backend prepares every node before it captures a
+ * graph: a capture must not allocate, and a workspace that grows later
+ * moves, which invalidates graphs captured before (prepare every input size
+ * first, or capture again). Autotuning may overwrite y (never x,
+ * w, b or r). The real build keeps the choices in a cache file per GPU and
+ * cuDNN version (gpu_tuning); the emulated build only checks the arguments.
  */
 #ifndef DS_GPU_LIBS_H
 #define DS_GPU_LIBS_H
@@ -37,11 +48,24 @@ struct gpu_libs;
 ds_status gpu_libs_create(gpu_libs **out);
 void gpu_libs_free(gpu_libs *libs); /* NULL-safe */
 
+struct gpu_tuning {
+    bool autotune;          /* time up to max_plans plans per convolution (false: the heuristics' first) */
+    int max_plans;          /* 8 */
+    const char *cache_file; /* NULL: $XDG_CACHE_HOME (or ~/.cache)/depthsolve/cudnn-<gpu>-<cudnn>.txt;
+                               "": no file. Copied. */
+};
+gpu_tuning gpu_tuning_default(void);
+/* Before the first call; choices already made are kept. */
+ds_status gpu_libs_set_tuning(gpu_libs *libs, const gpu_tuning *t);
+
 /* y = act(conv(in_act(x), w) + b + res_act(r)), NHWC:
  * x (N, H, W, C), w (O, kh, kw, C / groups), b (O) or NULL,
  * r (N, OH, OW, O) or NULL, y (N, OH, OW, O). */
 ds_status gpu_conv(gpu_libs *libs, cudaStream_t s, const ds_conv_attr *a, const ds_tensor *x,
                    const float *w, const float *b, const ds_tensor *r, ds_tensor *y);
+
+ds_status gpu_conv_prepare(gpu_libs *libs, cudaStream_t s, const ds_conv_attr *a, const ds_tensor *x,
+                           const float *w, const float *b, const ds_tensor *r, ds_tensor *y);
 
 /* C = act(op(A) op(B) + bias), row-major, leading dimensions in elements:
  * op(A) (M, K) is A (M, K), or A stored (K, M) when trans_a;
@@ -50,6 +74,9 @@ ds_status gpu_conv(gpu_libs *libs, cudaStream_t s, const ds_conv_attr *a, const 
 ds_status gpu_gemm(gpu_libs *libs, cudaStream_t s, bool trans_a, bool trans_b, int64_t M, int64_t N,
                    int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb, const float *bias,
                    ds_act act, float *C, int64_t ldc);
+ds_status gpu_gemm_prepare(gpu_libs *libs, cudaStream_t s, bool trans_a, bool trans_b, int64_t M, int64_t N,
+                           int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb, const float *bias,
+                           ds_act act, float *C, int64_t ldc);
 
 } // namespace DS_CUDA_NS
 

@@ -59,9 +59,14 @@ inline T shfl(warp_kind kind, const char *file, int line, unsigned mask, T v, in
     return from_bits<T>(warp_call(kind, file, line, mask, to_bits(v), b, width));
 }
 
-inline void syncwarp_at(const char *file, int line, unsigned mask = 0xffffffffu) {
-    warp_call(W_SYNCWARP, file, line, mask, 0, 0, 0);
-}
+/* __syncwarp() and __syncwarp(mask) both: the macro builds this with the
+ * call site and calls it with whatever arguments were given (an empty
+ * ##__VA_ARGS__ keeps its comma in strict C++17). */
+struct syncwarp_site {
+    const char *file;
+    int line;
+    void operator()(unsigned mask = 0xffffffffu) const { warp_call(W_SYNCWARP, file, line, mask, 0, 0, 0); }
+};
 
 template <class T, class F> inline T rmw(T *p, F op) {
     atomic_point();
@@ -84,7 +89,7 @@ template <class T, class F> inline T rmw(T *p, F op) {
 #define __launch_bounds__(...)
 
 #define __syncthreads() ::ds_emu::syncthreads(__FILE__, __LINE__)
-#define __syncwarp(...) ::ds_emu::syncwarp_at(__FILE__, __LINE__, ##__VA_ARGS__)
+#define __syncwarp(...) ::ds_emu::syncwarp_site{__FILE__, __LINE__}(__VA_ARGS__)
 #define __shfl_sync(...) ::ds_emu::shfl(::ds_emu::W_SHFL_IDX, __FILE__, __LINE__, __VA_ARGS__)
 #define __shfl_up_sync(...) ::ds_emu::shfl(::ds_emu::W_SHFL_UP, __FILE__, __LINE__, __VA_ARGS__)
 #define __shfl_down_sync(...) ::ds_emu::shfl(::ds_emu::W_SHFL_DOWN, __FILE__, __LINE__, __VA_ARGS__)

@@ -26,6 +26,15 @@ ds_status gpu_libs_create(gpu_libs **out) {
 
 void gpu_libs_free(gpu_libs *libs) { delete libs; }
 
+gpu_tuning gpu_tuning_default(void) { return gpu_tuning{true, 8, NULL}; }
+
+/* Nothing to tune: the reference ops have one algorithm. */
+ds_status gpu_libs_set_tuning(gpu_libs *libs, const gpu_tuning *t) {
+    if (!libs || !t || t->max_plans < 1)
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "gpu_libs_set_tuning: missing argument or max_plans < 1");
+    return DS_OK;
+}
+
 /* [p, p + floats) in device memory. */
 static ds_status need_device(const char *call, const char *what, const void *p, int64_t floats) {
     std::lock_guard<std::mutex> lock(emu_lock());
@@ -40,9 +49,8 @@ static int64_t window_out(int64_t in, int pad_a, int pad_b, int k, int stride, i
     return span < 0 ? 0 : span / stride + 1;
 }
 
-ds_status gpu_conv(gpu_libs *libs, cudaStream_t s, const ds_conv_attr *a, const ds_tensor *x, const float *w,
-                   const float *b, const ds_tensor *r, ds_tensor *y) {
-    const char *call = "gpu_conv";
+static ds_status check_conv(const char *call, gpu_libs *libs, const ds_conv_attr *a, const ds_tensor *x,
+                            const float *w, const float *b, const ds_tensor *r, ds_tensor *y) {
     if (!libs || !a || !x || !y)
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "%s: missing argument", call);
     const int64_t *xs = x->shape, *ys = y->shape;
@@ -64,6 +72,20 @@ ds_status gpu_conv(gpu_libs *libs, cudaStream_t s, const ds_conv_attr *a, const 
         DS_TRY(need_device(call, "b", b, ys[3]));
     if (r)
         DS_TRY(need_device(call, "r", r->data, ny));
+    return DS_OK;
+}
+
+ds_status gpu_conv_prepare(gpu_libs *libs, cudaStream_t s, const ds_conv_attr *a, const ds_tensor *x,
+                           const float *w, const float *b, const ds_tensor *r, ds_tensor *y) {
+    (void)s;
+    return check_conv("gpu_conv_prepare", libs, a, x, w, b, r, y);
+}
+
+ds_status gpu_conv(gpu_libs *libs, cudaStream_t s, const ds_conv_attr *a, const ds_tensor *x, const float *w,
+                   const float *b, const ds_tensor *r, ds_tensor *y) {
+    const char *call = "gpu_conv";
+    DS_TRY(check_conv(call, libs, a, x, w, b, r, y));
+    const int64_t *ys = y->shape;
     ds_node node;
     memset(&node, 0, sizeof node);
     node.op = DS_OP_CONV2D;
@@ -81,10 +103,9 @@ ds_status gpu_conv(gpu_libs *libs, cudaStream_t s, const ds_conv_attr *a, const 
     });
 }
 
-ds_status gpu_gemm(gpu_libs *libs, cudaStream_t s, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
-                   const float *A, int64_t lda, const float *B, int64_t ldb, const float *bias, ds_act act,
-                   float *C, int64_t ldc) {
-    const char *call = "gpu_gemm";
+static ds_status check_gemm(const char *call, gpu_libs *libs, bool trans_a, bool trans_b, int64_t M, int64_t N,
+                            int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb, const float *bias,
+                            float *C, int64_t ldc) {
     const int64_t a_rows = trans_a ? K : M, a_cols = trans_a ? M : K;
     const int64_t b_rows = trans_b ? N : K, b_cols = trans_b ? K : N;
     if (!libs || M < 0 || N < 0 || K < 0 || lda < a_cols || ldb < b_cols || ldc < N || lda < 1 || ldb < 1 ||
@@ -100,6 +121,22 @@ ds_status gpu_gemm(gpu_libs *libs, cudaStream_t s, bool trans_a, bool trans_b, i
     DS_TRY(need_device(call, "C", C, (M - 1) * ldc + N));
     if (bias)
         DS_TRY(need_device(call, "bias", bias, N));
+    return DS_OK;
+}
+
+ds_status gpu_gemm_prepare(gpu_libs *libs, cudaStream_t s, bool trans_a, bool trans_b, int64_t M, int64_t N,
+                           int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb, const float *bias,
+                           ds_act act, float *C, int64_t ldc) {
+    (void)s, (void)act;
+    return check_gemm("gpu_gemm_prepare", libs, trans_a, trans_b, M, N, K, A, lda, B, ldb, bias, C, ldc);
+}
+
+ds_status gpu_gemm(gpu_libs *libs, cudaStream_t s, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                   const float *A, int64_t lda, const float *B, int64_t ldb, const float *bias, ds_act act,
+                   float *C, int64_t ldc) {
+    DS_TRY(check_gemm("gpu_gemm", libs, trans_a, trans_b, M, N, K, A, lda, B, ldb, bias, C, ldc));
+    if (M == 0 || N == 0)
+        return DS_OK;
     return enqueue_host(s, "cublasGemmEx", [=]() {
         for (int64_t i = 0; i < M; i++)
             for (int64_t j = 0; j < N; j++) {
