@@ -30,6 +30,11 @@ ds_status cuda_device_count(int *n, char *why, size_t why_len) {
     return DS_OK;
 }
 
+ds_status cuda_set_device(int device) {
+    CUDA_TRY(cudaSetDevice(device));
+    return DS_OK;
+}
+
 ds_status cuda_device_name(int device, char *buf, size_t len) {
     cudaDeviceProp p;
     CUDA_TRY(cudaGetDeviceProperties(&p, device));
