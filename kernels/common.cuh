@@ -10,6 +10,9 @@
  *   DS_DYNAMIC_SHARED(type, name);
  *       extern __shared__ type name[]; under nvcc. g++ cannot give an extern
  *       array a per-launch size, so the emulator hands out a pointer instead.
+ *   DS_UNROLL
+ *       #pragma unroll under nvcc (register arrays indexed by the loop stay
+ *       in registers); nothing under g++, which warns on the pragma.
  */
 #ifndef DS_KERNELS_COMMON_CUH
 #define DS_KERNELS_COMMON_CUH
@@ -27,12 +30,14 @@
     (kernel<<<(grid), (block), (smem_bytes), (stream)>>>(__VA_ARGS__),                  \
      ::DS_CUDA_NS::cuda_launch_status(#kernel))
 #define DS_DYNAMIC_SHARED(type, name) extern __shared__ type name[]
+#define DS_UNROLL _Pragma("unroll")
 #else
 #include "emu_device.h" /* threadIdx, __syncthreads, __shfl_*_sync, atomics, ... */
 #include "emu_launch.h" /* ds_emu::launch */
 #define DS_LAUNCH(kernel, grid, block, smem_bytes, stream, ...) \
     ::ds_emu::launch(#kernel, (grid), (block), (smem_bytes), (stream), kernel, ##__VA_ARGS__)
 #define DS_DYNAMIC_SHARED(type, name) type *const name = (type *)::ds_emu::dynamic_shared()
+#define DS_UNROLL
 #endif
 
 namespace DS_CUDA_NS {

@@ -81,9 +81,12 @@ static ds_status run_graph_op(graph_op_fn fn, const ds_node *node, const int64_t
     if (rs)
         memcpy(hr.shape, rs, sizeof hr.shape);
     memcpy(hy.shape, node->shape, sizeof hy.shape);
-    ds_cpu_ctx ctx = {1, NULL, 0};
+    const ds_cpu_kernel *rk = &ds_cpu_ref_kernels[node->op];
+    const size_t scratch_bytes = rk->scratch_bytes ? rk->scratch_bytes(node, 1) : 0;
+    std::vector<double> scratch(scratch_bytes / sizeof(double) + 1); /* attention: T doubles */
+    ds_cpu_ctx ctx = {1, (float *)scratch.data(), scratch_bytes};
     ds_cpu_op ref = {node, &hx, rs ? &hr : NULL, &hy, w_len ? w.data() : NULL, b_len ? b.data() : NULL, NULL, &ctx};
-    ds_cpu_ref_kernels[node->op].run(&ref);
+    rk->run(&ref);
 
     dev_buf<float> dx, dr, dw, db, dy;
     ds_status s = DS_OK;
@@ -547,6 +550,198 @@ TEST(quantize) {
             }
 }
 
+/* TF "SAME" padding of one side (EfficientNet-Lite): the total, the extra
+ * pixel at the end. pad[0] before, pad[1] after. */
+static void same_pad(int64_t in, int k, int stride, int pad[2]) {
+    const int64_t out = (in + stride - 1) / stride, total = (out - 1) * stride + k - in;
+    pad[0] = total > 0 ? (int)(total / 2) : 0;
+    pad[1] = total > 0 ? (int)(total - total / 2) : 0;
+}
+
+TEST(conv_depthwise) {
+    g_worst = 0;
+    struct dw_case {
+        int64_t x[4];
+        int k, stride, dil;
+        bool same; /* TF "SAME" (asymmetric where it falls so), else PyTorch's symmetric k / 2 */
+    };
+    static const dw_case cases[] = {
+        {{1, 7, 13, 3}, 3, 1, 1, false}, {{1, 8, 11, 5}, 3, 2, 1, true},  {{2, 9, 6, 17}, 5, 1, 1, true},
+        {{1, 12, 7, 4}, 5, 2, 1, true},  {{1, 1, 1, 1}, 3, 1, 1, false},  {{1, 17, 2, 3}, 3, 2, 1, true},
+        {{1, 2, 19, 33}, 5, 2, 1, true}, {{1, 9, 10, 6}, 3, 1, 2, false},
+    };
+    struct dw_variant {
+        ds_act in_act, act, res_act;
+        bool bias, residual;
+    };
+    static const dw_variant variants[] = {
+        {DS_ACT_NONE, DS_ACT_RELU6, DS_ACT_NONE, true, false}, /* EfficientNet-Lite: conv, BN folded, ReLU6 */
+        {DS_ACT_NONE, DS_ACT_NONE, DS_ACT_NONE, false, false},
+        {DS_ACT_RELU, DS_ACT_RELU, DS_ACT_RELU, true, true},
+        {DS_ACT_RELU6, DS_ACT_NONE, DS_ACT_NONE, true, true},
+    };
+    for (const dw_case &c : cases)
+        for (const dw_variant &v : variants)
+            for (int block : BLOCKS) {
+                ds_conv_attr a = {c.k, c.k, c.stride, c.stride, c.dil, c.dil, 0, 0, 0, 0, (int)c.x[3],
+                                  v.in_act, v.res_act, v.act};
+                int ph[2] = {c.dil * (c.k / 2), c.dil * (c.k / 2)}, pw[2] = {ph[0], ph[1]};
+                if (c.same) {
+                    same_pad(c.x[1], c.k, c.stride, ph);
+                    same_pad(c.x[2], c.k, c.stride, pw);
+                }
+                a.pad_t = ph[0], a.pad_b = ph[1], a.pad_l = pw[0], a.pad_r = pw[1];
+                const int64_t ys[4] = {c.x[0], (c.x[1] + ph[0] + ph[1] - c.dil * (c.k - 1) - 1) / c.stride + 1,
+                                       (c.x[2] + pw[0] + pw[1] - c.dil * (c.k - 1) - 1) / c.stride + 1, c.x[3]};
+                ds_node n = make_node(DS_OP_CONV2D, ys);
+                n.a.conv = a;
+                n.in[1] = v.residual ? 1 : -1;
+                case_result r;
+                CHECK_OK(run_graph_op(op_conv_depthwise, &n, c.x, v.residual ? ys : NULL,
+                                      (size_t)(c.x[3] * c.k * c.k), v.bias ? (size_t)c.x[3] : 0, 2.0f, block, 41,
+                                      &r));
+                CHECK_CASE(r, 1e-12, "conv_depthwise %s k%d s%d d%d pad %d,%d,%d,%d %s/%s/%s bias %d res %d block %d",
+                           shape_str(c.x).c_str(), c.k, c.stride, c.dil, ph[0], ph[1], pw[0], pw[1],
+                           ds_act_name(v.in_act), ds_act_name(v.res_act), ds_act_name(v.act), v.bias, v.residual,
+                           block);
+            }
+    /* a grouped (not depthwise) convolution and a wrong output are refused */
+    const int64_t xs[4] = {1, 5, 5, 4}, ys[4] = {1, 5, 5, 4}, bad[4] = {1, 3, 5, 4};
+    ds_node n = make_node(DS_OP_CONV2D, ys);
+    n.a.conv = ds_conv_attr{3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, DS_ACT_NONE, DS_ACT_NONE, DS_ACT_NONE};
+    case_result r;
+    CHECK_FAILS(run_graph_op(op_conv_depthwise, &n, xs, NULL, 4 * 9 * 2, 4, 1.0f, 0, 1, &r), DS_ERR_SHAPE,
+                "2 groups of 4 channels");
+    ds_node nb = make_node(DS_OP_CONV2D, bad);
+    nb.a.conv = ds_conv_attr{3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4, DS_ACT_NONE, DS_ACT_NONE, DS_ACT_NONE};
+    CHECK_FAILS(run_graph_op(op_conv_depthwise, &nb, xs, NULL, 4 * 9, 4, 1.0f, 0, 1, &r), DS_ERR_SHAPE,
+                "expected 1x5x5x4");
+    print_worst("conv_depthwise");
+}
+
+TEST(conv_transpose) {
+    g_worst = 0;
+    struct ct_case {
+        int64_t x[4];
+        int kh, kw;
+        int64_t O;
+    };
+    static const ct_case cases[] = {
+        {{1, 3, 5, 7}, 2, 2, 11},  /* DPT-Large: 512 -> 512, k2 */
+        {{2, 4, 3, 16}, 4, 4, 8},  /* 256 -> 256, k4 */
+        {{1, 1, 1, 1}, 1, 1, 1},   {{1, 2, 7, 70}, 3, 2, 33}, /* channels over several staging steps */
+        {{1, 5, 1, 3}, 2, 2, 300}, /* columns over several slices */
+        {{1, 1, 37, 2}, 2, 3, 5},
+    };
+    for (const ct_case &c : cases)
+        for (int bias = 0; bias < 2; bias++)
+            for (int block : BLOCKS) {
+                const int64_t ys[4] = {c.x[0], c.x[1] * c.kh, c.x[2] * c.kw, c.O};
+                ds_node n = make_node(DS_OP_CONV_TRANSPOSE, ys);
+                n.a.conv.kh = c.kh, n.a.conv.kw = c.kw, n.a.conv.stride_h = c.kh, n.a.conv.stride_w = c.kw;
+                n.a.conv.groups = 1;
+                case_result r;
+                CHECK_OK(run_graph_op(op_conv_transpose, &n, c.x, NULL, (size_t)(c.x[3] * c.kh * c.kw * c.O),
+                                      bias ? (size_t)c.O : 0, 1.0f, block, 42, &r));
+                CHECK_CASE(r, 1e-12, "conv_transpose %s k%dx%d -> %lld bias %d block %d", shape_str(c.x).c_str(),
+                           c.kh, c.kw, (long long)c.O, bias, block);
+            }
+    const int64_t xs[4] = {1, 3, 3, 2}, ys[4] = {1, 6, 6, 4};
+    ds_node n = make_node(DS_OP_CONV_TRANSPOSE, ys);
+    n.a.conv.kh = n.a.conv.kw = 3, n.a.conv.stride_h = n.a.conv.stride_w = 2;
+    case_result r;
+    CHECK_FAILS(run_graph_op(op_conv_transpose, &n, xs, NULL, 2 * 9 * 4, 0, 1.0f, 0, 1, &r),
+                DS_ERR_INVALID_ARGUMENT, "only kernel == stride");
+    print_worst("conv_transpose");
+}
+
+TEST(attention) {
+    g_worst = 0;
+    struct at_case {
+        int64_t N, T, C;
+        int heads;
+    };
+    static const at_case cases[] = {
+        {1, 1, 1, 1},   {1, 5, 24, 3},  /* head_dim 8: one thread per query */
+        {1, 37, 64, 1}, /* 64, DPT's: four threads per query, two key tiles */
+        {2, 70, 96, 3}, /* 32, batch of two, a short last key tile */
+        {1, 33, 100, 1}, /* 100: eight threads, zero-padded dimensions */
+        {1, 45, 128, 1}, /* the maximum */
+        {1, 17, 80, 5},  {1, 131, 64, 2},
+    };
+    for (const at_case &c : cases)
+        for (int block : {0, 32, 96, 256}) {
+            const int64_t ys[4] = {c.N, 1, c.T, c.C}, xs[4] = {c.N, 1, c.T, 3 * c.C};
+            ds_node n = make_node(DS_OP_ATTENTION, ys);
+            n.a.attn.heads = c.heads;
+            n.a.attn.scale = (float)(1.0 / sqrt((double)(c.C / c.heads)));
+            case_result r;
+            /* x scaled so that the softmax is far from flat */
+            CHECK_OK(run_graph_op(op_attention, &n, xs, NULL, 0, 0, 3.0f, block, 43, &r));
+            CHECK_CASE(r, 1e-12, "attention %s heads %d block %d", shape_str(ys).c_str(), c.heads, block);
+        }
+    const int64_t ys[4] = {1, 1, 4, 129}, xs[4] = {1, 1, 4, 3 * 129};
+    ds_node n = make_node(DS_OP_ATTENTION, ys);
+    n.a.attn.heads = 1;
+    n.a.attn.scale = 0.1f;
+    case_result r;
+    CHECK_FAILS(run_graph_op(op_attention, &n, xs, NULL, 0, 0, 1.0f, 0, 1, &r), DS_ERR_SHAPE,
+                "head_dim 129 is above the kernel's maximum of 128");
+    const int64_t ys2[4] = {1, 1, 4, 64}, xs2[4] = {1, 1, 4, 3 * 64};
+    ds_node n2 = make_node(DS_OP_ATTENTION, ys2);
+    n2.a.attn.heads = 1;
+    n2.a.attn.scale = 0.125f;
+    CHECK_FAILS(run_graph_op(op_attention, &n2, xs2, NULL, 0, 0, 1.0f, 48, 1, &r), DS_ERR_INVALID_ARGUMENT,
+                "48 threads per block is not a multiple of 32");
+    print_worst("attention");
+}
+
+TEST(pos_embed) {
+    g_worst = 0;
+    static const int cases[][4] = {
+        /* grid, gh, gw, C */
+        {4, 6, 3, 5}, {5, 5, 5, 3}, {3, 1, 1, 2}, {1, 2, 3, 4}, {6, 2, 9, 7}, {4, 7, 4, 1},
+    };
+    static const int64_t none[4] = {0, 0, 0, 0}; /* the op has no input */
+    for (const auto &c : cases)
+        for (int block : BLOCKS) {
+            const int64_t ys[4] = {1, 1, 1 + (int64_t)c[1] * c[2], c[3]};
+            ds_node n = make_node(DS_OP_POS_EMBED, ys);
+            n.in[0] = -1;
+            n.a.pos = ds_pos_attr{c[0], c[1], c[2]};
+            case_result r;
+            CHECK_OK(run_graph_op(op_pos_embed, &n, none, NULL, (size_t)(1 + c[0] * c[0]) * c[3], 0, 1.0f, block,
+                                  44, &r));
+            /* GPU: FMA contraction of the interpolation */
+            CHECK_CASE(r, 1e-12, "pos_embed grid %d -> %dx%d C %d block %d", c[0], c[1], c[2], c[3], block);
+        }
+    print_worst("pos_embed");
+}
+
+/* prepend_token and readout_cat: copies, bit for bit. */
+TEST(tokens) {
+    static const int64_t seqs[][3] = {{1, 1, 1}, {1, 12, 7}, {2, 15, 3}, {1, 35, 33}}; /* N, T, C */
+    static const int grids[][2] = {{1, 1}, {3, 4}, {5, 3}, {5, 7}};                     /* gh x gw = T */
+    for (size_t i = 0; i < sizeof seqs / sizeof seqs[0]; i++)
+        for (int block : BLOCKS) {
+            const int64_t N = seqs[i][0], T = seqs[i][1], C = seqs[i][2];
+            const int64_t xs[4] = {N, 1, T, C}, ps[4] = {N, 1, T + 1, C};
+            ds_node n = make_node(DS_OP_PREPEND_TOKEN, ps);
+            case_result r;
+            CHECK_OK(run_graph_op(op_prepend_token, &n, xs, NULL, (size_t)C, 0, 1.0f, block, 45, &r));
+            CHECK_CASE(r, 0.0, "prepend_token %s block %d", shape_str(xs).c_str(), block);
+            const int64_t rs[4] = {N, grids[i][0], grids[i][1], 2 * C};
+            ds_node nr = make_node(DS_OP_READOUT_CAT, rs);
+            CHECK_OK(run_graph_op(op_readout_cat, &nr, ps, NULL, 0, 0, 1.0f, block, 46, &r));
+            CHECK_CASE(r, 0.0, "readout_cat %s -> %s block %d", shape_str(ps).c_str(), shape_str(rs).c_str(), block);
+        }
+    const int64_t xs[4] = {1, 1, 13, 4}, rs[4] = {1, 3, 5, 8};
+    ds_node n = make_node(DS_OP_READOUT_CAT, rs);
+    case_result r;
+    CHECK_FAILS(run_graph_op(op_readout_cat, &n, xs, NULL, 0, 0, 1.0f, 0, 1, &r), DS_ERR_SHAPE,
+                "x is 1x1x13x4, expected 1x1x16x4");
+}
+
 /* kernels/<file>.cu -> its test here. */
 static const struct {
     const char *file;
@@ -555,7 +750,9 @@ static const struct {
     {"add", add},         {"act", act},           {"resize_bilinear", resize_bilinear},
     {"maxpool", maxpool}, {"layernorm", layernorm}, {"groupnorm", groupnorm},
     {"bias_act", bias_act}, {"preprocess", preprocess}, {"resize_bicubic", resize_bicubic},
-    {"minmax", minmax},   {"quantize", quantize},
+    {"minmax", minmax},   {"quantize", quantize},   {"conv_depthwise", conv_depthwise},
+    {"conv_transpose", conv_transpose}, {"attention", attention}, {"pos_embed", pos_embed},
+    {"tokens", tokens},
 };
 
 /* The names after "__global__ void" in a source file. */
