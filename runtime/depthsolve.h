@@ -143,6 +143,7 @@ typedef struct ds_model_info {
     float mean[3], std[3];  /* input normalization: (x - mean) / std, x in [0, 1] */
     int64_t n_params;
     int n_threads;          /* CPU threads the engine uses */
+    const char *device;     /* the backend that runs it: "cpu", "cuda", "cuda-emu" */
 } ds_model_info;
 
 ds_status ds_engine_model_info(const ds_engine *engine, ds_model_info *out);

@@ -136,6 +136,7 @@ ds_status ds_engine_model_info(const ds_engine *e, ds_model_info *out) {
     memcpy(out->std, e->arch->std, sizeof out->std);
     out->n_params = e->binder.n_params;
     out->n_threads = e->n_threads;
+    out->device = e->backend->name;
     return DS_OK;
 }
 
