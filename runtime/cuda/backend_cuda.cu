@@ -35,6 +35,14 @@
 #define DS_BACKEND_NAME "cuda-emu"
 #endif
 
+/* A runtime call (gpu_rt.h names it and the CUDA error) with this file's line. */
+#define CUDA_CHECK(call)                                                                 \
+    do {                                                                                 \
+        ds_status cuda_check_s_ = (call);                                                \
+        if (cuda_check_s_ != DS_OK)                                                      \
+            return ds_fail_context(cuda_check_s_, "backend_cuda.cu:%d", __LINE__);      \
+    } while (0)
+
 namespace DS_CUDA_NS {
 
 struct cuda_state {
@@ -104,15 +112,15 @@ static ds_status cu_create(const ds_backend_config *cfg, void **state, char *des
                            size_t describe_len) {
     int n = 0;
     char why[256] = "";
-    DS_TRY(cuda_device_count(&n, why, sizeof why));
+    CUDA_CHECK(cuda_device_count(&n, why, sizeof why));
     if (n == 0)
         return ds_fail(DS_ERR_DEVICE, "no CUDA device: %s", why[0] ? why : "none found");
     const int dev = cfg->params->device_index;
     if (dev < 0 || dev >= n)
         return ds_fail(DS_ERR_DEVICE, "no CUDA device %d (%d found)", dev, n);
-    DS_TRY(cuda_set_device(dev));
+    CUDA_CHECK(cuda_set_device(dev));
     char name[200];
-    DS_TRY(cuda_device_name(dev, name, sizeof name));
+    CUDA_CHECK(cuda_device_name(dev, name, sizeof name));
     cuda_state *c = new (std::nothrow) cuda_state();
     if (!c)
         return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory creating the CUDA backend");
@@ -142,7 +150,7 @@ static ds_status device_weight(cuda_state *c, const ds_tensor_ref *t, const floa
     }
     const size_t bytes = (size_t)ds_shape_numel_n(t->shape, t->ndim) * sizeof(float);
     float *d = NULL;
-    DS_TRY(cuda_malloc((void **)&d, bytes ? bytes : sizeof(float)));
+    CUDA_CHECK(cuda_malloc((void **)&d, bytes ? bytes : sizeof(float)));
     ds_status s = cuda_memcpy(d, t->data, bytes, cudaMemcpyHostToDevice);
     if (s != DS_OK) {
         cuda_free(d);
@@ -180,7 +188,7 @@ static ds_status issue_all(const cuda_state *c) {
 /* Records the forward pass into c->forward. A node that fails to issue
  * ends the capture and keeps its own message. */
 static ds_status capture_forward(cuda_state *c) {
-    DS_TRY(cuda_capture_begin(c->stream));
+    CUDA_CHECK(cuda_capture_begin(c->stream));
     ds_status s = issue_all(c);
     char msg[512];
     snprintf(msg, sizeof msg, "%s", ds_last_error());
@@ -207,11 +215,11 @@ static ds_status alloc_shape(cuda_state *c, const ds_backend_shape *shape) {
             c->scratch_floats = need;
     }
     const size_t hw = (size_t)shape->h * (size_t)shape->w;
-    DS_TRY(cuda_malloc((void **)&c->arena, (shape->plan->arena_floats + 1) * sizeof(float)));
+    CUDA_CHECK(cuda_malloc((void **)&c->arena, (shape->plan->arena_floats + 1) * sizeof(float)));
     if (c->scratch_floats)
-        DS_TRY(cuda_malloc((void **)&c->scratch, c->scratch_floats * sizeof(float)));
-    DS_TRY(cuda_malloc_host((void **)&c->in_host, 3 * hw * sizeof(float)));
-    DS_TRY(cuda_malloc_host((void **)&c->out_host, hw * sizeof(float)));
+        CUDA_CHECK(cuda_malloc((void **)&c->scratch, c->scratch_floats * sizeof(float)));
+    CUDA_CHECK(cuda_malloc_host((void **)&c->in_host, 3 * hw * sizeof(float)));
+    CUDA_CHECK(cuda_malloc_host((void **)&c->out_host, hw * sizeof(float)));
     return DS_OK;
 }
 
@@ -270,15 +278,15 @@ static ds_status cu_run(void *state, const float *input, float *depth, double *n
     const ds_graph *g = c->shape.graph;
     const size_t hw = (size_t)c->shape.h * (size_t)c->shape.w;
     nchw_to_nhwc(input, c->in_host, 3, (int64_t)hw);
-    DS_TRY(cuda_memcpy_async(device_value(c, g->input), c->in_host, 3 * hw * sizeof(float),
+    CUDA_CHECK(cuda_memcpy_async(device_value(c, g->input), c->in_host, 3 * hw * sizeof(float),
                              cudaMemcpyHostToDevice, c->stream));
     if (node_seconds)
         DS_TRY(run_timed(c, node_seconds));
     else
-        DS_TRY(cuda_graph_launch(c->forward, c->stream));
-    DS_TRY(cuda_memcpy_async(c->out_host, device_value(c, g->output), hw * sizeof(float),
+        CUDA_CHECK(cuda_graph_launch(c->forward, c->stream));
+    CUDA_CHECK(cuda_memcpy_async(c->out_host, device_value(c, g->output), hw * sizeof(float),
                              cudaMemcpyDeviceToHost, c->stream));
-    DS_TRY(cuda_stream_sync(c->stream));
+    CUDA_CHECK(cuda_stream_sync(c->stream));
     memcpy(depth, c->out_host, hw * sizeof(float));
     return DS_OK;
 }
@@ -296,8 +304,8 @@ static ds_status photo_buffers(cuda_state *c, size_t rgb_bytes, size_t depth_flo
         cuda_free_host(c->rgb_host);
         c->rgb_dev = c->rgb_host = NULL;
         c->rgb_cap = 0;
-        DS_TRY(cuda_malloc((void **)&c->rgb_dev, rgb_bytes));
-        DS_TRY(cuda_malloc_host((void **)&c->rgb_host, rgb_bytes));
+        CUDA_CHECK(cuda_malloc((void **)&c->rgb_dev, rgb_bytes));
+        CUDA_CHECK(cuda_malloc_host((void **)&c->rgb_host, rgb_bytes));
         c->rgb_cap = rgb_bytes;
     }
     if (depth_floats > c->depth_cap) {
@@ -305,8 +313,8 @@ static ds_status photo_buffers(cuda_state *c, size_t rgb_bytes, size_t depth_flo
         cuda_free_host(c->depth_host);
         c->depth_dev = c->depth_host = NULL;
         c->depth_cap = 0;
-        DS_TRY(cuda_malloc((void **)&c->depth_dev, depth_floats * sizeof(float)));
-        DS_TRY(cuda_malloc_host((void **)&c->depth_host, depth_floats * sizeof(float)));
+        CUDA_CHECK(cuda_malloc((void **)&c->depth_dev, depth_floats * sizeof(float)));
+        CUDA_CHECK(cuda_malloc_host((void **)&c->depth_host, depth_floats * sizeof(float)));
         c->depth_cap = depth_floats;
     }
     return DS_OK;
@@ -326,15 +334,15 @@ static ds_status cu_solve_rgb8(void *state, const uint8_t *rgb, int width, int h
     rgb_norm norm;
     memcpy(norm.mean, mean, sizeof norm.mean);
     memcpy(norm.std, std, sizeof norm.std);
-    DS_TRY(cuda_memcpy_async(c->rgb_dev, c->rgb_host, rgb_bytes, cudaMemcpyHostToDevice, c->stream));
+    CUDA_CHECK(cuda_memcpy_async(c->rgb_dev, c->rgb_host, rgb_bytes, cudaMemcpyHostToDevice, c->stream));
     DS_TRY(op_preprocess_rgb8(&k, c->rgb_dev, width, height, stride, c->shape.w, c->shape.h, &norm,
                               1, device_value(c, g->input)));
-    DS_TRY(cuda_graph_launch(c->forward, c->stream));
+    CUDA_CHECK(cuda_graph_launch(c->forward, c->stream));
     DS_TRY(op_resize_bicubic(&k, device_value(c, g->output), c->shape.w, c->shape.h, c->depth_dev,
                              width, height));
-    DS_TRY(cuda_memcpy_async(c->depth_host, c->depth_dev, n * sizeof(float), cudaMemcpyDeviceToHost,
+    CUDA_CHECK(cuda_memcpy_async(c->depth_host, c->depth_dev, n * sizeof(float), cudaMemcpyDeviceToHost,
                              c->stream));
-    DS_TRY(cuda_stream_sync(c->stream));
+    CUDA_CHECK(cuda_stream_sync(c->stream));
     memcpy(depth, c->depth_host, n * sizeof(float));
     return DS_OK;
 }
