@@ -1,7 +1,7 @@
 /*
  * gpu_libs_stub.cu: gpu_libs.h in an nvcc build that lacks the cuDNN /
  * cuBLAS implementation (runtime/cuda/gpu_libs_cudnn.cu, used instead when
- * present): everything builds, and a convolution or GEMM fails with a
+ * present): everything builds, and opening the CUDA backend fails with a
  * clear message.
  */
 #include "error.h"    /* ds_fail */
@@ -13,9 +13,11 @@ struct gpu_libs {
     int unused;
 };
 
+/* Fails, so that the CUDA backend is not opened at all (auto then takes
+ * the CPU) rather than failing at its first convolution. */
 ds_status gpu_libs_create(gpu_libs **out) {
-    *out = new gpu_libs();
-    return DS_OK;
+    *out = NULL;
+    return ds_fail(DS_ERR_UNSUPPORTED, "cuDNN seam not built (no runtime/cuda/gpu_libs_cudnn.cu in this build)");
 }
 
 void gpu_libs_free(gpu_libs *libs) { delete libs; }
