@@ -21,17 +21,21 @@ enum {
     AT_KEYS = 32, /* keys per shared-memory tile */
     AT_MAX_GROUP = 8,
     AT_MAX_HEAD_DIM = AT_DIMS * AT_MAX_GROUP,
+    AT_MAX_BLOCK = 256, /* threads per block: the launch bound, and 36 KiB of shared memory at most */
+    AT_MIN_BLOCKS = 3,  /* per SM: caps registers at 80 */
 };
 
-/* grid.x: tiles of blockDim.x / G queries; grid.y: (n, head). Dynamic
- * shared memory: the K and V tiles, (AT_KEYS, G * AT_DIMS) each, zero beyond
- * head_dim and beyond the last key. */
-static __global__ void attention_kernel(const float *qkv /* (N, T, 3, heads, hd) */,
-                                        float *y /* (N, T, heads, hd) */, int T, int heads, int hd, int group,
-                                        float scale) {
+/* grid.x: tiles of blockDim.x / G queries; grid.y: (n, head). The launch
+ * bound caps registers at 80 (no spills on any CUDA_ARCHS; 64 spill on
+ * sm_120); left alone, ptxas takes 95 to 168. Dynamic shared memory: the K
+ * and V tiles, (AT_KEYS, G * AT_DIMS) each, zero beyond head_dim and beyond
+ * the last key, then the scores (blockDim.x / G, AT_KEYS). */
+static __global__ __launch_bounds__(AT_MAX_BLOCK, AT_MIN_BLOCKS) void attention_kernel(
+    const float *qkv /* (N, T, 3, heads, hd) */, float *y /* (N, T, heads, hd) */, int T, int heads, int hd,
+    int group, float scale) {
     DS_DYNAMIC_SHARED(float, smem);
     const int hdp = group * AT_DIMS; /* the tile's row length */
-    float *ks = smem, *vs = smem + AT_KEYS * hdp;
+    float *ks = smem, *vs = ks + AT_KEYS * hdp, *scores = vs + AT_KEYS * hdp;
     const int C = heads * hd, n = (int)blockIdx.y / heads, h = (int)blockIdx.y % heads;
     const int g = (int)threadIdx.x % group, d0 = g * AT_DIMS;
     const int qi = (int)(blockIdx.x * (blockDim.x / group) + threadIdx.x / group);
@@ -54,9 +58,9 @@ static __global__ void attention_kernel(const float *qkv /* (N, T, 3, heads, hd)
             vs[e] = in ? kv[C] : 0.0f;
         }
         __syncthreads();
-        float s[AT_KEYS], mt = m;
-        DS_UNROLL
-        for (int j = 0; j < AT_KEYS; j++) {
+        /* the tile's scores of this query, written once by lane j % G, then read by the whole group */
+        float *sq = scores + (threadIdx.x / group) * AT_KEYS, mt = m;
+        for (int j = 0; j < nk; j++) {
             const float *kr = ks + j * hdp + d0;
             float part = 0.0f;
             DS_UNROLL
@@ -64,22 +68,25 @@ static __global__ void attention_kernel(const float *qkv /* (N, T, 3, heads, hd)
                 part += q[i] * kr[i];
             for (int off = 1; off < group; off <<= 1) /* xor butterfly: the group's lanes agree bit for bit */
                 part += __shfl_xor_sync(0xffffffffu, part, off);
-            s[j] = j < nk ? part * scale : -INFINITY;
-            mt = fmaxf(mt, s[j]);
+            const float sj = part * scale;
+            mt = fmaxf(mt, sj);
+            if (j % group == g)
+                sq[j] = sj;
         }
+        __syncwarp(0xffffffffu); /* the group's scores are visible to the group */
         const float corr = expf(m - mt); /* 0 at the first tile (m = -inf) */
         l *= corr;
         DS_UNROLL
         for (int i = 0; i < AT_DIMS; i++)
             acc[i] *= corr;
-        DS_UNROLL
-        for (int j = 0; j < AT_KEYS; j++) {
-            const float p = expf(s[j] - mt), *vr = vs + j * hdp + d0;
+        for (int j = 0; j < nk; j++) {
+            const float p = expf(sq[j] - mt), *vr = vs + j * hdp + d0;
             l += p;
             DS_UNROLL
             for (int i = 0; i < AT_DIMS; i++)
                 acc[i] += p * vr[i];
         }
+        __syncwarp(0xffffffffu); /* read before the next tile overwrites them */
         m = mt;
     }
     if (qi >= T)
@@ -114,8 +121,11 @@ ds_status op_attention(const kern_ctx *k, const gpu_op *op) {
         group *= 2;
     const int block = block_size(k, 128);
     DS_TRY(need_warps("attention", block));
+    if (block > AT_MAX_BLOCK)
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "attention: %d threads per block is above the kernel's %d", block,
+                       (int)AT_MAX_BLOCK);
     const int queries = block / group;
-    const size_t smem = (size_t)2 * AT_KEYS * group * AT_DIMS * sizeof(float);
+    const size_t smem = ((size_t)2 * group * AT_DIMS + (size_t)queries) * AT_KEYS * sizeof(float);
     return DS_LAUNCH(attention_kernel, dim3((unsigned)((d[2] + queries - 1) / queries), (unsigned)(d[0] * heads)),
                      block, smem, k->stream, op->x->data, op->y->data, (int)d[2], heads, (int)hd, group,
                      op->node->a.attn.scale);
