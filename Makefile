@@ -92,11 +92,48 @@ $(BUILD)/obj/%_avx2.o: %_avx2.c
 	@$(if $(Q),echo "  CC      $< (avx2)")
 	$(Q)$(CC) $(CFLAGS) -O3 -mavx2 -mfma -c $< -o $@
 
-$(BUILD)/libdepthsolve.a: $(LIB_OBJ)
-	@mkdir -p $(dir $@)
-	$(Q)rm -f $@ && ar rcs $@ $^
+# ---- the CUDA backends inside the library -------------------------------------
+# The CUDA backend (runtime/cuda/backend_cuda.cu, cuda_dispatch.cu) is built
+# twice, as kernels/ are (see the CUDA section): by g++ against the emulator
+# for --device cuda-emu (with the emulator and the g++ kernels), whenever the
+# CUDA headers are there; and by nvcc for --device cuda, when nvcc is there
+# and this is not the sanitizer build. A build without one says so through
+# a stub backend (runtime/cuda/backend_cuda*_none.c).
+CUDA_H        := $(wildcard $(CUDA_HOME)/include/cuda_runtime.h)
+NVCC_BUILD    := $(if $(NVCC),$(CUDA_H))
+ifeq ($(SANITIZE),1)
+  NVCC_LIB :=
+else
+  NVCC_LIB := $(NVCC_BUILD)
+endif
+KERNEL_SRC    := $(wildcard kernels/*.cu)
+EMU_SRC       := $(wildcard runtime/cuda/emu/*.cc)
+BACKEND_CU    := runtime/cuda/backend_cuda.cu runtime/cuda/cuda_dispatch.cu
+# The cuDNN + cuBLASLt seam when cuDNN's headers are there, else one that says it is missing
+CUDNN_SRC     := runtime/cuda/gpu_libs_cudnn.cu runtime/cuda/cudnn_conv.cu runtime/cuda/tune_cache.cu
+GPU_LIBS_CU   := $(if $(CUDNN_H),$(CUDNN_SRC),runtime/cuda/gpu_libs_stub.cu)
+EMU_OBJ       := $(patsubst %,$(BUILD)/emu/%.o,$(basename $(EMU_SRC) $(KERNEL_SRC)))
+CUDA_OBJ      := $(patsubst %.cu,$(BUILD)/cuda/%.o,$(KERNEL_SRC) runtime/cuda/gpu_rt_cuda.cu)
+ifneq ($(CUDA_H),)
+  LIB_CUDA_OBJ := $(EMU_OBJ) $(patsubst %.cu,$(BUILD)/emu/%.o,$(BACKEND_CU))
+else
+  LIB_CUDA_OBJ := $(call obj,runtime/cuda/backend_cuda_emu_none.c)
+endif
+ifneq ($(NVCC_LIB),)
+  LIB_CUDA_OBJ += $(CUDA_OBJ) $(patsubst %.cu,$(BUILD)/cuda/%.o,$(BACKEND_CU) $(GPU_LIBS_CU))
+  LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublasLt -lcublas -lcudart
+else
+  LIB_CUDA_OBJ += $(call obj,runtime/cuda/backend_cuda_none.c)
+endif
+LDLIBS += -lstdc++
+LIB_ALL_OBJ := $(LIB_OBJ) $(LIB_CUDA_OBJ)
 
-$(BUILD)/libdepthsolve.so: $(LIB_OBJ)
+# q, not r: the emulated and the nvcc objects share file names (add.o, ...).
+$(BUILD)/libdepthsolve.a: $(LIB_ALL_OBJ)
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && ar qcs $@ $^
+
+$(BUILD)/libdepthsolve.so: $(LIB_ALL_OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -shared -Wl,-z,defs $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -150,25 +187,19 @@ test:
 # `make test-gpu` runs the device-capable tests (GPU_TESTS) built by nvcc on
 # the GPU; they say so and pass when there is none.
 CUDA_ARCHS ?= 75 80 86 89 90 100 120
-CUDA_H     := $(wildcard $(CUDA_HOME)/include/cuda_runtime.h)
 GPU_TESTS  := test_cuda_kernels test_cuda_semantics test_cuda_mesh
-NVCC_BUILD := $(if $(NVCC),$(CUDA_H))
 
-KERNEL_SRC    := $(wildcard kernels/*.cu)
-EMU_SRC       := $(wildcard runtime/cuda/emu/*.cc)
 CUDA_TEST_SRC := $(wildcard tests/test_cuda_*.cu)
 CUDA_INCLUDES := -Ikernels -Iruntime/cuda -Iruntime/cuda/emu -Itests $(INCLUDES) -isystem $(CUDA_HOME)/include
 
 EMU_CXXFLAGS := -std=c++17 -D_GNU_SOURCE -fPIC -g -ffp-contract=off -Wall -Wextra -Werror -Wformat=2 -Wvla \
                 $(OPT) $(SANFLAGS) $(CUDA_INCLUDES) -MMD -MP
-EMU_OBJ      := $(patsubst %,$(BUILD)/emu/%.o,$(basename $(EMU_SRC) $(KERNEL_SRC)))
 EMU_TEST_BIN := $(patsubst tests/%.cu,$(BUILD)/tests/%,$(CUDA_TEST_SRC))
 
 NVCC_GENCODE := $(foreach a,$(CUDA_ARCHS),-gencode arch=compute_$(a),code=sm_$(a)) \
                 -gencode arch=compute_$(lastword $(CUDA_ARCHS)),code=compute_$(lastword $(CUDA_ARCHS))
 NVCC_FLAGS   := -std=c++17 -O3 -Werror all-warnings -Xcompiler -fPIC,-Wall,-Wextra,-Werror \
                 -Xptxas -v,-warn-spills,-warn-lmem-usage,-Werror $(CUDA_INCLUDES) -MMD -MP
-CUDA_OBJ     := $(patsubst %.cu,$(BUILD)/cuda/%.o,$(KERNEL_SRC) runtime/cuda/gpu_rt_cuda.cu)
 GPU_TEST_BIN := $(GPU_TESTS:%=$(BUILD)/gpu/%)
 
 ifeq ($(MAKELEVEL),0)
@@ -177,13 +208,6 @@ ifeq ($(MAKELEVEL),0)
   else
     $(info cu-emu ✓ (kernels/*.cu on the CPU emulator, g++))
   endif
-endif
-
-# `depthsolve mesh` runs kernels/mesh.cu under the emulator: build/depthsolve
-# links the emulated kernels (h-mesh; superseded once the library links them).
-ifneq ($(CUDA_H),)
-$(BUILD)/depthsolve: $(EMU_OBJ)
-$(BUILD)/depthsolve: LDLIBS += -lstdc++
 endif
 
 .PHONY: cuda test-gpu
@@ -209,7 +233,8 @@ $(BUILD)/emu/%.o: %.cu
 	@$(if $(Q),echo "  CXX     $< (emu)")
 	$(Q)$(CXX) -x c++ $(EMU_CXXFLAGS) -c $< -o $@
 
-$(BUILD)/tests/test_cuda_%: $(BUILD)/emu/tests/test_cuda_%.o $(EMU_OBJ) $(call obj,$(TEST_SUPPORT)) \
+# The emulator and the g++ kernels come from the library (LIB_CUDA_OBJ).
+$(BUILD)/tests/test_cuda_%: $(BUILD)/emu/tests/test_cuda_%.o $(call obj,$(TEST_SUPPORT)) \
                             $(BUILD)/libcli.a $(BUILD)/libdepthsolve.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
@@ -231,29 +256,27 @@ $(BUILD)/gpu/%.o: tests/%.cu
 	@$(if $(Q),echo "  NVCC    $<")
 	$(Q)$(NVCC) -gencode arch=compute_75,code=compute_75 $(NVCC_FLAGS) -c $< -o $@ 2> $(@:.o=.ptxas) || { cat $(@:.o=.ptxas); rm -f $@; exit 1; }
 
-$(BUILD)/gpu/%: $(BUILD)/gpu/%.o $(CUDA_OBJ) $(call obj,$(TEST_SUPPORT)) $(BUILD)/libcli.a $(BUILD)/libdepthsolve.a
+# The nvcc kernels and the CUDA libraries come from the library (LIB_CUDA_OBJ, LDLIBS).
+$(BUILD)/gpu/%: $(BUILD)/gpu/%.o $(call obj,$(TEST_SUPPORT)) $(BUILD)/libcli.a $(BUILD)/libdepthsolve.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart $(LDLIBS)
+	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # cuDNN + cuBLASLt (runtime/cuda/gpu_libs_cudnn.cu and its helpers), built by
 # nvcc when cuDNN's headers are there. tests/test_cudnn_graphs.cu builds every
 # convolution's cuDNN graph and plans for an H100 without a device; it runs in
 # `make test` (plain build). Without nvcc or cuDNN a script says SKIP instead.
-CUDNN_SRC  := runtime/cuda/gpu_libs_cudnn.cu runtime/cuda/cudnn_conv.cu runtime/cuda/tune_cache.cu
-CUDNN_OBJ  := $(patsubst %.cu,$(BUILD)/cuda/%.o,$(CUDNN_SRC))
-CUDNN_LIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublasLt -lcudart
+# The seam's objects are in the library (GPU_LIBS_CU), and its libraries in LDLIBS.
 CUDNN_TEST := $(BUILD)/tests/test_cudnn_graphs
 CUDNN_BUILD := $(if $(CUDNN_H),$(NVCC_BUILD))
-.SECONDARY: $(CUDNN_OBJ) $(BUILD)/gpu/test_cudnn_graphs.o
+.SECONDARY: $(BUILD)/gpu/test_cudnn_graphs.o
 ifneq ($(SANITIZE),1)
 test-bin: $(CUDNN_TEST)
 ifneq ($(CUDNN_BUILD),)
-$(CUDNN_TEST): $(BUILD)/gpu/test_cudnn_graphs.o $(CUDNN_OBJ) $(CUDA_OBJ) $(call obj,$(TEST_SUPPORT)) \
+$(CUDNN_TEST): $(BUILD)/gpu/test_cudnn_graphs.o $(call obj,$(TEST_SUPPORT)) \
                $(BUILD)/libcli.a $(BUILD)/libdepthsolve.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(CUDNN_LIBS) $(LDLIBS)
-all: $(CUDNN_OBJ)
+	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 else
 $(CUDNN_TEST):
 	@mkdir -p $(dir $@)
@@ -280,9 +303,11 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fopenmp $(WARN) $(INCLUDES) -I$(OP
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_BIN := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
-$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC) $(CLI_SRC)
+# The fuzzers test the readers: the engine gets the no-CUDA backends.
+FUZZ_LIB_SRC := $(LIB_SRC) runtime/cuda/backend_cuda_none.c runtime/cuda/backend_cuda_emu_none.c
+$(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC) $(CLI_SRC)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(CLI_SRC) $(LDLIBS)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRC) $(CLI_SRC) $(LDLIBS)
 
 fuzz: $(FUZZ_BIN)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(BUILD)/fuzz

@@ -108,9 +108,9 @@ ds_status ds_synth_file(ds_arch arch, const char *out_path, const ds_convert_par
 /* ---- Inference engine ---------------------------------------------------- */
 
 typedef enum ds_device {
-    DS_DEVICE_AUTO = 0, /* the GPU when one works, else the CPU */
+    DS_DEVICE_AUTO = 0, /* the GPU when one works, else the CPU (one log line says why) */
     DS_DEVICE_CPU,
-    DS_DEVICE_CUDA,
+    DS_DEVICE_CUDA,     /* device_index picks the GPU */
     DS_DEVICE_CUDA_EMU  /* the CUDA backend under CPU emulation (slow; for checking) */
 } ds_device;
 
@@ -125,6 +125,7 @@ typedef struct ds_engine_params {
     int profile;            /* non-zero: time every node; each run logs a summary (INFO) */
     ds_log_fn log;          /* may be NULL */
     void *log_user;
+    int autotune;           /* CUDA: time the library's algorithms once per shape (default 1) */
 } ds_engine_params;
 
 ds_engine_params ds_engine_default_params(void);
@@ -142,6 +143,7 @@ typedef struct ds_model_info {
     float mean[3], std[3];  /* input normalization: (x - mean) / std, x in [0, 1] */
     int64_t n_params;
     int n_threads;          /* CPU threads the engine uses */
+    const char *device;     /* the backend that runs it: "cpu", "cuda", "cuda-emu" */
 } ds_model_info;
 
 ds_status ds_engine_model_info(const ds_engine *engine, ds_model_info *out);

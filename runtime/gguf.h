@@ -17,6 +17,10 @@
 #include "depthsolve.h" /* ds_status */
 #include "dtype.h"      /* ds_dtype */
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define DS_GGUF_ALIGNMENT 64 /* what we write; any power of two is read */
 
 typedef enum ds_gguf_type {
@@ -121,5 +125,9 @@ ds_status ds_gguf_add_tensor(ds_gguf_writer *w, const char *name, ds_dtype dtype
 /* Writes to a temporary file beside `path`, then renames it over `path`:
  * the file is never seen half-written. general.alignment is written. */
 ds_status ds_gguf_write_file(ds_gguf_writer *w, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

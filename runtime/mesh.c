@@ -11,7 +11,6 @@
 enum { MESH_MAX_GRID = 16384 };
 
 /* Resolved at link time: absent without the emulated kernels. */
-#pragma weak ds_mesh_build_emu
 
 ds_mesh_params ds_mesh_default_params(void) {
     ds_mesh_params p = {128, DS_MESH_PLANE, 0.25f, 55.0f, 1.0f, 10.0f, 0.0f};
@@ -97,8 +96,6 @@ ds_status ds_mesh_build(const float *depth, int width, int height, const ds_mesh
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "mesh: no depth map");
     ds_mesh_grid g;
     DS_TRY(ds_mesh_plan(params, width, height, &g));
-    if (!ds_mesh_build_emu)
-        return ds_fail(DS_ERR_UNSUPPORTED, "mesh: this build has no CUDA emulator (built without the CUDA headers)");
     DS_TRY(ds_mesh_build_emu(&g, depth, out));
     describe(&g, out);
     return DS_OK;

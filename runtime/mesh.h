@@ -36,9 +36,9 @@ static inline int64_t ds_mesh_triangle_count(const ds_mesh_grid *g) {
     return 2 * (int64_t)(g->cols - 1) * (g->rows - 1);
 }
 
-/* Implemented by kernels/mesh_host.cu in the emulated build (g++): weak
- * here, so a build without the CUDA headers (or the fuzz build) links and
- * ds_mesh_build says why it cannot run. */
+/* kernels/mesh_host.cu built by g++ against the emulator; in a build without
+ * the CUDA headers, runtime/cuda/backend_cuda_emu_none.c says why it cannot
+ * run. */
 ds_status ds_mesh_build_emu(const ds_mesh_grid *g, const float *depth, ds_mesh *out);
 /* The same on a GPU, in the nvcc build (for the CUDA backend to come). */
 ds_status ds_mesh_build_cuda(const ds_mesh_grid *g, const float *depth, ds_mesh *out);

@@ -53,6 +53,8 @@ ds_status ds_engine_solve_rgb8(ds_engine *e, const uint8_t *rgb, int width, int 
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "solve: stride %zu < 3 x width %d", stride, width);
     int nw, nh;
     DS_TRY(ds_engine_input_size(e, width, height, params, &nw, &nh));
+    if (ds_engine_solves_rgb8(e))
+        return ds_engine_solve_on_backend(e, rgb, width, height, stride, nw, nh, depth);
     float *x, *y;
     DS_TRY(ds_engine_pipeline_buffers(e, (size_t)3 * nw * nh, (size_t)nw * nh, &x, &y));
     DS_TRY(ds_engine_prepare_rgb8(e, rgb, width, height, stride, nw, nh, x));

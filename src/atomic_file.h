@@ -12,9 +12,9 @@ typedef struct ds_atomic_file {
     char tmp[4096];
 } ds_atomic_file;
 
-/* Opens "<dir>/.<name>.XXXXXX" beside `path` for writing. */
+/* Opens "<dir>/.<name>.<random>" beside `path` for writing (mode 0666 & ~umask). */
 ds_status ds_atomic_open(ds_atomic_file *af, const char *path);
-/* ok: flush, fsync and rename over `path`; !ok or any failure: remove the temporary. */
+/* ok: flush and rename over `path`; !ok or any failure: remove the temporary. */
 ds_status ds_atomic_commit(ds_atomic_file *af, int ok);
 
 #endif

@@ -24,7 +24,10 @@ static const char BENCH_HELP[] =
     "  --runs N            timed runs (default 10)\n"
     "  --warmup N          untimed runs first (default 2)\n"
     "  --threads N         CPU threads (default: all cores)\n"
-    "  --device cpu|auto   (default auto)\n"
+    "  --device D          auto, cpu, cuda, cuda:N, cuda-emu (default auto: the GPU\n"
+    "                      when one works, else the CPU; cuda-emu is the CUDA\n"
+    "                      backend on the CPU emulator: slow, for checking)\n"
+    "  --no-autotune       CUDA: the library's default algorithms, not timed ones\n"
     "  --json              one JSON object instead of the table\n";
 
 static double now_seconds(void) {
@@ -103,7 +106,8 @@ int ds_cmd_bench(int argc, char **argv) {
         {"runs", required_argument, 0, 'n'},   {"warmup", required_argument, 0, 'W'},
         {"threads", required_argument, 0, 't'}, {"device", required_argument, 0, 'd'},
         {"json", no_argument, 0, 'j'},         {"help", no_argument, 0, 'h'},
-        {"image", required_argument, 0, 'i'},  {0, 0, 0, 0}};
+        {"image", required_argument, 0, 'i'},  {"no-autotune", no_argument, 0, 'A'},
+        {0, 0, 0, 0}};
     ds_engine_params p = ds_engine_default_params();
     int h = 0, w = 0, runs = 10, warmup = 2, json = 0, c;
     const char *image = NULL;
@@ -134,6 +138,7 @@ int ds_cmd_bench(int argc, char **argv) {
                 return ds_cli_usage_error("bench", "unknown device '%s'", optarg);
             break;
         case 'j': json = 1; break;
+        case 'A': p.autotune = 0; break;
         case 'i': image = optarg; break;
         case 'h': fputs(BENCH_HELP, stdout); return DS_EXIT_OK;
         default: return ds_cli_usage_error("bench", "bad option");
@@ -180,17 +185,17 @@ int ds_cmd_bench(int argc, char **argv) {
         double med = quantile(times, runs, 0.5), p90 = quantile(times, runs, 0.9);
         if (json)
             printf("{\"model\": \"%s\", \"arch\": \"%s\", \"mode\": \"%s\", \"height\": %d, \"width\": %d, "
-                   "\"threads\": %d, \"runs\": %d, \"load_ms\": %.3f, \"first_ms\": %.3f, "
+                   "\"device\": \"%s\", \"threads\": %d, \"runs\": %d, \"load_ms\": %.3f, \"first_ms\": %.3f, "
                    "\"median_ms\": %.3f, \"p90_ms\": %.3f, \"min_ms\": %.3f, "
                    "\"load_rss_mib\": %.1f, \"peak_rss_mib\": %.1f}\n",
-                   spec, info.arch_name, image ? "end_to_end" : "network", h, w, info.n_threads, runs,
+                   spec, info.arch_name, image ? "end_to_end" : "network", h, w, info.device, info.n_threads, runs,
                    load * 1e3, first * 1e3,
                    med * 1e3, p90 * 1e3, times[0] * 1e3, load_rss / 1024.0,
                    peak_rss_kib() / 1024.0);
         else
-            printf("%s %s %dx%d: load %.1f ms (RSS %.1f MiB), first run %.1f ms, median %.2f ms, "
+            printf("%s %s %dx%d on %s: load %.1f ms (RSS %.1f MiB), first run %.1f ms, median %.2f ms, "
                    "p90 %.2f ms, min %.2f ms (%d runs), peak RSS %.1f MiB\n",
-                   info.arch_name, image ? "photo" : "network", h, w, load * 1e3, load_rss / 1024.0, first * 1e3, med * 1e3,
+                   info.arch_name, image ? "photo" : "network", h, w, info.device, load * 1e3, load_rss / 1024.0, first * 1e3, med * 1e3,
                    p90 * 1e3, times[0] * 1e3, runs, peak_rss_kib() / 1024.0);
     }
     free(work.x), free(work.depth), free(times);

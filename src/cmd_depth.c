@@ -40,7 +40,10 @@ static const char DEPTH_HELP[] =
     "  --shard I/N          only the I-th (0-based) of N slices of the sorted photo\n"
     "                       list, for array jobs (Slurm, Kubernetes indexed jobs)\n"
     "  --max-pixels N       refuse larger photos (default 134217728)\n"
-    "  --device D           auto, cpu (default auto)\n"
+    "  --device D           auto, cpu, cuda, cuda:N, cuda-emu (default auto: the GPU\n"
+    "                       when one works, else the CPU; cuda-emu: the CUDA backend\n"
+    "                       on the CPU emulator, slow, for checking)\n"
+    "  --no-autotune        CUDA: the library's default algorithms, not timed ones\n"
     "  --threads N          CPU threads (default: all cores)\n"
     "  -q, --quiet          no progress line and no summary\n"
     "\n"
@@ -63,7 +66,8 @@ static int parse(int argc, char **argv, depth_args *a) {
         {"overwrite", no_argument, 0, 'O'},       {"shard", required_argument, 0, 'x'},
         {"max-pixels", required_argument, 0, 'p'}, {"device", required_argument, 0, 'd'},
         {"threads", required_argument, 0, 't'},   {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
+        {"no-autotune", no_argument, 0, 'A'},     {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     ds_output_opts *o = &a->batch.out;
     int c;
     optind = 1;
@@ -118,6 +122,7 @@ static int parse(int argc, char **argv, depth_args *a) {
             if (!ds_cli_parse_threads(optarg, &a->engine.n_threads))
                 return ds_cli_usage_error("depth", "--threads takes a positive number");
             break;
+        case 'A': a->engine.autotune = 0; break;
         case 'q': a->quiet = 1; break;
         case 'h': fputs(DEPTH_HELP, stdout); return -1;
         default: return ds_cli_usage_error("depth", "bad option");

@@ -21,7 +21,10 @@ static const char NET_HELP[] =
     "  --dump DIR          also write every named stage as DIR/<stage>.npy (1xCxHxW):\n"
     "                      pretrained_layerN, scratch_layerN_rn, scratch_refinenetN,\n"
     "                      head_pre_relu (the names of the PyTorch reference dumps)\n"
-    "  --device cpu|auto   where to run (default auto: CPU in this build)\n"
+    "  --device D          auto, cpu, cuda, cuda:N, cuda-emu (default auto: the GPU\n"
+    "                      when one works, else the CPU; cuda-emu is the CUDA\n"
+    "                      backend on the CPU emulator: slow, for checking)\n"
+    "  --no-autotune       CUDA: the library's default algorithms, not timed ones\n"
     "  --threads N         CPU threads (default: all cores)\n"
     "  --reference         plain reference ops (slow; for checking the fast ones)\n"
     "  --profile           log the time of every op kind and the slowest nodes\n"
@@ -50,7 +53,8 @@ int ds_cmd_net(int argc, char **argv) {
         {"device", required_argument, 0, 'd'}, {"threads", required_argument, 0, 't'},
         {"reference", no_argument, 0, 'R'},    {"quiet", no_argument, 0, 'q'},
         {"profile", no_argument, 0, 'P'},      {"repeat", required_argument, 0, 'r'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+        {"no-autotune", no_argument, 0, 'A'},  {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     ds_engine_params p = ds_engine_default_params();
     const char *input = NULL, *output = NULL, *dump_dir = NULL;
     int quiet = 0, repeat = 1, c;
@@ -71,6 +75,7 @@ int ds_cmd_net(int argc, char **argv) {
                                           optarg);
             break;
         case 'R': p.reference = 1; break;
+        case 'A': p.autotune = 0; break;
         case 'P': p.profile = 1; break;
         case 'r':
             if (!ds_cli_parse_threads(optarg, &repeat))

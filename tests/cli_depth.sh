@@ -28,6 +28,9 @@ n_png=$(find "$OUT" -name '*.png' | wc -l); n_pfm=$(find "$OUT" -name '*.pfm' | 
 [ -f "$OUT/sub/deeper/png_gray16-midas_v21_small_256.png" ] && pass subfolders_mirrored || fail subfolders_mirrored "$(find "$OUT")"
 [ -z "$(find "$OUT" -name '.*' -o -name '*empty*' -o -name '*notes*' -o -name '*truncated*' -o -name '*huge*')" ] &&
     pass no_partial_or_temporary_files || fail no_partial_or_temporary_files "$(find "$OUT")"
+mode=$(stat -c %a "$OUT/png_rgb8-midas_v21_small_256.png" 2>/dev/null)
+want=$(printf '%o' $((0666 & ~$(umask))))
+[ "$mode" = "$want" ] && pass outputs_follow_the_umask || fail outputs_follow_the_umask "mode $mode, umask $(umask)"
 
 err=$("$DS_BIN" depth --height 64 --model "$M" -r "$IN" -o "$OUT" --format png16,pfm 2>&1 >/dev/null)
 grep -q "0 written, 4 skipped (outputs exist), 4 failed" <<<"$err" && pass rerun_skips_done_photos ||

@@ -36,6 +36,8 @@ bool cuda_is_emulated(void);
 /* Number of usable devices; a missing driver or device counts as 0 and
  * `why` (if not NULL) receives the runtime's reason. */
 ds_status cuda_device_count(int *n, char *why, size_t why_len);
+/* Makes `device` the calling thread's current device. */
+ds_status cuda_set_device(int device);
 /* "NVIDIA H100 80GB HBM3 (sm_90)" or "depthsolve CUDA emulator". */
 ds_status cuda_device_name(int device, char *buf, size_t len);
 

@@ -21,12 +21,22 @@ bool cuda_is_emulated(void) { return false; }
 
 ds_status cuda_device_count(int *n, char *why, size_t why_len) {
     cudaError_t e = cudaGetDeviceCount(n);
+    /* the runtime says "driver version is insufficient" also when there is no driver at all */
+    const char *reason = e == cudaErrorInsufficientDriver ? "no NVIDIA driver, or one older than the CUDA runtime"
+                         : e == cudaErrorNoDevice         ? "no CUDA-capable device"
+                         : e == cudaSuccess               ? ""
+                                                          : cudaGetErrorString(e);
     if (why && why_len)
-        snprintf(why, why_len, "%s", e == cudaSuccess ? "" : cudaGetErrorString(e));
+        snprintf(why, why_len, "%s", reason);
     if (e != cudaSuccess) {
         *n = 0;
         cudaGetLastError(); /* not sticky: no device is not an error here */
     }
+    return DS_OK;
+}
+
+ds_status cuda_set_device(int device) {
+    CUDA_TRY(cudaSetDevice(device));
     return DS_OK;
 }
 

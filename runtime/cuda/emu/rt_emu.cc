@@ -29,6 +29,12 @@ ds_status cuda_device_count(int *n, char *why, size_t why_len) {
     return DS_OK;
 }
 
+ds_status cuda_set_device(int device) {
+    if (device != 0)
+        return ds_fail(DS_ERR_DEVICE, "no emulated CUDA device %d", device);
+    return DS_OK;
+}
+
 ds_status cuda_device_name(int device, char *buf, size_t len) {
     if (device != 0)
         return ds_fail(DS_ERR_DEVICE, "no emulated CUDA device %d", device);

@@ -1,0 +1,81 @@
+/*
+ * backend.h: what the engine asks of a backend (CPU, CUDA, CUDA emulated).
+ *
+ * The engine (engine.c) is the executor: it opens the model, builds the
+ * layer graph for an input size and plans its memory, then hands both to
+ * the backend, which runs every node. A backend knows the graph and the
+ * plan only through this table; the engine knows nothing of any backend
+ * but its table (ggml's backend interface, in small).
+ *
+ * Values are NHWC float32 (graph.h); the plan's offsets are in floats from
+ * the start of the backend's one activation arena, wherever it lives.
+ */
+#ifndef DS_BACKEND_H
+#define DS_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "depthsolve.h" /* ds_status, ds_engine_params */
+#include "graph.h"      /* ds_graph */
+#include "planner.h"    /* ds_plan */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ds_gguf ds_gguf;
+
+/* What a backend is created with. */
+typedef struct ds_backend_config {
+    const ds_engine_params *params; /* device_index, reference, log */
+    ds_gguf *gguf;                  /* the mapped model (weights live in it) */
+    int n_threads;                  /* CPU threads */
+} ds_backend_config;
+
+/* One planned input size, owned by the engine while the backend uses it. */
+typedef struct ds_backend_shape {
+    const ds_graph *graph;
+    const ds_plan *plan;
+    int h, w;        /* network input size */
+    bool keep_marks; /* the run will read marked values afterwards */
+} ds_backend_shape;
+
+typedef struct ds_backend_ops {
+    const char *name; /* "cpu", "cuda", "cuda-emu" */
+    /* Opens the device. A backend that cannot run here (no device, no
+     * driver, not built) fails with DS_ERR_DEVICE or DS_ERR_UNSUPPORTED and a
+     * one-line reason. `describe` receives what the log line names. */
+    ds_status (*create)(const ds_backend_config *cfg, void **state, char *describe,
+                        size_t describe_len);
+    void (*free)(void *state); /* NULL-safe */
+    /* Allocates what one input size needs (arena, scratch, uploads of
+     * weights not yet on the device). Replaces the previous shape; the
+     * shape stays valid until the next prepare or free. */
+    ds_status (*prepare)(void *state, const ds_backend_shape *shape);
+    /* input (3, H, W) NCHW on the host -> depth (H, W) on the host.
+     * node_seconds: NULL, or per node the time it took (a run that times
+     * its nodes may be slower than one that does not). */
+    ds_status (*run)(void *state, const float *input_nchw, float *depth, double *node_seconds);
+    /* After run: copies value `node` (its node's shape, NHWC) to the host. */
+    ds_status (*read_value)(void *state, int node, float *nhwc);
+    /* Photo to depth at the photo's size in one go, for backends that do
+     * the resizes themselves (NULL: the engine does them on the CPU).
+     * The shape prepared is the network size (net_w x net_h). */
+    ds_status (*solve_rgb8)(void *state, const uint8_t *rgb, int width, int height, size_t stride,
+                            const float mean[3], const float std[3], float *depth);
+} ds_backend_ops;
+
+extern const ds_backend_ops ds_backend_cpu;
+/* The CUDA backend built by nvcc; without nvcc its create says "built
+ * without CUDA". */
+extern const ds_backend_ops ds_backend_cuda;
+/* The same source built by g++ against the CPU emulator. */
+extern const ds_backend_ops ds_backend_cuda_emu;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,369 @@
+/*
+ * backend_cuda.cu: the CUDA backend (backend.h). One source, two builds:
+ * nvcc against the real runtime (ds_backend_cuda, namespace ds_cuda) and
+ * g++ against the CPU emulator (ds_backend_cuda_emu, ds_cuda_emu).
+ *
+ * Memory, as the CPU backend: the weights are uploaded once per engine
+ * (cached by host pointer, shared by every input size); per input size one
+ * device arena laid out by the planner (the same offsets), a device scratch
+ * for the largest need of a node, and page-locked host buffers for the
+ * copies. The forward pass of a size is captured once as a CUDA graph and
+ * replayed per image; a profiled run issues the nodes one by one between
+ * events instead. Every CUDA call is checked (gpu_rt.h names the call).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <new>
+#include <unordered_map>
+#include <vector>
+
+#include "backend.h"       /* ds_backend_ops, ds_backend_shape */
+#include "cuda_dispatch.h" /* node_exec, run_node */
+#include "error.h"         /* ds_fail, DS_TRY */
+#include "gguf.h"          /* ds_gguf_release_pages */
+#include "gpu_libs.h"      /* gpu_libs_create */
+#include "gpu_rt.h"        /* cuda_* */
+#include "kernels.h"       /* op_preprocess_rgb8, op_resize_bicubic */
+
+/* The table this build defines (backend.h declares both). */
+#if defined(__CUDACC__)
+#define DS_BACKEND_TABLE ds_backend_cuda
+#define DS_BACKEND_NAME "cuda"
+#else
+#define DS_BACKEND_TABLE ds_backend_cuda_emu
+#define DS_BACKEND_NAME "cuda-emu"
+#endif
+
+/* A runtime call (gpu_rt.h names it and the CUDA error) with this file's line. */
+#define CUDA_CHECK(call)                                                                 \
+    do {                                                                                 \
+        ds_status cuda_check_s_ = (call);                                                \
+        if (cuda_check_s_ != DS_OK)                                                      \
+            return ds_fail_context(cuda_check_s_, "backend_cuda.cu:%d", __LINE__);      \
+    } while (0)
+
+namespace DS_CUDA_NS {
+
+struct cuda_state {
+    int device = 0;
+    ds_gguf *gguf = NULL;
+    cudaStream_t stream = NULL;
+    gpu_libs *libs = NULL;
+    std::unordered_map<const void *, float *> weights; /* host weight -> its device copy */
+    /* the prepared input size */
+    ds_backend_shape shape = {};
+    float *arena = NULL;   /* plan->arena_floats, device */
+    float *scratch = NULL; /* scratch_floats, device */
+    size_t scratch_floats = 0;
+    std::vector<const float *> w_dev, b_dev; /* per node */
+    float *in_host = NULL;  /* (H, W, 3) NHWC, page-locked */
+    float *out_host = NULL; /* (H, W), page-locked */
+    cudaGraphExec_t forward = NULL;
+    /* the photo path (ds_engine_solve_rgb8), grown to the largest photo */
+    uint8_t *rgb_dev = NULL, *rgb_host = NULL;
+    size_t rgb_cap = 0;
+    float *depth_dev = NULL, *depth_host = NULL;
+    size_t depth_cap = 0;
+};
+
+/* Releases what one input size holds. Errors are ignored: this runs on
+ * the way out, and a failing free leaves nothing to do. */
+static void free_shape(cuda_state *c) {
+    cuda_graph_destroy(c->forward);
+    cuda_free(c->arena);
+    cuda_free(c->scratch);
+    cuda_free_host(c->in_host);
+    cuda_free_host(c->out_host);
+    c->forward = NULL;
+    c->arena = c->scratch = c->in_host = c->out_host = NULL;
+    c->scratch_floats = 0;
+    c->w_dev.clear();
+    c->b_dev.clear();
+    c->shape = ds_backend_shape{};
+}
+
+static void free_photo_buffers(cuda_state *c) {
+    cuda_free(c->rgb_dev);
+    cuda_free_host(c->rgb_host);
+    cuda_free(c->depth_dev);
+    cuda_free_host(c->depth_host);
+    c->rgb_dev = c->rgb_host = NULL;
+    c->depth_dev = c->depth_host = NULL;
+    c->rgb_cap = c->depth_cap = 0;
+}
+
+static void cu_free(void *state) {
+    cuda_state *c = (cuda_state *)state;
+    if (!c)
+        return;
+    if (c->stream)
+        cuda_stream_sync(c->stream);
+    free_shape(c);
+    free_photo_buffers(c);
+    for (auto &w : c->weights)
+        cuda_free(w.second);
+    gpu_libs_free(c->libs);
+    cuda_stream_destroy(c->stream);
+    delete c;
+}
+
+static ds_status cu_create(const ds_backend_config *cfg, void **state, char *describe,
+                           size_t describe_len) {
+    int n = 0;
+    char why[256] = "";
+    CUDA_CHECK(cuda_device_count(&n, why, sizeof why));
+    if (n == 0)
+        return ds_fail(DS_ERR_DEVICE, "no CUDA device: %s", why[0] ? why : "none found");
+    const int dev = cfg->params->device_index;
+    if (dev < 0 || dev >= n)
+        return ds_fail(DS_ERR_DEVICE, "no CUDA device %d (%d found)", dev, n);
+    CUDA_CHECK(cuda_set_device(dev));
+    char name[200];
+    CUDA_CHECK(cuda_device_name(dev, name, sizeof name));
+    cuda_state *c = new (std::nothrow) cuda_state();
+    if (!c)
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory creating the CUDA backend");
+    c->device = dev;
+    c->gguf = cfg->gguf;
+    ds_status s = cuda_stream_create(&c->stream);
+    if (s == DS_OK)
+        s = gpu_libs_create(&c->libs);
+    gpu_tuning tuning = gpu_tuning_default();
+    tuning.autotune = cfg->params->autotune != 0;
+    if (s == DS_OK)
+        s = gpu_libs_set_tuning(c->libs, &tuning);
+    if (s != DS_OK) {
+        cu_free(c);
+        return s;
+    }
+    snprintf(describe, describe_len, "%s device %d, %s", DS_BACKEND_NAME, dev, name);
+    *state = c;
+    return DS_OK;
+}
+
+/* The device copy of a weight, uploaded on first use. */
+static ds_status device_weight(cuda_state *c, const ds_tensor_ref *t, const float **out) {
+    *out = NULL;
+    if (!t->data)
+        return DS_OK;
+    auto it = c->weights.find(t->data);
+    if (it != c->weights.end()) {
+        *out = it->second;
+        return DS_OK;
+    }
+    const size_t bytes = (size_t)ds_shape_numel_n(t->shape, t->ndim) * sizeof(float);
+    float *d = NULL;
+    CUDA_CHECK(cuda_malloc((void **)&d, bytes ? bytes : sizeof(float)));
+    ds_status s = cuda_memcpy(d, t->data, bytes, cudaMemcpyHostToDevice);
+    if (s != DS_OK) {
+        cuda_free(d);
+        return ds_fail_context(s, "uploading %s", t->name);
+    }
+    c->weights[t->data] = d;
+    /* the device copy is what runs: let the mapped original leave memory */
+    ds_gguf_release_pages(c->gguf, t->data, bytes);
+    *out = d;
+    return DS_OK;
+}
+
+static node_exec exec_of(const cuda_state *c) {
+    node_exec x;
+    x.graph = c->shape.graph;
+    x.plan = c->shape.plan;
+    x.arena = c->arena;
+    x.w_dev = c->w_dev.data();
+    x.b_dev = c->b_dev.data();
+    x.scratch = c->scratch;
+    x.scratch_floats = c->scratch_floats;
+    x.libs = c->libs;
+    x.k.stream = c->stream;
+    x.k.block = 0;
+    return x;
+}
+
+static ds_status issue_all(const cuda_state *c) {
+    const node_exec x = exec_of(c);
+    for (int i = 0; i < x.graph->n_nodes; i++)
+        DS_TRY(run_node(&x, i));
+    return DS_OK;
+}
+
+static ds_status plan_all(const cuda_state *c) {
+    const node_exec x = exec_of(c);
+    for (int i = 0; i < x.graph->n_nodes; i++)
+        DS_TRY(plan_node(&x, i));
+    return DS_OK;
+}
+
+/* Records the forward pass into c->forward. A node that fails to issue
+ * ends the capture and keeps its own message. */
+static ds_status capture_forward(cuda_state *c) {
+    CUDA_CHECK(cuda_capture_begin(c->stream));
+    ds_status s = issue_all(c);
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", ds_last_error());
+    cudaGraphExec_t exec = NULL;
+    ds_status e = cuda_capture_end(c->stream, &exec);
+    if (s != DS_OK) {
+        cuda_graph_destroy(exec);
+        return ds_fail(s, "%s", msg);
+    }
+    DS_TRY(e);
+    c->forward = exec;
+    return DS_OK;
+}
+
+static ds_status alloc_shape(cuda_state *c, const ds_backend_shape *shape) {
+    const ds_graph *g = shape->graph;
+    c->w_dev.assign((size_t)g->n_nodes, NULL);
+    c->b_dev.assign((size_t)g->n_nodes, NULL);
+    for (int i = 0; i < g->n_nodes; i++) {
+        DS_TRY(device_weight(c, &g->nodes[i].w[0], &c->w_dev[(size_t)i]));
+        DS_TRY(device_weight(c, &g->nodes[i].w[1], &c->b_dev[(size_t)i]));
+        size_t need = node_scratch_floats(g, shape->plan, i);
+        if (need > c->scratch_floats)
+            c->scratch_floats = need;
+    }
+    const size_t hw = (size_t)shape->h * (size_t)shape->w;
+    CUDA_CHECK(cuda_malloc((void **)&c->arena, (shape->plan->arena_floats + 1) * sizeof(float)));
+    if (c->scratch_floats)
+        CUDA_CHECK(cuda_malloc((void **)&c->scratch, c->scratch_floats * sizeof(float)));
+    CUDA_CHECK(cuda_malloc_host((void **)&c->in_host, 3 * hw * sizeof(float)));
+    CUDA_CHECK(cuda_malloc_host((void **)&c->out_host, hw * sizeof(float)));
+    return DS_OK;
+}
+
+static ds_status cu_prepare(void *state, const ds_backend_shape *shape) {
+    cuda_state *c = (cuda_state *)state;
+    free_shape(c);
+    c->shape = *shape;
+    ds_status s = alloc_shape(c, shape);
+    if (s == DS_OK)
+        s = plan_all(c);
+    if (s == DS_OK)
+        s = capture_forward(c);
+    if (s != DS_OK)
+        free_shape(c);
+    return s;
+}
+
+static float *device_value(const cuda_state *c, int node) {
+    return c->arena + c->shape.plan->offset[node];
+}
+
+/* The nodes one by one between events: per-node device time. */
+static ds_status run_timed(cuda_state *c, double *node_seconds) {
+    const node_exec x = exec_of(c);
+    const int n = x.graph->n_nodes;
+    std::vector<cudaEvent_t> ev((size_t)n + 1, NULL);
+    ds_status s = DS_OK;
+    for (size_t i = 0; i < ev.size() && s == DS_OK; i++)
+        s = cuda_event_create(&ev[i]);
+    if (s == DS_OK)
+        s = cuda_event_record(ev[0], c->stream);
+    for (int i = 0; i < n && s == DS_OK; i++) {
+        s = run_node(&x, i);
+        if (s == DS_OK)
+            s = cuda_event_record(ev[(size_t)i + 1], c->stream);
+    }
+    if (s == DS_OK)
+        s = cuda_stream_sync(c->stream);
+    for (int i = 0; i < n && s == DS_OK; i++) {
+        float ms = 0;
+        s = cuda_event_elapsed_ms(&ms, ev[(size_t)i], ev[(size_t)i + 1]);
+        node_seconds[i] = ms * 1e-3;
+    }
+    for (cudaEvent_t e : ev)
+        cuda_event_destroy(e);
+    return s;
+}
+
+/* (C, H, W) planes -> (H, W, C) interleaved. */
+static void nchw_to_nhwc(const float *src, float *dst, int64_t ch, int64_t hw) {
+    for (int64_t p = 0; p < hw; p++)
+        for (int64_t k = 0; k < ch; k++)
+            dst[p * ch + k] = src[k * hw + p];
+}
+
+static ds_status cu_run(void *state, const float *input, float *depth, double *node_seconds) {
+    cuda_state *c = (cuda_state *)state;
+    const ds_graph *g = c->shape.graph;
+    const size_t hw = (size_t)c->shape.h * (size_t)c->shape.w;
+    nchw_to_nhwc(input, c->in_host, 3, (int64_t)hw);
+    CUDA_CHECK(cuda_memcpy_async(device_value(c, g->input), c->in_host, 3 * hw * sizeof(float),
+                             cudaMemcpyHostToDevice, c->stream));
+    if (node_seconds)
+        DS_TRY(run_timed(c, node_seconds));
+    else
+        CUDA_CHECK(cuda_graph_launch(c->forward, c->stream));
+    CUDA_CHECK(cuda_memcpy_async(c->out_host, device_value(c, g->output), hw * sizeof(float),
+                             cudaMemcpyDeviceToHost, c->stream));
+    CUDA_CHECK(cuda_stream_sync(c->stream));
+    memcpy(depth, c->out_host, hw * sizeof(float));
+    return DS_OK;
+}
+
+static ds_status cu_read_value(void *state, int node, float *nhwc) {
+    cuda_state *c = (cuda_state *)state;
+    const size_t n = (size_t)ds_shape_numel(c->shape.graph->nodes[node].shape);
+    return cuda_memcpy(nhwc, device_value(c, node), n * sizeof(float), cudaMemcpyDeviceToHost);
+}
+
+/* Grows the photo buffers to hold `rgb_bytes` of pixels and `depth_floats`. */
+static ds_status photo_buffers(cuda_state *c, size_t rgb_bytes, size_t depth_floats) {
+    if (rgb_bytes > c->rgb_cap) {
+        cuda_free(c->rgb_dev);
+        cuda_free_host(c->rgb_host);
+        c->rgb_dev = c->rgb_host = NULL;
+        c->rgb_cap = 0;
+        CUDA_CHECK(cuda_malloc((void **)&c->rgb_dev, rgb_bytes));
+        CUDA_CHECK(cuda_malloc_host((void **)&c->rgb_host, rgb_bytes));
+        c->rgb_cap = rgb_bytes;
+    }
+    if (depth_floats > c->depth_cap) {
+        cuda_free(c->depth_dev);
+        cuda_free_host(c->depth_host);
+        c->depth_dev = c->depth_host = NULL;
+        c->depth_cap = 0;
+        CUDA_CHECK(cuda_malloc((void **)&c->depth_dev, depth_floats * sizeof(float)));
+        CUDA_CHECK(cuda_malloc_host((void **)&c->depth_host, depth_floats * sizeof(float)));
+        c->depth_cap = depth_floats;
+    }
+    return DS_OK;
+}
+
+/* Upload the photo, resize + normalize on the device into the network's
+ * input, replay the forward pass, resize the depth back, download it. */
+static ds_status cu_solve_rgb8(void *state, const uint8_t *rgb, int width, int height,
+                               size_t stride, const float mean[3], const float std[3], float *depth) {
+    cuda_state *c = (cuda_state *)state;
+    const ds_graph *g = c->shape.graph;
+    const size_t rgb_bytes = stride * (size_t)(height - 1) + (size_t)width * 3;
+    const size_t n = (size_t)width * (size_t)height;
+    DS_TRY(photo_buffers(c, rgb_bytes, n));
+    memcpy(c->rgb_host, rgb, rgb_bytes);
+    const kern_ctx k = {c->stream, 0};
+    rgb_norm norm;
+    memcpy(norm.mean, mean, sizeof norm.mean);
+    memcpy(norm.std, std, sizeof norm.std);
+    CUDA_CHECK(cuda_memcpy_async(c->rgb_dev, c->rgb_host, rgb_bytes, cudaMemcpyHostToDevice, c->stream));
+    DS_TRY(op_preprocess_rgb8(&k, c->rgb_dev, width, height, stride, c->shape.w, c->shape.h, &norm,
+                              1, device_value(c, g->input)));
+    CUDA_CHECK(cuda_graph_launch(c->forward, c->stream));
+    DS_TRY(op_resize_bicubic(&k, device_value(c, g->output), c->shape.w, c->shape.h, c->depth_dev,
+                             width, height));
+    CUDA_CHECK(cuda_memcpy_async(c->depth_host, c->depth_dev, n * sizeof(float), cudaMemcpyDeviceToHost,
+                             c->stream));
+    CUDA_CHECK(cuda_stream_sync(c->stream));
+    memcpy(depth, c->depth_host, n * sizeof(float));
+    return DS_OK;
+}
+
+} // namespace DS_CUDA_NS
+
+extern "C" const ds_backend_ops DS_BACKEND_TABLE = {
+    DS_BACKEND_NAME,          DS_CUDA_NS::cu_create, DS_CUDA_NS::cu_free,
+    DS_CUDA_NS::cu_prepare,   DS_CUDA_NS::cu_run,    DS_CUDA_NS::cu_read_value,
+    DS_CUDA_NS::cu_solve_rgb8,
+};

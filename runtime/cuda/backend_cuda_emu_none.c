@@ -1,0 +1,28 @@
+/* backend_cuda_emu_none.c: ds_backend_cuda_emu and the emulated mesh build
+ * in a build without the CUDA headers they are compiled against. */
+#include "backend.h" /* ds_backend_ops */
+#include "error.h"   /* ds_fail */
+#include "mesh.h"    /* ds_mesh_build_emu */
+
+static ds_status none_create(const ds_backend_config *cfg, void **state, char *describe,
+                             size_t describe_len) {
+    (void)cfg;
+    (void)describe;
+    (void)describe_len;
+    *state = NULL;
+    return ds_fail(DS_ERR_UNSUPPORTED,
+                   "cuda-emu: built without the CUDA headers (no CUDA_HOME/include/cuda_runtime.h)");
+}
+
+static void none_free(void *state) { (void)state; }
+
+const ds_backend_ops ds_backend_cuda_emu = {.name = "cuda-emu", .create = none_create,
+                                            .free = none_free};
+
+ds_status ds_mesh_build_emu(const ds_mesh_grid *g, const float *depth, ds_mesh *out) {
+    (void)g;
+    (void)depth;
+    (void)out;
+    return ds_fail(DS_ERR_UNSUPPORTED,
+                   "mesh: built without the CUDA headers the mesh kernels run on (CUDA_HOME/include)");
+}

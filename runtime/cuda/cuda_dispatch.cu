@@ -1,0 +1,132 @@
+/*
+ * cuda_dispatch.cu: which device routine runs each graph op (NHWC float32):
+ *  - dense and grouped convolutions: gpu_conv (cuDNN seam, gpu_libs.h);
+ *    depthwise ones (groups == C == O): op_conv_depthwise (kernels/);
+ *  - linear: gpu_gemm, x (M, Cin) times W^T with W (Cout, Cin), with the
+ *    bias and activation fused when there is no residual, else op_bias_act
+ *    after it (exact erf GELU either way);
+ *  - every other op: its kernel of kernels.h; RESHAPE is the planner's
+ *    alias (no work), or a device copy if a plan ever places it apart.
+ */
+#include <string.h>
+
+#include "cuda_dispatch.h" /* node_exec, run_node */
+#include "error.h"         /* ds_fail, DS_TRY */
+
+namespace DS_CUDA_NS {
+
+static ds_tensor value(const node_exec *x, int v) {
+    ds_tensor t;
+    t.data = x->arena + x->plan->offset[v];
+    memcpy(t.shape, x->graph->nodes[v].shape, sizeof t.shape);
+    return t;
+}
+
+static bool is_depthwise(const ds_graph *g, const ds_node *n) {
+    const int64_t c = g->nodes[n->in[0]].shape[3];
+    return n->a.conv.groups > 1 && n->a.conv.groups == c && n->shape[3] == c;
+}
+
+/* A linear with a residual whose output the plan puts on the residual:
+ * the GEMM would overwrite the residual before the epilogue reads it. */
+static bool gemm_needs_scratch(const ds_plan *plan, const ds_node *n, int i) {
+    return n->op == DS_OP_LINEAR && n->in[1] >= 0 && plan->offset[i] == plan->offset[n->in[1]];
+}
+
+size_t node_scratch_floats(const ds_graph *g, const ds_plan *plan, int i) {
+    const ds_node *n = &g->nodes[i];
+    return gemm_needs_scratch(plan, n, i) ? (size_t)ds_shape_numel(n->shape) : 0;
+}
+
+/* The library calls of a node, issued (plan_only false) or only planned
+ * (true: the seam picks and tunes its algorithm, before any capture). */
+static ds_status lib_conv(const node_exec *x, bool plan_only, const ds_node *n, const ds_tensor *in,
+                          const float *w, const float *b, const ds_tensor *r, ds_tensor *y) {
+    if (plan_only)
+        return gpu_conv_prepare(x->libs, x->k.stream, &n->a.conv, in, w, b, r, y);
+    return gpu_conv(x->libs, x->k.stream, &n->a.conv, in, w, b, r, y);
+}
+
+static ds_status lib_gemm(const node_exec *x, bool plan_only, int64_t m, int64_t cout, int64_t cin,
+                          const float *a, const float *w, const float *b, ds_act act, float *c) {
+    if (plan_only)
+        return gpu_gemm_prepare(x->libs, x->k.stream, false, true, m, cout, cin, a, cin, w, cin, b, act, c,
+                                cout);
+    return gpu_gemm(x->libs, x->k.stream, false, true, m, cout, cin, a, cin, w, cin, b, act, c, cout);
+}
+
+static ds_status run_linear(const node_exec *x, int i, bool plan_only, const ds_tensor *in,
+                            const ds_tensor *r, ds_tensor *y) {
+    const ds_node *n = &x->graph->nodes[i];
+    const int64_t cin = in->shape[3], cout = n->shape[3];
+    const int64_t m = ds_shape_numel(in->shape) / (cin ? cin : 1); /* rows: N * H * W */
+    const float *w = x->w_dev[i], *b = x->b_dev[i];
+    if (!r)
+        return lib_gemm(x, plan_only, m, cout, cin, in->data, w, b, n->a.linear.act, y->data);
+    ds_tensor g = *y; /* (M, Cout): the bare product, then act(g + b + r) */
+    if (gemm_needs_scratch(x->plan, n, i)) {
+        if ((size_t)ds_shape_numel(y->shape) > x->scratch_floats)
+            return ds_fail(DS_ERR_INTERNAL, "%s: device scratch too small", n->name);
+        g.data = x->scratch;
+    }
+    DS_TRY(lib_gemm(x, plan_only, m, cout, cin, in->data, w, NULL, DS_ACT_NONE, g.data));
+    if (plan_only)
+        return DS_OK;
+    return op_bias_act(&x->k, &g, b, r, DS_ACT_NONE, n->a.linear.act, y);
+}
+
+static ds_status issue(const node_exec *x, int i, bool plan_only) {
+    const ds_node *n = &x->graph->nodes[i];
+    ds_tensor in, r, y = value(x, i);
+    if (n->in[0] >= 0)
+        in = value(x, n->in[0]);
+    if (n->in[1] >= 0)
+        r = value(x, n->in[1]);
+    const ds_tensor *pin = n->in[0] >= 0 ? &in : NULL, *pr = n->in[1] >= 0 ? &r : NULL;
+    gpu_op op = {n, pin, pr, &y, x->w_dev[i], x->b_dev[i]};
+    const kern_ctx *k = &x->k;
+    if (n->op == DS_OP_CONV2D && !is_depthwise(x->graph, n))
+        return lib_conv(x, plan_only, n, pin, op.w, op.b, pr, &y);
+    if (n->op == DS_OP_LINEAR)
+        return run_linear(x, i, plan_only, pin, pr, &y);
+    if (plan_only)
+        return DS_OK; /* our own kernels need no planning */
+    switch (n->op) {
+    case DS_OP_INPUT:
+        return DS_OK;
+    case DS_OP_CONV2D:
+        return op_conv_depthwise(k, &op);
+    case DS_OP_CONV_TRANSPOSE: return op_conv_transpose(k, &op);
+    case DS_OP_MAXPOOL: return op_maxpool(k, &op);
+    case DS_OP_RESIZE: return op_resize(k, &op);
+    case DS_OP_ADD: return op_add(k, &op);
+    case DS_OP_ACT: return op_act(k, &op);
+    case DS_OP_GROUPNORM: return op_groupnorm(k, &op);
+    case DS_OP_LAYERNORM: return op_layernorm(k, &op);
+    case DS_OP_LINEAR: break; /* above */
+    case DS_OP_ATTENTION: return op_attention(k, &op);
+    case DS_OP_POS_EMBED: return op_pos_embed(k, &op);
+    case DS_OP_PREPEND_TOKEN: return op_prepend_token(k, &op);
+    case DS_OP_READOUT_CAT: return op_readout_cat(k, &op);
+    case DS_OP_RESHAPE:
+        if (y.data == in.data)
+            return DS_OK; /* the planner's view */
+        return cuda_memcpy_async(y.data, in.data, (size_t)ds_shape_numel(y.shape) * sizeof(float),
+                                 cudaMemcpyDeviceToDevice, k->stream);
+    case DS_OP_COUNT:
+        break;
+    }
+    return ds_fail(DS_ERR_INTERNAL, "no CUDA routine for op %d", (int)n->op);
+}
+
+static ds_status with_node_name(const node_exec *x, int i, ds_status s) {
+    if (s != DS_OK)
+        return ds_fail_context(s, "%s (%s)", x->graph->nodes[i].name, ds_op_name(x->graph->nodes[i].op));
+    return DS_OK;
+}
+
+ds_status run_node(const node_exec *x, int i) { return with_node_name(x, i, issue(x, i, false)); }
+
+ds_status plan_node(const node_exec *x, int i) { return with_node_name(x, i, issue(x, i, true)); }
+
+} // namespace DS_CUDA_NS

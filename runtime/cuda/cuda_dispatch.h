@@ -1,0 +1,46 @@
+/*
+ * cuda_dispatch.h: one graph node on the device, the CUDA backend's one
+ * switch over ds_op (cuda_dispatch.cu). Compiled twice like the backend:
+ * by nvcc (ds_cuda) and by g++ against the emulator (ds_cuda_emu).
+ */
+#ifndef DS_CUDA_DISPATCH_H
+#define DS_CUDA_DISPATCH_H
+
+#include <stddef.h>
+
+#include "gpu_libs.h" /* gpu_libs */
+#include "graph.h"    /* ds_graph, ds_node */
+#include "planner.h"  /* ds_plan */
+#include "kernels.h"  /* kern_ctx */
+
+namespace DS_CUDA_NS {
+
+/* Everything a node's launch reads: the planned arena on the device and
+ * the device copies of every node's weights. */
+struct node_exec {
+    const ds_graph *graph;
+    const ds_plan *plan;
+    float *arena;               /* plan->arena_floats, device */
+    const float *const *w_dev;  /* per node: weight on the device, or NULL */
+    const float *const *b_dev;  /* per node: bias on the device, or NULL */
+    float *scratch;             /* device, scratch_floats: a GEMM's output when it
+                                   may not land on its residual yet */
+    size_t scratch_floats;
+    gpu_libs *libs;
+    kern_ctx k;                 /* stream, block size */
+};
+
+/* Device floats node i needs in node_exec.scratch (0: none). */
+size_t node_scratch_floats(const ds_graph *g, const ds_plan *plan, int i);
+
+/* Issues node i in k.stream (asynchronous; may be captured). The input
+ * node issues nothing: the caller writes it. */
+ds_status run_node(const node_exec *x, int i);
+/* Lets the library seam choose (and, when asked, time) its algorithm for
+ * node i, with the very arguments run_node passes; before any capture, as
+ * it may grow the seam's workspace and write the node's output. */
+ds_status plan_node(const node_exec *x, int i);
+
+} // namespace DS_CUDA_NS
+
+#endif

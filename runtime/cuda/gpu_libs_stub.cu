@@ -1,0 +1,35 @@
+/*
+ * gpu_libs_stub.cu: gpu_libs.h in an nvcc build that lacks the cuDNN /
+ * cuBLAS implementation (runtime/cuda/gpu_libs_cudnn.cu, used instead when
+ * present): everything builds, and opening the CUDA backend fails with a
+ * clear message.
+ */
+#include "error.h"    /* ds_fail */
+#include "gpu_libs.h" /* the functions defined here */
+
+namespace DS_CUDA_NS {
+
+struct gpu_libs {
+    int unused;
+};
+
+/* Fails, so that the CUDA backend is not opened at all (auto then takes
+ * the CPU) rather than failing at its first convolution. */
+ds_status gpu_libs_create(gpu_libs **out) {
+    *out = NULL;
+    return ds_fail(DS_ERR_UNSUPPORTED, "cuDNN seam not built (no runtime/cuda/gpu_libs_cudnn.cu in this build)");
+}
+
+void gpu_libs_free(gpu_libs *libs) { delete libs; }
+
+ds_status gpu_conv(gpu_libs *, cudaStream_t, const ds_conv_attr *, const ds_tensor *, const float *,
+                   const float *, const ds_tensor *, ds_tensor *) {
+    return ds_fail(DS_ERR_UNSUPPORTED, "gpu_conv: cuDNN seam not built (no runtime/cuda/gpu_libs_cudnn.cu)");
+}
+
+ds_status gpu_gemm(gpu_libs *, cudaStream_t, bool, bool, int64_t, int64_t, int64_t, const float *, int64_t,
+                   const float *, int64_t, const float *, ds_act, float *, int64_t) {
+    return ds_fail(DS_ERR_UNSUPPORTED, "gpu_gemm: cuBLAS seam not built (no runtime/cuda/gpu_libs_cudnn.cu)");
+}
+
+} // namespace DS_CUDA_NS

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# --device on depthsolve net and depth: cuda-emu (the CUDA backend on the CPU
+# emulator) gives the CPU's numbers; cuda without a GPU fails in one line;
+# auto falls back to the CPU with one line saying why.
+. "$(dirname "$0")/shell_lib.sh"
+M=${DS_MODELS:-build/models}/midas_v21_small_256.gguf
+R=tests/data/reference/midas_v21_small_256
+net() { "$DS_BIN" net --model "$M" --input $R/net_64x96/input.npy "$@"; }
+
+err=$(net -o "$T/emu.npy" --device cuda-emu --dump "$T/dump" 2>&1); rc=$?
+[ $rc -eq 0 ] && grep -q "cuda-emu device 0" <<<"$err" && pass net_cuda_emu_runs || fail net_cuda_emu_runs "exit $rc: $err"
+[ "$(ls "$T/dump" 2>/dev/null | wc -l)" -eq 13 ] && pass net_cuda_emu_dumps_every_stage ||
+    fail net_cuda_emu_dumps_every_stage "$(ls "$T/dump" 2>&1)"
+net -q -o "$T/cpu.npy" --device cpu 2>/dev/null
+
+gpu=0
+err=$(net -q -o "$T/gpu.npy" --device cuda 2>&1) && gpu=1
+if [ $gpu -eq 0 ]; then
+    expect net_cuda_without_gpu_one_line 1 "no CUDA device" -- net -q -o "$T/gpu.npy" --device cuda
+    expect net_cuda_index_without_gpu 1 "no CUDA device" -- net -q -o "$T/gpu.npy" --device cuda:1
+    err=$(net -o "$T/auto.npy" --device auto 2>&1); rc=$?
+    [ $rc -eq 0 ] && [ "$(grep -c "device auto: using the CPU (" <<<"$err")" -eq 1 ] &&
+        pass net_auto_falls_back_in_one_line || fail net_auto_falls_back_in_one_line "exit $rc: $err"
+else
+    pass net_cuda_runs_on_this_gpu
+fi
+expect net_unknown_device 2 "unknown device 'tpu'" -- net -o "$T/x.npy" --device tpu
+
+I=$R/pipeline_211x157/image.png
+"$DS_BIN" depth -q --model "$M" "$I" -o "$T/d_emu" --format npy --device cuda-emu && pass depth_cuda_emu_runs ||
+    fail depth_cuda_emu_runs "exit $?"
+"$DS_BIN" depth -q --model "$M" "$I" -o "$T/d_cpu" --format npy --device cpu 2>/dev/null
+[ $gpu -eq 1 ] || expect depth_cuda_without_gpu_one_line 1 "no CUDA device" -- \
+    "$DS_BIN" depth -q --model "$M" "$I" -o "$T/d_gpu" --device cuda
+
+# the numbers: cuda-emu against the CPU and the PyTorch dumps (relative L2 <= 1e-4, as test_net_parity)
+if has_numpy; then
+    "$PY" - "$T" $R <<'PY' | grep -E '^(PASS|FAIL) '
+import sys, numpy as np
+t, r = sys.argv[1], sys.argv[2]
+def rel(a, b): return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+def check(name, a, b):
+    e = rel(np.load(a), np.load(b))
+    print(("PASS " if e <= 1e-4 else "FAIL ") + name + ("" if e <= 1e-4 else f": relative L2 {e:.3g}"))
+check("net_cuda_emu_equals_cpu", f"{t}/emu.npy", f"{t}/cpu.npy")
+check("net_cuda_emu_matches_pytorch", f"{t}/emu.npy", f"{r}/net_64x96/output.npy")
+check("net_cuda_emu_stage_matches_pytorch", f"{t}/dump/scratch_refinenet1.npy", f"{r}/net_64x96/scratch_refinenet1.npy")
+check("depth_cuda_emu_equals_cpu", f"{t}/d_emu/image-midas_v21_small_256.npy", f"{t}/d_cpu/image-midas_v21_small_256.npy")
+check("depth_cuda_emu_matches_run_py", f"{t}/d_emu/image-midas_v21_small_256.npy", f"{r}/pipeline_211x157/depth.npy")
+PY
+fi
+rm -rf "$T"
