@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_batch.h"     /* ds_cli_batch_option */
 #include "depth_batch.h"   /* ds_batch_run */
 #include "depth_inputs.h"  /* ds_inputs_collect, ds_parse_shard */
 #include "depth_outputs.h" /* ds_parse_formats, ds_parse_normalize */
@@ -71,7 +72,14 @@ static int parse(int argc, char **argv, depth_args *a) {
     ds_output_opts *o = &a->batch.out;
     int c;
     optind = 1;
+    const ds_batch_cli shared = {&a->engine, &a->batch, &a->shard, &a->n_shards, &a->quiet};
     while ((c = getopt_long(argc, argv, "o:rqh", opts, NULL)) != -1) {
+        int rc = ds_cli_batch_option("depth", c, optarg, &shared);
+        if (rc != DS_CLI_NOT_MINE) {
+            if (rc)
+                return rc;
+            continue;
+        }
         switch (c) {
         case 'm': a->model = optarg; break;
         case 'o': a->out_dir = optarg; break;
@@ -92,38 +100,6 @@ static int parse(int argc, char **argv, depth_args *a) {
                 return ds_cli_usage_error("depth", "--normalize takes image, global or "
                                                    "fixed:MIN,MAX with MIN < MAX, not '%s'", optarg);
             break;
-        case 'S': a->batch.solve.square = 1; break;
-        case 'H': {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (end == optarg || *end || v < 32 || v > 8192)
-                return ds_cli_usage_error("depth", "--height takes 32 to 8192");
-            a->batch.solve.height = (int)v;
-            break;
-        }
-        case 'O': a->batch.overwrite = 1; break;
-        case 'x':
-            if (!ds_parse_shard(optarg, &a->shard, &a->n_shards))
-                return ds_cli_usage_error("depth", "--shard takes I/N with 0 <= I < N");
-            break;
-        case 'p': {
-            char *end;
-            long long v = strtoll(optarg, &end, 10);
-            if (end == optarg || *end || v < 1)
-                return ds_cli_usage_error("depth", "--max-pixels takes a positive number");
-            a->batch.max_pixels = v;
-            break;
-        }
-        case 'd':
-            if (!ds_cli_parse_device(optarg, &a->engine.device, &a->engine.device_index))
-                return ds_cli_usage_error("depth", "unknown device '%s'", optarg);
-            break;
-        case 't':
-            if (!ds_cli_parse_threads(optarg, &a->engine.n_threads))
-                return ds_cli_usage_error("depth", "--threads takes a positive number");
-            break;
-        case 'A': a->engine.autotune = 0; break;
-        case 'q': a->quiet = 1; break;
         case 'h': fputs(DEPTH_HELP, stdout); return -1;
         default: return ds_cli_usage_error("depth", "bad option");
         }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_batch.h"     /* ds_cli_batch_option */
 #include "depth_batch.h"  /* ds_batch_run, ds_batch_sink */
 #include "depth_inputs.h" /* ds_inputs_collect, ds_parse_shard */
 #include "error.h"        /* ds_fail */
@@ -42,7 +43,8 @@ static const char MESH_HELP[] =
     "                       nearest depth, so foreground and background separate\n"
     "                       (e.g. 0.05; default 0: keep all)\n"
     "  -r, --recursive, --overwrite, --shard I/N, --square, --height N,\n"
-    "  --max-pixels N, --device D, --threads N, -q   as for 'depthsolve depth'\n"
+    "  --max-pixels N, --device D, --threads N, --no-autotune, -q\n"
+    "                       as for 'depthsolve depth'\n"
     "\n"
     "Exit status: 0 all photos done (or skipped), 1 some failed, 2 usage error.\n";
 
@@ -77,11 +79,19 @@ static int parse(int argc, char **argv, mesh_args *a) {
         {"height", required_argument, 0, 'H'},      {"overwrite", no_argument, 0, 'O'},
         {"shard", required_argument, 0, 'x'},       {"max-pixels", required_argument, 0, 'p'},
         {"device", required_argument, 0, 'd'},      {"threads", required_argument, 0, 't'},
-        {"quiet", no_argument, 0, 'q'},             {"help", no_argument, 0, 'h'},
+        {"no-autotune", no_argument, 0, 'A'},       {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int c, format_given = 0;
     optind = 1;
+    const ds_batch_cli shared = {&a->engine, &a->batch, &a->shard, &a->n_shards, &a->quiet};
     while ((c = getopt_long(argc, argv, "o:rqh", opts, NULL)) != -1) {
+        int rc = ds_cli_batch_option("mesh", c, optarg, &shared);
+        if (rc != DS_CLI_NOT_MINE) {
+            if (rc)
+                return rc;
+            continue;
+        }
         switch (c) {
         case 'm': a->model = optarg; break;
         case 'o': a->out = optarg; break;
@@ -128,37 +138,6 @@ static int parse(int argc, char **argv, mesh_args *a) {
             if (!parse_float(optarg, 0.0f, 1e9f, &a->mesh.tear))
                 return ds_cli_usage_error("mesh", "--tear takes a number >= 0");
             break;
-        case 'S': a->batch.solve.square = 1; break;
-        case 'H': {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (end == optarg || *end || v < 32 || v > 8192)
-                return ds_cli_usage_error("mesh", "--height takes 32 to 8192");
-            a->batch.solve.height = (int)v;
-            break;
-        }
-        case 'O': a->batch.overwrite = 1; break;
-        case 'x':
-            if (!ds_parse_shard(optarg, &a->shard, &a->n_shards))
-                return ds_cli_usage_error("mesh", "--shard takes I/N with 0 <= I < N");
-            break;
-        case 'p': {
-            char *end;
-            long long v = strtoll(optarg, &end, 10);
-            if (end == optarg || *end || v < 1)
-                return ds_cli_usage_error("mesh", "--max-pixels takes a positive number");
-            a->batch.max_pixels = v;
-            break;
-        }
-        case 'd':
-            if (!ds_cli_parse_device(optarg, &a->engine.device, &a->engine.device_index))
-                return ds_cli_usage_error("mesh", "unknown device '%s'", optarg);
-            break;
-        case 't':
-            if (!ds_cli_parse_threads(optarg, &a->engine.n_threads))
-                return ds_cli_usage_error("mesh", "--threads takes a positive number");
-            break;
-        case 'q': a->quiet = 1; break;
         case 'h': fputs(MESH_HELP, stdout); return -1;
         default: return ds_cli_usage_error("mesh", "bad option");
         }

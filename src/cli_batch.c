@@ -1,0 +1,50 @@
+/* cli_batch.c: see cli_batch.h. */
+#include "cli_batch.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "cli.h"          /* ds_cli_usage_error, ds_cli_parse_device */
+#include "depth_inputs.h" /* ds_parse_shard */
+
+static int parse_long(const char *s, long long lo, long long hi, long long *out) {
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || *end || v < lo || v > hi)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+int ds_cli_batch_option(const char *cmd, int c, const char *arg, const ds_batch_cli *b) {
+    long long v;
+    switch (c) {
+    case 'S': b->batch->solve.square = 1; return 0;
+    case 'H':
+        if (!parse_long(arg, 32, 8192, &v))
+            return ds_cli_usage_error(cmd, "--height takes 32 to 8192");
+        b->batch->solve.height = (int)v;
+        return 0;
+    case 'O': b->batch->overwrite = 1; return 0;
+    case 'x':
+        if (!ds_parse_shard(arg, b->shard, b->n_shards))
+            return ds_cli_usage_error(cmd, "--shard takes I/N with 0 <= I < N");
+        return 0;
+    case 'p':
+        if (!parse_long(arg, 1, INT64_MAX, &v))
+            return ds_cli_usage_error(cmd, "--max-pixels takes a positive number");
+        b->batch->max_pixels = v;
+        return 0;
+    case 'd':
+        if (!ds_cli_parse_device(arg, &b->engine->device, &b->engine->device_index))
+            return ds_cli_usage_error(cmd, "unknown device '%s'", arg);
+        return 0;
+    case 't':
+        if (!ds_cli_parse_threads(arg, &b->engine->n_threads))
+            return ds_cli_usage_error(cmd, "--threads takes a positive number");
+        return 0;
+    case 'A': b->engine->autotune = 0; return 0;
+    case 'q': *b->quiet = 1; return 0;
+    default: return DS_CLI_NOT_MINE;
+    }
+}
