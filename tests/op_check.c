@@ -53,6 +53,8 @@ double op_nmse(const float *a, const float *ref, size_t n) {
     return den > 0 ? num / den : num;
 }
 
+double op_rel_l2(const float *a, const float *ref, size_t n) { return sqrt(op_nmse(a, ref, n)); }
+
 static size_t numel(const int64_t s[4]) { return (size_t)(s[0] * s[1] * s[2] * s[3]); }
 
 static void run(const ds_cpu_kernel *k, const ds_node *node, ds_tensor *x, ds_tensor *r, ds_tensor *y,

@@ -25,6 +25,8 @@ int op_guards_intact(const float *p, size_t n);
 void op_guarded_free(float *p);
 
 double op_nmse(const float *a, const float *ref, size_t n);
+/* sqrt(op_nmse): the relative L2 error the network tests bound. */
+double op_rel_l2(const float *a, const float *ref, size_t n);
 
 typedef struct op_check_result {
     double nmse;          /* fast vs reference */

@@ -30,6 +30,8 @@ int test_summary(void);
 
 /* The whole file (malloc'd; NULL if it cannot be opened), and its length. */
 uint8_t *test_read_file(const char *path, size_t *len);
+/* The synthetic models of `make models`: $DS_MODELS, else build/models. */
+const char *test_models_dir(void);
 /* Writes n bytes to path; 1 on success. */
 int test_write_file(const char *path, const void *p, size_t n);
 

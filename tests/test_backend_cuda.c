@@ -33,19 +33,10 @@
 #include "depthsolve.h"
 #include "image.h" /* ds_image_read */
 #include "npy.h"   /* ds_npy_read */
+#include "op_check.h" /* op_rel_l2 */
 #include "test.h"
 
 static const double TOLERANCE = 1e-4;
-
-static double rel_l2(const float *a, const float *ref, size_t n) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = (double)a[i] - ref[i];
-        num += d * d;
-        den += (double)ref[i] * ref[i];
-    }
-    return sqrt(num / (den > 0 ? den : 1));
-}
 
 static double now_seconds(void) {
     struct timespec t;
@@ -53,14 +44,9 @@ static double now_seconds(void) {
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-static const char *models_dir(void) {
-    const char *d = getenv("DS_MODELS");
-    return d ? d : "build/models";
-}
-
 static ds_status open_engine(const char *arch, ds_device device, int profile, ds_engine **e) {
     char model[512];
-    snprintf(model, sizeof model, "%s/%s.gguf", models_dir(), arch);
+    snprintf(model, sizeof model, "%s/%s.gguf", test_models_dir(), arch);
     ds_engine_params p = ds_engine_default_params();
     p.model_path = model;
     p.device = device;
@@ -87,7 +73,7 @@ static void compare(stage_check *c, const char *name, const float *data, size_t 
         snprintf(c->failure, sizeof c->failure, "%s: %zu values, reference %lld", name, n,
                  (long long)ds_npy_numel(&ref));
     } else {
-        double e = rel_l2(data, ref.data, n);
+        double e = op_rel_l2(data, ref.data, n);
         printf("    %-24s rel L2 %.2e\n", name, e);
         c->n_stages++;
         c->worst = e > c->worst ? e : c->worst;
@@ -142,7 +128,7 @@ static void check_pipeline(const char *arch) {
         s = ds_engine_solve_rgb8(e, img.rgb, img.width, img.height, (size_t)img.width * 3, NULL, depth);
     double dt = now_seconds() - t0;
     ds_engine_free(e);
-    double err = s == DS_OK && (size_t)ds_npy_numel(&ref) == n ? rel_l2(depth, ref.data, n) : INFINITY;
+    double err = s == DS_OK && (size_t)ds_npy_numel(&ref) == n ? op_rel_l2(depth, ref.data, n) : INFINITY;
     free(depth);
     ds_npy_free(&ref);
     ds_image_free(&img);
@@ -188,7 +174,7 @@ TEST(emulated_backend_equals_cpu_backend) {
     ds_engine_free(b);
     free(in);
     CHECK_OK(s);
-    double e = rel_l2(emu, cpu, 64 * 96);
+    double e = op_rel_l2(emu, cpu, 64 * 96);
     printf("    cuda-emu vs cpu rel L2 %.2e\n", e);
     CHECK_MSG(e <= TOLERANCE, "relative L2 %.3g", e);
 }
@@ -245,7 +231,7 @@ TEST(auto_without_gpu_falls_back_with_one_line) {
     int has_gpu = open_engine("midas_v21_small_256", DS_DEVICE_CUDA, 0, &cuda) == DS_OK;
     ds_engine_free(cuda);
     char model[512];
-    snprintf(model, sizeof model, "%s/midas_v21_small_256.gguf", models_dir());
+    snprintf(model, sizeof model, "%s/midas_v21_small_256.gguf", test_models_dir());
     ds_engine_params p = ds_engine_default_params();
     int lines = 0;
     p.model_path = model;

@@ -63,11 +63,6 @@ static float *formula_1d(const char *prefix, const char *leaf, int64_t n) {
     return formula(key, 1, &n);
 }
 
-static const char *models_dir(void) {
-    const char *d = getenv("DS_MODELS");
-    return d ? d : "build/models";
-}
-
 /* Expected stored weight and bias of one declaration, by the plainest route. */
 static void reference_fold(const ds_param_decl *d, float **w_out, float **b_out, int64_t *n_w) {
     const int64_t *s = d->shape;
@@ -146,7 +141,7 @@ static int close_ulps(float a, float b, int ulps) {
 
 static void check_synth_model(ds_arch arch) {
     char path[512];
-    snprintf(path, sizeof path, "%s/%s.gguf", models_dir(), ds_arch_name(arch));
+    snprintf(path, sizeof path, "%s/%s.gguf", test_models_dir(), ds_arch_name(arch));
     ds_gguf *g;
     CHECK_OK(ds_gguf_open(path, &g));
     const char *name = NULL;
@@ -203,7 +198,7 @@ TEST(synth_dpt_large_folds_like_reference) { check_synth_model(DS_ARCH_DPT_LARGE
 
 TEST(metadata_describes_the_model) {
     char path[512];
-    snprintf(path, sizeof path, "%s/dpt_hybrid_384.gguf", models_dir());
+    snprintf(path, sizeof path, "%s/dpt_hybrid_384.gguf", test_models_dir());
     ds_gguf *g;
     CHECK_OK(ds_gguf_open(path, &g));
     uint32_t u;
@@ -230,7 +225,7 @@ TEST(f16_weights_are_the_rounded_f32_weights) {
     p.dtype = DS_WEIGHTS_F16;
     CHECK_OK(ds_synth_file(DS_ARCH_MIDAS_V21_SMALL_256, path, &p));
     char f32_path[512];
-    snprintf(f32_path, sizeof f32_path, "%s/midas_v21_small_256.gguf", models_dir());
+    snprintf(f32_path, sizeof f32_path, "%s/midas_v21_small_256.gguf", test_models_dir());
     ds_gguf *h, *f;
     CHECK_OK(ds_gguf_open(path, &h));
     CHECK_OK(ds_gguf_open(f32_path, &f));

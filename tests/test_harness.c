@@ -54,3 +54,8 @@ int test_write_file(const char *path, const void *p, size_t n) {
     int ok = fwrite(p, 1, n, f) == n;
     return fclose(f) == 0 && ok;
 }
+
+const char *test_models_dir(void) {
+    const char *d = getenv("DS_MODELS");
+    return d ? d : "build/models";
+}

@@ -15,6 +15,7 @@
 
 #include "depthsolve.h"
 #include "npy.h"
+#include "op_check.h" /* op_rel_l2 */
 #include "test.h"
 
 static const double TOLERANCE = 1e-4;
@@ -25,16 +26,6 @@ typedef struct stage_check {
     double worst;
     char failure[512];
 } stage_check;
-
-static double rel_l2(const float *a, const float *ref, size_t n) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = (double)a[i] - ref[i];
-        num += d * d;
-        den += (double)ref[i] * ref[i];
-    }
-    return sqrt(num / (den > 0 ? den : 1));
-}
 
 static void compare(stage_check *c, const char *name, const float *data, size_t n,
                     const int64_t *shape, int ndim) {
@@ -51,7 +42,7 @@ static void compare(stage_check *c, const char *name, const float *data, size_t 
     if (!same) {
         snprintf(c->failure, sizeof c->failure, "%s: shape differs from the reference", name);
     } else {
-        double e = rel_l2(data, ref.data, n);
+        double e = op_rel_l2(data, ref.data, n);
         printf("    %-24s rel L2 %.2e\n", name, e);
         c->n_stages++;
         if (e > c->worst)
@@ -68,14 +59,9 @@ static void on_stage(const char *name, const float *nchw, int ch, int h, int w, 
     compare(user, name, nchw, (size_t)ch * h * w, shape, 4);
 }
 
-static const char *models_dir(void) {
-    const char *d = getenv("DS_MODELS");
-    return d ? d : "build/models";
-}
-
 static void check_net(const char *arch, int reference) {
     char model[512], dir[512], input[600];
-    snprintf(model, sizeof model, "%s/%s.gguf", models_dir(), arch);
+    snprintf(model, sizeof model, "%s/%s.gguf", test_models_dir(), arch);
     snprintf(dir, sizeof dir, "tests/data/reference/%s/net_64x96", arch);
     snprintf(input, sizeof input, "%s/input.npy", dir);
     ds_npy x;

@@ -21,22 +21,8 @@
 #include "image_write.h"
 #include "npy.h"
 #include "preprocess.h"
+#include "op_check.h" /* op_rel_l2 */
 #include "test.h"
-
-static double rel_l2(const float *a, const float *ref, size_t n) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = (double)a[i] - ref[i];
-        num += d * d;
-        den += (double)ref[i] * ref[i];
-    }
-    return sqrt(num / (den > 0 ? den : 1));
-}
-
-static const char *models_dir(void) {
-    const char *d = getenv("DS_MODELS");
-    return d ? d : "build/models";
-}
 
 static const char *tmp_dir(void) {
     const char *d = getenv("DS_TEST_TMP");
@@ -99,7 +85,7 @@ static int same_file_header(const char *a, const char *b, size_t n) {
 static void check_pipeline(const char *arch) {
     char dir[256], path[600], model[600];
     snprintf(dir, sizeof dir, "tests/data/reference/%s/pipeline_211x157", arch);
-    snprintf(model, sizeof model, "%s/%s.gguf", models_dir(), arch);
+    snprintf(model, sizeof model, "%s/%s.gguf", test_models_dir(), arch);
     snprintf(path, sizeof path, "%s/image.png", dir);
     ds_image img;
     CHECK_OK(ds_image_read(path, 0, &img));
@@ -121,7 +107,7 @@ static void check_pipeline(const char *arch) {
     float *x = malloc((size_t)3 * nw * nh * sizeof *x);
     CHECK_OK(ds_engine_prepare_rgb8(e, img.rgb, img.width, img.height, (size_t)img.width * 3, nw,
                                     nh, x));
-    double e_in = rel_l2(x, ref_in.data, (size_t)3 * nw * nh);
+    double e_in = op_rel_l2(x, ref_in.data, (size_t)3 * nw * nh);
     printf("    %s net_input rel L2 %.2e\n", arch, e_in);
     CHECK_MSG(e_in <= 1e-4, "net_input relative L2 %.3g", e_in);
 
@@ -132,7 +118,7 @@ static void check_pipeline(const char *arch) {
     float *depth = malloc(n * sizeof *depth);
     CHECK_OK(ds_engine_solve_rgb8(e, img.rgb, img.width, img.height, (size_t)img.width * 3, NULL,
                                   depth));
-    double e_d = rel_l2(depth, ref_depth.data, n);
+    double e_d = op_rel_l2(depth, ref_depth.data, n);
     printf("    %s depth rel L2 %.2e\n", arch, e_d);
     CHECK_MSG(e_d <= 1e-4, "depth relative L2 %.3g", e_d);
 
@@ -225,7 +211,7 @@ TEST(network_size_rule_follows_run_py) {
 
 TEST(tiny_and_extreme_photos_run) {
     char model[600];
-    snprintf(model, sizeof model, "%s/midas_v21_small_256.gguf", models_dir());
+    snprintf(model, sizeof model, "%s/midas_v21_small_256.gguf", test_models_dir());
     ds_engine_params p = ds_engine_default_params();
     p.model_path = model;
     ds_engine *e;
