@@ -156,11 +156,6 @@ static void same_padding(int64_t in, int k, int s, int d, int *before, int *afte
     *after = (int)(total - total / 2);
 }
 
-static int64_t window_out(int64_t in, int pad_a, int pad_b, int k, int s, int d) {
-    int64_t span = in + pad_a + pad_b - (int64_t)d * (k - 1) - 1;
-    return span < 0 ? 0 : span / s + 1;
-}
-
 ds_val ds_b_conv(ds_builder *b, ds_val x, const ds_conv_spec *s, ds_val residual) {
     if (!live(b, x) || (residual != -1 && !live(b, residual)))
         return -1;
@@ -191,8 +186,8 @@ ds_val ds_b_conv(ds_builder *b, ds_val x, const ds_conv_spec *s, ds_val residual
     } else {
         a->pad_t = a->pad_b = a->pad_l = a->pad_r = s->pad;
     }
-    int64_t oh = window_out(in[1], a->pad_t, a->pad_b, s->k, s->stride, dil);
-    int64_t ow = window_out(in[2], a->pad_l, a->pad_r, s->k, s->stride, dil);
+    int64_t oh = ds_window_out(in[1], a->pad_t, a->pad_b, s->k, s->stride, dil);
+    int64_t ow = ds_window_out(in[2], a->pad_l, a->pad_r, s->k, s->stride, dil);
     if (oh < 1 || ow < 1) {
         ds_b_error(b, DS_ERR_SHAPE, "%s: a %lldx%lld input is too small for a %dx%d kernel",
                    s->name, (long long)in[1], (long long)in[2], s->k, s->k);
@@ -249,8 +244,8 @@ ds_val ds_b_maxpool(ds_builder *b, ds_val x, int k, int stride, int pad, bool sa
     } else {
         a->pad_t = a->pad_b = a->pad_l = a->pad_r = pad;
     }
-    int64_t oh = window_out(in_h, a->pad_t, a->pad_b, k, stride, 1);
-    int64_t ow = window_out(in_w, a->pad_l, a->pad_r, k, stride, 1);
+    int64_t oh = ds_window_out(in_h, a->pad_t, a->pad_b, k, stride, 1);
+    int64_t ow = ds_window_out(in_w, a->pad_l, a->pad_r, k, stride, 1);
     if (oh < 1 || ow < 1) {
         ds_b_error(b, DS_ERR_SHAPE, "maxpool: a %lldx%lld input is too small", (long long)in_h,
                    (long long)in_w);

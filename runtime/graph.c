@@ -1,6 +1,8 @@
 /* graph.c: graph ownership and names of ops and activations. */
 #include "graph.h"
 
+#include "error.h" /* ds_fail */
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,4 +68,26 @@ void ds_format_shape(char *buf, size_t len, int ndim, const int64_t *shape) {
             return;
         used += (size_t)n;
     }
+}
+
+int64_t ds_window_out(int64_t in, int pad_a, int pad_b, int k, int s, int d) {
+    int64_t span = in + pad_a + pad_b - (int64_t)d * (k - 1) - 1;
+    return span < 0 ? 0 : span / s + 1;
+}
+
+ds_status ds_conv_check_shapes(const char *call, const ds_conv_attr *a, const int64_t xs[4],
+                               const int64_t ys[4], const int64_t *rs) {
+    if (a->groups < 1 || a->stride_h < 1 || a->stride_w < 1 || a->dil_h < 1 || a->dil_w < 1 ||
+        xs[3] % a->groups || ys[3] % a->groups || xs[0] != ys[0] ||
+        ys[1] != ds_window_out(xs[1], a->pad_t, a->pad_b, a->kh, a->stride_h, a->dil_h) ||
+        ys[2] != ds_window_out(xs[2], a->pad_l, a->pad_r, a->kw, a->stride_w, a->dil_w))
+        return ds_fail(DS_ERR_SHAPE,
+                       "%s: %lldx%lldx%lldx%lld does not convolve (k %dx%d, stride %d, groups %d) "
+                       "to %lldx%lldx%lldx%lld", call, (long long)xs[0], (long long)xs[1],
+                       (long long)xs[2], (long long)xs[3], a->kh, a->kw, a->stride_h, a->groups,
+                       (long long)ys[0], (long long)ys[1], (long long)ys[2], (long long)ys[3]);
+    for (int i = 0; rs && i < 4; i++)
+        if (rs[i] != ys[i])
+            return ds_fail(DS_ERR_SHAPE, "%s: the residual's shape is not the output's", call);
+    return DS_OK;
 }

@@ -140,6 +140,13 @@ const char *ds_op_name(ds_op op);
 const char *ds_act_name(ds_act act);
 /* "64x3x7x7" (or "scalar" for ndim 0) into buf. */
 void ds_format_shape(char *buf, size_t len, int ndim, const int64_t *shape);
+/* Output length of a window of k taps (dilation d, stride s) sliding over
+ * `in` padded by pad_a and pad_b: conv and pool output sizes. */
+int64_t ds_window_out(int64_t in, int pad_a, int pad_b, int k, int s, int d);
+/* Whether x (N, H, W, C) convolves by `a` to y (N, OH, OW, O), with the
+ * residual r (NULL, or the shape of y): DS_OK, or DS_ERR_SHAPE naming `call`. */
+ds_status ds_conv_check_shapes(const char *call, const ds_conv_attr *a, const int64_t xs[4],
+                               const int64_t ys[4], const int64_t *rs);
 /* The node a mark names, or -1. */
 int ds_graph_find_mark(const ds_graph *g, const char *name);
 

@@ -213,27 +213,10 @@ static conv_layout layout_of(const conv_call &c, bool out, int64_t lib_ws) {
     return l;
 }
 
-static int64_t window_out(int64_t in, int pad_a, int pad_b, int k, int stride, int dil) {
-    int64_t span = in + pad_a + pad_b - (int64_t)dil * (k - 1) - 1;
-    return span < 0 ? 0 : span / stride + 1;
-}
-
 static ds_status check_conv(const char *call, gpu_libs *libs, const conv_call &c) {
     if (!libs || !c.a || !c.x || !c.y || !c.x->data || !c.y->data || !c.w || (c.r && !c.r->data))
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "%s: missing argument", call);
-    const ds_conv_attr *a = c.a;
-    const int64_t *xs = c.x->shape, *ys = c.y->shape;
-    if (a->groups < 1 || a->stride_h < 1 || a->stride_w < 1 || a->dil_h < 1 || a->dil_w < 1 ||
-        xs[3] % a->groups || ys[3] % a->groups || xs[0] != ys[0] ||
-        ys[1] != window_out(xs[1], a->pad_t, a->pad_b, a->kh, a->stride_h, a->dil_h) ||
-        ys[2] != window_out(xs[2], a->pad_l, a->pad_r, a->kw, a->stride_w, a->dil_w))
-        return ds_fail(DS_ERR_SHAPE, "%s: %lldx%lldx%lldx%lld does not convolve (k %dx%d, stride %d, groups %d) "
-                       "to %lldx%lldx%lldx%lld", call, (long long)xs[0], (long long)xs[1], (long long)xs[2],
-                       (long long)xs[3], a->kh, a->kw, a->stride_h, a->groups, (long long)ys[0],
-                       (long long)ys[1], (long long)ys[2], (long long)ys[3]);
-    if (c.r && memcmp(c.r->shape, ys, sizeof c.r->shape) != 0)
-        return ds_fail(DS_ERR_SHAPE, "%s: the residual's shape is not the output's", call);
-    return DS_OK;
+    return ds_conv_check_shapes(call, c.a, c.x->shape, c.y->shape, c.r ? c.r->shape : NULL);
 }
 
 /* The input cuDNN reads: x, or in_act(x) staged at the workspace's start. */

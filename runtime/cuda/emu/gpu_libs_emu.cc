@@ -44,26 +44,12 @@ static ds_status need_device(const char *call, const char *what, const void *p, 
     return DS_OK;
 }
 
-static int64_t window_out(int64_t in, int pad_a, int pad_b, int k, int stride, int dil) {
-    int64_t span = in + pad_a + pad_b - (int64_t)dil * (k - 1) - 1;
-    return span < 0 ? 0 : span / stride + 1;
-}
-
 static ds_status check_conv(const char *call, gpu_libs *libs, const ds_conv_attr *a, const ds_tensor *x,
                             const float *w, const float *b, const ds_tensor *r, ds_tensor *y) {
     if (!libs || !a || !x || !y)
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "%s: missing argument", call);
     const int64_t *xs = x->shape, *ys = y->shape;
-    if (a->groups < 1 || a->stride_h < 1 || a->stride_w < 1 || a->dil_h < 1 || a->dil_w < 1 ||
-        xs[3] % a->groups || ys[3] % a->groups || xs[0] != ys[0] ||
-        ys[1] != window_out(xs[1], a->pad_t, a->pad_b, a->kh, a->stride_h, a->dil_h) ||
-        ys[2] != window_out(xs[2], a->pad_l, a->pad_r, a->kw, a->stride_w, a->dil_w))
-        return ds_fail(DS_ERR_SHAPE, "%s: %lldx%lldx%lldx%lld does not convolve (k %dx%d, stride %d, groups %d) "
-                       "to %lldx%lldx%lldx%lld", call, (long long)xs[0], (long long)xs[1], (long long)xs[2],
-                       (long long)xs[3], a->kh, a->kw, a->stride_h, a->groups, (long long)ys[0],
-                       (long long)ys[1], (long long)ys[2], (long long)ys[3]);
-    if (r && memcmp(r->shape, ys, sizeof r->shape) != 0)
-        return ds_fail(DS_ERR_SHAPE, "%s: the residual's shape is not the output's", call);
+    DS_TRY(ds_conv_check_shapes(call, a, xs, ys, r ? r->shape : NULL));
     const int64_t ny = ds_shape_numel(ys);
     DS_TRY(need_device(call, "x", x->data, ds_shape_numel(xs)));
     DS_TRY(need_device(call, "w", w, ys[3] * a->kh * a->kw * (xs[3] / a->groups)));
