@@ -2,6 +2,7 @@
 #include "cli_batch.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "cli.h"          /* ds_cli_usage_error, ds_cli_parse_device */
@@ -47,4 +48,27 @@ int ds_cli_batch_option(const char *cmd, int c, const char *arg, const ds_batch_
     case 'q': *b->quiet = 1; return 0;
     default: return DS_CLI_NOT_MINE;
     }
+}
+
+int ds_cli_batch_inputs(const char *cmd, char **paths, int n_paths, int recursive, int shard,
+                        int n_shards, ds_input_list *out) {
+    ds_status s = ds_inputs_collect(out, paths, n_paths, recursive);
+    if (s != DS_OK)
+        return ds_cli_report(cmd, s);
+    for (size_t i = 0; i < out->n_problems; i++)
+        fprintf(stderr, "depthsolve %s: %s\n", cmd, out->problems[i]);
+    ds_inputs_shard(out, shard, n_shards);
+    if (out->n == 0 && !out->n_problems)
+        fprintf(stderr, "depthsolve %s: warning: no photos (.png, .jpg, .jpeg) in the inputs%s\n", cmd,
+                recursive ? "" : " (use -r for sub-directories)");
+    return DS_EXIT_OK;
+}
+
+void ds_cli_batch_summary(const char *cmd, const ds_batch_result *r, size_t listing_problems) {
+    fprintf(stderr, "depthsolve %s: %zu written, %zu skipped (outputs exist), %zu failed in %.1f s", cmd,
+            r->written, r->skipped, r->failed + listing_problems, r->wall_seconds);
+    if (r->written && r->wall_seconds > 0)
+        fprintf(stderr, " (%.2f images/s, network %.0f%% of the time)", r->written / r->wall_seconds,
+                100 * r->network_seconds / r->wall_seconds);
+    fprintf(stderr, "\n");
 }

@@ -3,8 +3,11 @@
 #ifndef DS_CLI_BATCH_H
 #define DS_CLI_BATCH_H
 
-#include "depth_batch.h" /* ds_batch_opts */
-#include "depthsolve.h"  /* ds_engine_params */
+#include <stddef.h>
+
+#include "depth_batch.h"  /* ds_batch_opts, ds_batch_result */
+#include "depth_inputs.h" /* ds_input_list */
+#include "depthsolve.h"   /* ds_engine_params */
 
 /* Where the shared options land in a command's own arguments. */
 typedef struct ds_batch_cli {
@@ -20,5 +23,14 @@ enum { DS_CLI_NOT_MINE = -1 };
  * --threads (t), --no-autotune (A), -q. Returns DS_CLI_NOT_MINE for any other
  * option, else 0, or DS_EXIT_USAGE after a one-line message naming `cmd`. */
 int ds_cli_batch_option(const char *cmd, int c, const char *arg, const ds_batch_cli *b);
+
+/* The photos of `paths` (files and folders; -r: `recursive`), this shard's
+ * slice; problems of the listing printed one line each, a warning when
+ * there are no photos. DS_OK, or the error (printed) as an exit status. */
+int ds_cli_batch_inputs(const char *cmd, char **paths, int n_paths, int recursive, int shard,
+                        int n_shards, ds_input_list *out);
+/* "<cmd>: N written, N skipped (outputs exist), N failed in S s (I images/s,
+ * network P% of the time)" on stderr. */
+void ds_cli_batch_summary(const char *cmd, const ds_batch_result *r, size_t listing_problems);
 
 #endif

@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "cli_batch.h"     /* ds_cli_batch_option */
+#include "cli_batch.h"     /* ds_cli_batch_option, ds_cli_batch_inputs */
 #include "depth_batch.h"   /* ds_batch_run */
-#include "depth_inputs.h"  /* ds_inputs_collect, ds_parse_shard */
+#include "depth_inputs.h"  /* ds_input_list */
 #include "depth_outputs.h" /* ds_parse_formats, ds_parse_normalize */
 #include "image.h"         /* DS_IMAGE_MAX_PIXELS_DEFAULT */
 #include "model_store.h"   /* ds_open_model */
@@ -126,15 +126,6 @@ static int check_out_dir(const char *dir) {
     return 1;
 }
 
-static void print_summary(const ds_batch_result *r, size_t listing_problems) {
-    fprintf(stderr, "depthsolve depth: %zu written, %zu skipped (outputs exist), %zu failed in "
-                    "%.1f s", r->written, r->skipped, r->failed + listing_problems, r->wall_seconds);
-    if (r->written && r->wall_seconds > 0)
-        fprintf(stderr, " (%.2f images/s, network %.0f%% of the time)",
-                r->written / r->wall_seconds, 100 * r->network_seconds / r->wall_seconds);
-    fprintf(stderr, "\n");
-}
-
 int ds_cmd_depth(int argc, char **argv) {
     depth_args a;
     memset(&a, 0, sizeof a);
@@ -148,15 +139,10 @@ int ds_cmd_depth(int argc, char **argv) {
     if (rc != DS_EXIT_OK)
         return rc < 0 ? DS_EXIT_OK : rc;
     ds_input_list inputs;
-    ds_status s = ds_inputs_collect(&inputs, argv + optind, argc - optind, a.recursive);
-    if (s != DS_OK)
-        return ds_cli_report("depth", s);
-    for (size_t i = 0; i < inputs.n_problems; i++)
-        fprintf(stderr, "depthsolve depth: %s\n", inputs.problems[i]);
-    ds_inputs_shard(&inputs, a.shard, a.n_shards);
-    if (inputs.n == 0 && !inputs.n_problems)
-        fprintf(stderr, "depthsolve depth: warning: no photos (.png, .jpg, .jpeg) in the inputs%s\n",
-                a.recursive ? "" : " (use -r for sub-directories)");
+    rc = ds_cli_batch_inputs("depth", argv + optind, argc - optind, a.recursive, a.shard, a.n_shards, &inputs);
+    if (rc != DS_EXIT_OK)
+        return rc;
+    ds_status s;
     if (!check_out_dir(a.out_dir)) {
         ds_inputs_free(&inputs);
         return DS_EXIT_FAILED;
@@ -179,7 +165,7 @@ int ds_cmd_depth(int argc, char **argv) {
     ds_batch_result r;
     ds_batch_run(&a.batch, &inputs, &r);
     if (!a.quiet)
-        print_summary(&r, inputs.n_problems);
+        ds_cli_batch_summary("depth", &r, inputs.n_problems);
     int failed = r.failed || inputs.n_problems;
     ds_engine_free(e);
     ds_inputs_free(&inputs);

@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "cli_batch.h"     /* ds_cli_batch_option */
+#include "cli_batch.h"     /* ds_cli_batch_option, ds_cli_batch_inputs */
 #include "depth_batch.h"  /* ds_batch_run, ds_batch_sink */
-#include "depth_inputs.h" /* ds_inputs_collect, ds_parse_shard */
+#include "depth_inputs.h" /* ds_input_list */
 #include "error.h"        /* ds_fail */
 #include "image.h"        /* DS_IMAGE_MAX_PIXELS_DEFAULT */
 #include "mesh_write.h"   /* ds_mesh_write, ds_mesh_format */
@@ -203,15 +203,10 @@ int ds_cmd_mesh(int argc, char **argv) {
     if (rc != DS_EXIT_OK)
         return rc < 0 ? DS_EXIT_OK : rc;
     ds_input_list inputs;
-    ds_status s = ds_inputs_collect(&inputs, argv + optind, argc - optind, a.recursive);
-    if (s != DS_OK)
-        return ds_cli_report("mesh", s);
-    for (size_t i = 0; i < inputs.n_problems; i++)
-        fprintf(stderr, "depthsolve mesh: %s\n", inputs.problems[i]);
-    ds_inputs_shard(&inputs, a.shard, a.n_shards);
-    if (inputs.n == 0 && !inputs.n_problems)
-        fprintf(stderr, "depthsolve mesh: warning: no photos (.png, .jpg, .jpeg) in the inputs%s\n",
-                a.recursive ? "" : " (use -r for sub-directories)");
+    rc = ds_cli_batch_inputs("mesh", argv + optind, argc - optind, a.recursive, a.shard, a.n_shards, &inputs);
+    if (rc != DS_EXIT_OK)
+        return rc;
+    ds_status s;
     const char *dir = a.out;
     char parent[4096];
     if (a.single) { /* the file's directory must exist */
@@ -244,13 +239,8 @@ int ds_cmd_mesh(int argc, char **argv) {
     a.batch.progress = !a.quiet && isatty(2);
     ds_batch_result r;
     ds_batch_run(&a.batch, &inputs, &r);
-    if (!a.quiet) {
-        fprintf(stderr, "depthsolve mesh: %zu written, %zu skipped (outputs exist), %zu failed in %.1f s", r.written,
-                r.skipped, r.failed + inputs.n_problems, r.wall_seconds);
-        if (r.written && r.wall_seconds > 0)
-            fprintf(stderr, " (network %.0f%% of the time)", 100 * r.network_seconds / r.wall_seconds);
-        fprintf(stderr, "\n");
-    }
+    if (!a.quiet)
+        ds_cli_batch_summary("mesh", &r, inputs.n_problems);
     const int failed = r.failed || inputs.n_problems;
     ds_engine_free(e);
     ds_inputs_free(&inputs);
