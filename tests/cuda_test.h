@@ -111,6 +111,18 @@ static inline int cuda_test_begin(const char *argv0) {
     return 1;
 }
 
+/* cuda_test_begin, then the test's stream: -1 to go on, else main's exit
+ * status (0: skipped without a device, 1: no stream). */
+static inline int cuda_test_setup(const char *argv0, cudaStream_t *stream) {
+    if (!cuda_test_begin(argv0))
+        return 0;
+    if (cuda_stream_create(stream) != DS_OK) {
+        printf("FAIL stream: %s\n", ds_last_error());
+        return 1;
+    }
+    return -1;
+}
+
 static inline double test_seconds(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);

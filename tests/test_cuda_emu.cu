@@ -478,12 +478,9 @@ TEST(threads_per_second) {
 int main(int argc, char **argv) {
     using namespace DS_CUDA_NS;
     (void)argc;
-    if (!cuda_test_begin(argv[0]))
-        return 0;
-    if (cuda_stream_create(&g_stream) != DS_OK) {
-        printf("FAIL stream: %s\n", ds_last_error());
-        return 1;
-    }
+    const int setup = cuda_test_setup(argv[0], &g_stream);
+    if (setup >= 0)
+        return setup;
     const uint64_t seed = ds_emu::emu_seed();
     RUN(planted_race_is_caught_across_seeds);
     RUN(seed_replays_the_schedule);

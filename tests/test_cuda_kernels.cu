@@ -34,7 +34,7 @@
 #include <string>
 #include <vector>
 
-#include "cuda_test.h"    /* dev_buf, cuda_test_begin, kernel_launches */
+#include "cuda_test.h"    /* dev_buf, cuda_test_setup, kernel_launches */
 #include "depth_outputs.h" /* ds_depth_range, ds_depth_quantize */
 #include "kernels.h"      /* op_* */
 #include "op_check.h"     /* op_random, op_nmse */
@@ -829,12 +829,9 @@ TEST(every_kernel_has_an_emulated_test) {
 int main(int argc, char **argv) {
     using namespace DS_CUDA_NS;
     (void)argc;
-    if (!cuda_test_begin(argv[0]))
-        return 0;
-    if (cuda_stream_create(&g_stream) != DS_OK) {
-        printf("FAIL stream: %s\n", ds_last_error());
-        return 1;
-    }
+    const int setup = cuda_test_setup(argv[0], &g_stream);
+    if (setup >= 0)
+        return setup;
     const double t0 = test_seconds();
     for (const auto &t : KERNEL_TESTS)
         test_run(t.file, t.test);

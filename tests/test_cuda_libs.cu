@@ -35,14 +35,12 @@ static const conv_case CONVS[] = {
     {{1, 5, 3, 6}, 4, {1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 2, DS_ACT_NONE, DS_ACT_NONE, DS_ACT_NONE}}, /* grouped 1x1 */
 };
 
-static int64_t conv_out(int64_t in, int pa, int pb, int k, int s, int d) { return (in + pa + pb - d * (k - 1) - 1) / s + 1; }
-
 TEST(conv_is_the_reference) {
     for (const conv_case &c : CONVS)
         for (int with_r = 0; with_r < 2; with_r++) {
             const ds_conv_attr &a = c.a;
-            const int64_t ys[4] = {c.x[0], conv_out(c.x[1], a.pad_t, a.pad_b, a.kh, a.stride_h, a.dil_h),
-                                   conv_out(c.x[2], a.pad_l, a.pad_r, a.kw, a.stride_w, a.dil_w), c.o};
+            const int64_t ys[4] = {c.x[0], ds_window_out(c.x[1], a.pad_t, a.pad_b, a.kh, a.stride_h, a.dil_h),
+                                   ds_window_out(c.x[2], a.pad_l, a.pad_r, a.kw, a.stride_w, a.dil_w), c.o};
             const size_t nx = (size_t)(c.x[0] * c.x[1] * c.x[2] * c.x[3]), ny = (size_t)(ys[0] * ys[1] * ys[2] * ys[3]);
             const size_t nw = (size_t)(c.o * a.kh * a.kw * (c.x[3] / a.groups));
             std::vector<float> x(nx), w(nw), b(c.o), r(ny), ref(ny), got(ny);
@@ -250,9 +248,10 @@ TEST(conv_block_in_a_graph) {
 int main(int argc, char **argv) {
     using namespace DS_CUDA_NS;
     (void)argc;
-    if (!cuda_test_begin(argv[0]))
-        return 0;
-    if (cuda_stream_create(&g_stream) != DS_OK || gpu_libs_create(&g_libs) != DS_OK) {
+    const int setup = cuda_test_setup(argv[0], &g_stream);
+    if (setup >= 0)
+        return setup;
+    if (gpu_libs_create(&g_libs) != DS_OK) {
         printf("FAIL setup: %s\n", ds_last_error());
         return 1;
     }

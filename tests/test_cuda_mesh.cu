@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "cuda_test.h" /* dev_buf, cuda_test_begin, kernel_launches */
+#include "cuda_test.h" /* dev_buf, cuda_test_setup, kernel_launches */
 #include "kernels.h"   /* op_minmax */
 #include "mesh.cuh"    /* op_mesh_build */
 #include "mesh.h"      /* ds_mesh_plan, ds_mesh_grid */
@@ -429,12 +429,9 @@ TEST(every_mesh_kernel_ran) {
 int main(int argc, char **argv) {
     using namespace DS_CUDA_NS;
     (void)argc;
-    if (!cuda_test_begin(argv[0]))
-        return 0;
-    if (cuda_stream_create(&g_stream) != DS_OK) {
-        printf("FAIL stream: %s\n", ds_last_error());
-        return 1;
-    }
+    const int setup = cuda_test_setup(argv[0], &g_stream);
+    if (setup >= 0)
+        return setup;
     const double t0 = test_seconds();
     RUN(plane_matches_reference);
     RUN(camera_matches_reference);

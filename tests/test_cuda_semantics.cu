@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "common.cuh"  /* DS_LAUNCH, DS_DYNAMIC_SHARED, device built-ins */
-#include "cuda_test.h" /* dev_buf, cuda_test_begin */
+#include "cuda_test.h" /* dev_buf, cuda_test_setup */
 #include "dtype.h"     /* ds_f32_to_f16, ds_f16_to_f32 */
 
 namespace DS_CUDA_NS {
@@ -617,12 +617,9 @@ TEST(bad_launch_names_the_kernel) {
 int main(int argc, char **argv) {
     using namespace DS_CUDA_NS;
     (void)argc;
-    if (!cuda_test_begin(argv[0]))
-        return 0;
-    if (cuda_stream_create(&g_stream) != DS_OK) {
-        printf("FAIL stream: %s\n", ds_last_error());
-        return 1;
-    }
+    const int setup = cuda_test_setup(argv[0], &g_stream);
+    if (setup >= 0)
+        return setup;
     RUN(launch_indices);
     RUN(barrier_tiled_matmul);
     RUN(static_shared_is_per_block);

@@ -263,13 +263,11 @@ static const dev_conv_case DEV_CONVS[] = {
      false}, /* depthwise, dilated, bare */
 };
 
-static int64_t out_side(int64_t in, int pa, int pb, int k, int s, int d) { return (in + pa + pb - d * (k - 1) - 1) / s + 1; }
-
 static void conv_on_device(gpu_libs *libs, cudaStream_t st) {
     for (const dev_conv_case &c : DEV_CONVS) {
         const ds_conv_attr &a = c.a;
-        const int64_t ys[4] = {c.x[0], out_side(c.x[1], a.pad_t, a.pad_b, a.kh, a.stride_h, a.dil_h),
-                               out_side(c.x[2], a.pad_l, a.pad_r, a.kw, a.stride_w, a.dil_w), c.o};
+        const int64_t ys[4] = {c.x[0], ds_window_out(c.x[1], a.pad_t, a.pad_b, a.kh, a.stride_h, a.dil_h),
+                               ds_window_out(c.x[2], a.pad_l, a.pad_r, a.kw, a.stride_w, a.dil_w), c.o};
         const size_t nx = (size_t)ds_shape_numel(c.x), ny = (size_t)ds_shape_numel(ys);
         const size_t nw = (size_t)(c.o * a.kh * a.kw * (c.x[3] / a.groups));
         std::vector<float> x(nx), w(nw), b((size_t)c.o), r(ny), ref(ny), got(ny);
