@@ -3,17 +3,10 @@
 
 #include <cuda_runtime.h>
 
-#include "error.h"  /* ds_fail */
+#include "cudart_check.h" /* CUDART_TRY */
+#include "error.h"        /* ds_fail */
 #include "gpu_rt.h" /* the functions defined here */
 
-/* A failed runtime call, with the statement, function, file and line. */
-#define CUDA_TRY(stmt)                                                                        \
-    do {                                                                                      \
-        cudaError_t e_ = (stmt);                                                              \
-        if (e_ != cudaSuccess)                                                                \
-            return ds_fail(DS_ERR_DEVICE, "%s: %s (%s, %s:%d)", #stmt, cudaGetErrorString(e_), \
-                           __func__, __FILE__, __LINE__);                                     \
-    } while (0)
 
 namespace ds_cuda {
 
@@ -36,131 +29,131 @@ ds_status cuda_device_count(int *n, char *why, size_t why_len) {
 }
 
 ds_status cuda_set_device(int device) {
-    CUDA_TRY(cudaSetDevice(device));
+    CUDART_TRY(cudaSetDevice(device));
     return DS_OK;
 }
 
 ds_status cuda_device_name(int device, char *buf, size_t len) {
     cudaDeviceProp p;
-    CUDA_TRY(cudaGetDeviceProperties(&p, device));
+    CUDART_TRY(cudaGetDeviceProperties(&p, device));
     snprintf(buf, len, "%s (sm_%d%d)", p.name, p.major, p.minor);
     return DS_OK;
 }
 
 ds_status cuda_malloc(void **p, size_t bytes) {
-    CUDA_TRY(cudaMalloc(p, bytes));
+    CUDART_TRY(cudaMalloc(p, bytes));
     return DS_OK;
 }
 
 ds_status cuda_free(void *p) {
-    CUDA_TRY(cudaFree(p));
+    CUDART_TRY(cudaFree(p));
     return DS_OK;
 }
 
 ds_status cuda_malloc_host(void **p, size_t bytes) {
-    CUDA_TRY(cudaMallocHost(p, bytes));
+    CUDART_TRY(cudaMallocHost(p, bytes));
     return DS_OK;
 }
 
 ds_status cuda_free_host(void *p) {
-    CUDA_TRY(cudaFreeHost(p));
+    CUDART_TRY(cudaFreeHost(p));
     return DS_OK;
 }
 
 ds_status cuda_memcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind) {
-    CUDA_TRY(cudaMemcpy(dst, src, bytes, kind));
+    CUDART_TRY(cudaMemcpy(dst, src, bytes, kind));
     return DS_OK;
 }
 
 ds_status cuda_memcpy_async(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind, cudaStream_t s) {
-    CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, kind, s));
+    CUDART_TRY(cudaMemcpyAsync(dst, src, bytes, kind, s));
     return DS_OK;
 }
 
 ds_status cuda_memset(void *dst, int byte, size_t bytes) {
-    CUDA_TRY(cudaMemset(dst, byte, bytes));
+    CUDART_TRY(cudaMemset(dst, byte, bytes));
     return DS_OK;
 }
 
 ds_status cuda_memset_async(void *dst, int byte, size_t bytes, cudaStream_t s) {
-    CUDA_TRY(cudaMemsetAsync(dst, byte, bytes, s));
+    CUDART_TRY(cudaMemsetAsync(dst, byte, bytes, s));
     return DS_OK;
 }
 
 ds_status cuda_stream_create(cudaStream_t *s) {
-    CUDA_TRY(cudaStreamCreateWithFlags(s, cudaStreamNonBlocking));
+    CUDART_TRY(cudaStreamCreateWithFlags(s, cudaStreamNonBlocking));
     return DS_OK;
 }
 
 ds_status cuda_stream_destroy(cudaStream_t s) {
     if (s)
-        CUDA_TRY(cudaStreamDestroy(s));
+        CUDART_TRY(cudaStreamDestroy(s));
     return DS_OK;
 }
 
 ds_status cuda_stream_sync(cudaStream_t s) {
-    CUDA_TRY(cudaStreamSynchronize(s));
+    CUDART_TRY(cudaStreamSynchronize(s));
     return DS_OK;
 }
 
 ds_status cuda_device_sync(void) {
-    CUDA_TRY(cudaDeviceSynchronize());
+    CUDART_TRY(cudaDeviceSynchronize());
     return DS_OK;
 }
 
 ds_status cuda_event_create(cudaEvent_t *e) {
-    CUDA_TRY(cudaEventCreate(e));
+    CUDART_TRY(cudaEventCreate(e));
     return DS_OK;
 }
 
 ds_status cuda_event_destroy(cudaEvent_t e) {
     if (e)
-        CUDA_TRY(cudaEventDestroy(e));
+        CUDART_TRY(cudaEventDestroy(e));
     return DS_OK;
 }
 
 ds_status cuda_event_record(cudaEvent_t e, cudaStream_t s) {
-    CUDA_TRY(cudaEventRecord(e, s));
+    CUDART_TRY(cudaEventRecord(e, s));
     return DS_OK;
 }
 
 ds_status cuda_event_sync(cudaEvent_t e) {
-    CUDA_TRY(cudaEventSynchronize(e));
+    CUDART_TRY(cudaEventSynchronize(e));
     return DS_OK;
 }
 
 ds_status cuda_event_elapsed_ms(float *ms, cudaEvent_t start, cudaEvent_t end) {
-    CUDA_TRY(cudaEventElapsedTime(ms, start, end));
+    CUDART_TRY(cudaEventElapsedTime(ms, start, end));
     return DS_OK;
 }
 
 ds_status cuda_stream_wait_event(cudaStream_t s, cudaEvent_t e) {
-    CUDA_TRY(cudaStreamWaitEvent(s, e, 0));
+    CUDART_TRY(cudaStreamWaitEvent(s, e, 0));
     return DS_OK;
 }
 
 ds_status cuda_capture_begin(cudaStream_t s) {
-    CUDA_TRY(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
+    CUDART_TRY(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
     return DS_OK;
 }
 
 ds_status cuda_capture_end(cudaStream_t s, cudaGraphExec_t *exec) {
     cudaGraph_t g;
-    CUDA_TRY(cudaStreamEndCapture(s, &g));
+    CUDART_TRY(cudaStreamEndCapture(s, &g));
     cudaError_t e = cudaGraphInstantiate(exec, g, 0);
     cudaGraphDestroy(g);
-    CUDA_TRY(e);
+    CUDART_TRY(e);
     return DS_OK;
 }
 
 ds_status cuda_graph_launch(cudaGraphExec_t exec, cudaStream_t s) {
-    CUDA_TRY(cudaGraphLaunch(exec, s));
+    CUDART_TRY(cudaGraphLaunch(exec, s));
     return DS_OK;
 }
 
 ds_status cuda_graph_destroy(cudaGraphExec_t exec) {
     if (exec)
-        CUDA_TRY(cudaGraphExecDestroy(exec));
+        CUDART_TRY(cudaGraphExecDestroy(exec));
     return DS_OK;
 }
 

@@ -8,10 +8,10 @@
 #define DS_LIB_CHECK_H
 
 #include <cublasLt.h>     /* cublasStatus_t, cublasLtGetStatusString */
-#include <cuda_runtime.h> /* cudaError_t, cudaGetErrorString */
 #include <cudnn.h>    /* cudnnStatus_t, cudnnGetErrorString, cudnnGetLastErrorString */
 
-#include "error.h" /* ds_fail */
+#include "cudart_check.h" /* CUDART_TRY */
+#include "error.h"        /* ds_fail */
 
 #define CUDNN_TRY(stmt)                                                                              \
     do {                                                                                             \
@@ -30,14 +30,6 @@
         if (st_ != CUBLAS_STATUS_SUCCESS)                                                          \
             return ds_fail(DS_ERR_DEVICE, "%s: %s (%s, %s:%d)", #stmt, cublasLtGetStatusString(st_), \
                            __func__, __FILE__, __LINE__);                                          \
-    } while (0)
-
-#define CUDART_TRY(stmt)                                                                      \
-    do {                                                                                      \
-        cudaError_t e_ = (stmt);                                                              \
-        if (e_ != cudaSuccess)                                                                \
-            return ds_fail(DS_ERR_DEVICE, "%s: %s (%s, %s:%d)", #stmt, cudaGetErrorString(e_), \
-                           __func__, __FILE__, __LINE__);                                     \
     } while (0)
 
 #endif
