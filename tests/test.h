@@ -30,6 +30,11 @@ int test_summary(void);
 
 /* The whole file (malloc'd; NULL if it cannot be opened), and its length. */
 uint8_t *test_read_file(const char *path, size_t *len);
+/* This program's own scratch directory under $DS_TEST_TMP (else /tmp),
+ * made on first use; test_remove_tmp_dir() deletes it and its contents. */
+const char *test_tmp_dir(void);
+void test_tmp_path(char *out, size_t n, const char *name); /* test_tmp_dir()/name */
+void test_remove_tmp_dir(void);
 /* The synthetic models of `make models`: $DS_MODELS, else build/models. */
 const char *test_models_dir(void);
 /* Writes n bytes to path; 1 on success. */

@@ -1,7 +1,9 @@
 /* test_harness.c: implementation of test.h, linked into every test binary. */
 #include "test.h"
 
+#include <ftw.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 
 int test_failed_now;
 int test_n_pass, test_n_fail;
@@ -58,4 +60,27 @@ int test_write_file(const char *path, const void *p, size_t n) {
 const char *test_models_dir(void) {
     const char *d = getenv("DS_MODELS");
     return d ? d : "build/models";
+}
+
+const char *test_tmp_dir(void) {
+    static char dir[512];
+    if (!dir[0]) {
+        const char *base = getenv("DS_TEST_TMP");
+        snprintf(dir, sizeof dir, "%s/dstest-XXXXXX", base && base[0] ? base : "/tmp");
+        if (!mkdtemp(dir))
+            snprintf(dir, sizeof dir, "/tmp");
+    }
+    return dir;
+}
+
+void test_tmp_path(char *out, size_t n, const char *name) { snprintf(out, n, "%s/%s", test_tmp_dir(), name); }
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+void test_remove_tmp_dir(void) {
+    if (strcmp(test_tmp_dir(), "/tmp") != 0)
+        nftw(test_tmp_dir(), remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

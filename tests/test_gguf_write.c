@@ -1,0 +1,169 @@
+/* test_gguf_write.c: the GGUF writer's failures: atomic replacement that
+ * keeps the old file on any error, permissions, and refused input. */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "gguf.h"
+#include "test.h"
+
+/* Temporary files the writer leaves behind in dir (should be none). */
+static int count_temp_files(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strstr(e->d_name, ".tmp-"))
+            n++;
+    closedir(d);
+    return n;
+}
+
+static ds_status write_small(const char *path, size_t n_floats) {
+    static float data[4096];
+    int64_t shape[1] = {(int64_t)n_floats};
+    ds_gguf_writer *w = NULL;
+    DS_TRY(ds_gguf_writer_create(&w));
+    ds_status s = ds_gguf_add_tensor(w, "x", DS_F32, 1, shape, data, n_floats * 4);
+    if (s == DS_OK)
+        s = ds_gguf_write_file(w, path);
+    ds_gguf_writer_free(w);
+    return s;
+}
+
+TEST(atomic_write_keeps_target_on_failure) {
+    char dir[600], target[700];
+    snprintf(dir, sizeof dir, "%s/atomic", test_tmp_dir());
+    CHECK(mkdir(dir, 0755) == 0 || errno == EEXIST);
+    snprintf(target, sizeof target, "%s/model.gguf", dir);
+    CHECK(test_write_file(target, "old contents", 12));
+
+    /* the write itself fails half way: a file size limit makes write() return EFBIG */
+    struct rlimit old;
+    CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    struct rlimit small = {.rlim_cur = 2000, .rlim_max = old.rlim_max};
+    CHECK(setrlimit(RLIMIT_FSIZE, &small) == 0);
+    ds_status s = write_small(target, 4096);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, old_handler);
+    CHECK_MSG(s == DS_ERR_IO && strstr(ds_last_error(), "model.gguf: cannot write"),
+              "got %s: %s", ds_status_string(s), ds_last_error());
+    CHECK(strstr(ds_last_error(), dir) == ds_last_error());
+    size_t len = 0;
+    uint8_t *now = test_read_file(target, &len);
+    CHECK(now && len == 12 && memcmp(now, "old contents", 12) == 0);
+    free(now);
+    CHECK(count_temp_files(dir) == 0);
+
+    /* a directory in the way of the rename */
+    char blocked[700];
+    snprintf(blocked, sizeof blocked, "%s/blocked.gguf", dir);
+    CHECK(mkdir(blocked, 0755) == 0 || errno == EEXIST);
+    CHECK_FAILS(write_small(blocked, 4), DS_ERR_IO, "blocked.gguf: cannot replace");
+    struct stat st;
+    CHECK(stat(blocked, &st) == 0 && S_ISDIR(st.st_mode));
+    CHECK(count_temp_files(dir) == 0);
+
+    /* no directory at all */
+    char nodir[700];
+    snprintf(nodir, sizeof nodir, "%s/missing/model.gguf", dir);
+    CHECK_FAILS(write_small(nodir, 4), DS_ERR_IO, "missing/model.gguf: cannot create a temporary file");
+
+    /* an unwritable directory (root writes anywhere, so only checked otherwise) */
+    if (geteuid() != 0) {
+        CHECK(chmod(dir, 0555) == 0);
+        s = write_small(target, 4);
+        chmod(dir, 0755);
+        CHECK_MSG(s == DS_ERR_IO && strstr(ds_last_error(), "model.gguf"), "%s", ds_last_error());
+        now = test_read_file(target, &len);
+        CHECK(now && len == 12 && memcmp(now, "old contents", 12) == 0);
+        free(now);
+    }
+    CHECK(count_temp_files(dir) == 0);
+}
+
+TEST(atomic_write_replaces_and_keeps_mode) {
+    char dir[600], target[700];
+    snprintf(dir, sizeof dir, "%s/replace", test_tmp_dir());
+    CHECK(mkdir(dir, 0755) == 0 || errno == EEXIST);
+    snprintf(target, sizeof target, "%s/model.gguf", dir);
+    CHECK_OK(write_small(target, 3));
+    struct stat st;
+    CHECK(stat(target, &st) == 0 && (st.st_mode & 0777) == 0644);
+    CHECK(chmod(target, 0600) == 0);
+    CHECK_OK(write_small(target, 100));
+    CHECK(stat(target, &st) == 0 && (st.st_mode & 0777) == 0600);
+    ds_gguf *g = NULL;
+    CHECK_OK(ds_gguf_open(target, &g));
+    CHECK(ds_gguf_find_tensor(g, "x")->shape[0] == 100);
+    ds_gguf_close(g);
+    CHECK(count_temp_files(dir) == 0);
+    /* a bare file name goes to the current directory */
+    char cwd[600];
+    CHECK(getcwd(cwd, sizeof cwd) != NULL);
+    CHECK(chdir(dir) == 0);
+    ds_status s = write_small("bare.gguf", 2);
+    int back = chdir(cwd) == 0;
+    CHECK_OK(s);
+    CHECK(back);
+    snprintf(target, sizeof target, "%s/bare.gguf", dir);
+    CHECK(stat(target, &st) == 0);
+    CHECK(count_temp_files(dir) == 0);
+}
+
+TEST(writer_rejects_bad_input) {
+    ds_gguf_writer *w = NULL;
+    CHECK_OK(ds_gguf_writer_create(&w));
+    float x[6] = {0};
+    int64_t s23[2] = {2, 3};
+    CHECK_OK(ds_gguf_set_u32(w, "k", 1));
+    CHECK_FAILS(ds_gguf_set_f32(w, "k", 1), DS_ERR_INVALID_ARGUMENT, "key 'k' set twice");
+    CHECK_FAILS(ds_gguf_set_u32(w, "general.alignment", 8), DS_ERR_INVALID_ARGUMENT,
+                "written by the writer");
+    CHECK_FAILS(ds_gguf_set_str(w, "", "v"), DS_ERR_INVALID_ARGUMENT, "empty key");
+    CHECK_FAILS(ds_gguf_set_str(w, "a\tb", "v"), DS_ERR_INVALID_ARGUMENT,
+                "a key contains a control byte (0x09)");
+    CHECK_FAILS(ds_gguf_set_str(w, "s", NULL), DS_ERR_INVALID_ARGUMENT, "NULL string");
+    CHECK_OK(ds_gguf_add_tensor(w, "t", DS_F32, 2, s23, x, sizeof x));
+    CHECK_FAILS(ds_gguf_add_tensor(w, "t", DS_F32, 2, s23, x, sizeof x), DS_ERR_INVALID_ARGUMENT,
+                "tensor 't' added twice");
+    CHECK_FAILS(ds_gguf_add_tensor(w, "u", DS_U8, 2, s23, x, 6), DS_ERR_UNSUPPORTED,
+                "dtype u8 has no GGUF type");
+    CHECK_FAILS(ds_gguf_add_tensor(w, "u", DS_BOOL, 2, s23, x, 6), DS_ERR_UNSUPPORTED, "bool");
+    CHECK_FAILS(ds_gguf_add_tensor(w, "u", DS_F32, 5, (int64_t[]){1, 1, 1, 1, 6}, x, sizeof x),
+                DS_ERR_INVALID_ARGUMENT, "5 dimensions");
+    CHECK_FAILS(ds_gguf_add_tensor(w, "u", DS_F32, 2, (int64_t[]){0, 3}, x, 0),
+                DS_ERR_INVALID_ARGUMENT, "dimension 0 is 0");
+    CHECK_FAILS(ds_gguf_add_tensor(w, "u", DS_F32, 2, (int64_t[]){-2, -3}, x, sizeof x),
+                DS_ERR_INVALID_ARGUMENT, "dimension 0 is -2");
+    CHECK_FAILS(ds_gguf_add_tensor(w, "u", DS_F32, 2, s23, x, 20), DS_ERR_INVALID_ARGUMENT,
+                "20 bytes given, its shape and dtype need 24");
+    CHECK_FAILS(ds_gguf_add_tensor(w, "u", DS_F32, 2, (int64_t[]){INT64_MAX, 4}, x, 4),
+                DS_ERR_INVALID_ARGUMENT, "overflows");
+    CHECK_FAILS(ds_gguf_add_tensor(w, "u", DS_F32, 2, s23, NULL, sizeof x), DS_ERR_INVALID_ARGUMENT,
+                "NULL data");
+    CHECK_FAILS(ds_gguf_add_tensor(w, "", DS_F32, 2, s23, x, sizeof x), DS_ERR_INVALID_ARGUMENT,
+                "empty tensor name");
+    CHECK_FAILS(ds_gguf_add_tensor(w, "x\n", DS_F32, 2, s23, x, sizeof x),
+                DS_ERR_INVALID_ARGUMENT, "a tensor name contains a control byte (0x0a)");
+    CHECK_FAILS(ds_gguf_write_file(w, "some/dir/"), DS_ERR_INVALID_ARGUMENT, "not a file name");
+    ds_gguf_writer_free(w);
+    ds_gguf_writer_free(NULL);
+    ds_gguf_close(NULL);
+}
+
+int main(void) {
+    RUN(atomic_write_keeps_target_on_failure);
+    RUN(atomic_write_replaces_and_keeps_mode);
+    RUN(writer_rejects_bad_input);
+    test_remove_tmp_dir();
+    return test_summary();
+}
