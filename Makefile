@@ -289,6 +289,11 @@ $(BUILD)/net_floor: $(call obj,bench/net_floor.c) $(BUILD)/libdepthsolve.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Frames per second of the animate renderer (bench/RESULTS.md); plain C.
+$(BUILD)/render_bench: $(call obj,bench/render_bench.c) $(BUILD)/libdepthsolve.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 ifneq ($(NVCC_BUILD),)
 cuda: $(BUILD)/cuda/resources.txt $(GPU_TEST_BIN)
 test-gpu: $(GPU_TEST_BIN)

@@ -249,6 +249,111 @@ ds_status ds_mesh_build(const float *depth, int width, int height, const ds_mesh
                         ds_mesh *out);
 void ds_mesh_free(ds_mesh *mesh); /* NULL-safe; leaves *mesh empty */
 
+/* ---- Photo to 3D-zoom video ---------------------------------------------- */
+/* A scene is a photo and its depth map, ready to be seen from other cameras:
+ * a grid of vertices, one at every pixel centre, each on its pixel's ray
+ * from the photo's camera at the metric depth of its inverse depth (as
+ * DS_MESH_CAMERA: 1/z = 1/far + n (1/near - 1/far), n the depth map
+ * normalized to [0, 1]), optionally extended by a mirrored border of
+ * `margin` pixels so that moving cameras do not look past the photo's edges.
+ *
+ * A frame (ds_scene_render) is that grid seen from a ds_camera: nearest
+ * surface first; each pixel's colour is the photo's where its surface point
+ * projects back into the photo's camera (so the frame of the photo's own
+ * camera is the photo). Triangles the new view stretches more than `tear`
+ * times in one direction are torn: foreground and background separate
+ * instead of a rubber sheet between them. The holes that opens, and any
+ * pixel outside the scene, are filled from the background side: the
+ * farthest of the nearest drawn pixels in 8 directions (and those within
+ * 15% of its depth), never from the foreground.
+ *
+ * Axes and units as ds_mesh: metres, +X right, +Y up, the photo's camera at
+ * the origin looking down -Z. A scene may be used by one thread at a time. */
+typedef struct ds_scene ds_scene;
+
+typedef struct ds_scene_params {
+    float fov_deg;        /* the photo's field of view along its long side (55) */
+    float near_m, far_m;  /* depth of the nearest and farthest points (1, 10) */
+    int margin;           /* mirrored border, pixels (0; ds_scene_margin computes one) */
+    float tear;           /* stretch that tears a triangle, > 1 (2.5) */
+    ds_device device;     /* DS_DEVICE_CPU: plain C; DS_DEVICE_CUDA: the GPU kernels;
+                             DS_DEVICE_CUDA_EMU: the same kernels emulated (slow);
+                             DS_DEVICE_AUTO (default): the GPU when one works, else the CPU */
+    int device_index;
+    int n_threads;        /* CPU threads; 0: all cores */
+} ds_scene_params;
+
+ds_scene_params ds_scene_default_params(void);
+
+typedef struct ds_camera {
+    float position[3]; /* centre, metres */
+    float rotation[9]; /* world -> camera, row-major; identity: the photo's orientation */
+    float focal_scale; /* focal length over the photo's: 1 the same view, < 1 wider */
+} ds_camera;
+
+ds_camera ds_camera_identity(void); /* the photo's own camera */
+
+/* RGB8 photo (`stride` bytes per row) and its width x height depth map
+ * (relative inverse depth, any scale: the output of ds_engine_solve_rgb8);
+ * both are copied. */
+ds_status ds_scene_create(const uint8_t *rgb, int width, int height, size_t stride, const float *depth,
+                          const ds_scene_params *params, ds_scene **out);
+void ds_scene_free(ds_scene *scene); /* NULL-safe */
+
+/* The backend that renders: "cpu", "cuda" or "cuda-emu". */
+const char *ds_scene_device(const ds_scene *scene);
+
+/* Renders the photo-sized frame seen from `camera` into rgb (width x height
+ * RGB8, `stride` bytes per row). Allocates nothing after the first frame. */
+ds_status ds_scene_render(ds_scene *scene, const ds_camera *camera, uint8_t *rgb, size_t stride);
+
+/* The mirrored border (pixels) a width x height scene needs so that none of
+ * the n cameras sees past it, at most max(width, height) / 2. */
+ds_status ds_scene_margin(const ds_scene_params *params, int width, int height, const ds_camera *cameras,
+                          int n, int *margin);
+
+/* Camera paths: `t` in [0, 1] along the path; t = 0 is the photo's camera.
+ *  - DS_MOTION_ZOOM: the camera moves towards the focus point while its field
+ *    of view widens so that things at the focus depth keep their size (the
+ *    "dolly zoom"); - DS_MOTION_DOLLY: the same move, the field of view kept;
+ *  - DS_MOTION_STRAIGHT: a move to the right, the camera not turning;
+ *  - DS_MOTION_SWING: left and right and back, the camera kept on the focus
+ *    point; - DS_MOTION_CIRCLE: a circle in the image plane, aimed likewise.
+ * One-way moves (zoom, dolly, straight) ease in and out over t in [0, 1];
+ * swing and circle are loops: t = 1 is t = 0 again.
+ * strength: how far the camera travels (the width of the path for swing and
+ * circle) as a fraction of the focus depth; focus: the normalized inverse
+ * depth n (1 nearest) of the focus point, on the photo's centre ray. */
+typedef enum ds_motion {
+    DS_MOTION_ZOOM = 0,
+    DS_MOTION_DOLLY,
+    DS_MOTION_STRAIGHT,
+    DS_MOTION_SWING,
+    DS_MOTION_CIRCLE,
+    DS_MOTION_COUNT
+} ds_motion;
+
+typedef struct ds_path_params {
+    ds_motion motion; /* default DS_MOTION_ZOOM */
+    float strength;   /* < 0: the motion's default (zoom 0.3, dolly 0.2, the others 0.06) */
+    float focus;      /* in [0, 1]; < 0: ds_depth_focus of the depth map (default -1) */
+} ds_path_params;
+
+ds_path_params ds_path_default_params(void);
+const char *ds_motion_name(ds_motion motion); /* "zoom", ...; NULL out of range */
+ds_motion ds_motion_from_name(const char *name); /* DS_MOTION_COUNT if unknown */
+float ds_motion_default_strength(ds_motion motion);
+
+/* The focus of an automatic camera move: the 75th percentile of the
+ * normalized inverse depth over the middle 60% of the picture (the subject
+ * is usually central and nearer than most of the picture). */
+float ds_depth_focus(const float *depth, int width, int height);
+
+/* The camera at t of the path; focus must be in [0, 1] here (resolve
+ * "auto" with ds_depth_focus first); the scene params give near, far. */
+ds_status ds_camera_on_path(const ds_path_params *path, const ds_scene_params *scene, float t,
+                            ds_camera *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,6 +2,7 @@
  * in a build without the CUDA headers they are compiled against. */
 #include "backend.h" /* ds_backend_ops */
 #include "error.h"   /* ds_fail */
+#include "render.h"  /* ds_render_gpu_*_emu */
 #include "mesh.h"    /* ds_mesh_build_emu */
 
 static ds_status none_create(const ds_backend_config *cfg, void **state, char *describe,
@@ -26,3 +27,20 @@ ds_status ds_mesh_build_emu(const ds_mesh_grid *g, const float *depth, ds_mesh *
     return ds_fail(DS_ERR_UNSUPPORTED,
                    "mesh: built without the CUDA headers the mesh kernels run on (CUDA_HOME/include)");
 }
+
+ds_status ds_render_gpu_create_emu(const ds_render_grid *g, int device, ds_render_gpu **out) {
+    (void)g;
+    (void)device;
+    *out = NULL;
+    return ds_fail(DS_ERR_UNSUPPORTED, "render: cuda-emu: built without the CUDA headers (no CUDA_HOME/include/cuda_runtime.h)");
+}
+
+ds_status ds_render_gpu_frame_emu(ds_render_gpu *r, const ds_render_view *v, uint8_t *out, size_t stride) {
+    (void)r;
+    (void)v;
+    (void)out;
+    (void)stride;
+    return ds_fail(DS_ERR_UNSUPPORTED, "render: cuda-emu: built without the CUDA headers (no CUDA_HOME/include/cuda_runtime.h)");
+}
+
+void ds_render_gpu_free_emu(ds_render_gpu *r) { (void)r; }

@@ -1,0 +1,152 @@
+/* render_cpu.c: a frame of a scene in plain C, the steps of render_math.h
+ * over OpenMP threads: project the vertices, rasterize the triangles into a
+ * 64-bit z-buffer (depth bits, triangle: an atomic minimum, so the result
+ * does not depend on the order threads get there), resolve each pixel's
+ * colour, fill the holes. kernels/render.cu does the same on a GPU. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h" /* ds_fail */
+#include "render.h"
+
+ds_status ds_render_cpu_init(ds_render_cpu *r, const ds_render_grid *g, int n_threads) {
+    memset(r, 0, sizeof *r);
+    const size_t nv = (size_t)g->grid_w * g->grid_h, np = (size_t)g->width * g->height;
+    r->proj = malloc(nv * 3 * sizeof(float));
+    r->keys = malloc(np * sizeof(uint64_t));
+    for (int k = 0; k < 2; k++) {
+        r->rgb[k] = malloc(np * 3);
+        r->depth[k] = malloc(np * sizeof(float));
+    }
+    r->n_threads = n_threads > 0 ? n_threads : 1;
+    if (!r->proj || !r->keys || !r->rgb[0] || !r->rgb[1] || !r->depth[0] || !r->depth[1]) {
+        ds_render_cpu_free(r);
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "render: out of memory for a %dx%d frame", g->width, g->height);
+    }
+    return DS_OK;
+}
+
+void ds_render_cpu_free(ds_render_cpu *r) {
+    if (!r)
+        return;
+    free(r->proj);
+    free(r->keys);
+    for (int k = 0; k < 2; k++) {
+        free(r->rgb[k]);
+        free(r->depth[k]);
+    }
+    memset(r, 0, sizeof *r);
+}
+
+int ds_render_fill_passes(const ds_render_view *v) {
+    const int side = v->out_w > v->out_h ? v->out_w : v->out_h;
+    return 2 + 2 * (side / v->fill_reach + 1);
+}
+
+static void atomic_min_u64(uint64_t *p, uint64_t v) {
+    uint64_t old = __atomic_load_n(p, __ATOMIC_RELAXED);
+    while (v < old && !__atomic_compare_exchange_n(p, &old, v, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    }
+}
+
+/* Whether the box of quad a's four corners holds a pixel centre: when not,
+ * neither of its triangles draws anything (most quads of a wide view). */
+static int quad_covers_pixels(const ds_render_view *v, const float *proj, int64_t a) {
+    const float *p[4] = {proj + a * 3, proj + (a + 1) * 3, proj + (a + v->grid_w) * 3, proj + (a + v->grid_w + 1) * 3};
+    float xmin = p[0][0], xmax = p[0][0], ymin = p[0][1], ymax = p[0][1];
+    for (int k = 1; k < 4; k++) {
+        xmin = ds_rd_min(xmin, p[k][0]);
+        xmax = ds_rd_max(xmax, p[k][0]);
+        ymin = ds_rd_min(ymin, p[k][1]);
+        ymax = ds_rd_max(ymax, p[k][1]);
+    }
+    ds_rd_setup s;
+    return ds_rd_box(v, xmin, xmax, ymin, ymax, &s);
+}
+
+/* Triangle `half` of quad (i, j) into the z-buffer. */
+static inline void rasterize(const ds_render_view *v, const float *proj, uint64_t *keys, int i, int j, int half) {
+    int64_t idx[3];
+    int gx[3], gy[3];
+    ds_rd_quad_triangle(v, i, j, half, idx, gx, gy);
+    const float *pv[3] = {proj + idx[0] * 3, proj + idx[1] * 3, proj + idx[2] * 3};
+    ds_rd_setup s;
+    if (!ds_rd_setup_triangle(v, pv, gx, gy, &s))
+        return;
+    const uint32_t t = ds_rd_triangle_id(i, j, half);
+    for (int y = s.y0; y <= s.y1; y++)
+        for (int x = s.x0; x <= s.x1; x++) {
+            float lambda[3];
+            if (ds_rd_barycentric(pv, idx, s.inv_area2, x, y, lambda))
+                atomic_min_u64(keys + (int64_t)y * v->out_w + x, ds_rd_key(pv, lambda, t));
+        }
+}
+
+/* One hole-filling pass from (rgb, depth)[src] into [dst]; the holes left. */
+static int64_t fill_pass(ds_render_cpu *r, const ds_render_view *v, int src, int dst) {
+    const uint8_t *rgb = r->rgb[src];
+    const float *depth = r->depth[src];
+    uint8_t *orgb = r->rgb[dst];
+    float *odepth = r->depth[dst];
+    int64_t holes = 0;
+#pragma omp parallel for schedule(dynamic, 16) num_threads(r->n_threads) reduction(+ : holes)
+    for (int y = 0; y < v->out_h; y++)
+        for (int x = 0; x < v->out_w; x++) {
+            const int64_t at = (int64_t)y * v->out_w + x;
+            if (depth[at] > 0.0f) {
+                memcpy(orgb + at * 3, rgb + at * 3, 3);
+                odepth[at] = depth[at];
+                continue;
+            }
+            odepth[at] = ds_rd_fill(v, rgb, depth, x, y, orgb + at * 3);
+            holes += !(odepth[at] > 0.0f);
+        }
+    return holes;
+}
+
+void ds_render_cpu_frame(ds_render_cpu *r, const ds_render_grid *g, const ds_render_view *v, uint8_t *out,
+                         size_t stride) {
+    const int64_t np = (int64_t)v->out_w * v->out_h;
+#pragma omp parallel num_threads(r->n_threads)
+    {
+#pragma omp for schedule(static)
+        for (int j = 0; j < v->grid_h; j++)
+            for (int i = 0; i < v->grid_w; i++) {
+                const int64_t k = (int64_t)j * v->grid_w + i;
+                ds_rd_project(v, i, j, g->z[k], r->proj + k * 3);
+            }
+#pragma omp for schedule(static)
+        for (int64_t k = 0; k < np; k++)
+            r->keys[k] = DS_RENDER_EMPTY;
+        /* (the barrier after each loop: every vertex projected, the buffer clear) */
+#pragma omp for schedule(dynamic, 4)
+        for (int j = 0; j < v->grid_h - 1; j++)
+            for (int i = 0; i < v->grid_w - 1; i++)
+                if (quad_covers_pixels(v, r->proj, (int64_t)j * v->grid_w + i)) {
+                    rasterize(v, r->proj, r->keys, i, j, 0);
+                    rasterize(v, r->proj, r->keys, i, j, 1);
+                }
+#pragma omp for schedule(static)
+        for (int y = 0; y < v->out_h; y++)
+            for (int x = 0; x < v->out_w; x++) {
+                const int64_t k = (int64_t)y * v->out_w + x;
+                const uint64_t key = r->keys[k];
+                if (key == DS_RENDER_EMPTY) {
+                    r->depth[0][k] = 0.0f;
+                    memset(r->rgb[0] + k * 3, 0, 3);
+                } else {
+                    r->depth[0][k] = ds_rd_resolve(v, r->proj, g->z, g->rgb, key, x, y, r->rgb[0] + k * 3);
+                }
+            }
+    }
+    int cur = 0;
+    const int passes = ds_render_fill_passes(v);
+    for (int p = 0; p < passes; p++) {
+        const int64_t holes = fill_pass(r, v, cur, !cur);
+        cur = !cur;
+        if (holes == 0)
+            break;
+    }
+    for (int y = 0; y < v->out_h; y++)
+        memcpy(out + (size_t)y * stride, r->rgb[cur] + (size_t)y * v->out_w * 3, (size_t)v->out_w * 3);
+}
