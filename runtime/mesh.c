@@ -68,13 +68,23 @@ ds_status ds_mesh_plan(const ds_mesh_params *p, int width, int height, ds_mesh_g
     return DS_OK;
 }
 
-/* The view the mesh fills and the bounds of its positions. */
-static void describe(const ds_mesh_grid *g, ds_mesh *m) {
-    m->cols = g->cols;
-    m->rows = g->rows;
-    m->yfov = 2.0f * atanf(g->tan_y);
-    m->aspect = (float)g->width / (float)g->height;
-    m->camera_z = g->camera ? 0.0f : 0.5f * g->plane_h / g->tan_y;
+ds_mesh_view ds_mesh_view_of(const ds_mesh_grid *g) {
+    ds_mesh_view v;
+    v.cols = g->cols;
+    v.rows = g->rows;
+    v.yfov = 2.0f * atanf(g->tan_y);
+    v.aspect = (float)g->width / (float)g->height;
+    v.camera_z = g->camera ? 0.0f : 0.5f * g->plane_h / g->tan_y;
+    return v;
+}
+
+void ds_mesh_describe(const ds_mesh_grid *g, ds_mesh *m) {
+    const ds_mesh_view view = ds_mesh_view_of(g);
+    m->cols = view.cols;
+    m->rows = view.rows;
+    m->yfov = view.yfov;
+    m->aspect = view.aspect;
+    m->camera_z = view.camera_z;
     for (int k = 0; k < 3; k++) {
         m->bounds_min[k] = INFINITY;
         m->bounds_max[k] = -INFINITY;
@@ -87,6 +97,20 @@ static void describe(const ds_mesh_grid *g, ds_mesh *m) {
         }
 }
 
+ds_status ds_mesh_alloc(ds_mesh *m, int64_t n_vertices, int64_t n_triangles) {
+    memset(m, 0, sizeof *m);
+    m->vertices = malloc((size_t)n_vertices * 8 * sizeof(float));
+    /* at least one triangle's room: malloc(0) may give NULL */
+    m->indices = malloc((size_t)(n_triangles ? n_triangles : 1) * 3 * sizeof(uint32_t));
+    if (!m->vertices || !m->indices) {
+        ds_mesh_free(m);
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "mesh: out of memory for %lld vertices", (long long)n_vertices);
+    }
+    m->n_vertices = n_vertices;
+    m->n_triangles = n_triangles;
+    return DS_OK;
+}
+
 ds_status ds_mesh_build(const float *depth, int width, int height, const ds_mesh_params *params,
                         ds_mesh *out) {
     if (!out)
@@ -97,7 +121,7 @@ ds_status ds_mesh_build(const float *depth, int width, int height, const ds_mesh
     ds_mesh_grid g;
     DS_TRY(ds_mesh_plan(params, width, height, &g));
     DS_TRY(ds_mesh_build_emu(&g, depth, out));
-    describe(&g, out);
+    ds_mesh_describe(&g, out);
     return DS_OK;
 }
 

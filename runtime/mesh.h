@@ -36,11 +36,25 @@ static inline int64_t ds_mesh_triangle_count(const ds_mesh_grid *g) {
     return 2 * (int64_t)(g->cols - 1) * (g->rows - 1);
 }
 
+/* The view a mesh of g fills (ds_mesh's cols, rows, yfov, aspect, camera_z). */
+typedef struct ds_mesh_view {
+    int cols, rows;
+    float yfov, aspect, camera_z;
+} ds_mesh_view;
+
+ds_mesh_view ds_mesh_view_of(const ds_mesh_grid *g);
+/* Its view and the bounds of its vertex positions into m (vertices filled). */
+void ds_mesh_describe(const ds_mesh_grid *g, ds_mesh *m);
+/* Host arrays for the vertices (n_vertices, 8) and indices (n_triangles, 3),
+ * malloc'd and released by ds_mesh_free; the counts set. m is left empty on
+ * failure. */
+ds_status ds_mesh_alloc(ds_mesh *m, int64_t n_vertices, int64_t n_triangles);
+
 /* kernels/mesh_host.cu built by g++ against the emulator; in a build without
  * the CUDA headers, runtime/cuda/backend_cuda_emu_none.c says why it cannot
  * run. */
 ds_status ds_mesh_build_emu(const ds_mesh_grid *g, const float *depth, ds_mesh *out);
-/* The same on a GPU, in the nvcc build (for the CUDA backend to come). */
+/* The same on a GPU, in the nvcc build. */
 ds_status ds_mesh_build_cuda(const ds_mesh_grid *g, const float *depth, ds_mesh *out);
 
 #ifdef __cplusplus

@@ -2,7 +2,8 @@
  * test_cuda_mesh.cu: the mesh kernels (kernels/mesh.cu) against a plain C
  * reference written here, for both projections, odd grid sizes, one vertex
  * per pixel, 1-pixel and very wide or tall images, with and without
- * tearing, at several block sizes (one and many compaction tiles); and the
+ * tearing, at several block sizes (one and many compaction tiles), and the
+ * host-side sequence (mesh_host.cu) with buffers kept between meshes; and the
  * geometry of what they build: counts, UVs in [0, 1], indices in range, no
  * degenerate triangle, unit normals, every vertex of the camera projection
  * seen on its own pixel, and tearing dropping exactly the triangles over
@@ -26,6 +27,7 @@
 #include "cuda_test.h" /* dev_buf, cuda_test_setup, kernel_launches */
 #include "kernels.h"   /* op_minmax */
 #include "mesh.cuh"    /* op_mesh_build */
+#include "mesh_host.cuh" /* mesh_buffers, mesh_build_device */
 #include "mesh.h"      /* ds_mesh_plan, ds_mesh_grid */
 #include "op_check.h"  /* op_random */
 
@@ -365,6 +367,57 @@ TEST(host_round_trip) {
     CHECK_MSG(same, "the host round trip differs from the reference");
 }
 
+/* kernels/mesh_host.cu's sequence on depth maps already on the device (the
+ * CUDA backend's path): each mesh the reference's, its buffers grown for a
+ * bigger grid and kept, not reallocated, for smaller ones. */
+TEST(device_buffers_grow_and_are_kept) {
+    struct step {
+        int w, h, grid;
+        float tear;
+    } steps[] = {{40, 30, 16, 0.05f}, {40, 30, 0, 0.05f}, {13, 11, 5, 0.0f}, {40, 30, 16, 0.05f}};
+    mesh_buffers b;
+    const void *largest[3] = {NULL, NULL, NULL};
+    std::string failed;
+    for (size_t i = 0; i < sizeof steps / sizeof *steps && failed.empty(); i++) {
+        const std::vector<float> depth = make_depth(steps[i].w, steps[i].h, 11 + i);
+        ds_mesh_params p = ds_mesh_default_params();
+        p.grid = steps[i].grid;
+        p.tear = steps[i].tear;
+        ds_mesh_grid g;
+        CHECK_OK(ds_mesh_plan(&p, steps[i].w, steps[i].h, &g));
+        ref_mesh r;
+        ref_build(g, depth.data(), &r);
+        dev_buf<float> dd;
+        uint32_t kept = 0;
+        std::vector<float> vert((size_t)ds_mesh_vertex_count(&g) * 8);
+        std::vector<uint32_t> idx(r.all.size() + 3);
+        ds_status s = dev_alloc(&dd, depth.size());
+        if (s == DS_OK)
+            s = dev_upload(&dd, depth.data());
+        if (s == DS_OK)
+            s = mesh_build_device(&b, &g, dd.p, g_stream, &kept);
+        if (s == DS_OK)
+            s = mesh_read_back(&b, ds_mesh_vertex_count(&g), kept, vert.data(), idx.data());
+        const bool guards = s == DS_OK && dev_guards_ok(dd);
+        dev_release(&dd);
+        if (s != DS_OK) {
+            mesh_buffers_free(&b);
+            CHECK_OK(s);
+        }
+        const void *now[3] = {b.vertices, b.indices, b.mesh_ws};
+        if (i == 1)
+            memcpy(largest, now, sizeof now);
+        if ((size_t)kept * 3 != r.kept.size() || memcmp(idx.data(), r.kept.data(), r.kept.size() * 4) ||
+            max_diff(vert, r.vert) > 2e-5 || !guards)
+            failed = "step " + std::to_string(i) + ": the mesh differs from the reference";
+        else if (i > 1 && memcmp(now, largest, sizeof now))
+            failed = "step " + std::to_string(i) + ": a smaller mesh reallocated the buffers";
+    }
+    mesh_buffers_free(&b);
+    CHECK_MSG(failed.empty(), "%s", failed.c_str());
+    CHECK_MSG(!b.vertices && !b.indices && !b.vertex_floats, "mesh_buffers_free left buffers behind");
+}
+
 /* The public C API (the emulator's path): the mesh, what it says about the
  * view, and one-line errors for bad parameters. */
 TEST(public_api) {
@@ -437,6 +490,7 @@ int main(int argc, char **argv) {
     RUN(camera_matches_reference);
     RUN(tearing_separates_the_step);
     RUN(host_round_trip);
+    RUN(device_buffers_grow_and_are_kept);
     RUN(public_api);
     RUN(every_mesh_kernel_ran);
     printf("    %.2f s\n", test_seconds() - t0);
