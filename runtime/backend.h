@@ -19,6 +19,7 @@
 
 #include "depthsolve.h" /* ds_status, ds_engine_params */
 #include "graph.h"      /* ds_graph */
+#include "mesh.h"       /* ds_mesh_grid */
 #include "planner.h"    /* ds_plan */
 
 #ifdef __cplusplus
@@ -41,6 +42,15 @@ typedef struct ds_backend_shape {
     int h, w;        /* network input size */
     bool keep_marks; /* the run will read marked values afterwards */
 } ds_backend_shape;
+
+/* A mesh in the backend's device memory (mesh_rgb8), owned by the backend. */
+typedef struct ds_backend_mesh {
+    const float *vertices;   /* (n_vertices, 8) x y z nx ny nz u v */
+    const uint32_t *indices; /* (n_triangles, 3) */
+    int64_t n_vertices, n_triangles;
+    int device;   /* CUDA device ordinal */
+    void *stream; /* the cudaStream_t they were written on, synchronized */
+} ds_backend_mesh;
 
 typedef struct ds_backend_ops {
     const char *name; /* "cpu", "cuda", "cuda-emu" */
@@ -65,6 +75,17 @@ typedef struct ds_backend_ops {
      * The shape prepared is the network size (net_w x net_h). */
     ds_status (*solve_rgb8)(void *state, const uint8_t *rgb, int width, int height, size_t stride,
                             const float mean[3], const float std[3], float *depth);
+    /* solve_rgb8, then the mesh of `grid` (from ds_mesh_plan at the photo's
+     * size) built from the depth map where it lies, into device buffers the
+     * backend owns: grown to the largest mesh, valid until the next call.
+     * depth: NULL, or the depth map downloaded too. NULL op (the CPU): the
+     * engine meshes the host depth map with ds_mesh_build. */
+    ds_status (*mesh_rgb8)(void *state, const uint8_t *rgb, int width, int height, size_t stride,
+                           const float mean[3], const float std[3], const ds_mesh_grid *grid,
+                           float *depth, ds_backend_mesh *out);
+    /* After mesh_rgb8: its vertices and indices copied to host memory (the
+     * sizes its out gave). */
+    ds_status (*read_mesh)(void *state, float *vertices, uint32_t *indices);
 } ds_backend_ops;
 
 extern const ds_backend_ops ds_backend_cpu;

@@ -192,4 +192,6 @@ const ds_backend_ops ds_backend_cpu = {
     .run = cpu_run,
     .read_value = cpu_read_value,
     .solve_rgb8 = NULL,
+    .mesh_rgb8 = NULL,
+    .read_mesh = NULL,
 };

@@ -280,6 +280,20 @@ ds_status ds_engine_solve_on_backend(ds_engine *e, const uint8_t *rgb, int width
                                   e->arch->std, depth);
 }
 
+bool ds_engine_meshes_rgb8(const ds_engine *e) { return e->backend->mesh_rgb8 != NULL; }
+
+ds_status ds_engine_mesh_on_backend(ds_engine *e, const uint8_t *rgb, int width, int height, size_t stride,
+                                    int net_w, int net_h, const ds_mesh_grid *grid, float *depth,
+                                    ds_backend_mesh *out) {
+    DS_TRY(prepare_shape(e, net_h, net_w, false));
+    return e->backend->mesh_rgb8(e->backend_state, rgb, width, height, stride, e->arch->mean, e->arch->std,
+                                 grid, depth, out);
+}
+
+ds_status ds_engine_read_mesh(ds_engine *e, float *vertices, uint32_t *indices) {
+    return e->backend->read_mesh(e->backend_state, vertices, indices);
+}
+
 static ds_status ensure(float **buf, size_t *cap, size_t n) {
     if (n <= *cap)
         return DS_OK;

@@ -6,7 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend.h"     /* ds_backend_mesh */
 #include "depthsolve.h" /* ds_engine */
+#include "mesh.h"        /* ds_mesh_grid */
 
 /* Network input/output buffers kept by the engine, grown when a bigger
  * image comes (so a batch of same-sized photos allocates once). */
@@ -19,5 +21,13 @@ bool ds_engine_solves_rgb8(const ds_engine *e);
 /* That path, for a network size from ds_engine_input_size. */
 ds_status ds_engine_solve_on_backend(ds_engine *e, const uint8_t *rgb, int width, int height,
                                      size_t stride, int net_w, int net_h, float *depth);
+/* True when the engine's backend also meshes the depth map where it lies
+ * (the CUDA backends: on the device). */
+bool ds_engine_meshes_rgb8(const ds_engine *e);
+/* That path (backend.h, mesh_rgb8), and its mesh read back to the host. */
+ds_status ds_engine_mesh_on_backend(ds_engine *e, const uint8_t *rgb, int width, int height, size_t stride,
+                                    int net_w, int net_h, const ds_mesh_grid *grid, float *depth,
+                                    ds_backend_mesh *out);
+ds_status ds_engine_read_mesh(ds_engine *e, float *vertices, uint32_t *indices);
 
 #endif

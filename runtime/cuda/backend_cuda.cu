@@ -7,7 +7,7 @@
  * (cached by host pointer, shared by every input size); per input size one
  * device arena laid out by the planner (the same offsets), a device scratch
  * for the largest need of a node, and page-locked host buffers for the
- * copies. The forward pass of a size is captured once as a CUDA graph and
+ * copies; the photo path's buffers and a mesh's, grown to the largest. The forward pass of a size is captured once as a CUDA graph and
  * replayed per image; a profiled run issues the nodes one by one between
  * events instead. Every CUDA call is checked (gpu_rt.h names the call).
  */
@@ -25,6 +25,7 @@
 #include "gpu_libs.h"      /* gpu_libs_create */
 #include "gpu_rt.h"        /* cuda_* */
 #include "kernels.h"       /* op_preprocess_rgb8, op_resize_bicubic */
+#include "mesh_host.cuh"   /* mesh_buffers, mesh_build_device */
 
 /* The table this build defines (backend.h declares both). */
 #if defined(__CUDACC__)
@@ -65,6 +66,9 @@ struct cuda_state {
     size_t rgb_cap = 0;
     float *depth_dev = NULL, *depth_host = NULL;
     size_t depth_cap = 0;
+    /* the mesh of the photo path's depth map (ds_engine_mesh_rgb8) */
+    mesh_buffers mesh;
+    int64_t mesh_vertices = 0, mesh_triangles = 0;
 };
 
 /* Releases what one input size holds. Errors are ignored: this runs on
@@ -101,6 +105,7 @@ static void cu_free(void *state) {
         cuda_stream_sync(c->stream);
     free_shape(c);
     free_photo_buffers(c);
+    mesh_buffers_free(&c->mesh);
     for (auto &w : c->weights)
         cuda_free(w.second);
     gpu_libs_free(c->libs);
@@ -334,14 +339,13 @@ static ds_status photo_buffers(cuda_state *c, size_t rgb_bytes, size_t depth_flo
 }
 
 /* Upload the photo, resize + normalize on the device into the network's
- * input, replay the forward pass, resize the depth back, download it. */
-static ds_status cu_solve_rgb8(void *state, const uint8_t *rgb, int width, int height,
-                               size_t stride, const float mean[3], const float std[3], float *depth) {
-    cuda_state *c = (cuda_state *)state;
+ * input, replay the forward pass, resize the depth back into c->depth_dev
+ * (width x height), all queued on the stream. */
+static ds_status depth_on_device(cuda_state *c, const uint8_t *rgb, int width, int height, size_t stride,
+                                 const float mean[3], const float std[3]) {
     const ds_graph *g = c->shape.graph;
     const size_t rgb_bytes = stride * (size_t)(height - 1) + (size_t)width * 3;
-    const size_t n = (size_t)width * (size_t)height;
-    DS_TRY(photo_buffers(c, rgb_bytes, n));
+    DS_TRY(photo_buffers(c, rgb_bytes, (size_t)width * (size_t)height));
     memcpy(c->rgb_host, rgb, rgb_bytes);
     const kern_ctx k = {c->stream, 0};
     rgb_norm norm;
@@ -351,8 +355,16 @@ static ds_status cu_solve_rgb8(void *state, const uint8_t *rgb, int width, int h
     DS_TRY(op_preprocess_rgb8(&k, c->rgb_dev, width, height, stride, c->shape.w, c->shape.h, &norm,
                               1, device_value(c, g->input)));
     CUDA_CHECK(cuda_graph_launch(c->forward, c->stream));
-    DS_TRY(op_resize_bicubic(&k, device_value(c, g->output), c->shape.w, c->shape.h, c->depth_dev,
-                             width, height));
+    return op_resize_bicubic(&k, device_value(c, g->output), c->shape.w, c->shape.h, c->depth_dev, width,
+                             height);
+}
+
+/* The photo's depth map, downloaded. */
+static ds_status cu_solve_rgb8(void *state, const uint8_t *rgb, int width, int height,
+                               size_t stride, const float mean[3], const float std[3], float *depth) {
+    cuda_state *c = (cuda_state *)state;
+    const size_t n = (size_t)width * (size_t)height;
+    DS_TRY(depth_on_device(c, rgb, width, height, stride, mean, std));
     CUDA_CHECK(cuda_memcpy_async(c->depth_host, c->depth_dev, n * sizeof(float), cudaMemcpyDeviceToHost,
                              c->stream));
     CUDA_CHECK(cuda_stream_sync(c->stream));
@@ -360,10 +372,43 @@ static ds_status cu_solve_rgb8(void *state, const uint8_t *rgb, int width, int h
     return DS_OK;
 }
 
+/* The photo's mesh, built from the depth map where the network left it;
+ * the depth map downloaded too when asked for (queued before the mesh, so
+ * the one wait of mesh_build_device covers both). */
+static ds_status cu_mesh_rgb8(void *state, const uint8_t *rgb, int width, int height, size_t stride,
+                              const float mean[3], const float std[3], const ds_mesh_grid *grid, float *depth,
+                              ds_backend_mesh *out) {
+    cuda_state *c = (cuda_state *)state;
+    const size_t n = (size_t)width * (size_t)height;
+    DS_TRY(depth_on_device(c, rgb, width, height, stride, mean, std));
+    if (depth)
+        CUDA_CHECK(cuda_memcpy_async(c->depth_host, c->depth_dev, n * sizeof(float), cudaMemcpyDeviceToHost,
+                                     c->stream));
+    uint32_t kept = 0;
+    c->mesh_vertices = c->mesh_triangles = 0;
+    DS_TRY(mesh_build_device(&c->mesh, grid, c->depth_dev, c->stream, &kept));
+    if (depth)
+        memcpy(depth, c->depth_host, n * sizeof(float));
+    c->mesh_vertices = ds_mesh_vertex_count(grid);
+    c->mesh_triangles = kept;
+    out->vertices = c->mesh.vertices;
+    out->indices = c->mesh.indices;
+    out->n_vertices = c->mesh_vertices;
+    out->n_triangles = c->mesh_triangles;
+    out->device = c->device;
+    out->stream = (void *)c->stream;
+    return DS_OK;
+}
+
+static ds_status cu_read_mesh(void *state, float *vertices, uint32_t *indices) {
+    const cuda_state *c = (const cuda_state *)state;
+    return mesh_read_back(&c->mesh, c->mesh_vertices, c->mesh_triangles, vertices, indices);
+}
+
 } // namespace DS_CUDA_NS
 
 extern "C" const ds_backend_ops DS_BACKEND_TABLE = {
     DS_BACKEND_NAME,          DS_CUDA_NS::cu_create, DS_CUDA_NS::cu_free,
     DS_CUDA_NS::cu_prepare,   DS_CUDA_NS::cu_run,    DS_CUDA_NS::cu_read_value,
-    DS_CUDA_NS::cu_solve_rgb8,
+    DS_CUDA_NS::cu_solve_rgb8, DS_CUDA_NS::cu_mesh_rgb8, DS_CUDA_NS::cu_read_mesh,
 };
