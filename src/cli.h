@@ -23,6 +23,7 @@ int ds_cmd_bench(int argc, char **argv);
 int ds_cmd_fetch(int argc, char **argv);
 int ds_cmd_depth(int argc, char **argv);
 int ds_cmd_mesh(int argc, char **argv);
+int ds_cmd_animate(int argc, char **argv);
 
 /* Prints "depthsolve <cmd>: <ds_last_error()>" to stderr; returns DS_EXIT_FAILED. */
 int ds_cli_report(const char *cmd, ds_status status);

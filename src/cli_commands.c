@@ -4,6 +4,7 @@
 const ds_cli_command ds_cli_commands[] = {
     {"depth", "depth maps of photos and folders (run.py's job)", ds_cmd_depth},
     {"mesh", "textured 3D meshes of photos (.glb, .obj, .ply)", ds_cmd_mesh},
+    {"animate", "a 3D-zoom video of a photo (.mp4, .gif, PNG frames)", ds_cmd_animate},
     {"convert", "convert a MiDaS checkpoint (.pt, .safetensors) to GGUF", ds_cmd_convert},
     {"fetch", "download an official checkpoint into the model store", ds_cmd_fetch},
     {"synth", "write a model with synthetic weights (tests, benchmarks)", ds_cmd_synth},

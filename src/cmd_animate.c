@@ -1,0 +1,370 @@
+/* cmd_animate.c: depthsolve animate, a photo to a 3D-zoom video: its depth
+ * map (as `depthsolve depth` computes it), a scene of it (ds_scene), and a
+ * camera move rendered frame by frame into MP4, GIF or PNG frames. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "error.h"       /* ds_fail */
+#include "image.h"       /* ds_image_read */
+#include "image_fit.h"   /* ds_image_fit */
+#include "model_store.h" /* ds_open_model */
+#include "video_out.h"   /* ds_video_* */
+
+static const char ANIMATE_HELP[] =
+    "usage: depthsolve animate --model M IMAGE -o OUT.mp4|OUT.gif|OUTDIR/ [options]\n"
+    "\n"
+    "A 3D-zoom clip of a photo: the camera moves into the picture and the\n"
+    "foreground moves against the background, rendered from the depth map.\n"
+    "Frame 0 is the photo (fitted to --size).\n"
+    "\n"
+    "  --model M          as for 'depthsolve depth'\n"
+    "  -o, --output OUT   .mp4 (H.264 through ffmpeg), .gif (ffmpeg), or a folder\n"
+    "                     (an existing one, or a path ending in '/') of PNG frames\n"
+    "                     frame_00000.png, ... Without ffmpeg the frames go to\n"
+    "                     OUT_frames/ and the exit status is 1.\n"
+    "  --motion M         zoom (default): towards the subject while the view widens,\n"
+    "                     the subject keeping its size; dolly: towards it;\n"
+    "                     straight: to the right; swing: left and right, aimed at\n"
+    "                     the subject; circle: a small circle, aimed likewise\n"
+    "                     (swing and circle loop)\n"
+    "  --seconds S        length (default 5)\n"
+    "  --fps N            frames per second (default 30)\n"
+    "  --size WxH         frame size (default: the photo's, at most 1920 on the\n"
+    "                     long side, 640 for GIF); another aspect ratio crops\n"
+    "                     the photo's centre\n"
+    "  --strength S       how far the camera travels, as a fraction of the focus\n"
+    "                     depth (default: zoom 0.3, dolly 0.2, others 0.06)\n"
+    "  --focus F          auto (default: the subject, from the depth map) or the\n"
+    "                     normalized inverse depth to aim at, 0 (far) to 1 (near)\n"
+    "  --fov DEG          the photo's field of view along its long side (default 55)\n"
+    "  --tear S           stretch at which surfaces tear apart at depth edges\n"
+    "                     (default 2.5; higher keeps more rubber sheets)\n"
+    "  --crf N            H.264 quality, 0 (lossless) to 51 (default 18)\n"
+    "  --overwrite        replace OUT if it exists\n"
+    "  --square, --height N, --max-pixels N, --device D, --threads N,\n"
+    "  --no-autotune, -q  as for 'depthsolve depth' (--device also picks where\n"
+    "                     frames are rendered)\n"
+    "\n"
+    "Exit status: 0 written, 1 failed (nothing written), 2 usage error.\n";
+
+typedef struct animate_args {
+    const char *model, *out, *image;
+    ds_engine_params engine;
+    ds_solve_params solve;
+    ds_path_params path;
+    ds_scene_params scene;
+    float seconds;
+    int fps, width, height, crf, overwrite, quiet, focus_auto;
+    long long max_pixels;
+} animate_args;
+
+static int parse_float(const char *s, double lo, double hi, float *out) {
+    char *end;
+    const double v = strtod(s, &end);
+    if (end == s || *end || !isfinite(v) || v < lo || v > hi)
+        return 0;
+    *out = (float)v;
+    return 1;
+}
+
+static int parse_int(const char *s, long lo, long hi, int *out) {
+    char *end;
+    const long v = strtol(s, &end, 10);
+    if (end == s || *end || v < lo || v > hi)
+        return 0;
+    *out = (int)v;
+    return 1;
+}
+
+static int parse(int argc, char **argv, animate_args *a) {
+    static const struct option opts[] = {
+        {"model", required_argument, 0, 'm'},    {"output", required_argument, 0, 'o'},
+        {"motion", required_argument, 0, 'M'},   {"seconds", required_argument, 0, 's'},
+        {"fps", required_argument, 0, 'f'},      {"size", required_argument, 0, 'z'},
+        {"strength", required_argument, 0, 'k'}, {"focus", required_argument, 0, 'F'},
+        {"fov", required_argument, 0, 'V'},      {"tear", required_argument, 0, 'T'},
+        {"crf", required_argument, 0, 'c'},      {"overwrite", no_argument, 0, 'O'},
+        {"square", no_argument, 0, 'S'},         {"height", required_argument, 0, 'H'},
+        {"max-pixels", required_argument, 0, 'p'}, {"device", required_argument, 0, 'd'},
+        {"threads", required_argument, 0, 't'},  {"no-autotune", no_argument, 0, 'A'},
+        {"quiet", no_argument, 0, 'q'},          {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': a->model = optarg; break;
+        case 'o': a->out = optarg; break;
+        case 'M':
+            a->path.motion = ds_motion_from_name(optarg);
+            if (a->path.motion == DS_MOTION_COUNT)
+                return ds_cli_usage_error("animate", "--motion takes zoom, dolly, straight, swing or circle, not '%s'",
+                                          optarg);
+            break;
+        case 's':
+            if (!parse_float(optarg, 0.0, 600.0, &a->seconds) || !(a->seconds > 0.0f))
+                return ds_cli_usage_error("animate", "--seconds takes a length in (0, 600]");
+            break;
+        case 'f':
+            if (!parse_int(optarg, 1, 240, &a->fps))
+                return ds_cli_usage_error("animate", "--fps takes 1 to 240");
+            break;
+        case 'z': {
+            char *x = strchr(optarg, 'x');
+            if (!x)
+                return ds_cli_usage_error("animate", "--size takes WxH, e.g. 1920x1080");
+            *x = '\0';
+            const int ok = parse_int(optarg, 2, 16384, &a->width) && parse_int(x + 1, 2, 16384, &a->height);
+            *x = 'x';
+            if (!ok)
+                return ds_cli_usage_error("animate", "--size takes WxH with sides of 2 to 16384 pixels");
+            break;
+        }
+        case 'k':
+            if (!parse_float(optarg, 0.0, 0.9, &a->path.strength))
+                return ds_cli_usage_error("animate", "--strength takes 0 to 0.9");
+            break;
+        case 'F':
+            if (!strcmp(optarg, "auto"))
+                a->focus_auto = 1;
+            else if (!parse_float(optarg, 0.0, 1.0, &a->path.focus))
+                return ds_cli_usage_error("animate", "--focus takes 'auto' or 0 (far) to 1 (near)");
+            else
+                a->focus_auto = 0;
+            break;
+        case 'V':
+            if (!parse_float(optarg, 0.0, 180.0, &a->scene.fov_deg) || !(a->scene.fov_deg > 0.0f) ||
+                !(a->scene.fov_deg < 180.0f))
+                return ds_cli_usage_error("animate", "--fov takes degrees between 0 and 180");
+            break;
+        case 'T':
+            if (!parse_float(optarg, 1.0, 1e6, &a->scene.tear) || !(a->scene.tear > 1.0f))
+                return ds_cli_usage_error("animate", "--tear takes a stretch above 1");
+            break;
+        case 'c':
+            if (!parse_int(optarg, 0, 51, &a->crf))
+                return ds_cli_usage_error("animate", "--crf takes 0 to 51");
+            break;
+        case 'O': a->overwrite = 1; break;
+        case 'S': a->solve.square = 1; break;
+        case 'H':
+            if (!parse_int(optarg, 32, 8192, &a->solve.height))
+                return ds_cli_usage_error("animate", "--height takes 32 to 8192");
+            break;
+        case 'p': {
+            char *end;
+            a->max_pixels = strtoll(optarg, &end, 10);
+            if (end == optarg || *end || a->max_pixels < 1)
+                return ds_cli_usage_error("animate", "--max-pixels takes a positive count");
+            break;
+        }
+        case 'd':
+            if (!ds_cli_parse_device(optarg, &a->engine.device, &a->engine.device_index))
+                return ds_cli_usage_error("animate", "unknown device '%s'", optarg);
+            break;
+        case 't':
+            if (!ds_cli_parse_threads(optarg, &a->engine.n_threads))
+                return ds_cli_usage_error("animate", "--threads takes a positive count");
+            break;
+        case 'A': a->engine.autotune = 0; break;
+        case 'q': a->quiet = 1; break;
+        case 'h': fputs(ANIMATE_HELP, stdout); return -1;
+        default: return ds_cli_usage_error("animate", "bad option");
+        }
+    }
+    if (!a->model || !a->out || argc - optind != 1)
+        return ds_cli_usage_error("animate", "--model, -o OUT and one IMAGE are required");
+    a->image = argv[optind];
+    return DS_EXIT_OK;
+}
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* "[#####     ] 45/150 frames, 12.3 frames/s" on one rewritten line. */
+static void progress(int done, int total, double seconds) {
+    char bar[31];
+    const int fill = total ? done * 30 / total : 30;
+    for (int i = 0; i < 30; i++)
+        bar[i] = i < fill ? '#' : ' ';
+    bar[30] = '\0';
+    fprintf(stderr, "\ranimate: [%s] %d/%d frames, %.1f frames/s", bar, done, total,
+            seconds > 0.0 ? done / seconds : 0.0);
+    if (done == total)
+        fputc('\n', stderr);
+}
+
+/* Where the frames go without ffmpeg: OUT.mp4 -> OUT_frames. */
+static void fallback_dir(const char *out, char *buf, size_t len) {
+    const char *dot = strrchr(out, '.'), *slash = strrchr(out, '/');
+    const int stem = dot && (!slash || dot > slash) ? (int)(dot - out) : (int)strlen(out);
+    snprintf(buf, len, "%.*s_frames", stem, out);
+}
+
+/* Whether the folder `path` goes into exists and takes new files. */
+static int writable_parent(const char *path) {
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (size_t n = strlen(buf); n > 1 && buf[n - 1] == '/'; n--)
+        buf[n - 1] = '\0';
+    char *slash = strrchr(buf, '/');
+    if (!slash)
+        snprintf(buf, sizeof buf, ".");
+    else
+        slash[slash == buf ? 1 : 0] = '\0';
+    return ds_cli_is_dir(buf) && access(buf, W_OK | X_OK) == 0;
+}
+
+typedef struct clip {
+    ds_image photo, frame0;
+    float *depth;
+    ds_camera *cams;
+    int n_frames;
+    double depth_seconds, render_seconds;
+} clip;
+
+static void clip_free(clip *c) {
+    ds_image_free(&c->photo);
+    ds_image_free(&c->frame0);
+    free(c->depth);
+    free(c->cams);
+}
+
+/* The photo fitted to the frame, its depth map, and the camera of every frame. */
+static ds_status prepare(animate_args *a, ds_video_kind kind, clip *c) {
+    DS_TRY(ds_image_read(a->image, a->max_pixels, &c->photo));
+    if (!a->width)
+        ds_image_fit_default_size(c->photo.width, c->photo.height, kind == DS_VIDEO_GIF ? 640 : 1920,
+                                  kind == DS_VIDEO_MP4, &a->width, &a->height);
+    if (kind == DS_VIDEO_MP4 && (a->width % 2 || a->height % 2))
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "%s: H.264 (yuv420p) needs an even width and height, not %dx%d",
+                       a->out, a->width, a->height);
+    DS_TRY(ds_image_fit(&c->photo, a->width, a->height, &c->frame0));
+    c->depth = malloc((size_t)a->width * a->height * sizeof(float));
+    if (!c->depth)
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "%s: out of memory for its depth map", a->image);
+    ds_engine *e;
+    DS_TRY(ds_open_model(a->model, &a->engine, &e));
+    const double t0 = now_seconds();
+    ds_status s = ds_engine_solve_rgb8(e, c->frame0.rgb, a->width, a->height, (size_t)a->width * 3, &a->solve,
+                                       c->depth);
+    c->depth_seconds = now_seconds() - t0;
+    ds_model_info info;
+    ds_engine_model_info(e, &info);
+    a->scene.device = !strcmp(info.device, "cuda")       ? DS_DEVICE_CUDA
+                      : !strcmp(info.device, "cuda-emu") ? DS_DEVICE_CUDA_EMU
+                                                         : DS_DEVICE_CPU;
+    a->scene.device_index = a->engine.device_index;
+    a->scene.n_threads = info.n_threads;
+    ds_engine_free(e);
+    DS_TRY(s);
+    if (a->focus_auto)
+        a->path.focus = ds_depth_focus(c->depth, a->width, a->height);
+    c->n_frames = (int)lround((double)a->seconds * a->fps);
+    c->n_frames = c->n_frames < 1 ? 1 : c->n_frames;
+    c->cams = malloc((size_t)c->n_frames * sizeof *c->cams);
+    if (!c->cams)
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
+    /* loops end where they began (t = 1 is frame 0 again); one-way moves arrive */
+    const int loop = a->path.motion == DS_MOTION_SWING || a->path.motion == DS_MOTION_CIRCLE;
+    const int steps = loop ? c->n_frames : c->n_frames - 1;
+    for (int i = 0; i < c->n_frames; i++)
+        DS_TRY(ds_camera_on_path(&a->path, &a->scene, steps ? (float)i / (float)steps : 0.0f, &c->cams[i]));
+    return ds_scene_margin(&a->scene, a->width, a->height, c->cams, c->n_frames, &a->scene.margin);
+}
+
+static ds_status render(const animate_args *a, clip *c, ds_video *video) {
+    ds_scene *scene;
+    DS_TRY(ds_scene_create(c->frame0.rgb, a->width, a->height, (size_t)a->width * 3, c->depth, &a->scene, &scene));
+    uint8_t *frame = malloc((size_t)a->width * a->height * 3);
+    ds_status s = frame ? DS_OK : ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory for a frame");
+    const int bar = !a->quiet && isatty(2);
+    const double t0 = now_seconds();
+    for (int i = 0; i < c->n_frames && s == DS_OK; i++) {
+        s = ds_scene_render(scene, &c->cams[i], frame, (size_t)a->width * 3);
+        if (s == DS_OK)
+            s = ds_video_write(video, frame);
+        if (bar)
+            progress(i + 1, c->n_frames, now_seconds() - t0);
+    }
+    c->render_seconds = now_seconds() - t0;
+    free(frame);
+    ds_scene_free(scene);
+    return s;
+}
+
+int ds_cmd_animate(int argc, char **argv) {
+    animate_args a;
+    memset(&a, 0, sizeof a);
+    a.engine = ds_engine_default_params();
+    a.solve = ds_solve_default_params();
+    a.path = ds_path_default_params();
+    a.scene = ds_scene_default_params();
+    a.seconds = 5.0f;
+    a.fps = 30;
+    a.crf = 18;
+    a.focus_auto = 1;
+    int rc = parse(argc, argv, &a);
+    if (rc != DS_EXIT_OK)
+        return rc < 0 ? DS_EXIT_OK : rc;
+    ds_video_kind kind;
+    if (!ds_video_kind_of(a.out, &kind))
+        return ds_cli_usage_error("animate", "-o %s: name an .mp4, a .gif or a folder (ending in '/')", a.out);
+    if (kind == DS_VIDEO_MP4 && a.width && (a.width % 2 || a.height % 2))
+        return ds_cli_usage_error("animate", "--size %dx%d: H.264 (yuv420p) needs an even width and height",
+                                  a.width, a.height);
+    char out[4096];
+    snprintf(out, sizeof out, "%s", a.out);
+    const int no_ffmpeg = kind != DS_VIDEO_PNG_DIR && !ds_video_have_ffmpeg();
+    if (no_ffmpeg) {
+        fallback_dir(a.out, out, sizeof out);
+        fprintf(stderr, "depthsolve animate: ffmpeg is not on PATH (Debian: apt-get install ffmpeg): "
+                        "writing PNG frames to %s/ instead of %s\n", out, a.out);
+        kind = DS_VIDEO_PNG_DIR;
+    }
+    if (!writable_parent(out)) {
+        fprintf(stderr, "depthsolve animate: %s: its folder does not exist or is not writable\n", out);
+        return DS_EXIT_FAILED;
+    }
+    if (!a.overwrite && ds_video_exists(out, kind)) {
+        fprintf(stderr, "depthsolve animate: %s exists (--overwrite replaces it)\n", out);
+        return DS_EXIT_FAILED;
+    }
+    int quiet = a.quiet;
+    a.engine.log = ds_cli_log;
+    a.engine.log_user = &quiet;
+    clip c;
+    memset(&c, 0, sizeof c);
+    ds_status s = prepare(&a, kind, &c);
+    ds_video *video = NULL;
+    if (s == DS_OK)
+        s = ds_video_open(out, kind, a.width, a.height, a.fps, a.crf, &video);
+    if (s == DS_OK)
+        s = render(&a, &c, video);
+    const ds_status closed = ds_video_close(video, s == DS_OK);
+    if (s == DS_OK)
+        s = closed;
+    if (s != DS_OK) {
+        clip_free(&c);
+        return ds_cli_report("animate", s);
+    }
+    if (!a.quiet)
+        fprintf(stderr, "animate: %s: %d frames of %dx%d at %d fps, %s (strength %.3g, focus %.2f); depth %.2f s, "
+                        "frames %.2f s (%.1f frames/s, %s)\n",
+                out, c.n_frames, a.width, a.height, a.fps, ds_motion_name(a.path.motion),
+                (double)(a.path.strength < 0.0f ? ds_motion_default_strength(a.path.motion) : a.path.strength),
+                (double)a.path.focus, c.depth_seconds, c.render_seconds,
+                c.render_seconds > 0.0 ? c.n_frames / c.render_seconds : 0.0,
+                a.scene.device == DS_DEVICE_CPU ? "cpu" : a.scene.device == DS_DEVICE_CUDA ? "cuda" : "cuda-emu");
+    clip_free(&c);
+    return no_ffmpeg ? DS_EXIT_FAILED : DS_EXIT_OK;
+}
