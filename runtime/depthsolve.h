@@ -249,6 +249,40 @@ ds_status ds_mesh_build(const float *depth, int width, int height, const ds_mesh
                         ds_mesh *out);
 void ds_mesh_free(ds_mesh *mesh); /* NULL-safe; leaves *mesh empty */
 
+/* The photo's mesh in one call: ds_engine_solve_rgb8's depth map (solve may
+ * be NULL for the defaults), then the mesh ds_mesh_build gives of it, the
+ * same in every field. On a CUDA backend ("cuda", "cuda-emu") the mesh is
+ * built on the device from the depth map the network left there, which
+ * never goes to the host before; on the CPU, solve then ds_mesh_build.
+ * depth_out: NULL, or width x height floats that receive the depth map.
+ * *out (host memory, released with ds_mesh_free) is left empty on failure.
+ * Uses the engine as any call does: one thread at a time. */
+ds_status ds_engine_mesh_rgb8(ds_engine *engine, const uint8_t *rgb, int width, int height, size_t stride,
+                              const ds_solve_params *solve, const ds_mesh_params *params, float *depth_out,
+                              ds_mesh *out);
+
+/* A mesh in device memory, for embedders that render with CUDA interop. */
+typedef struct ds_mesh_device {
+    const float *vertices;       /* (n_vertices, 8): x y z nx ny nz u v; device memory */
+    const uint32_t *indices;     /* (n_triangles, 3); device memory */
+    int64_t n_vertices, n_triangles;
+    int cols, rows;              /* as in ds_mesh */
+    float yfov, aspect, camera_z; /* as in ds_mesh (no bounds: they would need a download) */
+    int device;                  /* the CUDA device ordinal they are on */
+    void *stream;                /* the cudaStream_t they were written on */
+} ds_mesh_device;
+
+/* ds_engine_mesh_rgb8 with the mesh left in device memory: the same
+ * vertices and indices, in buffers the engine owns (do not free them),
+ * valid until the next call on the engine or ds_engine_free. The work on
+ * `stream` is complete when this returns: read them on any stream of that
+ * device. Under "cuda-emu" they are the emulator's device memory, which is
+ * host memory the host may read directly. The CPU backend has no device:
+ * DS_ERR_UNSUPPORTED (use ds_engine_mesh_rgb8). *out is zeroed on failure. */
+ds_status ds_engine_mesh_rgb8_device(ds_engine *engine, const uint8_t *rgb, int width, int height,
+                                     size_t stride, const ds_solve_params *solve,
+                                     const ds_mesh_params *params, float *depth_out, ds_mesh_device *out);
+
 /* ---- Photo to 3D-zoom video ---------------------------------------------- */
 /* A scene is a photo and its depth map, ready to be seen from other cameras:
  * a grid of vertices, one at every pixel centre, each on its pixel's ray
@@ -276,6 +310,9 @@ typedef struct ds_scene_params {
     float near_m, far_m;  /* depth of the nearest and farthest points (1, 10) */
     int margin;           /* mirrored border, pixels (0; ds_scene_margin computes one) */
     float tear;           /* stretch that tears a triangle, > 1 (2.5) */
+    int edge_radius;      /* depth ramps steeper than 20% of the inverse depth within this
+                             many pixels become steps (network depth maps blur their edges);
+                             0: as given; -1 (default): max(width, height) / 400, rounded */
     ds_device device;     /* DS_DEVICE_CPU: plain C; DS_DEVICE_CUDA: the GPU kernels;
                              DS_DEVICE_CUDA_EMU: the same kernels emulated (slow);
                              DS_DEVICE_AUTO (default): the GPU when one works, else the CPU */
