@@ -1,5 +1,6 @@
 /* cmd_mesh.c: depthsolve mesh, photos in, displaced textured meshes out
- * (the depth pipeline of `depthsolve depth`, then ds_mesh_build). */
+ * (the depth pipeline of `depthsolve depth`, then ds_mesh_build; on a CUDA
+ * backend ds_engine_mesh_rgb8, the mesh built where the depth map is). */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -173,8 +174,8 @@ static int mesh_exists(void *user, const char *rel) {
     return stat(path, &st) == 0;
 }
 
-static ds_status mesh_write(void *user, const char *rel, const ds_image *photo, const float *depth, int w, int h) {
-    const mesh_args *a = user;
+/* Writes m as the mesh file of `rel` (making its mirrored sub-directory). */
+static ds_status write_mesh(const mesh_args *a, const char *rel, const ds_image *photo, const ds_mesh *m) {
     char path[4400];
     out_path(a, rel, path, sizeof path);
     char *slash = strrchr(path, '/');
@@ -184,10 +185,43 @@ static ds_status mesh_write(void *user, const char *rel, const ds_image *photo, 
         *slash = '/';
         DS_TRY(s);
     }
+    return ds_mesh_write(path, a->format, m, photo);
+}
+
+/* The CPU backend's way (writer thread): the mesh of the host depth map. */
+static ds_status mesh_write(void *user, const char *rel, const ds_image *photo, const float *depth, int w, int h) {
+    const mesh_args *a = user;
     ds_mesh m;
     DS_TRY(ds_mesh_build(depth, w, h, &a->mesh, &m));
-    ds_status s = ds_mesh_write(path, a->format, &m, photo);
+    ds_status s = write_mesh(a, rel, photo, &m);
     ds_mesh_free(&m);
+    return s;
+}
+
+/* A CUDA backend's way (main thread): the whole photo to its mesh, built on
+ * the device from the depth map the network left there. */
+static ds_status mesh_on_engine(void *user, ds_engine *e, const ds_image *photo, const ds_solve_params *solve,
+                                void **result) {
+    const mesh_args *a = user;
+    ds_mesh *m = malloc(sizeof *m);
+    if (!m)
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
+    ds_status s = ds_engine_mesh_rgb8(e, photo->rgb, photo->width, photo->height, (size_t)photo->width * 3, solve,
+                                      &a->mesh, NULL, m);
+    if (s != DS_OK) {
+        free(m);
+        return s;
+    }
+    *result = m;
+    return DS_OK;
+}
+
+/* ... and its mesh written on the writer thread, then released. */
+static ds_status write_engine_mesh(void *user, const char *rel, const ds_image *photo, void *result) {
+    ds_mesh *m = result;
+    ds_status s = write_mesh(user, rel, photo, m);
+    ds_mesh_free(m);
+    free(m);
     return s;
 }
 
@@ -231,7 +265,10 @@ int ds_cmd_mesh(int argc, char **argv) {
     ds_model_info info;
     ds_engine_model_info(e, &info);
     a.model_name = info.arch_name;
-    const ds_batch_sink sink = {"mesh", mesh_exists, mesh_write, &a};
+    /* "cuda", "cuda-emu": the mesh built where the network left the depth map */
+    const int on_device = strncmp(info.device, "cuda", 4) == 0;
+    const ds_batch_sink sink = {.cmd = "mesh", .exists = mesh_exists, .write = mesh_write, .user = &a,
+                                .solve = on_device ? mesh_on_engine : NULL, .write_result = write_engine_mesh};
     a.batch.engine = e;
     a.batch.sink = &sink;
     a.batch.out.dir = dir; /* --normalize global's temporary files would go there; unused here */

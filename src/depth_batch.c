@@ -19,6 +19,7 @@ typedef struct item {
     ds_image img;
     float *net_out; /* (nh, nw) network output */
     int nw, nh;
+    void *result;   /* the sink's solve, or NULL: its write_result releases it */
     char *error;    /* why this photo failed, or NULL */
     int skipped;
 } item;
@@ -136,8 +137,8 @@ static void *reader(void *arg) {
     return NULL;
 }
 
-/* Resize + normalize + network for one photo (the main thread's job). */
-static void solve(batch *b, item *it, float **x, size_t *x_cap) {
+/* Resize + normalize + network for one photo. */
+static ds_status run_network(batch *b, item *it, float **x, size_t *x_cap) {
     ds_engine *e = b->o->engine;
     ds_status s = ds_engine_input_size(e, it->img.width, it->img.height, &b->o->solve, &it->nw,
                                        &it->nh);
@@ -157,6 +158,14 @@ static void solve(batch *b, item *it, float **x, size_t *x_cap) {
                                    (size_t)it->img.width * 3, it->nw, it->nh, *x);
     if (s == DS_OK)
         s = ds_engine_run(e, *x, it->nh, it->nw, it->net_out);
+    return s;
+}
+
+/* The main thread's job for one photo: the network, or the sink's solve. */
+static void solve(batch *b, item *it, float **x, size_t *x_cap) {
+    const ds_batch_sink *sink = b->o->sink;
+    ds_status s = sink && sink->solve ? sink->solve(sink->user, b->o->engine, &it->img, &b->o->solve, &it->result)
+                                      : run_network(b, it, x, x_cap);
     if (s != DS_OK) {
         char msg[1200];
         snprintf(msg, sizeof msg, "%s: %s", b->in->items[it->index].path, ds_last_error());
@@ -210,6 +219,11 @@ static ds_status save_pending(batch *b, size_t index, const float *depth, int w,
 static ds_status write_item(batch *b, item *it) {
     const ds_output_opts *o = &b->o->out;
     const char *rel = b->in->items[it->index].rel;
+    if (it->result) { /* the sink's own, handed over (and released) once */
+        void *result = it->result;
+        it->result = NULL;
+        return b->o->sink->write_result(b->o->sink->user, rel, &it->img, result);
+    }
     int w = it->img.width, h = it->img.height;
     size_t n = (size_t)w * h;
     float *depth = malloc(n * sizeof *depth);

@@ -3,7 +3,7 @@
  * of photos, in three threads so decoding and writing hide behind the network:
  *
  *   reader:  decode photo i+1 .. i+2 (skips photos whose outputs exist)
- *   main:    resize + normalize + network on photo i
+ *   main:    resize + normalize + network on photo i (or a sink's solve)
  *   writer:  bicubic back to the photo's size, write outputs of photo i-1 ..
  *
  * A photo that fails (unreadable, corrupt, unwritable output) is reported and
@@ -29,6 +29,14 @@ typedef struct ds_batch_sink {
     ds_status (*write)(void *user, const char *rel, const ds_image *photo, const float *depth, int width,
                        int height);
     void *user;
+    /* Optional: the main thread's step in place of resize + normalize +
+     * network, for a sink that takes the whole photo to the engine
+     * (`depthsolve mesh` on a CUDA backend: the mesh built on the device);
+     * on success *result goes to write_result on the writer thread, which
+     * releases it, instead of a depth map to write. */
+    ds_status (*solve)(void *user, ds_engine *engine, const ds_image *photo, const ds_solve_params *params,
+                       void **result);
+    ds_status (*write_result)(void *user, const char *rel, const ds_image *photo, void *result);
 } ds_batch_sink;
 
 typedef struct ds_batch_opts {
@@ -43,7 +51,7 @@ typedef struct ds_batch_opts {
 
 typedef struct ds_batch_result {
     size_t written, skipped, failed;
-    double wall_seconds, network_seconds; /* network: resize + normalize + ds_engine_run */
+    double wall_seconds, network_seconds; /* network: resize + normalize + ds_engine_run (or the sink's solve) */
 } ds_batch_result;
 
 /* Runs the batch; failures are printed to stderr as they happen, one line each. */
