@@ -26,6 +26,10 @@ typedef struct ds_render_grid {
     float *z;                  /* (grid_h, grid_w): metric depth of each vertex */
 } ds_render_grid;
 
+/* Depth ramps made steps: inverse depth q (h, w) in place, where it spans
+ * more than threshold x its largest value within radius (render_edges.c). */
+ds_status ds_render_sharpen(float *q, int w, int h, int radius, float threshold);
+
 /* The view of one frame from the camera: the fields of render_math.h. */
 void ds_render_view_for(const ds_render_grid *g, const ds_camera *cam, float tear, ds_render_view *v);
 

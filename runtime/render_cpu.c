@@ -49,37 +49,33 @@ static void atomic_min_u64(uint64_t *p, uint64_t v) {
     }
 }
 
-/* Whether the box of quad a's four corners holds a pixel centre: when not,
- * neither of its triangles draws anything (most quads of a wide view). */
-static int quad_covers_pixels(const ds_render_view *v, const float *proj, int64_t a) {
-    const float *p[4] = {proj + a * 3, proj + (a + 1) * 3, proj + (a + v->grid_w) * 3, proj + (a + v->grid_w + 1) * 3};
-    float xmin = p[0][0], xmax = p[0][0], ymin = p[0][1], ymax = p[0][1];
-    for (int k = 1; k < 4; k++) {
-        xmin = ds_rd_min(xmin, p[k][0]);
-        xmax = ds_rd_max(xmax, p[k][0]);
-        ymin = ds_rd_min(ymin, p[k][1]);
-        ymax = ds_rd_max(ymax, p[k][1]);
-    }
-    ds_rd_setup s;
-    return ds_rd_box(v, xmin, xmax, ymin, ymax, &s);
-}
-
-/* Triangle `half` of quad (i, j) into the z-buffer. */
-static inline void rasterize(const ds_render_view *v, const float *proj, uint64_t *keys, int i, int j, int half) {
-    int64_t idx[3];
-    int gx[3], gy[3];
-    ds_rd_quad_triangle(v, i, j, half, idx, gx, gy);
-    const float *pv[3] = {proj + idx[0] * 3, proj + idx[1] * 3, proj + idx[2] * 3};
-    ds_rd_setup s;
-    if (!ds_rd_setup_triangle(v, pv, gx, gy, &s))
+/* Both triangles of quad (i, j) into the z-buffer, over the pixel box of
+ * the quad's corners (each triangle's own pixels are among them; the
+ * barycentric test decides, as it does for the GPU's box per triangle). Most
+ * quads of a wide view cover no pixel centre and stop at the box. */
+static void rasterize_quad(const ds_render_view *v, const float *proj, uint64_t *keys, int i, int j) {
+    const int64_t a = (int64_t)j * v->grid_w + i;
+    const float *corner[4] = {proj + a * 3, proj + (a + 1) * 3, proj + (a + v->grid_w) * 3,
+                              proj + (a + v->grid_w + 1) * 3};
+    ds_rd_setup box;
+    if (!ds_rd_corner_box(v, corner, 4, &box))
         return;
-    const uint32_t t = ds_rd_triangle_id(i, j, half);
-    for (int y = s.y0; y <= s.y1; y++)
-        for (int x = s.x0; x <= s.x1; x++) {
-            float lambda[3];
-            if (ds_rd_barycentric(pv, idx, s.inv_area2, x, y, lambda))
-                atomic_min_u64(keys + (int64_t)y * v->out_w + x, ds_rd_key(pv, lambda, t));
-        }
+    for (int half = 0; half < 2; half++) {
+        int64_t idx[3];
+        int gx[3], gy[3];
+        ds_rd_quad_triangle(v, i, j, half, idx, gx, gy);
+        const float *pv[3] = {proj + idx[0] * 3, proj + idx[1] * 3, proj + idx[2] * 3};
+        float inv_area2;
+        if (!ds_rd_triangle_drawn(v, pv, gx, gy, &inv_area2))
+            continue;
+        const uint32_t t = ds_rd_triangle_id(i, j, half);
+        for (int y = box.y0; y <= box.y1; y++)
+            for (int x = box.x0; x <= box.x1; x++) {
+                float lambda[3];
+                if (ds_rd_barycentric(pv, idx, inv_area2, x, y, lambda))
+                    atomic_min_u64(keys + (int64_t)y * v->out_w + x, ds_rd_key(pv, lambda, t));
+            }
+    }
 }
 
 /* One hole-filling pass from (rgb, depth)[src] into [dst]; the holes left. */
@@ -122,10 +118,7 @@ void ds_render_cpu_frame(ds_render_cpu *r, const ds_render_grid *g, const ds_ren
 #pragma omp for schedule(dynamic, 4)
         for (int j = 0; j < v->grid_h - 1; j++)
             for (int i = 0; i < v->grid_w - 1; i++)
-                if (quad_covers_pixels(v, r->proj, (int64_t)j * v->grid_w + i)) {
-                    rasterize(v, r->proj, r->keys, i, j, 0);
-                    rasterize(v, r->proj, r->keys, i, j, 1);
-                }
+                rasterize_quad(v, r->proj, r->keys, i, j);
 #pragma omp for schedule(static)
         for (int y = 0; y < v->out_h; y++)
             for (int x = 0; x < v->out_w; x++) {

@@ -152,24 +152,21 @@ DS_HD int ds_rd_box(const ds_render_view *v, float xmin, float xmax, float ymin,
 }
 
 /* Whether triangle (pv: its projected vertices; gx, gy: their grid
- * coordinates) is drawn: in front of the near plane, over at least one pixel
- * centre, not degenerate, not torn. Torn: the map J from the grid to the
- * frame over the triangle stretches one direction more than `tear` times
- * the other (singular values s1 >= s2 with s1 / s2 > tear; from
- * |J|^2 = s1^2 + s2^2 and det J = s1 s2: |J|^2 > (tear + 1 / tear) |det J|).
- * Uniform magnification never tears; a neighbour displaced by about a pixel
- * more than the rest of the surface does. The cheap tests come first: most
- * triangles of a wide view cover no pixel centre. */
-DS_HD int ds_rd_setup_triangle(const ds_render_view *v, const float *const pv[3], const int gx[3], const int gy[3],
-                               ds_rd_setup *s) {
+ * coordinates) may be drawn: in front of the near plane, not degenerate,
+ * not torn; 1 / (twice its signed area) into *inv_area2. Torn: the map J
+ * from the grid to the frame over the triangle stretches one direction more
+ * than `tear` times the other (singular values s1 >= s2 with s1 / s2 >
+ * tear; from |J|^2 = s1^2 + s2^2 and det J = s1 s2: |J|^2 > (tear + 1 /
+ * tear) |det J|). Uniform magnification never tears; a neighbour displaced
+ * by about a pixel more than the rest of the surface does. */
+DS_HD int ds_rd_triangle_drawn(const ds_render_view *v, const float *const pv[3], const int gx[3], const int gy[3],
+                               float *inv_area2) {
     if (!(pv[0][2] > 0.0f && pv[1][2] > 0.0f && pv[2][2] > 0.0f)) /* w = 0: behind near_clip */
         return 0;
     const float xmin = ds_rd_min(pv[0][0], ds_rd_min(pv[1][0], pv[2][0]));
     const float xmax = ds_rd_max(pv[0][0], ds_rd_max(pv[1][0], pv[2][0]));
     const float ymin = ds_rd_min(pv[0][1], ds_rd_min(pv[1][1], pv[2][1]));
     const float ymax = ds_rd_max(pv[0][1], ds_rd_max(pv[1][1], pv[2][1]));
-    if (!ds_rd_box(v, xmin, xmax, ymin, ymax, s))
-        return 0;
     if (xmax - xmin > (float)v->max_extent || ymax - ymin > (float)v->max_extent)
         return 0;
     const float area2 = ds_rd_edge(pv[0], pv[1], pv[2][0], pv[2][1]);
@@ -178,16 +175,36 @@ DS_HD int ds_rd_setup_triangle(const ds_render_view *v, const float *const pv[3]
     /* J = [o1 o2] [g1 g2]^-1: frame edges over grid edges (integers, det +-1) */
     const float g1x = (float)(gx[1] - gx[0]), g1y = (float)(gy[1] - gy[0]);
     const float g2x = (float)(gx[2] - gx[0]), g2y = (float)(gy[2] - gy[0]);
-    const float gdet = g1x * g2y - g2x * g1y;
+    const float inv_gdet = 1.0f / (g1x * g2y - g2x * g1y); /* +-1: exact */
     const float o1x = pv[1][0] - pv[0][0], o1y = pv[1][1] - pv[0][1];
     const float o2x = pv[2][0] - pv[0][0], o2y = pv[2][1] - pv[0][1];
-    const float j00 = (o1x * g2y - o2x * g1y) / gdet, j01 = (o2x * g1x - o1x * g2x) / gdet;
-    const float j10 = (o1y * g2y - o2y * g1y) / gdet, j11 = (o2y * g1x - o1y * g2x) / gdet;
+    const float j00 = (o1x * g2y - o2x * g1y) * inv_gdet, j01 = (o2x * g1x - o1x * g2x) * inv_gdet;
+    const float j10 = (o1y * g2y - o2y * g1y) * inv_gdet, j11 = (o2y * g1x - o1y * g2x) * inv_gdet;
     const float norm2 = j00 * j00 + j01 * j01 + j10 * j10 + j11 * j11;
-    if (norm2 > (v->tear + 1.0f / v->tear) * fabsf(area2 / gdet))
+    if (norm2 > (v->tear + 1.0f / v->tear) * fabsf(area2))
         return 0;
-    s->inv_area2 = 1.0f / area2;
+    *inv_area2 = 1.0f / area2;
     return 1;
+}
+
+/* The box of pixels whose centres the corners pv[0..n) span (n = 3: a
+ * triangle, 4: a quad), within the frame; whether there are any. */
+DS_HD int ds_rd_corner_box(const ds_render_view *v, const float *const *pv, int n, ds_rd_setup *s) {
+    float xmin = pv[0][0], xmax = pv[0][0], ymin = pv[0][1], ymax = pv[0][1];
+    for (int k = 1; k < n; k++) {
+        xmin = ds_rd_min(xmin, pv[k][0]);
+        xmax = ds_rd_max(xmax, pv[k][0]);
+        ymin = ds_rd_min(ymin, pv[k][1]);
+        ymax = ds_rd_max(ymax, pv[k][1]);
+    }
+    return ds_rd_box(v, xmin, xmax, ymin, ymax, s);
+}
+
+/* A triangle ready to rasterize: drawn, over at least one pixel centre.
+ * The cheap box test first: most triangles of a wide view cover none. */
+DS_HD int ds_rd_setup_triangle(const ds_render_view *v, const float *const pv[3], const int gx[3], const int gy[3],
+                               ds_rd_setup *s) {
+    return ds_rd_corner_box(v, pv, 3, s) && ds_rd_triangle_drawn(v, pv, gx, gy, &s->inv_area2);
 }
 
 /* Screen-space barycentrics of pixel (px, py)'s centre; 0 when outside. */

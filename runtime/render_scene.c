@@ -11,6 +11,9 @@
 
 enum { RENDER_MAX_SIDE = 16384, RENDER_MAX_EXTENT = 64, RENDER_FILL_REACH = 64 };
 static const float RENDER_FILL_TOL = 0.15f;
+/* A depth ramp is an edge when its inverse depth spans more than this
+ * fraction of its largest value within the window (render_edges.c). */
+static const float RENDER_EDGE_SPAN = 0.2f;
 
 struct ds_scene {
     ds_scene_params params;
@@ -29,6 +32,7 @@ ds_scene_params ds_scene_default_params(void) {
     p.near_m = 1.0f;
     p.far_m = 10.0f;
     p.tear = 2.5f;
+    p.edge_radius = -1;
     p.device = DS_DEVICE_AUTO;
     return p;
 }
@@ -63,6 +67,8 @@ static ds_status check_params(const ds_scene_params *p, int width, int height) {
                        width, height, p->margin, DS_RENDER_MAX_GRID);
     if (p->n_threads < 0)
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "scene: %d threads", p->n_threads);
+    if (p->edge_radius > 64)
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "scene: edge radius %d is over 64 pixels", p->edge_radius);
     return DS_OK;
 }
 
@@ -105,18 +111,33 @@ static ds_status build_grid(const uint8_t *rgb, size_t stride, const float *dept
         lo = fminf(lo, d);
         hi = fmaxf(hi, d);
     }
+    /* metric inverse depth of every pixel, its edges made steps */
+    float *q = malloc((size_t)width * height * sizeof(float));
+    if (!q)
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "scene: out of memory for a %dx%d depth map", width, height);
     const float inv_near = 1.0f / p->near_m, inv_far = 1.0f / p->far_m;
+    for (size_t k = 0; k < (size_t)width * height; k++) {
+        const float d = isfinite(depth[k]) ? depth[k] : 0.0f;
+        const float n = hi > lo ? (d - lo) / (hi - lo) : 0.0f;
+        q[k] = inv_far + n * (inv_near - inv_far);
+    }
+    const int side = width > height ? width : height;
+    const int radius = p->edge_radius >= 0 ? p->edge_radius : (side + 200) / 400;
+    const ds_status s = ds_render_sharpen(q, width, height, radius, RENDER_EDGE_SPAN);
+    if (s != DS_OK) {
+        free(q);
+        return s;
+    }
     for (int j = 0; j < g->grid_h; j++) {
         const int sy = reflect(j - g->margin, height);
         for (int i = 0; i < g->grid_w; i++) {
             const int sx = reflect(i - g->margin, width);
             const size_t at = (size_t)j * g->grid_w + i;
             memcpy(g->rgb + at * 3, rgb + (size_t)sy * stride + (size_t)sx * 3, 3);
-            const float d = depth[(size_t)sy * width + sx];
-            const float n = hi > lo ? ((isfinite(d) ? d : 0.0f) - lo) / (hi - lo) : 0.0f;
-            g->z[at] = 1.0f / (inv_far + n * (inv_near - inv_far));
+            g->z[at] = 1.0f / q[(size_t)sy * width + sx];
         }
     }
+    free(q);
     return DS_OK;
 }
 
