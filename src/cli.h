@@ -35,6 +35,10 @@ void ds_cli_log(ds_log_level level, const char *message, void *user);
 int ds_cli_parse_arch(const char *s, ds_arch *out);
 /* "auto", "cpu", "cuda", "cuda:N", "cuda-emu"; 0 if not one. */
 int ds_cli_parse_device(const char *s, ds_device *out, int *index);
+/* A finite number in [lo, hi], or an integer in [lo, hi]; 0 if the whole
+ * string is not one. */
+int ds_cli_parse_float(const char *s, double lo, double hi, float *out);
+int ds_cli_parse_int(const char *s, long lo, long hi, int *out);
 /* A positive thread count; 0 if not one. */
 int ds_cli_parse_threads(const char *s, int *out);
 int ds_cli_is_dir(const char *path);

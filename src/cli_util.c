@@ -1,5 +1,6 @@
 /* cli_util.c: error reporting and small parsers shared by the commands. */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,24 @@ int ds_cli_parse_device(const char *s, ds_device *out, int *index) {
         *index = (int)v;
     } else
         return 0;
+    return 1;
+}
+
+int ds_cli_parse_float(const char *s, double lo, double hi, float *out) {
+    char *end;
+    const double v = strtod(s, &end);
+    if (end == s || *end || !isfinite(v) || v < lo || v > hi)
+        return 0;
+    *out = (float)v;
+    return 1;
+}
+
+int ds_cli_parse_int(const char *s, long lo, long hi, int *out) {
+    char *end;
+    const long v = strtol(s, &end, 10);
+    if (end == s || *end || v < lo || v > hi)
+        return 0;
+    *out = (int)v;
     return 1;
 }
 

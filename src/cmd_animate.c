@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_batch.h"   /* ds_cli_batch_option */
 #include "error.h"       /* ds_fail */
 #include "image.h"       /* ds_image_read */
 #include "image_fit.h"   /* ds_image_fit */
@@ -56,31 +57,12 @@ static const char ANIMATE_HELP[] =
 typedef struct animate_args {
     const char *model, *out, *image;
     ds_engine_params engine;
-    ds_solve_params solve;
+    ds_batch_opts batch; /* the options shared with depth and mesh: solve, overwrite, max_pixels */
     ds_path_params path;
     ds_scene_params scene;
     float seconds;
-    int fps, width, height, crf, overwrite, quiet, focus_auto;
-    long long max_pixels;
+    int fps, width, height, crf, quiet, focus_auto, shard, n_shards;
 } animate_args;
-
-static int parse_float(const char *s, double lo, double hi, float *out) {
-    char *end;
-    const double v = strtod(s, &end);
-    if (end == s || *end || !isfinite(v) || v < lo || v > hi)
-        return 0;
-    *out = (float)v;
-    return 1;
-}
-
-static int parse_int(const char *s, long lo, long hi, int *out) {
-    char *end;
-    const long v = strtol(s, &end, 10);
-    if (end == s || *end || v < lo || v > hi)
-        return 0;
-    *out = (int)v;
-    return 1;
-}
 
 static int parse(int argc, char **argv, animate_args *a) {
     static const struct option opts[] = {
@@ -97,7 +79,14 @@ static int parse(int argc, char **argv, animate_args *a) {
         {0, 0, 0, 0}};
     int c;
     optind = 1;
+    const ds_batch_cli shared = {&a->engine, &a->batch, &a->shard, &a->n_shards, &a->quiet};
     while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+        const int rc = ds_cli_batch_option("animate", c, optarg, &shared);
+        if (rc != DS_CLI_NOT_MINE) {
+            if (rc)
+                return rc;
+            continue;
+        }
         switch (c) {
         case 'm': a->model = optarg; break;
         case 'o': a->out = optarg; break;
@@ -108,11 +97,11 @@ static int parse(int argc, char **argv, animate_args *a) {
                                           optarg);
             break;
         case 's':
-            if (!parse_float(optarg, 0.0, 600.0, &a->seconds) || !(a->seconds > 0.0f))
+            if (!ds_cli_parse_float(optarg, 0.0, 600.0, &a->seconds) || !(a->seconds > 0.0f))
                 return ds_cli_usage_error("animate", "--seconds takes a length in (0, 600]");
             break;
         case 'f':
-            if (!parse_int(optarg, 1, 240, &a->fps))
+            if (!ds_cli_parse_int(optarg, 1, 240, &a->fps))
                 return ds_cli_usage_error("animate", "--fps takes 1 to 240");
             break;
         case 'z': {
@@ -120,60 +109,37 @@ static int parse(int argc, char **argv, animate_args *a) {
             if (!x)
                 return ds_cli_usage_error("animate", "--size takes WxH, e.g. 1920x1080");
             *x = '\0';
-            const int ok = parse_int(optarg, 2, 16384, &a->width) && parse_int(x + 1, 2, 16384, &a->height);
+            const int ok = ds_cli_parse_int(optarg, 2, 16384, &a->width) && ds_cli_parse_int(x + 1, 2, 16384, &a->height);
             *x = 'x';
             if (!ok)
                 return ds_cli_usage_error("animate", "--size takes WxH with sides of 2 to 16384 pixels");
             break;
         }
         case 'k':
-            if (!parse_float(optarg, 0.0, 0.9, &a->path.strength))
+            if (!ds_cli_parse_float(optarg, 0.0, 0.9, &a->path.strength))
                 return ds_cli_usage_error("animate", "--strength takes 0 to 0.9");
             break;
         case 'F':
             if (!strcmp(optarg, "auto"))
                 a->focus_auto = 1;
-            else if (!parse_float(optarg, 0.0, 1.0, &a->path.focus))
+            else if (!ds_cli_parse_float(optarg, 0.0, 1.0, &a->path.focus))
                 return ds_cli_usage_error("animate", "--focus takes 'auto' or 0 (far) to 1 (near)");
             else
                 a->focus_auto = 0;
             break;
         case 'V':
-            if (!parse_float(optarg, 0.0, 180.0, &a->scene.fov_deg) || !(a->scene.fov_deg > 0.0f) ||
+            if (!ds_cli_parse_float(optarg, 0.0, 180.0, &a->scene.fov_deg) || !(a->scene.fov_deg > 0.0f) ||
                 !(a->scene.fov_deg < 180.0f))
                 return ds_cli_usage_error("animate", "--fov takes degrees between 0 and 180");
             break;
         case 'T':
-            if (!parse_float(optarg, 1.0, 1e6, &a->scene.tear) || !(a->scene.tear > 1.0f))
+            if (!ds_cli_parse_float(optarg, 1.0, 1e6, &a->scene.tear) || !(a->scene.tear > 1.0f))
                 return ds_cli_usage_error("animate", "--tear takes a stretch above 1");
             break;
         case 'c':
-            if (!parse_int(optarg, 0, 51, &a->crf))
+            if (!ds_cli_parse_int(optarg, 0, 51, &a->crf))
                 return ds_cli_usage_error("animate", "--crf takes 0 to 51");
             break;
-        case 'O': a->overwrite = 1; break;
-        case 'S': a->solve.square = 1; break;
-        case 'H':
-            if (!parse_int(optarg, 32, 8192, &a->solve.height))
-                return ds_cli_usage_error("animate", "--height takes 32 to 8192");
-            break;
-        case 'p': {
-            char *end;
-            a->max_pixels = strtoll(optarg, &end, 10);
-            if (end == optarg || *end || a->max_pixels < 1)
-                return ds_cli_usage_error("animate", "--max-pixels takes a positive count");
-            break;
-        }
-        case 'd':
-            if (!ds_cli_parse_device(optarg, &a->engine.device, &a->engine.device_index))
-                return ds_cli_usage_error("animate", "unknown device '%s'", optarg);
-            break;
-        case 't':
-            if (!ds_cli_parse_threads(optarg, &a->engine.n_threads))
-                return ds_cli_usage_error("animate", "--threads takes a positive count");
-            break;
-        case 'A': a->engine.autotune = 0; break;
-        case 'q': a->quiet = 1; break;
         case 'h': fputs(ANIMATE_HELP, stdout); return -1;
         default: return ds_cli_usage_error("animate", "bad option");
         }
@@ -241,7 +207,7 @@ static void clip_free(clip *c) {
 
 /* The photo fitted to the frame, its depth map, and the camera of every frame. */
 static ds_status prepare(animate_args *a, ds_video_kind kind, clip *c) {
-    DS_TRY(ds_image_read(a->image, a->max_pixels, &c->photo));
+    DS_TRY(ds_image_read(a->image, a->batch.max_pixels, &c->photo));
     if (!a->width)
         ds_image_fit_default_size(c->photo.width, c->photo.height, kind == DS_VIDEO_GIF ? 640 : 1920,
                                   kind == DS_VIDEO_MP4, &a->width, &a->height);
@@ -255,7 +221,7 @@ static ds_status prepare(animate_args *a, ds_video_kind kind, clip *c) {
     ds_engine *e;
     DS_TRY(ds_open_model(a->model, &a->engine, &e));
     const double t0 = now_seconds();
-    ds_status s = ds_engine_solve_rgb8(e, c->frame0.rgb, a->width, a->height, (size_t)a->width * 3, &a->solve,
+    ds_status s = ds_engine_solve_rgb8(e, c->frame0.rgb, a->width, a->height, (size_t)a->width * 3, &a->batch.solve,
                                        c->depth);
     c->depth_seconds = now_seconds() - t0;
     ds_model_info info;
@@ -306,7 +272,9 @@ int ds_cmd_animate(int argc, char **argv) {
     animate_args a;
     memset(&a, 0, sizeof a);
     a.engine = ds_engine_default_params();
-    a.solve = ds_solve_default_params();
+    a.batch.solve = ds_solve_default_params();
+    a.batch.max_pixels = DS_IMAGE_MAX_PIXELS_DEFAULT;
+    a.n_shards = 1;
     a.path = ds_path_default_params();
     a.scene = ds_scene_default_params();
     a.seconds = 5.0f;
@@ -335,7 +303,7 @@ int ds_cmd_animate(int argc, char **argv) {
         fprintf(stderr, "depthsolve animate: %s: its folder does not exist or is not writable\n", out);
         return DS_EXIT_FAILED;
     }
-    if (!a.overwrite && ds_video_exists(out, kind)) {
+    if (!a.batch.overwrite && ds_video_exists(out, kind)) {
         fprintf(stderr, "depthsolve animate: %s exists (--overwrite replaces it)\n", out);
         return DS_EXIT_FAILED;
     }

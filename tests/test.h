@@ -37,6 +37,8 @@ void test_tmp_path(char *out, size_t n, const char *name); /* test_tmp_dir()/nam
 void test_remove_tmp_dir(void);
 /* The synthetic models of `make models`: $DS_MODELS, else build/models. */
 const char *test_models_dir(void);
+/* PSNR (dB) of two byte images of n bytes; INFINITY when equal. */
+double test_psnr_u8(const uint8_t *a, const uint8_t *b, size_t n);
 /* Writes n bytes to path; 1 on success. */
 int test_write_file(const char *path, const void *p, size_t n);
 

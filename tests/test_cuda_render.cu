@@ -43,13 +43,6 @@ static void scene_data(int w, int h, std::vector<uint8_t> &rgb, std::vector<floa
         }
 }
 
-static double psnr(const std::vector<uint8_t> &a, const std::vector<uint8_t> &b) {
-    double se = 0.0;
-    for (size_t i = 0; i < a.size(); i++)
-        se += (double)(a[i] - b[i]) * (a[i] - b[i]);
-    return se == 0.0 ? INFINITY : 10.0 * log10(255.0 * 255.0 * (double)a.size() / se);
-}
-
 /* Renders every camera on both paths; the frames must agree. */
 static void compare(int w, int h, const std::vector<ds_camera> &cams, const char *what) {
     std::vector<uint8_t> rgb;
@@ -73,7 +66,7 @@ static void compare(int w, int h, const std::vector<ds_camera> &cams, const char
         CHECK_MSG(ds_scene_render(gpu, &cams[i], b.data(), stride) == DS_OK, "%s", ds_last_error());
         for (int y = 0; y < h; y++)
             CHECK(b[(size_t)y * stride + (size_t)w * 3] == 7);
-        const double p = psnr(a, b);
+        const double p = test_psnr_u8(a.data(), b.data(), a.size());
         worst = fmin(worst, p);
         if (cuda_is_emulated())
             CHECK_MSG(a == b, "%s %dx%d camera %zu: frames differ (PSNR %.1f dB)", what, w, h, i, p);

@@ -62,6 +62,13 @@ const char *test_models_dir(void) {
     return d ? d : "build/models";
 }
 
+double test_psnr_u8(const uint8_t *a, const uint8_t *b, size_t n) {
+    double se = 0.0;
+    for (size_t i = 0; i < n; i++)
+        se += (double)(a[i] - b[i]) * (a[i] - b[i]);
+    return se == 0.0 ? INFINITY : 10.0 * log10(255.0 * 255.0 * (double)n / se);
+}
+
 const char *test_tmp_dir(void) {
     static char dir[512];
     if (!dir[0]) {

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "depthsolve.h"
+#include "render.h" /* ds_render_sharpen */
 #include "test.h"
 
 /* colours of the two planes: the near one red, the far one stripes of blue and green */
@@ -61,13 +62,6 @@ static ds_scene_params cpu_params(void) {
     return sp;
 }
 
-static double psnr(const uint8_t *a, const uint8_t *b, size_t n) {
-    double se = 0.0;
-    for (size_t i = 0; i < n; i++)
-        se += (double)(a[i] - b[i]) * (a[i] - b[i]);
-    return se == 0.0 ? INFINITY : 10.0 * log10(255.0 * 255.0 * (double)n / se);
-}
-
 /* A photo with detail everywhere and a smooth depth map with a step. */
 static void textured(int w, int h, uint8_t *rgb, float *depth) {
     uint32_t s = 12345;
@@ -96,7 +90,7 @@ TEST(frame_zero_is_the_photo) {
         CHECK(!strcmp(ds_scene_device(s), "cpu"));
         const ds_camera id = ds_camera_identity();
         CHECK(ds_scene_render(s, &id, out, (size_t)w * 3) == DS_OK);
-        const double p = psnr(rgb, out, (size_t)w * h * 3);
+        const double p = test_psnr_u8(rgb, out, (size_t)w * h * 3);
         CHECK_MSG(p > 40.0, "%dx%d margin %d: PSNR %.1f dB", w, h, sp.margin, p);
         if (i == 1)
             printf("    97x61: frame 0 vs the photo: PSNR %s dB\n", isinf(p) ? "inf" : "finite");
@@ -362,6 +356,31 @@ TEST(bad_arguments) {
     ds_scene_free(NULL);
 }
 
+TEST(depth_ramps_become_steps) {
+    /* a ramp from near (1) to far (0.1) over 8 pixels becomes a step at its
+     * middle; a gentle slope (1% of the depth over the window) is left alone */
+    enum { W = 40, H = 7 };
+    float q[W * H], slope[W * H];
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            const float t = x < 16 ? 0.0f : x > 24 ? 1.0f : (float)(x - 16) / 8.0f;
+            q[y * W + x] = 1.0f - 0.9f * t;
+            slope[y * W + x] = 0.5f + 0.001f * (float)x;
+        }
+    float before[W * H];
+    memcpy(before, slope, sizeof slope);
+    CHECK(ds_render_sharpen(q, W, H, 5, 0.2f) == DS_OK);
+    CHECK(ds_render_sharpen(slope, W, H, 5, 0.2f) == DS_OK);
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            const float want = x < 20 ? 1.0f : x > 20 ? 0.1f : q[y * W + x];
+            CHECK_MSG(fabsf(q[y * W + x] - want) < 1e-6f, "(%d, %d): %g, wanted %g", x, y, (double)q[y * W + x],
+                      (double)want);
+        }
+    CHECK(!memcmp(before, slope, sizeof slope));
+    CHECK(ds_render_sharpen(q, W, H, 0, 0.2f) == DS_OK); /* radius 0: as given */
+}
+
 int main(void) {
     RUN(frame_zero_is_the_photo);
     RUN(parallax_of_two_planes);
@@ -371,6 +390,7 @@ int main(void) {
     RUN(camera_paths);
     RUN(margin_covers_the_path);
     RUN(focus_is_the_subject);
+    RUN(depth_ramps_become_steps);
     RUN(bad_arguments);
     return test_summary();
 }
