@@ -289,8 +289,8 @@ $(BUILD)/net_floor: $(call obj,bench/net_floor.c) $(BUILD)/libdepthsolve.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# Frames per second of the animate renderer (bench/RESULTS.md); plain C.
-$(BUILD)/render_bench: $(call obj,bench/render_bench.c) $(BUILD)/libdepthsolve.a
+# Frames per second of the animate renderer (bench/RESULTS.md), optionally into MP4.
+$(BUILD)/render_bench: $(call obj,bench/render_bench.c) $(BUILD)/libcli.a $(BUILD)/libdepthsolve.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -2,8 +2,9 @@
  * renderer) on a synthetic photo and depth map: a textured backdrop and a
  * nearer disc, seen along a camera path.
  *
- *   build/render_bench [WIDTH HEIGHT FRAMES MOTION DEVICE THREADS]
- *   (default 1920 1080 60 zoom cpu 0; DEVICE cpu, cuda or cuda-emu; THREADS 0: all cores) */
+ *   build/render_bench [WIDTH HEIGHT FRAMES MOTION DEVICE THREADS [OUT.mp4]]
+ *   (default 1920 1080 60 zoom cpu 0; DEVICE cpu, cuda or cuda-emu; THREADS 0: all cores;
+ *   OUT.mp4: the frames also encoded through ffmpeg, as `depthsolve animate` does) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <time.h>
 
 #include "depthsolve.h"
+#include "video_out.h" /* ds_video_open */
 
 static double now(void) {
     struct timespec ts;
@@ -58,6 +60,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "render_bench: %s\n", ds_last_error());
         return 1;
     }
+    ds_video *video = NULL;
+    if (argc > 7 && ds_video_open(argv[7], DS_VIDEO_MP4, w, h, 30, 18, &video) != DS_OK) {
+        fprintf(stderr, "render_bench: %s\n", ds_last_error());
+        return 1;
+    }
     const double t1 = now();
     double worst = 0.0;
     for (int i = 0; i < frames; i++) {
@@ -67,11 +74,20 @@ int main(int argc, char **argv) {
             return 1;
         }
         worst = fmax(worst, now() - a);
+        if (video && ds_video_write(video, frame) != DS_OK) {
+            fprintf(stderr, "render_bench: %s\n", ds_last_error());
+            return 1;
+        }
+    }
+    if (video && ds_video_close(video, 1) != DS_OK) {
+        fprintf(stderr, "render_bench: %s\n", ds_last_error());
+        return 1;
     }
     const double t2 = now();
-    printf("render_bench: %dx%d, margin %d, %d frames of %s on %s: scene %.1f ms, %.2f ms/frame (worst %.2f), "
+    printf("render_bench: %dx%d, margin %d, %d frames of %s on %s%s: scene %.1f ms, %.2f ms/frame (worst %.2f), "
            "%.1f frames/s\n",
-           w, h, sp.margin, frames, ds_motion_name(motion), ds_scene_device(scene), 1e3 * (t1 - t0),
+           w, h, sp.margin, frames, ds_motion_name(motion), ds_scene_device(scene), argc > 7 ? " into MP4" : "",
+           1e3 * (t1 - t0),
            1e3 * (t2 - t1) / frames, 1e3 * worst, frames / (t2 - t1));
     ds_scene_free(scene);
     free(cams);

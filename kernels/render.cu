@@ -48,32 +48,32 @@ static __global__ void render_raster_kernel(ds_render_view v, const float *proj 
 
 static __global__ void render_resolve_kernel(ds_render_view v, const float *proj, const float *z,
                                              const uint8_t *grid_rgb, const uint64_t *keys /* (H, W) */,
-                                             uint8_t *rgb /* (H, W, 3) */, float *depth /* (H, W) */) {
+                                             uint8_t *rgb /* (H, W, 3) */, float *inv_depth /* (H, W) */) {
     const int64_t n = (int64_t)v.out_w * v.out_h, stride = (int64_t)gridDim.x * blockDim.x;
     for (int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; k < n; k += stride) {
         const uint64_t key = keys[k];
         if (key == DS_RENDER_EMPTY) {
-            depth[k] = 0.0f;
+            inv_depth[k] = 0.0f;
             rgb[k * 3] = rgb[k * 3 + 1] = rgb[k * 3 + 2] = 0;
         } else {
-            depth[k] = ds_rd_resolve(&v, proj, z, grid_rgb, key, (int)(k % v.out_w), (int)(k / v.out_w), rgb + k * 3);
+            inv_depth[k] = ds_rd_resolve(&v, proj, z, grid_rgb, key, (int)(k % v.out_w), (int)(k / v.out_w), rgb + k * 3);
         }
     }
 }
 
-static __global__ void render_fill_kernel(ds_render_view v, const uint8_t *rgb, const float *depth,
-                                          uint8_t *rgb_out, float *depth_out, uint32_t *holes /* (1) */) {
+static __global__ void render_fill_kernel(ds_render_view v, const uint8_t *rgb, const float *inv_depth,
+                                          uint8_t *rgb_out, float *inv_depth_out, uint32_t *holes /* (1) */) {
     const int64_t n = (int64_t)v.out_w * v.out_h, stride = (int64_t)gridDim.x * blockDim.x;
     for (int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; k < n; k += stride) {
-        if (depth[k] > 0.0f) {
+        if (inv_depth[k] > 0.0f) {
             rgb_out[k * 3] = rgb[k * 3];
             rgb_out[k * 3 + 1] = rgb[k * 3 + 1];
             rgb_out[k * 3 + 2] = rgb[k * 3 + 2];
-            depth_out[k] = depth[k];
+            inv_depth_out[k] = inv_depth[k];
             continue;
         }
-        depth_out[k] = ds_rd_fill(&v, rgb, depth, (int)(k % v.out_w), (int)(k / v.out_w), rgb_out + k * 3);
-        if (!(depth_out[k] > 0.0f))
+        inv_depth_out[k] = ds_rd_fill(&v, rgb, inv_depth, (int)(k % v.out_w), (int)(k / v.out_w), rgb_out + k * 3);
+        if (!(inv_depth_out[k] > 0.0f))
             atomicAdd(holes, 1u);
     }
 }
@@ -91,17 +91,17 @@ ds_status op_render_raster(const kern_ctx *k, const ds_render_view *v, const flo
 }
 
 ds_status op_render_resolve(const kern_ctx *k, const ds_render_view *v, const float *proj, const float *z,
-                            const uint8_t *grid_rgb, const uint64_t *keys, uint8_t *rgb, float *depth) {
+                            const uint8_t *grid_rgb, const uint64_t *keys, uint8_t *rgb, float *inv_depth) {
     const int block = block_size(k, 256);
     return DS_LAUNCH(render_resolve_kernel, blocks_for((int64_t)v->out_w * v->out_h, block), block, 0, k->stream,
-                     *v, proj, z, grid_rgb, keys, rgb, depth);
+                     *v, proj, z, grid_rgb, keys, rgb, inv_depth);
 }
 
-ds_status op_render_fill(const kern_ctx *k, const ds_render_view *v, const uint8_t *rgb, const float *depth,
-                         uint8_t *rgb_out, float *depth_out, uint32_t *holes) {
+ds_status op_render_fill(const kern_ctx *k, const ds_render_view *v, const uint8_t *rgb, const float *inv_depth,
+                         uint8_t *rgb_out, float *inv_depth_out, uint32_t *holes) {
     const int block = block_size(k, 256);
     return DS_LAUNCH(render_fill_kernel, blocks_for((int64_t)v->out_w * v->out_h, block), block, 0, k->stream,
-                     *v, rgb, depth, rgb_out, depth_out, holes);
+                     *v, rgb, inv_depth, rgb_out, inv_depth_out, holes);
 }
 
 } // namespace DS_CUDA_NS

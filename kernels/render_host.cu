@@ -24,7 +24,7 @@ struct ds_render_gpu {
     float *proj = NULL;       /* (vertices, 3) */
     uint64_t *keys = NULL;    /* (H, W) */
     uint8_t *rgb[2] = {NULL, NULL};
-    float *depth[2] = {NULL, NULL};
+    float *inv_depth[2] = {NULL, NULL};
     uint32_t *holes = NULL;   /* (1) */
     uint8_t *frame_host = NULL; /* (H, W, 3), page-locked */
 };
@@ -40,7 +40,7 @@ static void release(ds_render_gpu *r) {
     cuda_free(r->keys);
     for (int k = 0; k < 2; k++) {
         cuda_free(r->rgb[k]);
-        cuda_free(r->depth[k]);
+        cuda_free(r->inv_depth[k]);
     }
     cuda_free(r->holes);
     cuda_free_host(r->frame_host);
@@ -66,7 +66,7 @@ static ds_status create(ds_render_gpu *r, const ds_render_grid *g, int device) {
     DS_TRY(cuda_malloc((void **)&r->keys, np * sizeof(uint64_t)));
     for (int k = 0; k < 2; k++) {
         DS_TRY(cuda_malloc((void **)&r->rgb[k], np * 3));
-        DS_TRY(cuda_malloc((void **)&r->depth[k], np * sizeof(float)));
+        DS_TRY(cuda_malloc((void **)&r->inv_depth[k], np * sizeof(float)));
     }
     DS_TRY(cuda_malloc((void **)&r->holes, sizeof(uint32_t)));
     DS_TRY(cuda_malloc_host((void **)&r->frame_host, np * 3));
@@ -82,13 +82,13 @@ static ds_status frame(ds_render_gpu *r, const ds_render_view *v, uint8_t *out, 
     DS_TRY(op_render_project(&k, v, r->z, r->proj));
     DS_TRY(cuda_memset_async(r->keys, 0xFF, np * sizeof(uint64_t), r->stream));
     DS_TRY(op_render_raster(&k, v, r->proj, r->keys));
-    DS_TRY(op_render_resolve(&k, v, r->proj, r->z, r->grid_rgb, r->keys, r->rgb[0], r->depth[0]));
+    DS_TRY(op_render_resolve(&k, v, r->proj, r->z, r->grid_rgb, r->keys, r->rgb[0], r->inv_depth[0]));
     int cur = 0;
     const int passes = ds_render_fill_passes(v);
     for (int p = 0; p < passes; p++) {
         uint32_t holes = 0;
         DS_TRY(cuda_memset_async(r->holes, 0, sizeof holes, r->stream));
-        DS_TRY(op_render_fill(&k, v, r->rgb[cur], r->depth[cur], r->rgb[!cur], r->depth[!cur], r->holes));
+        DS_TRY(op_render_fill(&k, v, r->rgb[cur], r->inv_depth[cur], r->rgb[!cur], r->inv_depth[!cur], r->holes));
         DS_TRY(cuda_memcpy_async(&holes, r->holes, sizeof holes, cudaMemcpyDeviceToHost, r->stream));
         DS_TRY(cuda_stream_sync(r->stream));
         cur = !cur;

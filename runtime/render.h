@@ -24,6 +24,7 @@ typedef struct ds_render_grid {
     float src_f;               /* the photo camera's focal length, pixels */
     uint8_t *rgb;              /* (grid_h, grid_w, 3) */
     float *z;                  /* (grid_h, grid_w): metric depth of each vertex */
+    float z_near, z_far;       /* the smallest and largest of them */
 } ds_render_grid;
 
 /* Depth ramps made steps: inverse depth q (h, w) in place, where it spans
@@ -38,7 +39,7 @@ typedef struct ds_render_cpu {
     float *proj;        /* (vertices, 3): x, y, depth in the frame */
     uint64_t *keys;     /* (H, W): nearest depth bits, triangle */
     uint8_t *rgb[2];    /* (H, W, 3): resolved, then the hole-filling passes */
-    float *depth[2];    /* (H, W): > 0 where drawn */
+    float *inv_depth[2]; /* (H, W): inverse depth along the view, > 0 where drawn */
     int n_threads;
 } ds_render_cpu;
 

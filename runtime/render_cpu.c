@@ -16,10 +16,10 @@ ds_status ds_render_cpu_init(ds_render_cpu *r, const ds_render_grid *g, int n_th
     r->keys = malloc(np * sizeof(uint64_t));
     for (int k = 0; k < 2; k++) {
         r->rgb[k] = malloc(np * 3);
-        r->depth[k] = malloc(np * sizeof(float));
+        r->inv_depth[k] = malloc(np * sizeof(float));
     }
     r->n_threads = n_threads > 0 ? n_threads : 1;
-    if (!r->proj || !r->keys || !r->rgb[0] || !r->rgb[1] || !r->depth[0] || !r->depth[1]) {
+    if (!r->proj || !r->keys || !r->rgb[0] || !r->rgb[1] || !r->inv_depth[0] || !r->inv_depth[1]) {
         ds_render_cpu_free(r);
         return ds_fail(DS_ERR_OUT_OF_MEMORY, "render: out of memory for a %dx%d frame", g->width, g->height);
     }
@@ -33,7 +33,7 @@ void ds_render_cpu_free(ds_render_cpu *r) {
     free(r->keys);
     for (int k = 0; k < 2; k++) {
         free(r->rgb[k]);
-        free(r->depth[k]);
+        free(r->inv_depth[k]);
     }
     memset(r, 0, sizeof *r);
 }
@@ -78,24 +78,24 @@ static void rasterize_quad(const ds_render_view *v, const float *proj, uint64_t 
     }
 }
 
-/* One hole-filling pass from (rgb, depth)[src] into [dst]; the holes left. */
+/* One hole-filling pass from (rgb, inv_depth)[src] into [dst]; the holes left. */
 static int64_t fill_pass(ds_render_cpu *r, const ds_render_view *v, int src, int dst) {
     const uint8_t *rgb = r->rgb[src];
-    const float *depth = r->depth[src];
+    const float *inv_depth = r->inv_depth[src];
     uint8_t *orgb = r->rgb[dst];
-    float *odepth = r->depth[dst];
+    float *out_inv_depth = r->inv_depth[dst];
     int64_t holes = 0;
 #pragma omp parallel for schedule(dynamic, 16) num_threads(r->n_threads) reduction(+ : holes)
     for (int y = 0; y < v->out_h; y++)
         for (int x = 0; x < v->out_w; x++) {
             const int64_t at = (int64_t)y * v->out_w + x;
-            if (depth[at] > 0.0f) {
+            if (inv_depth[at] > 0.0f) {
                 memcpy(orgb + at * 3, rgb + at * 3, 3);
-                odepth[at] = depth[at];
+                out_inv_depth[at] = inv_depth[at];
                 continue;
             }
-            odepth[at] = ds_rd_fill(v, rgb, depth, x, y, orgb + at * 3);
-            holes += !(odepth[at] > 0.0f);
+            out_inv_depth[at] = ds_rd_fill(v, rgb, inv_depth, x, y, orgb + at * 3);
+            holes += !(out_inv_depth[at] > 0.0f);
         }
     return holes;
 }
@@ -125,10 +125,10 @@ void ds_render_cpu_frame(ds_render_cpu *r, const ds_render_grid *g, const ds_ren
                 const int64_t k = (int64_t)y * v->out_w + x;
                 const uint64_t key = r->keys[k];
                 if (key == DS_RENDER_EMPTY) {
-                    r->depth[0][k] = 0.0f;
+                    r->inv_depth[0][k] = 0.0f;
                     memset(r->rgb[0] + k * 3, 0, 3);
                 } else {
-                    r->depth[0][k] = ds_rd_resolve(v, r->proj, g->z, g->rgb, key, x, y, r->rgb[0] + k * 3);
+                    r->inv_depth[0][k] = ds_rd_resolve(v, r->proj, g->z, g->rgb, key, x, y, r->rgb[0] + k * 3);
                 }
             }
     }

@@ -48,17 +48,18 @@ typedef struct ds_render_view {
     /* the scene: grid_w x grid_h vertices, vertex (i, j) at source pixel
      * centre (i - margin + 0.5, j - margin + 0.5) */
     int grid_w, grid_h, margin;
-    float src_f, src_cx, src_cy; /* source camera: focal length and centre, pixels */
+    float src_inv_f, src_cx, src_cy; /* source camera: 1 / focal length, centre, pixels */
     /* the frame */
     int out_w, out_h;
     float f, cx, cy;  /* output camera, pixels */
     float rot[9];     /* world -> camera rotation, row-major */
     float pos[3];     /* camera centre, world metres */
     float near_clip;  /* vertices nearer than this along the view are dropped */
-    float tear;       /* stretch above which a triangle is torn (> 1) */
+    float tear_sum;   /* tear + 1 / tear, tear the stretch above which a triangle is torn (> 1) */
     int max_extent;   /* triangles spanning more pixels than this in x or y are dropped */
     float fill_tol;   /* hole filling: candidates within this relative depth of the farthest */
-    int fill_reach;   /* hole filling: pixels scanned in each direction per pass */
+    int fill_reach;   /* hole filling: pixels scanned in each direction per pass (the widest
+                         hole the view can open) */
 } ds_render_view;
 
 #define DS_RENDER_EMPTY UINT64_C(0xFFFFFFFFFFFFFFFF)
@@ -102,8 +103,8 @@ DS_HD void ds_rd_project(const ds_render_view *v, int i, int j, float z, float o
     const float sx = (float)(i - v->margin) + 0.5f;
     const float sy = (float)(j - v->margin) + 0.5f;
     /* world point on the source ray */
-    const float wx = (sx - v->src_cx) / v->src_f * z - v->pos[0];
-    const float wy = (v->src_cy - sy) / v->src_f * z - v->pos[1];
+    const float wx = (sx - v->src_cx) * v->src_inv_f * z - v->pos[0];
+    const float wy = (v->src_cy - sy) * v->src_inv_f * z - v->pos[1];
     const float wz = -z - v->pos[2];
     const float cx = v->rot[0] * wx + v->rot[1] * wy + v->rot[2] * wz;
     const float cy = v->rot[3] * wx + v->rot[4] * wy + v->rot[5] * wz;
@@ -175,13 +176,13 @@ DS_HD int ds_rd_triangle_drawn(const ds_render_view *v, const float *const pv[3]
     /* J = [o1 o2] [g1 g2]^-1: frame edges over grid edges (integers, det +-1) */
     const float g1x = (float)(gx[1] - gx[0]), g1y = (float)(gy[1] - gy[0]);
     const float g2x = (float)(gx[2] - gx[0]), g2y = (float)(gy[2] - gy[0]);
-    const float inv_gdet = 1.0f / (g1x * g2y - g2x * g1y); /* +-1: exact */
+    const float inv_gdet = g1x * g2y - g2x * g1y; /* +-1: its own inverse */
     const float o1x = pv[1][0] - pv[0][0], o1y = pv[1][1] - pv[0][1];
     const float o2x = pv[2][0] - pv[0][0], o2y = pv[2][1] - pv[0][1];
     const float j00 = (o1x * g2y - o2x * g1y) * inv_gdet, j01 = (o2x * g1x - o1x * g2x) * inv_gdet;
     const float j10 = (o1y * g2y - o2y * g1y) * inv_gdet, j11 = (o2y * g1x - o1y * g2x) * inv_gdet;
     const float norm2 = j00 * j00 + j01 * j01 + j10 * j10 + j11 * j11;
-    if (norm2 > (v->tear + 1.0f / v->tear) * fabsf(area2))
+    if (norm2 > v->tear_sum * fabsf(area2))
         return 0;
     *inv_area2 = 1.0f / area2;
     return 1;
@@ -237,14 +238,14 @@ DS_HD uint64_t ds_rd_key(const float *const pv[3], const float lambda[3], uint32
     return ((uint64_t)~bits.u << 32) | (uint64_t)t;
 }
 
-/* The depth along the view of a key. */
-DS_HD float ds_rd_key_depth(uint64_t key) {
+/* The inverse depth along the view of a key. */
+DS_HD float ds_rd_key_inv_depth(uint64_t key) {
     union {
         float f;
         uint32_t u;
     } bits;
     bits.u = ~(uint32_t)(key >> 32);
-    return 1.0f / bits.f;
+    return bits.f;
 }
 
 /* Bilinear RGB of the scene's colours (grid_w x grid_h x 3 bytes, the
@@ -273,7 +274,7 @@ DS_HD uint8_t ds_rd_to_u8(float x) {
 /* The colour of a pixel whose nearest triangle is key's: the surface point
  * under the pixel (perspective-correct barycentrics) projected back into the
  * source camera, where the photo is sampled. Writes RGB and returns the
- * pixel's depth along the view. */
+ * pixel's inverse depth along the view. */
 DS_HD float ds_rd_resolve(const ds_render_view *v, const float *proj /* (vertices, 3) */,
                           const float *zsrc /* (vertices) */, const uint8_t *rgb, uint64_t key, int px, int py,
                           uint8_t out[3]) {
@@ -281,11 +282,12 @@ DS_HD float ds_rd_resolve(const ds_render_view *v, const float *proj /* (vertice
     int gx[3], gy[3];
     ds_rd_triangle(v, (uint32_t)key, idx, gx, gy);
     const float *pv[3] = {proj + idx[0] * 3, proj + idx[1] * 3, proj + idx[2] * 3};
-    const float inv_area2 = 1.0f / ds_rd_edge(pv[0], pv[1], pv[2][0], pv[2][1]);
+    /* barycentrics up to the factor 1 / area, which the division by the
+     * weights' sum cancels: its sign is enough */
+    const float sign = ds_rd_edge(pv[0], pv[1], pv[2][0], pv[2][1]) < 0.0f ? -1.0f : 1.0f;
     const float x = (float)px + 0.5f, y = (float)py + 0.5f;
-    const float lambda[3] = {ds_rd_edge_ordered(pv, idx, 1, x, y) * inv_area2,
-                             ds_rd_edge_ordered(pv, idx, 2, x, y) * inv_area2,
-                             ds_rd_edge_ordered(pv, idx, 0, x, y) * inv_area2};
+    const float lambda[3] = {ds_rd_edge_ordered(pv, idx, 1, x, y) * sign, ds_rd_edge_ordered(pv, idx, 2, x, y) * sign,
+                             ds_rd_edge_ordered(pv, idx, 0, x, y) * sign};
     /* weights of the source points: lambda_k / depth_k (perspective), times
      * the source depth (the source camera's own perspective) */
     float num_x = 0.0f, num_y = 0.0f, den = 0.0f;
@@ -296,23 +298,26 @@ DS_HD float ds_rd_resolve(const ds_render_view *v, const float *proj /* (vertice
         den += w;
     }
     float c[3];
-    ds_rd_sample(v, rgb, num_x / den, num_y / den, c);
+    const float inv_den = 1.0f / den;
+    ds_rd_sample(v, rgb, num_x * inv_den, num_y * inv_den, c);
     for (int k = 0; k < 3; k++)
         out[k] = ds_rd_to_u8(c[k]);
-    return ds_rd_key_depth(key);
+    return ds_rd_key_inv_depth(key);
 }
 
-/* The first covered pixel (depth > 0) from (px, py) in direction dir
- * (0..7) within fill_reach: its index, or -1; its distance into *dist. */
-DS_HD int64_t ds_rd_fill_probe(const ds_render_view *v, const float *depth, int px, int py, int dir, float *dist) {
+/* The first covered pixel (inverse depth > 0) from (px, py) in direction
+ * dir (0..7) within fill_reach: its index, or -1; its distance into *dist. */
+DS_HD int64_t ds_rd_fill_probe(const ds_render_view *v, const float *inv_depth, int px, int py, int dir,
+                               float *dist) {
     const int dx = dir == 0 || dir == 4 || dir == 5 ? 1 : dir == 1 || dir == 6 || dir == 7 ? -1 : 0;
     const int dy = dir == 2 || dir == 4 || dir == 6 ? 1 : dir == 3 || dir == 5 || dir == 7 ? -1 : 0;
+    *dist = 0.0f;
     for (int s = 1; s <= v->fill_reach; s++) {
         const int x = px + dx * s, y = py + dy * s;
         if (x < 0 || y < 0 || x >= v->out_w || y >= v->out_h)
             return -1;
         const int64_t at = (int64_t)y * v->out_w + x;
-        if (depth[at] > 0.0f) {
+        if (inv_depth[at] > 0.0f) {
             *dist = (float)s * (dx && dy ? 1.41421356f : 1.0f);
             return at;
         }
@@ -321,36 +326,40 @@ DS_HD int64_t ds_rd_fill_probe(const ds_render_view *v, const float *depth, int 
 }
 
 /* Hole filling for pixel (px, py) of a frame whose covered pixels have
- * depth > 0 (the others 0): in each of 8 directions the nearest covered
- * pixel within fill_reach; of those, the ones within fill_tol of the
+ * inverse depth > 0 (the others 0): in each of 8 directions the nearest
+ * covered pixel within fill_reach; of those, the ones within fill_tol of the
  * farthest depth (the background side of the hole), averaged with weights
- * 1 / distance. Returns the depth of the fill (0: nothing in reach). Two
- * scans instead of a list of candidates keep the GPU's registers free. */
-DS_HD float ds_rd_fill(const ds_render_view *v, const uint8_t *rgb /* (H, W, 3) */, const float *depth /* (H, W) */,
-                       int px, int py, uint8_t out[3]) {
-    float far_d = 0.0f, dist;
+ * 1 / distance. Returns the inverse depth of the fill (0: nothing in
+ * reach). The 8 candidates stay in registers on a GPU (fixed loops, fully
+ * unrolled). */
+DS_HD float ds_rd_fill(const ds_render_view *v, const uint8_t *rgb /* (H, W, 3) */,
+                       const float *inv_depth /* (H, W) */, int px, int py, uint8_t out[3]) {
+    int64_t at[8];
+    float dist[8];
+    float far_w = 0.0f;
     for (int dir = 0; dir < 8; dir++) {
-        const int64_t at = ds_rd_fill_probe(v, depth, px, py, dir, &dist);
-        if (at >= 0)
-            far_d = ds_rd_max(far_d, depth[at]);
+        at[dir] = ds_rd_fill_probe(v, inv_depth, px, py, dir, &dist[dir]);
+        if (at[dir] >= 0)
+            far_w = far_w > 0.0f ? ds_rd_min(far_w, inv_depth[at[dir]]) : inv_depth[at[dir]];
     }
-    if (!(far_d > 0.0f))
+    if (!(far_w > 0.0f))
         return 0.0f;
+    /* depth >= far depth (1 - tol)  <=>  w <= far_w / (1 - tol) */
+    const float limit = far_w / (1.0f - v->fill_tol);
     float r = 0.0f, g = 0.0f, b = 0.0f, wsum = 0.0f;
     for (int dir = 0; dir < 8; dir++) {
-        const int64_t at = ds_rd_fill_probe(v, depth, px, py, dir, &dist);
-        if (at < 0 || depth[at] < far_d * (1.0f - v->fill_tol))
+        if (at[dir] < 0 || inv_depth[at[dir]] > limit)
             continue;
-        const float w = 1.0f / dist;
-        r += w * (float)rgb[at * 3];
-        g += w * (float)rgb[at * 3 + 1];
-        b += w * (float)rgb[at * 3 + 2];
+        const float w = 1.0f / dist[dir];
+        r += w * (float)rgb[at[dir] * 3];
+        g += w * (float)rgb[at[dir] * 3 + 1];
+        b += w * (float)rgb[at[dir] * 3 + 2];
         wsum += w;
     }
     out[0] = ds_rd_to_u8(r / wsum);
     out[1] = ds_rd_to_u8(g / wsum);
     out[2] = ds_rd_to_u8(b / wsum);
-    return far_d;
+    return far_w;
 }
 
 #ifdef __cplusplus

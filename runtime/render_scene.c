@@ -9,7 +9,7 @@
 #include "error.h" /* ds_fail, DS_TRY */
 #include "render.h"
 
-enum { RENDER_MAX_SIDE = 16384, RENDER_MAX_EXTENT = 64, RENDER_FILL_REACH = 64 };
+enum { RENDER_MAX_SIDE = 16384, RENDER_MAX_EXTENT = 64, RENDER_FILL_MIN = 32, RENDER_FILL_MAX = 256 };
 static const float RENDER_FILL_TOL = 0.15f;
 /* A depth ramp is an edge when its inverse depth spans more than this
  * fraction of its largest value within the window (render_edges.c). */
@@ -128,6 +128,12 @@ static ds_status build_grid(const uint8_t *rgb, size_t stride, const float *dept
         free(q);
         return s;
     }
+    g->z_near = INFINITY;
+    g->z_far = 0.0f;
+    for (size_t k = 0; k < (size_t)width * height; k++) {
+        g->z_near = fminf(g->z_near, 1.0f / q[k]);
+        g->z_far = fmaxf(g->z_far, 1.0f / q[k]);
+    }
     for (int j = 0; j < g->grid_h; j++) {
         const int sy = reflect(j - g->margin, height);
         for (int i = 0; i < g->grid_w; i++) {
@@ -212,12 +218,31 @@ void ds_scene_free(ds_scene *s) {
 
 const char *ds_scene_device(const ds_scene *s) { return s ? s->device : NULL; }
 
+/* How far hole filling looks: the widest hole this view can open, the
+ * parallax between the nearest and the farthest depth (at the photo's
+ * corners and centre), so that a hole pixel's rays reach the background
+ * side; within [RENDER_FILL_MIN, RENDER_FILL_MAX] pixels. */
+static int fill_reach(const ds_render_grid *g, const ds_render_view *v) {
+    float widest = 0.0f;
+    for (int k = 0; k < 5; k++) {
+        const int i = k == 4 ? g->grid_w / 2 : (k % 2 ? g->grid_w - 1 - g->margin : g->margin);
+        const int j = k == 4 ? g->grid_h / 2 : (k / 2 ? g->grid_h - 1 - g->margin : g->margin);
+        float a[3], b[3];
+        ds_rd_project(v, i, j, g->z_near, a);
+        ds_rd_project(v, i, j, g->z_far, b);
+        if (a[2] > 0.0f && b[2] > 0.0f)
+            widest = fmaxf(widest, hypotf(a[0] - b[0], a[1] - b[1]));
+    }
+    const float reach = ceilf(widest) + 2.0f;
+    return reach < RENDER_FILL_MIN ? RENDER_FILL_MIN : reach > RENDER_FILL_MAX ? RENDER_FILL_MAX : (int)reach;
+}
+
 void ds_render_view_for(const ds_render_grid *g, const ds_camera *cam, float tear, ds_render_view *v) {
     memset(v, 0, sizeof *v);
     v->grid_w = g->grid_w;
     v->grid_h = g->grid_h;
     v->margin = g->margin;
-    v->src_f = g->src_f;
+    v->src_inv_f = 1.0f / g->src_f;
     v->src_cx = 0.5f * (float)g->width;
     v->src_cy = 0.5f * (float)g->height;
     v->out_w = g->width;
@@ -228,10 +253,10 @@ void ds_render_view_for(const ds_render_grid *g, const ds_camera *cam, float tea
     memcpy(v->rot, cam->rotation, sizeof v->rot);
     memcpy(v->pos, cam->position, sizeof v->pos);
     v->near_clip = 1e-3f;
-    v->tear = tear;
+    v->tear_sum = tear + 1.0f / tear;
     v->max_extent = RENDER_MAX_EXTENT;
     v->fill_tol = RENDER_FILL_TOL;
-    v->fill_reach = RENDER_FILL_REACH;
+    v->fill_reach = fill_reach(g, v);
 }
 
 static ds_status check_camera(const ds_camera *c) {

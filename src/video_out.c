@@ -101,7 +101,7 @@ static ds_status spawn_ffmpeg(ds_video *v, int fps, int crf) {
     const char *gif_filter = "split[a][b];[a]palettegen=stats_mode=full[p];[b][p]paletteuse=dither=sierra2_4a";
     const char *argv_mp4[] = {"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "rawvideo",
                               "-pix_fmt", "rgb24", "-s", size, "-framerate", rate, "-i", "pipe:0",
-                              "-c:v", "libx264", "-preset", "fast", "-crf", quality, "-pix_fmt", "yuv420p",
+                              "-c:v", "libx264", "-preset", "veryfast", "-crf", quality, "-pix_fmt", "yuv420p",
                               "-movflags", "+faststart", "-f", "mp4", "-y", v->tmp, NULL};
     const char *argv_gif[] = {"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "rawvideo",
                               "-pix_fmt", "rgb24", "-s", size, "-framerate", rate, "-i", "pipe:0",

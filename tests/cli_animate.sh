@@ -44,6 +44,15 @@ done
 run $I/png_rgb8.png -o "$T/opts/" --seconds 0.2 --fps 10 --strength 0.5 --focus 0.3 --fov 70 --tear 4 &&
     [ "$(nframes "$T/opts")" = 2 ] && pass options_accepted || fail options_accepted "$(ls "$T/opts" 2>&1)"
 
+# the CUDA backend and render kernels under the emulator (depth and frames)
+if run $I/png_rgb8.png -o "$T/emu/" --seconds 0.2 --fps 10 --device cuda-emu 2>"$T/emu.err"; then
+    [ "$(nframes "$T/emu")" = 2 ] && pass cuda_emu_frames || fail cuda_emu_frames "$(ls "$T/emu" 2>&1)"
+elif grep -q "without the CUDA headers" "$T/emu.err"; then
+    echo "SKIP cuda_emu_frames: built without the CUDA headers"
+else
+    fail cuda_emu_frames "$(cat "$T/emu.err")"
+fi
+
 # without ffmpeg: PNG frames beside the asked-for file, exit 1
 expect no_ffmpeg_falls_back 1 "ffmpeg is not on PATH" -- env PATH=/nonexistent "$DS_BIN" animate -q --height 64 \
     --model "$M" $I/png_rgb8.png -o "$T/nf.mp4" --seconds 0.2 --fps 10
