@@ -60,15 +60,6 @@ typedef struct mesh_args {
     int recursive, quiet, shard, n_shards;
 } mesh_args;
 
-static int parse_float(const char *s, float lo, float hi, float *out) {
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end || !isfinite(v) || v < lo || v > hi)
-        return 0;
-    *out = (float)v;
-    return 1;
-}
-
 static int parse(int argc, char **argv, mesh_args *a) {
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'},       {"output", required_argument, 0, 'o'},
@@ -122,21 +113,21 @@ static int parse(int argc, char **argv, mesh_args *a) {
                 return ds_cli_usage_error("mesh", "--projection takes plane or camera");
             break;
         case 'D':
-            if (!parse_float(optarg, -1e6f, 1e6f, &a->mesh.depth_scale))
+            if (!ds_cli_parse_float(optarg, -1e6f, 1e6f, &a->mesh.depth_scale))
                 return ds_cli_usage_error("mesh", "--depth-scale takes a number");
             break;
         case 'F':
-            if (!parse_float(optarg, 0.0f, 180.0f, &a->mesh.fov_deg) || a->mesh.fov_deg <= 0.0f ||
+            if (!ds_cli_parse_float(optarg, 0.0f, 180.0f, &a->mesh.fov_deg) || a->mesh.fov_deg <= 0.0f ||
                 a->mesh.fov_deg >= 180.0f)
                 return ds_cli_usage_error("mesh", "--fov takes degrees between 0 and 180");
             break;
         case 'N':
         case 'R':
-            if (!parse_float(optarg, 0.0f, 1e9f, c == 'N' ? &a->mesh.near_m : &a->mesh.far_m))
+            if (!ds_cli_parse_float(optarg, 0.0f, 1e9f, c == 'N' ? &a->mesh.near_m : &a->mesh.far_m))
                 return ds_cli_usage_error("mesh", "--near and --far take positive metres");
             break;
         case 'T':
-            if (!parse_float(optarg, 0.0f, 1e9f, &a->mesh.tear))
+            if (!ds_cli_parse_float(optarg, 0.0f, 1e9f, &a->mesh.tear))
                 return ds_cli_usage_error("mesh", "--tear takes a number >= 0");
             break;
         case 'h': fputs(MESH_HELP, stdout); return -1;
