@@ -15,7 +15,7 @@ echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(date -
 ffmpeg -v error -f lavfi -i testsrc2=size=1920x1080 -frames:v 1 -y "$T/photo.png"
 echo "-- the renderer alone (build/render_bench: 1920x1080, a disc over a rising floor, 60 frames)"
 for m in zoom dolly straight swing circle; do build/render_bench 1920 1080 60 $m cpu; done
-echo "-- depthsolve animate, 1920x1080, 5 s at 30 fps, MP4 (x264 preset fast, crf 18)"
+echo "-- depthsolve animate, 1920x1080, 5 s at 30 fps, MP4 (x264 preset veryfast, crf 18)"
 for model in "${MODELS[@]}"; do
     for m in zoom circle; do
         start=$(date +%s.%N)
