@@ -9,7 +9,8 @@
 #include "error.h" /* ds_fail, DS_TRY */
 #include "render.h"
 
-enum { RENDER_MAX_SIDE = 16384, RENDER_MAX_EXTENT = 64, RENDER_FILL_MIN = 32, RENDER_FILL_MAX = 256 };
+/* 64 Mpixels (8K x 8K) take about 3 GiB of frame and grid buffers. */
+enum { RENDER_MAX_SIDE = 16384, RENDER_MAX_PIXELS = 1 << 26, RENDER_MAX_EXTENT = 64, RENDER_FILL_MIN = 32, RENDER_FILL_MAX = 256 };
 static const float RENDER_FILL_TOL = 0.15f;
 /* A depth ramp is an edge when its inverse depth spans more than this
  * fraction of its largest value within the window (render_edges.c). */
@@ -48,9 +49,11 @@ ds_camera ds_camera_identity(void) {
 static ds_status check_params(const ds_scene_params *p, int width, int height) {
     if (!p)
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "scene: no parameters");
-    if (width < 2 || height < 2 || width > RENDER_MAX_SIDE || height > RENDER_MAX_SIDE)
-        return ds_fail(DS_ERR_INVALID_ARGUMENT, "scene: a %dx%d photo is not one we render (2 to %d a side)",
-                       width, height, RENDER_MAX_SIDE);
+    if (width < 2 || height < 2 || width > RENDER_MAX_SIDE || height > RENDER_MAX_SIDE ||
+        (int64_t)width * height > RENDER_MAX_PIXELS)
+        return ds_fail(DS_ERR_INVALID_ARGUMENT,
+                       "scene: a %dx%d photo is not one we render (2 to %d a side, at most %d Mpixels)", width,
+                       height, RENDER_MAX_SIDE, RENDER_MAX_PIXELS >> 20);
     if (!(p->fov_deg > 0.0f && p->fov_deg < 180.0f))
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "scene: field of view %g is outside (0, 180) degrees",
                        (double)p->fov_deg);

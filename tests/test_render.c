@@ -331,6 +331,8 @@ TEST(bad_arguments) {
     CHECK(ds_scene_create(rgb, 1, 4, 12, depth, &sp, &s) == DS_ERR_INVALID_ARGUMENT);
     CHECK(ds_scene_create(rgb, 4, 4, 11, depth, &sp, &s) == DS_ERR_INVALID_ARGUMENT);
     CHECK(strstr(ds_last_error(), "stride") != NULL);
+    CHECK(ds_scene_create(rgb, 16384, 16384, 16384 * 3, depth, &sp, &s) == DS_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(ds_last_error(), "Mpixels") != NULL);
     sp.tear = 1.0f;
     CHECK(ds_scene_create(rgb, 4, 4, 12, depth, &sp, &s) == DS_ERR_INVALID_ARGUMENT);
     sp = cpu_params();
