@@ -18,6 +18,16 @@ typedef struct ds_batch_cli {
 
 enum { DS_CLI_NOT_MINE = -1 };
 
+/* The getopt_long entries of the options ds_cli_batch_option handles
+ * (--shard aside: only the batch commands take it), and of -m/-o/-q/-h,
+ * for a command's option table. */
+#define DS_CLI_ENGINE_OPTIONS                                                                          \
+    {"model", required_argument, 0, 'm'}, {"output", required_argument, 0, 'o'},                      \
+        {"square", no_argument, 0, 'S'}, {"height", required_argument, 0, 'H'},                       \
+        {"overwrite", no_argument, 0, 'O'}, {"max-pixels", required_argument, 0, 'p'},                \
+        {"device", required_argument, 0, 'd'}, {"threads", required_argument, 0, 't'},                \
+        {"no-autotune", no_argument, 0, 'A'}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}
+
 /* Handles getopt_long's `c` if it is a shared option: --square (S),
  * --height (H), --overwrite (O), --shard (x), --max-pixels (p), --device (d),
  * --threads (t), --no-autotune (A), -q. Returns DS_CLI_NOT_MINE for any other

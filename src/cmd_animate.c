@@ -66,16 +66,12 @@ typedef struct animate_args {
 
 static int parse(int argc, char **argv, animate_args *a) {
     static const struct option opts[] = {
-        {"model", required_argument, 0, 'm'},    {"output", required_argument, 0, 'o'},
+        DS_CLI_ENGINE_OPTIONS,
         {"motion", required_argument, 0, 'M'},   {"seconds", required_argument, 0, 's'},
         {"fps", required_argument, 0, 'f'},      {"size", required_argument, 0, 'z'},
         {"strength", required_argument, 0, 'k'}, {"focus", required_argument, 0, 'F'},
         {"fov", required_argument, 0, 'V'},      {"tear", required_argument, 0, 'T'},
-        {"crf", required_argument, 0, 'c'},      {"overwrite", no_argument, 0, 'O'},
-        {"square", no_argument, 0, 'S'},         {"height", required_argument, 0, 'H'},
-        {"max-pixels", required_argument, 0, 'p'}, {"device", required_argument, 0, 'd'},
-        {"threads", required_argument, 0, 't'},  {"no-autotune", no_argument, 0, 'A'},
-        {"quiet", no_argument, 0, 'q'},          {"help", no_argument, 0, 'h'},
+        {"crf", required_argument, 0, 'c'},
         {0, 0, 0, 0}};
     int c;
     optind = 1;

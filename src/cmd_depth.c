@@ -59,15 +59,11 @@ typedef struct depth_args {
 
 static int parse(int argc, char **argv, depth_args *a) {
     static const struct option opts[] = {
-        {"model", required_argument, 0, 'm'},     {"output", required_argument, 0, 'o'},
+        DS_CLI_ENGINE_OPTIONS,
         {"recursive", no_argument, 0, 'r'},       {"format", required_argument, 0, 'f'},
         {"colormap", required_argument, 0, 'c'},  {"grayscale", no_argument, 0, 'g'},
         {"side-by-side", no_argument, 0, 's'},    {"normalize", required_argument, 0, 'n'},
-        {"square", no_argument, 0, 'S'},          {"height", required_argument, 0, 'H'},
-        {"overwrite", no_argument, 0, 'O'},       {"shard", required_argument, 0, 'x'},
-        {"max-pixels", required_argument, 0, 'p'}, {"device", required_argument, 0, 'd'},
-        {"threads", required_argument, 0, 't'},   {"quiet", no_argument, 0, 'q'},
-        {"no-autotune", no_argument, 0, 'A'},     {"help", no_argument, 0, 'h'},
+        {"shard", required_argument, 0, 'x'},
         {0, 0, 0, 0}};
     ds_output_opts *o = &a->batch.out;
     int c;

@@ -62,17 +62,12 @@ typedef struct mesh_args {
 
 static int parse(int argc, char **argv, mesh_args *a) {
     static const struct option opts[] = {
-        {"model", required_argument, 0, 'm'},       {"output", required_argument, 0, 'o'},
+        DS_CLI_ENGINE_OPTIONS,
         {"recursive", no_argument, 0, 'r'},         {"format", required_argument, 0, 'f'},
         {"grid", required_argument, 0, 'G'},        {"projection", required_argument, 0, 'P'},
         {"depth-scale", required_argument, 0, 'D'}, {"fov", required_argument, 0, 'F'},
         {"near", required_argument, 0, 'N'},        {"far", required_argument, 0, 'R'},
-        {"tear", required_argument, 0, 'T'},        {"square", no_argument, 0, 'S'},
-        {"height", required_argument, 0, 'H'},      {"overwrite", no_argument, 0, 'O'},
-        {"shard", required_argument, 0, 'x'},       {"max-pixels", required_argument, 0, 'p'},
-        {"device", required_argument, 0, 'd'},      {"threads", required_argument, 0, 't'},
-        {"no-autotune", no_argument, 0, 'A'},       {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},
+        {"tear", required_argument, 0, 'T'},        {"shard", required_argument, 0, 'x'},
         {0, 0, 0, 0}};
     int c, format_given = 0;
     optind = 1;
