@@ -116,6 +116,13 @@ typedef enum ds_device {
 
 typedef struct ds_engine ds_engine;
 
+/* The arithmetic of the CUDA backend's convolutions and matrix products
+ * (the CPU backend and the emulator always compute float32). */
+typedef enum ds_precision {
+    DS_PRECISION_FP32 = 0, /* float32 math, no tensor cores: parity with the reference (default) */
+    DS_PRECISION_TF32      /* float32 storage, TF32 tensor cores (10-bit mantissa products) */
+} ds_precision;
+
 typedef struct ds_engine_params {
     const char *model_path; /* a GGUF file written by ds_convert_file / ds_synth_file */
     ds_device device;
@@ -126,6 +133,7 @@ typedef struct ds_engine_params {
     ds_log_fn log;          /* may be NULL */
     void *log_user;
     int autotune;           /* CUDA: time the library's algorithms once per shape (default 1) */
+    ds_precision precision; /* CUDA: DS_PRECISION_FP32 (default) or DS_PRECISION_TF32 */
 } ds_engine_params;
 
 ds_engine_params ds_engine_default_params(void);

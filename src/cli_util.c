@@ -82,6 +82,16 @@ int ds_cli_parse_int(const char *s, long lo, long hi, int *out) {
     return 1;
 }
 
+int ds_cli_parse_precision(const char *s, ds_precision *out) {
+    if (!strcmp(s, "fp32"))
+        *out = DS_PRECISION_FP32;
+    else if (!strcmp(s, "tf32"))
+        *out = DS_PRECISION_TF32;
+    else
+        return 0;
+    return 1;
+}
+
 int ds_cli_parse_threads(const char *s, int *out) {
     char *end;
     long v = strtol(s, &end, 10);

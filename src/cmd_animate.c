@@ -49,7 +49,8 @@ static const char ANIMATE_HELP[] =
     "  --crf N            H.264 quality, 0 (lossless) to 51 (default 18)\n"
     "  --overwrite        replace OUT if it exists\n"
     "  --square, --height N, --max-pixels N, --device D, --threads N,\n"
-    "  --no-autotune, -q  as for 'depthsolve depth' (--device also picks where\n"
+    "  --no-autotune, --precision P, -q\n"
+    "                     as for 'depthsolve depth' (--device also picks where\n"
     "                     frames are rendered)\n"
     "\n"
     "Exit status: 0 written, 1 failed (nothing written), 2 usage error.\n";

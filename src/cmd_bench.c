@@ -28,6 +28,8 @@ static const char BENCH_HELP[] =
     "                      when one works, else the CPU; cuda-emu is the CUDA\n"
     "                      backend on the CPU emulator: slow, for checking)\n"
     "  --no-autotune       CUDA: the library's default algorithms, not timed ones\n"
+    "  --precision P       CUDA: fp32 (default: float32 math, no tensor cores) or tf32\n"
+    "                      (TF32 tensor cores for convolutions and matrix products)\n"
     "  --json              one JSON object instead of the table\n";
 
 static double now_seconds(void) {
@@ -106,7 +108,7 @@ int ds_cmd_bench(int argc, char **argv) {
         {"runs", required_argument, 0, 'n'},   {"warmup", required_argument, 0, 'W'},
         {"threads", required_argument, 0, 't'}, {"device", required_argument, 0, 'd'},
         {"json", no_argument, 0, 'j'},         {"help", no_argument, 0, 'h'},
-        {"image", required_argument, 0, 'i'},  {"no-autotune", no_argument, 0, 'A'},
+        {"image", required_argument, 0, 'i'},  {"no-autotune", no_argument, 0, 'A'}, {"precision", required_argument, 0, 'Y'},
         {0, 0, 0, 0}};
     ds_engine_params p = ds_engine_default_params();
     int h = 0, w = 0, runs = 10, warmup = 2, json = 0, c;
@@ -139,6 +141,10 @@ int ds_cmd_bench(int argc, char **argv) {
             break;
         case 'j': json = 1; break;
         case 'A': p.autotune = 0; break;
+        case 'Y':
+            if (!ds_cli_parse_precision(optarg, &p.precision))
+                return ds_cli_usage_error("bench", "--precision takes fp32 or tf32");
+            break;
         case 'i': image = optarg; break;
         case 'h': fputs(BENCH_HELP, stdout); return DS_EXIT_OK;
         default: return ds_cli_usage_error("bench", "bad option");

@@ -45,6 +45,8 @@ static const char DEPTH_HELP[] =
     "                       when one works, else the CPU; cuda-emu: the CUDA backend\n"
     "                       on the CPU emulator, slow, for checking)\n"
     "  --no-autotune        CUDA: the library's default algorithms, not timed ones\n"
+    "  --precision P        CUDA: fp32 (default: float32 math, no tensor cores) or tf32\n"
+    "                       (TF32 tensor cores for convolutions and matrix products)\n"
     "  --threads N          CPU threads (default: all cores)\n"
     "  -q, --quiet          no progress line and no summary\n"
     "\n"

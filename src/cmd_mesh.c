@@ -44,7 +44,7 @@ static const char MESH_HELP[] =
     "                       nearest depth, so foreground and background separate\n"
     "                       (e.g. 0.05; default 0: keep all)\n"
     "  -r, --recursive, --overwrite, --shard I/N, --square, --height N,\n"
-    "  --max-pixels N, --device D, --threads N, --no-autotune, -q\n"
+    "  --max-pixels N, --device D, --threads N, --no-autotune, --precision P, -q\n"
     "                       as for 'depthsolve depth'\n"
     "\n"
     "Exit status: 0 all photos done (or skipped), 1 some failed, 2 usage error.\n";

@@ -25,6 +25,8 @@ static const char NET_HELP[] =
     "                      when one works, else the CPU; cuda-emu is the CUDA\n"
     "                      backend on the CPU emulator: slow, for checking)\n"
     "  --no-autotune       CUDA: the library's default algorithms, not timed ones\n"
+    "  --precision P       CUDA: fp32 (default: float32 math, no tensor cores) or tf32\n"
+    "                      (TF32 tensor cores for convolutions and matrix products)\n"
     "  --threads N         CPU threads (default: all cores)\n"
     "  --reference         plain reference ops (slow; for checking the fast ones)\n"
     "  --profile           log the time of every op kind and the slowest nodes\n"
@@ -53,7 +55,7 @@ int ds_cmd_net(int argc, char **argv) {
         {"device", required_argument, 0, 'd'}, {"threads", required_argument, 0, 't'},
         {"reference", no_argument, 0, 'R'},    {"quiet", no_argument, 0, 'q'},
         {"profile", no_argument, 0, 'P'},      {"repeat", required_argument, 0, 'r'},
-        {"no-autotune", no_argument, 0, 'A'},  {"help", no_argument, 0, 'h'},
+        {"no-autotune", no_argument, 0, 'A'}, {"precision", required_argument, 0, 'Y'},  {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     ds_engine_params p = ds_engine_default_params();
     const char *input = NULL, *output = NULL, *dump_dir = NULL;
@@ -76,6 +78,10 @@ int ds_cmd_net(int argc, char **argv) {
             break;
         case 'R': p.reference = 1; break;
         case 'A': p.autotune = 0; break;
+        case 'Y':
+            if (!ds_cli_parse_precision(optarg, &p.precision))
+                return ds_cli_usage_error("net", "--precision takes fp32 or tf32");
+            break;
         case 'P': p.profile = 1; break;
         case 'r':
             if (!ds_cli_parse_threads(optarg, &repeat))

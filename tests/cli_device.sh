@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # --device on depthsolve net and depth: cuda-emu (the CUDA backend on the CPU
 # emulator) gives the CPU's numbers; cuda without a GPU fails in one line;
-# auto falls back to the CPU with one line saying why.
+# auto falls back to the CPU with one line saying why; --precision.
 . "$(dirname "$0")/shell_lib.sh"
 M=${DS_MODELS:-build/models}/midas_v21_small_256.gguf
 R=tests/data/reference/midas_v21_small_256
@@ -25,6 +25,10 @@ else
     pass net_cuda_runs_on_this_gpu
 fi
 expect net_unknown_device 2 "unknown device 'tpu'" -- net -o "$T/x.npy" --device tpu
+# --precision tf32 changes the CUDA libraries' math only: on the CPU the output is the same
+net -q -o "$T/tf32.npy" --device cpu --precision tf32 && cmp -s "$T/tf32.npy" "$T/cpu.npy" &&
+    pass net_precision_tf32_on_cpu || fail net_precision_tf32_on_cpu "differs from fp32 on the CPU"
+expect net_unknown_precision 2 "--precision takes fp32 or tf32" -- net -o "$T/x.npy" --precision fp16
 
 I=$R/pipeline_211x157/image.png
 "$DS_BIN" depth -q --model "$M" "$I" -o "$T/d_emu" --format npy --device cuda-emu && pass depth_cuda_emu_runs ||

@@ -125,6 +125,36 @@ TEST(wrong_descriptors_fail) {
     CHECK_OK(conv_graph(odd, false, &g));
 }
 
+/* --precision tf32: the heuristics' tensor-core engines become candidates
+ * (TF32 for float32 data) and plan on the H100; fp32 never takes one. */
+TEST(tf32_takes_tensor_core_engines) {
+    CHECK_MSG(g_h100.d, "needs the H100 description");
+    const ds_conv_attr a = {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, DS_ACT_NONE, DS_ACT_NONE, DS_ACT_RELU};
+    const int64_t xs[4] = {1, 48, 48, 256}, ys[4] = {1, 48, 48, 256};
+    const conv_desc d = conv_desc_make(&a, xs, ys, true, false, 16);
+    be_desc g;
+    CHECK_OK(conv_graph(d, false, &g));
+    std::vector<be_desc> fp32, tf32;
+    CHECK_OK(conv_configs(g, g_h100.d, 64, false, &fp32));
+    CHECK_OK(conv_configs(g, g_h100.d, 64, true, &tf32));
+    int tc_fp32 = 0, tc_tf32 = 0, planned = 0;
+    for (const be_desc &c : fp32)
+        tc_fp32 += conv_config_tensor_core(c);
+    for (const be_desc &c : tf32)
+        if (conv_config_tensor_core(c)) {
+            tc_tf32++;
+            be_desc plan;
+            int64_t ws = 0;
+            planned += conv_plan(c, g_h100.d, &plan, &ws) == DS_OK;
+        }
+    ds_clear_error();
+    CHECK_MSG(!fp32.empty() && tc_fp32 == 0, "fp32: %d configs, %d with tensor cores", (int)fp32.size(), tc_fp32);
+    CHECK_MSG(tc_tf32 > 0 && planned > 0, "tf32: %d configs, %d with tensor cores, %d planned", (int)tf32.size(),
+              tc_tf32, planned);
+    printf("    3x3 256->256 at 48x48: fp32 %zu configs (no tensor cores), tf32 %zu (%d tensor-core, %d planned)\n",
+           fp32.size(), tf32.size(), tc_tf32, planned);
+}
+
 struct net_size {
     ds_arch arch;
     int h, w;
@@ -153,7 +183,7 @@ static ds_status plan_both(const conv_desc &d, const ds_conv_attr *a, conv_resul
         be_desc g, plan;
         std::vector<be_desc> cfgs;
         DS_TRY(conv_graph(gd, fused != 0, &g)); /* the graph itself must always finalize */
-        DS_TRY(conv_configs(g, g_h100.d, 8, &cfgs));
+        DS_TRY(conv_configs(g, g_h100.d, 8, false, &cfgs));
         for (const be_desc &cfg : cfgs) {
             int64_t ws = 0;
             if (conv_plan(cfg, g_h100.d, &plan, &ws) != DS_OK)
@@ -399,6 +429,7 @@ int main(void) {
     RUN(library_without_a_device);
     RUN(h100_properties_from_json);
     RUN(wrong_descriptors_fail);
+    RUN(tf32_takes_tensor_core_engines);
     RUN(every_convolution_of_the_four_networks);
     RUN(autotune_cache_file);
     if (g_devices > 0)

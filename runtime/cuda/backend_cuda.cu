@@ -136,6 +136,7 @@ static ds_status cu_create(const ds_backend_config *cfg, void **state, char *des
         s = gpu_libs_create(&c->libs);
     gpu_tuning tuning = gpu_tuning_default();
     tuning.autotune = cfg->params->autotune != 0;
+    tuning.tf32 = cfg->params->precision == DS_PRECISION_TF32;
     if (s == DS_OK)
         s = gpu_libs_set_tuning(c->libs, &tuning);
     if (s != DS_OK) {

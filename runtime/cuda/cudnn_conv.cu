@@ -188,8 +188,10 @@ ds_status conv_graph(const conv_desc &d, bool fused, be_desc *graph) {
     return DS_OK;
 }
 
-/* Whether the engine behind a config keeps float32 math (no tensor cores, no down-conversion). */
-static bool keeps_fp32(const be_desc &cfg) {
+/* Whether the engine behind a config computes as asked: never with inputs
+ * down-converted (to half precision), with tensor cores (TF32 for float32
+ * data) only when tf32. */
+static bool keeps_precision(const be_desc &cfg, bool tf32) {
     be_desc engine;
     if (be_create(CUDNN_BACKEND_ENGINE_DESCRIPTOR, &engine) != DS_OK)
         return false;
@@ -202,10 +204,13 @@ static bool keeps_fp32(const be_desc &cfg) {
                                  CUDNN_NUMERICAL_NOTE_TYPE_COUNT, &n, notes) != CUDNN_STATUS_SUCCESS)
         return false;
     for (int64_t i = 0; i < n; i++)
-        if (notes[i] == CUDNN_NUMERICAL_NOTE_TENSOR_CORE || notes[i] == CUDNN_NUMERICAL_NOTE_DOWN_CONVERT_INPUTS)
+        if ((notes[i] == CUDNN_NUMERICAL_NOTE_TENSOR_CORE && !tf32) ||
+            notes[i] == CUDNN_NUMERICAL_NOTE_DOWN_CONVERT_INPUTS)
             return false;
     return true;
 }
+
+bool conv_config_tensor_core(const be_desc &cfg) { return keeps_precision(cfg, true) && !keeps_precision(cfg, false); }
 
 int64_t conv_config_engine(const be_desc &cfg) {
     be_desc engine;
@@ -248,13 +253,14 @@ static ds_status heuristics(const be_desc &graph, cudnnBackendDescriptor_t devpr
     return DS_OK;
 }
 
-ds_status conv_configs(const be_desc &graph, cudnnBackendDescriptor_t devprop, int max, std::vector<be_desc> *cfgs) {
+ds_status conv_configs(const be_desc &graph, cudnnBackendDescriptor_t devprop, int max, bool tf32,
+                       std::vector<be_desc> *cfgs) {
     cfgs->clear();
     for (cudnnBackendHeurMode_t mode : {CUDNN_HEUR_MODE_A, CUDNN_HEUR_MODE_FALLBACK}) {
         std::vector<be_desc> found;
         DS_TRY(heuristics(graph, devprop, mode, &found));
         for (be_desc &c : found)
-            if ((int)cfgs->size() < max && keeps_fp32(c))
+            if ((int)cfgs->size() < max && keeps_precision(c, tf32))
                 cfgs->push_back(std::move(c));
         if (!cfgs->empty())
             break;

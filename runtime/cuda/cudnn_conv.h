@@ -84,9 +84,12 @@ bool conv_fusable(const ds_conv_attr *a, bool bias, bool residual);
 ds_status conv_graph(const conv_desc &d, bool fused, be_desc *graph);
 
 /* Up to `max` engine configs in the order of heuristics mode A (mode
- * FALLBACK when A has none), without engines that use tensor cores or
- * down-convert inputs: float32 stays float32 (no TF32). */
-ds_status conv_configs(const be_desc &graph, cudnnBackendDescriptor_t devprop, int max, std::vector<be_desc> *cfgs);
+ * FALLBACK when A has none), without engines that down-convert inputs and,
+ * unless tf32, without engines that use tensor cores: float32 stays float32. */
+ds_status conv_configs(const be_desc &graph, cudnnBackendDescriptor_t devprop, int max, bool tf32,
+                       std::vector<be_desc> *cfgs);
+/* Whether the engine behind a config uses tensor cores. */
+bool conv_config_tensor_core(const be_desc &cfg);
 /* The engine's global index of a config (-1 if it cannot be read). */
 int64_t conv_config_engine(const be_desc &cfg);
 /* A finalized execution plan and its workspace bytes. */

@@ -53,6 +53,7 @@ struct gpu_tuning {
     int max_plans;          /* 8 */
     const char *cache_file; /* NULL: $XDG_CACHE_HOME (or ~/.cache)/depthsolve/cudnn-<gpu>-<cudnn>.txt;
                                "": no file. Copied. */
+    bool tf32;              /* TF32 tensor cores for convolutions and GEMMs (false: float32 math) */
 };
 gpu_tuning gpu_tuning_default(void);
 /* Before the first call; choices already made are kept. */

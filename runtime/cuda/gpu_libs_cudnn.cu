@@ -1,8 +1,10 @@
 /*
  * gpu_libs_cudnn.cu: gpu_libs.h on cuDNN 9's graph API and cuBLASLt (the
- * nvcc build). Float32 throughout, with float32 math: convolutions take only
- * engines without tensor cores (no TF32, cudnn_conv.h), GEMMs compute in
- * CUBLAS_COMPUTE_32F.
+ * nvcc build). Float32 data throughout. By default float32 math too:
+ * convolutions take only engines without tensor cores (cudnn_conv.h), GEMMs
+ * compute in CUBLAS_COMPUTE_32F. With tuning.tf32, convolutions may take
+ * tensor-core engines and GEMMs compute in CUBLAS_COMPUTE_32F_FAST_TF32; the
+ * cache keys then start with "tf32".
  *
  * A convolution is one cuDNN operation graph: conv -> + r -> + b -> ReLU or
  * ReLU6 when the heuristics offer an engine for it and the call allows it
@@ -82,7 +84,7 @@ struct gpu_libs {
     cudaEvent_t ev0 = NULL, ev1 = NULL;
 };
 
-gpu_tuning gpu_tuning_default(void) { return gpu_tuning{true, 8, NULL}; }
+gpu_tuning gpu_tuning_default(void) { return gpu_tuning{true, 8, NULL, false}; }
 
 static ds_status libs_init(gpu_libs *L) {
     CUDNN_TRY(cudnnCreate(&L->dnn));
@@ -328,7 +330,7 @@ static ds_status conv_candidates(gpu_libs *L, const conv_call &c, const conv_des
         std::vector<be_desc> cfgs;
         ds_status st = conv_graph(gd, fused != 0, &graph);
         if (st == DS_OK)
-            st = conv_configs(graph, L->devprop.d, L->tuning.max_plans, &cfgs);
+            st = conv_configs(graph, L->devprop.d, L->tuning.max_plans, L->tuning.tf32, &cfgs);
         if (st != DS_OK) {
             if (fused) /* the bare convolution is tried next */
                 continue;
@@ -353,7 +355,8 @@ static ds_status conv_candidates(gpu_libs *L, const conv_call &c, const conv_des
 /* The plan of a call's shape: cached, or chosen now (from the cache file, by timing, or the heuristics' first). */
 static ds_status plan_conv(gpu_libs *L, cudaStream_t s, const conv_call &c, const conv_choice **out) {
     const conv_desc d = conv_desc_of(c);
-    const std::string key = "conv " + conv_key(d) + (conv_in_place(c) ? " y=r" : "");
+    const std::string key =
+        (L->tuning.tf32 ? "tf32 conv " : "conv ") + conv_key(d) + (conv_in_place(c) ? " y=r" : "");
     auto found = L->convs.find(key);
     if (found == L->convs.end()) {
         bool cap = false;
@@ -457,7 +460,8 @@ static ds_status gemm_build(gpu_libs *L, const gemm_call &g, gemm_choice *ch) {
         epi = CUBLASLT_EPILOGUE_RELU;
     const cublasOperation_t op_a = g.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N; /* cuBLASLt's A is our B */
     const cublasOperation_t op_b = g.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
-    CUBLAS_TRY(cublasLtMatmulDescCreate(&ch->op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+    const cublasComputeType_t compute = L->tuning.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+    CUBLAS_TRY(cublasLtMatmulDescCreate(&ch->op, compute, CUDA_R_32F));
     CUBLAS_TRY(cublasLtMatmulDescSetAttribute(ch->op, CUBLASLT_MATMUL_DESC_TRANSA, &op_a, sizeof op_a));
     CUBLAS_TRY(cublasLtMatmulDescSetAttribute(ch->op, CUBLASLT_MATMUL_DESC_TRANSB, &op_b, sizeof op_b));
     CUBLAS_TRY(cublasLtMatmulDescSetAttribute(ch->op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));

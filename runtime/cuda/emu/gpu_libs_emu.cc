@@ -26,7 +26,7 @@ ds_status gpu_libs_create(gpu_libs **out) {
 
 void gpu_libs_free(gpu_libs *libs) { delete libs; }
 
-gpu_tuning gpu_tuning_default(void) { return gpu_tuning{true, 8, NULL}; }
+gpu_tuning gpu_tuning_default(void) { return gpu_tuning{true, 8, NULL, false}; }
 
 /* Nothing to tune: the reference ops have one algorithm. */
 ds_status gpu_libs_set_tuning(gpu_libs *libs, const gpu_tuning *t) {
