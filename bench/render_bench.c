@@ -43,7 +43,9 @@ int main(int argc, char **argv) {
         }
     ds_scene_params sp = ds_scene_default_params();
     sp.n_threads = argc > 6 ? atoi(argv[6]) : 0;
-    sp.device = !strcmp(device, "cuda") ? DS_DEVICE_CUDA : !strcmp(device, "cuda-emu") ? DS_DEVICE_CUDA_EMU : DS_DEVICE_CPU;
+    sp.device = !strcmp(device, "cuda")       ? DS_DEVICE_CUDA
+                : !strcmp(device, "cuda-emu") ? DS_DEVICE_CUDA_EMU
+                                              : DS_DEVICE_CPU;
     ds_path_params path = ds_path_default_params();
     path.motion = motion;
     path.focus = ds_depth_focus(depth, w, h);

@@ -56,7 +56,8 @@ static __global__ void render_resolve_kernel(ds_render_view v, const float *proj
             inv_depth[k] = 0.0f;
             rgb[k * 3] = rgb[k * 3 + 1] = rgb[k * 3 + 2] = 0;
         } else {
-            inv_depth[k] = ds_rd_resolve(&v, proj, z, grid_rgb, key, (int)(k % v.out_w), (int)(k / v.out_w), rgb + k * 3);
+            const int x = (int)(k % v.out_w), y = (int)(k / v.out_w);
+            inv_depth[k] = ds_rd_resolve(&v, proj, z, grid_rgb, key, x, y, rgb + k * 3);
         }
     }
 }

@@ -10,7 +10,13 @@
 #include "render.h"
 
 /* 64 Mpixels (8K x 8K) take about 3 GiB of frame and grid buffers. */
-enum { RENDER_MAX_SIDE = 16384, RENDER_MAX_PIXELS = 1 << 26, RENDER_MAX_EXTENT = 64, RENDER_FILL_MIN = 32, RENDER_FILL_MAX = 256 };
+enum {
+    RENDER_MAX_SIDE = 16384,
+    RENDER_MAX_PIXELS = 1 << 26,
+    RENDER_MAX_EXTENT = 64, /* pixels a drawn triangle may span */
+    RENDER_FILL_MIN = 32,   /* hole filling's reach, pixels */
+    RENDER_FILL_MAX = 256
+};
 static const float RENDER_FILL_TOL = 0.15f;
 /* A depth ramp is an edge when its inverse depth spans more than this
  * fraction of its largest value within the window (render_edges.c). */

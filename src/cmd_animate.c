@@ -106,7 +106,8 @@ static int parse(int argc, char **argv, animate_args *a) {
             if (!x)
                 return ds_cli_usage_error("animate", "--size takes WxH, e.g. 1920x1080");
             *x = '\0';
-            const int ok = ds_cli_parse_int(optarg, 2, 16384, &a->width) && ds_cli_parse_int(x + 1, 2, 16384, &a->height);
+            const int ok =
+                ds_cli_parse_int(optarg, 2, 16384, &a->width) && ds_cli_parse_int(x + 1, 2, 16384, &a->height);
             *x = 'x';
             if (!ok)
                 return ds_cli_usage_error("animate", "--size takes WxH with sides of 2 to 16384 pixels");

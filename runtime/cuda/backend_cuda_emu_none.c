@@ -32,7 +32,8 @@ ds_status ds_render_gpu_create_emu(const ds_render_grid *g, int device, ds_rende
     (void)g;
     (void)device;
     *out = NULL;
-    return ds_fail(DS_ERR_UNSUPPORTED, "render: cuda-emu: built without the CUDA headers (no CUDA_HOME/include/cuda_runtime.h)");
+    return ds_fail(DS_ERR_UNSUPPORTED,
+                   "render: cuda-emu: built without the CUDA headers (no CUDA_HOME/include/cuda_runtime.h)");
 }
 
 ds_status ds_render_gpu_frame_emu(ds_render_gpu *r, const ds_render_view *v, uint8_t *out, size_t stride) {
@@ -40,7 +41,8 @@ ds_status ds_render_gpu_frame_emu(ds_render_gpu *r, const ds_render_view *v, uin
     (void)v;
     (void)out;
     (void)stride;
-    return ds_fail(DS_ERR_UNSUPPORTED, "render: cuda-emu: built without the CUDA headers (no CUDA_HOME/include/cuda_runtime.h)");
+    return ds_fail(DS_ERR_UNSUPPORTED,
+                   "render: cuda-emu: built without the CUDA headers (no CUDA_HOME/include/cuda_runtime.h)");
 }
 
 void ds_render_gpu_free_emu(ds_render_gpu *r) { (void)r; }
