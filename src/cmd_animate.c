@@ -222,6 +222,14 @@ static ds_status prepare(animate_args *a, ds_video_kind kind, clip *c) {
     ds_status s = ds_engine_solve_rgb8(e, c->frame0.rgb, a->width, a->height, (size_t)a->width * 3, &a->batch.solve,
                                        c->depth);
     c->depth_seconds = now_seconds() - t0;
+    /* The network's depth edges, upsampled to the frame, spread over about
+     * two network pixels: the scene makes ramps that wide steps. */
+    int net_w = 0, net_h = 0;
+    if (s == DS_OK && ds_engine_input_size(e, a->width, a->height, &a->batch.solve, &net_w, &net_h) == DS_OK) {
+        const int side = a->width > a->height ? a->width : a->height, net = net_w > net_h ? net_w : net_h;
+        const int radius = (2 * side + net - 1) / net;
+        a->scene.edge_radius = radius > 64 ? 64 : radius;
+    }
     ds_model_info info;
     ds_engine_model_info(e, &info);
     a->scene.device = !strcmp(info.device, "cuda")       ? DS_DEVICE_CUDA
