@@ -12,6 +12,7 @@
 
 #include <vector>
 
+#include "conv_check.h" /* conv_check_make */
 #include "cuda_test.h" /* dev_buf */
 #include "gpu_libs.h"  /* gpu_conv, gpu_gemm */
 #include "kernels.h"   /* op_bias_act */
@@ -39,54 +40,27 @@ TEST(conv_is_the_reference) {
     for (const conv_case &c : CONVS)
         for (int with_r = 0; with_r < 2; with_r++) {
             const ds_conv_attr &a = c.a;
-            const int64_t ys[4] = {c.x[0], ds_window_out(c.x[1], a.pad_t, a.pad_b, a.kh, a.stride_h, a.dil_h),
-                                   ds_window_out(c.x[2], a.pad_l, a.pad_r, a.kw, a.stride_w, a.dil_w), c.o};
-            const size_t nx = (size_t)(c.x[0] * c.x[1] * c.x[2] * c.x[3]), ny = (size_t)(ys[0] * ys[1] * ys[2] * ys[3]);
-            const size_t nw = (size_t)(c.o * a.kh * a.kw * (c.x[3] / a.groups));
-            std::vector<float> x(nx), w(nw), b(c.o), r(ny), ref(ny), got(ny);
-            op_random(x.data(), nx, 1, 1.0f);
-            op_random(w.data(), nw, 2, 0.5f);
-            op_random(b.data(), b.size(), 3, 0.1f);
-            op_random(r.data(), ny, 4, 1.0f);
-            ds_node n;
-            memset(&n, 0, sizeof n);
-            n.op = DS_OP_CONV2D;
-            n.a.conv = a;
-            memcpy(n.shape, ys, sizeof n.shape);
-            ds_tensor hx = {x.data(), {c.x[0], c.x[1], c.x[2], c.x[3]}}, hr = {r.data(), {ys[0], ys[1], ys[2], ys[3]}};
-            ds_tensor hy = {ref.data(), {ys[0], ys[1], ys[2], ys[3]}};
-            ds_cpu_ctx ctx = {1, NULL, 0};
-            ds_cpu_op op = {&n, &hx, with_r ? &hr : NULL, &hy, w.data(), b.data(), NULL, &ctx};
-            ds_ref_conv2d(&op);
-            dev_buf<float> dx, dw, db, dr, dy;
-            CHECK_OK(dev_alloc(&dx, nx));
-            CHECK_OK(dev_alloc(&dw, nw));
-            CHECK_OK(dev_alloc(&db, b.size()));
-            CHECK_OK(dev_alloc(&dr, ny));
-            CHECK_OK(dev_alloc(&dy, ny));
-            CHECK_OK(dev_upload(&dx, x.data()));
-            CHECK_OK(dev_upload(&dw, w.data()));
-            CHECK_OK(dev_upload(&db, b.data()));
-            CHECK_OK(dev_upload(&dr, r.data()));
-            ds_tensor tx = {dx.p, {c.x[0], c.x[1], c.x[2], c.x[3]}}, tr = {dr.p, {ys[0], ys[1], ys[2], ys[3]}};
-            ds_tensor ty = {dy.p, {ys[0], ys[1], ys[2], ys[3]}};
-            CHECK_OK(gpu_conv(g_libs, g_stream, &a, &tx, dw.p, db.p, with_r ? &tr : NULL, &ty));
+            conv_check k;
+            CHECK_OK(conv_check_make(c.x, c.o, a, true, with_r != 0, 0.1f, &k));
+            const int64_t *ys = k.ys;
+            const size_t ny = k.ref.size();
+            std::vector<float> got(ny);
+            ds_tensor tx = {k.dx.p, {c.x[0], c.x[1], c.x[2], c.x[3]}}, tr = {k.dr.p, {ys[0], ys[1], ys[2], ys[3]}};
+            ds_tensor ty = {k.dy.p, {ys[0], ys[1], ys[2], ys[3]}};
+            CHECK_OK(gpu_conv(g_libs, g_stream, &a, &tx, k.dw.p, k.db.p, with_r ? &tr : NULL, &ty));
             CHECK_OK(cuda_stream_sync(g_stream));
-            CHECK_OK(dev_download(dy, got.data()));
-            CHECK_MSG(!memcmp(got.data(), ref.data(), ny * sizeof(float)), "conv %dx%d groups %d residual %d differs",
+            CHECK_OK(dev_download(k.dy, got.data()));
+            CHECK_MSG(!memcmp(got.data(), k.ref.data(), ny * sizeof(float)), "conv %dx%d groups %d residual %d differs",
                       a.kh, a.kw, a.groups, with_r);
-            CHECK(dev_guards_ok(dy));
+            CHECK(dev_guards_ok(k.dy));
             /* a wrong output shape and a host pointer are refused at the call */
             ds_tensor bad = ty;
             bad.shape[1]++;
-            CHECK_FAILS(gpu_conv(g_libs, g_stream, &a, &tx, dw.p, db.p, NULL, &bad), DS_ERR_SHAPE, "does not convolve");
-            CHECK_FAILS(gpu_conv(g_libs, g_stream, &a, &tx, w.data(), db.p, NULL, &ty), DS_ERR_INVALID_ARGUMENT,
+            CHECK_FAILS(gpu_conv(g_libs, g_stream, &a, &tx, k.dw.p, k.db.p, NULL, &bad), DS_ERR_SHAPE,
+                        "does not convolve");
+            CHECK_FAILS(gpu_conv(g_libs, g_stream, &a, &tx, k.w.data(), k.db.p, NULL, &ty), DS_ERR_INVALID_ARGUMENT,
                         "w (");
-            dev_release(&dx);
-            dev_release(&dw);
-            dev_release(&db);
-            dev_release(&dr);
-            dev_release(&dy);
+            conv_check_release(&k);
         }
 }
 

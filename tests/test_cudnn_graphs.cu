@@ -43,7 +43,7 @@
 extern "C" {
 #include "arch.h" /* ds_arch_build (a C header without extern "C") */
 }
-#include "cpu_ops.h"    /* ds_ref_conv2d */
+#include "conv_check.h" /* conv_check_make */
 #include "cuda_test.h"  /* dev_buf, dev_alloc, dev_guards_ok */
 #include "cudnn_conv.h" /* conv_graph, conv_configs, conv_plan, cudnn_devprop_from_json */
 #include "error.h"      /* DS_TRY, ds_fail */
@@ -296,54 +296,26 @@ static const dev_conv_case DEV_CONVS[] = {
 static void conv_on_device(gpu_libs *libs, cudaStream_t st) {
     for (const dev_conv_case &c : DEV_CONVS) {
         const ds_conv_attr &a = c.a;
-        const int64_t ys[4] = {c.x[0], ds_window_out(c.x[1], a.pad_t, a.pad_b, a.kh, a.stride_h, a.dil_h),
-                               ds_window_out(c.x[2], a.pad_l, a.pad_r, a.kw, a.stride_w, a.dil_w), c.o};
-        const size_t nx = (size_t)ds_shape_numel(c.x), ny = (size_t)ds_shape_numel(ys);
-        const size_t nw = (size_t)(c.o * a.kh * a.kw * (c.x[3] / a.groups));
-        std::vector<float> x(nx), w(nw), b((size_t)c.o), r(ny), ref(ny), got(ny);
-        op_random(x.data(), nx, 1, 1.0f);
-        op_random(w.data(), nw, 2, 0.5f);
-        op_random(b.data(), b.size(), 3, 0.5f);
-        op_random(r.data(), ny, 4, 1.0f);
-        ds_node n;
-        memset(&n, 0, sizeof n);
-        n.op = DS_OP_CONV2D;
-        n.a.conv = a;
-        memcpy(n.shape, ys, sizeof n.shape);
-        ds_tensor hx = {x.data(), {c.x[0], c.x[1], c.x[2], c.x[3]}}, hr = {r.data(), {ys[0], ys[1], ys[2], ys[3]}};
-        ds_tensor hy = {ref.data(), {ys[0], ys[1], ys[2], ys[3]}};
-        ds_cpu_ctx ctx = {1, NULL, 0};
-        ds_cpu_op op = {&n, &hx, c.residual ? &hr : NULL, &hy, w.data(), c.bias ? b.data() : NULL, NULL, &ctx};
-        ds_ref_conv2d(&op);
-        dev_buf<float> dx, dw, db, dr, dy;
-        CHECK_OK(dev_alloc(&dx, nx));
-        CHECK_OK(dev_alloc(&dw, nw));
-        CHECK_OK(dev_alloc(&db, b.size()));
-        CHECK_OK(dev_alloc(&dr, ny));
-        CHECK_OK(dev_alloc(&dy, ny));
-        CHECK_OK(dev_upload(&dx, x.data()));
-        CHECK_OK(dev_upload(&dw, w.data()));
-        CHECK_OK(dev_upload(&db, b.data()));
-        CHECK_OK(dev_upload(&dr, r.data()));
-        ds_tensor tx = {dx.p, {c.x[0], c.x[1], c.x[2], c.x[3]}}, tr = {dr.p, {ys[0], ys[1], ys[2], ys[3]}};
-        ds_tensor ty = {c.in_place ? dr.p : dy.p, {ys[0], ys[1], ys[2], ys[3]}};
-        const float *bp = c.bias ? db.p : NULL;
+        conv_check k;
+        CHECK_OK(conv_check_make(c.x, c.o, a, c.bias, c.residual, 0.5f, &k));
+        const int64_t *ys = k.ys;
+        const size_t ny = k.ref.size();
+        std::vector<float> got(ny);
+        ds_tensor tx = {k.dx.p, {c.x[0], c.x[1], c.x[2], c.x[3]}}, tr = {k.dr.p, {ys[0], ys[1], ys[2], ys[3]}};
+        ds_tensor ty = {c.in_place ? k.dr.p : k.dy.p, {ys[0], ys[1], ys[2], ys[3]}};
+        const float *bp = c.bias ? k.db.p : NULL;
         const ds_tensor *rp = c.residual ? &tr : NULL;
-        CHECK_OK(gpu_conv_prepare(libs, st, &a, &tx, dw.p, bp, rp, &ty));
-        CHECK_OK(dev_upload(&dr, r.data())); /* autotuning may have written y */
-        CHECK_OK(gpu_conv(libs, st, &a, &tx, dw.p, bp, rp, &ty));
+        CHECK_OK(gpu_conv_prepare(libs, st, &a, &tx, k.dw.p, bp, rp, &ty));
+        CHECK_OK(dev_upload(&k.dr, k.r.data())); /* autotuning may have written y */
+        CHECK_OK(gpu_conv(libs, st, &a, &tx, k.dw.p, bp, rp, &ty));
         CHECK_OK(cuda_stream_sync(st));
-        CHECK_OK(dev_download(c.in_place ? dr : dy, got.data()));
-        const double e = op_nmse(got.data(), ref.data(), ny);
+        CHECK_OK(dev_download(c.in_place ? k.dr : k.dy, got.data()));
+        const double e = op_nmse(got.data(), k.ref.data(), ny);
         printf("    conv %dx%d groups %d in_act %s act %s residual %d in place %d: NMSE %.2e\n", a.kh, a.kw, a.groups,
                ds_act_name(a.in_act), ds_act_name(a.act), (int)c.residual, (int)c.in_place, e);
         CHECK(e <= DEVICE_NMSE);
-        CHECK(dev_guards_ok(dy) && dev_guards_ok(dr) && dev_guards_ok(dx));
-        dev_release(&dx);
-        dev_release(&dw);
-        dev_release(&db);
-        dev_release(&dr);
-        dev_release(&dy);
+        CHECK(dev_guards_ok(k.dy) && dev_guards_ok(k.dr) && dev_guards_ok(k.dx));
+        conv_check_release(&k);
     }
 }
 
