@@ -103,6 +103,7 @@ static int64_t fill_pass(ds_render_cpu *r, const ds_render_view *v, int src, int
 void ds_render_cpu_frame(ds_render_cpu *r, const ds_render_grid *g, const ds_render_view *v, uint8_t *out,
                          size_t stride) {
     const int64_t np = (int64_t)v->out_w * v->out_h;
+    int64_t holes = 0;
 #pragma omp parallel num_threads(r->n_threads)
     {
 #pragma omp for schedule(static)
@@ -119,7 +120,7 @@ void ds_render_cpu_frame(ds_render_cpu *r, const ds_render_grid *g, const ds_ren
         for (int j = 0; j < v->grid_h - 1; j++)
             for (int i = 0; i < v->grid_w - 1; i++)
                 rasterize_quad(v, r->proj, r->keys, i, j);
-#pragma omp for schedule(static)
+#pragma omp for schedule(static) reduction(+ : holes)
         for (int y = 0; y < v->out_h; y++)
             for (int x = 0; x < v->out_w; x++) {
                 const int64_t k = (int64_t)y * v->out_w + x;
@@ -127,18 +128,18 @@ void ds_render_cpu_frame(ds_render_cpu *r, const ds_render_grid *g, const ds_ren
                 if (key == DS_RENDER_EMPTY) {
                     r->inv_depth[0][k] = 0.0f;
                     memset(r->rgb[0] + k * 3, 0, 3);
+                    holes++;
                 } else {
                     r->inv_depth[0][k] = ds_rd_resolve(v, r->proj, g->z, g->rgb, key, x, y, r->rgb[0] + k * 3);
                 }
             }
     }
+    /* a frame without holes (the photo's own view, small moves) skips the passes */
     int cur = 0;
     const int passes = ds_render_fill_passes(v);
-    for (int p = 0; p < passes; p++) {
-        const int64_t holes = fill_pass(r, v, cur, !cur);
+    for (int p = 0; p < passes && holes > 0; p++) {
+        holes = fill_pass(r, v, cur, !cur);
         cur = !cur;
-        if (holes == 0)
-            break;
     }
     for (int y = 0; y < v->out_h; y++)
         memcpy(out + (size_t)y * stride, r->rgb[cur] + (size_t)y * v->out_w * 3, (size_t)v->out_w * 3);
