@@ -209,10 +209,8 @@ static ds_status prepare(animate_args *a, ds_video_kind kind, clip *c) {
     if (!a->width)
         ds_image_fit_default_size(c->photo.width, c->photo.height, kind == DS_VIDEO_GIF ? 640 : 1920,
                                   kind == DS_VIDEO_MP4, &a->width, &a->height);
-    if (kind == DS_VIDEO_MP4 && (a->width % 2 || a->height % 2))
-        return ds_fail(DS_ERR_INVALID_ARGUMENT, "%s: H.264 (yuv420p) needs an even width and height, not %dx%d",
-                       a->out, a->width, a->height);
     DS_TRY(ds_image_fit(&c->photo, a->width, a->height, &c->frame0));
+    ds_image_free(&c->photo); /* the frame-sized copy is all that is used from here */
     c->depth = malloc((size_t)a->width * a->height * sizeof(float));
     if (!c->depth)
         return ds_fail(DS_ERR_OUT_OF_MEMORY, "%s: out of memory for its depth map", a->image);
