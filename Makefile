@@ -187,7 +187,7 @@ test:
 # `make test-gpu` runs the device-capable tests (GPU_TESTS) built by nvcc on
 # the GPU; they say so and pass when there is none.
 CUDA_ARCHS ?= 75 80 86 89 90 100 120
-GPU_TESTS  := test_cuda_kernels test_cuda_semantics test_cuda_mesh test_cuda_render
+GPU_TESTS  := test_cuda_kernels test_cuda_semantics test_cuda_mesh test_cuda_render test_cuda_half
 
 CUDA_TEST_SRC := $(wildcard tests/test_cuda_*.cu)
 CUDA_INCLUDES := -Ikernels -Iruntime/cuda -Iruntime/cuda/emu -Itests $(INCLUDES) -isystem $(CUDA_HOME)/include

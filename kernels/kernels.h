@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cuda_fp16.h> /* __half */
+
 #include "cpu_ops.h" /* ds_tensor, ds_node, ds_act */
 #include "gpu_rt.h"  /* DS_CUDA_NS, cudaStream_t */
 
@@ -66,6 +68,17 @@ ds_status op_readout_cat(const kern_ctx *k, const gpu_op *op);   /* DS_OP_READOU
  * what ds_ref_conv2d (ds_ref_linear) computes. */
 ds_status op_bias_act(const kern_ctx *k, const ds_tensor *x, const float *b, const ds_tensor *r,
                       ds_act res_act, ds_act act, ds_tensor *y);
+/* The same with x half, shaped `shape` (N, H, W, C): the epilogue of an
+ * fp16-mode convolution, whose output cuDNN writes in half. */
+ds_status op_bias_act_half(const kern_ctx *k, const __half *x, const int64_t shape[4], const float *b,
+                           const ds_tensor *r, ds_act res_act, ds_act act, ds_tensor *y);
+
+/* ---- operands of the fp16 mode (--precision fp16) ---- */
+/* y = half(in_act(x)) rounded to nearest, with x (rows, C) float32 and
+ * y (rows, Cp) half, Cp >= C, channels C..Cp-1 zero (tensor cores want
+ * channel counts that are multiples of 8). */
+ds_status op_to_half(const kern_ctx *k, const float *x, int64_t rows, int64_t C, ds_act in_act, int64_t Cp,
+                     __half *y);
 
 /* ---- image in, depth out ---- */
 struct rgb_norm {

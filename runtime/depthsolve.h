@@ -116,11 +116,15 @@ typedef enum ds_device {
 
 typedef struct ds_engine ds_engine;
 
-/* The arithmetic of the CUDA backend's convolutions and matrix products
- * (the CPU backend and the emulator always compute float32). */
+/* The arithmetic of the CUDA backend's convolutions and matrix products.
+ * The CPU backend ignores it; the emulator (cuda-emu) computes TF32 as
+ * float32 and rounds FP16's operands to half as the GPU does, so that
+ * FP16's error can be measured without a GPU. */
 typedef enum ds_precision {
     DS_PRECISION_FP32 = 0, /* float32 math, no tensor cores: parity with the reference (default) */
-    DS_PRECISION_TF32      /* float32 storage, TF32 tensor cores (10-bit mantissa products) */
+    DS_PRECISION_TF32,     /* float32 storage, TF32 tensor cores (10-bit mantissa products) */
+    DS_PRECISION_FP16      /* half operands of convolutions and linears on tensor cores, float32
+                              accumulation and storage between layers; half copies of their weights */
 } ds_precision;
 
 typedef struct ds_engine_params {
@@ -133,7 +137,7 @@ typedef struct ds_engine_params {
     ds_log_fn log;          /* may be NULL */
     void *log_user;
     int autotune;           /* CUDA: time the library's algorithms once per shape (default 1) */
-    ds_precision precision; /* CUDA: DS_PRECISION_FP32 (default) or DS_PRECISION_TF32 */
+    ds_precision precision; /* CUDA: DS_PRECISION_FP32 (default), _TF32 or _FP16; the CPU ignores it */
 } ds_engine_params;
 
 ds_engine_params ds_engine_default_params(void);

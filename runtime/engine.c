@@ -102,7 +102,8 @@ ds_status ds_engine_create(const ds_engine_params *params, ds_engine **out) {
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "engine: a model path is required");
     if (params->n_threads < 0)
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "engine: %d threads", params->n_threads);
-    if (params->precision != DS_PRECISION_FP32 && params->precision != DS_PRECISION_TF32)
+    if (params->precision != DS_PRECISION_FP32 && params->precision != DS_PRECISION_TF32 &&
+        params->precision != DS_PRECISION_FP16)
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "engine: unknown precision %d", (int)params->precision);
     ds_engine *e = calloc(1, sizeof *e);
     if (!e)

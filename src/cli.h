@@ -39,7 +39,7 @@ int ds_cli_parse_device(const char *s, ds_device *out, int *index);
  * string is not one. */
 int ds_cli_parse_float(const char *s, double lo, double hi, float *out);
 int ds_cli_parse_int(const char *s, long lo, long hi, int *out);
-/* "fp32" or "tf32"; 0 if not one. */
+/* "fp32", "tf32" or "fp16"; 0 if not one. */
 int ds_cli_parse_precision(const char *s, ds_precision *out);
 /* A positive thread count; 0 if not one. */
 int ds_cli_parse_threads(const char *s, int *out);

@@ -87,6 +87,8 @@ int ds_cli_parse_precision(const char *s, ds_precision *out) {
         *out = DS_PRECISION_FP32;
     else if (!strcmp(s, "tf32"))
         *out = DS_PRECISION_TF32;
+    else if (!strcmp(s, "fp16"))
+        *out = DS_PRECISION_FP16;
     else
         return 0;
     return 1;

@@ -28,8 +28,9 @@ static const char BENCH_HELP[] =
     "                      when one works, else the CPU; cuda-emu is the CUDA\n"
     "                      backend on the CPU emulator: slow, for checking)\n"
     "  --no-autotune       CUDA: the library's default algorithms, not timed ones\n"
-    "  --precision P       CUDA: fp32 (default: float32 math, no tensor cores) or tf32\n"
-    "                      (TF32 tensor cores for convolutions and matrix products)\n"
+    "  --precision P       CUDA: fp32 (default: float32 math, no tensor cores), tf32\n"
+    "                      (TF32 tensor cores) or fp16 (half operands on tensor\n"
+    "                      cores, float32 between layers)\n"
     "  --json              one JSON object instead of the table\n";
 
 static double now_seconds(void) {
@@ -143,7 +144,7 @@ int ds_cmd_bench(int argc, char **argv) {
         case 'A': p.autotune = 0; break;
         case 'Y':
             if (!ds_cli_parse_precision(optarg, &p.precision))
-                return ds_cli_usage_error("bench", "--precision takes fp32 or tf32");
+                return ds_cli_usage_error("bench", "--precision takes fp32, tf32 or fp16");
             break;
         case 'i': image = optarg; break;
         case 'h': fputs(BENCH_HELP, stdout); return DS_EXIT_OK;

@@ -25,8 +25,9 @@ static const char NET_HELP[] =
     "                      when one works, else the CPU; cuda-emu is the CUDA\n"
     "                      backend on the CPU emulator: slow, for checking)\n"
     "  --no-autotune       CUDA: the library's default algorithms, not timed ones\n"
-    "  --precision P       CUDA: fp32 (default: float32 math, no tensor cores) or tf32\n"
-    "                      (TF32 tensor cores for convolutions and matrix products)\n"
+    "  --precision P       CUDA: fp32 (default: float32 math, no tensor cores), tf32\n"
+    "                      (TF32 tensor cores) or fp16 (half operands on tensor\n"
+    "                      cores, float32 between layers)\n"
     "  --threads N         CPU threads (default: all cores)\n"
     "  --reference         plain reference ops (slow; for checking the fast ones)\n"
     "  --profile           log the time of every op kind and the slowest nodes\n"
@@ -80,7 +81,7 @@ int ds_cmd_net(int argc, char **argv) {
         case 'A': p.autotune = 0; break;
         case 'Y':
             if (!ds_cli_parse_precision(optarg, &p.precision))
-                return ds_cli_usage_error("net", "--precision takes fp32 or tf32");
+                return ds_cli_usage_error("net", "--precision takes fp32, tf32 or fp16");
             break;
         case 'P': p.profile = 1; break;
         case 'r':

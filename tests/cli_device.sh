@@ -25,10 +25,15 @@ else
     pass net_cuda_runs_on_this_gpu
 fi
 expect net_unknown_device 2 "unknown device 'tpu'" -- net -o "$T/x.npy" --device tpu
-# --precision tf32 changes the CUDA libraries' math only: on the CPU the output is the same
-net -q -o "$T/tf32.npy" --device cpu --precision tf32 && cmp -s "$T/tf32.npy" "$T/cpu.npy" &&
-    pass net_precision_tf32_on_cpu || fail net_precision_tf32_on_cpu "differs from fp32 on the CPU"
-expect net_unknown_precision 2 "--precision takes fp32 or tf32" -- net -o "$T/x.npy" --precision fp16
+# --precision changes the CUDA libraries' math only: on the CPU the output is the same
+for p in tf32 fp16; do
+    net -q -o "$T/$p.npy" --device cpu --precision $p && cmp -s "$T/$p.npy" "$T/cpu.npy" &&
+        pass net_precision_${p}_on_cpu || fail net_precision_${p}_on_cpu "differs from fp32 on the CPU"
+done
+# fp16 under the emulator rounds as the GPU does: the output differs from fp32's, a little (checked below)
+net -q -o "$T/emu16.npy" --device cuda-emu --precision fp16 && ! cmp -s "$T/emu16.npy" "$T/emu.npy" &&
+    pass net_precision_fp16_on_cuda_emu || fail net_precision_fp16_on_cuda_emu "exit $? or equal to fp32"
+expect net_unknown_precision 2 "--precision takes fp32, tf32 or fp16" -- net -o "$T/x.npy" --precision fp8
 
 I=$R/pipeline_211x157/image.png
 "$DS_BIN" depth -q --model "$M" "$I" -o "$T/d_emu" --format npy --device cuda-emu && pass depth_cuda_emu_runs ||
@@ -48,6 +53,10 @@ def check(name, a, b):
     print(("PASS " if e <= 1e-4 else "FAIL ") + name + ("" if e <= 1e-4 else f": relative L2 {e:.3g}"))
 check("net_cuda_emu_equals_cpu", f"{t}/emu.npy", f"{t}/cpu.npy")
 check("net_cuda_emu_matches_pytorch", f"{t}/emu.npy", f"{r}/net_64x96/output.npy")
+# fp16: within 2^13 x float32's error (tests/test_backend_cuda.c says why)
+e16 = rel(np.load(f"{t}/emu16.npy"), np.load(f"{r}/net_64x96/output.npy"))
+e32 = rel(np.load(f"{t}/emu.npy"), np.load(f"{r}/net_64x96/output.npy"))
+print(("PASS " if e32 < e16 <= 8192 * e32 else "FAIL ") + f"net_cuda_emu_fp16_error: rel L2 {e16:.3g} (fp32 {e32:.3g})")
 check("net_cuda_emu_stage_matches_pytorch", f"{t}/dump/scratch_refinenet1.npy", f"{r}/net_64x96/scratch_refinenet1.npy")
 check("depth_cuda_emu_equals_cpu", f"{t}/d_emu/image-midas_v21_small_256.npy", f"{t}/d_cpu/image-midas_v21_small_256.npy")
 check("depth_cuda_emu_matches_run_py", f"{t}/d_emu/image-midas_v21_small_256.npy", f"{r}/pipeline_211x157/depth.npy")

@@ -45,7 +45,7 @@ enum { GUARD = 64 };
 
 template <class T> static inline T guard_value(void) {
     T v;
-    memset(&v, 0xA5, sizeof v);
+    memset((void *)&v, 0xA5, sizeof v);
     return v;
 }
 

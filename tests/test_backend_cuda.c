@@ -9,7 +9,10 @@
  *  - the emulated backend against the CPU backend on the same input;
  *  - the captured graph replayed against the nodes issued one by one (a
  *    profiled run), and a replay after another image against the first;
- *  - --device cuda and auto without a GPU: one clear line, and the CPU.
+ *  - --device cuda and auto without a GPU: one clear line, and the CPU;
+ *  - --precision fp16 (half operands, rounded under emulation as on the
+ *    GPU) on each network's net_64x96: its error against PyTorch is
+ *    reported and bounded (below), and replay equals the eager run.
  *
  * Time: the emulated GEMM and convolution are the plain reference loops, so
  * the photo path at 288x384 takes minutes for the three large networks
@@ -23,6 +26,13 @@
  * 3.1e-5 from float64; above 1e-4 is a bug). Each measured error is printed.
  * Replays are compared bit for bit: the same kernels run the same
  * arithmetic on the same data whichever way they are issued.
+ *
+ * fp16's bound: its operands carry a unit roundoff of 2^-11 where float32's
+ * is 2^-24, and they are rounded at fewer points (a library call's inputs
+ * and a convolution's output) than float32 rounds, so its error against
+ * PyTorch stays below 2^13 times the float32 error of the same network on
+ * the same input (measured: 710x to 2200x). It must also exceed that
+ * float32 error: an fp16 mode that silently ran float32 fails.
  */
 #include <math.h>
 #include <stdio.h>
@@ -44,14 +54,20 @@ static double now_seconds(void) {
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-static ds_status open_engine(const char *arch, ds_device device, int profile, ds_engine **e) {
+static ds_status open_engine_at(const char *arch, ds_device device, int profile, ds_precision precision,
+                                ds_engine **e) {
     char model[512];
     snprintf(model, sizeof model, "%s/%s.gguf", test_models_dir(), arch);
     ds_engine_params p = ds_engine_default_params();
     p.model_path = model;
     p.device = device;
     p.profile = profile;
+    p.precision = precision;
     return ds_engine_create(&p, e);
+}
+
+static ds_status open_engine(const char *arch, ds_device device, int profile, ds_engine **e) {
+    return open_engine_at(arch, device, profile, DS_PRECISION_FP32, e);
 }
 
 typedef struct stage_check {
@@ -205,6 +221,59 @@ TEST(graph_replay_equals_eager_run) {
     CHECK_MSG(memcmp(first, other, sizeof first) != 0, "another image gave the same depth");
 }
 
+/* The network's output on net_64x96's input, fp32 and fp16 (replayed, and
+ * for the small network also eager), against PyTorch's. */
+static void check_fp16(const char *arch, int eager_too) {
+    char dir[512], path[600];
+    snprintf(dir, sizeof dir, "tests/data/reference/%s/net_64x96", arch);
+    snprintf(path, sizeof path, "%s/input.npy", dir);
+    ds_npy x, ref;
+    CHECK_OK(ds_npy_read(path, &x));
+    snprintf(path, sizeof path, "%s/output.npy", dir);
+    CHECK_OK(ds_npy_read(path, &ref));
+    static float out32[64 * 96], out16[64 * 96], eager16[64 * 96];
+    ds_engine *e32 = NULL, *e16 = NULL, *timed = NULL;
+    const double t0 = now_seconds();
+    ds_status s = open_engine_at(arch, DS_DEVICE_CUDA_EMU, 0, DS_PRECISION_FP32, &e32);
+    if (s == DS_OK)
+        s = open_engine_at(arch, DS_DEVICE_CUDA_EMU, 0, DS_PRECISION_FP16, &e16);
+    if (s == DS_OK && eager_too)
+        s = open_engine_at(arch, DS_DEVICE_CUDA_EMU, 1, DS_PRECISION_FP16, &timed);
+    if (s == DS_OK)
+        s = ds_engine_run(e32, x.data, 64, 96, out32);
+    if (s == DS_OK)
+        s = ds_engine_run(e16, x.data, 64, 96, out16);
+    if (s == DS_OK && eager_too)
+        s = ds_engine_run(timed, x.data, 64, 96, eager16);
+    ds_engine_free(e32);
+    ds_engine_free(e16);
+    ds_engine_free(timed);
+    ds_npy_free(&x);
+    CHECK_OK(s);
+    const size_t n = 64 * 96;
+    CHECK_MSG((size_t)ds_npy_numel(&ref) == n, "reference has %lld values", (long long)ds_npy_numel(&ref));
+    const double e32_err = op_rel_l2(out32, ref.data, n), e16_err = op_rel_l2(out16, ref.data, n);
+    float lo = ref.data[0], hi = ref.data[0], worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        lo = ref.data[i] < lo ? ref.data[i] : lo;
+        hi = ref.data[i] > hi ? ref.data[i] : hi;
+        const float d = fabsf(out16[i] - ref.data[i]);
+        worst = d > worst ? d : worst;
+    }
+    ds_npy_free(&ref);
+    printf("    %s: fp16 rel L2 %.2e (fp32 %.2e, ratio %.0f), largest error %.2f%% of the depth range, %.1f s\n",
+           arch, e16_err, e32_err, e16_err / e32_err, 100.0 * worst / (hi - lo), now_seconds() - t0);
+    CHECK_MSG(e16_err > e32_err, "fp16 (%.3g) is not less precise than fp32 (%.3g): did it round?", e16_err, e32_err);
+    CHECK_MSG(e16_err <= 8192.0 * e32_err, "fp16 rel L2 %.3g > 2^13 x fp32's %.3g", e16_err, e32_err);
+    if (eager_too)
+        CHECK_MSG(!memcmp(eager16, out16, sizeof out16), "fp16: replay differs from the eager run");
+}
+
+TEST(small_fp16_error) { check_fp16("midas_v21_small_256", 1); }
+TEST(v21_384_fp16_error) { check_fp16("midas_v21_384", 0); }
+TEST(dpt_hybrid_fp16_error) { check_fp16("dpt_hybrid_384", 0); }
+TEST(dpt_large_fp16_error) { check_fp16("dpt_large_384", 0); }
+
 /* Counts the log lines that say why auto did not take the GPU. */
 static void count_fallback(ds_log_level level, const char *msg, void *user) {
     (void)level;
@@ -264,6 +333,14 @@ int main(void) {
     }
     RUN(emulated_backend_equals_cpu_backend);
     RUN(graph_replay_equals_eager_run);
+    RUN(small_fp16_error);
+    RUN(dpt_hybrid_fp16_error);
+    if (getenv("DS_TEST_SLOW")) {
+        RUN(v21_384_fp16_error);
+        RUN(dpt_large_fp16_error);
+    } else {
+        printf("note: DS_TEST_SLOW=1 also measures fp16 on v2.1 384 and DPT-Large\n");
+    }
     RUN(cuda_without_gpu_fails_in_one_line);
     RUN(auto_without_gpu_falls_back_with_one_line);
     return test_summary();

@@ -111,7 +111,7 @@ TEST(h100_properties_from_json) {
 TEST(wrong_descriptors_fail) {
     const ds_conv_attr a = {3, 3, 2, 2, 1, 1, 0, 1, 0, 1, 1, DS_ACT_NONE, DS_ACT_NONE, DS_ACT_RELU};
     const int64_t xs[4] = {1, 64, 96, 32}, ys[4] = {1, 32, 48, 64};
-    conv_desc d = conv_desc_make(&a, xs, ys, true, false, 16);
+    conv_desc d = conv_desc_make(&a, xs, ys, true, false, 16, false);
     be_desc g;
     CHECK_OK(conv_graph(d, false, &g));
     CHECK_OK(conv_graph(d, true, &g));
@@ -131,7 +131,7 @@ TEST(tf32_takes_tensor_core_engines) {
     CHECK_MSG(g_h100.d, "needs the H100 description");
     const ds_conv_attr a = {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, DS_ACT_NONE, DS_ACT_NONE, DS_ACT_RELU};
     const int64_t xs[4] = {1, 48, 48, 256}, ys[4] = {1, 48, 48, 256};
-    const conv_desc d = conv_desc_make(&a, xs, ys, true, false, 16);
+    const conv_desc d = conv_desc_make(&a, xs, ys, true, false, 16, false);
     be_desc g;
     CHECK_OK(conv_graph(d, false, &g));
     std::vector<be_desc> fp32, tf32;
@@ -155,6 +155,7 @@ TEST(tf32_takes_tensor_core_engines) {
            fp32.size(), tf32.size(), tc_tf32, planned);
 }
 
+
 struct net_size {
     ds_arch arch;
     int h, w;
@@ -169,8 +170,34 @@ static const net_size SIZES[] = {
 
 struct conv_result {
     bool plain = false, fusable = false, fused = false;
-    int64_t plain_ws = 0, fused_ws = 0;
+    bool f16 = false, f16_tensor_core = false; /* the fp16 mode's all-half bare graph */
+    int64_t plain_ws = 0, fused_ws = 0, f16_ws = 0;
 };
+
+/* --precision fp16: the bare convolution on half operands, its input
+ * channels padded as the backend pads them (cuda_dispatch.h); it must plan,
+ * and the first plan should be a tensor-core engine. */
+static ds_status plan_f16(const ds_conv_attr *a, const int64_t xs[4], const int64_t ys[4], conv_result *res) {
+    const int64_t padded[4] = {xs[0], xs[1], xs[2], a->groups == 1 ? (xs[3] + 7) / 8 * 8 : xs[3]};
+    const conv_desc d = conv_desc_make(a, padded, ys, false, false, 16, true);
+    conv_desc bare = d;
+    bare.act = DS_ACT_NONE;
+    be_desc g, plan;
+    std::vector<be_desc> cfgs;
+    DS_TRY(conv_graph(bare, false, &g));
+    DS_TRY(conv_configs(g, g_h100.d, 8, true, &cfgs));
+    for (const be_desc &cfg : cfgs)
+        if (conv_plan(cfg, g_h100.d, &plan, &res->f16_ws) == DS_OK) {
+            res->f16 = true;
+            res->f16_tensor_core = conv_config_tensor_core(cfg);
+            break;
+        }
+    ds_clear_error();
+    if (!res->f16)
+        return ds_fail(DS_ERR_UNSUPPORTED, "no fp16 plan of %d configs for %s", (int)cfgs.size(),
+                       conv_key(bare).c_str());
+    return DS_OK;
+}
 
 /* The bare graph's first plan (must exist) and, if fusable, the fused graph's. */
 static ds_status plan_both(const conv_desc &d, const ds_conv_attr *a, conv_result *res) {
@@ -207,7 +234,7 @@ TEST(every_convolution_of_the_four_networks) {
     for (const net_size &ns : SIZES) {
         ds_graph g;
         CHECK_OK(ds_arch_build(ns.arch, ns.h, ns.w, &binder, &g));
-        int convs = 0, fusable = 0, fused = 0, asym = 0, in_act = 0, depthwise = 0;
+        int convs = 0, fusable = 0, fused = 0, asym = 0, in_act = 0, depthwise = 0, f16 = 0, f16_tc = 0;
         int64_t ws = 0;
         std::set<std::string> shapes;
         for (int i = 0; i < g.n_nodes; i++) {
@@ -216,11 +243,14 @@ TEST(every_convolution_of_the_four_networks) {
                 continue;
             const ds_conv_attr *a = &n.a.conv;
             const int64_t *xs = g.nodes[n.in[0]].shape;
-            const conv_desc d = conv_desc_make(a, xs, n.shape, n.w[1].name != NULL, n.in[1] >= 0, 16);
+            const conv_desc d = conv_desc_make(a, xs, n.shape, n.w[1].name != NULL, n.in[1] >= 0, 16, false);
+            const bool depthwise_conv = a->groups > 1 && a->groups == xs[3] && a->groups == n.shape[3];
             const std::string key = conv_key(d);
             if (!seen.count(key)) {
                 conv_result res;
                 ds_status st = plan_both(d, a, &res);
+                if (st == DS_OK && !depthwise_conv)
+                    st = plan_f16(a, xs, n.shape, &res);
                 if (st != DS_OK) {
                     ds_graph_free(&g);
                     CHECK_MSG(false, "%s %dx%d %s: %s", ds_arch_name(ns.arch), ns.h, ns.w, n.name, ds_last_error());
@@ -234,15 +264,18 @@ TEST(every_convolution_of_the_four_networks) {
             fused += res.fused;
             asym += a->pad_t != a->pad_b || a->pad_l != a->pad_r;
             in_act += a->in_act != DS_ACT_NONE;
-            depthwise += a->groups > 1 && a->groups == xs[3] && a->groups == n.shape[3];
-            ws = std::max(ws, std::max(res.plain_ws, res.fused_ws));
+            depthwise += depthwise_conv;
+            f16 += res.f16;
+            f16_tc += res.f16_tensor_core;
+            ws = std::max(ws, std::max(res.plain_ws, std::max(res.fused_ws, res.f16_ws)));
         }
         printf("    %-20s %4dx%-4d %3d convs (%3zu shapes, %2d depthwise, %2d asymmetric pad, %2d in_act): "
-               "plans for all; fused %d of %d fusable; largest workspace %lld B\n",
-               ds_arch_name(ns.arch), ns.h, ns.w, convs, shapes.size(), depthwise, asym, in_act, fused, fusable,
-               (long long)ws);
+               "plans for all; fused %d of %d fusable; fp16 %d of %d (%d first on tensor cores); "
+               "largest workspace %lld B\n",
+               ds_arch_name(ns.arch), ns.h, ns.w, convs, shapes.size(), depthwise, asym, in_act, fused, fusable, f16,
+               convs - depthwise, f16_tc, (long long)ws);
         ds_graph_free(&g);
-        CHECK(convs > 0);
+        CHECK(convs > 0 && f16 == convs - depthwise);
     }
 }
 

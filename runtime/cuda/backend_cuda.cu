@@ -10,6 +10,9 @@
  * copies; the photo path's buffers and a mesh's, grown to the largest. The forward pass of a size is captured once as a CUDA graph and
  * replayed per image; a profiled run issues the nodes one by one between
  * events instead. Every CUDA call is checked (gpu_rt.h names the call).
+ * --precision fp16: the library convolutions' and linears' weights are kept
+ * as half copies only (made on the device at the first prepare, channels
+ * padded: cuda_dispatch.h), biases and every other weight in float32.
  */
 #include <stdio.h>
 #include <string.h>
@@ -51,13 +54,16 @@ struct cuda_state {
     ds_gguf *gguf = NULL;
     cudaStream_t stream = NULL;
     gpu_libs *libs = NULL;
+    bool fp16 = false;
     std::unordered_map<const void *, float *> weights; /* host weight -> its device copy */
+    std::unordered_map<const void *, __half *> weights_half; /* fp16: host weight -> its half copy */
     /* the prepared input size */
     ds_backend_shape shape = {};
     float *arena = NULL;   /* plan->arena_floats, device */
-    float *scratch = NULL; /* scratch_floats, device */
-    size_t scratch_floats = 0;
+    char *scratch = NULL; /* scratch_bytes, device */
+    size_t scratch_bytes = 0;
     std::vector<const float *> w_dev, b_dev; /* per node */
+    std::vector<const __half *> wh_dev;      /* per node, fp16 */
     float *in_host = NULL;  /* (H, W, 3) NHWC, page-locked */
     float *out_host = NULL; /* (H, W), page-locked */
     cudaGraphExec_t forward = NULL;
@@ -80,9 +86,11 @@ static void free_shape(cuda_state *c) {
     cuda_free_host(c->in_host);
     cuda_free_host(c->out_host);
     c->forward = NULL;
-    c->arena = c->scratch = c->in_host = c->out_host = NULL;
-    c->scratch_floats = 0;
+    c->arena = c->in_host = c->out_host = NULL;
+    c->scratch = NULL;
+    c->scratch_bytes = 0;
     c->w_dev.clear();
+    c->wh_dev.clear();
     c->b_dev.clear();
     c->shape = ds_backend_shape{};
 }
@@ -108,6 +116,8 @@ static void cu_free(void *state) {
     mesh_buffers_free(&c->mesh);
     for (auto &w : c->weights)
         cuda_free(w.second);
+    for (auto &w : c->weights_half)
+        cuda_free(w.second);
     gpu_libs_free(c->libs);
     cuda_stream_destroy(c->stream);
     delete c;
@@ -131,6 +141,7 @@ static ds_status cu_create(const ds_backend_config *cfg, void **state, char *des
         return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory creating the CUDA backend");
     c->device = dev;
     c->gguf = cfg->gguf;
+    c->fp16 = cfg->params->precision == DS_PRECISION_FP16;
     ds_status s = cuda_stream_create(&c->stream);
     if (s == DS_OK)
         s = gpu_libs_create(&c->libs);
@@ -173,15 +184,51 @@ static ds_status device_weight(cuda_state *c, const ds_tensor_ref *t, const floa
     return DS_OK;
 }
 
+/* The half copy of a weight whose rows are `cols` long, padded to
+ * `cols_padded` with zeros; converted on the device at first use. */
+static ds_status device_weight_half(cuda_state *c, const ds_tensor_ref *t, int64_t cols, int64_t cols_padded,
+                                    const __half **out) {
+    *out = NULL;
+    auto it = c->weights_half.find(t->data);
+    if (it != c->weights_half.end()) {
+        *out = it->second;
+        return DS_OK;
+    }
+    const int64_t n = ds_shape_numel_n(t->shape, t->ndim), rows = cols ? n / cols : 0;
+    const int64_t halves = rows * cols_padded;
+    float *staged = NULL;
+    __half *h = NULL;
+    CUDA_CHECK(cuda_malloc((void **)&staged, (size_t)(n > 0 ? n : 1) * sizeof(float)));
+    ds_status s = cuda_malloc((void **)&h, (size_t)(halves > 0 ? halves : 1) * sizeof(__half));
+    const kern_ctx k = {c->stream, 0};
+    if (s == DS_OK)
+        s = cuda_memcpy(staged, t->data, (size_t)n * sizeof(float), cudaMemcpyHostToDevice);
+    if (s == DS_OK)
+        s = op_to_half(&k, staged, rows, cols, DS_ACT_NONE, cols_padded, h);
+    if (s == DS_OK)
+        s = cuda_stream_sync(c->stream);
+    cuda_free(staged);
+    if (s != DS_OK) {
+        cuda_free(h);
+        return ds_fail_context(s, "converting %s to half", t->name);
+    }
+    c->weights_half[t->data] = h;
+    ds_gguf_release_pages(c->gguf, t->data, (size_t)n * sizeof(float));
+    *out = h;
+    return DS_OK;
+}
+
 static node_exec exec_of(const cuda_state *c) {
     node_exec x;
     x.graph = c->shape.graph;
     x.plan = c->shape.plan;
     x.arena = c->arena;
     x.w_dev = c->w_dev.data();
+    x.wh_dev = c->wh_dev.data();
     x.b_dev = c->b_dev.data();
     x.scratch = c->scratch;
-    x.scratch_floats = c->scratch_floats;
+    x.scratch_bytes = c->scratch_bytes;
+    x.fp16 = c->fp16;
     x.libs = c->libs;
     x.k.stream = c->stream;
     x.k.block = 0;
@@ -223,18 +270,23 @@ static ds_status capture_forward(cuda_state *c) {
 static ds_status alloc_shape(cuda_state *c, const ds_backend_shape *shape) {
     const ds_graph *g = shape->graph;
     c->w_dev.assign((size_t)g->n_nodes, NULL);
+    c->wh_dev.assign((size_t)g->n_nodes, NULL);
     c->b_dev.assign((size_t)g->n_nodes, NULL);
     for (int i = 0; i < g->n_nodes; i++) {
-        DS_TRY(device_weight(c, &g->nodes[i].w[0], &c->w_dev[(size_t)i]));
+        int64_t cols = 0, padded = 0;
+        if (c->fp16 && node_half_weight(g, i, &cols, &padded))
+            DS_TRY(device_weight_half(c, &g->nodes[i].w[0], cols, padded, &c->wh_dev[(size_t)i]));
+        else
+            DS_TRY(device_weight(c, &g->nodes[i].w[0], &c->w_dev[(size_t)i]));
         DS_TRY(device_weight(c, &g->nodes[i].w[1], &c->b_dev[(size_t)i]));
-        size_t need = node_scratch_floats(g, shape->plan, i);
-        if (need > c->scratch_floats)
-            c->scratch_floats = need;
+        size_t need = node_scratch_bytes(g, shape->plan, i, c->fp16);
+        if (need > c->scratch_bytes)
+            c->scratch_bytes = need;
     }
     const size_t hw = (size_t)shape->h * (size_t)shape->w;
     CUDA_CHECK(cuda_malloc((void **)&c->arena, (shape->plan->arena_floats + 1) * sizeof(float)));
-    if (c->scratch_floats)
-        CUDA_CHECK(cuda_malloc((void **)&c->scratch, c->scratch_floats * sizeof(float)));
+    if (c->scratch_bytes)
+        CUDA_CHECK(cuda_malloc((void **)&c->scratch, c->scratch_bytes));
     CUDA_CHECK(cuda_malloc_host((void **)&c->in_host, 3 * hw * sizeof(float)));
     CUDA_CHECK(cuda_malloc_host((void **)&c->out_host, hw * sizeof(float)));
     return DS_OK;

@@ -7,6 +7,12 @@
  *    after it (exact erf GELU either way);
  *  - every other op: its kernel of kernels.h; RESHAPE is the planner's
  *    alias (no work), or a device copy if a plan ever places it apart.
+ * fp16 mode: the library convolutions and linears read half operands: the
+ * input converted into the node's scratch (op_to_half, with the conv's
+ * in_act and its channels padded like the weight), the weight converted
+ * once at load; a convolution's half output goes through op_bias_act_half
+ * (bias, residual, activation), a GEMM writes float32 itself. Every other
+ * op, and every value between nodes, stays float32.
  */
 #include <string.h>
 
@@ -33,9 +39,47 @@ static bool gemm_needs_scratch(const ds_plan *plan, const ds_node *n, int i) {
     return n->op == DS_OP_LINEAR && n->in[1] >= 0 && plan->offset[i] == plan->offset[n->in[1]];
 }
 
-size_t node_scratch_floats(const ds_graph *g, const ds_plan *plan, int i) {
+bool node_half_weight(const ds_graph *g, int i, int64_t *cols, int64_t *cols_padded) {
     const ds_node *n = &g->nodes[i];
-    return gemm_needs_scratch(plan, n, i) ? (size_t)ds_shape_numel(n->shape) : 0;
+    if (n->op == DS_OP_LINEAR) {
+        *cols = *cols_padded = g->nodes[n->in[0]].shape[3];
+        return true;
+    }
+    if (n->op != DS_OP_CONV2D || is_depthwise(g, n))
+        return false;
+    const int64_t c = g->nodes[n->in[0]].shape[3];
+    *cols = c / n->a.conv.groups;
+    *cols_padded = n->a.conv.groups == 1 ? (c + 7) / 8 * 8 : *cols;
+    return true;
+}
+
+static size_t align_up(size_t bytes) { return (bytes + 255) / 256 * 256; }
+
+/* The scratch regions of node i: the GEMM's float output, then in fp16 the
+ * half input (padded channels) and a convolution's half output. */
+struct scratch_layout {
+    size_t gemm_out, half_in, half_out;
+};
+
+static scratch_layout layout_of(const ds_graph *g, const ds_plan *plan, int i, bool fp16) {
+    const ds_node *n = &g->nodes[i];
+    scratch_layout l = {0, 0, 0};
+    if (gemm_needs_scratch(plan, n, i))
+        l.gemm_out = align_up((size_t)ds_shape_numel(n->shape) * sizeof(float));
+    int64_t cols = 0, padded = 0;
+    if (fp16 && node_half_weight(g, i, &cols, &padded)) {
+        const int64_t *xs = g->nodes[n->in[0]].shape;
+        const int64_t rows = xs[0] * xs[1] * xs[2];
+        l.half_in = align_up((size_t)(rows * (n->op == DS_OP_LINEAR ? xs[3] : padded)) * sizeof(__half));
+        if (n->op == DS_OP_CONV2D)
+            l.half_out = align_up((size_t)ds_shape_numel(n->shape) * sizeof(__half));
+    }
+    return l;
+}
+
+size_t node_scratch_bytes(const ds_graph *g, const ds_plan *plan, int i, bool fp16) {
+    const scratch_layout l = layout_of(g, plan, i, fp16);
+    return l.gemm_out + l.half_in + l.half_out;
 }
 
 /* The library calls of a node, issued (plan_only false) or only planned
@@ -47,12 +91,49 @@ static ds_status lib_conv(const node_exec *x, bool plan_only, const ds_node *n, 
     return gpu_conv(x->libs, x->k.stream, &n->a.conv, in, w, b, r, y);
 }
 
-static ds_status lib_gemm(const node_exec *x, bool plan_only, int64_t m, int64_t cout, int64_t cin,
-                          const float *a, const float *w, const float *b, ds_act act, float *c) {
+static ds_status need_scratch(const node_exec *x, int i) {
+    if (node_scratch_bytes(x->graph, x->plan, i, x->fp16) > x->scratch_bytes)
+        return ds_fail(DS_ERR_INTERNAL, "%s: device scratch too small", x->graph->nodes[i].name);
+    return DS_OK;
+}
+
+/* fp16: a dense or grouped convolution on half operands, then its epilogue. */
+static ds_status run_conv_f16(const node_exec *x, int i, bool plan_only, const ds_tensor *in, const ds_tensor *r,
+                              ds_tensor *y) {
+    const ds_node *n = &x->graph->nodes[i];
+    const ds_conv_attr *a = &n->a.conv;
+    DS_TRY(need_scratch(x, i));
+    const scratch_layout l = layout_of(x->graph, x->plan, i, true);
+    __half *xh = (__half *)(x->scratch + l.gemm_out), *yh = (__half *)(x->scratch + l.gemm_out + l.half_in);
+    int64_t cols = 0, padded = 0;
+    node_half_weight(x->graph, i, &cols, &padded);
+    const int64_t c = in->shape[3], cp = a->groups == 1 ? padded : c;
+    const int64_t xs[4] = {in->shape[0], in->shape[1], in->shape[2], cp}; /* (N, H, W, Cp) */
     if (plan_only)
-        return gpu_gemm_prepare(x->libs, x->k.stream, false, true, m, cout, cin, a, cin, w, cin, b, act, c,
-                                cout);
-    return gpu_gemm(x->libs, x->k.stream, false, true, m, cout, cin, a, cin, w, cin, b, act, c, cout);
+        return gpu_conv_f16_prepare(x->libs, x->k.stream, a, xs, xh, x->wh_dev[i], y->shape, yh);
+    DS_TRY(op_to_half(&x->k, in->data, xs[0] * xs[1] * xs[2], c, a->in_act, cp, xh));
+    DS_TRY(gpu_conv_f16(x->libs, x->k.stream, a, xs, xh, x->wh_dev[i], y->shape, yh));
+    return op_bias_act_half(&x->k, yh, y->shape, x->b_dev[i], r, a->res_act, a->act, y);
+}
+
+/* out (M, Cout) = act(in W^T + b): float32 operands, or in fp16 the input
+ * converted to half in the node's scratch and the half weight. */
+static ds_status lib_gemm(const node_exec *x, int i, bool plan_only, int64_t m, int64_t cout, int64_t cin,
+                          const float *in, const float *b, ds_act act, float *out) {
+    if (!x->fp16) {
+        const float *w = x->w_dev[i];
+        if (plan_only)
+            return gpu_gemm_prepare(x->libs, x->k.stream, false, true, m, cout, cin, in, cin, w, cin, b, act, out,
+                                    cout);
+        return gpu_gemm(x->libs, x->k.stream, false, true, m, cout, cin, in, cin, w, cin, b, act, out, cout);
+    }
+    DS_TRY(need_scratch(x, i));
+    const scratch_layout l = layout_of(x->graph, x->plan, i, true);
+    __half *ah = (__half *)(x->scratch + l.gemm_out); /* (M, Cin) */
+    if (plan_only)
+        return gpu_gemm_f16_prepare(x->libs, x->k.stream, m, cout, cin, ah, x->wh_dev[i], b, act, out, cout);
+    DS_TRY(op_to_half(&x->k, in, m, cin, DS_ACT_NONE, cin, ah));
+    return gpu_gemm_f16(x->libs, x->k.stream, m, cout, cin, ah, x->wh_dev[i], b, act, out, cout);
 }
 
 static ds_status run_linear(const node_exec *x, int i, bool plan_only, const ds_tensor *in,
@@ -60,16 +141,15 @@ static ds_status run_linear(const node_exec *x, int i, bool plan_only, const ds_
     const ds_node *n = &x->graph->nodes[i];
     const int64_t cin = in->shape[3], cout = n->shape[3];
     const int64_t m = ds_shape_numel(in->shape) / (cin ? cin : 1); /* rows: N * H * W */
-    const float *w = x->w_dev[i], *b = x->b_dev[i];
+    const float *b = x->b_dev[i];
     if (!r)
-        return lib_gemm(x, plan_only, m, cout, cin, in->data, w, b, n->a.linear.act, y->data);
+        return lib_gemm(x, i, plan_only, m, cout, cin, in->data, b, n->a.linear.act, y->data);
     ds_tensor g = *y; /* (M, Cout): the bare product, then act(g + b + r) */
     if (gemm_needs_scratch(x->plan, n, i)) {
-        if ((size_t)ds_shape_numel(y->shape) > x->scratch_floats)
-            return ds_fail(DS_ERR_INTERNAL, "%s: device scratch too small", n->name);
-        g.data = x->scratch;
+        DS_TRY(need_scratch(x, i));
+        g.data = (float *)x->scratch;
     }
-    DS_TRY(lib_gemm(x, plan_only, m, cout, cin, in->data, w, NULL, DS_ACT_NONE, g.data));
+    DS_TRY(lib_gemm(x, i, plan_only, m, cout, cin, in->data, NULL, DS_ACT_NONE, g.data));
     if (plan_only)
         return DS_OK;
     return op_bias_act(&x->k, &g, b, r, DS_ACT_NONE, n->a.linear.act, y);
@@ -86,7 +166,7 @@ static ds_status issue(const node_exec *x, int i, bool plan_only) {
     gpu_op op = {n, pin, pr, &y, x->w_dev[i], x->b_dev[i]};
     const kern_ctx *k = &x->k;
     if (n->op == DS_OP_CONV2D && !is_depthwise(x->graph, n))
-        return lib_conv(x, plan_only, n, pin, op.w, op.b, pr, &y);
+        return x->fp16 ? run_conv_f16(x, i, plan_only, pin, pr, &y) : lib_conv(x, plan_only, n, pin, op.w, op.b, pr, &y);
     if (n->op == DS_OP_LINEAR)
         return run_linear(x, i, plan_only, pin, pr, &y);
     if (plan_only)

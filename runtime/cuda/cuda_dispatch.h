@@ -22,16 +22,25 @@ struct node_exec {
     const ds_plan *plan;
     float *arena;               /* plan->arena_floats, device */
     const float *const *w_dev;  /* per node: weight on the device, or NULL */
+    const __half *const *wh_dev; /* fp16: per node, the half weight of node_half_weight's nodes */
     const float *const *b_dev;  /* per node: bias on the device, or NULL */
-    float *scratch;             /* device, scratch_floats: a GEMM's output when it
-                                   may not land on its residual yet */
-    size_t scratch_floats;
+    char *scratch;              /* device, scratch_bytes: a GEMM's output when it may not
+                                   land on its residual yet; fp16: the half operands */
+    size_t scratch_bytes;
+    bool fp16;                  /* --precision fp16 */
     gpu_libs *libs;
     kern_ctx k;                 /* stream, block size */
 };
 
-/* Device floats node i needs in node_exec.scratch (0: none). */
-size_t node_scratch_floats(const ds_graph *g, const ds_plan *plan, int i);
+/* Device bytes node i needs in node_exec.scratch (0: none). */
+size_t node_scratch_bytes(const ds_graph *g, const ds_plan *plan, int i, bool fp16);
+
+/* fp16 mode: whether node i runs on the libraries with half operands
+ * (dense and grouped convolutions, linear layers: not the depthwise ones,
+ * which are our own float32 kernel); its weight's rows are `cols` long as
+ * stored and `cols_padded` as the library reads them (a dense
+ * convolution's channels padded to a multiple of 8 with zeros). */
+bool node_half_weight(const ds_graph *g, int i, int64_t *cols, int64_t *cols_padded);
 
 /* Issues node i in k.stream (asynchronous; may be captured). The input
  * node issues nothing: the caller writes it. */

@@ -14,7 +14,7 @@ ds_status be_create(cudnnBackendDescriptorType_t type, be_desc *out) {
 }
 
 conv_desc conv_desc_make(const ds_conv_attr *a, const int64_t xs[4], const int64_t ys[4], bool bias, bool residual,
-                         int align) {
+                         int align, bool f16) {
     conv_desc d;
     d.n = xs[0], d.h = xs[1], d.w = xs[2], d.c = xs[3];
     d.oh = ys[1], d.ow = ys[2], d.o = ys[3];
@@ -24,16 +24,17 @@ conv_desc conv_desc_make(const ds_conv_attr *a, const int64_t xs[4], const int64
     d.groups = a->groups;
     d.bias = bias, d.residual = residual, d.act = a->act, d.res_act = residual ? a->res_act : DS_ACT_NONE;
     d.align = align;
+    d.f16 = f16;
     return d;
 }
 
 std::string conv_key(const conv_desc &d) {
     char buf[256];
-    snprintf(buf, sizeof buf, "x%lldx%lldx%lldx%lld y%lldx%lldx%lld k%dx%d s%dx%d d%dx%d p%d,%d,%d,%d g%d b%d r%d%s%s %s a%d",
+    snprintf(buf, sizeof buf, "x%lldx%lldx%lldx%lld y%lldx%lldx%lld k%dx%d s%dx%d d%dx%d p%d,%d,%d,%d g%d b%d r%d%s%s %s a%d%s",
              (long long)d.n, (long long)d.h, (long long)d.w, (long long)d.c, (long long)d.oh, (long long)d.ow,
              (long long)d.o, d.kh, d.kw, d.stride_h, d.stride_w, d.dil_h, d.dil_w, d.pad_t, d.pad_b, d.pad_l, d.pad_r,
              d.groups, (int)d.bias, (int)d.residual, d.residual ? ":" : "", d.residual ? ds_act_name(d.res_act) : "",
-             ds_act_name(d.act), d.align);
+             ds_act_name(d.act), d.align, d.f16 ? " f16" : "");
     return buf;
 }
 
@@ -43,12 +44,11 @@ bool conv_fusable(const ds_conv_attr *a, bool bias, bool residual) {
     return act_ok && res_ok && (bias || residual || a->act != DS_ACT_NONE);
 }
 
-/* A float32 tensor (N, C, H, W) stored NHWC, or a broadcast (1, C, 1, 1) bias. */
+/* A tensor (N, C, H, W) stored NHWC, or a broadcast (1, C, 1, 1) bias. */
 static ds_status tensor(int64_t uid, int64_t n, int64_t c, int64_t h, int64_t w, bool is_virtual, int align,
-                        be_desc *t) {
+                        cudnnDataType_t type, be_desc *t) {
     DS_TRY(be_create(CUDNN_BACKEND_TENSOR_DESCRIPTOR, t));
     const int64_t dims[4] = {n, c, h, w}, strides[4] = {h * w * c, 1, w * c, c}, alignment = align;
-    const cudnnDataType_t type = CUDNN_DATA_FLOAT;
     const bool virt = is_virtual;
     CUDNN_TRY(cudnnBackendSetAttribute(t->d, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &type));
     CUDNN_TRY(cudnnBackendSetAttribute(t->d, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, 4, dims));
@@ -127,9 +127,12 @@ ds_status conv_graph(const conv_desc &d, bool fused, be_desc *graph) {
         return ds_fail(DS_ERR_SHAPE, "cudnn conv: %lld channels in %d groups", (long long)d.c, d.groups);
     be_desc x, w, y, r, b; /* alive until the graph is finalized */
     std::vector<be_desc> ops, tensors;
-    DS_TRY(tensor(CONV_UID_X, d.n, d.c, d.h, d.w, false, d.align, &x));
-    DS_TRY(tensor(CONV_UID_W, d.o, d.c / d.groups, d.kh, d.kw, false, d.align, &w));
-    DS_TRY(tensor(CONV_UID_Y, d.n, d.o, d.oh, d.ow, false, d.align, &y));
+    /* fp16: every tensor in memory half (cuDNN 9.19 plans no graph that mixes
+     * half operands with a float32 output), the fused steps' values float32 */
+    const cudnnDataType_t io = d.f16 ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT, f32 = CUDNN_DATA_FLOAT;
+    DS_TRY(tensor(CONV_UID_X, d.n, d.c, d.h, d.w, false, d.align, io, &x));
+    DS_TRY(tensor(CONV_UID_W, d.o, d.c / d.groups, d.kh, d.kw, false, d.align, io, &w));
+    DS_TRY(tensor(CONV_UID_Y, d.n, d.o, d.oh, d.ow, false, d.align, io, &y));
     if (!fused) {
         ops.emplace_back();
         DS_TRY(conv_op(d, x, w, y, &ops.back()));
@@ -146,7 +149,7 @@ ds_status conv_graph(const conv_desc &d, bool fused, be_desc *graph) {
                 return DS_OK;
             }
             tensors.emplace_back();
-            DS_TRY(tensor(uid++, d.n, d.o, d.oh, d.ow, true, d.align, &tensors.back()));
+            DS_TRY(tensor(uid++, d.n, d.o, d.oh, d.ow, true, d.align, f32, &tensors.back()));
             *out = &tensors.back();
             return DS_OK;
         };
@@ -156,14 +159,14 @@ ds_status conv_graph(const conv_desc &d, bool fused, be_desc *graph) {
         ops.emplace_back();
         DS_TRY(conv_op(d, x, w, *cur, &ops.back()));
         if (d.residual) {
-            DS_TRY(tensor(CONV_UID_R, d.n, d.o, d.oh, d.ow, false, d.align, &r));
+            DS_TRY(tensor(CONV_UID_R, d.n, d.o, d.oh, d.ow, false, d.align, io, &r));
             DS_TRY(next(++step, &out));
             ops.emplace_back();
             DS_TRY(pointwise(CUDNN_POINTWISE_ADD, *cur, &r, *out, 0, 0, &ops.back()));
             cur = out;
         }
         if (d.bias) {
-            DS_TRY(tensor(CONV_UID_B, 1, d.o, 1, 1, false, d.align, &b));
+            DS_TRY(tensor(CONV_UID_B, 1, d.o, 1, 1, false, d.align, io, &b));
             DS_TRY(next(++step, &out));
             ops.emplace_back();
             DS_TRY(pointwise(CUDNN_POINTWISE_ADD, *cur, &b, *out, 0, 0, &ops.back()));
@@ -253,14 +256,14 @@ static ds_status heuristics(const be_desc &graph, cudnnBackendDescriptor_t devpr
     return DS_OK;
 }
 
-ds_status conv_configs(const be_desc &graph, cudnnBackendDescriptor_t devprop, int max, bool tf32,
+ds_status conv_configs(const be_desc &graph, cudnnBackendDescriptor_t devprop, int max, bool tensor_cores,
                        std::vector<be_desc> *cfgs) {
     cfgs->clear();
     for (cudnnBackendHeurMode_t mode : {CUDNN_HEUR_MODE_A, CUDNN_HEUR_MODE_FALLBACK}) {
         std::vector<be_desc> found;
         DS_TRY(heuristics(graph, devprop, mode, &found));
         for (be_desc &c : found)
-            if ((int)cfgs->size() < max && keeps_precision(c, tf32))
+            if ((int)cfgs->size() < max && keeps_precision(c, tensor_cores))
                 cfgs->push_back(std::move(c));
         if (!cfgs->empty())
             break;

@@ -7,7 +7,10 @@
  * tests/test_cudnn_graphs.cu checks every convolution of the four networks;
  * gpu_libs_cudnn.cu makes that descriptor from its handle.
  *
- * Tensors are float32 NHWC. cuDNN names dimensions (N, C, H, W) whatever the
+ * Tensors are NHWC, float32; with f16 every tensor in memory is IEEE half
+ * (cuDNN plans no graph mixing half operands with a float32 output), the
+ * fused steps' values and the accumulation float32. The backend's fp16 mode
+ * runs the bare half convolution and its own epilogue. cuDNN names dimensions (N, C, H, W) whatever the
  * layout, so the descriptors below list dims in that order with NHWC
  * strides; the weight (O, kh, kw, C/g) is KRSC, dims (O, C/g, kh, kw).
  * Groups are implied by C / (C/g).
@@ -64,15 +67,16 @@ struct conv_desc {
     ds_act act;
     ds_act res_act; /* the residual's own activation: only NONE fuses */
     int align; /* bytes that every pointer is aligned to: 4, 8 or 16 */
+    bool f16;  /* x, w, y (and r, b) half */
 };
 
 /* The variant pack's tensor ids. */
 enum : int64_t { CONV_UID_X = 1, CONV_UID_W, CONV_UID_Y, CONV_UID_B, CONV_UID_R, CONV_UID_VIRTUAL };
 
 conv_desc conv_desc_make(const ds_conv_attr *a, const int64_t xs[4], const int64_t ys[4], bool bias, bool residual,
-                         int align);
+                         int align, bool f16);
 /* "x1x64x96x3 y32x48x32 k3x3 s2x2 d1x1 p0,1,0,1 g1 b1 r0 relu a16"
- * (a residual reads "r1:<res_act>"): the cache key. */
+ * (a residual reads "r1:<res_act>", f16 adds " f16"): the cache key. */
 std::string conv_key(const conv_desc &d);
 /* Whether the fused graph can compute act(conv + b + res_act(r)): the
  * residual enters unactivated and the activation is one cuDNN has. */
@@ -85,8 +89,9 @@ ds_status conv_graph(const conv_desc &d, bool fused, be_desc *graph);
 
 /* Up to `max` engine configs in the order of heuristics mode A (mode
  * FALLBACK when A has none), without engines that down-convert inputs and,
- * unless tf32, without engines that use tensor cores: float32 stays float32. */
-ds_status conv_configs(const be_desc &graph, cudnnBackendDescriptor_t devprop, int max, bool tf32,
+ * unless tensor_cores (TF32 on float32 data, or half data), without engines
+ * that use tensor cores: float32 stays float32. */
+ds_status conv_configs(const be_desc &graph, cudnnBackendDescriptor_t devprop, int max, bool tensor_cores,
                        std::vector<be_desc> *cfgs);
 /* Whether the engine behind a config uses tensor cores. */
 bool conv_config_tensor_core(const be_desc &cfg);

@@ -36,6 +36,8 @@
 
 #include <stdint.h>
 
+#include <cuda_fp16.h> /* __half */
+
 #include "cpu_ops.h" /* ds_tensor */
 #include "graph.h"   /* ds_conv_attr, ds_act */
 #include "gpu_rt.h"  /* DS_CUDA_NS, cudaStream_t */
@@ -78,6 +80,28 @@ ds_status gpu_gemm(gpu_libs *libs, cudaStream_t s, bool trans_a, bool trans_b, i
 ds_status gpu_gemm_prepare(gpu_libs *libs, cudaStream_t s, bool trans_a, bool trans_b, int64_t M, int64_t N,
                            int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb, const float *bias,
                            ds_act act, float *C, int64_t ldc);
+
+/* ---- the fp16 mode (--precision fp16): half operands on tensor cores,
+ * float32 accumulation; the backend keeps float32 activations between
+ * layers and converts a library call's operands (op_to_half). ---- */
+
+/* y = conv(x, w) in half: x (N, H, W, C) half, w (O, kh, kw, C / groups)
+ * half, y (N, OH, OW, O) half, xs and ys those shapes. Only the geometry of
+ * `a` counts (kernel, stride, dilation, padding, groups): its in_act, bias,
+ * residual and act are the caller's (op_to_half before, op_bias_act_half
+ * after), as cuDNN fuses epilogues only into all-half graphs. */
+ds_status gpu_conv_f16(gpu_libs *libs, cudaStream_t s, const ds_conv_attr *a, const int64_t xs[4], const __half *x,
+                       const __half *w, const int64_t ys[4], __half *y);
+ds_status gpu_conv_f16_prepare(gpu_libs *libs, cudaStream_t s, const ds_conv_attr *a, const int64_t xs[4],
+                               const __half *x, const __half *w, const int64_t ys[4], __half *y);
+
+/* C = act(A B^T + bias) with A (M, K) and B (N, K) half, row-major with
+ * leading dimension K; bias (N) or NULL and C (M, N) (ldc) float32: the
+ * linear layers of gpu_gemm(trans_a false, trans_b true). */
+ds_status gpu_gemm_f16(gpu_libs *libs, cudaStream_t s, int64_t M, int64_t N, int64_t K, const __half *A,
+                       const __half *B, const float *bias, ds_act act, float *C, int64_t ldc);
+ds_status gpu_gemm_f16_prepare(gpu_libs *libs, cudaStream_t s, int64_t M, int64_t N, int64_t K, const __half *A,
+                               const __half *B, const float *bias, ds_act act, float *C, int64_t ldc);
 
 } // namespace DS_CUDA_NS
 

@@ -14,6 +14,11 @@
  * max_plans of the fused graph and of the bare one; with autotuning each is
  * timed and the fastest kept, and the choice is written to the cache file.
  *
+ * fp16 mode (gpu_conv_f16, gpu_gemm_f16): the same planning on half
+ * operands; convolutions are bare all-half graphs (cuDNN fuses no epilogue
+ * into a graph with a float32 output), GEMMs read half and write float32;
+ * both may take tensor-core engines. Their cache keys end in "f16".
+ *
  * The one workspace holds, in order: the staged input (in_act), a
  * convolution output (the bare convolution when y is r, and every bare
  * candidate while timing), then the library's own workspace. It grows at
@@ -194,11 +199,15 @@ static int alignment_of(std::initializer_list<const void *> ptrs) {
 
 /* ---- convolution ---- */
 
+/* With f16, x, w and y hold halves behind their float pointers (only cuDNN
+ * reads them, and the sizes below use the element size). */
 struct conv_call {
     const ds_conv_attr *a;
     const ds_tensor *x, *r;
     const float *w, *b;
     ds_tensor *y;
+    bool f16;
+    size_t elem() const { return f16 ? sizeof(__half) : sizeof(float); }
 };
 
 /* Bytes of the workspace regions of a call: staged input, convolution output, cuDNN's. */
@@ -209,8 +218,8 @@ struct conv_layout {
 
 static conv_layout layout_of(const conv_call &c, bool out, int64_t lib_ws) {
     conv_layout l;
-    l.stage = c.a->in_act != DS_ACT_NONE ? round_up((size_t)ds_shape_numel(c.x->shape) * sizeof(float)) : 0;
-    l.out = out ? round_up((size_t)ds_shape_numel(c.y->shape) * sizeof(float)) : 0;
+    l.stage = c.a->in_act != DS_ACT_NONE ? round_up((size_t)ds_shape_numel(c.x->shape) * c.elem()) : 0;
+    l.out = out ? round_up((size_t)ds_shape_numel(c.y->shape) * c.elem()) : 0;
     l.lib = round_up((size_t)lib_ws);
     return l;
 }
@@ -232,7 +241,7 @@ static bool conv_in_place(const conv_call &c) { return c.r && c.r->data == c.y->
 static conv_desc conv_desc_of(const conv_call &c) {
     const void *x = c.a->in_act != DS_ACT_NONE ? NULL : c.x->data;
     return conv_desc_make(c.a, c.x->shape, c.y->shape, c.b != NULL, c.r != NULL,
-                          alignment_of({x, c.w, c.b, c.r ? c.r->data : NULL, c.y->data}));
+                          alignment_of({x, c.w, c.b, c.r ? c.r->data : NULL, c.y->data}), c.f16);
 }
 
 static ds_status execute(gpu_libs *L, cudaStream_t s, const be_desc &plan, const int64_t *uids, void *const *ptrs,
@@ -330,7 +339,7 @@ static ds_status conv_candidates(gpu_libs *L, const conv_call &c, const conv_des
         std::vector<be_desc> cfgs;
         ds_status st = conv_graph(gd, fused != 0, &graph);
         if (st == DS_OK)
-            st = conv_configs(graph, L->devprop.d, L->tuning.max_plans, L->tuning.tf32, &cfgs);
+            st = conv_configs(graph, L->devprop.d, L->tuning.max_plans, L->tuning.tf32 || d.f16, &cfgs);
         if (st != DS_OK) {
             if (fused) /* the bare convolution is tried next */
                 continue;
@@ -348,7 +357,7 @@ static ds_status conv_candidates(gpu_libs *L, const conv_call &c, const conv_des
     }
     ds_clear_error();
     if (cands->empty())
-        return ds_fail(DS_ERR_UNSUPPORTED, "gpu_conv: cuDNN has no float32 plan for %s", conv_key(d).c_str());
+        return ds_fail(DS_ERR_UNSUPPORTED, "gpu_conv: cuDNN has no plan for %s", conv_key(d).c_str());
     return DS_OK;
 }
 
@@ -356,7 +365,7 @@ static ds_status conv_candidates(gpu_libs *L, const conv_call &c, const conv_des
 static ds_status plan_conv(gpu_libs *L, cudaStream_t s, const conv_call &c, const conv_choice **out) {
     const conv_desc d = conv_desc_of(c);
     const std::string key =
-        (L->tuning.tf32 ? "tf32 conv " : "conv ") + conv_key(d) + (conv_in_place(c) ? " y=r" : "");
+        (L->tuning.tf32 && !c.f16 ? "tf32 conv " : "conv ") + conv_key(d) + (conv_in_place(c) ? " y=r" : "");
     auto found = L->convs.find(key);
     if (found == L->convs.end()) {
         bool cap = false;
@@ -408,7 +417,7 @@ static ds_status plan_conv(gpu_libs *L, cudaStream_t s, const conv_call &c, cons
 
 ds_status gpu_conv_prepare(gpu_libs *libs, cudaStream_t s, const ds_conv_attr *a, const ds_tensor *x,
                            const float *w, const float *b, const ds_tensor *r, ds_tensor *y) {
-    const conv_call c = {a, x, r, w, b, y};
+    const conv_call c = {a, x, r, w, b, y, false};
     DS_TRY(check_conv("gpu_conv_prepare", libs, c));
     const conv_choice *ch = NULL;
     return plan_conv(libs, s, c, &ch);
@@ -416,7 +425,7 @@ ds_status gpu_conv_prepare(gpu_libs *libs, cudaStream_t s, const ds_conv_attr *a
 
 ds_status gpu_conv(gpu_libs *libs, cudaStream_t s, const ds_conv_attr *a, const ds_tensor *x, const float *w,
                    const float *b, const ds_tensor *r, ds_tensor *y) {
-    const conv_call c = {a, x, r, w, b, y};
+    const conv_call c = {a, x, r, w, b, y, false};
     DS_TRY(check_conv("gpu_conv", libs, c));
     const conv_choice *ch = NULL;
     DS_TRY(plan_conv(libs, s, c, &ch));
@@ -425,8 +434,50 @@ ds_status gpu_conv(gpu_libs *libs, cudaStream_t s, const ds_conv_attr *a, const 
     return run_conv(libs, s, c, *ch, !ch->fused && conv_in_place(c), y);
 }
 
+/* The geometry of a, with halves behind the tensors' float pointers (conv_call). */
+struct conv_f16_call {
+    ds_conv_attr geometry;
+    ds_tensor x, y;
+    conv_call c;
+};
+
+static void conv_f16_make(const ds_conv_attr *a, const int64_t xs[4], const __half *x, const __half *w,
+                          const int64_t ys[4], __half *y, conv_f16_call *f) {
+    f->geometry = *a;
+    f->geometry.in_act = f->geometry.res_act = f->geometry.act = DS_ACT_NONE;
+    f->x.data = (float *)x;
+    f->y.data = (float *)y;
+    memcpy(f->x.shape, xs, sizeof f->x.shape);
+    memcpy(f->y.shape, ys, sizeof f->y.shape);
+    f->c = conv_call{&f->geometry, &f->x, NULL, (const float *)w, NULL, &f->y, true};
+}
+
+ds_status gpu_conv_f16_prepare(gpu_libs *libs, cudaStream_t s, const ds_conv_attr *a, const int64_t xs[4],
+                               const __half *x, const __half *w, const int64_t ys[4], __half *y) {
+    if (!a || !xs || !ys)
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "gpu_conv_f16_prepare: missing argument");
+    conv_f16_call f;
+    conv_f16_make(a, xs, x, w, ys, y, &f);
+    DS_TRY(check_conv("gpu_conv_f16_prepare", libs, f.c));
+    const conv_choice *ch = NULL;
+    return plan_conv(libs, s, f.c, &ch);
+}
+
+ds_status gpu_conv_f16(gpu_libs *libs, cudaStream_t s, const ds_conv_attr *a, const int64_t xs[4], const __half *x,
+                       const __half *w, const int64_t ys[4], __half *y) {
+    if (!a || !xs || !ys)
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "gpu_conv_f16: missing argument");
+    conv_f16_call f;
+    conv_f16_make(a, xs, x, w, ys, y, &f);
+    DS_TRY(check_conv("gpu_conv_f16", libs, f.c));
+    const conv_choice *ch = NULL;
+    DS_TRY(plan_conv(libs, s, f.c, &ch));
+    return run_conv(libs, s, f.c, *ch, false, &f.y);
+}
+
 /* ---- GEMM: row-major C (M, N) is column-major C^T (N, M) = op(B)^T op(A)^T ---- */
 
+/* With f16, A and B hold halves behind their float pointers. */
 struct gemm_call {
     bool trans_a, trans_b;
     int64_t M, N, K;
@@ -434,6 +485,7 @@ struct gemm_call {
     int64_t lda, ldb, ldc;
     ds_act act;
     float *C;
+    bool f16;
 };
 
 static ds_status check_gemm(const char *call, gpu_libs *libs, const gemm_call &g) {
@@ -460,15 +512,17 @@ static ds_status gemm_build(gpu_libs *L, const gemm_call &g, gemm_choice *ch) {
         epi = CUBLASLT_EPILOGUE_RELU;
     const cublasOperation_t op_a = g.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N; /* cuBLASLt's A is our B */
     const cublasOperation_t op_b = g.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
-    const cublasComputeType_t compute = L->tuning.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+    const cublasComputeType_t compute =
+        L->tuning.tf32 && !g.f16 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
     CUBLAS_TRY(cublasLtMatmulDescCreate(&ch->op, compute, CUDA_R_32F));
     CUBLAS_TRY(cublasLtMatmulDescSetAttribute(ch->op, CUBLASLT_MATMUL_DESC_TRANSA, &op_a, sizeof op_a));
     CUBLAS_TRY(cublasLtMatmulDescSetAttribute(ch->op, CUBLASLT_MATMUL_DESC_TRANSB, &op_b, sizeof op_b));
     CUBLAS_TRY(cublasLtMatmulDescSetAttribute(ch->op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
     /* stored shapes, column-major: B (K, N) row-major is (N x K), (N, K) is (K x N); likewise A */
-    CUBLAS_TRY(cublasLtMatrixLayoutCreate(&ch->a, CUDA_R_32F, (uint64_t)(g.trans_b ? g.K : g.N),
+    const cudaDataType_t in_type = g.f16 ? CUDA_R_16F : CUDA_R_32F;
+    CUBLAS_TRY(cublasLtMatrixLayoutCreate(&ch->a, in_type, (uint64_t)(g.trans_b ? g.K : g.N),
                                           (uint64_t)(g.trans_b ? g.N : g.K), g.ldb));
-    CUBLAS_TRY(cublasLtMatrixLayoutCreate(&ch->b, CUDA_R_32F, (uint64_t)(g.trans_a ? g.M : g.K),
+    CUBLAS_TRY(cublasLtMatrixLayoutCreate(&ch->b, in_type, (uint64_t)(g.trans_a ? g.M : g.K),
                                           (uint64_t)(g.trans_a ? g.K : g.M), g.lda));
     CUBLAS_TRY(cublasLtMatrixLayoutCreate(&ch->c, CUDA_R_32F, (uint64_t)g.N, (uint64_t)g.M, ch->temp ? g.N : g.ldc));
     cublasLtMatmulPreference_t pref = NULL;
@@ -507,10 +561,10 @@ static size_t gemm_temp_bytes(const gemm_call &g, const gemm_choice &ch) {
 
 static ds_status plan_gemm(gpu_libs *L, cudaStream_t s, const gemm_call &g, const gemm_choice **out) {
     char key[256];
-    snprintf(key, sizeof key, "gemm t%d%d m%lld n%lld k%lld ld%lld,%lld,%lld b%d %s a%d,%d,%d", (int)g.trans_a,
+    snprintf(key, sizeof key, "gemm t%d%d m%lld n%lld k%lld ld%lld,%lld,%lld b%d %s a%d,%d,%d%s", (int)g.trans_a,
              (int)g.trans_b, (long long)g.M, (long long)g.N, (long long)g.K, (long long)g.lda, (long long)g.ldb,
              (long long)g.ldc, (int)(g.bias != NULL), ds_act_name(g.act), alignment_of({g.A}), alignment_of({g.B}),
-             alignment_of({g.C}));
+             alignment_of({g.C}), g.f16 ? " f16" : "");
     auto found = L->gemms.find(key);
     if (found == L->gemms.end()) {
         bool cap = false;
@@ -530,7 +584,7 @@ static ds_status plan_gemm(gpu_libs *L, cudaStream_t s, const gemm_call &g, cons
 ds_status gpu_gemm_prepare(gpu_libs *libs, cudaStream_t s, bool trans_a, bool trans_b, int64_t M, int64_t N,
                            int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb, const float *bias,
                            ds_act act, float *C, int64_t ldc) {
-    const gemm_call g = {trans_a, trans_b, M, N, K, A, B, bias, lda, ldb, ldc, act, C};
+    const gemm_call g = {trans_a, trans_b, M, N, K, A, B, bias, lda, ldb, ldc, act, C, false};
     DS_TRY(check_gemm("gpu_gemm_prepare", libs, g));
     if (M == 0 || N == 0)
         return DS_OK;
@@ -538,13 +592,11 @@ ds_status gpu_gemm_prepare(gpu_libs *libs, cudaStream_t s, bool trans_a, bool tr
     return plan_gemm(libs, s, g, &ch);
 }
 
-ds_status gpu_gemm(gpu_libs *libs, cudaStream_t s, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
-                   const float *A, int64_t lda, const float *B, int64_t ldb, const float *bias, ds_act act,
-                   float *C, int64_t ldc) {
-    const gemm_call g = {trans_a, trans_b, M, N, K, A, B, bias, lda, ldb, ldc, act, C};
-    DS_TRY(check_gemm("gpu_gemm", libs, g));
-    if (M == 0 || N == 0)
-        return DS_OK;
+static ds_status run_gemm(gpu_libs *libs, cudaStream_t s, const gemm_call &g) {
+    const int64_t M = g.M, N = g.N, ldc = g.ldc;
+    const float *bias = g.bias;
+    const ds_act act = g.act;
+    float *C = g.C;
     const gemm_choice *ch = NULL;
     DS_TRY(plan_gemm(libs, s, g, &ch));
     const size_t temp_bytes = gemm_temp_bytes(g, *ch);
@@ -554,7 +606,7 @@ ds_status gpu_gemm(gpu_libs *libs, cudaStream_t s, bool trans_a, bool trans_b, i
     if (lt_bias)
         CUBLAS_TRY(cublasLtMatmulDescSetAttribute(ch->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &lt_bias,
                                                   sizeof lt_bias));
-    CUBLAS_TRY(cublasLtMatmul(libs->lt, ch->op, &alpha, B, ch->a, A, ch->b, &beta, D, ch->c, D, ch->c, &ch->algo,
+    CUBLAS_TRY(cublasLtMatmul(libs->lt, ch->op, &alpha, g.B, ch->a, g.A, ch->b, &beta, D, ch->c, D, ch->c, &ch->algo,
                               libs->ws + temp_bytes, ch->ws, s));
     if (!ch->ours)
         return DS_OK;
@@ -566,6 +618,40 @@ ds_status gpu_gemm(gpu_libs *libs, cudaStream_t s, bool trans_a, bool trans_b, i
         CUDART_TRY(cudaMemcpy2DAsync(C, (size_t)ldc * sizeof(float), D, (size_t)N * sizeof(float),
                                      (size_t)N * sizeof(float), (size_t)M, cudaMemcpyDeviceToDevice, s));
     return DS_OK;
+}
+
+ds_status gpu_gemm(gpu_libs *libs, cudaStream_t s, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                   const float *A, int64_t lda, const float *B, int64_t ldb, const float *bias, ds_act act,
+                   float *C, int64_t ldc) {
+    const gemm_call g = {trans_a, trans_b, M, N, K, A, B, bias, lda, ldb, ldc, act, C, false};
+    DS_TRY(check_gemm("gpu_gemm", libs, g));
+    if (M == 0 || N == 0)
+        return DS_OK;
+    return run_gemm(libs, s, g);
+}
+
+static gemm_call gemm_f16_call(int64_t M, int64_t N, int64_t K, const __half *A, const __half *B, const float *bias,
+                               ds_act act, float *C, int64_t ldc) {
+    return gemm_call{false, true, M, N, K, (const float *)A, (const float *)B, bias, K, K, ldc, act, C, true};
+}
+
+ds_status gpu_gemm_f16_prepare(gpu_libs *libs, cudaStream_t s, int64_t M, int64_t N, int64_t K, const __half *A,
+                               const __half *B, const float *bias, ds_act act, float *C, int64_t ldc) {
+    const gemm_call g = gemm_f16_call(M, N, K, A, B, bias, act, C, ldc);
+    DS_TRY(check_gemm("gpu_gemm_f16_prepare", libs, g));
+    if (M == 0 || N == 0)
+        return DS_OK;
+    const gemm_choice *ch = NULL;
+    return plan_gemm(libs, s, g, &ch);
+}
+
+ds_status gpu_gemm_f16(gpu_libs *libs, cudaStream_t s, int64_t M, int64_t N, int64_t K, const __half *A,
+                       const __half *B, const float *bias, ds_act act, float *C, int64_t ldc) {
+    const gemm_call g = gemm_f16_call(M, N, K, A, B, bias, act, C, ldc);
+    DS_TRY(check_gemm("gpu_gemm_f16", libs, g));
+    if (M == 0 || N == 0)
+        return DS_OK;
+    return run_gemm(libs, s, g);
 }
 
 } // namespace ds_cuda

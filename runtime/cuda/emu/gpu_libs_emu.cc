@@ -7,6 +7,8 @@
  */
 #include <string.h>
 
+#include <vector>
+
 #include "cpu_ops.h" /* ds_cpu_ref_kernels */
 #include "emu_internal.h" /* enqueue_host, mem_inside */
 #include "error.h"    /* ds_fail */
@@ -35,13 +37,24 @@ ds_status gpu_libs_set_tuning(gpu_libs *libs, const gpu_tuning *t) {
     return DS_OK;
 }
 
-/* [p, p + floats) in device memory. */
-static ds_status need_device(const char *call, const char *what, const void *p, int64_t floats) {
+/* [p, p + n elements of `size` bytes) in device memory. */
+static ds_status need_device_n(const char *call, const char *what, const void *p, int64_t n, size_t size) {
     std::lock_guard<std::mutex> lock(emu_lock());
-    if (!p || !mem_inside(p, (size_t)floats * sizeof(float), MEM_DEVICE))
-        return ds_fail(DS_ERR_INVALID_ARGUMENT, "%s: %s (%p, %lld floats) is not in device memory", call, what,
-                       p, (long long)floats);
+    if (!p || !mem_inside(p, (size_t)n * size, MEM_DEVICE))
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "%s: %s (%p, %lld %s) is not in device memory", call, what, p,
+                       (long long)n, size == sizeof(float) ? "floats" : "halves");
     return DS_OK;
+}
+
+static ds_status need_device(const char *call, const char *what, const void *p, int64_t floats) {
+    return need_device_n(call, what, p, floats, sizeof(float));
+}
+
+static std::vector<float> widen(const __half *h, int64_t n) {
+    std::vector<float> f((size_t)n);
+    for (int64_t i = 0; i < n; i++)
+        f[(size_t)i] = __half2float(h[i]);
+    return f;
 }
 
 static ds_status check_conv(const char *call, gpu_libs *libs, const ds_conv_attr *a, const ds_tensor *x,
@@ -172,6 +185,88 @@ ds_status gpu_gemm(gpu_libs *libs, cudaStream_t s, bool trans_a, bool trans_b, i
                 }
                 C[i * ldc + j] = ds_apply_act(act, (float)acc);
             }
+        return DS_OK;
+    });
+}
+
+/* ---- fp16 mode: the same reference arithmetic on the half operands widened
+ * (exact), with the convolution's output rounded to half as cuDNN stores it ---- */
+
+static ds_status check_conv_f16(const char *call, gpu_libs *libs, const ds_conv_attr *a, const int64_t xs[4],
+                                const __half *x, const __half *w, const int64_t ys[4], __half *y) {
+    if (!libs || !a || !xs || !ys)
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "%s: missing argument", call);
+    DS_TRY(ds_conv_check_shapes(call, a, xs, ys, NULL));
+    DS_TRY(need_device_n(call, "x", x, ds_shape_numel(xs), sizeof(__half)));
+    DS_TRY(need_device_n(call, "w", w, ys[3] * a->kh * a->kw * (xs[3] / a->groups), sizeof(__half)));
+    return need_device_n(call, "y", y, ds_shape_numel(ys), sizeof(__half));
+}
+
+ds_status gpu_conv_f16_prepare(gpu_libs *libs, cudaStream_t s, const ds_conv_attr *a, const int64_t xs[4],
+                               const __half *x, const __half *w, const int64_t ys[4], __half *y) {
+    (void)s;
+    return check_conv_f16("gpu_conv_f16_prepare", libs, a, xs, x, w, ys, y);
+}
+
+ds_status gpu_conv_f16(gpu_libs *libs, cudaStream_t s, const ds_conv_attr *a, const int64_t xs[4], const __half *x,
+                       const __half *w, const int64_t ys[4], __half *y) {
+    const char *call = "gpu_conv_f16";
+    DS_TRY(check_conv_f16(call, libs, a, xs, x, w, ys, y));
+    ds_node node;
+    memset(&node, 0, sizeof node);
+    node.op = DS_OP_CONV2D;
+    node.name = call;
+    node.a.conv = *a;
+    node.a.conv.in_act = node.a.conv.res_act = node.a.conv.act = DS_ACT_NONE; /* the caller's */
+    memcpy(node.shape, ys, sizeof node.shape);
+    ds_tensor xt = {}, yt = {};
+    memcpy(xt.shape, xs, sizeof xt.shape);
+    memcpy(yt.shape, ys, sizeof yt.shape);
+    const int64_t nw = ys[3] * a->kh * a->kw * (xs[3] / a->groups);
+    return enqueue_host(s, "cudnnBackendExecute", [node, xt, yt, x, w, y, nw]() {
+        std::vector<float> xf = widen(x, ds_shape_numel(xt.shape)), wf = widen(w, nw);
+        std::vector<float> yf((size_t)ds_shape_numel(yt.shape));
+        ds_tensor xv = xt, yv = yt;
+        xv.data = xf.data();
+        yv.data = yf.data();
+        ds_cpu_ctx ctx = {1, NULL, 0};
+        ds_cpu_op op = {&node, &xv, NULL, &yv, wf.data(), NULL, NULL, &ctx};
+        ds_cpu_ref_kernels[DS_OP_CONV2D].run(&op);
+        for (size_t i = 0; i < yf.size(); i++)
+            y[i] = __float2half_rn(yf[i]);
+        return DS_OK;
+    });
+}
+
+static ds_status check_gemm_f16(const char *call, gpu_libs *libs, int64_t M, int64_t N, int64_t K, const __half *A,
+                                const __half *B, const float *bias, float *C, int64_t ldc) {
+    if (!libs || M < 0 || N < 0 || K < 1 || ldc < N || ldc < 1)
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "%s: M %lld N %lld K %lld with ldc %lld", call, (long long)M,
+                       (long long)N, (long long)K, (long long)ldc);
+    if (M == 0 || N == 0)
+        return DS_OK;
+    DS_TRY(need_device_n(call, "A", A, M * K, sizeof(__half)));
+    DS_TRY(need_device_n(call, "B", B, N * K, sizeof(__half)));
+    DS_TRY(need_device(call, "C", C, (M - 1) * ldc + N));
+    if (bias)
+        DS_TRY(need_device(call, "bias", bias, N));
+    return DS_OK;
+}
+
+ds_status gpu_gemm_f16_prepare(gpu_libs *libs, cudaStream_t s, int64_t M, int64_t N, int64_t K, const __half *A,
+                               const __half *B, const float *bias, ds_act act, float *C, int64_t ldc) {
+    (void)s, (void)act;
+    return check_gemm_f16("gpu_gemm_f16_prepare", libs, M, N, K, A, B, bias, C, ldc);
+}
+
+ds_status gpu_gemm_f16(gpu_libs *libs, cudaStream_t s, int64_t M, int64_t N, int64_t K, const __half *A,
+                       const __half *B, const float *bias, ds_act act, float *C, int64_t ldc) {
+    DS_TRY(check_gemm_f16("gpu_gemm_f16", libs, M, N, K, A, B, bias, C, ldc));
+    if (M == 0 || N == 0)
+        return DS_OK;
+    return enqueue_host(s, "cublasLtMatmul", [=]() {
+        const std::vector<float> a = widen(A, M * K), b = widen(B, N * K);
+        gemm_nt(M, N, K, a.data(), K, b.data(), K, bias, act, C, ldc);
         return DS_OK;
     });
 }
