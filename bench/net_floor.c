@@ -17,6 +17,13 @@
  *  - floor: max(FLOPs / peak, bytes / bandwidth), a bound no implementation
  *    beats; launch overhead is not in it.
  * Peaks are the H100 SXM5 datasheet's dense figures (see bench/RESULTS.md).
+ *
+ * A third table prices the fp16 mode as built (runtime/cuda/cuda_dispatch.cu):
+ * library convolutions and linears on fp16 tensor cores with half weights,
+ * the rest (attention, depthwise and transposed convolutions) in float32,
+ * float32 values between nodes plus the half copies: each library node
+ * writes and reads its input in half (channels padded to 8 for a dense
+ * convolution) and a convolution its half output.
  */
 #include <stdio.h>
 #include <string.h>
@@ -72,7 +79,32 @@ static double node_macs(const ds_graph *g, const ds_node *n) {
 typedef struct net_stats {
     double flops, weights, acts; /* FLOPs; parameters and activation values, counted in elements */
     int launches;
+    /* fp16 as built: FLOPs and weight elements of the library nodes, and the
+     * bytes their half copies move */
+    double lib_flops, lib_weights, half_bytes;
 } net_stats;
+
+static int is_library_node(const ds_graph *g, const ds_node *n) {
+    if (n->op == DS_OP_LINEAR)
+        return 1;
+    const int64_t c = n->op == DS_OP_CONV2D ? g->nodes[n->in[0]].shape[3] : 0;
+    return n->op == DS_OP_CONV2D && !(n->a.conv.groups > 1 && n->a.conv.groups == c && n->shape[3] == c);
+}
+
+/* The half traffic of a library node and its weight's element count. */
+static void half_costs(const ds_graph *g, const ds_node *n, net_stats *st) {
+    const int64_t *in = g->nodes[n->in[0]].shape;
+    const double rows = (double)(in[0] * in[1] * in[2]), out = (double)ds_shape_numel(n->shape);
+    if (n->op == DS_OP_LINEAR) {
+        st->lib_weights += (double)(n->shape[3] * in[3]);
+        st->half_bytes += 2 * 2 * rows * (double)in[3];
+        return;
+    }
+    const ds_conv_attr *a = &n->a.conv;
+    const int64_t cp = a->groups == 1 ? (in[3] + 7) / 8 * 8 : in[3];
+    st->lib_weights += (double)(n->shape[3] * a->kh * a->kw * (cp / a->groups));
+    st->half_bytes += 2 * 2 * rows * (double)cp + 2 * 2 * out;
+}
 
 static int stats_of(const net_case *nc, net_stats *st) {
     memset(st, 0, sizeof *st);
@@ -87,6 +119,10 @@ static int stats_of(const net_case *nc, net_stats *st) {
         st->flops += 2 * node_macs(&g, n);
         if (n->op == DS_OP_RESHAPE || n->op == DS_OP_INPUT)
             continue;
+        if (is_library_node(&g, n)) {
+            st->lib_flops += 2 * node_macs(&g, n);
+            half_costs(&g, n, st);
+        }
         st->launches++;
         st->acts += (double)ds_shape_numel(n->shape);
         for (int k = 0; k < DS_NODE_MAX_IN; k++)
@@ -124,6 +160,20 @@ int main(void) {
         printf("| %s | %dx%d | %.3f / %.3f / %.3f | %.3f / %.3f |\n", ds_arch_name(CASES[c].arch), CASES[c].h,
                CASES[c].w, ms(f, FP32_FLOPS), ms(f, TF32_FLOPS), ms(f, FP16_FLOPS), ms(bytes, HBM_BYTES_S),
                ms(bytes / 2, HBM_BYTES_S));
+    }
+    printf("\n| network | input | library GFLOP (fp16) / other GFLOP (fp32) | bytes MB (weights + values + half copies) |"
+           " compute ms | memory ms | estimate ms |\n");
+    printf("|---|---|---:|---:|---:|---:|---:|\n");
+    for (int c = 0; c < N_CASES; c++) {
+        const net_stats *t = &st[c];
+        const double other = t->flops - t->lib_flops;
+        const double wbytes = 2 * t->lib_weights + 4 * (t->weights - t->lib_weights);
+        const double bytes = wbytes + 4 * t->acts + t->half_bytes;
+        const double compute = ms(t->lib_flops, FP16_FLOPS) + ms(other, FP32_FLOPS);
+        printf("| %s | %dx%d | %.1f / %.1f | %.0f (%.0f + %.0f + %.0f) | %.3f | %.3f | %.3f |\n",
+               ds_arch_name(CASES[c].arch), CASES[c].h, CASES[c].w, t->lib_flops / 1e9, other / 1e9, bytes / 1e6,
+               wbytes / 1e6, 4 * t->acts / 1e6, t->half_bytes / 1e6, compute, ms(bytes, HBM_BYTES_S),
+               max2(compute, ms(bytes, HBM_BYTES_S)));
     }
     return 0;
 }
