@@ -2,7 +2,7 @@
 #
 #   make              build/depthsolve, build/libdepthsolve.{a,so}
 #   make test         every test, plain and under ASan+UBSan (build/asan)
-#   make test-gpu     the CUDA kernel tests on a GPU (skipped without one)
+#   make test-gpu     the CUDA kernel and backend tests on a GPU (skipped without one)
 #   make fuzz         libFuzzer targets (clang), FUZZ_SECONDS each
 #   make clean
 #
@@ -296,8 +296,11 @@ $(BUILD)/render_bench: $(call obj,bench/render_bench.c) $(BUILD)/libcli.a $(BUIL
 
 ifneq ($(NVCC_BUILD),)
 cuda: $(BUILD)/cuda/resources.txt $(GPU_TEST_BIN)
-test-gpu: $(GPU_TEST_BIN)
+# ... and the backend test on the device (the four networks, fp16, replay, leaks).
+test-gpu: $(GPU_TEST_BIN) $(BUILD)/tests/test_backend_cuda models
 	@for t in $(GPU_TEST_BIN); do echo "--- $$t"; $$t || exit 1; done
+	@echo "--- $(BUILD)/tests/test_backend_cuda (DS_TEST_DEVICE=cuda)"
+	@DS_TEST_DEVICE=cuda DS_MODELS=$(MODELS_DIR) $(BUILD)/tests/test_backend_cuda
 else
 cuda test-gpu:
 	@echo "$@: skipped: no nvcc or no $(CUDA_HOME)/include (CUDA=0, or no CUDA toolkit)"

@@ -86,6 +86,8 @@ typedef struct ds_backend_ops {
     /* After mesh_rgb8: its vertices and indices copied to host memory (the
      * sizes its out gave). */
     ds_status (*read_mesh)(void *state, float *vertices, uint32_t *indices);
+    /* What the backend holds on its device and replays per run (NULL: none). */
+    void (*stats)(void *state, ds_engine_stats *out);
 } ds_backend_ops;
 
 extern const ds_backend_ops ds_backend_cpu;

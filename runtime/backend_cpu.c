@@ -194,4 +194,5 @@ const ds_backend_ops ds_backend_cpu = {
     .solve_rgb8 = NULL,
     .mesh_rgb8 = NULL,
     .read_mesh = NULL,
+    .stats = NULL,
 };

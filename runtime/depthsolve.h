@@ -160,6 +160,21 @@ typedef struct ds_model_info {
 
 ds_status ds_engine_model_info(const ds_engine *engine, ds_model_info *out);
 
+/* What the engine holds on its device and issues per image, for benchmarks
+ * and leak checks. Zeros on the CPU. */
+typedef struct ds_engine_stats {
+    int64_t device_bytes;     /* device memory the engine holds now: weights, the
+                                 activation arena, scratch, the libraries' workspace,
+                                 photo and mesh buffers */
+    int64_t graph_operations; /* operations one forward pass replays (the CUDA graph's
+                                 nodes: our kernels, the libraries' kernels, copies; under
+                                 cuda-emu a library call counts once); 0 before a run */
+    int64_t device_used_bytes; /* the whole device's memory in use, every process's
+                                  (cudaMemGetInfo); under cuda-emu every live emulated
+                                  allocation; -1 if it cannot be read */
+} ds_engine_stats;
+ds_status ds_engine_get_stats(const ds_engine *engine, ds_engine_stats *out);
+
 /* Runs the network on a normalized 1x3xHxW float32 tensor (NCHW). Writes the
  * HxW relative inverse depth (non-negative, larger is nearer). The first run
  * at a new size plans memory for it; later runs at that size allocate nothing. */

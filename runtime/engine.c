@@ -143,6 +143,15 @@ ds_status ds_engine_model_info(const ds_engine *e, ds_model_info *out) {
     return DS_OK;
 }
 
+ds_status ds_engine_get_stats(const ds_engine *e, ds_engine_stats *out) {
+    if (!e || !out)
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "engine_stats: NULL argument");
+    memset(out, 0, sizeof *out);
+    if (e->backend->stats)
+        e->backend->stats(e->backend_state, out);
+    return DS_OK;
+}
+
 static ds_status prepare_shape(ds_engine *e, int h, int w, bool keep_marks) {
     shape_state *s = &e->shape;
     if (s->ready && s->h == h && s->w == w && s->keep_marks == keep_marks)

@@ -41,6 +41,8 @@ int ds_cli_parse_float(const char *s, double lo, double hi, float *out);
 int ds_cli_parse_int(const char *s, long lo, long hi, int *out);
 /* "fp32", "tf32" or "fp16"; 0 if not one. */
 int ds_cli_parse_precision(const char *s, ds_precision *out);
+/* The name ds_cli_parse_precision reads. */
+const char *ds_cli_precision_name(ds_precision p);
 /* A positive thread count; 0 if not one. */
 int ds_cli_parse_threads(const char *s, int *out);
 int ds_cli_is_dir(const char *path);

@@ -94,6 +94,10 @@ int ds_cli_parse_precision(const char *s, ds_precision *out) {
     return 1;
 }
 
+const char *ds_cli_precision_name(ds_precision p) {
+    return p == DS_PRECISION_TF32 ? "tf32" : p == DS_PRECISION_FP16 ? "fp16" : "fp32";
+}
+
 int ds_cli_parse_threads(const char *s, int *out) {
     char *end;
     long v = strtol(s, &end, 10);

@@ -1,5 +1,6 @@
 /* cmd_bench.c: depthsolve bench, latency and memory of the network alone. */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "depth_outputs.h" /* ds_depth_range, ds_depth_quantize */
 #include "error.h"       /* ds_fail, DS_TRY */
 #include "image.h"       /* ds_image_read */
 #include "model_store.h" /* ds_open_model */
@@ -16,7 +18,10 @@ static const char BENCH_HELP[] =
     "usage: depthsolve bench --model M.gguf [options]\n"
     "\n"
     "Times the network on a synthetic input: model load, first run (plans\n"
-    "memory), then --runs timed runs after --warmup runs.\n"
+    "memory), then --runs timed runs after --warmup runs: median, p90 and p99\n"
+    "latency, images/s (one image at a time), peak RSS; on a CUDA device also\n"
+    "the device memory the engine holds and the operations (kernels, copies)\n"
+    "its CUDA graph replays per image.\n"
     "\n"
     "  --size HxW          input size (default: the model's training size, square)\n"
     "  --image FILE        time the whole path instead: decode FILE, resize,\n"
@@ -30,7 +35,8 @@ static const char BENCH_HELP[] =
     "  --no-autotune       CUDA: the library's default algorithms, not timed ones\n"
     "  --precision P       CUDA: fp32 (default: float32 math, no tensor cores), tf32\n"
     "                      (TF32 tensor cores) or fp16 (half operands on tensor\n"
-    "                      cores, float32 between layers)\n"
+    "                      cores, float32 between layers); tf32 and fp16 also run\n"
+    "                      fp32 once and report their error against it\n"
     "  --json              one JSON object instead of the table\n";
 
 static double now_seconds(void) {
@@ -100,6 +106,51 @@ static ds_status run_work(bench_work *b) {
     ds_status s = ds_engine_solve_rgb8(b->e, img.rgb, img.width, img.height,
                                        (size_t)img.width * 3, NULL, b->depth);
     ds_image_free(&img);
+    return s;
+}
+
+/* How far a depth map is from the fp32 one: relative L2, the largest
+ * difference in % of the fp32 map's range, and the largest difference of
+ * their 8-bit PNG values (each map normalized by its own range, as written). */
+typedef struct precision_error {
+    double rel_l2, range_pct;
+    int u8_steps;
+} precision_error;
+
+static precision_error compare_with_fp32(const float *d, const float *ref, size_t n) {
+    precision_error e = {0, 0, 0};
+    float lo, hi, dlo, dhi;
+    ds_depth_range(ref, n, &lo, &hi);
+    ds_depth_range(d, n, &dlo, &dhi);
+    double num = 0, den = 0, worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double diff = (double)d[i] - ref[i];
+        num += diff * diff;
+        den += (double)ref[i] * ref[i];
+        worst = fabs(diff) > worst ? fabs(diff) : worst;
+        const int steps = abs((int)ds_depth_quantize(d[i], dlo, dhi, 255) - (int)ds_depth_quantize(ref[i], lo, hi, 255));
+        e.u8_steps = steps > e.u8_steps ? steps : e.u8_steps;
+    }
+    e.rel_l2 = den > 0 ? sqrt(num / den) : 0;
+    e.range_pct = hi > lo ? 100.0 * worst / (hi - lo) : 0;
+    return e;
+}
+
+/* The same work once more in fp32 on the same device, against b->depth. */
+static ds_status fp32_error(const char *spec, const ds_engine_params *p, const bench_work *b, precision_error *out) {
+    ds_engine_params p32 = *p;
+    p32.precision = DS_PRECISION_FP32;
+    ds_engine *e32;
+    DS_TRY(ds_open_model(spec, &p32, &e32));
+    bench_work w = *b;
+    w.e = e32;
+    const size_t n = (size_t)b->h * b->w;
+    w.depth = malloc(n * sizeof *w.depth);
+    ds_status s = w.depth ? run_work(&w) : ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
+    if (s == DS_OK)
+        *out = compare_with_fp32(b->depth, w.depth, n);
+    free(w.depth);
+    ds_engine_free(e32);
     return s;
 }
 
@@ -184,26 +235,47 @@ int ds_cmd_bench(int argc, char **argv) {
     }
     h = work.h;
     w = work.w;
+    precision_error perr = {-1, -1, -1};
+    if (s == DS_OK && p.precision != DS_PRECISION_FP32)
+        s = fp32_error(spec, &p, &work, &perr);
     int rc = DS_EXIT_OK;
     if (s != DS_OK) {
         rc = ds_cli_report("bench", s);
     } else {
+        double total = 0;
+        for (int i = 0; i < runs; i++)
+            total += times[i];
         qsort(times, (size_t)runs, sizeof *times, cmp_double);
-        double med = quantile(times, runs, 0.5), p90 = quantile(times, runs, 0.9);
-        if (json)
+        double med = quantile(times, runs, 0.5), p90 = quantile(times, runs, 0.9), p99 = quantile(times, runs, 0.99);
+        ds_engine_stats st;
+        ds_engine_get_stats(e, &st);
+        if (json) {
             printf("{\"model\": \"%s\", \"arch\": \"%s\", \"mode\": \"%s\", \"height\": %d, \"width\": %d, "
                    "\"device\": \"%s\", \"threads\": %d, \"runs\": %d, \"load_ms\": %.3f, \"first_ms\": %.3f, "
-                   "\"median_ms\": %.3f, \"p90_ms\": %.3f, \"min_ms\": %.3f, "
-                   "\"load_rss_mib\": %.1f, \"peak_rss_mib\": %.1f}\n",
+                   "\"median_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f, \"min_ms\": %.3f, "
+                   "\"images_per_s\": %.3f, \"load_rss_mib\": %.1f, \"peak_rss_mib\": %.1f, "
+                   "\"device_mib\": %.1f, \"graph_operations\": %lld, \"precision\": \"%s\", "
+                   "\"fp32_rel_l2\": %.3g, \"fp32_max_range_pct\": %.3g, \"fp32_u8_steps\": %d}\n",
                    spec, info.arch_name, image ? "end_to_end" : "network", h, w, info.device, info.n_threads, runs,
-                   load * 1e3, first * 1e3,
-                   med * 1e3, p90 * 1e3, times[0] * 1e3, load_rss / 1024.0,
-                   peak_rss_kib() / 1024.0);
-        else
+                   load * 1e3, first * 1e3, med * 1e3, p90 * 1e3, p99 * 1e3, times[0] * 1e3, runs / total,
+                   load_rss / 1024.0, peak_rss_kib() / 1024.0, st.device_bytes / 1048576.0,
+                   (long long)st.graph_operations, ds_cli_precision_name(p.precision), perr.rel_l2, perr.range_pct,
+                   perr.u8_steps);
+        } else {
             printf("%s %s %dx%d on %s: load %.1f ms (RSS %.1f MiB), first run %.1f ms, median %.2f ms, "
-                   "p90 %.2f ms, min %.2f ms (%d runs), peak RSS %.1f MiB\n",
-                   info.arch_name, image ? "photo" : "network", h, w, info.device, load * 1e3, load_rss / 1024.0, first * 1e3, med * 1e3,
-                   p90 * 1e3, times[0] * 1e3, runs, peak_rss_kib() / 1024.0);
+                   "p90 %.2f ms, p99 %.2f ms, min %.2f ms (%d runs), %.2f images/s, peak RSS %.1f MiB",
+                   info.arch_name, image ? "photo" : "network", h, w, info.device, load * 1e3, load_rss / 1024.0,
+                   first * 1e3, med * 1e3, p90 * 1e3, p99 * 1e3, times[0] * 1e3, runs, runs / total,
+                   peak_rss_kib() / 1024.0);
+            if (st.device_bytes)
+                printf(", device memory %.1f MiB, %lld graph operations per image", st.device_bytes / 1048576.0,
+                       (long long)st.graph_operations);
+            printf("\n");
+            if (perr.rel_l2 >= 0)
+                printf("%s against fp32: rel L2 %.3g, largest difference %.3g%% of the depth range, "
+                       "%d steps of an 8-bit depth map\n",
+                       ds_cli_precision_name(p.precision), perr.rel_l2, perr.range_pct, perr.u8_steps);
+        }
     }
     free(work.x), free(work.depth), free(times);
     ds_engine_free(e);

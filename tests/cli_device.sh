@@ -35,6 +35,17 @@ net -q -o "$T/emu16.npy" --device cuda-emu --precision fp16 && ! cmp -s "$T/emu1
     pass net_precision_fp16_on_cuda_emu || fail net_precision_fp16_on_cuda_emu "exit $? or equal to fp32"
 expect net_unknown_precision 2 "--precision takes fp32, tf32 or fp16" -- net -o "$T/x.npy" --precision fp8
 
+# bench: latency quantiles everywhere; on cuda-emu the device memory and graph operations; a
+# reduced precision's error against fp32 (the small network in fp16: 1 step of an 8-bit map)
+out=$("$DS_BIN" bench --model "$M" --device cpu --size 64x96 --runs 2 --warmup 0 2>&1) &&
+    grep -q "p99 .* images/s" <<<"$out" && pass bench_cpu_quantiles || fail bench_cpu_quantiles "$out"
+out=$("$DS_BIN" bench --model "$M" --device cuda-emu --size 64x96 --runs 1 --warmup 0 --precision fp16 --json 2>&1) &&
+    grep -Eq '"graph_operations": [1-9][0-9]*, "precision": "fp16", "fp32_rel_l2": 0\.00[0-9]+, "fp32_max_range_pct": [0-9.]+, "fp32_u8_steps": [0-9]+' <<<"$out" &&
+    grep -Eq '"device_mib": [1-9]' <<<"$out" && pass bench_fp16_error_and_device_stats ||
+    fail bench_fp16_error_and_device_stats "$out"
+expect bench_unknown_precision 2 "--precision takes fp32, tf32 or fp16" -- \
+    "$DS_BIN" bench --model "$M" --precision fp8
+
 I=$R/pipeline_211x157/image.png
 "$DS_BIN" depth -q --model "$M" "$I" -o "$T/d_emu" --format npy --device cuda-emu && pass depth_cuda_emu_runs ||
     fail depth_cuda_emu_runs "exit $?"

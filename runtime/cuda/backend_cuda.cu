@@ -57,6 +57,7 @@ struct cuda_state {
     bool fp16 = false;
     std::unordered_map<const void *, float *> weights; /* host weight -> its device copy */
     std::unordered_map<const void *, __half *> weights_half; /* fp16: host weight -> its half copy */
+    size_t weight_bytes = 0; /* of both maps, on the device */
     /* the prepared input size */
     ds_backend_shape shape = {};
     float *arena = NULL;   /* plan->arena_floats, device */
@@ -67,6 +68,7 @@ struct cuda_state {
     float *in_host = NULL;  /* (H, W, 3) NHWC, page-locked */
     float *out_host = NULL; /* (H, W), page-locked */
     cudaGraphExec_t forward = NULL;
+    size_t forward_nodes = 0; /* operations in `forward` */
     /* the photo path (ds_engine_solve_rgb8), grown to the largest photo */
     uint8_t *rgb_dev = NULL, *rgb_host = NULL;
     size_t rgb_cap = 0;
@@ -86,6 +88,7 @@ static void free_shape(cuda_state *c) {
     cuda_free_host(c->in_host);
     cuda_free_host(c->out_host);
     c->forward = NULL;
+    c->forward_nodes = 0;
     c->arena = c->in_host = c->out_host = NULL;
     c->scratch = NULL;
     c->scratch_bytes = 0;
@@ -178,6 +181,7 @@ static ds_status device_weight(cuda_state *c, const ds_tensor_ref *t, const floa
         return ds_fail_context(s, "uploading %s", t->name);
     }
     c->weights[t->data] = d;
+    c->weight_bytes += bytes;
     /* the device copy is what runs: let the mapped original leave memory */
     ds_gguf_release_pages(c->gguf, t->data, bytes);
     *out = d;
@@ -213,6 +217,7 @@ static ds_status device_weight_half(cuda_state *c, const ds_tensor_ref *t, int64
         return ds_fail_context(s, "converting %s to half", t->name);
     }
     c->weights_half[t->data] = h;
+    c->weight_bytes += (size_t)halves * sizeof(__half);
     ds_gguf_release_pages(c->gguf, t->data, (size_t)n * sizeof(float));
     *out = h;
     return DS_OK;
@@ -257,7 +262,7 @@ static ds_status capture_forward(cuda_state *c) {
     char msg[512];
     snprintf(msg, sizeof msg, "%s", ds_last_error());
     cudaGraphExec_t exec = NULL;
-    ds_status e = cuda_capture_end(c->stream, &exec);
+    ds_status e = cuda_capture_end(c->stream, &exec, &c->forward_nodes);
     if (s != DS_OK) {
         cuda_graph_destroy(exec);
         return ds_fail(s, "%s", msg);
@@ -458,10 +463,30 @@ static ds_status cu_read_mesh(void *state, float *vertices, uint32_t *indices) {
     return mesh_read_back(&c->mesh, c->mesh_vertices, c->mesh_triangles, vertices, indices);
 }
 
+static void cu_stats(void *state, ds_engine_stats *out) {
+    const cuda_state *c = (const cuda_state *)state;
+    size_t bytes = c->weight_bytes + c->scratch_bytes + gpu_libs_workspace_bytes(c->libs);
+    if (c->arena)
+        bytes += (c->shape.plan->arena_floats + 1) * sizeof(float);
+    bytes += c->rgb_cap + c->depth_cap * sizeof(float);
+    const mesh_buffers &m = c->mesh;
+    bytes += (m.vertex_floats * sizeof(float) + m.index_count * sizeof(uint32_t) + m.mesh_ws_bytes);
+    out->device_bytes = (int64_t)bytes;
+    out->graph_operations = (int64_t)c->forward_nodes;
+    size_t used = 0;
+    if (cuda_mem_used(&used) == DS_OK) {
+        out->device_used_bytes = (int64_t)used;
+    } else {
+        out->device_used_bytes = -1;
+        ds_clear_error();
+    }
+}
+
 } // namespace DS_CUDA_NS
 
 extern "C" const ds_backend_ops DS_BACKEND_TABLE = {
     DS_BACKEND_NAME,          DS_CUDA_NS::cu_create, DS_CUDA_NS::cu_free,
     DS_CUDA_NS::cu_prepare,   DS_CUDA_NS::cu_run,    DS_CUDA_NS::cu_read_value,
     DS_CUDA_NS::cu_solve_rgb8, DS_CUDA_NS::cu_mesh_rgb8, DS_CUDA_NS::cu_read_mesh,
+    DS_CUDA_NS::cu_stats,
 };

@@ -60,6 +60,8 @@ struct gpu_tuning {
 gpu_tuning gpu_tuning_default(void);
 /* Before the first call; choices already made are kept. */
 ds_status gpu_libs_set_tuning(gpu_libs *libs, const gpu_tuning *t);
+/* Device bytes the libraries' one workspace holds now. */
+size_t gpu_libs_workspace_bytes(const gpu_libs *libs);
 
 /* y = act(conv(in_act(x), w) + b + res_act(r)), NHWC:
  * x (N, H, W, C), w (O, kh, kw, C / groups), b (O) or NULL,

@@ -146,6 +146,8 @@ ds_status gpu_libs_set_tuning(gpu_libs *libs, const gpu_tuning *t) {
     return DS_OK;
 }
 
+size_t gpu_libs_workspace_bytes(const gpu_libs *libs) { return libs ? libs->ws_bytes : 0; }
+
 static ds_status capturing(cudaStream_t s, bool *yes) {
     cudaStreamCaptureStatus st = cudaStreamCaptureStatusNone;
     CUDART_TRY(cudaStreamIsCapturing(s, &st));

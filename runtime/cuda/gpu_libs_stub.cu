@@ -30,6 +30,8 @@ gpu_tuning gpu_tuning_default(void) { return gpu_tuning{true, 8, NULL, false}; }
 
 ds_status gpu_libs_set_tuning(gpu_libs *, const gpu_tuning *) { return not_built("gpu_libs_set_tuning"); }
 
+size_t gpu_libs_workspace_bytes(const gpu_libs *) { return 0; }
+
 ds_status gpu_conv(gpu_libs *, cudaStream_t, const ds_conv_attr *, const ds_tensor *, const float *,
                    const float *, const ds_tensor *, ds_tensor *) {
     return not_built("gpu_conv");

@@ -45,6 +45,9 @@ ds_status cuda_device_name(int device, char *buf, size_t len);
  * being captured (a graph must not allocate). */
 ds_status cuda_malloc(void **p, size_t bytes);
 ds_status cuda_free(void *p);
+/* Device memory in use now, every process's (cudaMemGetInfo: total - free);
+ * under emulation the bytes of the live emulated device allocations. */
+ds_status cuda_mem_used(size_t *bytes);
 /* Page-locked host memory, for asynchronous copies. */
 ds_status cuda_malloc_host(void **p, size_t bytes);
 ds_status cuda_free_host(void *p);
@@ -74,9 +77,11 @@ ds_status cuda_stream_wait_event(cudaStream_t s, cudaEvent_t e);
 
 /* Stream capture: launches, copies, sets and event records issued to `s`
  * between begin and end become a graph, instantiated by end; a launch of
- * the graph replays them in order. */
+ * the graph replays them in order. `nodes` (if not NULL) receives the
+ * graph's operation count (kernels, the libraries' own kernels, copies;
+ * under emulation a library call counts once). */
 ds_status cuda_capture_begin(cudaStream_t s);
-ds_status cuda_capture_end(cudaStream_t s, cudaGraphExec_t *exec);
+ds_status cuda_capture_end(cudaStream_t s, cudaGraphExec_t *exec, size_t *nodes = NULL);
 ds_status cuda_graph_launch(cudaGraphExec_t exec, cudaStream_t s);
 ds_status cuda_graph_destroy(cudaGraphExec_t exec); /* NULL-safe */
 

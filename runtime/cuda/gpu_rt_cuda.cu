@@ -40,6 +40,13 @@ ds_status cuda_device_name(int device, char *buf, size_t len) {
     return DS_OK;
 }
 
+ds_status cuda_mem_used(size_t *bytes) {
+    size_t free_b = 0, total = 0;
+    CUDART_TRY(cudaMemGetInfo(&free_b, &total));
+    *bytes = total - free_b;
+    return DS_OK;
+}
+
 ds_status cuda_malloc(void **p, size_t bytes) {
     CUDART_TRY(cudaMalloc(p, bytes));
     return DS_OK;
@@ -137,10 +144,12 @@ ds_status cuda_capture_begin(cudaStream_t s) {
     return DS_OK;
 }
 
-ds_status cuda_capture_end(cudaStream_t s, cudaGraphExec_t *exec) {
+ds_status cuda_capture_end(cudaStream_t s, cudaGraphExec_t *exec, size_t *nodes) {
     cudaGraph_t g;
     CUDART_TRY(cudaStreamEndCapture(s, &g));
-    cudaError_t e = cudaGraphInstantiate(exec, g, 0);
+    cudaError_t e = nodes ? cudaGraphGetNodes(g, NULL, nodes) : cudaSuccess;
+    if (e == cudaSuccess)
+        e = cudaGraphInstantiate(exec, g, 0);
     cudaGraphDestroy(g);
     CUDART_TRY(e);
     return DS_OK;

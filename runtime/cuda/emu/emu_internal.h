@@ -45,6 +45,8 @@ bool capture_active(void);
 /* ---- memory.cc ---- */
 enum mem_kind { MEM_DEVICE, MEM_PINNED };
 ds_status mem_alloc(void **p, size_t bytes, mem_kind kind);
+/* Bytes of the live blocks of a kind. */
+size_t mem_live_bytes(mem_kind kind);
 ds_status mem_free(void *p, mem_kind kind);
 /* Whether [p, p + bytes) lies inside one allocation of that kind. */
 bool mem_inside(const void *p, size_t bytes, mem_kind kind);

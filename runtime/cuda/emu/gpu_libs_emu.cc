@@ -37,6 +37,12 @@ ds_status gpu_libs_set_tuning(gpu_libs *libs, const gpu_tuning *t) {
     return DS_OK;
 }
 
+/* The reference ops need no workspace. */
+size_t gpu_libs_workspace_bytes(const gpu_libs *libs) {
+    (void)libs;
+    return 0;
+}
+
 /* [p, p + n elements of `size` bytes) in device memory. */
 static ds_status need_device_n(const char *call, const char *what, const void *p, int64_t n, size_t size) {
     std::lock_guard<std::mutex> lock(emu_lock());

@@ -34,6 +34,14 @@ ds_status mem_alloc(void **p, size_t bytes, mem_kind kind) {
     return DS_OK;
 }
 
+size_t mem_live_bytes(mem_kind kind) {
+    size_t n = 0;
+    for (const auto &b : blocks())
+        if (b.second.kind == kind)
+            n += b.second.bytes;
+    return n;
+}
+
 ds_status mem_free(void *p, mem_kind kind) {
     auto it = blocks().find((uintptr_t)p);
     if (it == blocks().end() || it->second.kind != kind)

@@ -59,6 +59,11 @@ static ds_status release(void *p, mem_kind kind, const char *call) {
 }
 
 ds_status cuda_malloc(void **p, size_t bytes) { return alloc(p, bytes, MEM_DEVICE, "cudaMalloc"); }
+ds_status cuda_mem_used(size_t *bytes) {
+    std::lock_guard<std::mutex> lock(emu_lock());
+    *bytes = mem_live_bytes(MEM_DEVICE);
+    return DS_OK;
+}
 ds_status cuda_free(void *p) { return release(p, MEM_DEVICE, "cudaFree"); }
 ds_status cuda_malloc_host(void **p, size_t bytes) { return alloc(p, bytes, MEM_PINNED, "cudaMallocHost"); }
 ds_status cuda_free_host(void *p) { return release(p, MEM_PINNED, "cudaFreeHost"); }

@@ -266,13 +266,15 @@ ds_status cuda_capture_begin(cudaStream_t s) {
     return DS_OK;
 }
 
-ds_status cuda_capture_end(cudaStream_t s, cudaGraphExec_t *exec) {
+ds_status cuda_capture_end(cudaStream_t s, cudaGraphExec_t *exec, size_t *nodes) {
     std::lock_guard<std::mutex> lock(emu_lock());
     stream *st = as_stream(s);
     if (!st->capture)
         return ds_fail(DS_ERR_DEVICE, "cudaStreamEndCapture of a stream not being captured");
     graph *g = new graph();
     g->ops = std::move(*st->capture);
+    if (nodes)
+        *nodes = g->ops.size();
     delete st->capture;
     st->capture = NULL;
     g_capturing--;
