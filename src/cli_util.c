@@ -94,6 +94,18 @@ int ds_cli_parse_precision(const char *s, ds_precision *out) {
     return 1;
 }
 
+long ds_cli_rss_kib(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib;
+}
+
 const char *ds_cli_precision_name(ds_precision p) {
     return p == DS_PRECISION_TF32 ? "tf32" : p == DS_PRECISION_FP16 ? "fp16" : "fp32";
 }

@@ -56,19 +56,6 @@ static double quantile(const double *sorted, int n, double q) {
     return sorted[i < 0 ? 0 : (i >= n ? n - 1 : i)];
 }
 
-/* Resident memory now (VmRSS), in KiB; 0 where /proc is unavailable. */
-static long current_rss_kib(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kib = 0;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kib;
-}
-
 static long peak_rss_kib(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -211,7 +198,7 @@ int ds_cmd_bench(int argc, char **argv) {
     if (s != DS_OK)
         return ds_cli_report("bench", s);
     double load = now_seconds() - t0;
-    long load_rss = current_rss_kib(); /* the model is mapped: only what was touched counts */
+    long load_rss = ds_cli_rss_kib(); /* the model is mapped: only what was touched counts */
     ds_model_info info;
     ds_engine_model_info(e, &info);
     if (!h)

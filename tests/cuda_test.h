@@ -7,7 +7,8 @@
  *    known pattern, so a write just outside the output is caught on the GPU
  *    as under emulation (where ASan also catches writes beyond the zones);
  *  - cuda_test_begin(): skips a run without a device, else names the device
- *    and the emulator's seed;
+ *    and the emulator's seed; cuda_test_main(): a test binary's main around
+ *    it;
  *  - kernel_launches(): how often the emulator ran a kernel (-1 on a GPU).
  */
 #ifndef DS_CUDA_TEST_H
@@ -127,6 +128,20 @@ static inline double test_seconds(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* A CUDA test's main: skipped without a device (said so), else the stream
+ * the tests use made, `tests` run (it calls RUN), their time printed, the
+ * stream destroyed; returns the summary's exit status. */
+template <class F> static inline int cuda_test_main(const char *argv0, cudaStream_t *stream, F tests) {
+    const int setup = cuda_test_setup(argv0, stream);
+    if (setup >= 0)
+        return setup;
+    const double t0 = test_seconds();
+    tests();
+    printf("    %.2f s\n", test_seconds() - t0);
+    cuda_stream_destroy(*stream);
+    return test_summary();
 }
 
 } // namespace DS_CUDA_NS

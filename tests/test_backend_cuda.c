@@ -44,6 +44,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h" /* ds_cli_rss_kib */
 #include "depthsolve.h"
 #include "error.h" /* DS_TRY */
 #include "image.h" /* ds_image_read */
@@ -319,19 +320,6 @@ TEST(v21_384_fp16_error) { check_fp16("midas_v21_384", 0); }
 TEST(dpt_hybrid_fp16_error) { check_fp16("dpt_hybrid_384", 0); }
 TEST(dpt_large_fp16_error) { check_fp16("dpt_large_384", 0); }
 
-/* Resident memory now (VmRSS), in KiB; 0 where /proc is unavailable. */
-static long rss_kib(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kib = 0;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kib;
-}
-
 /* A photo of w x h random-ish pixels. */
 static uint8_t *test_photo(int w, int h, unsigned seed) {
     uint8_t *p = malloc((size_t)w * h * 3);
@@ -365,12 +353,12 @@ TEST(no_leaks_over_many_images) {
         s = one_round(e, in, in2, wide, tall_photo, depth, photo_depth);
     if (s == DS_OK)
         s = ds_engine_get_stats(e, &before);
-    const long rss0 = rss_kib();
+    const long rss0 = ds_cli_rss_kib();
     for (int i = 0; i < rounds && s == DS_OK; i++)
         s = one_round(e, in, in2, wide, tall_photo, depth, photo_depth);
     if (s == DS_OK)
         s = ds_engine_get_stats(e, &after);
-    const long grown = rss_kib() - rss0;
+    const long grown = ds_cli_rss_kib() - rss0;
     ds_engine_free(e);
     free(in), free(in2), free(wide), free(tall);
     CHECK_OK(s);

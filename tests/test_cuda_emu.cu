@@ -478,23 +478,20 @@ TEST(threads_per_second) {
 int main(int argc, char **argv) {
     using namespace DS_CUDA_NS;
     (void)argc;
-    const int setup = cuda_test_setup(argv[0], &g_stream);
-    if (setup >= 0)
-        return setup;
-    const uint64_t seed = ds_emu::emu_seed();
-    RUN(planted_race_is_caught_across_seeds);
-    RUN(seed_replays_the_schedule);
-    RUN(barrier_in_divergent_code_is_reported);
-    RUN(warp_misuse_is_reported);
-    RUN(undefined_reads_are_nan);
-    RUN(asan_catches_out_of_bounds_device_write);
-    RUN(host_pointer_to_kernel_is_refused);
-    RUN(copies_are_checked);
-    RUN(capture_rules_are_kept);
-    ds_emu::emu_set_seed(seed);
-    RUN(atomics_let_other_threads_in);
-    RUN(threads_per_second);
-    printf("    %llu launches, %llu CUDA threads run\n", ds_emu::emu_launches(), ds_emu::emu_threads_run());
-    cuda_stream_destroy(g_stream);
-    return test_summary();
+    return cuda_test_main(argv[0], &g_stream, [] {
+        const uint64_t seed = ds_emu::emu_seed();
+        RUN(planted_race_is_caught_across_seeds);
+        RUN(seed_replays_the_schedule);
+        RUN(barrier_in_divergent_code_is_reported);
+        RUN(warp_misuse_is_reported);
+        RUN(undefined_reads_are_nan);
+        RUN(asan_catches_out_of_bounds_device_write);
+        RUN(host_pointer_to_kernel_is_refused);
+        RUN(copies_are_checked);
+        RUN(capture_rules_are_kept);
+        ds_emu::emu_set_seed(seed);
+        RUN(atomics_let_other_threads_in);
+        RUN(threads_per_second);
+        printf("    %llu launches, %llu CUDA threads run\n", ds_emu::emu_launches(), ds_emu::emu_threads_run());
+    });
 }

@@ -269,23 +269,20 @@ TEST(gemm_f16_is_the_reference_on_half_operands) {
     printf("    largest NMSE %.2e\n", worst);
 }
 
+/* The library seam (later tests use g_libs). */
+TEST(libraries_open) { CHECK_OK(gpu_libs_create(&g_libs)); }
+
 } // namespace DS_CUDA_NS
 
 int main(int argc, char **argv) {
     using namespace DS_CUDA_NS;
     (void)argc;
-    const int setup = cuda_test_setup(argv[0], &g_stream);
-    if (setup >= 0)
-        return setup;
-    RUN(to_half_rounds_and_pads);
-    RUN(bias_act_half_is_the_float_epilogue);
-    if (gpu_libs_create(&g_libs) != DS_OK) {
-        printf("FAIL setup: %s\n", ds_last_error());
-        return 1;
-    }
-    RUN(conv_f16_is_the_reference_on_half_operands);
-    RUN(gemm_f16_is_the_reference_on_half_operands);
-    gpu_libs_free(g_libs);
-    cuda_stream_destroy(g_stream);
-    return test_summary();
+    return cuda_test_main(argv[0], &g_stream, [] {
+        RUN(to_half_rounds_and_pads);
+        RUN(bias_act_half_is_the_float_epilogue);
+        RUN(libraries_open);
+        RUN(conv_f16_is_the_reference_on_half_operands);
+        RUN(gemm_f16_is_the_reference_on_half_operands);
+        gpu_libs_free(g_libs);
+    });
 }

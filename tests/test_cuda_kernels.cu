@@ -829,15 +829,10 @@ TEST(every_kernel_has_an_emulated_test) {
 int main(int argc, char **argv) {
     using namespace DS_CUDA_NS;
     (void)argc;
-    const int setup = cuda_test_setup(argv[0], &g_stream);
-    if (setup >= 0)
-        return setup;
-    const double t0 = test_seconds();
-    for (const auto &t : KERNEL_TESTS)
-        test_run(t.file, t.test);
-    RUN(nan_passes_through);
-    RUN(every_kernel_has_an_emulated_test);
-    printf("    %.2f s\n", test_seconds() - t0);
-    cuda_stream_destroy(g_stream);
-    return test_summary();
+    return cuda_test_main(argv[0], &g_stream, [] {
+        for (const auto &t : KERNEL_TESTS)
+            test_run(t.file, t.test);
+        RUN(nan_passes_through);
+        RUN(every_kernel_has_an_emulated_test);
+    });
 }

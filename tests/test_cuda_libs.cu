@@ -217,23 +217,20 @@ TEST(conv_block_in_a_graph) {
     dev_release(&dy);
 }
 
+/* The library seam (later tests use g_libs). */
+TEST(libraries_open) { CHECK_OK(gpu_libs_create(&g_libs)); }
+
 } // namespace DS_CUDA_NS
 
 int main(int argc, char **argv) {
     using namespace DS_CUDA_NS;
     (void)argc;
-    const int setup = cuda_test_setup(argv[0], &g_stream);
-    if (setup >= 0)
-        return setup;
-    if (gpu_libs_create(&g_libs) != DS_OK) {
-        printf("FAIL setup: %s\n", ds_last_error());
-        return 1;
-    }
-    RUN(conv_is_the_reference);
-    RUN(gemm_transposes_and_epilogue);
-    RUN(gemm_and_epilogue_are_linear);
-    RUN(conv_block_in_a_graph);
-    gpu_libs_free(g_libs);
-    cuda_stream_destroy(g_stream);
-    return test_summary();
+    return cuda_test_main(argv[0], &g_stream, [] {
+        RUN(libraries_open);
+        RUN(conv_is_the_reference);
+        RUN(gemm_transposes_and_epilogue);
+        RUN(gemm_and_epilogue_are_linear);
+        RUN(conv_block_in_a_graph);
+        gpu_libs_free(g_libs);
+    });
 }

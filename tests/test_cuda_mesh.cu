@@ -482,18 +482,13 @@ TEST(every_mesh_kernel_ran) {
 int main(int argc, char **argv) {
     using namespace DS_CUDA_NS;
     (void)argc;
-    const int setup = cuda_test_setup(argv[0], &g_stream);
-    if (setup >= 0)
-        return setup;
-    const double t0 = test_seconds();
-    RUN(plane_matches_reference);
-    RUN(camera_matches_reference);
-    RUN(tearing_separates_the_step);
-    RUN(host_round_trip);
-    RUN(device_buffers_grow_and_are_kept);
-    RUN(public_api);
-    RUN(every_mesh_kernel_ran);
-    printf("    %.2f s\n", test_seconds() - t0);
-    cuda_stream_destroy(g_stream);
-    return test_summary();
+    return cuda_test_main(argv[0], &g_stream, [] {
+        RUN(plane_matches_reference);
+        RUN(camera_matches_reference);
+        RUN(tearing_separates_the_step);
+        RUN(host_round_trip);
+        RUN(device_buffers_grow_and_are_kept);
+        RUN(public_api);
+        RUN(every_mesh_kernel_ran);
+    });
 }

@@ -617,25 +617,22 @@ TEST(bad_launch_names_the_kernel) {
 int main(int argc, char **argv) {
     using namespace DS_CUDA_NS;
     (void)argc;
-    const int setup = cuda_test_setup(argv[0], &g_stream);
-    if (setup >= 0)
-        return setup;
-    RUN(launch_indices);
-    RUN(barrier_tiled_matmul);
-    RUN(static_shared_is_per_block);
-    RUN(dynamic_shared_memory);
-    RUN(shuffles_lane_by_lane);
-    RUN(shuffles_of_wide_values);
-    RUN(syncwarp_orders_a_warp);
-    RUN(votes_lane_by_lane);
-    RUN(shuffle_with_partial_mask);
-    RUN(atomics_under_contention);
-    RUN(half_conversions_and_arithmetic);
-    RUN(intrinsics);
-    RUN(copies_and_sets);
-    RUN(events_time_a_stream);
-    RUN(capture_and_replay);
-    RUN(bad_launch_names_the_kernel);
-    cuda_stream_destroy(g_stream);
-    return test_summary();
+    return cuda_test_main(argv[0], &g_stream, [] {
+        RUN(launch_indices);
+        RUN(barrier_tiled_matmul);
+        RUN(static_shared_is_per_block);
+        RUN(dynamic_shared_memory);
+        RUN(shuffles_lane_by_lane);
+        RUN(shuffles_of_wide_values);
+        RUN(syncwarp_orders_a_warp);
+        RUN(votes_lane_by_lane);
+        RUN(shuffle_with_partial_mask);
+        RUN(atomics_under_contention);
+        RUN(half_conversions_and_arithmetic);
+        RUN(intrinsics);
+        RUN(copies_and_sets);
+        RUN(events_time_a_stream);
+        RUN(capture_and_replay);
+        RUN(bad_launch_names_the_kernel);
+    });
 }

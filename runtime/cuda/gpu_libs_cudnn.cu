@@ -454,27 +454,27 @@ static void conv_f16_make(const ds_conv_attr *a, const int64_t xs[4], const __ha
     f->c = conv_call{&f->geometry, &f->x, NULL, (const float *)w, NULL, &f->y, true};
 }
 
-ds_status gpu_conv_f16_prepare(gpu_libs *libs, cudaStream_t s, const ds_conv_attr *a, const int64_t xs[4],
-                               const __half *x, const __half *w, const int64_t ys[4], __half *y) {
+/* Plans the call's shape and, unless plan_only, runs it. */
+static ds_status conv_f16(const char *call, bool plan_only, gpu_libs *libs, cudaStream_t s, const ds_conv_attr *a,
+                          const int64_t xs[4], const __half *x, const __half *w, const int64_t ys[4], __half *y) {
     if (!a || !xs || !ys)
-        return ds_fail(DS_ERR_INVALID_ARGUMENT, "gpu_conv_f16_prepare: missing argument");
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "%s: missing argument", call);
     conv_f16_call f;
     conv_f16_make(a, xs, x, w, ys, y, &f);
-    DS_TRY(check_conv("gpu_conv_f16_prepare", libs, f.c));
+    DS_TRY(check_conv(call, libs, f.c));
     const conv_choice *ch = NULL;
-    return plan_conv(libs, s, f.c, &ch);
+    DS_TRY(plan_conv(libs, s, f.c, &ch));
+    return plan_only ? DS_OK : run_conv(libs, s, f.c, *ch, false, &f.y);
+}
+
+ds_status gpu_conv_f16_prepare(gpu_libs *libs, cudaStream_t s, const ds_conv_attr *a, const int64_t xs[4],
+                               const __half *x, const __half *w, const int64_t ys[4], __half *y) {
+    return conv_f16("gpu_conv_f16_prepare", true, libs, s, a, xs, x, w, ys, y);
 }
 
 ds_status gpu_conv_f16(gpu_libs *libs, cudaStream_t s, const ds_conv_attr *a, const int64_t xs[4], const __half *x,
                        const __half *w, const int64_t ys[4], __half *y) {
-    if (!a || !xs || !ys)
-        return ds_fail(DS_ERR_INVALID_ARGUMENT, "gpu_conv_f16: missing argument");
-    conv_f16_call f;
-    conv_f16_make(a, xs, x, w, ys, y, &f);
-    DS_TRY(check_conv("gpu_conv_f16", libs, f.c));
-    const conv_choice *ch = NULL;
-    DS_TRY(plan_conv(libs, s, f.c, &ch));
-    return run_conv(libs, s, f.c, *ch, false, &f.y);
+    return conv_f16("gpu_conv_f16", false, libs, s, a, xs, x, w, ys, y);
 }
 
 /* ---- GEMM: row-major C (M, N) is column-major C^T (N, M) = op(B)^T op(A)^T ---- */
@@ -637,23 +637,23 @@ static gemm_call gemm_f16_call(int64_t M, int64_t N, int64_t K, const __half *A,
     return gemm_call{false, true, M, N, K, (const float *)A, (const float *)B, bias, K, K, ldc, act, C, true};
 }
 
-ds_status gpu_gemm_f16_prepare(gpu_libs *libs, cudaStream_t s, int64_t M, int64_t N, int64_t K, const __half *A,
-                               const __half *B, const float *bias, ds_act act, float *C, int64_t ldc) {
-    const gemm_call g = gemm_f16_call(M, N, K, A, B, bias, act, C, ldc);
-    DS_TRY(check_gemm("gpu_gemm_f16_prepare", libs, g));
-    if (M == 0 || N == 0)
+/* Plans the call's shape and, unless plan_only, runs it. */
+static ds_status gemm_f16(const char *call, bool plan_only, gpu_libs *libs, cudaStream_t s, const gemm_call &g) {
+    DS_TRY(check_gemm(call, libs, g));
+    if (g.M == 0 || g.N == 0)
         return DS_OK;
     const gemm_choice *ch = NULL;
-    return plan_gemm(libs, s, g, &ch);
+    return plan_only ? plan_gemm(libs, s, g, &ch) : run_gemm(libs, s, g);
+}
+
+ds_status gpu_gemm_f16_prepare(gpu_libs *libs, cudaStream_t s, int64_t M, int64_t N, int64_t K, const __half *A,
+                               const __half *B, const float *bias, ds_act act, float *C, int64_t ldc) {
+    return gemm_f16("gpu_gemm_f16_prepare", true, libs, s, gemm_f16_call(M, N, K, A, B, bias, act, C, ldc));
 }
 
 ds_status gpu_gemm_f16(gpu_libs *libs, cudaStream_t s, int64_t M, int64_t N, int64_t K, const __half *A,
                        const __half *B, const float *bias, ds_act act, float *C, int64_t ldc) {
-    const gemm_call g = gemm_f16_call(M, N, K, A, B, bias, act, C, ldc);
-    DS_TRY(check_gemm("gpu_gemm_f16", libs, g));
-    if (M == 0 || N == 0)
-        return DS_OK;
-    return run_gemm(libs, s, g);
+    return gemm_f16("gpu_gemm_f16", false, libs, s, gemm_f16_call(M, N, K, A, B, bias, act, C, ldc));
 }
 
 } // namespace ds_cuda
