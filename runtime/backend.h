@@ -88,6 +88,14 @@ typedef struct ds_backend_ops {
     ds_status (*read_mesh)(void *state, float *vertices, uint32_t *indices);
     /* What the backend holds on its device and replays per run (NULL: none). */
     void (*stats)(void *state, ds_engine_stats *out);
+    /* run, queued (NULL: the engine runs at submit): submit copies the input
+     * into queue slot `slot` (< DS_ENGINE_QUEUE_DEPTH) and issues upload,
+     * network and download without waiting; collect waits for the slot's
+     * run and copies its depth out. The engine submits to a slot only once
+     * its previous run was collected, and prepares a new shape only after
+     * every submitted run finished (prepare waits for them). */
+    ds_status (*submit)(void *state, int slot, const float *input_nchw);
+    ds_status (*collect)(void *state, int slot, float *depth);
 } ds_backend_ops;
 
 extern const ds_backend_ops ds_backend_cpu;

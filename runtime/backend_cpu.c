@@ -195,4 +195,6 @@ const ds_backend_ops ds_backend_cpu = {
     .mesh_rgb8 = NULL,
     .read_mesh = NULL,
     .stats = NULL,
+    .submit = NULL,
+    .collect = NULL,
 };

@@ -181,6 +181,23 @@ ds_status ds_engine_get_stats(const ds_engine *engine, ds_engine_stats *out);
 ds_status ds_engine_run(ds_engine *engine, const float *input_nchw, int height, int width,
                         float *depth_out);
 
+/* ds_engine_run in two halves, for a stream of inputs: submit queues the
+ * network on an input (copied: the caller may reuse it at once) and returns;
+ * collect waits for the oldest submitted run and writes its depth map (the
+ * height x width it was submitted with). On a CUDA device the upload of one
+ * input, the network on the one before and the download of the one before
+ * that overlap (three streams), and the caller's own work (decoding,
+ * resizing the next photo) overlaps them all; elsewhere submit runs the
+ * network at once. At most DS_ENGINE_QUEUE_DEPTH runs wait: submitting
+ * another, or collecting none, is DS_ERR_INVALID_ARGUMENT. Sizes may differ
+ * from run to run (a new size waits for the runs in flight first). Other
+ * calls on the engine may come between submit and collect. */
+#define DS_ENGINE_QUEUE_DEPTH 2
+ds_status ds_engine_submit(ds_engine *engine, const float *input_nchw, int height, int width);
+ds_status ds_engine_collect(ds_engine *engine, float *depth_out);
+/* Runs submitted and not collected yet. */
+int ds_engine_pending(const ds_engine *engine);
+
 /* Called for each named stage output ("pretrained_layer1", "scratch_layer1_rn",
  * "scratch_refinenet1", "head_pre_relu", ...), as 1xCxHxW float32 (NCHW). */
 typedef void (*ds_stage_fn)(const char *name, const float *nchw, int channels, int height,

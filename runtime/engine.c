@@ -38,6 +38,7 @@ struct ds_engine {
     shape_state shape;
     float *pipe_in, *pipe_out; /* network input and output of ds_engine_solve_rgb8 */
     size_t pipe_in_cap, pipe_out_cap;
+    ds_run_queue *queue; /* ds_engine_submit's, created at the first submit */
 };
 
 ds_engine_params ds_engine_default_params(void) {
@@ -61,6 +62,7 @@ void ds_engine_free(ds_engine *e) {
         return;
     if (e->backend)
         e->backend->free(e->backend_state);
+    ds_run_queue_free(e->queue);
     free_shape(&e->shape);
     free(e->pipe_in);
     free(e->pipe_out);
@@ -282,6 +284,17 @@ ds_status ds_engine_run_stages(ds_engine *e, const float *input, int h, int w, f
 ds_status ds_engine_run(ds_engine *e, const float *input, int h, int w, float *depth) {
     return ds_engine_run_stages(e, input, h, w, depth, NULL, NULL);
 }
+
+ds_status ds_engine_prepare_network(ds_engine *e, int h, int w) { return prepare_shape(e, h, w, false); }
+
+const ds_backend_ops *ds_engine_backend(const ds_engine *e, void **state) {
+    *state = e->backend_state;
+    return e->backend;
+}
+
+bool ds_engine_profiling(const ds_engine *e) { return e->params.profile != 0; }
+
+ds_run_queue **ds_engine_run_queue(ds_engine *e) { return &e->queue; }
 
 bool ds_engine_solves_rgb8(const ds_engine *e) { return e->backend->solve_rgb8 != NULL; }
 

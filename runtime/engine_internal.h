@@ -30,4 +30,14 @@ ds_status ds_engine_mesh_on_backend(ds_engine *e, const uint8_t *rgb, int width,
                                     ds_backend_mesh *out);
 ds_status ds_engine_read_mesh(ds_engine *e, float *vertices, uint32_t *indices);
 
+/* For engine_queue.c (ds_engine_submit, ds_engine_collect): the network
+ * prepared for an input size as ds_engine_run prepares it; the backend. */
+ds_status ds_engine_prepare_network(ds_engine *e, int h, int w);
+const ds_backend_ops *ds_engine_backend(const ds_engine *e, void **state);
+bool ds_engine_profiling(const ds_engine *e);
+/* The queue's state, kept in the engine and freed with it. */
+typedef struct ds_run_queue ds_run_queue;
+ds_run_queue **ds_engine_run_queue(ds_engine *e);
+void ds_run_queue_free(ds_run_queue *q); /* NULL-safe */
+
 #endif

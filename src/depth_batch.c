@@ -137,8 +137,9 @@ static void *reader(void *arg) {
     return NULL;
 }
 
-/* Resize + normalize + network for one photo. */
-static ds_status run_network(batch *b, item *it, float **x, size_t *x_cap) {
+/* Resize + normalize for one photo, and its network submitted to the
+ * engine's queue (ds_engine_collect writes it->net_out). */
+static ds_status submit_network(batch *b, item *it, float **x, size_t *x_cap) {
     ds_engine *e = b->o->engine;
     ds_status s = ds_engine_input_size(e, it->img.width, it->img.height, &b->o->solve, &it->nw,
                                        &it->nh);
@@ -157,20 +158,51 @@ static ds_status run_network(batch *b, item *it, float **x, size_t *x_cap) {
         s = ds_engine_prepare_rgb8(e, it->img.rgb, it->img.width, it->img.height,
                                    (size_t)it->img.width * 3, it->nw, it->nh, *x);
     if (s == DS_OK)
-        s = ds_engine_run(e, *x, it->nh, it->nw, it->net_out);
+        s = ds_engine_submit(e, *x, it->nh, it->nw);
     return s;
 }
 
-/* The main thread's job for one photo: the network, or the sink's solve. */
-static void solve(batch *b, item *it, float **x, size_t *x_cap) {
-    const ds_batch_sink *sink = b->o->sink;
-    ds_status s = sink && sink->solve ? sink->solve(sink->user, b->o->engine, &it->img, &b->o->solve, &it->result)
-                                      : run_network(b, it, x, x_cap);
+static void note_error(batch *b, item *it, ds_status s) {
     if (s != DS_OK) {
         char msg[1200];
         snprintf(msg, sizeof msg, "%s: %s", b->in->items[it->index].path, ds_last_error());
         it->error = strdup(msg);
     }
+}
+
+/* The photos whose network runs in the engine's queue, oldest first: while
+ * one runs on a GPU, the main thread resizes the next. */
+typedef struct in_flight {
+    item *items[DS_ENGINE_QUEUE_DEPTH];
+    int n;
+} in_flight;
+
+/* The oldest run collected into its photo, which goes to the writer. */
+static void collect_oldest(batch *b, in_flight *f) {
+    item *it = f->items[0];
+    note_error(b, it, ds_engine_collect(b->o->engine, it->net_out));
+    memmove(f->items, f->items + 1, (size_t)(--f->n) * sizeof *f->items);
+    push(&b->solved, it);
+}
+
+/* The main thread's job for one photo: the sink's solve (then to the
+ * writer), or its network queued (to the writer once collected). */
+static void solve(batch *b, item *it, float **x, size_t *x_cap, in_flight *f) {
+    const ds_batch_sink *sink = b->o->sink;
+    if (sink && sink->solve) {
+        note_error(b, it, sink->solve(sink->user, b->o->engine, &it->img, &b->o->solve, &it->result));
+        push(&b->solved, it);
+        return;
+    }
+    if (f->n == DS_ENGINE_QUEUE_DEPTH)
+        collect_oldest(b, f);
+    ds_status s = submit_network(b, it, x, x_cap);
+    if (s != DS_OK) {
+        note_error(b, it, s);
+        push(&b->solved, it);
+        return;
+    }
+    f->items[f->n++] = it;
 }
 
 static void progress_line(batch *b, const char *name) {
@@ -324,15 +356,21 @@ void ds_batch_run(const ds_batch_opts *o, const ds_input_list *in, ds_batch_resu
     pthread_create(&wr, NULL, writer, &b);
     float *x = NULL;
     size_t x_cap = 0;
+    in_flight f = {.n = 0};
     item *it;
     while ((it = pop(&b.decoded)) != NULL) {
-        if (!it->skipped && !it->error) {
-            double t = now_seconds();
-            solve(&b, it, &x, &x_cap);
-            r->network_seconds += now_seconds() - t;
+        if (it->skipped || it->error) {
+            push(&b.solved, it);
+            continue;
         }
-        push(&b.solved, it);
+        double t = now_seconds();
+        solve(&b, it, &x, &x_cap, &f);
+        r->network_seconds += now_seconds() - t;
     }
+    double t = now_seconds();
+    while (f.n > 0)
+        collect_oldest(&b, &f);
+    r->network_seconds += now_seconds() - t;
     close_queue(&b.solved);
     pthread_join(rd, NULL);
     pthread_join(wr, NULL);

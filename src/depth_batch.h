@@ -51,7 +51,7 @@ typedef struct ds_batch_opts {
 
 typedef struct ds_batch_result {
     size_t written, skipped, failed;
-    double wall_seconds, network_seconds; /* network: resize + normalize + ds_engine_run (or the sink's solve) */
+    double wall_seconds, network_seconds; /* network: resize + normalize + the engine queue's submit and collect (or the sink's solve) */
 } ds_batch_result;
 
 /* Runs the batch; failures are printed to stderr as they happen, one line each. */

@@ -14,6 +14,9 @@
  *  - --precision fp16 (half operands, rounded under emulation as on the
  *    GPU) on each network's net_64x96: its error against PyTorch is
  *    reported and bounded (below), and replay equals the eager run;
+ *  - queued runs (ds_engine_submit / ds_engine_collect, on this backend and
+ *    on the CPU) bit for bit ds_engine_run's, in order, across a change of
+ *    size and a plain run between, with the queue's limits refused;
  *  - no leak over many images (1000 on a GPU, 3 under emulation): the
  *    device memory in use and the engine's own stay the same after the
  *    first images, and the process's RSS grows by less than 16 MiB.
@@ -320,6 +323,49 @@ TEST(v21_384_fp16_error) { check_fp16("midas_v21_384", 0); }
 TEST(dpt_hybrid_fp16_error) { check_fp16("dpt_hybrid_384", 0); }
 TEST(dpt_large_fp16_error) { check_fp16("dpt_large_384", 0); }
 
+/* Queued runs against plain ones on one engine of `device`. */
+static void check_queue(ds_device device) {
+    float *a = small_input(0), *b = small_input(1);
+    CHECK(a && b);
+    static float want_a[64 * 96], want_b[64 * 96], want_c[96 * 64], got[96 * 64];
+    ds_engine *e = NULL;
+    ds_status s = open_engine("midas_v21_small_256", device, 0, &e);
+    /* c: b's values as a 96x64 input, another size */
+    if (s == DS_OK)
+        s = ds_engine_run(e, a, 64, 96, want_a);
+    if (s == DS_OK)
+        s = ds_engine_run(e, b, 64, 96, want_b);
+    if (s == DS_OK)
+        s = ds_engine_run(e, b, 96, 64, want_c);
+    CHECK_OK(s);
+    CHECK(ds_engine_pending(e) == 0);
+    CHECK_OK(ds_engine_submit(e, a, 64, 96));
+    CHECK_OK(ds_engine_submit(e, b, 64, 96));
+    CHECK(ds_engine_pending(e) == 2);
+    CHECK_FAILS(ds_engine_submit(e, a, 64, 96), DS_ERR_INVALID_ARGUMENT, "collect one first");
+    CHECK_OK(ds_engine_collect(e, got));
+    CHECK_MSG(!memcmp(got, want_a, sizeof want_a), "the first collect is not the first run's");
+    CHECK_OK(ds_engine_submit(e, b, 96, 64)); /* a new size while b is in flight */
+    CHECK_OK(ds_engine_collect(e, got));
+    CHECK_MSG(!memcmp(got, want_b, sizeof want_b), "the second collect is not the second run's");
+    CHECK_OK(ds_engine_collect(e, got));
+    CHECK_MSG(!memcmp(got, want_c, sizeof want_c), "the run at another size differs");
+    CHECK_FAILS(ds_engine_collect(e, got), DS_ERR_INVALID_ARGUMENT, "no run was submitted");
+    /* a plain run between submit and collect */
+    CHECK_OK(ds_engine_submit(e, a, 64, 96));
+    CHECK_OK(ds_engine_run(e, b, 64, 96, got));
+    CHECK_MSG(!memcmp(got, want_b, sizeof want_b), "a plain run while one is queued differs");
+    CHECK_OK(ds_engine_collect(e, got));
+    CHECK_MSG(!memcmp(got, want_a, sizeof want_a), "a queued run differs after a plain run");
+    CHECK(ds_engine_pending(e) == 0);
+    ds_engine_free(e);
+    free(a);
+    free(b);
+}
+
+TEST(queued_runs_equal_plain_runs) { check_queue(g_device); }
+TEST(queued_runs_on_the_cpu) { check_queue(DS_DEVICE_CPU); }
+
 /* A photo of w x h random-ish pixels. */
 static uint8_t *test_photo(int w, int h, unsigned seed) {
     uint8_t *p = malloc((size_t)w * h * 3);
@@ -459,6 +505,8 @@ int main(void) {
     } else {
         printf("note: DS_TEST_SLOW=1 also measures fp16 on v2.1 384 and DPT-Large\n");
     }
+    RUN(queued_runs_equal_plain_runs);
+    RUN(queued_runs_on_the_cpu);
     RUN(no_leaks_over_many_images);
     RUN(cuda_without_gpu_fails_in_one_line);
     RUN(auto_without_gpu_falls_back_with_one_line);

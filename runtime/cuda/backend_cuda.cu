@@ -10,6 +10,11 @@
  * copies; the photo path's buffers and a mesh's, grown to the largest. The forward pass of a size is captured once as a CUDA graph and
  * replayed per image; a profiled run issues the nodes one by one between
  * events instead. Every CUDA call is checked (gpu_rt.h names the call).
+ * Queued runs (submit/collect): each queue slot has its own input and
+ * output buffers on both sides; its upload runs on one copy stream, the
+ * network on the compute stream (the input copied into the arena, the
+ * graph, the output copied out of it), its download on another copy
+ * stream, ordered by events, so consecutive runs overlap.
  * --precision fp16: the library convolutions' and linears' weights are kept
  * as half copies only (made on the device at the first prepare, channels
  * padded: cuda_dispatch.h), biases and every other weight in float32.
@@ -49,6 +54,15 @@
 
 namespace DS_CUDA_NS {
 
+/* One slot of the queue of submitted runs. */
+struct queue_slot {
+    float *in_host = NULL, *in_dev = NULL;   /* (H, W, 3) NHWC: pinned, device */
+    float *out_dev = NULL, *out_host = NULL; /* (H, W): device, pinned */
+    size_t in_cap = 0, out_cap = 0;          /* floats */
+    size_t out_n = 0;                        /* floats of the run submitted */
+    cudaEvent_t uploaded = NULL, computed = NULL, downloaded = NULL;
+};
+
 struct cuda_state {
     int device = 0;
     ds_gguf *gguf = NULL;
@@ -74,6 +88,9 @@ struct cuda_state {
     size_t rgb_cap = 0;
     float *depth_dev = NULL, *depth_host = NULL;
     size_t depth_cap = 0;
+    /* queued runs: the copy streams (made at the first submit) and the slots */
+    cudaStream_t copy_in = NULL, copy_out = NULL;
+    queue_slot slots[DS_ENGINE_QUEUE_DEPTH];
     /* the mesh of the photo path's depth map (ds_engine_mesh_rgb8) */
     mesh_buffers mesh;
     int64_t mesh_vertices = 0, mesh_triangles = 0;
@@ -108,12 +125,35 @@ static void free_photo_buffers(cuda_state *c) {
     c->rgb_cap = c->depth_cap = 0;
 }
 
+/* Waits for every stream: the queued runs too. */
+static ds_status wait_all(cuda_state *c) {
+    for (cudaStream_t s : {c->copy_in, c->stream, c->copy_out})
+        if (s)
+            CUDA_CHECK(cuda_stream_sync(s));
+    return DS_OK;
+}
+
+static void free_slot(queue_slot *q) {
+    cuda_free_host(q->in_host);
+    cuda_free(q->in_dev);
+    cuda_free(q->out_dev);
+    cuda_free_host(q->out_host);
+    cuda_event_destroy(q->uploaded);
+    cuda_event_destroy(q->computed);
+    cuda_event_destroy(q->downloaded);
+    *q = queue_slot();
+}
+
 static void cu_free(void *state) {
     cuda_state *c = (cuda_state *)state;
     if (!c)
         return;
-    if (c->stream)
-        cuda_stream_sync(c->stream);
+    if (wait_all(c) != DS_OK)
+        ds_clear_error(); /* on the way out: nothing else to do */
+    for (queue_slot &q : c->slots)
+        free_slot(&q);
+    cuda_stream_destroy(c->copy_in);
+    cuda_stream_destroy(c->copy_out);
     free_shape(c);
     free_photo_buffers(c);
     mesh_buffers_free(&c->mesh);
@@ -299,6 +339,7 @@ static ds_status alloc_shape(cuda_state *c, const ds_backend_shape *shape) {
 
 static ds_status cu_prepare(void *state, const ds_backend_shape *shape) {
     cuda_state *c = (cuda_state *)state;
+    DS_TRY(wait_all(c)); /* queued runs still read the arena */
     free_shape(c);
     c->shape = *shape;
     ds_status s = alloc_shape(c, shape);
@@ -364,6 +405,78 @@ static ds_status cu_run(void *state, const float *input, float *depth, double *n
                              cudaMemcpyDeviceToHost, c->stream));
     CUDA_CHECK(cuda_stream_sync(c->stream));
     memcpy(depth, c->out_host, hw * sizeof(float));
+    return DS_OK;
+}
+
+/* The copy streams and the slots' events, at the first submit. */
+static ds_status queue_ready(cuda_state *c) {
+    if (c->copy_out)
+        return DS_OK;
+    for (queue_slot &q : c->slots)
+        if (!q.uploaded) {
+            CUDA_CHECK(cuda_event_create(&q.uploaded));
+            CUDA_CHECK(cuda_event_create(&q.computed));
+            CUDA_CHECK(cuda_event_create(&q.downloaded));
+        }
+    if (!c->copy_in)
+        CUDA_CHECK(cuda_stream_create(&c->copy_in));
+    CUDA_CHECK(cuda_stream_create(&c->copy_out));
+    return DS_OK;
+}
+
+/* Grows a slot's buffers (it is idle: its last run was collected). */
+static ds_status slot_buffers(queue_slot *q, size_t in_floats, size_t out_floats) {
+    if (in_floats > q->in_cap) {
+        cuda_free_host(q->in_host);
+        cuda_free(q->in_dev);
+        q->in_host = q->in_dev = NULL;
+        q->in_cap = 0;
+        CUDA_CHECK(cuda_malloc_host((void **)&q->in_host, in_floats * sizeof(float)));
+        CUDA_CHECK(cuda_malloc((void **)&q->in_dev, in_floats * sizeof(float)));
+        q->in_cap = in_floats;
+    }
+    if (out_floats > q->out_cap) {
+        cuda_free(q->out_dev);
+        cuda_free_host(q->out_host);
+        q->out_dev = q->out_host = NULL;
+        q->out_cap = 0;
+        CUDA_CHECK(cuda_malloc((void **)&q->out_dev, out_floats * sizeof(float)));
+        CUDA_CHECK(cuda_malloc_host((void **)&q->out_host, out_floats * sizeof(float)));
+        q->out_cap = out_floats;
+    }
+    return DS_OK;
+}
+
+/* Upload (copy_in), network (stream), download (copy_out), ordered by the slot's events. */
+static ds_status cu_submit(void *state, int slot, const float *input) {
+    cuda_state *c = (cuda_state *)state;
+    const ds_graph *g = c->shape.graph;
+    const size_t hw = (size_t)c->shape.h * (size_t)c->shape.w;
+    queue_slot &q = c->slots[slot];
+    DS_TRY(queue_ready(c));
+    DS_TRY(slot_buffers(&q, 3 * hw, hw));
+    nchw_to_nhwc(input, q.in_host, 3, (int64_t)hw);
+    CUDA_CHECK(cuda_memcpy_async(q.in_dev, q.in_host, 3 * hw * sizeof(float), cudaMemcpyHostToDevice, c->copy_in));
+    CUDA_CHECK(cuda_event_record(q.uploaded, c->copy_in));
+    CUDA_CHECK(cuda_stream_wait_event(c->stream, q.uploaded));
+    CUDA_CHECK(cuda_memcpy_async(device_value(c, g->input), q.in_dev, 3 * hw * sizeof(float),
+                                 cudaMemcpyDeviceToDevice, c->stream));
+    CUDA_CHECK(cuda_graph_launch(c->forward, c->stream));
+    CUDA_CHECK(cuda_memcpy_async(q.out_dev, device_value(c, g->output), hw * sizeof(float), cudaMemcpyDeviceToDevice,
+                                 c->stream));
+    CUDA_CHECK(cuda_event_record(q.computed, c->stream));
+    CUDA_CHECK(cuda_stream_wait_event(c->copy_out, q.computed));
+    CUDA_CHECK(cuda_memcpy_async(q.out_host, q.out_dev, hw * sizeof(float), cudaMemcpyDeviceToHost, c->copy_out));
+    CUDA_CHECK(cuda_event_record(q.downloaded, c->copy_out));
+    q.out_n = hw;
+    return DS_OK;
+}
+
+static ds_status cu_collect(void *state, int slot, float *depth) {
+    cuda_state *c = (cuda_state *)state;
+    queue_slot &q = c->slots[slot];
+    CUDA_CHECK(cuda_event_sync(q.downloaded));
+    memcpy(depth, q.out_host, q.out_n * sizeof(float));
     return DS_OK;
 }
 
@@ -471,6 +584,8 @@ static void cu_stats(void *state, ds_engine_stats *out) {
     bytes += c->rgb_cap + c->depth_cap * sizeof(float);
     const mesh_buffers &m = c->mesh;
     bytes += (m.vertex_floats * sizeof(float) + m.index_count * sizeof(uint32_t) + m.mesh_ws_bytes);
+    for (const queue_slot &q : c->slots)
+        bytes += (q.in_cap + q.out_cap) * sizeof(float);
     out->device_bytes = (int64_t)bytes;
     out->graph_operations = (int64_t)c->forward_nodes;
     size_t used = 0;
@@ -488,5 +603,5 @@ extern "C" const ds_backend_ops DS_BACKEND_TABLE = {
     DS_BACKEND_NAME,          DS_CUDA_NS::cu_create, DS_CUDA_NS::cu_free,
     DS_CUDA_NS::cu_prepare,   DS_CUDA_NS::cu_run,    DS_CUDA_NS::cu_read_value,
     DS_CUDA_NS::cu_solve_rgb8, DS_CUDA_NS::cu_mesh_rgb8, DS_CUDA_NS::cu_read_mesh,
-    DS_CUDA_NS::cu_stats,
+    DS_CUDA_NS::cu_stats,     DS_CUDA_NS::cu_submit, DS_CUDA_NS::cu_collect,
 };
