@@ -117,9 +117,10 @@ typedef enum ds_device {
 typedef struct ds_engine ds_engine;
 
 /* The arithmetic of the CUDA backend's convolutions and matrix products.
- * The CPU backend ignores it; the emulator (cuda-emu) computes TF32 as
- * float32 and rounds FP16's operands to half as the GPU does, so that
- * FP16's error can be measured without a GPU. */
+ * The CPU backend ignores it; the emulator (cuda-emu) rounds FP16's
+ * operands to half as the GPU does, and cuts TF32's to 10 mantissa bits as
+ * tensor cores read float32 data, so that their error can be measured
+ * without a GPU. */
 typedef enum ds_precision {
     DS_PRECISION_FP32 = 0, /* float32 math, no tensor cores: parity with the reference (default) */
     DS_PRECISION_TF32,     /* float32 storage, TF32 tensor cores (10-bit mantissa products) */

@@ -12,8 +12,9 @@
  *    profiled run), and a replay after another image against the first;
  *  - --device cuda and auto without a GPU: one clear line, and the CPU;
  *  - --precision fp16 (half operands, rounded under emulation as on the
- *    GPU) on each network's net_64x96: its error against PyTorch is
- *    reported and bounded (below), and replay equals the eager run;
+ *    GPU) and tf32 (operands cut as tensor cores read them) on each
+ *    network's net_64x96: the error against PyTorch is reported and bounded
+ *    (below), and fp16's replay equals its eager run;
  *  - queued runs (ds_engine_submit / ds_engine_collect, on this backend and
  *    on the CPU) bit for bit ds_engine_run's, in order, across a change of
  *    size and a plain run between, with the queue's limits refused;
@@ -38,8 +39,9 @@
  * is 2^-24, and they are rounded at fewer points (a library call's inputs
  * and a convolution's output) than float32 rounds, so its error against
  * PyTorch stays below 2^13 times the float32 error of the same network on
- * the same input (measured: 710x to 2200x). It must also exceed that
- * float32 error: an fp16 mode that silently ran float32 fails.
+ * the same input (measured: 710x to 2200x). tf32's cut errs up to 2^-10:
+ * 2^14 times. Each must also exceed the float32 error: a mode that
+ * silently ran float32 fails.
  */
 #include <math.h>
 #include <stdio.h>
@@ -125,7 +127,7 @@ static void on_stage(const char *name, const float *nchw, int ch, int h, int w, 
     compare(user, name, nchw, (size_t)ch * h * w);
 }
 
-/* check_net's output error per network, for check_fp16 (0: not run yet). */
+/* check_net's output error per network, for check_reduced (0: not run yet). */
 static struct {
     const char *arch;
     double err;
@@ -267,10 +269,22 @@ TEST(graph_replay_equals_eager_run) {
     CHECK_MSG(memcmp(first, other, sizeof first) != 0, "another image gave the same depth");
 }
 
-/* The network's output on net_64x96's input in fp16 (replayed, and for the
- * small network also eager) against PyTorch's, next to fp32's error
- * (check_net's, or measured here when it did not run). */
-static void check_fp16(const char *arch, int eager_too) {
+/* A reduced precision: its name, and the bound on its error as a multiple
+ * of float32's (its unit roundoff over float32's: fp16 rounds to 11
+ * significant bits, 2^13; tf32 as tensor cores read it keeps 11 and drops the
+ * rest, an error up to twice a rounding's, 2^14). */
+typedef struct reduced {
+    ds_precision precision;
+    const char *name;
+    double bound;
+} reduced;
+
+static const reduced FP16 = {DS_PRECISION_FP16, "fp16", 8192.0}, TF32 = {DS_PRECISION_TF32, "tf32", 16384.0};
+
+/* The network's output on net_64x96's input in a reduced precision
+ * (replayed, and with eager_too also eager) against PyTorch's, next to
+ * fp32's error (check_net's, or measured here when it did not run). */
+static void check_reduced(const char *arch, reduced rp, int eager_too) {
     char dir[512], path[600];
     snprintf(dir, sizeof dir, "tests/data/reference/%s/net_64x96", arch);
     snprintf(path, sizeof path, "%s/input.npy", dir);
@@ -278,50 +292,54 @@ static void check_fp16(const char *arch, int eager_too) {
     CHECK_OK(ds_npy_read(path, &x));
     snprintf(path, sizeof path, "%s/output.npy", dir);
     CHECK_OK(ds_npy_read(path, &ref));
-    static float out32[64 * 96], out16[64 * 96], eager16[64 * 96];
-    ds_engine *e32 = NULL, *e16 = NULL, *timed = NULL;
+    static float out32[64 * 96], out[64 * 96], eager[64 * 96];
+    ds_engine *e32 = NULL, *e = NULL, *timed = NULL;
     const double t0 = now_seconds();
     const int need32 = fp32_err_of(arch) <= 0;
     ds_status s = need32 ? open_engine_at(arch, g_device, 0, DS_PRECISION_FP32, &e32) : DS_OK;
     if (s == DS_OK)
-        s = open_engine_at(arch, g_device, 0, DS_PRECISION_FP16, &e16);
+        s = open_engine_at(arch, g_device, 0, rp.precision, &e);
     if (s == DS_OK && eager_too)
-        s = open_engine_at(arch, g_device, 1, DS_PRECISION_FP16, &timed);
+        s = open_engine_at(arch, g_device, 1, rp.precision, &timed);
     if (s == DS_OK && need32)
         s = ds_engine_run(e32, x.data, 64, 96, out32);
     if (s == DS_OK)
-        s = ds_engine_run(e16, x.data, 64, 96, out16);
+        s = ds_engine_run(e, x.data, 64, 96, out);
     if (s == DS_OK && eager_too)
-        s = ds_engine_run(timed, x.data, 64, 96, eager16);
+        s = ds_engine_run(timed, x.data, 64, 96, eager);
     ds_engine_free(e32);
-    ds_engine_free(e16);
+    ds_engine_free(e);
     ds_engine_free(timed);
     ds_npy_free(&x);
     CHECK_OK(s);
     const size_t n = 64 * 96;
     CHECK_MSG((size_t)ds_npy_numel(&ref) == n, "reference has %lld values", (long long)ds_npy_numel(&ref));
     const double e32_err = need32 ? op_rel_l2(out32, ref.data, n) : fp32_err_of(arch);
-    const double e16_err = op_rel_l2(out16, ref.data, n);
+    const double err = op_rel_l2(out, ref.data, n);
     float lo = ref.data[0], hi = ref.data[0], worst = 0;
     for (size_t i = 0; i < n; i++) {
         lo = ref.data[i] < lo ? ref.data[i] : lo;
         hi = ref.data[i] > hi ? ref.data[i] : hi;
-        const float d = fabsf(out16[i] - ref.data[i]);
+        const float d = fabsf(out[i] - ref.data[i]);
         worst = d > worst ? d : worst;
     }
     ds_npy_free(&ref);
-    printf("    %s: fp16 rel L2 %.2e (fp32 %.2e, ratio %.0f), largest error %.2f%% of the depth range, %.1f s\n",
-           arch, e16_err, e32_err, e16_err / e32_err, 100.0 * worst / (hi - lo), now_seconds() - t0);
-    CHECK_MSG(e16_err > e32_err, "fp16 (%.3g) is not less precise than fp32 (%.3g): did it round?", e16_err, e32_err);
-    CHECK_MSG(e16_err <= 8192.0 * e32_err, "fp16 rel L2 %.3g > 2^13 x fp32's %.3g", e16_err, e32_err);
+    printf("    %s: %s rel L2 %.2e (fp32 %.2e, ratio %.0f), largest error %.2f%% of the depth range, %.1f s\n",
+           arch, rp.name, err, e32_err, err / e32_err, 100.0 * worst / (hi - lo), now_seconds() - t0);
+    CHECK_MSG(err > e32_err, "%s (%.3g) is not less precise than fp32 (%.3g): did it round?", rp.name, err, e32_err);
+    CHECK_MSG(err <= rp.bound * e32_err, "%s rel L2 %.3g > %.0f x fp32's %.3g", rp.name, err, rp.bound, e32_err);
     if (eager_too)
-        CHECK_MSG(!memcmp(eager16, out16, sizeof out16), "fp16: replay differs from the eager run");
+        CHECK_MSG(!memcmp(eager, out, sizeof out), "%s: replay differs from the eager run", rp.name);
 }
 
-TEST(small_fp16_error) { check_fp16("midas_v21_small_256", 1); }
-TEST(v21_384_fp16_error) { check_fp16("midas_v21_384", 0); }
-TEST(dpt_hybrid_fp16_error) { check_fp16("dpt_hybrid_384", 0); }
-TEST(dpt_large_fp16_error) { check_fp16("dpt_large_384", 0); }
+TEST(small_fp16_error) { check_reduced("midas_v21_small_256", FP16, 1); }
+TEST(v21_384_fp16_error) { check_reduced("midas_v21_384", FP16, 0); }
+TEST(dpt_hybrid_fp16_error) { check_reduced("dpt_hybrid_384", FP16, 0); }
+TEST(dpt_large_fp16_error) { check_reduced("dpt_large_384", FP16, 0); }
+TEST(small_tf32_error) { check_reduced("midas_v21_small_256", TF32, 0); }
+TEST(v21_384_tf32_error) { check_reduced("midas_v21_384", TF32, 0); }
+TEST(dpt_hybrid_tf32_error) { check_reduced("dpt_hybrid_384", TF32, 0); }
+TEST(dpt_large_tf32_error) { check_reduced("dpt_large_384", TF32, 0); }
 
 /* Queued runs against plain ones on one engine of `device`. */
 static void check_queue(ds_device device) {
@@ -499,11 +517,15 @@ int main(void) {
     RUN(graph_replay_equals_eager_run);
     RUN(small_fp16_error);
     RUN(dpt_hybrid_fp16_error);
+    RUN(small_tf32_error);
     if (getenv("DS_TEST_SLOW")) {
         RUN(v21_384_fp16_error);
         RUN(dpt_large_fp16_error);
+        RUN(v21_384_tf32_error);
+        RUN(dpt_hybrid_tf32_error);
+        RUN(dpt_large_tf32_error);
     } else {
-        printf("note: DS_TEST_SLOW=1 also measures fp16 on v2.1 384 and DPT-Large\n");
+        printf("note: DS_TEST_SLOW=1 also measures fp16 on v2.1 384 and DPT-Large, tf32 on the three large\n");
     }
     RUN(queued_runs_equal_plain_runs);
     RUN(queued_runs_on_the_cpu);

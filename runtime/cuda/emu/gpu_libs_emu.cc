@@ -3,7 +3,10 @@
  * checked when a call is issued (as cuDNN and cuBLAS check theirs); the work
  * runs in stream order as a host operation: the convolution is
  * ds_ref_conv2d itself, the GEMM a plain loop accumulating in double as
- * ds_ref_linear does.
+ * ds_ref_linear does. With tuning.tf32 the float32 operands (x and w, A and
+ * B) are first cut to TF32 as tensor cores read them: the top 10 bits of
+ * the mantissa, the rest dropped (a library kernel that rounds them first
+ * would err half as much), so TF32's error can be measured without a GPU.
  */
 #include <string.h>
 
@@ -18,7 +21,7 @@ namespace ds_cuda_emu {
 using namespace ds_emu;
 
 struct gpu_libs {
-    int unused;
+    bool tf32;
 };
 
 ds_status gpu_libs_create(gpu_libs **out) {
@@ -34,7 +37,20 @@ gpu_tuning gpu_tuning_default(void) { return gpu_tuning{true, 8, NULL, false}; }
 ds_status gpu_libs_set_tuning(gpu_libs *libs, const gpu_tuning *t) {
     if (!libs || !t || t->max_plans < 1)
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "gpu_libs_set_tuning: missing argument or max_plans < 1");
+    libs->tf32 = t->tf32;
     return DS_OK;
+}
+
+/* n floats with the low 13 mantissa bits cleared: what a tensor core reads in TF32. */
+static std::vector<float> tf32_cut(const float *p, int64_t n) {
+    std::vector<float> v((size_t)(n > 0 ? n : 0));
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, &p[i], 4);
+        bits &= 0xFFFFE000u;
+        memcpy(&v[(size_t)i], &bits, 4);
+    }
+    return v;
 }
 
 /* The reference ops need no workspace. */
@@ -98,11 +114,20 @@ ds_status gpu_conv(gpu_libs *libs, cudaStream_t s, const ds_conv_attr *a, const 
     node.a.conv = *a;
     memcpy(node.shape, ys, sizeof node.shape);
     const ds_tensor xt = *x, yt = *y, rt = r ? *r : ds_tensor{};
-    const bool has_r = r != NULL;
-    return enqueue_host(s, "cudnnConvolutionForward", [node, xt, yt, rt, has_r, w, b]() {
+    const bool has_r = r != NULL, tf32 = libs->tf32;
+    const int64_t nw = ys[3] * a->kh * a->kw * (x->shape[3] / a->groups);
+    return enqueue_host(s, "cudnnConvolutionForward", [node, xt, yt, rt, has_r, w, b, tf32, nw]() {
         ds_tensor xv = xt, yv = yt, rv = rt;
+        std::vector<float> xc, wc;
+        const float *wv = w;
+        if (tf32) { /* ReLU and ReLU6 as in_act commute with the cut */
+            xc = tf32_cut(xt.data, ds_shape_numel(xt.shape));
+            wc = tf32_cut(w, nw);
+            xv.data = xc.data();
+            wv = wc.data();
+        }
         ds_cpu_ctx ctx = {1, NULL, 0};
-        ds_cpu_op op = {&node, &xv, has_r ? &rv : NULL, &yv, w, b, NULL, &ctx};
+        ds_cpu_op op = {&node, &xv, has_r ? &rv : NULL, &yv, wv, b, NULL, &ctx};
         ds_cpu_ref_kernels[DS_OP_CONV2D].run(&op);
         return DS_OK;
     });
@@ -176,7 +201,14 @@ ds_status gpu_gemm(gpu_libs *libs, cudaStream_t s, bool trans_a, bool trans_b, i
     DS_TRY(check_gemm("gpu_gemm", libs, trans_a, trans_b, M, N, K, A, lda, B, ldb, bias, C, ldc));
     if (M == 0 || N == 0)
         return DS_OK;
+    const float *A_in = A, *B_in = B; /* the lambda's A and B: cut to TF32 or not */
+    const bool tf32 = libs->tf32;
+    const int64_t a_len = (trans_a ? K - 1 : M - 1) * lda + (trans_a ? M : K);
+    const int64_t b_len = (trans_b ? N - 1 : K - 1) * ldb + (trans_b ? K : N);
     return enqueue_host(s, "cublasGemmEx", [=]() {
+        std::vector<float> a_cut, b_cut;
+        const float *A = tf32 ? (a_cut = tf32_cut(A_in, a_len)).data() : A_in;
+        const float *B = tf32 ? (b_cut = tf32_cut(B_in, b_len)).data() : B_in;
         if (!trans_a && trans_b) { /* the linear layers: x W^T */
             gemm_nt(M, N, K, A, lda, B, ldb, bias, act, C, ldc);
             return DS_OK;
