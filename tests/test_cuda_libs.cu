@@ -1,6 +1,7 @@
 /*
  * test_cuda_libs.cu: the cuDNN/cuBLAS seam (runtime/cuda/gpu_libs.h) under the
- * emulator: gpu_conv is ds_ref_conv2d and gpu_gemm a plain GEMM, both in
+ * emulator: gpu_conv is ds_ref_conv2d and gpu_gemm a plain GEMM (on operands
+ * cut to TF32 when tuned so), both in
  * stream order and capturable; shapes and pointers are checked when a call
  * is issued. Results are compared bit for bit: the emulated calls run the
  * reference arithmetic itself. Emulator only until the cuDNN/cuBLAS
@@ -112,6 +113,53 @@ TEST(gemm_transposes_and_epilogue) {
                     dev_release(&dbias);
                     dev_release(&dC);
                 }
+}
+
+/* The top 10 mantissa bits of each value: TF32 as a tensor core reads it. */
+static std::vector<float> tf32_cut(const std::vector<float> &v) {
+    std::vector<float> c(v.size());
+    for (size_t i = 0; i < v.size(); i++) {
+        uint32_t bits;
+        memcpy(&bits, &v[i], 4);
+        bits &= 0xFFFFE000u;
+        memcpy(&c[i], &bits, 4);
+    }
+    return c;
+}
+
+/* With tuning.tf32 the emulated GEMM reads its operands cut to TF32, every transpose. */
+TEST(gemm_in_tf32_reads_cut_operands) {
+    gpu_libs *libs = NULL;
+    CHECK_OK(gpu_libs_create(&libs));
+    gpu_tuning t = gpu_tuning_default();
+    t.tf32 = true;
+    CHECK_OK(gpu_libs_set_tuning(libs, &t));
+    const int64_t M = 9, N = 6, K = 13;
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            const int64_t lda = ta ? M : K, ldb = tb ? K : N;
+            std::vector<float> A((size_t)(M * K)), B((size_t)(N * K)), C((size_t)(M * N)), want(C.size()), full(C.size());
+            op_random(A.data(), A.size(), 8, 1.0f);
+            op_random(B.data(), B.size(), 9, 1.0f);
+            gemm_ref(ta, tb, M, N, K, tf32_cut(A).data(), lda, tf32_cut(B).data(), ldb, NULL, DS_ACT_NONE, want.data(),
+                     N);
+            gemm_ref(ta, tb, M, N, K, A.data(), lda, B.data(), ldb, NULL, DS_ACT_NONE, full.data(), N);
+            dev_buf<float> dA, dB, dC;
+            CHECK_OK(dev_alloc(&dA, A.size()));
+            CHECK_OK(dev_alloc(&dB, B.size()));
+            CHECK_OK(dev_alloc(&dC, C.size()));
+            CHECK_OK(dev_upload(&dA, A.data()));
+            CHECK_OK(dev_upload(&dB, B.data()));
+            CHECK_OK(gpu_gemm(libs, g_stream, ta, tb, M, N, K, dA.p, lda, dB.p, ldb, NULL, DS_ACT_NONE, dC.p, N));
+            CHECK_OK(dev_download(dC, C.data()));
+            CHECK_MSG(!memcmp(C.data(), want.data(), C.size() * sizeof(float)), "tf32 gemm ta %d tb %d", ta, tb);
+            CHECK_MSG(memcmp(C.data(), full.data(), C.size() * sizeof(float)) != 0, "tf32 gemm ta %d tb %d is float32's",
+                      ta, tb);
+            dev_release(&dA);
+            dev_release(&dB);
+            dev_release(&dC);
+        }
+    gpu_libs_free(libs);
 }
 
 /* gpu_gemm (weights (O, I), transposed) + op_bias_act (residual, act) is ds_ref_linear. */
@@ -229,6 +277,7 @@ int main(int argc, char **argv) {
         RUN(libraries_open);
         RUN(conv_is_the_reference);
         RUN(gemm_transposes_and_epilogue);
+        RUN(gemm_in_tf32_reads_cut_operands);
         RUN(gemm_and_epilogue_are_linear);
         RUN(conv_block_in_a_graph);
         gpu_libs_free(g_libs);
