@@ -47,9 +47,20 @@ ds_status cuda_mem_used(size_t *bytes) {
     return DS_OK;
 }
 
+/* An allocation that fails says how much was asked for (and, out of memory, how much is free). */
+static ds_status alloc_failed(const char *call, cudaError_t e, size_t bytes) {
+    size_t free_b = 0, total = 0;
+    cudaGetLastError(); /* reset the last error: a failed allocation is not sticky */
+    if (e == cudaErrorMemoryAllocation && cudaMemGetInfo(&free_b, &total) == cudaSuccess)
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "%s of %zu bytes (%.1f MiB): out of memory (%.1f of %.1f MiB free)", call,
+                       bytes, bytes / 1048576.0, free_b / 1048576.0, total / 1048576.0);
+    return ds_fail(e == cudaErrorMemoryAllocation ? DS_ERR_OUT_OF_MEMORY : DS_ERR_DEVICE, "%s of %zu bytes: %s", call,
+                   bytes, cudaGetErrorString(e));
+}
+
 ds_status cuda_malloc(void **p, size_t bytes) {
-    CUDART_TRY(cudaMalloc(p, bytes));
-    return DS_OK;
+    const cudaError_t e = cudaMalloc(p, bytes);
+    return e == cudaSuccess ? DS_OK : alloc_failed("cudaMalloc", e, bytes);
 }
 
 ds_status cuda_free(void *p) {
@@ -58,8 +69,8 @@ ds_status cuda_free(void *p) {
 }
 
 ds_status cuda_malloc_host(void **p, size_t bytes) {
-    CUDART_TRY(cudaMallocHost(p, bytes));
-    return DS_OK;
+    const cudaError_t e = cudaMallocHost(p, bytes);
+    return e == cudaSuccess ? DS_OK : alloc_failed("cudaMallocHost", e, bytes);
 }
 
 ds_status cuda_free_host(void *p) {
