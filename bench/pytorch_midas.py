@@ -8,8 +8,12 @@ resnext101_32x8d (v2.1 384, the same architecture as the WSL hub entry), and
 timm 0.6.13 builds the ViTs with pretrained=False. Weights come from the
 synthetic formula (or from --checkpoint, loaded like MiDaS loads its files).
 
-Prints one JSON object: load time, median/p90 latency over --runs after
---warmup, peak RSS; --save writes the 1xHxW output as .npy.
+Prints one JSON object: load time, median/p90/p99 latency over --runs after
+--warmup, peak RSS (and on a GPU the peak memory PyTorch allocated); --save
+writes the 1xHxW output as .npy. --device cuda runs on the GPU, timed with
+torch.cuda.synchronize() (the output downloaded in the end-to-end path);
+--half is run.py's --optimize there (channels_last, half weights and
+input), --tf32 lets cuDNN and cuBLAS use TF32.
 
   bench/pytorch_midas.py --midas ~/MiDaS --geffnet ~/gen-efficientnet-pytorch \\
       --arch midas_v21_small_256 --size 256x256 --threads 2
@@ -65,7 +69,7 @@ def build(arch):
     fail(f"unknown architecture {arch!r}")
 
 
-def run_py_path(torch, model, arch, path):
+def run_py_path(torch, model, arch, path, device, half):
     """run.py's path on one photo: read, transform, network, bicubic back."""
     try:
         import cv2
@@ -85,10 +89,12 @@ def run_py_path(torch, model, arch, path):
 
     def step():
         img = cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB) / 255.0
-        x = torch.from_numpy(transform({"image": img})["image"]).unsqueeze(0)
+        x = torch.from_numpy(transform({"image": img})["image"]).to(device).unsqueeze(0)
+        if half:
+            x = x.to(memory_format=torch.channels_last).half()
         pred = model(x)
-        return torch.nn.functional.interpolate(pred.unsqueeze(1), size=img.shape[:2], mode="bicubic",
-                                               align_corners=False).squeeze()
+        return torch.nn.functional.interpolate(pred.unsqueeze(1).float(), size=img.shape[:2], mode="bicubic",
+                                               align_corners=False).squeeze().cpu()
 
     probe = cv2.imread(path)
     if probe is None:
@@ -110,6 +116,9 @@ def main():
     ap.add_argument("--input", help="1x3xHxW .npy input (default: the synthetic input)")
     ap.add_argument("--save", help="write the output (1xHxW) here as .npy")
     ap.add_argument("--image", help="time run.py's whole path on this photo instead (needs cv2)")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--half", action="store_true", help="run.py's --optimize on the GPU: channels_last, half")
+    ap.add_argument("--tf32", action="store_true", help="allow TF32 in cuDNN and cuBLAS (GPU)")
     args = ap.parse_args()
 
     try:
@@ -126,6 +135,15 @@ def main():
         fail("timm is not installed (pip install timm==0.6.13)")
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        fail("no CUDA device for PyTorch (torch.cuda.is_available() is False)")
+    if (args.half or args.tf32) and args.device != "cuda":
+        fail("--half and --tf32 are for --device cuda")
+    if args.device == "cuda":
+        torch.backends.cudnn.allow_tf32 = args.tf32
+        torch.backends.cuda.matmul.allow_tf32 = args.tf32
+    device = torch.device(args.device)
+    sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
     offline_hub(torch, torchvision, args.geffnet)
 
     net = 256 if args.arch == "midas_v21_small_256" else 384
@@ -142,28 +160,37 @@ def main():
             for key, t in model.state_dict().items():
                 t.copy_(torch.from_numpy(synth_weights.value(key, tuple(t.shape))))
     model.eval()
+    model.to(device)
+    if args.half:
+        model = model.to(memory_format=torch.channels_last).half()
+    sync()
     load_ms = (time.perf_counter() - t0) * 1e3
 
     if args.image:
-        step = run_py_path(torch, model, args.arch, args.image)
+        step = run_py_path(torch, model, args.arch, args.image, device, args.half)
         h, w = step.size
     else:
         x = np.load(args.input) if args.input else synth_weights.network_input(h, w)
-        x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+        x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(device)
+        if args.half:
+            x = x.to(memory_format=torch.channels_last).half()
         step = lambda: model(x)  # noqa: E731
     times = []
     with torch.no_grad():
         t0 = time.perf_counter()
         out = step()
+        sync()
         first_ms = (time.perf_counter() - t0) * 1e3
         for _ in range(args.warmup):
             step()
+        sync()
         for _ in range(args.runs):
             t0 = time.perf_counter()
             out = step()
+            sync()
             times.append((time.perf_counter() - t0) * 1e3)
     if args.save:
-        np.save(args.save, out.numpy().astype(np.float32))
+        np.save(args.save, out.float().cpu().numpy().astype(np.float32))
     times.sort()
     q = lambda f: times[min(len(times) - 1, max(0, int(np.ceil(f * len(times))) - 1))]  # noqa: E731
     print(json.dumps({
@@ -171,7 +198,9 @@ def main():
         "mode": "end_to_end" if args.image else "network", "height": h, "width": w,
         "threads": torch.get_num_threads(), "runs": args.runs, "load_ms": round(load_ms, 3),
         "first_ms": round(first_ms, 3), "median_ms": round(q(0.5), 3), "p90_ms": round(q(0.9), 3),
-        "min_ms": round(times[0], 3),
+        "p99_ms": round(q(0.99), 3), "min_ms": round(times[0], 3), "device": args.device,
+        "precision": "fp16" if args.half else "tf32" if args.tf32 else "fp32",
+        "peak_gpu_mib": round(torch.cuda.max_memory_allocated() / 1048576, 1) if args.device == "cuda" else 0,
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
 
 
