@@ -408,6 +408,21 @@ static ds_status cu_run(void *state, const float *input, float *depth, double *n
     return DS_OK;
 }
 
+/* Grows a device buffer and its page-locked twin to n elements of `size`
+ * bytes, contents dropped; *cap counts elements. */
+static ds_status grow_pair(void **dev, void **host, size_t *cap, size_t n, size_t size) {
+    if (n <= *cap)
+        return DS_OK;
+    cuda_free(*dev);
+    cuda_free_host(*host);
+    *dev = *host = NULL;
+    *cap = 0;
+    CUDA_CHECK(cuda_malloc(dev, n * size));
+    CUDA_CHECK(cuda_malloc_host(host, n * size));
+    *cap = n;
+    return DS_OK;
+}
+
 /* The copy streams and the slots' events, at the first submit. */
 static ds_status queue_ready(cuda_state *c) {
     if (c->copy_out)
@@ -426,25 +441,8 @@ static ds_status queue_ready(cuda_state *c) {
 
 /* Grows a slot's buffers (it is idle: its last run was collected). */
 static ds_status slot_buffers(queue_slot *q, size_t in_floats, size_t out_floats) {
-    if (in_floats > q->in_cap) {
-        cuda_free_host(q->in_host);
-        cuda_free(q->in_dev);
-        q->in_host = q->in_dev = NULL;
-        q->in_cap = 0;
-        CUDA_CHECK(cuda_malloc_host((void **)&q->in_host, in_floats * sizeof(float)));
-        CUDA_CHECK(cuda_malloc((void **)&q->in_dev, in_floats * sizeof(float)));
-        q->in_cap = in_floats;
-    }
-    if (out_floats > q->out_cap) {
-        cuda_free(q->out_dev);
-        cuda_free_host(q->out_host);
-        q->out_dev = q->out_host = NULL;
-        q->out_cap = 0;
-        CUDA_CHECK(cuda_malloc((void **)&q->out_dev, out_floats * sizeof(float)));
-        CUDA_CHECK(cuda_malloc_host((void **)&q->out_host, out_floats * sizeof(float)));
-        q->out_cap = out_floats;
-    }
-    return DS_OK;
+    DS_TRY(grow_pair((void **)&q->in_dev, (void **)&q->in_host, &q->in_cap, in_floats, sizeof(float)));
+    return grow_pair((void **)&q->out_dev, (void **)&q->out_host, &q->out_cap, out_floats, sizeof(float));
 }
 
 /* Upload (copy_in), network (stream), download (copy_out), ordered by the slot's events. */
@@ -488,25 +486,8 @@ static ds_status cu_read_value(void *state, int node, float *nhwc) {
 
 /* Grows the photo buffers to hold `rgb_bytes` of pixels and `depth_floats`. */
 static ds_status photo_buffers(cuda_state *c, size_t rgb_bytes, size_t depth_floats) {
-    if (rgb_bytes > c->rgb_cap) {
-        cuda_free(c->rgb_dev);
-        cuda_free_host(c->rgb_host);
-        c->rgb_dev = c->rgb_host = NULL;
-        c->rgb_cap = 0;
-        CUDA_CHECK(cuda_malloc((void **)&c->rgb_dev, rgb_bytes));
-        CUDA_CHECK(cuda_malloc_host((void **)&c->rgb_host, rgb_bytes));
-        c->rgb_cap = rgb_bytes;
-    }
-    if (depth_floats > c->depth_cap) {
-        cuda_free(c->depth_dev);
-        cuda_free_host(c->depth_host);
-        c->depth_dev = c->depth_host = NULL;
-        c->depth_cap = 0;
-        CUDA_CHECK(cuda_malloc((void **)&c->depth_dev, depth_floats * sizeof(float)));
-        CUDA_CHECK(cuda_malloc_host((void **)&c->depth_host, depth_floats * sizeof(float)));
-        c->depth_cap = depth_floats;
-    }
-    return DS_OK;
+    DS_TRY(grow_pair((void **)&c->rgb_dev, (void **)&c->rgb_host, &c->rgb_cap, rgb_bytes, 1));
+    return grow_pair((void **)&c->depth_dev, (void **)&c->depth_host, &c->depth_cap, depth_floats, sizeof(float));
 }
 
 /* Upload the photo, resize + normalize on the device into the network's
