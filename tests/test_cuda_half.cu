@@ -51,7 +51,7 @@ static std::vector<__half> to_half_host(const std::vector<float> &f) {
 }
 
 static bool same_bits(const std::vector<__half> &a, const std::vector<__half> &b) {
-    return a.size() == b.size() && !memcmp(a.data(), b.data(), a.size() * sizeof(__half));
+    return a.size() == b.size() && (a.empty() || !memcmp(a.data(), b.data(), a.size() * sizeof(__half)));
 }
 
 /* Emulated: bit for bit; on a GPU: within GPU_NMSE. */
