@@ -18,7 +18,7 @@
  *  - queued runs (ds_engine_submit / ds_engine_collect, on this backend and
  *    on the CPU) bit for bit ds_engine_run's, in order, across a change of
  *    size and a plain run between, with the queue's limits refused;
- *  - no leak over many images (1000 on a GPU, 3 under emulation): the
+ *  - no leak over many images (1000 on a GPU, 2 under emulation): the
  *    device memory in use and the engine's own stay the same after the
  *    first images, and the process's RSS grows by less than 16 MiB.
  *
@@ -64,10 +64,12 @@ static const char *g_device_name = "cuda-emu";
 
 #if defined(__SANITIZE_ADDRESS__)
 /* ASan's quarantine keeps freed memory resident: RSS grows without a leak
- * (LeakSanitizer checks host leaks in that build instead). */
-enum { RSS_CHECKED = 0 };
+ * (LeakSanitizer checks host leaks in that build instead). The reduced
+ * precisions' numbers on the large networks are the plain build's to check
+ * (the emulator checks every seam call's device pointers in both). */
+enum { RSS_CHECKED = 0, SANITIZED = 1 };
 #else
-enum { RSS_CHECKED = 1 };
+enum { RSS_CHECKED = 1, SANITIZED = 0 };
 #endif
 
 static double now_seconds(void) {
@@ -392,34 +394,37 @@ static uint8_t *test_photo(int w, int h, unsigned seed) {
     return p;
 }
 
-/* One round of the work a long-running user does: the network on two
- * inputs, and photos through the photo path, wide and (tall: not NULL) tall. */
+/* One round of the work a long-running user does: the network on one or
+ * (in2: not NULL) two inputs, and photos through the photo path, wide and
+ * (tall: not NULL) tall. */
 static ds_status one_round(ds_engine *e, const float *in, const float *in2, const uint8_t *wide,
                            const uint8_t *tall, float *depth, float *photo_depth) {
     DS_TRY(ds_engine_run(e, in, 64, 96, depth));
-    DS_TRY(ds_engine_run(e, in2, 64, 96, depth));
+    if (in2)
+        DS_TRY(ds_engine_run(e, in2, 64, 96, depth));
     DS_TRY(ds_engine_solve_rgb8(e, wide, 97, 61, 97 * 3, NULL, photo_depth));
     return tall ? ds_engine_solve_rgb8(e, tall, 61, 97, 61 * 3, NULL, photo_depth) : DS_OK;
 }
 
 TEST(no_leaks_over_many_images) {
-    /* on a GPU 1000 images; under emulation (a photo takes seconds) 3, one aspect */
-    const int gpu = g_device == DS_DEVICE_CUDA, rounds = gpu ? 250 : 1, per_round = gpu ? 4 : 3;
+    /* on a GPU 1000 images; under emulation (a photo takes seconds) 2, one of each kind */
+    const int gpu = g_device == DS_DEVICE_CUDA, rounds = gpu ? 250 : 1, per_round = gpu ? 4 : 2;
     float *in = small_input(0), *in2 = small_input(1);
     uint8_t *wide = test_photo(97, 61, 1), *tall = test_photo(61, 97, 2);
     static float depth[64 * 96], photo_depth[97 * 61];
     CHECK(in && in2 && wide && tall);
     const uint8_t *tall_photo = gpu ? tall : NULL;
+    const float *in_two = gpu ? in2 : NULL;
     ds_engine *e = NULL;
     ds_engine_stats before = {0}, after = {0};
     ds_status s = open_engine("midas_v21_small_256", g_device, 0, &e);
     if (s == DS_OK) /* the first round plans the sizes and grows the photo buffers */
-        s = one_round(e, in, in2, wide, tall_photo, depth, photo_depth);
+        s = one_round(e, in, in_two, wide, tall_photo, depth, photo_depth);
     if (s == DS_OK)
         s = ds_engine_get_stats(e, &before);
     const long rss0 = ds_cli_rss_kib();
     for (int i = 0; i < rounds && s == DS_OK; i++)
-        s = one_round(e, in, in2, wide, tall_photo, depth, photo_depth);
+        s = one_round(e, in, in_two, wide, tall_photo, depth, photo_depth);
     if (s == DS_OK)
         s = ds_engine_get_stats(e, &after);
     const long grown = ds_cli_rss_kib() - rss0;
@@ -516,7 +521,8 @@ int main(void) {
     RUN(emulated_backend_equals_cpu_backend);
     RUN(graph_replay_equals_eager_run);
     RUN(small_fp16_error);
-    RUN(dpt_hybrid_fp16_error);
+    if (!SANITIZED)
+        RUN(dpt_hybrid_fp16_error);
     RUN(small_tf32_error);
     if (getenv("DS_TEST_SLOW")) {
         RUN(v21_384_fp16_error);
