@@ -7,6 +7,8 @@
  *    cuda_fp16.h's __float2half_rn on the host (the same rounding, exact);
  *  - op_bias_act_half: bit for bit the float epilogue on the widened input
  *    (widening a half is exact, the arithmetic after it the same);
+ *  - the backend's per-node scratch holds a library node's half operands
+ *    (the input at its padded or grouped channel count, the output);
  *  - gpu_conv_f16 and gpu_gemm_f16 (the library seam): against the
  *    reference on the widened operands, the convolution's output rounded to
  *    half. Under emulation the seam runs that very arithmetic: bit for bit.
@@ -22,6 +24,7 @@
 
 #include <vector>
 
+#include "cuda_dispatch.h" /* node_scratch_bytes */
 #include "cuda_test.h" /* dev_buf, cuda_test_setup */
 #include "gpu_libs.h"  /* gpu_conv_f16, gpu_gemm_f16 */
 #include "kernels.h"   /* op_to_half, op_bias_act_half */
@@ -269,6 +272,47 @@ TEST(gemm_f16_is_the_reference_on_half_operands) {
     printf("    largest NMSE %.2e\n", worst);
 }
 
+/* The fp16 scratch of a dense convolution (3 channels read as 8), a
+ * grouped one (32 channels in 4 groups: all 32 read) and a linear layer holds
+ * each one's half input and, for a convolution, its half output. */
+TEST(fp16_scratch_holds_the_operands) {
+    ds_node nodes[4];
+    memset(nodes, 0, sizeof nodes);
+    const int64_t in_shape[4] = {1, 5, 7, 3}, mid[4] = {1, 5, 7, 32}, out[4] = {1, 5, 7, 16};
+    nodes[0].op = DS_OP_INPUT;
+    memcpy(nodes[0].shape, in_shape, sizeof in_shape);
+    nodes[1].op = DS_OP_CONV2D; /* dense 3 -> 32 */
+    nodes[1].in[0] = 0, nodes[1].in[1] = -1;
+    nodes[1].a.conv = ds_conv_attr{3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, DS_ACT_NONE, DS_ACT_NONE, DS_ACT_NONE};
+    memcpy(nodes[1].shape, mid, sizeof mid);
+    nodes[2].op = DS_OP_CONV2D; /* grouped 32 -> 16 in 4 groups */
+    nodes[2].in[0] = 1, nodes[2].in[1] = -1;
+    nodes[2].a.conv = ds_conv_attr{3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4, DS_ACT_NONE, DS_ACT_NONE, DS_ACT_NONE};
+    memcpy(nodes[2].shape, out, sizeof out);
+    nodes[3].op = DS_OP_LINEAR; /* 16 -> 16 */
+    nodes[3].in[0] = 2, nodes[3].in[1] = -1;
+    memcpy(nodes[3].shape, out, sizeof out);
+    ds_graph g;
+    memset(&g, 0, sizeof g);
+    g.nodes = nodes;
+    g.n_nodes = 4;
+    size_t offsets[4] = {0, 0, 0, 0};
+    ds_plan plan;
+    memset(&plan, 0, sizeof plan);
+    plan.n_nodes = 4;
+    plan.offset = offsets;
+    const size_t pixels = 5 * 7;
+    const size_t need[4] = {0, pixels * (8 + 32) * sizeof(__half), pixels * (32 + 16) * sizeof(__half),
+                            pixels * 16 * sizeof(__half)};
+    for (int i = 1; i < 4; i++)
+        CHECK_MSG(node_scratch_bytes(&g, &plan, i, true) >= need[i], "node %d: %zu scratch bytes, needs %zu", i,
+                  node_scratch_bytes(&g, &plan, i, true), need[i]);
+    int64_t cols = 0, padded = 0;
+    CHECK(node_half_weight(&g, 1, &cols, &padded) && cols == 3 && padded == 8);
+    CHECK(node_half_weight(&g, 2, &cols, &padded) && cols == 8 && padded == 8);
+    CHECK(node_scratch_bytes(&g, &plan, 2, false) == 0);
+}
+
 /* The library seam (later tests use g_libs). */
 TEST(libraries_open) { CHECK_OK(gpu_libs_create(&g_libs)); }
 
@@ -280,6 +324,7 @@ int main(int argc, char **argv) {
     return cuda_test_main(argv[0], &g_stream, [] {
         RUN(to_half_rounds_and_pads);
         RUN(bias_act_half_is_the_float_epilogue);
+        RUN(fp16_scratch_holds_the_operands);
         RUN(libraries_open);
         RUN(conv_f16_is_the_reference_on_half_operands);
         RUN(gemm_f16_is_the_reference_on_half_operands);

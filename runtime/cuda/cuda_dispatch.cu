@@ -39,6 +39,10 @@ static bool gemm_needs_scratch(const ds_plan *plan, const ds_node *n, int i) {
     return n->op == DS_OP_LINEAR && n->in[1] >= 0 && plan->offset[i] == plan->offset[n->in[1]];
 }
 
+/* fp16: the input channels a library convolution reads, c padded to a
+ * multiple of 8 when dense (grouped ones keep their groups' layout). */
+static int64_t f16_channels(const ds_node *n, int64_t c) { return n->a.conv.groups == 1 ? (c + 7) / 8 * 8 : c; }
+
 bool node_half_weight(const ds_graph *g, int i, int64_t *cols, int64_t *cols_padded) {
     const ds_node *n = &g->nodes[i];
     if (n->op == DS_OP_LINEAR) {
@@ -49,7 +53,7 @@ bool node_half_weight(const ds_graph *g, int i, int64_t *cols, int64_t *cols_pad
         return false;
     const int64_t c = g->nodes[n->in[0]].shape[3];
     *cols = c / n->a.conv.groups;
-    *cols_padded = n->a.conv.groups == 1 ? (c + 7) / 8 * 8 : *cols;
+    *cols_padded = f16_channels(n, c) / n->a.conv.groups;
     return true;
 }
 
@@ -70,7 +74,8 @@ static scratch_layout layout_of(const ds_graph *g, const ds_plan *plan, int i, b
     if (fp16 && node_half_weight(g, i, &cols, &padded)) {
         const int64_t *xs = g->nodes[n->in[0]].shape;
         const int64_t rows = xs[0] * xs[1] * xs[2];
-        l.half_in = align_up((size_t)(rows * (n->op == DS_OP_LINEAR ? xs[3] : padded)) * sizeof(__half));
+        const int64_t channels = n->op == DS_OP_LINEAR ? xs[3] : f16_channels(n, xs[3]);
+        l.half_in = align_up((size_t)(rows * channels) * sizeof(__half));
         if (n->op == DS_OP_CONV2D)
             l.half_out = align_up((size_t)ds_shape_numel(n->shape) * sizeof(__half));
     }
@@ -105,9 +110,7 @@ static ds_status run_conv_f16(const node_exec *x, int i, bool plan_only, const d
     DS_TRY(need_scratch(x, i));
     const scratch_layout l = layout_of(x->graph, x->plan, i, true);
     __half *xh = (__half *)(x->scratch + l.gemm_out), *yh = (__half *)(x->scratch + l.gemm_out + l.half_in);
-    int64_t cols = 0, padded = 0;
-    node_half_weight(x->graph, i, &cols, &padded);
-    const int64_t c = in->shape[3], cp = a->groups == 1 ? padded : c;
+    const int64_t c = in->shape[3], cp = f16_channels(n, c);
     const int64_t xs[4] = {in->shape[0], in->shape[1], in->shape[2], cp}; /* (N, H, W, Cp) */
     if (plan_only)
         return gpu_conv_f16_prepare(x->libs, x->k.stream, a, xs, xh, x->wh_dev[i], y->shape, yh);
