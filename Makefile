@@ -24,7 +24,7 @@ OPENBLAS_INC ?= /usr/include/x86_64-linux-gnu/openblas-openmp
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wvla -Wstrict-prototypes
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -fPIC -g -fopenmp -ffp-contract=off $(WARN) $(INCLUDES) \
                  -I$(OPENBLAS_INC) -MMD -MP
-LDLIBS   := -lzip -lcjson -lpng -ljpeg -lcurl -lcrypto -L$(OPENBLAS) -Wl,-rpath,$(OPENBLAS) -lopenblas -lm \
+LDLIBS   := -lzip -ldeflate -lcjson -lpng -ljpeg -lcurl -lcrypto -L$(OPENBLAS) -Wl,-rpath,$(OPENBLAS) -lopenblas -lm \
             -lpthread -fopenmp
 
 ifeq ($(DEBUG),1)

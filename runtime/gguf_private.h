@@ -7,6 +7,10 @@
 
 #include "gguf.h"
 
+/* Writes without mapping the file, as on a file system without fallocate
+ * (lets the tests cover that path). */
+void ds_gguf_writer_stream_only(ds_gguf_writer *w);
+
 #define DS_GGUF_MAX_KEY 65535 /* the spec's bound on key length; also used for names */
 
 typedef struct ds_gguf_kv {

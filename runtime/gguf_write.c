@@ -3,13 +3,16 @@
  * GGUF v3 file through a temporary file that is renamed over the target, so
  * readers never see a half-written model. Like torch.save and ggml's writer
  * it does not fsync: a conversion is repeatable, and flushing 400 MB to disk
- * would double its time (bench/RESULTS.md).
+ * would double its time (bench/RESULTS.md). Tensors produced while writing
+ * (a converter's) go straight into the mapped file, on every core.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,7 +36,9 @@ typedef struct wtensor {
     uint32_t ggml_type;
     int ndim;
     int64_t shape[GGUF_WRITE_MAX_DIMS]; /* outermost first */
-    const void *data;
+    const void *data;     /* or, when NULL, produced by fill() while writing */
+    ds_gguf_fill_fn fill;
+    void *fill_user;
     size_t nbytes;
     uint64_t offset; /* within the data section; set when writing */
 } wtensor;
@@ -43,7 +48,12 @@ struct ds_gguf_writer {
     size_t n_kv;
     wtensor *tensors;
     size_t n_tensors;
+    bool streamed_only; /* never through a mapping (tests of that path) */
 };
+
+void ds_gguf_writer_stream_only(ds_gguf_writer *w) {
+    w->streamed_only = true;
+}
 
 ds_status ds_gguf_writer_create(ds_gguf_writer **out) {
     if (!out)
@@ -203,12 +213,13 @@ static int dtype_to_ggml(ds_dtype t, uint32_t *out) {
     }
 }
 
-ds_status ds_gguf_add_tensor(ds_gguf_writer *w, const char *name, ds_dtype dtype, int ndim,
-                             const int64_t *shape, const void *data, size_t nbytes) {
+static ds_status add_tensor(ds_gguf_writer *w, const char *name, ds_dtype dtype, int ndim,
+                            const int64_t *shape, size_t nbytes, wtensor t) {
     if (!w)
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "gguf writer: NULL writer");
     DS_TRY(check_name("tensor name", name));
-    wtensor t = {.ndim = ndim, .data = data, .nbytes = nbytes};
+    t.ndim = ndim;
+    t.nbytes = nbytes;
     if (!dtype_to_ggml(dtype, &t.ggml_type))
         return ds_fail(DS_ERR_UNSUPPORTED, "gguf writer: tensor '%s': dtype %s has no GGUF type",
                        name, ds_dtype_name(dtype));
@@ -233,7 +244,7 @@ ds_status ds_gguf_add_tensor(ds_gguf_writer *w, const char *name, ds_dtype dtype
         return ds_fail(DS_ERR_INVALID_ARGUMENT,
                        "gguf writer: tensor '%s': %zu bytes given, its shape and dtype need %zu",
                        name, nbytes, numel <= SIZE_MAX / es ? numel * es : SIZE_MAX);
-    if (!data)
+    if (!t.data && !t.fill)
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "gguf writer: tensor '%s': NULL data", name);
     for (size_t i = 0; i < w->n_tensors; i++)
         if (strcmp(w->tensors[i].name, name) == 0)
@@ -247,6 +258,18 @@ ds_status ds_gguf_add_tensor(ds_gguf_writer *w, const char *name, ds_dtype dtype
         return ds_fail(DS_ERR_OUT_OF_MEMORY, "gguf writer: out of memory adding '%s'", name);
     w->tensors[w->n_tensors++] = t;
     return DS_OK;
+}
+
+ds_status ds_gguf_add_tensor(ds_gguf_writer *w, const char *name, ds_dtype dtype, int ndim,
+                             const int64_t *shape, const void *data, size_t nbytes) {
+    return add_tensor(w, name, dtype, ndim, shape, nbytes, (wtensor){.data = data});
+}
+
+ds_status ds_gguf_add_tensor_fill(ds_gguf_writer *w, const char *name, ds_dtype dtype, int ndim,
+                                  const int64_t *shape, size_t nbytes, ds_gguf_fill_fn fill,
+                                  void *user) {
+    return add_tensor(w, name, dtype, ndim, shape, nbytes,
+                      (wtensor){.fill = fill, .fill_user = user});
 }
 
 /* ---- serializing the header (everything before the tensor data) ---- */
@@ -364,16 +387,107 @@ static int write_all(int fd, const void *p, size_t n) {
     return 0;
 }
 
-static int write_contents(int fd, const ds_gguf_writer *w, const buf *header) {
+/* The largest padded tensor fill() produces; 0 if none. */
+static size_t fill_buffer_size(const ds_gguf_writer *w) {
+    size_t most = 0;
+    for (size_t i = 0; i < w->n_tensors; i++)
+        if (w->tensors[i].fill && align_up(w->tensors[i].nbytes) > most)
+            most = align_up(w->tensors[i].nbytes);
+    return most;
+}
+
+/* Header, then each tensor padded to the alignment (the last too, as ggml's
+ * own writer does), one write() at a time: the way for plain tensors, and
+ * for filled ones where the file cannot be mapped. Returns an errno, or -1
+ * when a fill() failed (*failed). */
+static int write_streamed(int fd, const ds_gguf_writer *w, const buf *header, ds_status *failed) {
     static const uint8_t zeros[DS_GGUF_ALIGNMENT];
+    size_t fill_size = fill_buffer_size(w);
+    uint8_t *fill_buf = fill_size ? aligned_alloc(DS_GGUF_ALIGNMENT, fill_size) : NULL;
+    if (fill_size && !fill_buf)
+        return ENOMEM;
     int err = write_all(fd, header->p, header->len);
     for (size_t i = 0; i < w->n_tensors && !err; i++) {
         const wtensor *t = &w->tensors[i];
+        size_t pad = align_up(t->nbytes) - t->nbytes;
+        if (t->fill) {
+            *failed = t->fill(t->fill_user, fill_buf, t->nbytes);
+            if (*failed != DS_OK) {
+                err = -1;
+                break;
+            }
+            memset(fill_buf + t->nbytes, 0, pad);
+            err = write_all(fd, fill_buf, t->nbytes + pad);
+            continue;
+        }
         err = write_all(fd, t->data, t->nbytes);
-        if (!err) /* pad every tensor, the last too, as ggml's own writer does */
-            err = write_all(fd, zeros, align_up(t->nbytes) - t->nbytes);
+        if (!err)
+            err = write_all(fd, zeros, pad);
     }
+    free(fill_buf);
     return err;
+}
+
+/* Every filled tensor produced straight into the mapped file, in parallel:
+ * no copy through write(), and the page faults spread over the cores. */
+static ds_status fill_in_place(const ds_gguf_writer *w, uint8_t *data_section) {
+    int failed = 0;
+    ds_status first = DS_OK;
+    char message[1024] = "";
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t i = 0; i < w->n_tensors; i++) {
+        const wtensor *t = &w->tensors[i];
+        int stop;
+#pragma omp atomic read
+        stop = failed;
+        if (stop)
+            continue;
+        if (!t->fill) {
+            memcpy(data_section + t->offset, t->data, t->nbytes);
+            continue;
+        }
+        ds_status s = t->fill(t->fill_user, data_section + t->offset, t->nbytes);
+        if (s != DS_OK) {
+#pragma omp critical(ds_gguf_fill_failure)
+            if (!failed) {
+                first = s;
+                snprintf(message, sizeof message, "%s", ds_last_error());
+#pragma omp atomic write
+                failed = 1;
+            }
+        }
+    }
+    /* the message was recorded on a worker thread: record it on this one */
+    return failed ? ds_fail(first, "%s", message) : DS_OK;
+}
+
+/* The whole file through a shared mapping. The blocks are allocated first
+ * (fallocate), so that a full disk is an error here and not a SIGBUS while
+ * writing into the mapping. Returns an errno, -1 when a fill() failed
+ * (*failed), or EOPNOTSUPP when the file system cannot allocate ahead (the
+ * caller then writes it with write()). */
+static int write_mapped(int fd, const ds_gguf_writer *w, const buf *header, ds_status *failed) {
+    const wtensor *last = &w->tensors[w->n_tensors - 1];
+    size_t data_len = align_up(last->offset + last->nbytes);
+    if (data_len > SIZE_MAX - header->len)
+        return EFBIG;
+    size_t total = header->len + data_len;
+    if (fallocate(fd, 0, 0, (off_t)total) != 0)
+        return errno == ENOSYS || errno == EINVAL ? EOPNOTSUPP : errno;
+    uint8_t *map = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED)
+        return ftruncate(fd, 0) == 0 ? EOPNOTSUPP : errno;
+    memcpy(map, header->p, header->len); /* the padding stays as allocated: zeros */
+    *failed = fill_in_place(w, map + header->len);
+    int err = munmap(map, total) != 0 ? errno : 0;
+    return *failed != DS_OK ? -1 : err;
+}
+
+static int write_contents(int fd, const ds_gguf_writer *w, const buf *header, ds_status *failed) {
+    int err = EOPNOTSUPP;
+    if (w->n_tensors > 0 && fill_buffer_size(w) > 0 && !w->streamed_only)
+        err = write_mapped(fd, w, header, failed);
+    return err == EOPNOTSUPP ? write_streamed(fd, w, header, failed) : err;
 }
 
 /* "dir/.name.tmp-XXXXXX" beside the target, so rename() stays on one filesystem. */
@@ -411,9 +525,16 @@ static ds_status write_temp_and_rename(const ds_gguf_writer *w, const char *path
     }
     const char *step = "set the mode of the temporary file";
     int err = fchmod(fd, target_mode(path)) != 0 ? errno : 0;
+    ds_status failed = DS_OK;
     if (!err) {
         step = "write";
-        err = write_contents(fd, w, header);
+        err = write_contents(fd, w, header, &failed);
+    }
+    if (err < 0) {
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        return failed;
     }
     if (close(fd) != 0 && !err) {
         err = errno;

@@ -363,9 +363,9 @@ TEST(data_parallel_prefix_and_f16_input_are_accepted) {
             size_t n = t->nbytes / 4;
             uint16_t *h = malloc(n * 2 + 1);
             for (size_t k = 0; k < n; k++)
-                h[k] = ds_f32_to_f16(((float *)t->data)[k]);
-            free(t->data);
-            t->data = h;
+                h[k] = ds_f32_to_f16(((const float *)t->data)[k]);
+            free(t->owned);
+            t->data = t->owned = h;
             t->nbytes = n * 2;
             t->dtype = DS_F16;
         }

@@ -1,5 +1,6 @@
 /* test_gguf_write.c: the GGUF writer's failures: atomic replacement that
- * keeps the old file on any error, permissions, and refused input. */
+ * keeps the old file on any error, permissions, and refused input; tensors
+ * produced while the file is written. */
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 
 #include "error.h"
 #include "gguf.h"
+#include "gguf_private.h" /* ds_gguf_writer_stream_only */
 #include "test.h"
 
 /* Temporary files the writer leaves behind in dir (should be none). */
@@ -119,6 +121,119 @@ TEST(atomic_write_replaces_and_keeps_mode) {
     CHECK(count_temp_files(dir) == 0);
 }
 
+/* Tensors produced while writing: tensor k holds k * 1000 + i at element i.
+ * fill() may run on several threads: each call touches only its own entry. */
+typedef struct fill_arg {
+    int k;
+    int calls;
+    int fail; /* this one fails */
+} fill_arg;
+
+static ds_status fill_pattern(void *user, void *dst, size_t nbytes) {
+    fill_arg *a = user;
+    a->calls++;
+    if (a->fail)
+        return ds_fail(DS_ERR_MODEL, "tensor %d cannot be produced", a->k);
+    float *f = dst;
+    for (size_t i = 0; i < nbytes / 4; i++)
+        f[i] = (float)(a->k * 1000 + (int)i);
+    return DS_OK;
+}
+
+/* 150 tensors of prime lengths, every third one given as data, the rest filled. */
+static ds_status write_mixed(const char *path, fill_arg args[150], int fail_at, int streamed) {
+    static float plain[50 * 4099];
+    static const int64_t lengths[] = {1, 2, 3, 5, 7, 61, 127, 1021, 4099, 17};
+    ds_gguf_writer *w = NULL;
+    DS_TRY(ds_gguf_writer_create(&w));
+    if (streamed)
+        ds_gguf_writer_stream_only(w);
+    ds_status s = DS_OK;
+    float *next = plain;
+    for (int k = 0; k < 150 && s == DS_OK; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "t%d", k);
+        int64_t n = lengths[k % 10];
+        args[k] = (fill_arg){.k = k, .fail = k == fail_at};
+        if (k % 3 == 0) {
+            for (int64_t i = 0; i < n; i++)
+                next[i] = (float)(k * 1000 + i);
+            s = ds_gguf_add_tensor(w, name, DS_F32, 1, &n, next, (size_t)n * 4);
+            next += n;
+        } else {
+            s = ds_gguf_add_tensor_fill(w, name, DS_F32, 1, &n, (size_t)n * 4, fill_pattern,
+                                        &args[k]);
+        }
+    }
+    if (s == DS_OK)
+        s = ds_gguf_write_file(w, path);
+    ds_gguf_writer_free(w);
+    return s;
+}
+
+/* Both ways of writing (through a mapping, and write() where that is not
+ * possible) give the same file: every tensor, filled once. */
+TEST(filled_tensors_are_written_in_place) {
+    for (int streamed = 0; streamed < 2; streamed++) {
+        char path[700];
+        snprintf(path, sizeof path, "%s/filled%d.gguf", test_tmp_dir(), streamed);
+        fill_arg args[150];
+        CHECK_OK(write_mixed(path, args, -1, streamed));
+        ds_gguf *g = NULL;
+        CHECK_OK(ds_gguf_open(path, &g));
+        CHECK(ds_gguf_n_tensors(g) == 150);
+        for (int k = 0; k < 150; k++) {
+            CHECK_MSG(k % 3 == 0 || args[k].calls == 1, "t%d filled %d times", k, args[k].calls);
+            const ds_gguf_tensor *t = ds_gguf_tensor_at(g, (size_t)k);
+            const float *f = t->data;
+            int ok = 1;
+            for (size_t i = 0; i < t->nbytes / 4; i++)
+                ok &= f[i] == (float)(k * 1000 + (int)i);
+            CHECK_MSG(ok, "%s holds other values (streamed %d)", t->name, streamed);
+        }
+        ds_gguf_close(g);
+    }
+    char a[700], b[700];
+    snprintf(a, sizeof a, "%s/filled0.gguf", test_tmp_dir());
+    snprintf(b, sizeof b, "%s/filled1.gguf", test_tmp_dir());
+    size_t la = 0, lb = 0;
+    uint8_t *fa = test_read_file(a, &la), *fb = test_read_file(b, &lb);
+    CHECK(fa && fb && la == lb && memcmp(fa, fb, la) == 0);
+    free(fa);
+    free(fb);
+}
+
+TEST(a_failing_fill_or_write_keeps_the_target) {
+    char dir[600], target[700];
+    snprintf(dir, sizeof dir, "%s/fill_fails", test_tmp_dir());
+    CHECK(mkdir(dir, 0755) == 0 || errno == EEXIST);
+    snprintf(target, sizeof target, "%s/model.gguf", dir);
+    CHECK(test_write_file(target, "old contents", 12));
+    fill_arg args[150];
+    for (int streamed = 0; streamed < 2; streamed++)
+        CHECK_FAILS(write_mixed(target, args, 101, streamed), DS_ERR_MODEL,
+                    "tensor 101 cannot be produced");
+    /* the file system refuses the size (a file size limit: EFBIG) */
+    struct rlimit old;
+    CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    struct rlimit small = {.rlim_cur = 20000, .rlim_max = old.rlim_max};
+    CHECK(setrlimit(RLIMIT_FSIZE, &small) == 0);
+    ds_status s[2];
+    for (int streamed = 0; streamed < 2; streamed++)
+        s[streamed] = write_mixed(target, args, -1, streamed);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, old_handler);
+    for (int streamed = 0; streamed < 2; streamed++)
+        CHECK_MSG(s[streamed] == DS_ERR_IO && strstr(ds_last_error(), "model.gguf: cannot write"),
+                  "got %s: %s", ds_status_string(s[streamed]), ds_last_error());
+    size_t len = 0;
+    uint8_t *now = test_read_file(target, &len);
+    CHECK(now && len == 12 && memcmp(now, "old contents", 12) == 0);
+    free(now);
+    CHECK(count_temp_files(dir) == 0);
+}
+
 TEST(writer_rejects_bad_input) {
     ds_gguf_writer *w = NULL;
     CHECK_OK(ds_gguf_writer_create(&w));
@@ -163,6 +278,8 @@ TEST(writer_rejects_bad_input) {
 int main(void) {
     RUN(atomic_write_keeps_target_on_failure);
     RUN(atomic_write_replaces_and_keeps_mode);
+    RUN(filled_tensors_are_written_in_place);
+    RUN(a_failing_fill_or_write_keeps_the_target);
     RUN(writer_rejects_bad_input);
     test_remove_tmp_dir();
     return test_summary();

@@ -41,7 +41,7 @@ ds_status ds_ckpt_push(ds_ckpt *ck, char *name, ds_dtype dtype, int ndim,
     t->ndim = ndim;
     for (int i = 0; i < ndim; i++)
         t->shape[i] = shape[i];
-    t->data = data;
+    t->data = t->owned = data;
     t->nbytes = nbytes;
     return DS_OK;
 }
@@ -58,9 +58,11 @@ void ds_ckpt_free(ds_ckpt *ck) {
         return;
     for (size_t i = 0; i < ck->n_tensors; i++) {
         free(ck->tensors[i].name);
-        free(ck->tensors[i].data);
+        free(ck->tensors[i].owned);
     }
     free(ck->tensors);
+    if (ck->map)
+        munmap(ck->map, ck->map_len);
     memset(ck, 0, sizeof *ck);
 }
 
@@ -103,6 +105,11 @@ ds_status ds_ckpt_load(const char *path, ds_ckpt *out) {
     size_t size;
     DS_TRY(ds_map_file(path, "not a checkpoint", true, &map, &size));
     ds_status s = ds_ckpt_load_memory(map, size, path, out);
-    munmap(map, size);
-    return s;
+    if (s != DS_OK) {
+        munmap(map, size);
+        return s;
+    }
+    out->map = map;
+    out->map_len = size;
+    return DS_OK;
 }

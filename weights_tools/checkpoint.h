@@ -6,6 +6,11 @@
  * {"model": state_dict, "optimizer": ...} (or {"state_dict": ...}) yields the
  * inner state_dict's keys. Nested containers below that are flattened with
  * dotted paths ("a.b.0"), as PyTorch names modules.
+ *
+ * A tensor that is a whole stored record is not copied: its data points into
+ * the file's bytes (the checkpoint keeps the file mapped; the caller of
+ * ds_ckpt_load_memory keeps its buffer alive). Such data is where the file
+ * put it, which need not be aligned for its type: read it with memcpy.
  */
 #ifndef DS_CHECKPOINT_H
 #define DS_CHECKPOINT_H
@@ -21,7 +26,8 @@ typedef struct ds_ckpt_tensor {
     ds_dtype dtype;
     int ndim;                    /* 0 for a scalar */
     int64_t shape[DS_MAX_DIMS];  /* PyTorch order, outermost first */
-    void *data;                  /* contiguous row-major copy, owned; NULL if nbytes == 0 */
+    const void *data;            /* contiguous row-major bytes, maybe unaligned; NULL if nbytes == 0 */
+    void *owned;                 /* data when it is a copy (freed with the checkpoint), else NULL */
     size_t nbytes;               /* numel * ds_dtype_size(dtype) */
 } ds_ckpt_tensor;
 
@@ -29,11 +35,14 @@ typedef struct ds_ckpt {
     ds_ckpt_tensor *tensors;
     size_t n_tensors;
     const char *format; /* "pytorch-zip", "pytorch-legacy", "safetensors" (static string) */
+    void *map;          /* the file ds_ckpt_load mapped, which tensors may point into */
+    size_t map_len;
 } ds_ckpt;
 
 /* Reads any supported format, detected from the file's content (not its name). */
 ds_status ds_ckpt_load(const char *path, ds_ckpt *out);
-/* The same from a buffer; `label` names the source in error messages. */
+/* The same from a buffer; `label` names the source in error messages.
+ * Tensors may point into `data`: keep it alive as long as `out`. */
 ds_status ds_ckpt_load_memory(const uint8_t *data, size_t len, const char *label, ds_ckpt *out);
 
 /* Format-specific entry points (also used by the fuzz targets). */

@@ -1,4 +1,9 @@
-/* convert.c: check a raw state_dict against its architecture, fold, fill a GGUF writer. */
+/*
+ * convert.c: check a raw state_dict against its architecture, then give the
+ * GGUF writer each output tensor as a job: the folding and layout change run
+ * while the file is written, each tensor read where the checkpoint is mapped
+ * and written where the output is mapped (no copy of the model in memory).
+ */
 #include "convert.h"
 
 #include <stdio.h>
@@ -8,10 +13,24 @@
 #include "arch_plan.h" /* ds_arch_plan, ds_raw_keys */
 #include "ckpt_view.h" /* ds_ckpt_view */
 #include "error.h"     /* ds_fail */
-#include "fold.h"      /* ds_fold_batchnorm, ds_fold_weight_std, ds_permute_channels_last */
+#include "fold.h"      /* ds_batchnorm_scales, ds_fold_rows, ds_fold_channels_last */
 #include "params.h"    /* ds_param_weight_shape, ds_param_weight_may_be_f16 */
 
 enum { DS_GGUF_FORMAT_VERSION = 1 };
+
+/* One tensor of the GGUF file, produced from the checkpoint while it is written. */
+typedef struct conv_job {
+    const ds_param_decl *d;
+    const ds_ckpt_tensor *raw[DS_RAW_KEYS_MAX]; /* as ds_raw_keys lists them; NULL if absent */
+    int is_bias;                                /* the declaration's bias, else its weight */
+    int as_f16;
+} conv_job;
+
+struct ds_conv_state {
+    ds_arch_plan plan; /* owns the declarations the jobs point to */
+    conv_job *jobs;
+    size_t n_jobs, cap_jobs;
+};
 
 typedef struct conv_ctx {
     ds_ckpt *ck;
@@ -25,36 +44,34 @@ typedef struct conv_ctx {
 
 static int is_float(ds_dtype t) { return t == DS_F32 || t == DS_F16 || t == DS_BF16 || t == DS_F64; }
 
-static void to_f32(const ds_ckpt_tensor *t, float *dst) {
-    size_t n = (size_t)ds_ckpt_tensor_numel(t);
+/* n values of a float tensor of any stored type, widened to f32 (any alignment). */
+static void to_f32(const ds_ckpt_tensor *t, float *dst, size_t n) {
     const uint8_t *src = t->data;
-    for (size_t i = 0; i < n; i++) {
-        switch (t->dtype) {
-        case DS_F32: memcpy(&dst[i], src + 4 * i, 4); break;
-        case DS_F16: {
+    switch (t->dtype) {
+    case DS_F32:
+        memcpy(dst, src, n * 4);
+        return;
+    case DS_F16:
+    case DS_BF16:
+        for (size_t i = 0; i < n; i++) {
             uint16_t h;
             memcpy(&h, src + 2 * i, 2);
-            dst[i] = ds_f16_to_f32(h);
-            break;
+            dst[i] = t->dtype == DS_F16 ? ds_f16_to_f32(h) : ds_bf16_to_f32(h);
         }
-        case DS_BF16: {
-            uint16_t h;
-            memcpy(&h, src + 2 * i, 2);
-            dst[i] = ds_bf16_to_f32(h);
-            break;
-        }
-        default: {
+        return;
+    default:
+        for (size_t i = 0; i < n; i++) {
             double d;
             memcpy(&d, src + 8 * i, 8);
             dst[i] = (float)d;
-            break;
         }
-        }
+        return;
     }
 }
 
 /* Looks up one raw tensor and checks its shape and kind; NULL if optional and absent. */
-static ds_status take(conv_ctx *c, const ds_raw_key *k, int optional, ds_ckpt_tensor **out) {
+static ds_status take(conv_ctx *c, const ds_raw_key *k, int optional,
+                      const ds_ckpt_tensor **out) {
     *out = NULL;
     long idx = ds_ckpt_view_find(&c->view, k->name);
     char want[64], got[64];
@@ -65,7 +82,7 @@ static ds_status take(conv_ctx *c, const ds_raw_key *k, int optional, ds_ckpt_te
         return ds_fail(DS_ERR_MODEL, "%s: missing tensor '%s' (%s), needed by %s", c->label,
                        k->name, want, c->arch_name);
     }
-    ds_ckpt_tensor *t = &c->ck->tensors[idx];
+    const ds_ckpt_tensor *t = &c->ck->tensors[idx];
     if (!ds_ckpt_view_shape_is(&c->view, (size_t)idx, k->ndim, k->shape)) {
         ds_format_shape(got, sizeof got, t->ndim, t->shape);
         return ds_fail(DS_ERR_MODEL, "%s: tensor '%s' has shape %s, %s expects %s", c->label,
@@ -80,136 +97,155 @@ static ds_status take(conv_ctx *c, const ds_raw_key *k, int optional, ds_ckpt_te
     return DS_OK;
 }
 
-static ds_status keep(conv_ctx *c, void *buf) {
-    ds_converted *o = c->out;
-    if (o->n_buffers == o->cap_buffers) {
-        size_t cap = o->cap_buffers ? o->cap_buffers * 2 : 256;
-        void **grown = realloc(o->buffers, cap * sizeof *grown);
-        if (!grown) {
-            free(buf);
-            return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory converting %s", c->label);
-        }
-        o->buffers = grown;
-        o->cap_buffers = cap;
-    }
-    o->buffers[o->n_buffers++] = buf;
-    return DS_OK;
-}
-
-/* Hands a converted f32 tensor (owned) to the writer, as f16 if asked. */
-static ds_status emit(conv_ctx *c, const char *name, float *data, int ndim, const int64_t *shape,
-                      int as_f16) {
-    int64_t n = 1;
-    for (int d = 0; d < ndim; d++)
-        n *= shape[d];
-    void *payload = data;
-    ds_dtype dtype = DS_F32;
-    if (as_f16) {
-        uint16_t *h = malloc((size_t)n * 2 + 1);
-        if (!h) {
-            free(data);
-            return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory converting %s", name);
-        }
-        for (int64_t i = 0; i < n; i++)
-            h[i] = ds_f32_to_f16(data[i]);
-        free(data);
-        payload = h;
-        dtype = DS_F16;
-    }
-    DS_TRY(keep(c, payload));
-    c->out->n_params += n;
-    c->out->n_tensors++;
-    return ds_gguf_add_tensor(c->out->writer, name, dtype, ndim, shape, payload,
-                              (size_t)n * ds_dtype_size(dtype));
-}
-
-/* An f32 copy of a raw tensor; takes over the checkpoint's buffer when it is f32. */
-static float *as_f32(ds_ckpt_tensor *t) {
-    if (t->dtype == DS_F32 && t->data) {
-        float *f = t->data;
-        t->data = NULL;
-        return f;
-    }
+/* A small raw vector (bias, BatchNorm statistics) as f32, malloc'd. */
+static float *vector_f32(const ds_ckpt_tensor *t) {
     size_t n = (size_t)ds_ckpt_tensor_numel(t);
-    float *f = malloc(n * sizeof *f + 1);
-    if (f && t->data)
-        to_f32(t, f);
-    return f;
+    float *v = malloc(n * sizeof *v + 1);
+    if (v)
+        to_f32(t, v, n);
+    return v;
 }
 
-static void release(ds_ckpt_tensor **raw, int n) {
-    for (int i = 0; i < n; i++)
-        if (raw[i]) {
-            free(raw[i]->data);
-            raw[i]->data = NULL;
-        }
+/* The BatchNorm tensors (gamma, beta, mean, var) after weight [, bias]. */
+static const ds_ckpt_tensor *const *bn_raw(const conv_job *j) {
+    return j->raw + (j->d->has_bias ? 2 : 1);
 }
 
-static ds_status convert_decl(conv_ctx *c, const ds_param_decl *d) {
-    ds_raw_key keys[DS_RAW_KEYS_MAX];
-    ds_ckpt_tensor *raw[DS_RAW_KEYS_MAX] = {0};
-    int nk = ds_raw_keys(d, keys);
-    for (int k = 0; k < nk; k++)
-        DS_TRY(take(c, &keys[k], d->unused || keys[k].optional, &raw[k]));
-    if (d->unused) {
-        release(raw, nk);
-        return DS_OK;
+/* The declaration's BatchNorm factors, malloc'd; NULL (and *s == DS_OK) if it has none. */
+static double *bn_scales(const conv_job *j, ds_status *s) {
+    const ds_param_decl *d = j->d;
+    *s = DS_OK;
+    if (d->kind != DS_PARAM_CONV || !d->bn)
+        return NULL;
+    float *gamma = vector_f32(bn_raw(j)[0]), *var = vector_f32(bn_raw(j)[3]);
+    double *a = malloc((size_t)d->shape[0] * sizeof *a + 1);
+    if (gamma && var && a)
+        ds_batchnorm_scales(d->shape[0], gamma, var, d->bn_eps, a);
+    else
+        *s = ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory converting %s", d->name);
+    free(gamma);
+    free(var);
+    if (*s != DS_OK) {
+        free(a);
+        return NULL;
     }
-    float *w = as_f32(raw[0]);
-    float *bias = NULL;
+    return a;
+}
+
+static int needs_permute(const ds_param_decl *d) {
+    /* (A, B, kh, kw) -> (A, kh, kw, B): the same bytes when kh = kw = 1 or B = 1 */
+    return (d->kind == DS_PARAM_CONV || d->kind == DS_PARAM_CONV_T) && d->ndim == 4 &&
+           d->shape[2] * d->shape[3] > 1 && d->shape[1] > 1;
+}
+
+/* Raw weight -> f32 (widened, standardized) -> scaled and laid out -> stored
+ * type; an f32 raw weight without standardization is read in place. Runs on
+ * the writer's threads: all it changes is `dst` and its own buffers. */
+static ds_status fill_weight(const conv_job *j, void *dst) {
+    const ds_param_decl *d = j->d;
     int64_t out_ch = d->shape[0], per_out = 1;
     for (int i = 1; i < d->ndim; i++)
         per_out *= d->shape[i];
-    int64_t bias_len = ds_param_bias_len(d);
-    if (w && bias_len) {
-        bias = d->has_bias ? as_f32(raw[1]) : calloc((size_t)bias_len, sizeof *bias);
-    }
-    if (!w || (bias_len && !bias)) {
-        free(w);
-        free(bias);
-        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory converting %s", d->name);
-    }
-    if (d->kind == DS_PARAM_CONV && d->ws_eps > 0)
-        ds_fold_weight_std(w, out_ch, per_out, d->ws_eps);
-    if (d->kind == DS_PARAM_CONV && d->bn) {
-        int first = d->has_bias ? 2 : 1; /* gamma, beta, mean, var follow weight [, bias] */
-        float *bn[4] = {0};
-        int ok = 1;
-        for (int i = 0; i < 4; i++)
-            ok &= (bn[i] = as_f32(raw[first + i])) != NULL;
-        if (ok)
-            ds_fold_batchnorm(w, out_ch, per_out, bias, bn[0], bn[1], bn[2], bn[3], d->bn_eps);
-        for (int i = 0; i < 4; i++)
-            free(bn[i]);
-        if (!ok) {
-            free(w);
-            free(bias);
-            return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory converting %s", d->name);
+    size_t n = (size_t)(out_ch * per_out);
+    int ws = d->kind == DS_PARAM_CONV && d->ws_eps > 0;
+    int widen = j->raw[0]->dtype != DS_F32 || ws;
+    float *wide = widen ? malloc(n * sizeof *wide) : NULL;
+    float *out = j->as_f16 ? malloc(n * sizeof *out) : dst;
+    ds_status s = DS_OK;
+    double *scale = NULL;
+    if ((widen && !wide) || !out)
+        s = ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory converting %s", d->name);
+    else
+        scale = bn_scales(j, &s);
+    if (s == DS_OK) {
+        if (widen) {
+            to_f32(j->raw[0], wide, n);
+            if (ws)
+                ds_fold_weight_std(wide, out_ch, per_out, d->ws_eps);
         }
+        const void *w = widen ? (const void *)wide : j->raw[0]->data;
+        if (needs_permute(d))
+            ds_fold_channels_last(w, out, d->shape[0], d->shape[1], d->shape[2], d->shape[3],
+                                  scale);
+        else
+            ds_fold_rows(w, out, out_ch, per_out, scale);
+        uint16_t *h = dst;
+        for (size_t i = 0; j->as_f16 && i < n; i++)
+            h[i] = ds_f32_to_f16(out[i]);
     }
-    /* (A, B, kh, kw) -> (A, kh, kw, B): the same bytes when kh = kw = 1 or B = 1 */
-    if ((d->kind == DS_PARAM_CONV || d->kind == DS_PARAM_CONV_T) && d->ndim == 4 &&
-        d->shape[2] * d->shape[3] > 1 && d->shape[1] > 1) {
-        float *perm = malloc((size_t)(out_ch * per_out) * sizeof *perm + 1);
-        if (!perm) {
-            free(w);
-            free(bias);
-            return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory converting %s", d->name);
-        }
-        ds_permute_channels_last(w, perm, d->shape[0], d->shape[1], d->shape[2], d->shape[3]);
-        free(w);
-        w = perm;
-    }
-    release(raw, nk);
-    int ndim;
-    int64_t shape[4];
-    ds_param_weight_shape(d, &ndim, shape);
-    int f16 = c->dtype == DS_WEIGHTS_F16 && ds_param_weight_may_be_f16(d);
-    ds_status s = emit(c, d->weight_name, w, ndim, shape, f16);
-    if (s == DS_OK && bias)
-        return emit(c, d->bias_name, bias, 1, &bias_len, 0);
-    free(bias);
+    free(scale);
+    free(wide);
+    if (out != dst)
+        free(out);
     return s;
+}
+
+static ds_status fill_bias(const conv_job *j, float *bias) {
+    const ds_param_decl *d = j->d;
+    int64_t n = ds_param_bias_len(d);
+    if (d->has_bias)
+        to_f32(j->raw[1], bias, (size_t)n);
+    else
+        memset(bias, 0, (size_t)n * sizeof *bias);
+    ds_status s;
+    double *scale = bn_scales(j, &s);
+    if (!scale)
+        return s;
+    float *beta = vector_f32(bn_raw(j)[1]), *mean = vector_f32(bn_raw(j)[2]);
+    if (beta && mean)
+        ds_fold_batchnorm_bias(bias, n, scale, beta, mean);
+    else
+        s = ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory converting %s", d->name);
+    free(scale);
+    free(beta);
+    free(mean);
+    return s;
+}
+
+static ds_status fill_job(void *user, void *dst, size_t nbytes) {
+    (void)nbytes; /* the writer checked it against the shape and dtype */
+    const conv_job *j = user;
+    return j->is_bias ? fill_bias(j, dst) : fill_weight(j, dst);
+}
+
+static ds_status add_job(conv_ctx *c, const ds_param_decl *d,
+                         const ds_ckpt_tensor *const raw[DS_RAW_KEYS_MAX], int is_bias) {
+    struct ds_conv_state *st = c->out->state;
+    if (st->n_jobs == st->cap_jobs) {
+        /* jobs are passed to the writer by address: sized once, never moved */
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "converting %s: more tensors than declared",
+                       d->name);
+    }
+    conv_job *j = &st->jobs[st->n_jobs++];
+    *j = (conv_job){.d = d, .is_bias = is_bias};
+    memcpy(j->raw, raw, sizeof j->raw);
+    int ndim = 1;
+    int64_t shape[4] = {ds_param_bias_len(d)};
+    if (!is_bias) {
+        ds_param_weight_shape(d, &ndim, shape);
+        j->as_f16 = c->dtype == DS_WEIGHTS_F16 && ds_param_weight_may_be_f16(d);
+    }
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++)
+        n *= shape[i];
+    ds_dtype dtype = j->as_f16 ? DS_F16 : DS_F32;
+    c->out->n_params += n;
+    c->out->n_tensors++;
+    return ds_gguf_add_tensor_fill(c->out->writer, is_bias ? d->bias_name : d->weight_name, dtype,
+                                   ndim, shape, (size_t)n * ds_dtype_size(dtype), fill_job, j);
+}
+
+/* Checks a declaration's raw tensors and schedules what it writes. */
+static ds_status convert_decl(conv_ctx *c, const ds_param_decl *d) {
+    ds_raw_key keys[DS_RAW_KEYS_MAX];
+    const ds_ckpt_tensor *raw[DS_RAW_KEYS_MAX] = {0};
+    int nk = ds_raw_keys(d, keys);
+    for (int k = 0; k < nk; k++)
+        DS_TRY(take(c, &keys[k], d->unused || keys[k].optional, &raw[k]));
+    if (d->unused)
+        return DS_OK;
+    DS_TRY(add_job(c, d, raw, 0));
+    return ds_param_bias_len(d) ? add_job(c, d, raw, 1) : DS_OK;
 }
 
 static ds_status write_metadata(ds_gguf_writer *w, const ds_arch_info *a, const ds_ckpt *ck,
@@ -253,6 +289,17 @@ static ds_status convert_all(conv_ctx *c, const ds_arch_plan *plan) {
     return DS_OK;
 }
 
+static ds_status make_state(ds_arch arch, struct ds_conv_state **out) {
+    struct ds_conv_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
+    *out = st;
+    DS_TRY(ds_arch_plan_make(arch, &st->plan));
+    st->cap_jobs = 2 * st->plan.n_decls; /* a weight and a bias each at most */
+    st->jobs = calloc(st->cap_jobs + 1, sizeof *st->jobs);
+    return st->jobs ? DS_OK : ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
+}
+
 ds_status ds_convert_ckpt(ds_ckpt *ck, const char *label, const char *source,
                           const ds_convert_params *p, ds_converted *out) {
     memset(out, 0, sizeof *out);
@@ -268,17 +315,17 @@ ds_status ds_convert_ckpt(ds_ckpt *ck, const char *label, const char *source,
     conv_ctx c = {.ck = ck, .label = label, .arch_name = info->name, .dtype = p->dtype, .out = out};
     ds_ckpt_view_init(&c.view, ck);
     out->arch = arch;
-    ds_arch_plan plan;
-    DS_TRY(ds_arch_plan_make(arch, &plan));
+    ds_status s = make_state(arch, &out->state);
     c.consumed = calloc(ck->n_tensors + 1, sizeof *c.consumed);
-    ds_status s = c.consumed ? ds_gguf_writer_create(&out->writer)
-                             : ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
+    if (s == DS_OK && !c.consumed)
+        s = ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
+    if (s == DS_OK)
+        s = ds_gguf_writer_create(&out->writer);
     if (s == DS_OK)
         s = write_metadata(out->writer, info, ck, source, p->dtype);
     if (s == DS_OK)
-        s = convert_all(&c, &plan);
+        s = convert_all(&c, &out->state->plan);
     free(c.consumed);
-    ds_arch_plan_free(&plan);
     if (s != DS_OK)
         ds_converted_free(out);
     return s;
@@ -288,8 +335,10 @@ void ds_converted_free(ds_converted *c) {
     if (!c)
         return;
     ds_gguf_writer_free(c->writer);
-    for (size_t i = 0; i < c->n_buffers; i++)
-        free(c->buffers[i]);
-    free(c->buffers);
+    if (c->state) {
+        ds_arch_plan_free(&c->state->plan);
+        free(c->state->jobs);
+        free(c->state);
+    }
     memset(c, 0, sizeof *c);
 }

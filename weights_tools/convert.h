@@ -11,10 +11,9 @@
 
 typedef struct ds_converted {
     ds_arch arch;
-    ds_gguf_writer *writer; /* metadata and tensors, ready to write */
-    void **buffers;         /* converted tensor data, owned */
-    size_t n_buffers, cap_buffers;
-    int64_t n_params;       /* elements written (after folding) */
+    ds_gguf_writer *writer;       /* metadata, and tensors produced while the file is written */
+    struct ds_conv_state *state;  /* what produces them */
+    int64_t n_params;             /* elements written (after folding) */
     size_t n_tensors;
 } ds_converted;
 
@@ -22,10 +21,10 @@ typedef struct ds_converted {
  * right shapes. Failure names the closest architecture and what is missing. */
 ds_status ds_detect_arch(const ds_ckpt *ck, const char *label, ds_arch *out);
 
-/* Checks `ck` against the architecture (p->arch, or detected), folds and
- * fills out->writer. `label` names the checkpoint in errors; `source`
- * (a file name, or NULL) is recorded in the metadata. Consumes the tensor
- * data of `ck` as it goes (peak memory: one model, not two). */
+/* Checks `ck` against the architecture (p->arch, or detected) and fills
+ * out->writer: its tensors are folded from `ck` when the writer writes them,
+ * so `ck` must outlive the write. `label` names the checkpoint in errors;
+ * `source` (a file name, or NULL) is recorded in the metadata. */
 ds_status ds_convert_ckpt(ds_ckpt *ck, const char *label, const char *source,
                           const ds_convert_params *p, ds_converted *out);
 void ds_converted_free(ds_converted *c); /* NULL-safe */

@@ -25,14 +25,14 @@ static ds_status convert_and_write(ds_ckpt *ck, const char *label, const char *s
                                    const char *out_path, const ds_convert_params *p) {
     ds_converted c;
     ds_status s = ds_convert_ckpt(ck, label, source, p, &c);
-    size_t n_raw = ck->n_tensors;
-    ds_ckpt_free(ck);
-    if (s != DS_OK)
-        return s;
-    ds_log(p->log, p->log_user, DS_LOG_INFO, "%s: %s, %zu tensors -> %zu tensors, %.1fM parameters",
-           label, ds_arch_name(c.arch), n_raw, c.n_tensors, (double)c.n_params / 1e6);
-    s = ds_gguf_write_file(c.writer, out_path);
+    if (s == DS_OK) {
+        ds_log(p->log, p->log_user, DS_LOG_INFO,
+               "%s: %s, %zu tensors -> %zu tensors, %.1fM parameters", label,
+               ds_arch_name(c.arch), ck->n_tensors, c.n_tensors, (double)c.n_params / 1e6);
+        s = ds_gguf_write_file(c.writer, out_path);
+    }
     ds_converted_free(&c);
+    ds_ckpt_free(ck);
     return s;
 }
 

@@ -2,17 +2,18 @@
 #include "fold.h"
 
 #include <math.h>
+#include <string.h>
 
-void ds_fold_batchnorm(float *w, int64_t out_ch, int64_t per_out, float *bias,
-                       const float *gamma, const float *beta, const float *mean,
-                       const float *var, double eps) {
-    for (int64_t o = 0; o < out_ch; o++) {
-        double a = (double)gamma[o] / sqrt((double)var[o] + eps);
-        float *row = w + o * per_out;
-        for (int64_t i = 0; i < per_out; i++)
-            row[i] = (float)((double)row[i] * a);
-        bias[o] = (float)(((double)bias[o] - (double)mean[o]) * a + (double)beta[o]);
-    }
+void ds_batchnorm_scales(int64_t out_ch, const float *gamma, const float *var, double eps,
+                         double *a) {
+    for (int64_t o = 0; o < out_ch; o++)
+        a[o] = (double)gamma[o] / sqrt((double)var[o] + eps);
+}
+
+void ds_fold_batchnorm_bias(float *bias, int64_t out_ch, const double *a, const float *beta,
+                            const float *mean) {
+    for (int64_t o = 0; o < out_ch; o++)
+        bias[o] = (float)(((double)bias[o] - (double)mean[o]) * a[o] + (double)beta[o]);
 }
 
 void ds_fold_weight_std(float *w, int64_t out_ch, int64_t per_out, double eps) {
@@ -30,11 +31,36 @@ void ds_fold_weight_std(float *w, int64_t out_ch, int64_t per_out, double eps) {
     }
 }
 
-void ds_permute_channels_last(const float *src, float *dst, int64_t d0, int64_t d1, int64_t kh,
-                              int64_t kw) {
-    for (int64_t a = 0; a < d0; a++)
-        for (int64_t c = 0; c < d1; c++)
-            for (int64_t y = 0; y < kh; y++)
-                for (int64_t x = 0; x < kw; x++)
-                    dst[((a * kh + y) * kw + x) * d1 + c] = src[((a * d1 + c) * kh + y) * kw + x];
+static float f32_at(const uint8_t *p, int64_t i) {
+    float v;
+    memcpy(&v, p + 4 * i, sizeof v);
+    return v;
+}
+
+void ds_fold_rows(const void *src, float *dst, int64_t out_ch, int64_t per_out,
+                  const double *scale) {
+    if (!scale) {
+        memcpy(dst, src, (size_t)(out_ch * per_out) * sizeof *dst);
+        return;
+    }
+    for (int64_t o = 0; o < out_ch; o++) {
+        const uint8_t *in = (const uint8_t *)src + 4 * o * per_out;
+        float *out = dst + o * per_out;
+        double a = scale[o];
+        for (int64_t i = 0; i < per_out; i++)
+            out[i] = (float)((double)f32_at(in, i) * a);
+    }
+}
+
+void ds_fold_channels_last(const void *src, float *dst, int64_t d0, int64_t d1, int64_t kh,
+                           int64_t kw, const double *scale) {
+    int64_t taps = kh * kw;
+    for (int64_t a = 0; a < d0; a++) {
+        const uint8_t *in = (const uint8_t *)src + 4 * a * d1 * taps; /* (d1, taps) */
+        float *out = dst + a * d1 * taps;                             /* (taps, d1) */
+        double s = scale ? scale[a] : 1.0;
+        for (int64_t t = 0; t < taps; t++)
+            for (int64_t c = 0; c < d1; c++)
+                out[t * d1 + c] = (float)((double)f32_at(in, c * taps + t) * s);
+    }
 }

@@ -7,19 +7,28 @@
 
 #include <stdint.h>
 
-/* Eval-mode BatchNorm after a conv: with a = gamma / sqrt(var + eps),
- * w[o] *= a[o]; bias[o] = (bias[o] - mean[o]) * a[o] + beta[o].
- * `bias` holds the conv's own bias on entry (zeros if it has none). */
-void ds_fold_batchnorm(float *w, int64_t out_ch, int64_t per_out, float *bias,
-                       const float *gamma, const float *beta, const float *mean,
-                       const float *var, double eps);
+/* Eval-mode BatchNorm after a conv: a[o] = gamma[o] / sqrt(var[o] + eps);
+ * the weights' rows are scaled by a (ds_fold_rows, ds_fold_channels_last),
+ * and bias[o] = (bias[o] - mean[o]) * a[o] + beta[o], where `bias` holds the
+ * conv's own bias on entry (zeros if it has none). */
+void ds_batchnorm_scales(int64_t out_ch, const float *gamma, const float *var, double eps,
+                         double *a);
+void ds_fold_batchnorm_bias(float *bias, int64_t out_ch, const double *a, const float *beta,
+                            const float *mean);
 
 /* Weight standardization (timm StdConv2d): per output channel,
- * w = (w - mean) / sqrt(var + eps), biased variance. */
+ * w = (w - mean) / sqrt(var + eps), biased variance. In place. */
 void ds_fold_weight_std(float *w, int64_t out_ch, int64_t per_out, double eps);
 
-/* (d0, d1, kh, kw) -> (d0, kh, kw, d1): the stored layout of 4-D weights. */
-void ds_permute_channels_last(const float *src, float *dst, int64_t d0, int64_t d1, int64_t kh,
-                              int64_t kw);
+/* dst row o = src row o * scale[o] (scale NULL: a copy). One pass over the
+ * weights: the converter reads them where the checkpoint is mapped, so `src`
+ * (f32 values) need not be aligned. */
+void ds_fold_rows(const void *src, float *dst, int64_t out_ch, int64_t per_out,
+                  const double *scale);
+
+/* The same from (d0, d1, kh, kw) into (d0, kh, kw, d1), the stored layout of
+ * 4-D weights; scale[a] multiplies dst[a] (NULL: a plain permutation). */
+void ds_fold_channels_last(const void *src, float *dst, int64_t d0, int64_t d1, int64_t kh,
+                           int64_t kw, const double *scale);
 
 #endif

@@ -3,7 +3,7 @@
  * N, N bytes of JSON mapping each tensor name to its dtype, shape and byte
  * range [begin, end) in the buffer that follows (plus an optional
  * "__metadata__" object of strings), then that buffer. Every range is
- * checked against the buffer before any byte is copied.
+ * checked against the buffer; tensors point into it (nothing is copied).
  */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -148,15 +148,11 @@ static ds_status read_tensor(const cJSON *entry, const uint8_t *buf, size_t buf_
     DS_TRY(read_range(cJSON_GetObjectItemCaseSensitive(entry, "data_offsets"), label, name,
                       buf_len, nbytes, &begin));
     char *name_copy = strdup(name);
-    void *data = nbytes ? malloc(nbytes) : NULL;
-    if (!name_copy || (nbytes && !data)) {
-        free(name_copy);
-        free(data);
+    if (!name_copy)
         return ds_fail(DS_ERR_OUT_OF_MEMORY, "%s: out of memory reading tensor '%s'", label, name);
-    }
-    if (nbytes)
-        memcpy(data, buf + begin, nbytes);
-    ds_status s = ds_ckpt_push(out, name_copy, dtype, ndim, shape, data, nbytes);
+    ds_status s = ds_ckpt_push(out, name_copy, dtype, ndim, shape, NULL, nbytes);
+    if (s == DS_OK && nbytes)
+        out->tensors[out->n_tensors - 1].data = buf + begin; /* used where it lies */
     return s == DS_OK ? s : ds_fail_context(s, "%s: tensor '%s'", label, name);
 }
 

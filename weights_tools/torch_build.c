@@ -2,7 +2,8 @@
  * torch_build.c: from an unpickled checkpoint to a ds_ckpt. Every tensor is
  * checked before any storage is read; then each storage is read once and
  * all tensors viewing it are copied out, so peak memory is the output plus
- * one storage.
+ * one storage. A tensor that is its whole storage takes the reader's copy,
+ * or points into the file when the reader has its bytes in place.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -48,20 +49,27 @@ static ds_status copy_group(ds_ckpt *out, const slot *group, size_t n, ds_torch_
     DS_TRY(read(user, &group[0].tensor->storage->u.storage, &bytes, &owned));
     ds_status s = DS_OK;
     ds_ckpt_tensor *only = &out->tensors[group[0].index];
-    if (n == 1 && owned == bytes && only->nbytes && ds_torch_view_is_storage(group[0].tensor)) {
-        only->data = owned; /* the usual case: one tensor, its whole storage */
-        return DS_OK;
+    /* the usual case, one tensor that is its whole storage: no copy */
+    if (n == 1 && only->nbytes && ds_torch_view_is_storage(group[0].tensor)) {
+        if (owned == bytes) {
+            only->data = only->owned = owned;
+            return DS_OK;
+        }
+        if (!owned) {
+            only->data = bytes; /* in the file's own bytes */
+            return DS_OK;
+        }
     }
     for (size_t i = 0; i < n && s == DS_OK; i++) {
         ds_ckpt_tensor *t = &out->tensors[group[i].index];
         if (t->nbytes == 0)
             continue;
-        t->data = malloc(t->nbytes);
-        if (!t->data)
+        t->data = t->owned = malloc(t->nbytes);
+        if (!t->owned)
             s = ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory for a tensor of %zu bytes",
                         t->nbytes);
         else
-            ds_torch_copy_view(group[i].tensor, bytes, t->data);
+            ds_torch_copy_view(group[i].tensor, bytes, t->owned);
     }
     free(owned);
     return s;

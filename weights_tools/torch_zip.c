@@ -5,23 +5,116 @@
  * persistent ids), <prefix>/data/<key> (each storage's raw little-endian
  * bytes) and, since torch 2.1, <prefix>/byteorder. libzip reads the archive
  * from memory and checks its structure and each entry's CRC.
+ *
+ * Records are stored uncompressed: a tensor that is a whole record is used
+ * where it lies in the mapped file instead of being copied out. libzip reads
+ * the archive through our own source, so the offset at which it reads a
+ * stored record's data is seen there; the bytes at that offset are used only
+ * if they fit the file and their CRC-32 is the one the archive records
+ * (libdeflate's CRC-32: carry-less multiply, 4x zlib's speed here).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zip.h>
+#include <libdeflate.h>
 
 #include "error.h"
 #include "torch_common.h"
 
 enum { MAX_PICKLE_BYTES = 256 << 20 };
 
+/* A libzip source over the archive's bytes that notes where a read begins. */
+typedef struct mem_source {
+    const uint8_t *data;
+    zip_uint64_t len, pos;
+    int watching;
+    int64_t first_read; /* offset of the first read since watching began; -1 if none */
+    zip_error_t error;
+} mem_source;
+
 typedef struct zip_ctx {
     const char *label;
     zip_t *za;
+    mem_source *src;
     char *prefix; /* "archive" */
     uint64_t max_bytes;
 } zip_ctx;
+
+static zip_int64_t mem_source_cb(void *user, void *data, zip_uint64_t n, zip_source_cmd_t cmd) {
+    mem_source *m = user;
+    switch (cmd) {
+    case ZIP_SOURCE_OPEN:
+        m->pos = 0;
+        return 0;
+    case ZIP_SOURCE_READ: {
+        zip_uint64_t k = m->len - m->pos < n ? m->len - m->pos : n;
+        if (m->watching && m->first_read < 0)
+            m->first_read = (int64_t)m->pos;
+        memcpy(data, m->data + m->pos, (size_t)k);
+        m->pos += k;
+        return (zip_int64_t)k;
+    }
+    case ZIP_SOURCE_CLOSE:
+    case ZIP_SOURCE_FREE:
+        return 0;
+    case ZIP_SOURCE_STAT: {
+        zip_stat_t *st = data;
+        zip_stat_init(st);
+        st->size = m->len;
+        st->valid |= ZIP_STAT_SIZE;
+        return sizeof *st;
+    }
+    case ZIP_SOURCE_ERROR:
+        return zip_error_to_data(&m->error, data, n);
+    case ZIP_SOURCE_SEEK: {
+        zip_int64_t pos = zip_source_seek_compute_offset(m->pos, m->len, data, n, &m->error);
+        if (pos < 0)
+            return -1;
+        m->pos = (zip_uint64_t)pos;
+        return 0;
+    }
+    case ZIP_SOURCE_TELL:
+        return (zip_int64_t)m->pos;
+    case ZIP_SOURCE_SUPPORTS:
+        return zip_source_make_command_bitmap(ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE,
+                                              ZIP_SOURCE_STAT, ZIP_SOURCE_ERROR, ZIP_SOURCE_FREE,
+                                              ZIP_SOURCE_SEEK, ZIP_SOURCE_TELL,
+                                              ZIP_SOURCE_SUPPORTS, -1);
+    default:
+        zip_error_set(&m->error, ZIP_ER_OPNOTSUPP, 0);
+        return -1;
+    }
+}
+
+/* A stored record's `size` bytes in place in the archive, checked against
+ * its CRC-32; NULL when it is compressed or anything does not agree (the
+ * caller then reads it through libzip, which reports what is wrong). */
+static const uint8_t *record_in_place(const zip_ctx *z, zip_int64_t idx, uint64_t size) {
+    zip_stat_t st;
+    if (size == 0 || zip_stat_index(z->za, (zip_uint64_t)idx, ZIP_FL_ENC_RAW, &st) != 0)
+        return NULL;
+    zip_uint64_t need = ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_COMP_METHOD | ZIP_STAT_CRC;
+    if ((st.valid & need) != need || st.comp_method != ZIP_CM_STORE || st.size != size ||
+        st.comp_size != size)
+        return NULL;
+    zip_file_t *f = zip_fopen_index(z->za, (zip_uint64_t)idx, ZIP_FL_COMPRESSED);
+    if (!f)
+        return NULL;
+    mem_source *m = z->src;
+    uint8_t first = 0;
+    m->watching = 1;
+    m->first_read = -1;
+    zip_int64_t got = zip_fread(f, &first, 1);
+    m->watching = 0;
+    zip_fclose(f);
+    int64_t off = m->first_read;
+    if (got != 1 || off < 0 || (uint64_t)off > m->len || size > m->len - (uint64_t)off ||
+        m->data[off] != first)
+        return NULL;
+    const uint8_t *p = m->data + off;
+    return libdeflate_crc32(0, p, (size_t)size) == st.crc ? p : NULL;
+}
 
 /* "<prefix>/<dir><tail>", malloc'd. */
 static char *entry_name(const zip_ctx *z, const char *dir, const char *tail) {
@@ -97,6 +190,9 @@ static ds_status read_storage(void *user, const ds_pk_storage *st, const uint8_t
         char shown[160];
         ds_pk_printable(shown, sizeof shown, name, strlen(name));
         s = ds_fail(DS_ERR_FORMAT, "%s: storage record %s is missing", z->label, shown);
+    } else if ((*bytes = record_in_place(z, idx, (uint64_t)st->numel * elem)) != NULL) {
+        *owned = NULL;
+        s = DS_OK;
     } else {
         uint8_t *buf = NULL;
         size_t len;
@@ -203,23 +299,29 @@ static ds_status load(zip_ctx *z, ds_ckpt *out) {
 ds_status ds_ckpt_load_torch_zip(const uint8_t *data, size_t len, const char *label,
                                  ds_ckpt *out) {
     memset(out, 0, sizeof *out);
+    if (!data || len == 0)
+        return ds_fail(DS_ERR_FORMAT, "%s: not a readable zip archive: the file is empty", label);
     zip_error_t err;
     zip_error_init(&err);
-    zip_source_t *src = zip_source_buffer_create(data, len, 0, &err);
+    mem_source mem = {.data = data, .len = len, .first_read = -1};
+    zip_error_init(&mem.error);
+    zip_source_t *src = zip_source_function_create(mem_source_cb, &mem, &err);
     zip_t *za = src ? zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &err) : NULL;
     if (!za) {
         ds_status s = ds_fail(DS_ERR_FORMAT, "%s: not a readable zip archive: %s", label,
                               zip_error_strerror(&err));
         zip_source_free(src);
         zip_error_fini(&err);
+        zip_error_fini(&mem.error);
         return s;
     }
     zip_error_fini(&err);
-    zip_ctx z = {.label = label, .za = za, .max_bytes = ds_torch_output_limit(len)};
+    zip_ctx z = {.label = label, .za = za, .src = &mem, .max_bytes = ds_torch_output_limit(len)};
     ds_status s = load(&z, out);
     if (s == DS_OK)
         out->format = "pytorch-zip";
     zip_discard(za);
+    zip_error_fini(&mem.error);
     free(z.prefix);
     return s;
 }
