@@ -41,6 +41,8 @@ int ds_cli_parse_float(const char *s, double lo, double hi, float *out);
 int ds_cli_parse_int(const char *s, long lo, long hi, int *out);
 /* "fp32", "tf32" or "fp16"; 0 if not one. */
 int ds_cli_parse_precision(const char *s, ds_precision *out);
+/* Seconds on a monotonic clock, for durations. */
+double ds_cli_seconds(void);
 /* Resident memory of this process now (VmRSS), in KiB; 0 where /proc is unavailable. */
 long ds_cli_rss_kib(void);
 /* The name ds_cli_parse_precision reads. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #include "cli.h"
@@ -92,6 +93,12 @@ int ds_cli_parse_precision(const char *s, ds_precision *out) {
     else
         return 0;
     return 1;
+}
+
+double ds_cli_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
 long ds_cli_rss_kib(void) {

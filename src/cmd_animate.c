@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -148,12 +147,6 @@ static int parse(int argc, char **argv, animate_args *a) {
     return DS_EXIT_OK;
 }
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* "[#####     ] 45/150 frames, 12.3 frames/s" on one rewritten line. */
 static void progress(int done, int total, double seconds) {
     char bar[31];
@@ -216,10 +209,10 @@ static ds_status prepare(animate_args *a, ds_video_kind kind, clip *c) {
         return ds_fail(DS_ERR_OUT_OF_MEMORY, "%s: out of memory for its depth map", a->image);
     ds_engine *e;
     DS_TRY(ds_open_model(a->model, &a->engine, &e));
-    const double t0 = now_seconds();
+    const double t0 = ds_cli_seconds();
     ds_status s = ds_engine_solve_rgb8(e, c->frame0.rgb, a->width, a->height, (size_t)a->width * 3, &a->batch.solve,
                                        c->depth);
-    c->depth_seconds = now_seconds() - t0;
+    c->depth_seconds = ds_cli_seconds() - t0;
     /* The network's depth edges, upsampled to the frame, spread over about
      * two network pixels: the scene makes ramps that wide steps. */
     int net_w = 0, net_h = 0;
@@ -258,15 +251,15 @@ static ds_status render(const animate_args *a, clip *c, ds_video *video) {
     uint8_t *frame = malloc((size_t)a->width * a->height * 3);
     ds_status s = frame ? DS_OK : ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory for a frame");
     const int bar = !a->quiet && isatty(2);
-    const double t0 = now_seconds();
+    const double t0 = ds_cli_seconds();
     for (int i = 0; i < c->n_frames && s == DS_OK; i++) {
         s = ds_scene_render(scene, &c->cams[i], frame, (size_t)a->width * 3);
         if (s == DS_OK)
             s = ds_video_write(video, frame);
         if (bar)
-            progress(i + 1, c->n_frames, now_seconds() - t0);
+            progress(i + 1, c->n_frames, ds_cli_seconds() - t0);
     }
-    c->render_seconds = now_seconds() - t0;
+    c->render_seconds = ds_cli_seconds() - t0;
     free(frame);
     ds_scene_free(scene);
     return s;

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #include "cli.h"
 #include "depth_outputs.h" /* ds_depth_range, ds_depth_quantize */
@@ -40,12 +39,6 @@ static const char BENCH_HELP[] =
     "                      cores, float32 between layers); tf32 and fp16 also run\n"
     "                      fp32 once and report their error against it\n"
     "  --json              one JSON object instead of the table\n";
-
-static double now_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -100,7 +93,7 @@ static ds_status run_work(bench_work *b) {
 
 /* Images/s through the engine's queue: `runs` submits, kept full, then drained. */
 static ds_status queued_rate(bench_work *b, int runs, double *per_s) {
-    const double t0 = now_seconds();
+    const double t0 = ds_cli_seconds();
     for (int i = 0; i < runs; i++) {
         if (ds_engine_pending(b->e) == DS_ENGINE_QUEUE_DEPTH)
             DS_TRY(ds_engine_collect(b->e, b->depth));
@@ -108,7 +101,7 @@ static ds_status queued_rate(bench_work *b, int runs, double *per_s) {
     }
     while (ds_engine_pending(b->e) > 0)
         DS_TRY(ds_engine_collect(b->e, b->depth));
-    *per_s = runs / (now_seconds() - t0);
+    *per_s = runs / (ds_cli_seconds() - t0);
     return DS_OK;
 }
 
@@ -207,13 +200,13 @@ int ds_cmd_bench(int argc, char **argv) {
     }
     if (!p.model_path || optind != argc)
         return ds_cli_usage_error("bench", "--model is required");
-    double t0 = now_seconds();
+    double t0 = ds_cli_seconds();
     ds_engine *e;
     const char *spec = p.model_path;
     ds_status s = ds_open_model(spec, &p, &e);
     if (s != DS_OK)
         return ds_cli_report("bench", s);
-    double load = now_seconds() - t0;
+    double load = ds_cli_seconds() - t0;
     long load_rss = ds_cli_rss_kib(); /* the model is mapped: only what was touched counts */
     ds_model_info info;
     ds_engine_model_info(e, &info);
@@ -225,16 +218,16 @@ int ds_cmd_bench(int argc, char **argv) {
     s = times ? prepare_work(&work) : ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
     double first = 0;
     if (s == DS_OK) {
-        t0 = now_seconds();
+        t0 = ds_cli_seconds();
         s = run_work(&work);
-        first = now_seconds() - t0;
+        first = ds_cli_seconds() - t0;
     }
     for (int i = 0; s == DS_OK && i < warmup; i++)
         s = run_work(&work);
     for (int i = 0; s == DS_OK && i < runs; i++) {
-        t0 = now_seconds();
+        t0 = ds_cli_seconds();
         s = run_work(&work);
-        times[i] = now_seconds() - t0;
+        times[i] = ds_cli_seconds() - t0;
     }
     h = work.h;
     w = work.w;

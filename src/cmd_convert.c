@@ -75,11 +75,11 @@ static int parse_options(gguf_cmd *g, int argc, char **argv) {
     return -1;
 }
 
-static int finish(const gguf_cmd *g, ds_status s) {
+static int finish(const gguf_cmd *g, ds_status s, double seconds) {
     if (s != DS_OK)
         return ds_cli_report(g->name, s);
     if (!g->quiet)
-        fprintf(stderr, "depthsolve: wrote %s\n", g->out);
+        fprintf(stderr, "depthsolve: wrote %s in %.3f s\n", g->out, seconds);
     return DS_EXIT_OK;
 }
 
@@ -92,7 +92,9 @@ int ds_cmd_convert(int argc, char **argv) {
         return ds_cli_usage_error("convert", "expected exactly one input checkpoint");
     if (!g.out)
         return ds_cli_usage_error("convert", "-o OUT.gguf is required");
-    return finish(&g, ds_convert_file(argv[optind], g.out, &g.p));
+    double t0 = ds_cli_seconds();
+    ds_status s = ds_convert_file(argv[optind], g.out, &g.p);
+    return finish(&g, s, ds_cli_seconds() - t0);
 }
 
 int ds_cmd_synth(int argc, char **argv) {
@@ -104,5 +106,7 @@ int ds_cmd_synth(int argc, char **argv) {
         return ds_cli_usage_error("synth", "unexpected argument '%s'", argv[optind]);
     if (g.p.arch == DS_ARCH_UNKNOWN || !g.out)
         return ds_cli_usage_error("synth", "--arch NAME and -o OUT.gguf are required");
-    return finish(&g, ds_synth_file(g.p.arch, g.out, &g.p));
+    double t0 = ds_cli_seconds();
+    ds_status s = ds_synth_file(g.p.arch, g.out, &g.p);
+    return finish(&g, s, ds_cli_seconds() - t0);
 }

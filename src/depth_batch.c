@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "error.h"      /* ds_fail */
+#include "cli.h"        /* ds_cli_seconds */
 #include "image.h"      /* ds_image_read */
 
 enum { QUEUE_CAP = 2 }; /* photos in flight between two stages */
@@ -78,12 +78,6 @@ static void free_item(item *it) {
     free(it->net_out);
     free(it->error);
     free(it);
-}
-
-static double now_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
 /* A photo whose PNGs wait for the batch's range (--normalize global). */
@@ -209,7 +203,7 @@ static void progress_line(batch *b, const char *name) {
     if (!b->o->progress)
         return;
     size_t done = b->r->written + b->r->skipped + b->r->failed, total = b->in->n;
-    double dt = now_seconds() - b->t0, rate = done / (dt > 0 ? dt : 1);
+    double dt = ds_cli_seconds() - b->t0, rate = done / (dt > 0 ? dt : 1);
     double eta = rate > 0 ? (double)(total - done) / rate : 0;
     fprintf(stderr, "\r\033[K[%zu/%zu] %.2f img/s, ETA %d:%02d  %s", done, total, rate,
             (int)eta / 60, (int)eta % 60, name);
@@ -347,7 +341,7 @@ static void write_global_pngs(batch *b) {
 
 void ds_batch_run(const ds_batch_opts *o, const ds_input_list *in, ds_batch_result *r) {
     memset(r, 0, sizeof *r);
-    batch b = {.o = o, .in = in, .r = r, .t0 = now_seconds(), .global_lo = INFINITY,
+    batch b = {.o = o, .in = in, .r = r, .t0 = ds_cli_seconds(), .global_lo = INFINITY,
                .global_hi = -INFINITY};
     queue_init(&b.decoded);
     queue_init(&b.solved);
@@ -363,14 +357,14 @@ void ds_batch_run(const ds_batch_opts *o, const ds_input_list *in, ds_batch_resu
             push(&b.solved, it);
             continue;
         }
-        double t = now_seconds();
+        double t = ds_cli_seconds();
         solve(&b, it, &x, &x_cap, &f);
-        r->network_seconds += now_seconds() - t;
+        r->network_seconds += ds_cli_seconds() - t;
     }
-    double t = now_seconds();
+    double t = ds_cli_seconds();
     while (f.n > 0)
         collect_oldest(&b, &f);
-    r->network_seconds += now_seconds() - t;
+    r->network_seconds += ds_cli_seconds() - t;
     close_queue(&b.solved);
     pthread_join(rd, NULL);
     pthread_join(wr, NULL);
@@ -380,5 +374,5 @@ void ds_batch_run(const ds_batch_opts *o, const ds_input_list *in, ds_batch_resu
         fprintf(stderr, "\r\033[K");
     queue_destroy(&b.decoded);
     queue_destroy(&b.solved);
-    r->wall_seconds = now_seconds() - b.t0;
+    r->wall_seconds = ds_cli_seconds() - b.t0;
 }
