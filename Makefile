@@ -110,7 +110,8 @@ KERNEL_SRC    := $(wildcard kernels/*.cu)
 EMU_SRC       := $(wildcard runtime/cuda/emu/*.cc)
 BACKEND_CU    := runtime/cuda/backend_cuda.cu runtime/cuda/cuda_dispatch.cu
 # The cuDNN + cuBLASLt seam when cuDNN's headers are there, else one that says it is missing
-CUDNN_SRC     := runtime/cuda/gpu_libs_cudnn.cu runtime/cuda/cudnn_conv.cu runtime/cuda/tune_cache.cu
+CUDNN_SRC     := runtime/cuda/gpu_libs_cudnn.cu runtime/cuda/cudnn_conv.cu runtime/cuda/tune_cache.cu \
+                 runtime/cuda/cublaslt_load.cu
 GPU_LIBS_CU   := $(if $(CUDNN_H),$(CUDNN_SRC),runtime/cuda/gpu_libs_stub.cu)
 EMU_OBJ       := $(patsubst %,$(BUILD)/emu/%.o,$(basename $(EMU_SRC) $(KERNEL_SRC)))
 CUDA_OBJ      := $(patsubst %.cu,$(BUILD)/cuda/%.o,$(KERNEL_SRC) runtime/cuda/gpu_rt_cuda.cu)
@@ -121,7 +122,8 @@ else
 endif
 ifneq ($(NVCC_LIB),)
   LIB_CUDA_OBJ += $(CUDA_OBJ) $(patsubst %.cu,$(BUILD)/cuda/%.o,$(BACKEND_CU) $(GPU_LIBS_CU))
-  LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublasLt -lcublas -lcudart
+  # cuBLASLt is opened on first use (runtime/cuda/cublaslt_load.cu), not linked
+  LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcudart
 else
   LIB_CUDA_OBJ += $(call obj,runtime/cuda/backend_cuda_none.c)
 endif

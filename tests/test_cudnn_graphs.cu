@@ -44,6 +44,7 @@ extern "C" {
 #include "arch.h" /* ds_arch_build (a C header without extern "C") */
 }
 #include "conv_check.h" /* conv_check_make */
+#include "cublaslt_load.h" /* cublaslt_load, cublaslt_status_string */
 #include "cuda_test.h"  /* dev_buf, dev_alloc, dev_guards_ok */
 #include "cudnn_conv.h" /* conv_graph, conv_configs, conv_plan, cudnn_devprop_from_json */
 #include "error.h"      /* DS_TRY, ds_fail */
@@ -96,6 +97,36 @@ TEST(library_without_a_device) {
               ds_last_error());
     printf("    gpu_libs_create: %s\n", ds_last_error());
     printf("    SKIP executing plans and cuBLASLt (cublasLtCreate too needs a device)\n");
+}
+
+/* cuBLASLt is opened on first use, not at program start (its load alone is
+ * ~150 MB resident): this program does not have it mapped until asked, and
+ * then finds every function the seam calls. No device needed. */
+static bool maps_cublaslt(void) {
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[1024];
+    bool found = false;
+    while (f && fgets(line, sizeof line, f))
+        found |= strstr(line, "libcublasLt") != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+TEST(cublaslt_is_loaded_on_first_use) {
+    CHECK_MSG(!maps_cublaslt(), "libcublasLt is mapped before anything asked for it");
+    CHECK(strstr(cublaslt_status_string(CUBLAS_STATUS_NOT_INITIALIZED), "status 1") != NULL);
+    const cublaslt_fns *lt = NULL;
+    CHECK_OK(cublaslt_load(&lt));
+    CHECK(lt && lt->Create && lt->Destroy && lt->Matmul && lt->MatmulAlgoGetHeuristic &&
+          lt->MatmulPreferenceSetAttribute && lt->MatrixLayoutCreate && lt->MatmulDescSetAttribute);
+    CHECK(maps_cublaslt());
+    const char *text = cublaslt_status_string(CUBLAS_STATUS_NOT_INITIALIZED);
+    printf("    cuBLASLt loaded on first use; status 1 reads \"%s\"\n", text);
+    CHECK(text && text[0] && !strstr(text, "cuBLAS status"));
+    const cublaslt_fns *again = NULL;
+    CHECK_OK(cublaslt_load(&again));
+    CHECK(again == lt);
 }
 
 TEST(h100_properties_from_json) {
@@ -431,6 +462,7 @@ TEST(gpu_conv_and_gemm_on_the_device) {
 int main(void) {
     char why[256] = "";
     cuda_device_count(&g_devices, why, sizeof why);
+    RUN(cublaslt_is_loaded_on_first_use);
     RUN(library_without_a_device);
     RUN(h100_properties_from_json);
     RUN(wrong_descriptors_fail);

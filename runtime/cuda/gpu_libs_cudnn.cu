@@ -56,6 +56,7 @@ struct conv_choice {
 };
 
 struct gemm_choice {
+    const cublaslt_fns *lt = NULL; /* set before anything is created */
     cublasLtMatmulDesc_t op = NULL;
     cublasLtMatrixLayout_t a = NULL, b = NULL, c = NULL; /* cuBLASLt's column-major operands */
     cublasLtMatmulAlgo_t algo;
@@ -64,18 +65,19 @@ struct gemm_choice {
     bool temp = false; /* ours with ldc != N: the product goes to the workspace first */
     ~gemm_choice() {
         if (op)
-            cublasLtMatmulDescDestroy(op);
+            lt->MatmulDescDestroy(op);
         if (a)
-            cublasLtMatrixLayoutDestroy(a);
+            lt->MatrixLayoutDestroy(a);
         if (b)
-            cublasLtMatrixLayoutDestroy(b);
+            lt->MatrixLayoutDestroy(b);
         if (c)
-            cublasLtMatrixLayoutDestroy(c);
+            lt->MatrixLayoutDestroy(c);
     }
 };
 
 struct gpu_libs {
     cudnnHandle_t dnn = NULL;
+    const cublaslt_fns *lt_fns = NULL; /* cuBLASLt, loaded on first use */
     cublasLtHandle_t lt = NULL;
     be_desc devprop; /* of the handle's device: heuristics and plans */
     gpu_tuning tuning;
@@ -93,7 +95,8 @@ gpu_tuning gpu_tuning_default(void) { return gpu_tuning{true, 8, NULL, false}; }
 
 static ds_status libs_init(gpu_libs *L) {
     CUDNN_TRY(cudnnCreate(&L->dnn));
-    CUBLAS_TRY(cublasLtCreate(&L->lt));
+    DS_TRY(cublaslt_load(&L->lt_fns));
+    CUBLAS_TRY(L->lt_fns->Create(&L->lt));
     DS_TRY(cudnn_devprop_from_handle(L->dnn, &L->devprop));
     DS_TRY(cuda_event_create(&L->ev0));
     DS_TRY(cuda_event_create(&L->ev1));
@@ -130,7 +133,7 @@ void gpu_libs_free(gpu_libs *libs) {
     cuda_event_destroy(libs->ev0);
     cuda_event_destroy(libs->ev1);
     if (libs->lt)
-        cublasLtDestroy(libs->lt);
+        libs->lt_fns->Destroy(libs->lt);
     if (libs->dnn)
         cudnnDestroy(libs->dnn);
     delete libs;
@@ -505,6 +508,7 @@ static ds_status check_gemm(const char *call, gpu_libs *libs, const gemm_call &g
 }
 
 static ds_status gemm_build(gpu_libs *L, const gemm_call &g, gemm_choice *ch) {
+    const cublaslt_fns *lt = ch->lt = L->lt_fns;
     ch->ours = g.act == DS_ACT_GELU || g.act == DS_ACT_RELU6;
     ch->temp = ch->ours && g.ldc != g.N;
     cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_DEFAULT;
@@ -516,19 +520,19 @@ static ds_status gemm_build(gpu_libs *L, const gemm_call &g, gemm_choice *ch) {
     const cublasOperation_t op_b = g.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
     const cublasComputeType_t compute =
         L->tuning.tf32 && !g.f16 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-    CUBLAS_TRY(cublasLtMatmulDescCreate(&ch->op, compute, CUDA_R_32F));
-    CUBLAS_TRY(cublasLtMatmulDescSetAttribute(ch->op, CUBLASLT_MATMUL_DESC_TRANSA, &op_a, sizeof op_a));
-    CUBLAS_TRY(cublasLtMatmulDescSetAttribute(ch->op, CUBLASLT_MATMUL_DESC_TRANSB, &op_b, sizeof op_b));
-    CUBLAS_TRY(cublasLtMatmulDescSetAttribute(ch->op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
+    CUBLAS_TRY(lt->MatmulDescCreate(&ch->op, compute, CUDA_R_32F));
+    CUBLAS_TRY(lt->MatmulDescSetAttribute(ch->op, CUBLASLT_MATMUL_DESC_TRANSA, &op_a, sizeof op_a));
+    CUBLAS_TRY(lt->MatmulDescSetAttribute(ch->op, CUBLASLT_MATMUL_DESC_TRANSB, &op_b, sizeof op_b));
+    CUBLAS_TRY(lt->MatmulDescSetAttribute(ch->op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
     /* stored shapes, column-major: B (K, N) row-major is (N x K), (N, K) is (K x N); likewise A */
     const cudaDataType_t in_type = g.f16 ? CUDA_R_16F : CUDA_R_32F;
-    CUBLAS_TRY(cublasLtMatrixLayoutCreate(&ch->a, in_type, (uint64_t)(g.trans_b ? g.K : g.N),
+    CUBLAS_TRY(lt->MatrixLayoutCreate(&ch->a, in_type, (uint64_t)(g.trans_b ? g.K : g.N),
                                           (uint64_t)(g.trans_b ? g.N : g.K), g.ldb));
-    CUBLAS_TRY(cublasLtMatrixLayoutCreate(&ch->b, in_type, (uint64_t)(g.trans_a ? g.M : g.K),
+    CUBLAS_TRY(lt->MatrixLayoutCreate(&ch->b, in_type, (uint64_t)(g.trans_a ? g.M : g.K),
                                           (uint64_t)(g.trans_a ? g.K : g.M), g.lda));
-    CUBLAS_TRY(cublasLtMatrixLayoutCreate(&ch->c, CUDA_R_32F, (uint64_t)g.N, (uint64_t)g.M, ch->temp ? g.N : g.ldc));
+    CUBLAS_TRY(lt->MatrixLayoutCreate(&ch->c, CUDA_R_32F, (uint64_t)g.N, (uint64_t)g.M, ch->temp ? g.N : g.ldc));
     cublasLtMatmulPreference_t pref = NULL;
-    CUBLAS_TRY(cublasLtMatmulPreferenceCreate(&pref));
+    CUBLAS_TRY(lt->MatmulPreferenceCreate(&pref));
     const uint32_t align_a = (uint32_t)alignment_of({g.B}), align_b = (uint32_t)alignment_of({g.A});
     const uint32_t align_c = (uint32_t)(ch->temp ? 16 : alignment_of({g.C}));
     cublasLtMatmulHeuristicResult_t res;
@@ -544,10 +548,10 @@ static ds_status gemm_build(gpu_libs *L, const gemm_call &g, gemm_choice *ch) {
                  {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align_c, sizeof align_c}};
     cublasStatus_t st = CUBLAS_STATUS_SUCCESS;
     for (size_t i = 0; i < sizeof prefs / sizeof prefs[0] && st == CUBLAS_STATUS_SUCCESS; i++)
-        st = cublasLtMatmulPreferenceSetAttribute(pref, prefs[i].attr, prefs[i].value, prefs[i].size);
+        st = lt->MatmulPreferenceSetAttribute(pref, prefs[i].attr, prefs[i].value, prefs[i].size);
     if (st == CUBLAS_STATUS_SUCCESS)
-        st = cublasLtMatmulAlgoGetHeuristic(L->lt, ch->op, ch->a, ch->b, ch->c, ch->c, pref, 1, &res, &n);
-    cublasLtMatmulPreferenceDestroy(pref);
+        st = lt->MatmulAlgoGetHeuristic(L->lt, ch->op, ch->a, ch->b, ch->c, ch->c, pref, 1, &res, &n);
+    lt->MatmulPreferenceDestroy(pref);
     CUBLAS_TRY(st);
     if (n < 1)
         return ds_fail(DS_ERR_UNSUPPORTED, "gpu_gemm: cuBLASLt has no algorithm for M %lld N %lld K %lld",
@@ -606,9 +610,9 @@ static ds_status run_gemm(gpu_libs *libs, cudaStream_t s, const gemm_call &g) {
     const float *lt_bias = ch->ours ? NULL : bias;
     const float alpha = 1.0f, beta = 0.0f;
     if (lt_bias)
-        CUBLAS_TRY(cublasLtMatmulDescSetAttribute(ch->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &lt_bias,
+        CUBLAS_TRY(libs->lt_fns->MatmulDescSetAttribute(ch->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &lt_bias,
                                                   sizeof lt_bias));
-    CUBLAS_TRY(cublasLtMatmul(libs->lt, ch->op, &alpha, g.B, ch->a, g.A, ch->b, &beta, D, ch->c, D, ch->c, &ch->algo,
+    CUBLAS_TRY(libs->lt_fns->Matmul(libs->lt, ch->op, &alpha, g.B, ch->a, g.A, ch->b, &beta, D, ch->c, D, ch->c, &ch->algo,
                               libs->ws + temp_bytes, ch->ws, s));
     if (!ch->ours)
         return DS_OK;

@@ -7,9 +7,9 @@
 #ifndef DS_LIB_CHECK_H
 #define DS_LIB_CHECK_H
 
-#include <cublasLt.h>     /* cublasStatus_t, cublasLtGetStatusString */
 #include <cudnn.h>    /* cudnnStatus_t, cudnnGetErrorString, cudnnGetLastErrorString */
 
+#include "cublaslt_load.h" /* cublaslt_status_string */
 #include "cudart_check.h" /* CUDART_TRY */
 #include "error.h"        /* ds_fail */
 
@@ -28,7 +28,7 @@
     do {                                                                                           \
         cublasStatus_t st_ = (stmt);                                                               \
         if (st_ != CUBLAS_STATUS_SUCCESS)                                                          \
-            return ds_fail(DS_ERR_DEVICE, "%s: %s (%s, %s:%d)", #stmt, cublasLtGetStatusString(st_), \
+            return ds_fail(DS_ERR_DEVICE, "%s: %s (%s, %s:%d)", #stmt, cublaslt_status_string(st_), \
                            __func__, __FILE__, __LINE__);                                          \
     } while (0)
 
