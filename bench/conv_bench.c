@@ -84,7 +84,7 @@ int main(int argc, char **argv) {
     ds_conv_algo al = algo < 0 ? ds_conv_choose(&n, threads) : (ds_conv_algo)algo;
     size_t sb = ds_conv2d_scratch_algo(&n, threads, al);
     float *scratch = aligned_alloc(64, (sb + 63) / 64 * 64 + 64);
-    void *packed = ds_fast_conv2d_pack(&n, wt);
+    void *packed = ds_fast_conv2d_pack_all(&n, wt, threads);
     if (!x || !y || !wt || !b || !scratch || !packed) {
         fprintf(stderr, "out of memory\n");
         return 1;

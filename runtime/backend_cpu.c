@@ -1,8 +1,8 @@
 /*
  * backend_cpu.c: the CPU backend. Runs every node with the fast kernel
  * table (or the reference one) in one host arena laid out by the plan;
- * weights a kernel packs are packed once per engine and shared by every
- * input size.
+ * weights a kernel packs are packed once per engine and layout, and shared
+ * by every input size that uses that layout.
  */
 #include <omp.h>
 #include <stdio.h>
@@ -19,6 +19,7 @@ void openblas_set_num_threads(int n);
 typedef struct pack_entry {
     const float *w;
     ds_op op;
+    int key; /* the kernel's pack_key: which layout */
     void *packed;
 } pack_entry;
 
@@ -70,14 +71,15 @@ static ds_status cpu_create(const ds_backend_config *cfg, void **state, char *de
     return DS_OK;
 }
 
-/* Packed weights are shared by every shape: they depend on the weights only. */
+/* Packed weights are shared by every shape that needs the same layout. */
 static ds_status packed_for(cpu_state *c, const ds_node *n, const void **out) {
     const ds_cpu_kernel *k = &c->kernels[n->op];
     *out = NULL;
     if (!k->pack || !n->w[0].data)
         return DS_OK;
+    int key = k->pack_key ? k->pack_key(n, c->n_threads) : 0;
     for (size_t i = 0; i < c->n_packs; i++)
-        if (c->packs[i].w == n->w[0].data && c->packs[i].op == n->op) {
+        if (c->packs[i].w == n->w[0].data && c->packs[i].op == n->op && c->packs[i].key == key) {
             *out = c->packs[i].packed;
             return DS_OK;
         }
@@ -89,10 +91,10 @@ static ds_status packed_for(cpu_state *c, const ds_node *n, const void **out) {
         c->packs = grown;
         c->cap_packs = cap;
     }
-    void *p = k->pack(n, n->w[0].data);
+    void *p = k->pack(n, n->w[0].data, c->n_threads);
     if (!p)
         return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory packing %s", n->name);
-    c->packs[c->n_packs++] = (pack_entry){n->w[0].data, n->op, p};
+    c->packs[c->n_packs++] = (pack_entry){n->w[0].data, n->op, key, p};
     /* the packed copy is what runs: let the mapped original leave memory */
     ds_gguf_release_pages(c->gguf, n->w[0].data,
                           (size_t)ds_shape_numel_n(n->w[0].shape, n->w[0].ndim) * sizeof(float));

@@ -94,20 +94,20 @@ size_t ds_fast_conv2d_scratch(const ds_node *n, int n_threads) {
 
 static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
 
-/* Packs every layout ds_conv_choose may pick for this node at any input
- * size: Winograd weights, and GEMM panels unless Winograd is always chosen
- * (its weights fit the cache), for a dense conv; the direct layout else. */
-void *ds_fast_conv2d_pack(const ds_node *n, const float *w) {
-    const int wino = ds_conv_applies(n, DS_CONV_WINOGRAD);
+/* Packs the layouts of the algorithms in `algos` (a bit per ds_conv_algo)
+ * that apply to this node: Winograd weights and GEMM panels for a dense conv,
+ * the direct layout for a depthwise or grouped one. */
+static void *pack_layouts(const ds_node *n, const float *w, unsigned algos) {
+    const int wino = ds_conv_applies(n, DS_CONV_WINOGRAD) && (algos & 1u << DS_CONV_WINOGRAD);
     const int depthwise = ds_conv_applies(n, DS_CONV_DEPTHWISE);
     const int grouped = ds_conv_applies(n, DS_CONV_GROUPED);
+    const int gemm = !depthwise && !grouped && (algos & 1u << DS_CONV_GEMM);
     ds_conv_dims d = ds_conv_dims_of(n);
     size_t n_wino = wino ? round16(ds_wino_packed_floats(n)) : 0;
     size_t n_other = depthwise ? ds_depthwise_packed_floats(n)
                      : grouped ? ds_grouped_packed_floats(n)
-                     : !wino || n_wino * sizeof(float) > WINO_CACHED_BYTES
-                         ? ds_gemm_packed_floats(d.o, d.k)
-                         : 0;
+                     : gemm    ? ds_gemm_packed_floats(d.o, d.k)
+                               : 0;
     enum { HEAD = 64 }; /* the header, then 64-byte aligned floats */
     size_t bytes = HEAD + (n_wino + round16(n_other)) * sizeof(float);
     char *mem = aligned_alloc(64, bytes);
@@ -131,6 +131,21 @@ void *ds_fast_conv2d_pack(const ds_node *n, const float *w) {
         p->gemm = other;
     }
     return p;
+}
+
+int ds_fast_conv2d_pack_key(const ds_node *n, int n_threads) {
+    return (int)ds_conv_choose(n, n_threads);
+}
+
+/* Only what this node runs at its shape: a Winograd conv's GEMM panels (as
+ * large as its weights) are not kept for sizes that never use them. */
+void *ds_fast_conv2d_pack(const ds_node *n, const float *w, int n_threads) {
+    return pack_layouts(n, w, 1u << ds_conv_choose(n, n_threads));
+}
+
+void *ds_fast_conv2d_pack_all(const ds_node *n, const float *w, int n_threads) {
+    (void)n_threads;
+    return pack_layouts(n, w, ~0u);
 }
 
 void ds_conv2d_run_algo(const ds_cpu_op *op, ds_conv_algo a, int simd) {

@@ -4,9 +4,9 @@
  *
  * ds_fast_conv2d picks one algorithm per node (ds_conv_choose) from the
  * attributes, the weight shape and the output shape only, so that
- * scratch_bytes() and run() always agree. Packed weights depend on the weights
- * alone (the engine shares them between input sizes), so pack() prepares every
- * layout that any input size may use.
+ * scratch_bytes() and run() always agree. pack() prepares the layout of that
+ * algorithm only (the engine packs again, and keeps both, if another input
+ * size picks another one); pack_all() every layout, for tests that force one.
  *
  * Every kernel computes y = act(conv(in_act(x)) + bias + res_act(r)), and each
  * output element reads its residual at its own index before writing it, so y
@@ -40,7 +40,9 @@ typedef struct ds_conv_dims {
 /* The table entries (cpu_conv.c, cpu_conv_transpose.c, cpu_maxpool.c). */
 void ds_fast_conv2d(const ds_cpu_op *op);
 size_t ds_fast_conv2d_scratch(const ds_node *n, int n_threads);
-void *ds_fast_conv2d_pack(const ds_node *n, const float *w);
+void *ds_fast_conv2d_pack(const ds_node *n, const float *w, int n_threads);
+int ds_fast_conv2d_pack_key(const ds_node *n, int n_threads);
+void *ds_fast_conv2d_pack_all(const ds_node *n, const float *w, int n_threads);
 void ds_fast_conv_transpose(const ds_cpu_op *op);
 size_t ds_fast_conv_transpose_scratch(const ds_node *n, int n_threads);
 void ds_fast_maxpool(const ds_cpu_op *op);

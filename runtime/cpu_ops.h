@@ -48,9 +48,12 @@ typedef struct ds_cpu_kernel {
     void (*run)(const ds_cpu_op *op);
     /* Workspace bytes for this node (NULL: none). */
     size_t (*scratch_bytes)(const ds_node *n, int n_threads);
-    /* Prepares weights once per engine (NULL: uses op->w directly). Returns
-     * NULL on allocation failure; the result is released with free(). */
-    void *(*pack)(const ds_node *n, const float *w);
+    /* Prepares weights for this node at its shape (NULL: uses op->w
+     * directly). Returns NULL on allocation failure; the result is released
+     * with free(). The engine keeps one per weight and pack_key. */
+    void *(*pack)(const ds_node *n, const float *w, int n_threads);
+    /* Which prepared layout this node needs at its shape (NULL: always the same). */
+    int (*pack_key)(const ds_node *n, int n_threads);
 } ds_cpu_kernel;
 
 /* The tables, indexed by ds_op. Entries with run == NULL are not supported. */

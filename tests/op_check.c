@@ -61,7 +61,7 @@ static void run(const ds_cpu_kernel *k, const ds_node *node, ds_tensor *x, ds_te
                 const float *w, const float *b, int n_threads) {
     size_t scratch = k->scratch_bytes ? k->scratch_bytes(node, n_threads) : 0;
     float *s = op_guarded_alloc(scratch / sizeof(float) + 1);
-    void *packed = k->pack && w ? k->pack(node, w) : NULL;
+    void *packed = k->pack && w ? k->pack(node, w, n_threads) : NULL;
     ds_cpu_ctx ctx = {.n_threads = n_threads, .scratch = s, .scratch_bytes = scratch};
     ds_cpu_op op = {.node = node, .x = x, .r = r, .y = y, .w = w, .b = b, .packed = packed,
                     .ctx = &ctx};

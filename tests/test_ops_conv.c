@@ -99,7 +99,8 @@ static int check_case(const conv_case *cc, const ds_cpu_kernel *k, int threads, 
     static size_t scratch_##name(const ds_node *n, int t) {                             \
         return ds_conv2d_scratch_algo(n, t, algo);                                      \
     }                                                                                   \
-    static const ds_cpu_kernel k_##name = {run_##name, scratch_##name, ds_fast_conv2d_pack};
+    static const ds_cpu_kernel k_##name = {                                             \
+        .run = run_##name, .scratch_bytes = scratch_##name, .pack = ds_fast_conv2d_pack_all};
 FORCED(gemm_c, DS_CONV_GEMM, 0)
 FORCED(gemm_avx2, DS_CONV_GEMM, 1)
 FORCED(wino_c, DS_CONV_WINOGRAD, 0)
@@ -255,10 +256,35 @@ static size_t no_scratch(const ds_node *n, int t) {
     return 0;
 }
 
+/* The engine packs only the layout a node runs at its size: a 3x3 256->256
+ * conv (9.4 MB of Winograd weights, more than stay in cache) runs as GEMM on
+ * a 4x4 map and as Winograd on a 48x48 one, each packed without the other. */
+TEST(pack_holds_only_the_layout_that_runs) {
+    const conv_case tiny = {1, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, NONE, NONE, NONE, 0, 1};
+    conv_case big = tiny;
+    big.h = big.w = 48;
+    ds_node a = conv_node(&tiny), b = conv_node(&big);
+    CHECK(ds_fast_conv2d_pack_key(&a, 2) == DS_CONV_GEMM);
+    CHECK(ds_fast_conv2d_pack_key(&b, 2) == DS_CONV_WINOGRAD);
+    const size_t nw = 256 * 256 * 9;
+    float *w = calloc(nw, sizeof *w);
+    ds_conv_packed *pa = ds_fast_conv2d_pack(&a, w, 2), *pb = ds_fast_conv2d_pack(&b, w, 2);
+    ds_conv_packed *all = ds_fast_conv2d_pack_all(&a, w, 2);
+    CHECK(pa && pa->gemm && !pa->wino && !pa->direct);
+    CHECK(pb && pb->wino && !pb->gemm && !pb->direct);
+    CHECK(all && all->wino && all->gemm);
+    free(pa);
+    free(pb);
+    free(all);
+    free(w);
+}
+
 /* A workspace too small, or weights never packed: still the right answer. */
 TEST(conv_without_scratch_or_packing_falls_back) {
-    const ds_cpu_kernel starved = {ds_fast_conv2d, no_scratch, ds_fast_conv2d_pack};
-    const ds_cpu_kernel unpacked = {ds_fast_conv2d, ds_fast_conv2d_scratch, NULL};
+    const ds_cpu_kernel starved = {.run = ds_fast_conv2d, .scratch_bytes = no_scratch,
+                                   .pack = ds_fast_conv2d_pack,
+                                   .pack_key = ds_fast_conv2d_pack_key};
+    const ds_cpu_kernel unpacked = {.run = ds_fast_conv2d, .scratch_bytes = ds_fast_conv2d_scratch};
     char msg[512];
     CHECK_MSG(check_case(&wino_cases[1], &starved, 2, WINO_TOL, KIND_AUTO, msg, sizeof msg), "%s",
               msg);
@@ -321,7 +347,7 @@ static ds_node pool_node(int h, int w, int c, int pt, int pb, int pl, int pr) {
     return n;
 }
 
-static const ds_cpu_kernel k_pool_c = {ds_fast_maxpool_portable, 0, 0};
+static const ds_cpu_kernel k_pool_c = {.run = ds_fast_maxpool_portable};
 
 TEST(maxpool_matches_reference) {
     static const int cases[][7] = {/* h, w, c, pads t b l r */
@@ -376,6 +402,7 @@ int main(void) {
     RUN(depthwise_matches_reference);
     RUN(grouped_matches_reference);
     RUN(fast_table_matches_reference);
+    RUN(pack_holds_only_the_layout_that_runs);
     RUN(conv_without_scratch_or_packing_falls_back);
     RUN(conv_transpose_matches_reference);
     RUN(maxpool_matches_reference);
