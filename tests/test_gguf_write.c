@@ -40,12 +40,24 @@ static ds_status write_small(const char *path, size_t n_floats) {
     return s;
 }
 
+/* dir/model.gguf under the test directory, holding "old contents". */
+static int old_target(const char *name, char dir[600], char target[700]) {
+    snprintf(dir, 600, "%s/%s", test_tmp_dir(), name);
+    snprintf(target, 700, "%s/model.gguf", dir);
+    return (mkdir(dir, 0755) == 0 || errno == EEXIST) && test_write_file(target, "old contents", 12);
+}
+
+static int still_old(const char *target) {
+    size_t len = 0;
+    uint8_t *now = test_read_file(target, &len);
+    int same = now && len == 12 && memcmp(now, "old contents", 12) == 0;
+    free(now);
+    return same;
+}
+
 TEST(atomic_write_keeps_target_on_failure) {
     char dir[600], target[700];
-    snprintf(dir, sizeof dir, "%s/atomic", test_tmp_dir());
-    CHECK(mkdir(dir, 0755) == 0 || errno == EEXIST);
-    snprintf(target, sizeof target, "%s/model.gguf", dir);
-    CHECK(test_write_file(target, "old contents", 12));
+    CHECK(old_target("atomic", dir, target));
 
     /* the write itself fails half way: a file size limit makes write() return EFBIG */
     struct rlimit old;
@@ -59,10 +71,7 @@ TEST(atomic_write_keeps_target_on_failure) {
     CHECK_MSG(s == DS_ERR_IO && strstr(ds_last_error(), "model.gguf: cannot write"),
               "got %s: %s", ds_status_string(s), ds_last_error());
     CHECK(strstr(ds_last_error(), dir) == ds_last_error());
-    size_t len = 0;
-    uint8_t *now = test_read_file(target, &len);
-    CHECK(now && len == 12 && memcmp(now, "old contents", 12) == 0);
-    free(now);
+    CHECK(still_old(target));
     CHECK(count_temp_files(dir) == 0);
 
     /* a directory in the way of the rename */
@@ -85,9 +94,7 @@ TEST(atomic_write_keeps_target_on_failure) {
         s = write_small(target, 4);
         chmod(dir, 0755);
         CHECK_MSG(s == DS_ERR_IO && strstr(ds_last_error(), "model.gguf"), "%s", ds_last_error());
-        now = test_read_file(target, &len);
-        CHECK(now && len == 12 && memcmp(now, "old contents", 12) == 0);
-        free(now);
+        CHECK(still_old(target));
     }
     CHECK(count_temp_files(dir) == 0);
 }
@@ -205,10 +212,7 @@ TEST(filled_tensors_are_written_in_place) {
 
 TEST(a_failing_fill_or_write_keeps_the_target) {
     char dir[600], target[700];
-    snprintf(dir, sizeof dir, "%s/fill_fails", test_tmp_dir());
-    CHECK(mkdir(dir, 0755) == 0 || errno == EEXIST);
-    snprintf(target, sizeof target, "%s/model.gguf", dir);
-    CHECK(test_write_file(target, "old contents", 12));
+    CHECK(old_target("fill_fails", dir, target));
     fill_arg args[150];
     for (int streamed = 0; streamed < 2; streamed++)
         CHECK_FAILS(write_mixed(target, args, 101, streamed), DS_ERR_MODEL,
@@ -227,10 +231,7 @@ TEST(a_failing_fill_or_write_keeps_the_target) {
     for (int streamed = 0; streamed < 2; streamed++)
         CHECK_MSG(s[streamed] == DS_ERR_IO && strstr(ds_last_error(), "model.gguf: cannot write"),
                   "got %s: %s", ds_status_string(s[streamed]), ds_last_error());
-    size_t len = 0;
-    uint8_t *now = test_read_file(target, &len);
-    CHECK(now && len == 12 && memcmp(now, "old contents", 12) == 0);
-    free(now);
+    CHECK(still_old(target));
     CHECK(count_temp_files(dir) == 0);
 }
 
