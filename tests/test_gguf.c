@@ -1,4 +1,5 @@
-/* test_gguf.c: GGUF write/read round trips and hostile files (writer failures: test_gguf_write.c). */
+/* test_gguf.c: GGUF write/read round trips, every kv type, truncations (hostile
+ * headers: test_gguf_hostile.c; writer failures: test_gguf_write.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
@@ -10,117 +11,8 @@
 
 #include "error.h"
 #include "gguf.h"
+#include "gguf_bytes.h" /* bb, one_tensor, open_fails */
 #include "test.h"
-
-/* ---- helpers ---- */
-
-/* Opens an exact-size copy (so reading past the end trips ASan); NULL on the
- * expected failure, otherwise what went wrong. */
-static const char *open_fails(const uint8_t *data, size_t len, ds_status want, const char *needle) {
-    static char why[1400];
-    const char *label = "hostile.gguf";
-    uint8_t *copy = malloc(len ? len : 1);
-    if (len)
-        memcpy(copy, data, len);
-    ds_gguf *g = (ds_gguf *)1;
-    ds_status s = ds_gguf_open_memory(copy, len, label, &g);
-    const char *msg = ds_last_error();
-    why[0] = '\0';
-    if (s == DS_OK)
-        snprintf(why, sizeof why, "opened, expected %s with \"%s\"", ds_status_string(want), needle);
-    else if (s != want || !strstr(msg, needle))
-        snprintf(why, sizeof why, "got %s \"%s\", expected %s with \"%s\"", ds_status_string(s),
-                 msg, ds_status_string(want), needle);
-    else if (strncmp(msg, label, strlen(label)) != 0 || strchr(msg, '\n'))
-        snprintf(why, sizeof why, "message does not start with the label on one line: \"%s\"",
-                 msg);
-    else if (g != NULL)
-        snprintf(why, sizeof why, "*out not cleared on failure");
-    ds_gguf_close(s == DS_OK ? g : NULL);
-    free(copy);
-    return why[0] ? why : NULL;
-}
-
-#define CHECK_OPEN_FAILS(b, status, needle)                     \
-    do {                                                        \
-        const char *why_ = open_fails((b).p, (b).len, status, needle); \
-        free((b).p);                                            \
-        (b) = (bb){0};                                          \
-        CHECK_MSG(!why_, "%s", why_);                           \
-    } while (0)
-
-/* ---- a byte builder for hand-made files ---- */
-
-typedef struct bb {
-    uint8_t *p;
-    size_t len, cap;
-} bb;
-
-static void bb_raw(bb *b, const void *d, size_t n) {
-    if (b->len + n > b->cap) {
-        b->cap = (b->len + n) * 2 + 64;
-        b->p = realloc(b->p, b->cap);
-    }
-    memcpy(b->p + b->len, d, n);
-    b->len += n;
-}
-
-static void bb_le(bb *b, uint64_t v, size_t n) {
-    uint8_t le[8];
-    for (size_t i = 0; i < n; i++)
-        le[i] = (uint8_t)(v >> (8 * i));
-    bb_raw(b, le, n);
-}
-
-static void bb_u8(bb *b, uint8_t v) { bb_le(b, v, 1); }
-static void bb_u16(bb *b, uint16_t v) { bb_le(b, v, 2); }
-static void bb_u32(bb *b, uint32_t v) { bb_le(b, v, 4); }
-static void bb_u64(bb *b, uint64_t v) { bb_le(b, v, 8); }
-
-static void bb_str(bb *b, const char *s) {
-    bb_u64(b, strlen(s));
-    bb_raw(b, s, strlen(s));
-}
-
-static void bb_zeros(bb *b, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        bb_u8(b, 0);
-}
-
-static void bb_pad(bb *b, size_t align) { bb_zeros(b, (align - b->len % align) % align); }
-
-static void bb_header(bb *b, uint32_t version, uint64_t n_tensors, uint64_t n_kv) {
-    bb_raw(b, "GGUF", 4);
-    bb_u32(b, version);
-    bb_u64(b, n_tensors);
-    bb_u64(b, n_kv);
-}
-
-static void bb_key(bb *b, const char *key, ds_gguf_type t) {
-    bb_str(b, key);
-    bb_u32(b, t);
-}
-
-static void bb_info(bb *b, const char *name, uint32_t nd, const uint64_t *dims, uint32_t type,
-                    uint64_t off) {
-    bb_str(b, name);
-    bb_u32(b, nd);
-    for (uint32_t i = 0; i < nd; i++)
-        bb_u64(b, dims[i]);
-    bb_u32(b, type);
-    bb_u64(b, off);
-}
-
-/* One tensor with the given info, the default alignment and 64 data bytes. */
-static bb one_tensor(const char *name, uint32_t nd, const uint64_t *dims, uint32_t type,
-                     uint64_t off) {
-    bb b = {0};
-    bb_header(&b, 3, 1, 0);
-    bb_info(&b, name, nd, dims, type, off);
-    bb_pad(&b, 32);
-    bb_zeros(&b, 64);
-    return b;
-}
 
 /* ---- a file with every writer feature ---- */
 
@@ -504,148 +396,6 @@ TEST(no_tensors_no_padding) {
     free(b.p);
 }
 
-/* ---- hostile files ---- */
-
-TEST(hostile_headers) {
-    bb b = {0};
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "not a GGUF file");
-    bb_raw(&b, "GGU", 3);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "not a GGUF file");
-    bb_raw(&b, "GGML", 4), bb_zeros(&b, 40);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "not a GGUF file");
-    bb_raw(&b, "GGUF", 4), bb_u16(&b, 3);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "truncated");
-    bb_header(&b, 1, 0, 0);
-    CHECK_OPEN_FAILS(b, DS_ERR_UNSUPPORTED, "GGUF version 1 is not supported");
-    bb_header(&b, 4, 0, 0);
-    CHECK_OPEN_FAILS(b, DS_ERR_UNSUPPORTED, "version 4 is not supported");
-    bb_header(&b, 0x03000000u, 0, 0);
-    CHECK_OPEN_FAILS(b, DS_ERR_UNSUPPORTED, "big-endian");
-    bb_header(&b, 3, 0, 0);
-    b.len -= 1;
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "too short for a GGUF header");
-    bb_header(&b, 3, 0, UINT64_MAX);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "metadata count 18446744073709551615 cannot fit");
-    bb_header(&b, 3, 1ull << 62, 0);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "tensor count 4611686018427387904 cannot fit");
-    bb_header(&b, 3, 0, 1), bb_zeros(&b, 12);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "metadata count 1 cannot fit");
-}
-
-TEST(hostile_metadata) {
-    bb b = {0};
-    bb_header(&b, 3, 0, 1), bb_u64(&b, UINT64_MAX), bb_zeros(&b, 8);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "truncated: metadata entry 0 needs 18446744073709551615 bytes");
-    bb_header(&b, 3, 0, 1), bb_u64(&b, 70000), bb_zeros(&b, 70000 + 13);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "name is 70000 bytes long");
-    bb_header(&b, 3, 0, 1), bb_u64(&b, 3), bb_raw(&b, "a\0b", 3), bb_u32(&b, 0), bb_u8(&b, 0);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "metadata entry 0: name contains a control byte (0x00)");
-    bb_header(&b, 3, 0, 1), bb_u64(&b, 3), bb_raw(&b, "a\nb", 3), bb_u32(&b, 0), bb_u8(&b, 0);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "name contains a control byte (0x0a)");
-    bb_header(&b, 3, 0, 1), bb_key(&b, "k", 13), bb_u8(&b, 0);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "metadata 'k': unknown value type 13");
-    bb_header(&b, 3, 0, 1), bb_key(&b, "k", 0xffffffffu), bb_u8(&b, 0);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "unknown value type 4294967295");
-    bb_header(&b, 3, 0, 1), bb_key(&b, "k", DS_GGUF_STRING), bb_u64(&b, 1ull << 63);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "truncated: metadata 'k' needs 9223372036854775808 bytes");
-    bb_header(&b, 3, 0, 1), bb_key(&b, "k", DS_GGUF_UINT64), bb_u32(&b, 1);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "truncated: metadata 'k' needs 8 bytes");
-    bb_header(&b, 3, 0, 1), bb_key(&b, "k", DS_GGUF_BOOL), bb_u8(&b, 2);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "is 2, not 0 or 1");
-    bb_header(&b, 3, 0, 1), bb_key(&b, "k", DS_GGUF_ARRAY), bb_u32(&b, DS_GGUF_UINT32);
-    bb_u64(&b, UINT64_MAX / 2);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "array elements of uint32 at offset");
-    bb_header(&b, 3, 0, 1), bb_key(&b, "k", DS_GGUF_ARRAY), bb_u32(&b, DS_GGUF_STRING);
-    bb_u64(&b, 1ull << 40), bb_str(&b, "x");
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "1099511627776 array elements of string");
-    bb_header(&b, 3, 0, 1), bb_key(&b, "k", DS_GGUF_ARRAY), bb_u32(&b, DS_GGUF_STRING);
-    bb_u64(&b, 2), bb_str(&b, "x"), bb_u64(&b, 100), bb_zeros(&b, 8);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "needs 100 bytes");
-    bb_header(&b, 3, 0, 1), bb_key(&b, "k", DS_GGUF_ARRAY), bb_u32(&b, DS_GGUF_ARRAY);
-    bb_u64(&b, 1), bb_u32(&b, DS_GGUF_UINT8), bb_u64(&b, 1), bb_u8(&b, 1);
-    CHECK_OPEN_FAILS(b, DS_ERR_UNSUPPORTED, "nested arrays");
-    bb_header(&b, 3, 0, 1), bb_key(&b, "k", DS_GGUF_ARRAY), bb_u32(&b, 77), bb_u64(&b, 0);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "unknown array element type 77");
-    bb_header(&b, 3, 0, 1), bb_key(&b, "k", DS_GGUF_ARRAY), bb_u32(&b, DS_GGUF_BOOL);
-    bb_u64(&b, 3), bb_u8(&b, 1), bb_u8(&b, 0), bb_u8(&b, 9);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "is 9, not 0 or 1");
-    bb_header(&b, 3, 0, 2), bb_key(&b, "k", DS_GGUF_UINT8), bb_u8(&b, 1);
-    bb_key(&b, "k", DS_GGUF_INT8), bb_u8(&b, 2);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "duplicate key 'k'");
-}
-
-TEST(hostile_alignment) {
-    bb b = {0};
-    bb_header(&b, 3, 0, 1), bb_key(&b, "general.alignment", DS_GGUF_UINT64), bb_u64(&b, 64);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "general.alignment is uint64, not uint32");
-    bb_header(&b, 3, 0, 1), bb_key(&b, "general.alignment", DS_GGUF_UINT32), bb_u32(&b, 48);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "general.alignment 48 is not a power of two");
-    bb_header(&b, 3, 0, 1), bb_key(&b, "general.alignment", DS_GGUF_UINT32), bb_u32(&b, 0);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "general.alignment 0 is not a power of two");
-    /* a huge alignment puts the data section past the end */
-    bb_header(&b, 3, 1, 1), bb_key(&b, "general.alignment", DS_GGUF_UINT32), bb_u32(&b, 1u << 31);
-    bb_info(&b, "t", 1, (uint64_t[]){1}, 0, 0), bb_zeros(&b, 64);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "tensor 't' data (4 bytes at offset 0 of the data section at 2147483648)");
-}
-
-TEST(hostile_tensor_infos) {
-    bb b = one_tensor("t", 1, (uint64_t[]){16}, 0, 0);
-    ds_gguf *g = NULL;
-    CHECK_OK(ds_gguf_open_memory(b.p, b.len, "baseline.gguf", &g)); /* the cases below break it */
-    ds_gguf_close(g);
-    free(b.p);
-    b = one_tensor("t", 5, (uint64_t[]){1, 1, 1, 1, 1}, 0, 0);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "tensor 't' has 5 dimensions (at most 4)");
-    bb_header(&b, 3, 1, 0), bb_str(&b, "t"), bb_u32(&b, 0xffffffffu), bb_zeros(&b, 64);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "4294967295 dimensions");
-    b = one_tensor("t", 2, (uint64_t[]){4, 0}, 0, 0);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "tensor 't': dimension 1 is 0 (must be positive)");
-    b = one_tensor("t", 1, (uint64_t[]){1ull << 63}, 0, 0);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "dimension 0 is 9223372036854775808");
-    b = one_tensor("t", 3, (uint64_t[]){1ull << 32, 1ull << 31, 2}, 0, 0);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "tensor 't': element count overflows");
-    b = one_tensor("t", 2, (uint64_t[]){1ull << 31, 1ull << 31}, 0, 0);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "4611686018427387904 elements cannot fit");
-    b = one_tensor("t", 1, (uint64_t[]){3}, 2, 0);
-    CHECK_OPEN_FAILS(b, DS_ERR_UNSUPPORTED, "tensor 't' has ggml type 2 (q4_0)");
-    b = one_tensor("t", 1, (uint64_t[]){3}, 12, 0);
-    CHECK_OPEN_FAILS(b, DS_ERR_UNSUPPORTED, "ggml type 12 (q4_k)");
-    b = one_tensor("t", 1, (uint64_t[]){3}, 99, 0);
-    CHECK_OPEN_FAILS(b, DS_ERR_UNSUPPORTED, "ggml type 99 (unknown)");
-    b = one_tensor("t", 1, (uint64_t[]){3}, 4, 0);
-    CHECK_OPEN_FAILS(b, DS_ERR_UNSUPPORTED, "ggml type 4 (unknown)");
-    b = one_tensor("t", 1, (uint64_t[]){3}, 0, 4);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "data offset 4 is not a multiple of the alignment 32");
-    b = one_tensor("t", 1, (uint64_t[]){3}, 0, 64);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "runs past the end of the file");
-    b = one_tensor("t", 1, (uint64_t[]){17}, 0, 0);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "tensor 't' data (68 bytes at offset 0");
-    b = one_tensor("t", 1, (uint64_t[]){3}, 0, UINT64_MAX - 31);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "runs past the end of the file");
-    bb_header(&b, 3, 1, 0), bb_str(&b, "t"), bb_u32(&b, 1), bb_u64(&b, 3), bb_u32(&b, 0);
-    bb_zeros(&b, 4);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "truncated: tensor 't' needs 8 bytes");
-    bb_header(&b, 3, 1, 0), bb_u64(&b, 1), bb_u8(&b, 0), bb_u32(&b, 1), bb_u64(&b, 3);
-    bb_u32(&b, 0), bb_u64(&b, 0), bb_pad(&b, 32), bb_zeros(&b, 32);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "tensor info 0: name contains a control byte (0x00)");
-    bb_header(&b, 3, 2, 0);
-    bb_info(&b, "w", 1, (uint64_t[]){3}, 0, 0), bb_info(&b, "w", 1, (uint64_t[]){3}, 0, 32);
-    bb_pad(&b, 32), bb_zeros(&b, 64);
-    CHECK_OPEN_FAILS(b, DS_ERR_FORMAT, "duplicate tensor name 'w'");
-}
-
-TEST(overlapping_tensors_are_read) {
-    bb b = {0};
-    bb_header(&b, 3, 2, 0);
-    bb_info(&b, "a", 1, (uint64_t[]){4}, 0, 0), bb_info(&b, "b", 1, (uint64_t[]){8}, 0, 0);
-    bb_pad(&b, 32), bb_zeros(&b, 32);
-    ds_gguf *g = NULL;
-    CHECK_OK(ds_gguf_open_memory(b.p, b.len, "overlap.gguf", &g));
-    CHECK(ds_gguf_tensor_at(g, 0)->data == ds_gguf_tensor_at(g, 1)->data);
-    ds_gguf_close(g);
-    free(b.p);
-}
-
 /* Cutting a valid file anywhere before the end of its last tensor's data must
  * fail cleanly; cuts in the final padding leave a complete file. */
 TEST(truncated_everywhere) {
@@ -707,11 +457,6 @@ int main(void) {
     RUN(string_with_nul_refused_by_getter);
     RUN(other_alignment_and_offsets);
     RUN(no_tensors_no_padding);
-    RUN(hostile_headers);
-    RUN(hostile_metadata);
-    RUN(hostile_alignment);
-    RUN(hostile_tensor_infos);
-    RUN(overlapping_tensors_are_read);
     RUN(truncated_everywhere);
     RUN(open_errors_name_the_file);
     test_remove_tmp_dir();
