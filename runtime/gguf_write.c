@@ -7,8 +7,8 @@
  * (a converter's) go straight into the mapped file, on every core.
  */
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

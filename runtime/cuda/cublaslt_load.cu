@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <stdio.h>
 
+#include <atomic>
 #include <mutex>
 
 #include "error.h" /* ds_fail */
@@ -14,7 +15,7 @@
 static const char CUBLASLT_SONAME[] = "libcublasLt.so." DS_STR(CUBLAS_VER_MAJOR);
 
 static cublaslt_fns fns;
-static bool loaded;
+static std::atomic<bool> loaded; /* read by cublaslt_status_string on any thread */
 static char failure[512];
 
 template <typename F> static bool find(void *lib, const char *name, F *out) {
