@@ -2,6 +2,7 @@
 #
 #   make              build/depthsolve, build/libdepthsolve.{a,so}
 #   make test         every test, plain and under ASan+UBSan (build/asan)
+#   make check-layers the include rules between folders (part of make test)
 #   make test-gpu     the CUDA kernel and backend tests on a GPU (skipped without one)
 #   make fuzz         libFuzzer targets (clang), FUZZ_SECONDS each
 #   make clean
@@ -13,8 +14,10 @@ CC       ?= cc
 CLANG    ?= clang
 FUZZ_SECONDS ?= 60
 
-SRC_DIRS := runtime weights_tools src
-INCLUDES := $(addprefix -I,$(SRC_DIRS))
+# Two include roots: runtime/ ("graph/graph.h") and the repository
+# ("weights_tools/convert.h", "src/io/image.h", "kernels/kernels.h").
+# Which folder may include which: scripts/check-layers (make check-layers).
+INCLUDES := -Iruntime -I.
 
 # OpenBLAS built with OpenMP: its threads are the engine's threads (no
 # oversubscription), and a call made inside our own parallel loop runs serially.
@@ -22,7 +25,8 @@ OPENBLAS ?= /usr/lib/x86_64-linux-gnu/openblas-openmp
 OPENBLAS_INC ?= /usr/include/x86_64-linux-gnu/openblas-openmp
 
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wvla -Wstrict-prototypes
-CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -fPIC -g -fopenmp -ffp-contract=off $(WARN) $(INCLUDES) \
+# Hidden visibility: libdepthsolve.so exports the DS_API functions of depthsolve.h alone.
+CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -g -fopenmp -ffp-contract=off $(WARN) $(INCLUDES) \
                  -I$(OPENBLAS_INC) -MMD -MP
 LDLIBS   := -lzip -ldeflate -lcjson -lpng -ljpeg -lcurl -lcrypto -L$(OPENBLAS) -Wl,-rpath,$(OPENBLAS) -lopenblas -lm \
             -lpthread -fopenmp
@@ -59,8 +63,9 @@ ifeq ($(MAKELEVEL),0)
 endif
 
 # ---- sources ----------------------------------------------------------------
-LIB_SRC  := $(wildcard runtime/*.c weights_tools/*.c)
-CLI_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
+# Every C file of runtime/ but the CUDA folder's stubs (chosen below), and of weights_tools/.
+LIB_SRC  := $(filter-out runtime/cuda/%,$(shell find runtime weights_tools -name '*.c' | sort))
+CLI_SRC  := $(filter-out src/main.c,$(shell find src -name '*.c' | sort))
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_SRC := $(filter-out tests/test_harness.c,$(TEST_SRC))
 TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
@@ -74,7 +79,7 @@ MAIN_OBJ := $(call obj,src/main.c)
 TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 FUZZ_REPLAY_BIN := $(patsubst fuzz/%.c,$(BUILD)/fuzz-replay/%,$(FUZZ_SRC))
 
-.PHONY: all lib test test-bin models fuzz clean
+.PHONY: all lib test test-bin models fuzz clean check-layers
 all: $(BUILD)/depthsolve $(BUILD)/libdepthsolve.a $(BUILD)/libdepthsolve.so
 
 # V=1 shows full command lines.
@@ -93,7 +98,7 @@ $(BUILD)/obj/%_avx2.o: %_avx2.c
 	$(Q)$(CC) $(CFLAGS) -O3 -mavx2 -mfma -c $< -o $@
 
 # ---- the CUDA backends inside the library -------------------------------------
-# The CUDA backend (runtime/cuda/backend_cuda.cu, cuda_dispatch.cu) is built
+# The CUDA backend (runtime/cuda/backend.cu, dispatch.cu) is built
 # twice, as kernels/ are (see the CUDA section): by g++ against the emulator
 # for --device cuda-emu (with the emulator and the g++ kernels), whenever the
 # CUDA headers are there; and by nvcc for --device cuda, when nvcc is there
@@ -106,9 +111,9 @@ ifeq ($(SANITIZE),1)
 else
   NVCC_LIB := $(NVCC_BUILD)
 endif
-KERNEL_SRC    := $(wildcard kernels/*.cu)
-EMU_SRC       := $(wildcard runtime/cuda/emu/*.cc)
-BACKEND_CU    := runtime/cuda/backend_cuda.cu runtime/cuda/cuda_dispatch.cu
+KERNEL_SRC    := $(shell find kernels -name '*.cu' | sort)
+EMU_SRC       := $(wildcard runtime/gpu/emu/*.cc) runtime/cuda/gpu_libs_emu.cc
+BACKEND_CU    := runtime/cuda/backend.cu runtime/cuda/dispatch.cu
 # The cuDNN + cuBLASLt seam when cuDNN's headers are there, else one that says it is missing
 CUDNN_SRC     := runtime/cuda/gpu_libs_cudnn.cu runtime/cuda/cudnn_conv.cu runtime/cuda/tune_cache.cu \
                  runtime/cuda/cublaslt_load.cu
@@ -135,9 +140,9 @@ $(BUILD)/libdepthsolve.a: $(LIB_ALL_OBJ)
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && ar qcs $@ $^
 
-$(BUILD)/libdepthsolve.so: $(LIB_ALL_OBJ)
+$(BUILD)/libdepthsolve.so: $(LIB_ALL_OBJ) runtime/exports.map
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) -shared -Wl,-z,defs $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) -shared -Wl,-z,defs -Wl,--version-script=runtime/exports.map $(LDFLAGS) -o $@ $(LIB_ALL_OBJ) $(LDLIBS)
 
 $(BUILD)/libcli.a: $(CLI_OBJ)
 	@mkdir -p $(dir $@)
@@ -170,20 +175,25 @@ $(MODELS_DIR)/%.gguf: $(BUILD)/depthsolve
 	$(Q)$(BUILD)/depthsolve synth -q --arch $* -o $@
 models: $(MODELS)
 
+# Which folder may include which (README, "Code map"): fails on an include
+# outside scripts/check-layers' table.
+check-layers:
+	@scripts/check-layers
+
 # OPENBLAS_CORETYPE=Haswell: the environment's choice for this CPU; kept in tests.
-test:
+test: check-layers
 	$(MAKE) test-bin models
 	$(MAKE) BUILD=$(BUILD)/asan SANITIZE=1 test-bin
 	DS_MODELS=$(MODELS_DIR) OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-Haswell} \
 	    tests/run.sh $(BUILD) $(BUILD)/asan
 
 # ---- CUDA ---------------------------------------------------------------------
-# kernels/*.cu are compiled twice from the same source:
+# kernels/**/*.cu are compiled twice from the same source:
 #  - by nvcc, for the GPUs of CUDA_ARCHS (SASS, and PTX of the newest for the
 #    ones to come), with register spills and local memory as errors; ptxas's
 #    per-kernel resources go to $(BUILD)/cuda/resources.txt. Skipped with
 #    CUDA=0, without nvcc, and in the sanitizer build.
-#  - by g++ against the CPU emulator (runtime/cuda/emu), linked into the
+#  - by g++ against the CPU emulator (runtime/gpu/emu), linked into the
 #    tests/test_cuda_*.cu binaries that `make test` runs, plain and under
 #    ASan. This needs only the CUDA headers.
 # `make test-gpu` runs the device-capable tests (GPU_TESTS) built by nvcc on
@@ -192,15 +202,15 @@ CUDA_ARCHS ?= 75 80 86 89 90 100 120
 GPU_TESTS  := test_cuda_kernels test_cuda_semantics test_cuda_mesh test_cuda_render test_cuda_half
 
 CUDA_TEST_SRC := $(wildcard tests/test_cuda_*.cu)
-CUDA_INCLUDES := -Ikernels -Iruntime/cuda -Iruntime/cuda/emu -Itests $(INCLUDES) -isystem $(CUDA_HOME)/include
+CUDA_INCLUDES := $(INCLUDES) -isystem $(CUDA_HOME)/include
 
-EMU_CXXFLAGS := -std=c++17 -D_GNU_SOURCE -fPIC -g -ffp-contract=off -Wall -Wextra -Werror -Wformat=2 -Wvla \
+EMU_CXXFLAGS := -std=c++17 -D_GNU_SOURCE -fPIC -fvisibility=hidden -fvisibility-inlines-hidden -g -ffp-contract=off -Wall -Wextra -Werror -Wformat=2 -Wvla \
                 $(OPT) $(SANFLAGS) $(CUDA_INCLUDES) -MMD -MP
 EMU_TEST_BIN := $(patsubst tests/%.cu,$(BUILD)/tests/%,$(CUDA_TEST_SRC))
 
 NVCC_GENCODE := $(foreach a,$(CUDA_ARCHS),-gencode arch=compute_$(a),code=sm_$(a)) \
                 -gencode arch=compute_$(lastword $(CUDA_ARCHS)),code=compute_$(lastword $(CUDA_ARCHS))
-NVCC_FLAGS   := -std=c++17 -O3 -Werror all-warnings -Xcompiler -fPIC,-Wall,-Wextra,-Werror \
+NVCC_FLAGS   := -std=c++17 -O3 -Werror all-warnings -Xcompiler -fPIC,-fvisibility=hidden,-Wall,-Wextra,-Werror \
                 -Xptxas -v,-warn-spills,-warn-lmem-usage,-Werror $(CUDA_INCLUDES) -MMD -MP
 GPU_TEST_BIN := $(GPU_TESTS:%=$(BUILD)/gpu/%)
 
@@ -208,7 +218,7 @@ ifeq ($(MAKELEVEL),0)
   ifeq ($(CUDA_H),)
     $(info cu-emu ✗ (no $(CUDA_HOME)/include/cuda_runtime.h: emulated CUDA tests skipped))
   else
-    $(info cu-emu ✓ (kernels/*.cu on the CPU emulator, g++))
+    $(info cu-emu ✓ (kernels/**/*.cu on the CPU emulator, g++))
   endif
 endif
 

@@ -22,7 +22,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cpu_conv.h"
+#include "cpu/conv/conv.h"
 
 void openblas_set_num_threads(int n);
 

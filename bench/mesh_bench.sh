@@ -11,7 +11,7 @@ SIZE=${2:-1920x1080}
 REPS=${3:-5}
 W=${SIZE%x*} H=${SIZE#*x}
 OB=/usr/lib/x86_64-linux-gnu/openblas-openmp
-EMU=$(ls build/emu/runtime/cuda/emu/*.o build/emu/kernels/*.o)
+EMU=$(ls build/emu/runtime/gpu/emu/*.o $(find build/emu/kernels -name "*.o"))
 g++ -O2 -fopenmp -x c -std=c11 -D_GNU_SOURCE -Iruntime bench/mesh_bench.c -x none $EMU build/libdepthsolve.a \
     -lzip -lcjson -lpng -ljpeg -lcurl -lcrypto -L$OB -Wl,-rpath,$OB -lopenblas -lm -lpthread -o build/mesh_bench
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(date -u +%F)"

@@ -6,7 +6,7 @@
  *
  * Per network and input size:
  *  - FLOPs: 2 x the multiply-adds of convolutions, transposed convolutions,
- *    linear layers and attention (QK^T and PV), counted as runtime/engine.c's
+ *    linear layers and attention (QK^T and PV), counted as runtime/engine/engine.c's
  *    profile does; elementwise work, norms and softmax are left out (< 1%).
  *  - weights: every parameter the graph binds (folded BatchNorm included
  *    once), in float32 and float16 bytes.
@@ -18,7 +18,7 @@
  *    beats; launch overhead is not in it.
  * Peaks are the H100 SXM5 datasheet's dense figures (see bench/RESULTS.md).
  *
- * A third table prices the fp16 mode as built (runtime/cuda/cuda_dispatch.cu):
+ * A third table prices the fp16 mode as built (runtime/cuda/dispatch.cu):
  * library convolutions and linears on fp16 tensor cores with half weights,
  * the rest (attention, depthwise and transposed convolutions) in float32,
  * float32 values between nodes plus the half copies: each library node
@@ -28,8 +28,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "arch.h"  /* ds_arch_build, ds_arch_get */
-#include "graph.h" /* ds_graph, ds_shape_numel */
+#include "model/arch.h"  /* ds_arch_build, ds_arch_get */
+#include "graph/graph.h" /* ds_graph, ds_shape_numel */
 
 typedef struct net_case {
     ds_arch arch;

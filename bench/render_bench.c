@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "depthsolve.h"
-#include "video_out.h" /* ds_video_open */
+#include "src/io/video_out.h" /* ds_video_open */
 
 static double now(void) {
     struct timespec ts;

@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "pickle.h"
-#include "torch_common.h"
+#include "weights_tools/readers/pickle.h"
+#include "weights_tools/readers/torch_common.h"
 
 static void copy_small_views(const ds_torch_entry *e, size_t n) {
     for (size_t k = 0; k < n; k++) {

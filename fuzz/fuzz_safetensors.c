@@ -4,8 +4,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "checkpoint.h"
-#include "error.h"
+#include "weights_tools/readers/checkpoint.h"
+#include "base/error.h"
 
 static volatile size_t sink;
 

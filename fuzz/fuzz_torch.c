@@ -1,7 +1,7 @@
 /* fuzz_torch.c: checkpoint loading from raw bytes (zip or legacy, by content). */
 #include <stdint.h>
 
-#include "checkpoint.h"
+#include "weights_tools/readers/checkpoint.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ds_ckpt ck;

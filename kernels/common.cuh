@@ -1,6 +1,6 @@
 /*
  * common.cuh: what every kernel file includes. The CUDA headers; under g++
- * the emulator's device built-ins (runtime/cuda/emu/emu_device.h); and the two
+ * the emulator's device built-ins (runtime/gpu/emu/emu_device.h); and the two
  * places where nvcc's dialect needs a macro:
  *
  *   DS_LAUNCH(kernel, grid, block, smem_bytes, stream, args...)
@@ -21,9 +21,9 @@
 #include <cuda_runtime.h>
 #include <stdint.h>
 
-#include "error.h"   /* ds_fail, DS_TRY */
-#include "gpu_rt.h"  /* DS_CUDA_NS, cuda_launch_status */
-#include "kernels.h" /* kern_ctx, gpu_op */
+#include "base/error.h"   /* ds_fail, DS_TRY */
+#include "gpu/gpu_rt.h"  /* DS_CUDA_NS, cuda_launch_status */
+#include "kernels/kernels.h" /* kern_ctx, gpu_op */
 
 #if defined(__CUDACC__)
 #define DS_LAUNCH(kernel, grid, block, smem_bytes, stream, ...)                         \
@@ -32,8 +32,8 @@
 #define DS_DYNAMIC_SHARED(type, name) extern __shared__ type name[]
 #define DS_UNROLL _Pragma("unroll")
 #else
-#include "emu_device.h" /* threadIdx, __syncthreads, __shfl_*_sync, atomics, ... */
-#include "emu_launch.h" /* ds_emu::launch */
+#include "gpu/emu/emu_device.h" /* threadIdx, __syncthreads, __shfl_*_sync, atomics, ... */
+#include "gpu/emu/emu_launch.h" /* ds_emu::launch */
 #define DS_LAUNCH(kernel, grid, block, smem_bytes, stream, ...) \
     ::ds_emu::launch(#kernel, (grid), (block), (smem_bytes), (stream), kernel, ##__VA_ARGS__)
 #define DS_DYNAMIC_SHARED(type, name) type *const name = (type *)::ds_emu::dynamic_shared()

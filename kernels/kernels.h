@@ -2,7 +2,7 @@
  * kernels.h: the op entries of our own CUDA kernels (kernels/<op>.cu).
  *
  * Each entry checks shapes, picks a grid and launches on k->stream. Tensors
- * are device memory in the CPU backend's layout (NHWC float32, see cpu_ops.h),
+ * are device memory in the CPU backend's layout (NHWC float32, see cpu/ops.h),
  * and each op computes what its reference in runtime/cpu_ref_*.c (or the
  * function named) computes, with the same attributes (graph.h). Elementwise
  * ops may write in place (y == x, or y == r where the planner allows it).
@@ -22,8 +22,9 @@
 
 #include <cuda_fp16.h> /* __half */
 
-#include "cpu_ops.h" /* ds_tensor, ds_node, ds_act */
-#include "gpu_rt.h"  /* DS_CUDA_NS, cudaStream_t */
+#include "graph/graph.h"  /* ds_node, ds_act */
+#include "graph/tensor.h" /* ds_tensor */
+#include "gpu/gpu_rt.h"  /* DS_CUDA_NS, cudaStream_t */
 
 namespace DS_CUDA_NS {
 
@@ -56,7 +57,9 @@ ds_status op_groupnorm(const kern_ctx *k, const gpu_op *op); /* DS_OP_GROUPNORM:
 ds_status op_conv_depthwise(const kern_ctx *k, const gpu_op *op);
 ds_status op_conv_transpose(const kern_ctx *k, const gpu_op *op); /* DS_OP_CONV_TRANSPOSE */
 /* DS_OP_ATTENTION: flash-style, online softmax over key blocks; no T x T
- * score matrix exists in memory at any token count. */
+ * score matrix exists in memory at any token count; head_dim up to
+ * ATTENTION_MAX_HEAD_DIM. */
+enum { ATTENTION_MAX_HEAD_DIM = 128 };
 ds_status op_attention(const kern_ctx *k, const gpu_op *op);
 ds_status op_pos_embed(const kern_ctx *k, const gpu_op *op);     /* DS_OP_POS_EMBED */
 ds_status op_prepend_token(const kern_ctx *k, const gpu_op *op); /* DS_OP_PREPEND_TOKEN */

@@ -4,7 +4,7 @@
 
 #include <math.h>
 
-#include "common.cuh" /* DS_LAUNCH, device built-ins */
+#include "kernels/common.cuh" /* DS_LAUNCH, device built-ins */
 
 namespace DS_CUDA_NS {
 

@@ -23,6 +23,14 @@
 extern "C" {
 #endif
 
+/* What libdepthsolve.so exports: these functions and nothing else (the
+ * library is built with hidden visibility). */
+#if defined(__GNUC__)
+#define DS_API __attribute__((visibility("default")))
+#else
+#define DS_API
+#endif
+
 #define DS_VERSION_MAJOR 0
 #define DS_VERSION_MINOR 1
 #define DS_VERSION_PATCH 0
@@ -43,10 +51,10 @@ typedef enum ds_status {
 } ds_status;
 
 /* Short constant text for a status ("format error"). */
-const char *ds_status_string(ds_status status);
+DS_API const char *ds_status_string(ds_status status);
 
 /* Detail of the last failure on the calling thread ("" if none). */
-const char *ds_last_error(void);
+DS_API const char *ds_last_error(void);
 
 typedef enum ds_log_level {
     DS_LOG_DEBUG = 0,
@@ -69,9 +77,9 @@ typedef enum ds_arch {
 } ds_arch;
 
 /* "midas_v21_small_256", ... ; NULL for an out-of-range value. */
-const char *ds_arch_name(ds_arch arch);
+DS_API const char *ds_arch_name(ds_arch arch);
 /* DS_ARCH_UNKNOWN if the name is not one of ours. */
-ds_arch ds_arch_from_name(const char *name);
+DS_API ds_arch ds_arch_from_name(const char *name);
 
 /* ---- Checkpoint conversion ---------------------------------------------- */
 
@@ -87,7 +95,7 @@ typedef struct ds_convert_params {
     void *log_user;
 } ds_convert_params;
 
-ds_convert_params ds_convert_default_params(void);
+DS_API ds_convert_params ds_convert_default_params(void);
 
 /*
  * Reads a PyTorch checkpoint (zip or legacy format) or a safetensors file,
@@ -95,7 +103,7 @@ ds_convert_params ds_convert_default_params(void);
  * standardization, and writes a GGUF file. The output is written to a
  * temporary name and renamed, so it never exists half-written.
  */
-ds_status ds_convert_file(const char *in_path, const char *out_path,
+DS_API ds_status ds_convert_file(const char *in_path, const char *out_path,
                           const ds_convert_params *params);
 
 /*
@@ -103,7 +111,7 @@ ds_status ds_convert_file(const char *in_path, const char *out_path,
  * architecture filled with the synthetic-weight formula would produce
  * (see tests/data/README.md). Needs no download.
  */
-ds_status ds_synth_file(ds_arch arch, const char *out_path, const ds_convert_params *params);
+DS_API ds_status ds_synth_file(ds_arch arch, const char *out_path, const ds_convert_params *params);
 
 /* ---- Inference engine ---------------------------------------------------- */
 
@@ -141,11 +149,11 @@ typedef struct ds_engine_params {
     ds_precision precision; /* CUDA: DS_PRECISION_FP32 (default), _TF32 or _FP16; the CPU ignores it */
 } ds_engine_params;
 
-ds_engine_params ds_engine_default_params(void);
+DS_API ds_engine_params ds_engine_default_params(void);
 
 /* Opens the model (mapped, not copied) and checks its metadata and tensors. */
-ds_status ds_engine_create(const ds_engine_params *params, ds_engine **out);
-void ds_engine_free(ds_engine *engine); /* NULL-safe */
+DS_API ds_status ds_engine_create(const ds_engine_params *params, ds_engine **out);
+DS_API void ds_engine_free(ds_engine *engine); /* NULL-safe */
 
 typedef struct ds_model_info {
     ds_arch arch;
@@ -159,7 +167,7 @@ typedef struct ds_model_info {
     const char *device;     /* the backend that runs it: "cpu", "cuda", "cuda-emu" */
 } ds_model_info;
 
-ds_status ds_engine_model_info(const ds_engine *engine, ds_model_info *out);
+DS_API ds_status ds_engine_model_info(const ds_engine *engine, ds_model_info *out);
 
 /* What the engine holds on its device and issues per image, for benchmarks
  * and leak checks. Zeros on the CPU. */
@@ -174,12 +182,12 @@ typedef struct ds_engine_stats {
                                   (cudaMemGetInfo); under cuda-emu every live emulated
                                   allocation; -1 if it cannot be read */
 } ds_engine_stats;
-ds_status ds_engine_get_stats(const ds_engine *engine, ds_engine_stats *out);
+DS_API ds_status ds_engine_get_stats(const ds_engine *engine, ds_engine_stats *out);
 
 /* Runs the network on a normalized 1x3xHxW float32 tensor (NCHW). Writes the
  * HxW relative inverse depth (non-negative, larger is nearer). The first run
  * at a new size plans memory for it; later runs at that size allocate nothing. */
-ds_status ds_engine_run(ds_engine *engine, const float *input_nchw, int height, int width,
+DS_API ds_status ds_engine_run(ds_engine *engine, const float *input_nchw, int height, int width,
                         float *depth_out);
 
 /* ds_engine_run in two halves, for a stream of inputs: submit queues the
@@ -194,10 +202,12 @@ ds_status ds_engine_run(ds_engine *engine, const float *input_nchw, int height, 
  * from run to run (a new size waits for the runs in flight first). Other
  * calls on the engine may come between submit and collect. */
 #define DS_ENGINE_QUEUE_DEPTH 2
-ds_status ds_engine_submit(ds_engine *engine, const float *input_nchw, int height, int width);
-ds_status ds_engine_collect(ds_engine *engine, float *depth_out);
+DS_API ds_status ds_engine_submit(ds_engine *engine, const float *input_nchw, int height, int width);
+/* Writes the oldest run's depth map: height x width of the submitted input
+ * (ds_engine_submit), or of the photo (ds_engine_submit_rgb8). */
+DS_API ds_status ds_engine_collect(ds_engine *engine, float *depth_out);
 /* Runs submitted and not collected yet. */
-int ds_engine_pending(const ds_engine *engine);
+DS_API int ds_engine_pending(const ds_engine *engine);
 
 /* Called for each named stage output ("pretrained_layer1", "scratch_layer1_rn",
  * "scratch_refinenet1", "head_pre_relu", ...), as 1xCxHxW float32 (NCHW). */
@@ -205,7 +215,7 @@ typedef void (*ds_stage_fn)(const char *name, const float *nchw, int channels, i
                             int width, void *user);
 
 /* ds_engine_run that also reports every named stage output. */
-ds_status ds_engine_run_stages(ds_engine *engine, const float *input_nchw, int height, int width,
+DS_API ds_status ds_engine_run_stages(ds_engine *engine, const float *input_nchw, int height, int width,
                                float *depth_out, ds_stage_fn on_stage, void *user);
 
 /* ---- The whole pipeline on pixels (run.py's path) -------------------------- */
@@ -215,10 +225,10 @@ typedef struct ds_solve_params {
     int height; /* run.py --height: network size to aim for (0: the model's) */
 } ds_solve_params;
 
-ds_solve_params ds_solve_default_params(void);
+DS_API ds_solve_params ds_solve_default_params(void);
 
 /* The network input size run.py picks for a width x height photo. */
-ds_status ds_engine_input_size(const ds_engine *engine, int width, int height,
+DS_API ds_status ds_engine_input_size(const ds_engine *engine, int width, int height,
                                const ds_solve_params *params, int *net_width, int *net_height);
 
 /* RGB8 pixels (3 bytes per pixel, `stride` bytes per row) to the float depth
@@ -227,16 +237,27 @@ ds_status ds_engine_input_size(const ds_engine *engine, int width, int height,
  * resize back (PyTorch semantics). Output: relative inverse depth (the
  * network's output is >= 0; the bicubic resize may undershoot slightly near
  * edges, exactly as run.py's does). */
-ds_status ds_engine_solve_rgb8(ds_engine *engine, const uint8_t *rgb, int width, int height,
+DS_API ds_status ds_engine_solve_rgb8(ds_engine *engine, const uint8_t *rgb, int width, int height,
                                size_t stride, const ds_solve_params *params, float *depth_out);
+
+/* ds_engine_solve_rgb8 queued, as ds_engine_submit: the photo is copied
+ * (the caller may reuse it at once), and ds_engine_collect writes its depth
+ * map at the photo's size (width x height floats). On a CUDA device the
+ * resizes run there too: the host only decodes and writes, and the upload
+ * of one photo, the network on the one before and the download of the one
+ * before that overlap. Photos of different sizes may follow each other: the
+ * engine keeps a few network sizes prepared (a folder of portrait and
+ * landscape photos does not rebuild at every change). */
+DS_API ds_status ds_engine_submit_rgb8(ds_engine *engine, const uint8_t *rgb, int width, int height, size_t stride,
+                                const ds_solve_params *params);
 
 /* The steps of ds_engine_solve_rgb8, for callers that pipeline them (decode,
  * network and writing on different threads): the network input of a photo
  * for a size from ds_engine_input_size (3 x net_h x net_w floats, NCHW)... */
-ds_status ds_engine_prepare_rgb8(ds_engine *engine, const uint8_t *rgb, int width, int height,
+DS_API ds_status ds_engine_prepare_rgb8(ds_engine *engine, const uint8_t *rgb, int width, int height,
                                  size_t stride, int net_width, int net_height, float *input_nchw);
 /* ... ds_engine_run, then the network output resized to the photo's size. */
-void ds_resize_depth(const float *net_depth, int net_width, int net_height, float *depth,
+DS_API void ds_resize_depth(const float *net_depth, int net_width, int net_height, float *depth,
                      int width, int height, int n_threads);
 
 /* ---- Photo to 3D mesh ---------------------------------------------------- */
@@ -275,7 +296,7 @@ typedef struct ds_mesh_params {
     float tear;                    /* <= 0: keep every triangle (default 0) */
 } ds_mesh_params;
 
-ds_mesh_params ds_mesh_default_params(void);
+DS_API ds_mesh_params ds_mesh_default_params(void);
 
 typedef struct ds_mesh {
     float *vertices;             /* (n_vertices, 8): x y z nx ny nz u v; malloc'd */
@@ -288,11 +309,11 @@ typedef struct ds_mesh {
 } ds_mesh;
 
 /* The mesh of a width x height depth map (row-major floats, host memory),
- * built by the CUDA kernels of kernels/mesh.cu, on the CPU under the CUDA
+ * built by the CUDA kernels of kernels/mesh/mesh.cu, on the CPU under the CUDA
  * emulator; the result is in host memory, released with ds_mesh_free. */
-ds_status ds_mesh_build(const float *depth, int width, int height, const ds_mesh_params *params,
+DS_API ds_status ds_mesh_build(const float *depth, int width, int height, const ds_mesh_params *params,
                         ds_mesh *out);
-void ds_mesh_free(ds_mesh *mesh); /* NULL-safe; leaves *mesh empty */
+DS_API void ds_mesh_free(ds_mesh *mesh); /* NULL-safe; leaves *mesh empty */
 
 /* The photo's mesh in one call: ds_engine_solve_rgb8's depth map (solve may
  * be NULL for the defaults), then the mesh ds_mesh_build gives of it, the
@@ -302,7 +323,7 @@ void ds_mesh_free(ds_mesh *mesh); /* NULL-safe; leaves *mesh empty */
  * depth_out: NULL, or width x height floats that receive the depth map.
  * *out (host memory, released with ds_mesh_free) is left empty on failure.
  * Uses the engine as any call does: one thread at a time. */
-ds_status ds_engine_mesh_rgb8(ds_engine *engine, const uint8_t *rgb, int width, int height, size_t stride,
+DS_API ds_status ds_engine_mesh_rgb8(ds_engine *engine, const uint8_t *rgb, int width, int height, size_t stride,
                               const ds_solve_params *solve, const ds_mesh_params *params, float *depth_out,
                               ds_mesh *out);
 
@@ -324,7 +345,7 @@ typedef struct ds_mesh_device {
  * device. Under "cuda-emu" they are the emulator's device memory, which is
  * host memory the host may read directly. The CPU backend has no device:
  * DS_ERR_UNSUPPORTED (use ds_engine_mesh_rgb8). *out is zeroed on failure. */
-ds_status ds_engine_mesh_rgb8_device(ds_engine *engine, const uint8_t *rgb, int width, int height,
+DS_API ds_status ds_engine_mesh_rgb8_device(ds_engine *engine, const uint8_t *rgb, int width, int height,
                                      size_t stride, const ds_solve_params *solve,
                                      const ds_mesh_params *params, float *depth_out, ds_mesh_device *out);
 
@@ -365,7 +386,7 @@ typedef struct ds_scene_params {
     int n_threads;        /* CPU threads; 0: all cores */
 } ds_scene_params;
 
-ds_scene_params ds_scene_default_params(void);
+DS_API ds_scene_params ds_scene_default_params(void);
 
 typedef struct ds_camera {
     float position[3]; /* centre, metres */
@@ -373,25 +394,25 @@ typedef struct ds_camera {
     float focal_scale; /* focal length over the photo's: 1 the same view, < 1 wider */
 } ds_camera;
 
-ds_camera ds_camera_identity(void); /* the photo's own camera */
+DS_API ds_camera ds_camera_identity(void); /* the photo's own camera */
 
 /* RGB8 photo (`stride` bytes per row) and its width x height depth map
  * (relative inverse depth, any scale: the output of ds_engine_solve_rgb8);
  * both are copied. */
-ds_status ds_scene_create(const uint8_t *rgb, int width, int height, size_t stride, const float *depth,
+DS_API ds_status ds_scene_create(const uint8_t *rgb, int width, int height, size_t stride, const float *depth,
                           const ds_scene_params *params, ds_scene **out);
-void ds_scene_free(ds_scene *scene); /* NULL-safe */
+DS_API void ds_scene_free(ds_scene *scene); /* NULL-safe */
 
 /* The backend that renders: "cpu", "cuda" or "cuda-emu". */
-const char *ds_scene_device(const ds_scene *scene);
+DS_API const char *ds_scene_device(const ds_scene *scene);
 
 /* Renders the photo-sized frame seen from `camera` into rgb (width x height
  * RGB8, `stride` bytes per row). Allocates nothing after the first frame. */
-ds_status ds_scene_render(ds_scene *scene, const ds_camera *camera, uint8_t *rgb, size_t stride);
+DS_API ds_status ds_scene_render(ds_scene *scene, const ds_camera *camera, uint8_t *rgb, size_t stride);
 
 /* The mirrored border (pixels) a width x height scene needs so that none of
  * the n cameras sees past it, at most max(width, height) / 2. */
-ds_status ds_scene_margin(const ds_scene_params *params, int width, int height, const ds_camera *cameras,
+DS_API ds_status ds_scene_margin(const ds_scene_params *params, int width, int height, const ds_camera *cameras,
                           int n, int *margin);
 
 /* Camera paths: `t` in [0, 1] along the path; t = 0 is the photo's camera.
@@ -421,19 +442,19 @@ typedef struct ds_path_params {
     float focus;      /* in [0, 1]; < 0: ds_depth_focus of the depth map (default -1) */
 } ds_path_params;
 
-ds_path_params ds_path_default_params(void);
-const char *ds_motion_name(ds_motion motion); /* "zoom", ...; NULL out of range */
-ds_motion ds_motion_from_name(const char *name); /* DS_MOTION_COUNT if unknown */
-float ds_motion_default_strength(ds_motion motion);
+DS_API ds_path_params ds_path_default_params(void);
+DS_API const char *ds_motion_name(ds_motion motion); /* "zoom", ...; NULL out of range */
+DS_API ds_motion ds_motion_from_name(const char *name); /* DS_MOTION_COUNT if unknown */
+DS_API float ds_motion_default_strength(ds_motion motion);
 
 /* The focus of an automatic camera move: the 75th percentile of the
  * normalized inverse depth over the middle 60% of the picture (the subject
  * is usually central and nearer than most of the picture). */
-float ds_depth_focus(const float *depth, int width, int height);
+DS_API float ds_depth_focus(const float *depth, int width, int height);
 
 /* The camera at t of the path; focus must be in [0, 1] here (resolve
  * "auto" with ds_depth_focus first); the scene params give near, far. */
-ds_status ds_camera_on_path(const ds_path_params *path, const ds_scene_params *scene, float t,
+DS_API ds_status ds_camera_on_path(const ds_path_params *path, const ds_scene_params *scene, float t,
                             ds_camera *out);
 
 #ifdef __cplusplus

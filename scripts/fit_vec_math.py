@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Fits the polynomial coefficients of the AVX2 exp and erf in
-runtime/cpu_fast_avx2.h and runtime/cpu_fast_vec_avx2.c and prints them with their float32 error.
+runtime/cpu/fast/fast_avx2.h and runtime/cpu/fast/vec_avx2.c and prints them with their float32 error.
 
 Each fit is least squares on Chebyshev nodes, weighted so that the error
 that matters is flat; then the coefficients are rounded to float one at a

@@ -49,8 +49,5 @@ long ds_cli_rss_kib(void);
 const char *ds_cli_precision_name(ds_precision p);
 /* A positive thread count; 0 if not one. */
 int ds_cli_parse_threads(const char *s, int *out);
-int ds_cli_is_dir(const char *path);
-/* mkdir -p */
-ds_status ds_cli_mkdirs(const char *dir);
 
 #endif

@@ -1,12 +1,12 @@
 /* cli_batch.c: see cli_batch.h. */
-#include "cli_batch.h"
+#include "src/cli_batch.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "cli.h"          /* ds_cli_usage_error, ds_cli_parse_device */
-#include "depth_inputs.h" /* ds_parse_shard */
+#include "src/cli.h"          /* ds_cli_usage_error, ds_cli_parse_device */
+#include "src/depth_inputs.h" /* ds_parse_shard */
 
 static int parse_long(const char *s, long long lo, long long hi, long long *out) {
     char *end;

@@ -5,8 +5,8 @@
 
 #include <stddef.h>
 
-#include "depth_batch.h"  /* ds_batch_opts, ds_batch_result */
-#include "depth_inputs.h" /* ds_input_list */
+#include "src/depth_batch.h"  /* ds_batch_opts, ds_batch_result */
+#include "src/depth_inputs.h" /* ds_input_list */
 #include "depthsolve.h"   /* ds_engine_params */
 
 /* Where the shared options land in a command's own arguments. */

@@ -1,5 +1,5 @@
 /* cli_commands.c: the table of subcommands. */
-#include "cli.h"
+#include "src/cli.h"
 
 const ds_cli_command ds_cli_commands[] = {
     {"depth", "depth maps of photos and folders (run.py's job)", ds_cmd_depth},

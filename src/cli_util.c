@@ -6,10 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/stat.h>
 
-#include "cli.h"
-#include "error.h" /* ds_fail */
+#include "src/cli.h"
+#include "base/error.h" /* ds_fail */
 
 int ds_cli_report(const char *cmd, ds_status status) {
     const char *msg = ds_last_error();
@@ -124,26 +123,4 @@ int ds_cli_parse_threads(const char *s, int *out) {
         return 0;
     *out = (int)v;
     return 1;
-}
-
-int ds_cli_is_dir(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-ds_status ds_cli_mkdirs(const char *dir) {
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
-        return ds_fail(DS_ERR_IO, "%s: path too long", dir);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return ds_fail(DS_ERR_IO, "%s: cannot create directory: %s", buf, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        return ds_fail(DS_ERR_IO, "%s: cannot create directory: %s", buf, strerror(errno));
-    return DS_OK;
 }

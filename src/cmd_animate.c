@@ -8,13 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "cli_batch.h"   /* ds_cli_batch_option */
-#include "error.h"       /* ds_fail */
-#include "image.h"       /* ds_image_read */
-#include "image_fit.h"   /* ds_image_fit */
-#include "model_store.h" /* ds_open_model */
-#include "video_out.h"   /* ds_video_* */
+#include "src/cli.h"
+#include "src/cli_batch.h"   /* ds_cli_batch_option */
+#include "src/io/dirs.h" /* ds_is_dir, ds_mkdirs */
+#include "base/error.h"       /* ds_fail */
+#include "src/io/image.h"       /* ds_image_read */
+#include "src/io/image_fit.h"   /* ds_image_fit */
+#include "src/model_store.h" /* ds_open_model */
+#include "src/io/video_out.h"   /* ds_video_* */
 
 static const char ANIMATE_HELP[] =
     "usage: depthsolve animate --model M IMAGE -o OUT.mp4|OUT.gif|OUTDIR/ [options]\n"
@@ -178,7 +179,7 @@ static int writable_parent(const char *path) {
         snprintf(buf, sizeof buf, ".");
     else
         slash[slash == buf ? 1 : 0] = '\0';
-    return ds_cli_is_dir(buf) && access(buf, W_OK | X_OK) == 0;
+    return ds_is_dir(buf) && access(buf, W_OK | X_OK) == 0;
 }
 
 typedef struct clip {

@@ -6,12 +6,12 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "cli.h"
-#include "depth_outputs.h" /* ds_depth_range, ds_depth_quantize */
-#include "error.h"       /* ds_fail, DS_TRY */
-#include "image.h"       /* ds_image_read */
-#include "model_store.h" /* ds_open_model */
-#include "synth.h"       /* ds_synth_input */
+#include "src/cli.h"
+#include "src/depth_outputs.h" /* ds_depth_range, ds_depth_quantize */
+#include "base/error.h"       /* ds_fail, DS_TRY */
+#include "src/io/image.h"       /* ds_image_read */
+#include "src/model_store.h" /* ds_open_model */
+#include "weights_tools/synth.h"       /* ds_synth_input */
 
 static const char BENCH_HELP[] =
     "usage: depthsolve bench --model M.gguf [options]\n"

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "src/cli.h"
 
 static int parse_dtype(const char *s, ds_weight_dtype *out) {
     if (!strcmp(s, "f32"))

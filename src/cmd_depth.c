@@ -7,13 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "cli_batch.h"     /* ds_cli_batch_option, ds_cli_batch_inputs */
-#include "depth_batch.h"   /* ds_batch_run */
-#include "depth_inputs.h"  /* ds_input_list */
-#include "depth_outputs.h" /* ds_parse_formats, ds_parse_normalize */
-#include "image.h"         /* DS_IMAGE_MAX_PIXELS_DEFAULT */
-#include "model_store.h"   /* ds_open_model */
+#include "src/cli.h"
+#include "src/cli_batch.h"     /* ds_cli_batch_option, ds_cli_batch_inputs */
+#include "src/depth_batch.h"   /* ds_batch_run */
+#include "src/depth_inputs.h"  /* ds_input_list */
+#include "src/depth_outputs.h" /* ds_parse_formats, ds_parse_normalize */
+#include "src/io/image.h"         /* DS_IMAGE_MAX_PIXELS_DEFAULT */
+#include "src/model_store.h"   /* ds_open_model */
+#include "src/io/dirs.h" /* ds_is_dir, ds_mkdirs */
 
 static const char DEPTH_HELP[] =
     "usage: depthsolve depth --model M [options] INPUT... -o OUTDIR\n"
@@ -114,11 +115,11 @@ static int parse(int argc, char **argv, depth_args *a) {
 
 /* The output directory exists (created if needed) and accepts files. */
 static int check_out_dir(const char *dir) {
-    if (ds_cli_mkdirs(dir) != DS_OK) {
+    if (ds_mkdirs(dir) != DS_OK) {
         ds_cli_report("depth", DS_ERR_IO);
         return 0;
     }
-    if (!ds_cli_is_dir(dir) || access(dir, W_OK | X_OK) != 0) {
+    if (!ds_is_dir(dir) || access(dir, W_OK | X_OK) != 0) {
         fprintf(stderr, "depthsolve depth: %s: not a writable directory\n", dir);
         return 0;
     }

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "model_store.h" /* ds_fetch_model, ds_model_store_dir */
+#include "src/cli.h"
+#include "src/model_store.h" /* ds_fetch_model, ds_model_store_dir */
 
 static const char FETCH_HELP[] =
     "usage: depthsolve fetch NAME... [--dir DIR] [--keep-checkpoint]\n"

@@ -4,11 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "checkpoint.h" /* ds_ckpt_load */
-#include "cli.h"
-#include "convert.h"    /* ds_detect_arch */
-#include "gguf.h"       /* ds_gguf_open */
-#include "graph.h"      /* ds_format_shape */
+#include "weights_tools/readers/checkpoint.h" /* ds_ckpt_load */
+#include "src/cli.h"
+#include "weights_tools/convert.h"    /* ds_detect_arch */
+#include "gguf/gguf.h"       /* ds_gguf_open */
+#include "base/shape.h" /* ds_format_shape */
 
 static const char INFO_HELP[] =
     "usage: depthsolve info [--tensors] FILE...\n"

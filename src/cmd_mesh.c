@@ -9,14 +9,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "cli_batch.h"     /* ds_cli_batch_option, ds_cli_batch_inputs */
-#include "depth_batch.h"  /* ds_batch_run, ds_batch_sink */
-#include "depth_inputs.h" /* ds_input_list */
-#include "error.h"        /* ds_fail */
-#include "image.h"        /* DS_IMAGE_MAX_PIXELS_DEFAULT */
-#include "mesh_write.h"   /* ds_mesh_write, ds_mesh_format */
-#include "model_store.h"  /* ds_open_model */
+#include "src/cli.h"
+#include "src/cli_batch.h"     /* ds_cli_batch_option, ds_cli_batch_inputs */
+#include "src/depth_batch.h"  /* ds_batch_run, ds_batch_sink */
+#include "src/depth_inputs.h" /* ds_input_list */
+#include "src/io/dirs.h" /* ds_is_dir, ds_mkdirs */
+#include "base/error.h"        /* ds_fail */
+#include "src/io/image.h"        /* DS_IMAGE_MAX_PIXELS_DEFAULT */
+#include "src/io/mesh_write.h"   /* ds_mesh_write, ds_mesh_format */
+#include "src/model_store.h"  /* ds_open_model */
 
 static const char MESH_HELP[] =
     "usage: depthsolve mesh --model M [options] IMAGE -o OUT.{glb,obj,ply}\n"
@@ -134,12 +135,12 @@ static int parse(int argc, char **argv, mesh_args *a) {
     if (!(a->mesh.near_m < a->mesh.far_m))
         return ds_cli_usage_error("mesh", "--near must be below --far");
     ds_mesh_format by_ext;
-    a->single = !ds_cli_is_dir(a->out) && ds_mesh_format_from_path(a->out, &by_ext);
+    a->single = !ds_is_dir(a->out) && ds_mesh_format_from_path(a->out, &by_ext);
     if (a->single) {
         if (format_given && by_ext != a->format)
             return ds_cli_usage_error("mesh", "--format %s contradicts -o %s", ds_mesh_format_ext(a->format), a->out);
         a->format = by_ext;
-        if (argc - optind != 1 || ds_cli_is_dir(argv[optind]))
+        if (argc - optind != 1 || ds_is_dir(argv[optind]))
             return ds_cli_usage_error("mesh", "-o %s takes one IMAGE (a directory -o takes several)", a->out);
     }
     return DS_EXIT_OK;
@@ -167,7 +168,7 @@ static ds_status write_mesh(const mesh_args *a, const char *rel, const ds_image 
     char *slash = strrchr(path, '/');
     if (slash && !a->single) { /* mirrored sub-directories */
         *slash = '\0';
-        ds_status s = ds_cli_mkdirs(path);
+        ds_status s = ds_mkdirs(path);
         *slash = '/';
         DS_TRY(s);
     }
@@ -234,7 +235,7 @@ int ds_cmd_mesh(int argc, char **argv) {
         snprintf(parent, sizeof parent, "%.*s", slash ? (int)(slash - a.out) : 1, slash ? a.out : ".");
         dir = parent[0] ? parent : "/";
     }
-    if ((!a.single && ds_cli_mkdirs(dir) != DS_OK) || !ds_cli_is_dir(dir) || access(dir, W_OK | X_OK) != 0) {
+    if ((!a.single && ds_mkdirs(dir) != DS_OK) || !ds_is_dir(dir) || access(dir, W_OK | X_OK) != 0) {
         fprintf(stderr, "depthsolve mesh: %s: not a writable directory\n", dir);
         ds_inputs_free(&inputs);
         return DS_EXIT_FAILED;

@@ -5,9 +5,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli.h"
-#include "graph.h" /* ds_format_shape */
-#include "npy.h" /* ds_npy_read, ds_npy_write */
+#include "src/cli.h"
+#include "src/io/dirs.h" /* ds_is_dir, ds_mkdirs */
+#include "base/shape.h" /* ds_format_shape */
+#include "src/io/npy.h" /* ds_npy_read, ds_npy_write */
 
 static const char NET_HELP[] =
     "usage: depthsolve net --model M.gguf --input x.npy -o y.npy [options]\n"
@@ -97,7 +98,7 @@ int ds_cmd_net(int argc, char **argv) {
         return ds_cli_usage_error("net", "unexpected argument '%s'", argv[optind]);
     if (!p.model_path || !input || !output)
         return ds_cli_usage_error("net", "--model, --input and -o are required");
-    if (dump_dir && mkdir(dump_dir, 0777) != 0 && !ds_cli_is_dir(dump_dir))
+    if (dump_dir && mkdir(dump_dir, 0777) != 0 && !ds_is_dir(dump_dir))
         return ds_cli_usage_error("net", "cannot create the dump directory %s", dump_dir);
     p.log = ds_cli_log;
     p.log_user = &quiet;

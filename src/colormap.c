@@ -1,9 +1,9 @@
 /* colormap.c: named colormaps and their application to 8-bit values. */
-#include "colormap.h"
+#include "src/colormap.h"
 
 #include <string.h>
 
-#include "error.h" /* ds_fail */
+#include "base/error.h" /* ds_fail */
 
 static const char *const NAMES[DS_COLORMAP_COUNT] = {"gray", "inferno", "turbo"};
 

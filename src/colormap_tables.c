@@ -11,7 +11,7 @@
  * turbo: Google's "Turbo" by Anton Mikhailov, Copyright 2019 Google LLC,
  *   Apache License 2.0 (https://www.apache.org/licenses/LICENSE-2.0).
  */
-#include "colormap.h"
+#include "src/colormap.h"
 
 const uint8_t ds_colormap_inferno[256][3] = {
     {  0,   0,   4}, {  1,   0,   5}, {  1,   1,   6}, {  1,   1,   8},

@@ -1,5 +1,5 @@
 /* depth_batch.c: reader -> network -> writer threads over the photo list. */
-#include "depth_batch.h"
+#include "src/depth_batch.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "error.h"      /* ds_fail */
-#include "cli.h"        /* ds_cli_seconds */
-#include "image.h"      /* ds_image_read */
+#include "base/error.h"      /* ds_fail */
+#include "src/cli.h"        /* ds_cli_seconds */
+#include "src/io/image.h"      /* ds_image_read */
 
 enum { QUEUE_CAP = 2 }; /* photos in flight between two stages */
 

@@ -15,10 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "depth_inputs.h"  /* ds_input_list */
-#include "depth_outputs.h" /* ds_output_opts */
+#include "src/depth_inputs.h"  /* ds_input_list */
+#include "src/depth_outputs.h" /* ds_output_opts */
 #include "depthsolve.h"    /* ds_engine, ds_solve_params */
-#include "image.h"         /* ds_image */
+#include "src/io/image.h"         /* ds_image */
 
 /* Another command's outputs of each photo in place of the depth outputs
  * (`depthsolve mesh`): called on the writer thread with the depth map at the

@@ -1,5 +1,5 @@
 /* depth_inputs.c: walking INPUT files and directories into a sorted list. */
-#include "depth_inputs.h"
+#include "src/depth_inputs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -9,7 +9,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "error.h" /* ds_fail */
+#include "base/error.h" /* ds_fail */
 
 static int is_photo_name(const char *name) {
     const char *dot = strrchr(name, '.');

@@ -1,5 +1,6 @@
 /* depth_outputs.c: naming, normalization and writing of depth outputs. */
-#include "depth_outputs.h"
+#include "src/depth_outputs.h"
+#include "src/io/dirs.h" /* ds_is_dir, ds_mkdirs */
 
 #include <float.h>
 #include <math.h>
@@ -9,10 +10,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli.h"         /* ds_cli_mkdirs */
-#include "error.h"       /* ds_fail */
-#include "image_write.h" /* ds_png_write, ds_pfm_write */
-#include "npy.h"         /* ds_npy_write */
+#include "src/cli.h"         /* ds_mkdirs */
+#include "base/error.h"       /* ds_fail */
+#include "src/io/image_write.h" /* ds_png_write, ds_pfm_write */
+#include "src/io/npy.h"         /* ds_npy_write */
 
 int ds_parse_formats(const char *s, unsigned *out) {
     static const struct { const char *name; unsigned bit; } names[] = {
@@ -99,7 +100,7 @@ static ds_status make_parent(const char *path) {
     if (!slash)
         return DS_OK;
     *slash = '\0';
-    return ds_cli_mkdirs(buf);
+    return ds_mkdirs(buf);
 }
 
 ds_status ds_write_float_outputs(const ds_output_opts *o, const char *rel, const float *depth,

@@ -13,9 +13,9 @@
 
 #include <stddef.h>
 
-#include "colormap.h"   /* ds_colormap */
+#include "src/colormap.h"   /* ds_colormap */
 #include "depthsolve.h" /* ds_status */
-#include "image.h"      /* ds_image */
+#include "src/io/image.h"      /* ds_image */
 
 #ifdef __cplusplus
 extern "C" {

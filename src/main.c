@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h" /* command table */
+#include "src/cli.h" /* command table */
 #include "depthsolve.h"
 
 static void usage(FILE *f) {

@@ -1,5 +1,6 @@
 /* model_store.c: model names, the model store, on-the-fly conversion, downloads. */
-#include "model_store.h"
+#include "src/model_store.h"
+#include "src/io/dirs.h" /* ds_is_dir, ds_mkdirs */
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -10,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"   /* ds_cli_mkdirs */
-#include "error.h" /* ds_fail */
+#include "src/cli.h"   /* ds_mkdirs */
+#include "base/error.h" /* ds_fail */
 
 static const char *const RELEASE = "https://github.com/isl-org/MiDaS/releases/download";
 static const char *const RELEASE_TAG[DS_ARCH_COUNT] = {"v2_1", "v2_1", "v3", "v3"};
@@ -184,7 +185,7 @@ ds_status ds_fetch_model(ds_arch arch, const char *dir, int keep_checkpoint, int
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "fetch: unknown architecture");
     char url[1024], pt[4200], sha[65] = "";
     ds_model_url(arch, url, sizeof url);
-    DS_TRY(ds_cli_mkdirs(dir));
+    DS_TRY(ds_mkdirs(dir));
     snprintf(pt, sizeof pt, "%s/%s.pt", dir, name);
     snprintf(gguf_path, len, "%s/%s.gguf", dir, name);
     ds_status s = download_file(url, pt, name, progress, sha);

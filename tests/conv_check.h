@@ -11,10 +11,10 @@
 
 #include <vector>
 
-#include "cpu_ops.h"    /* ds_ref_conv2d */
-#include "cuda_test.h"  /* dev_buf, dev_alloc, dev_upload, dev_release */
-#include "graph.h"      /* ds_conv_attr, ds_window_out */
-#include "op_check.h"   /* op_random */
+#include "cpu/ops.h"    /* ds_ref_conv2d */
+#include "tests/cuda_test.h"  /* dev_buf, dev_alloc, dev_upload, dev_release */
+#include "graph/graph.h"      /* ds_conv_attr, ds_window_out */
+#include "tests/op_check.h"   /* op_random */
 
 namespace DS_CUDA_NS {
 

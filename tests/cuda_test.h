@@ -21,9 +21,9 @@
 
 #include <vector>
 
-#include "error.h"  /* DS_TRY */
-#include "gpu_rt.h" /* cuda_malloc, cuda_memcpy, ... */
-#include "test.h"   /* TEST, CHECK */
+#include "base/error.h"  /* DS_TRY */
+#include "gpu/gpu_rt.h" /* cuda_malloc, cuda_memcpy, ... */
+#include "tests/test.h"   /* TEST, CHECK */
 
 #if defined(__CUDACC__)
 static inline long long kernel_launches(const char *name) {
@@ -32,7 +32,7 @@ static inline long long kernel_launches(const char *name) {
 }
 static inline void print_schedule_seed(void) {}
 #else
-#include "emu.h" /* emu_launch_count, emu_seed */
+#include "gpu/emu/emu.h" /* emu_launch_count, emu_seed */
 static inline long long kernel_launches(const char *name) { return (long long)ds_emu::emu_launch_count(name); }
 /* Printed first, so that a failing run's output names the schedule it ran. */
 static inline void print_schedule_seed(void) {

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "gguf.h"
-#include "test.h"
+#include "base/error.h"
+#include "gguf/gguf.h"
+#include "tests/test.h"
 
 /* ---- helpers ---- */
 

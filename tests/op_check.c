@@ -1,11 +1,11 @@
 /* op_check.c: fast-versus-reference checks of CPU kernels with guard zones. */
-#include "op_check.h"
+#include "tests/op_check.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "planner.h" /* ds_plan_inplace_input */
+#include "graph/planner.h" /* ds_plan_inplace_input */
 
 enum { GUARD = 64 };
 static const uint32_t GUARD_BITS = 0x7fc0dead; /* a NaN no kernel produces */

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cpu_ops.h" /* ds_cpu_kernel, ds_node */
+#include "cpu/ops.h" /* ds_cpu_kernel, ds_node */
 
 #ifdef __cplusplus
 extern "C" {

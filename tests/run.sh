@@ -4,7 +4,9 @@
 #   tests/run.sh build build/asan
 # Test binaries print "PASS name"/"FAIL name" lines; shell tests (tests/cli_*.sh)
 # do the same. A binary that crashes or exits non-zero without a FAIL line
-# counts as one failure.
+# counts as one failure, and so does one that ran no test (no PASS, FAIL or
+# SKIP line): a test that cannot run must say why. Each line ends with the
+# seconds it took.
 set -u
 cd "$(dirname "$0")/.."
 export DS_TEST_TMP=${DS_TEST_TMP:-$(mktemp -d)}
@@ -15,21 +17,25 @@ failed_names=()
 
 run_one() { # label command...
     local label=$1; shift
-    local out rc
+    local out rc t0=$SECONDS
     out=$("$@" 2>&1); rc=$?
-    local p f
+    local p f s
     p=$(grep -c '^PASS ' <<<"$out")
     f=$(grep -c '^FAIL ' <<<"$out")
+    s=$(grep -c '^SKIP ' <<<"$out")
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
         f=1
         out+=$'\n'"FAIL $label: exit status $rc"
+    elif [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && [ "$s" -eq 0 ]; then
+        f=1
+        out+=$'\n'"FAIL $label: ran no test"
     fi
     pass=$((pass + p)); fail=$((fail + f))
     if [ "$f" -gt 0 ]; then
         failed_names+=("$label")
         printf '%s\n' "--- $label" "$out" | grep -v '^PASS '
     fi
-    printf '%-52s %4d passed, %d failed\n' "$label" "$p" "$f"
+    printf '%-52s %4d passed, %d failed %5ds\n' "$label" "$p" "$f" $((SECONDS - t0))
 }
 
 for build in "$@"; do
@@ -43,6 +49,7 @@ for build in "$@"; do
         name=$(basename "$t")
         run_one "$t (corpus)" "$t" "fuzz/corpus/${name#fuzz_}" "fuzz/regressions/${name#fuzz_}"
     done
+    [ -n "${DS_RUNNER_ONLY_BINARIES:-}" ] && continue # the runner's own test (cli_layout.sh)
     for t in tests/cli_*.sh; do
         [ -f "$t" ] || continue
         run_one "$t ($build)" env DS_BIN="$build/depthsolve" DS_BUILD="$build" bash "$t"

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch_plan.h"
-#include "error.h"
-#include "test.h"
+#include "weights_tools/arch_plan.h"
+#include "base/error.h"
+#include "tests/test.h"
 
 typedef struct key_row {
     char name[192];

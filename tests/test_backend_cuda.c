@@ -49,13 +49,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h" /* ds_cli_rss_kib */
+#include "src/cli.h" /* ds_cli_rss_kib */
 #include "depthsolve.h"
-#include "error.h" /* DS_TRY */
-#include "image.h" /* ds_image_read */
-#include "npy.h"   /* ds_npy_read */
-#include "op_check.h" /* op_rel_l2 */
-#include "test.h"
+#include "base/error.h" /* DS_TRY */
+#include "src/io/image.h" /* ds_image_read */
+#include "src/io/npy.h"   /* ds_npy_read */
+#include "tests/op_check.h" /* op_rel_l2 */
+#include "tests/test.h"
 
 static const double TOLERANCE = 1e-4;
 

@@ -10,12 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch_plan.h"
-#include "convert.h"
-#include "error.h"
-#include "gguf.h"
-#include "synth.h"
-#include "test.h"
+#include "weights_tools/arch_plan.h"
+#include "weights_tools/convert.h"
+#include "base/error.h"
+#include "gguf/gguf.h"
+#include "weights_tools/synth.h"
+#include "tests/test.h"
 
 static uint32_t bits(float f) {
     uint32_t u;

@@ -28,9 +28,9 @@
 #include <string>
 #include <vector>
 
-#include "common.cuh"  /* DS_LAUNCH, device built-ins */
-#include "cuda_test.h" /* dev_buf */
-#include "emu.h"       /* emu_set_seed, emu_seed, emu_threads_run, emu_launches */
+#include "kernels/common.cuh"  /* DS_LAUNCH, device built-ins */
+#include "tests/cuda_test.h" /* dev_buf */
+#include "gpu/emu/emu.h"       /* emu_set_seed, emu_seed, emu_threads_run, emu_launches */
 
 namespace DS_CUDA_NS {
 

@@ -1,7 +1,7 @@
 /*
  * test_cuda_half.cu: the pieces of the fp16 mode (--precision fp16) below
  * the backend:
- *  - op_to_half (kernels/half.cu): half(in_act(x)) rounded to nearest, the
+ *  - op_to_half (kernels/nn/half.cu): half(in_act(x)) rounded to nearest, the
  *    padded channels zero, on odd shapes, every activation, several block
  *    sizes, guard zones around the output; compared bit for bit with
  *    cuda_fp16.h's __float2half_rn on the host (the same rounding, exact);
@@ -24,11 +24,11 @@
 
 #include <vector>
 
-#include "cuda_dispatch.h" /* node_scratch_bytes */
-#include "cuda_test.h" /* dev_buf, cuda_test_setup */
-#include "gpu_libs.h"  /* gpu_conv_f16, gpu_gemm_f16 */
-#include "kernels.h"   /* op_to_half, op_bias_act_half */
-#include "op_check.h"  /* op_random, op_nmse */
+#include "cuda/dispatch.h" /* node_scratch_bytes */
+#include "tests/cuda_test.h" /* dev_buf, cuda_test_setup */
+#include "gpu/gpu_libs.h"  /* gpu_conv_f16, gpu_gemm_f16 */
+#include "kernels/kernels.h"   /* op_to_half, op_bias_act_half */
+#include "tests/op_check.h"  /* op_random, op_nmse */
 
 namespace DS_CUDA_NS {
 

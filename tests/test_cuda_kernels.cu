@@ -19,8 +19,8 @@
  * differ (ReLU, max-pool, min/max, the 8/16-bit quantization, the token
  * copies). The largest NMSE of each op is printed.
  *
- * The last test lists the .cu files of kernels/ and fails when a file has no
- * test here or one of its kernels never ran; files kernels/<word>*.cu with
+ * The last test lists the .cu files under kernels/ and fails when a file has no
+ * test here or one of its kernels never ran; files kernels/<folder>/<word>*.cu with
  * their own tests/test_cuda_<word>.cu (mesh) are left to that test.
  */
 #include <dirent.h>
@@ -29,17 +29,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <string>
 #include <vector>
 
-#include "cuda_test.h"    /* dev_buf, cuda_test_setup, kernel_launches */
-#include "depth_outputs.h" /* ds_depth_range, ds_depth_quantize */
-#include "kernels.h"      /* op_* */
-#include "op_check.h"     /* op_random, op_nmse */
-#include "planner.h"      /* ds_plan_inplace_input */
-#include "preprocess.h"   /* ds_preprocess_rgb8, ds_resize_bicubic_torch */
+#include "tests/cuda_test.h"    /* dev_buf, cuda_test_setup, kernel_launches */
+#include "src/depth_outputs.h" /* ds_depth_range, ds_depth_quantize */
+#include "kernels/kernels.h"      /* op_* */
+#include "tests/op_check.h"     /* op_random, op_nmse */
+#include "graph/planner.h"      /* ds_plan_inplace_input */
+#include "photo/preprocess.h"   /* ds_preprocess_rgb8, ds_resize_bicubic_torch */
 
 namespace DS_CUDA_NS {
 
@@ -790,25 +791,41 @@ static std::vector<std::string> kernel_names(const char *path) {
     return names;
 }
 
+/* The .cu files under `dir`, at any depth. */
+static void list_cu_files(const std::string &dir, std::vector<std::string> *out) {
+    DIR *d = opendir(dir.c_str());
+    if (!d)
+        return;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        const std::string name = e->d_name, path = dir + "/" + name;
+        if (name == "." || name == "..")
+            continue;
+        struct stat st;
+        if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+            list_cu_files(path, out);
+        else if (name.size() > 3 && name.compare(name.size() - 3, 3, ".cu") == 0)
+            out->push_back(path);
+    }
+    closedir(d);
+}
+
 TEST(every_kernel_has_an_emulated_test) {
     if (!cuda_is_emulated()) {
         printf("    (emulator only: a GPU does not count launches)\n");
         return;
     }
-    DIR *dir = opendir("kernels");
-    CHECK_MSG(dir, "cannot list kernels/ (run from the repository root)");
+    std::vector<std::string> paths;
+    list_cu_files("kernels", &paths);
+    CHECK_MSG(!paths.empty(), "cannot list kernels/ (run from the repository root)");
     int files = 0, kernels = 0;
     std::string missing;
-    for (struct dirent *e; (e = readdir(dir)) != NULL;) {
-        std::string name = e->d_name;
-        if (name.size() < 4 || name.compare(name.size() - 3, 3, ".cu") != 0)
-            continue;
-        const std::string stem = name.substr(0, name.size() - 3), path = "kernels/" + name;
+    for (const std::string &path : paths) {
+        const std::string name = path.substr(path.rfind('/') + 1), stem = name.substr(0, name.size() - 3);
         files++;
         bool tested = false;
         for (const auto &t : KERNEL_TESTS)
             tested |= stem == t.file;
-        /* kernels/<word>[_*].cu with a test binary of its own, tests/test_cuda_<word>.cu, which checks them */
+        /* kernels/<folder>/<word>[_*].cu with a test binary of its own, tests/test_cuda_<word>.cu, which checks them */
         if (!tested && access(("tests/test_cuda_" + stem.substr(0, stem.find('_')) + ".cu").c_str(), R_OK) == 0)
             continue;
         if (!tested)
@@ -819,7 +836,6 @@ TEST(every_kernel_has_an_emulated_test) {
                 missing += " " + k + " of " + path + " (never launched)";
         }
     }
-    closedir(dir);
     CHECK_MSG(files > 0 && missing.empty(), "untested:%s", missing.c_str());
     printf("    %d kernel files, %d kernels: every one ran under emulation\n", files, kernels);
 }

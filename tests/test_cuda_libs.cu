@@ -1,5 +1,5 @@
 /*
- * test_cuda_libs.cu: the cuDNN/cuBLAS seam (runtime/cuda/gpu_libs.h) under the
+ * test_cuda_libs.cu: the cuDNN/cuBLAS seam (runtime/gpu/gpu_libs.h) under the
  * emulator: gpu_conv is ds_ref_conv2d and gpu_gemm a plain GEMM (on operands
  * cut to TF32 when tuned so), both in
  * stream order and capturable; shapes and pointers are checked when a call
@@ -13,11 +13,11 @@
 
 #include <vector>
 
-#include "conv_check.h" /* conv_check_make */
-#include "cuda_test.h" /* dev_buf */
-#include "gpu_libs.h"  /* gpu_conv, gpu_gemm */
-#include "kernels.h"   /* op_bias_act */
-#include "op_check.h"  /* op_random, op_nmse */
+#include "tests/conv_check.h" /* conv_check_make */
+#include "tests/cuda_test.h" /* dev_buf */
+#include "gpu/gpu_libs.h"  /* gpu_conv, gpu_gemm */
+#include "kernels/kernels.h"   /* op_bias_act */
+#include "tests/op_check.h"  /* op_random, op_nmse */
 
 namespace DS_CUDA_NS {
 

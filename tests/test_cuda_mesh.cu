@@ -1,5 +1,5 @@
 /*
- * test_cuda_mesh.cu: the mesh kernels (kernels/mesh.cu) against a plain C
+ * test_cuda_mesh.cu: the mesh kernels (kernels/mesh/mesh.cu) against a plain C
  * reference written here, for both projections, odd grid sizes, one vertex
  * per pixel, 1-pixel and very wide or tall images, with and without
  * tearing, at several block sizes (one and many compaction tiles), and the
@@ -24,12 +24,12 @@
 #include <string>
 #include <vector>
 
-#include "cuda_test.h" /* dev_buf, cuda_test_setup, kernel_launches */
-#include "kernels.h"   /* op_minmax */
-#include "mesh.cuh"    /* op_mesh_build */
-#include "mesh_host.cuh" /* mesh_buffers, mesh_build_device */
-#include "mesh.h"      /* ds_mesh_plan, ds_mesh_grid */
-#include "op_check.h"  /* op_random */
+#include "tests/cuda_test.h" /* dev_buf, cuda_test_setup, kernel_launches */
+#include "kernels/kernels.h"   /* op_minmax */
+#include "kernels/mesh/mesh.cuh"    /* op_mesh_build */
+#include "kernels/mesh/mesh_host.cuh" /* mesh_buffers, mesh_build_device */
+#include "mesh/mesh.h"      /* ds_mesh_plan, ds_mesh_grid */
+#include "tests/op_check.h"  /* op_random */
 
 namespace DS_CUDA_NS {
 
@@ -341,7 +341,7 @@ TEST(tearing_separates_the_step) {
               b.idx.size() / 3, all);
 }
 
-/* kernels/mesh_host.cu's round trip in this build. */
+/* kernels/mesh/mesh_host.cu's round trip in this build. */
 #if defined(__CUDACC__)
 #define MESH_HOST_BUILD ds_mesh_build_cuda
 #else
@@ -367,7 +367,7 @@ TEST(host_round_trip) {
     CHECK_MSG(same, "the host round trip differs from the reference");
 }
 
-/* kernels/mesh_host.cu's sequence on depth maps already on the device (the
+/* kernels/mesh/mesh_host.cu's sequence on depth maps already on the device (the
  * CUDA backend's path): each mesh the reference's, its buffers grown for a
  * bigger grid and kept, not reallocated, for smaller ones. */
 TEST(device_buffers_grow_and_are_kept) {
@@ -466,15 +466,15 @@ TEST(every_mesh_kernel_ran) {
                            "mesh_tile_write_kernel"};
     for (const char *n : names)
         CHECK_MSG(kernel_launches(n) > 0, "%s never ran", n);
-    FILE *f = fopen("kernels/mesh.cu", "rb");
-    CHECK_MSG(f, "cannot read kernels/mesh.cu (run from the repository root)");
+    FILE *f = fopen("kernels/mesh/mesh.cu", "rb");
+    CHECK_MSG(f, "cannot read kernels/mesh/mesh.cu (run from the repository root)");
     std::string src(1 << 16, '\0');
     src.resize(fread(&src[0], 1, src.size(), f));
     fclose(f);
     int found = 0;
     for (size_t at = src.find("__global__ void "); at != std::string::npos; at = src.find("__global__ void ", at + 1))
         found++;
-    CHECK_MSG(found == 4, "kernels/mesh.cu has %d kernels; this test knows 4", found);
+    CHECK_MSG(found == 4, "kernels/mesh/mesh.cu has %d kernels; this test knows 4", found);
 }
 
 } // namespace DS_CUDA_NS

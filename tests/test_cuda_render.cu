@@ -1,6 +1,6 @@
 /*
- * test_cuda_render.cu: the frame kernels (kernels/render.cu, through
- * kernels/render_host.cu) against the plain C path (runtime/render_cpu.c):
+ * test_cuda_render.cu: the frame kernels (kernels/scene/render.cu, through
+ * kernels/scene/render_host.cu) against the plain C path (runtime/scene/render_cpu.c):
  * the same scene seen from the same cameras, through ds_scene with
  * DS_DEVICE_CUDA_EMU (or DS_DEVICE_CUDA on a GPU) and DS_DEVICE_CPU.
  *
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda_test.h" /* cuda_test_begin, kernel_launches */
+#include "tests/cuda_test.h" /* cuda_test_begin, kernel_launches */
 #include "depthsolve.h"
 
 namespace DS_CUDA_NS {

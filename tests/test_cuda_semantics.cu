@@ -18,9 +18,9 @@
 
 #include <vector>
 
-#include "common.cuh"  /* DS_LAUNCH, DS_DYNAMIC_SHARED, device built-ins */
-#include "cuda_test.h" /* dev_buf, cuda_test_setup */
-#include "dtype.h"     /* ds_f32_to_f16, ds_f16_to_f32 */
+#include "kernels/common.cuh"  /* DS_LAUNCH, DS_DYNAMIC_SHARED, device built-ins */
+#include "tests/cuda_test.h" /* dev_buf, cuda_test_setup */
+#include "base/dtype.h"     /* ds_f32_to_f16, ds_f16_to_f32 */
 
 namespace DS_CUDA_NS {
 

@@ -41,18 +41,18 @@
 #include <vector>
 
 extern "C" {
-#include "arch.h" /* ds_arch_build (a C header without extern "C") */
+#include "model/arch.h" /* ds_arch_build (a C header without extern "C") */
 }
-#include "conv_check.h" /* conv_check_make */
-#include "cublaslt_load.h" /* cublaslt_load, cublaslt_status_string */
-#include "cuda_test.h"  /* dev_buf, dev_alloc, dev_guards_ok */
-#include "cudnn_conv.h" /* conv_graph, conv_configs, conv_plan, cudnn_devprop_from_json */
-#include "error.h"      /* DS_TRY, ds_fail */
-#include "gpu_libs.h"   /* gpu_libs_create */
-#include "gpu_rt.h"     /* cuda_device_count */
-#include "op_check.h"   /* op_random, op_nmse */
-#include "test.h"       /* TEST, CHECK */
-#include "tune_cache.h" /* tune_cache_path, tune_cache_load, tune_cache_store */
+#include "tests/conv_check.h" /* conv_check_make */
+#include "cuda/cublaslt_load.h" /* cublaslt_load, cublaslt_status_string */
+#include "tests/cuda_test.h"  /* dev_buf, dev_alloc, dev_guards_ok */
+#include "cuda/cudnn_conv.h" /* conv_graph, conv_configs, conv_plan, cudnn_devprop_from_json */
+#include "base/error.h"      /* DS_TRY, ds_fail */
+#include "gpu/gpu_libs.h"   /* gpu_libs_create */
+#include "gpu/gpu_rt.h"     /* cuda_device_count */
+#include "tests/op_check.h"   /* op_random, op_nmse */
+#include "tests/test.h"       /* TEST, CHECK */
+#include "cuda/tune_cache.h" /* tune_cache_path, tune_cache_load, tune_cache_store */
 
 using namespace ds_cuda;
 
@@ -206,7 +206,7 @@ struct conv_result {
 };
 
 /* --precision fp16: the bare convolution on half operands, its input
- * channels padded as the backend pads them (cuda_dispatch.h); it must plan,
+ * channels padded as the backend pads them (cuda/dispatch.h); it must plan,
  * and the first plan should be a tensor-core engine. */
 static ds_status plan_f16(const ds_conv_attr *a, const int64_t xs[4], const int64_t ys[4], conv_result *res) {
     const int64_t padded[4] = {xs[0], xs[1], xs[2], a->groups == 1 ? (xs[3] + 7) / 8 * 8 : xs[3]};

@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "depthsolve.h"
-#include "test.h"
+#include "tests/test.h"
 
 enum { W = 40, H = 28, PW = 23, PH = 37, PAD = 5 };
 

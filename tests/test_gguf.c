@@ -9,10 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "gguf.h"
-#include "gguf_bytes.h" /* bb, one_tensor, open_fails */
-#include "test.h"
+#include "base/error.h"
+#include "gguf/gguf.h"
+#include "tests/gguf_bytes.h" /* bb, one_tensor, open_fails */
+#include "tests/test.h"
 
 /* ---- a file with every writer feature ---- */
 

@@ -1,7 +1,7 @@
 /* test_gguf_hostile.c: hand-made GGUF files the reader must refuse with a
  * clear one-line error (or, for overlapping tensors, read). */
-#include "gguf_bytes.h" /* bb, one_tensor, CHECK_OPEN_FAILS */
-#include "test.h"
+#include "tests/gguf_bytes.h" /* bb, one_tensor, CHECK_OPEN_FAILS */
+#include "tests/test.h"
 
 TEST(hostile_headers) {
     bb b = {0};

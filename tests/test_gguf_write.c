@@ -9,10 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "gguf.h"
-#include "gguf_private.h" /* ds_gguf_writer_stream_only */
-#include "test.h"
+#include "base/error.h"
+#include "gguf/gguf.h"
+#include "gguf/gguf_private.h" /* ds_gguf_writer_stream_only */
+#include "tests/test.h"
 
 /* Temporary files the writer leaves behind in dir (should be none). */
 static int count_temp_files(const char *dir) {

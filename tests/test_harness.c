@@ -1,5 +1,5 @@
 /* test_harness.c: implementation of test.h, linked into every test binary. */
-#include "test.h"
+#include "tests/test.h"
 
 #include <ftw.h>
 #include <stdarg.h>

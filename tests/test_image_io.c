@@ -15,13 +15,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "colormap.h"
-#include "error.h"
-#include "image.h"
-#include "image_codecs.h" /* ds_exif_orientation */
-#include "image_write.h"
-#include "npy.h"
-#include "test.h"
+#include "src/colormap.h"
+#include "base/error.h"
+#include "src/io/image.h"
+#include "src/io/image_codecs.h" /* ds_exif_orientation */
+#include "src/io/image_write.h"
+#include "src/io/npy.h"
+#include "tests/test.h"
 
 #define IMAGES "tests/data/images/"
 #define PIPELINE "tests/data/reference/midas_v21_small_256/pipeline_211x157/"

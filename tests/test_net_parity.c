@@ -14,9 +14,9 @@
 #include <string.h>
 
 #include "depthsolve.h"
-#include "npy.h"
-#include "op_check.h" /* op_rel_l2 */
-#include "test.h"
+#include "src/io/npy.h"
+#include "tests/op_check.h" /* op_rel_l2 */
+#include "tests/test.h"
 
 static const double TOLERANCE = 1e-4;
 

@@ -15,9 +15,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cpu_conv.h"
-#include "op_check.h"
-#include "test.h"
+#include "cpu/conv/conv.h"
+#include "tests/op_check.h"
+#include "tests/test.h"
 
 static const double DIRECT_TOL = 1e-11;
 static const double WINO_TOL = 1e-10;

@@ -1,5 +1,5 @@
 /*
- * test_ops_vit.c: the fast CPU kernels of cpu_fast_*.c against the reference
+ * test_ops_vit.c: the fast CPU kernels of cpu/fast/ against the reference
  * ones (tests/op_check.h) on odd shapes, with 1 and 2 threads, guard zones
  * and the in-place variants the planner may choose; and the AVX2 row
  * primitives (erf, exp, ...) against libm and the portable set.
@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu_fast.h"
-#include "op_check.h"
-#include "test.h"
+#include "cpu/fast/fast.h"
+#include "tests/op_check.h"
+#include "tests/test.h"
 
 static uint64_t seed = 1;
 static double worst; /* largest NMSE of the running family, in place or not */

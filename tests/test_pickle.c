@@ -3,11 +3,11 @@
  * family, the allow-list, torch persistent ids and rebuilds, the hard
  * limits, and the state_dict flattening and view checks on top of it.
  */
-#include "test.h"
+#include "tests/test.h"
 
-#include "error.h"
-#include "pickle.h"
-#include "torch_common.h"
+#include "base/error.h"
+#include "weights_tools/readers/pickle.h"
+#include "weights_tools/readers/torch_common.h"
 
 /* pickle.dumps(obj, protocol=p) by CPython 3.11, for
  * obj = {'a': [1, -2, 3.5, None, True, False, 'x', b'yz', (1, 2)], 'big': 2**40,

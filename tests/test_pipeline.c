@@ -15,14 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "depth_outputs.h"
+#include "src/depth_outputs.h"
 #include "depthsolve.h"
-#include "image.h"
-#include "image_write.h"
-#include "npy.h"
-#include "preprocess.h"
-#include "op_check.h" /* op_rel_l2 */
-#include "test.h"
+#include "src/io/image.h"
+#include "src/io/image_write.h"
+#include "src/io/npy.h"
+#include "photo/preprocess.h"
+#include "tests/op_check.h" /* op_rel_l2 */
+#include "tests/test.h"
 
 static const char *tmp_dir(void) {
     const char *d = getenv("DS_TEST_TMP");

@@ -18,8 +18,8 @@
 #include <string.h>
 
 #include "depthsolve.h"
-#include "render.h" /* ds_render_sharpen */
-#include "test.h"
+#include "scene/render.h" /* ds_render_sharpen */
+#include "tests/test.h"
 
 /* colours of the two planes: the near one red, the far one stripes of blue and green */
 static const uint8_t NEAR_RGB[3] = {220, 30, 20};

@@ -2,9 +2,9 @@
  * tests/fixtures/make_safetensors.py: values, shapes, hostile files, truncations. */
 #include <stdint.h>
 
-#include "checkpoint.h"
-#include "error.h"
-#include "test.h"
+#include "weights_tools/readers/checkpoint.h"
+#include "base/error.h"
+#include "tests/test.h"
 
 #define DIR "tests/data/safetensors/"
 

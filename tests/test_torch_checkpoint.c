@@ -4,10 +4,10 @@
  * hostile or broken files (make_hostile_checkpoints.py, plus cuts and byte
  * changes of the good files made here) refused with a clear error.
  */
-#include "test.h"
+#include "tests/test.h"
 
-#include "checkpoint.h"
-#include "error.h"
+#include "weights_tools/readers/checkpoint.h"
+#include "base/error.h"
 
 #define DIR "tests/data/checkpoints/"
 #define HOSTILE DIR "hostile/"

@@ -1,12 +1,12 @@
 /* arch_plan.c: recording binder and the raw-key expansion of declarations. */
-#include "arch_plan.h"
+#include "weights_tools/arch_plan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h" /* ds_fail */
-#include "params.h" /* ds_param_weight_shape */
+#include "base/error.h" /* ds_fail */
+#include "graph/params.h" /* ds_param_weight_shape */
 
 static ds_status record(void *ctx, const ds_param_decl *d, ds_tensor_ref *w, ds_tensor_ref *b) {
     ds_arch_plan *p = ctx;

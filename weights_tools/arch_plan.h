@@ -7,8 +7,8 @@
 
 #include <stddef.h>
 
-#include "arch.h"  /* ds_arch_build */
-#include "graph.h" /* ds_graph */
+#include "model/arch.h"  /* ds_arch_build */
+#include "graph/graph.h" /* ds_graph */
 
 typedef struct ds_arch_plan {
     ds_arch arch;

@@ -4,17 +4,17 @@
  * while the file is written, each tensor read where the checkpoint is mapped
  * and written where the output is mapped (no copy of the model in memory).
  */
-#include "convert.h"
+#include "weights_tools/convert.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch_plan.h" /* ds_arch_plan, ds_raw_keys */
-#include "ckpt_view.h" /* ds_ckpt_view */
-#include "error.h"     /* ds_fail */
-#include "fold.h"      /* ds_batchnorm_scales, ds_fold_rows, ds_fold_channels_last */
-#include "params.h"    /* ds_param_weight_shape, ds_param_weight_may_be_f16 */
+#include "weights_tools/arch_plan.h" /* ds_arch_plan, ds_raw_keys */
+#include "weights_tools/readers/ckpt_view.h" /* ds_ckpt_view */
+#include "base/error.h"     /* ds_fail */
+#include "weights_tools/fold.h"      /* ds_batchnorm_scales, ds_fold_rows, ds_fold_channels_last */
+#include "graph/params.h"    /* ds_param_weight_shape, ds_param_weight_may_be_f16 */
 
 enum { DS_GGUF_FORMAT_VERSION = 1 };
 

@@ -5,9 +5,9 @@
 #ifndef DS_CONVERT_H
 #define DS_CONVERT_H
 
-#include "checkpoint.h" /* ds_ckpt */
+#include "weights_tools/readers/checkpoint.h" /* ds_ckpt */
 #include "depthsolve.h" /* ds_arch, ds_convert_params */
-#include "gguf.h"       /* ds_gguf_writer */
+#include "gguf/gguf.h"       /* ds_gguf_writer */
 
 typedef struct ds_converted {
     ds_arch arch;

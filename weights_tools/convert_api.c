@@ -1,11 +1,11 @@
 /* convert_api.c: the public conversion entry points of depthsolve.h. */
 #include <string.h>
 
-#include "checkpoint.h" /* ds_ckpt_load */
-#include "convert.h"
-#include "error.h"
-#include "log.h"        /* ds_log */
-#include "synth.h"      /* ds_synth_ckpt */
+#include "weights_tools/readers/checkpoint.h" /* ds_ckpt_load */
+#include "weights_tools/convert.h"
+#include "base/error.h"
+#include "base/log.h"        /* ds_log */
+#include "weights_tools/synth.h"      /* ds_synth_ckpt */
 
 ds_convert_params ds_convert_default_params(void) {
     ds_convert_params p;

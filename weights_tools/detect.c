@@ -2,10 +2,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "arch_plan.h" /* ds_arch_plan, ds_raw_keys */
-#include "ckpt_view.h" /* ds_ckpt_view */
-#include "convert.h"
-#include "error.h"     /* ds_fail */
+#include "weights_tools/arch_plan.h" /* ds_arch_plan, ds_raw_keys */
+#include "weights_tools/readers/ckpt_view.h" /* ds_ckpt_view */
+#include "weights_tools/convert.h"
+#include "base/error.h"     /* ds_fail */
 
 typedef struct match {
     int required, matched;

@@ -1,5 +1,5 @@
 /* fold.c: BatchNorm and weight-standardization folding, layout permutation. */
-#include "fold.h"
+#include "weights_tools/fold.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,13 +1,13 @@
 /* synth.c: synthetic weights, bit-exact with the reference README's formula. */
-#include "synth.h"
+#include "weights_tools/synth.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch_plan.h" /* ds_arch_plan, ds_raw_keys */
-#include "error.h"     /* ds_fail */
+#include "weights_tools/arch_plan.h" /* ds_arch_plan, ds_raw_keys */
+#include "base/error.h"     /* ds_fail */
 
 uint64_t ds_synth_seed(const char *key) {
     uint64_t h = 0xcbf29ce484222325ull;

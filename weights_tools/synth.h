@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "checkpoint.h" /* ds_ckpt */
+#include "weights_tools/readers/checkpoint.h" /* ds_ckpt */
 #include "depthsolve.h" /* ds_arch */
 
 /* FNV-1a 64 of the key's bytes. */

@@ -1,9 +1,9 @@
 /* backend_cuda_emu_none.c: ds_backend_cuda_emu and the emulated mesh build
  * in a build without the CUDA headers they are compiled against. */
-#include "backend.h" /* ds_backend_ops */
-#include "error.h"   /* ds_fail */
-#include "render.h"  /* ds_render_gpu_*_emu */
-#include "mesh.h"    /* ds_mesh_build_emu */
+#include "graph/backend.h" /* ds_backend_ops */
+#include "base/error.h"   /* ds_fail */
+#include "scene/render.h"  /* ds_render_gpu_*_emu */
+#include "mesh/mesh.h"    /* ds_mesh_build_emu */
 
 static ds_status none_create(const ds_backend_config *cfg, void **state, char *describe,
                              size_t describe_len) {

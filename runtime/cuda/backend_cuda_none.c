@@ -1,8 +1,8 @@
 /* backend_cuda_none.c: ds_backend_cuda in a build without nvcc (or a
  * sanitizer build): the device reports why it cannot run. */
-#include "backend.h" /* ds_backend_ops */
-#include "error.h"   /* ds_fail */
-#include "render.h"  /* ds_render_gpu_*_cuda */
+#include "graph/backend.h" /* ds_backend_ops */
+#include "base/error.h"   /* ds_fail */
+#include "scene/render.h"  /* ds_render_gpu_*_cuda */
 
 static ds_status none_create(const ds_backend_config *cfg, void **state, char *describe,
                              size_t describe_len) {

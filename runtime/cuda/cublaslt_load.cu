@@ -1,5 +1,5 @@
 /* cublaslt_load.cu: finding cuBLASLt's functions at run time (see the header). */
-#include "cublaslt_load.h"
+#include "cuda/cublaslt_load.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
@@ -7,7 +7,7 @@
 #include <atomic>
 #include <mutex>
 
-#include "error.h" /* ds_fail */
+#include "base/error.h" /* ds_fail */
 
 #define DS_STR_(x) #x
 #define DS_STR(x) DS_STR_(x)

@@ -9,7 +9,7 @@
 
 #include <cuda_runtime.h> /* cudaError_t, cudaGetErrorString */
 
-#include "error.h" /* ds_fail */
+#include "base/error.h" /* ds_fail */
 
 #define CUDART_TRY(stmt)                                                                      \
     do {                                                                                      \

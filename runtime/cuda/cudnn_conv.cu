@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cudnn_conv.h" /* the functions defined here */
-#include "lib_check.h"  /* CUDNN_TRY */
+#include "cuda/cudnn_conv.h" /* the functions defined here */
+#include "cuda/lib_check.h"  /* CUDNN_TRY */
 
 namespace ds_cuda {
 

@@ -26,7 +26,7 @@
 #include <cudnn.h> /* cudnnBackendDescriptor_t */
 
 #include "depthsolve.h" /* ds_status */
-#include "graph.h"      /* ds_conv_attr, ds_act */
+#include "graph/graph.h"      /* ds_conv_attr, ds_act */
 
 namespace ds_cuda {
 

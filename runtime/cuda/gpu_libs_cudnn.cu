@@ -35,11 +35,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "cudnn_conv.h" /* conv_graph, conv_configs, conv_plan */
-#include "gpu_libs.h"   /* the functions defined here */
-#include "kernels.h"    /* op_act, op_bias_act */
-#include "lib_check.h"  /* CUDNN_TRY, CUBLAS_TRY, CUDART_TRY */
-#include "tune_cache.h" /* tune_cache_path, tune_cache_load, tune_cache_store */
+#include "cuda/cudnn_conv.h" /* conv_graph, conv_configs, conv_plan */
+#include "gpu/gpu_libs.h"   /* the functions defined here */
+#include "kernels/kernels.h"    /* op_act, op_bias_act */
+#include "cuda/lib_check.h"  /* CUDNN_TRY, CUBLAS_TRY, CUDART_TRY */
+#include "cuda/tune_cache.h" /* tune_cache_path, tune_cache_load, tune_cache_store */
 
 namespace ds_cuda {
 

@@ -4,8 +4,8 @@
  * present): everything builds, and opening the CUDA backend fails with a
  * clear message.
  */
-#include "error.h"    /* ds_fail */
-#include "gpu_libs.h" /* the functions defined here */
+#include "base/error.h"    /* ds_fail */
+#include "gpu/gpu_libs.h" /* the functions defined here */
 
 namespace DS_CUDA_NS {
 

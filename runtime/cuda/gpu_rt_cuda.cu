@@ -3,9 +3,9 @@
 
 #include <cuda_runtime.h>
 
-#include "cudart_check.h" /* CUDART_TRY */
-#include "error.h"        /* ds_fail */
-#include "gpu_rt.h" /* the functions defined here */
+#include "cuda/cudart_check.h" /* CUDART_TRY */
+#include "base/error.h"        /* ds_fail */
+#include "gpu/gpu_rt.h" /* the functions defined here */
 
 
 namespace ds_cuda {

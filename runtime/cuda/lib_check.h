@@ -9,9 +9,9 @@
 
 #include <cudnn.h>    /* cudnnStatus_t, cudnnGetErrorString, cudnnGetLastErrorString */
 
-#include "cublaslt_load.h" /* cublaslt_status_string */
-#include "cudart_check.h" /* CUDART_TRY */
-#include "error.h"        /* ds_fail */
+#include "cuda/cublaslt_load.h" /* cublaslt_status_string */
+#include "cuda/cudart_check.h" /* CUDART_TRY */
+#include "base/error.h"        /* ds_fail */
 
 #define CUDNN_TRY(stmt)                                                                              \
     do {                                                                                             \

@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "error.h"      /* ds_fail */
-#include "tune_cache.h" /* the functions defined here */
+#include "base/error.h"      /* ds_fail */
+#include "cuda/tune_cache.h" /* the functions defined here */
 
 namespace ds_cuda {
 

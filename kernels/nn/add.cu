@@ -1,0 +1,28 @@
+/* add.cu: y = act(x + r), elementwise (DS_OP_ADD, ds_ref_add). */
+#include "graph/tensor.h" /* ds_apply_act */
+#include "kernels/common.cuh" /* DS_LAUNCH, kern_ctx, need_shape */
+
+namespace DS_CUDA_NS {
+
+/* grid.x: blocks of a grid-stride loop over the n elements. */
+static __global__ void add_kernel(const float *x /* (n) */, const float *r /* (n) */, float *y /* (n) */,
+                                  int64_t n, ds_act act) {
+    const int64_t stride = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride)
+        y[i] = ds_apply_act(act, x[i] + r[i]);
+}
+
+ds_status op_add(const kern_ctx *k, const gpu_op *op) {
+    const int64_t *s = op->node->shape; /* (N, H, W, C) */
+    DS_TRY(need_shape("add", "x", op->x, s));
+    DS_TRY(need_shape("add", "r", op->r, s));
+    DS_TRY(need_shape("add", "y", op->y, s));
+    const int64_t n = ds_shape_numel(s);
+    if (n == 0)
+        return DS_OK;
+    const int block = block_size(k, 256);
+    return DS_LAUNCH(add_kernel, grid_1d(n, block), block, 0, k->stream, op->x->data, op->r->data,
+                     op->y->data, n, op->node->a.act);
+}
+
+} // namespace DS_CUDA_NS

@@ -1,0 +1,231 @@
+/*
+ * cpu/backend.c: the CPU backend. Runs every node with the fast kernel
+ * table (or the reference one) in one host arena laid out by the plan;
+ * weights a kernel packs are packed once per engine and layout, and shared
+ * by every input size that uses that layout.
+ */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"     /* ds_fail */
+#include "cpu/ops.h"        /* ds_cpu_kernel tables */
+#include "graph/backend.h"  /* ds_backend_ops */
+
+void openblas_set_num_threads(int n);
+
+typedef struct pack_entry {
+    const float *w;
+    ds_op op;
+    int key; /* the kernel's pack_key: which layout */
+    void *packed;
+} pack_entry;
+
+/* One prepared input size. */
+typedef struct cpu_shape {
+    ds_backend_shape shape;
+    const void **packed; /* per node, owned by the pack cache */
+} cpu_shape;
+
+typedef struct cpu_state {
+    const ds_cpu_kernel *kernels;
+    void (*release_weights)(void *ctx, const void *data, size_t bytes);
+    void *release_ctx;
+    int n_threads;
+    float *arena;        /* the largest prepared plan's arena_floats, 64-byte aligned */
+    size_t arena_bytes;
+    float *scratch;      /* the largest workspace any prepared node needs */
+    size_t scratch_bytes;
+    pack_entry *packs;
+    size_t n_packs, cap_packs;
+} cpu_state;
+
+static void cpu_free(void *state) {
+    cpu_state *c = state;
+    if (!c)
+        return;
+    free(c->arena);
+    free(c->scratch);
+    for (size_t i = 0; i < c->n_packs; i++)
+        free(c->packs[i].packed);
+    free(c->packs);
+    free(c);
+}
+
+static ds_status cpu_create(const ds_backend_config *cfg, void **state, char *describe,
+                            size_t describe_len) {
+    cpu_state *c = calloc(1, sizeof *c);
+    if (!c)
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory creating the CPU backend");
+    c->kernels = cfg->reference ? ds_cpu_ref_kernels : ds_cpu_fast_kernels;
+    c->release_weights = cfg->release_weights;
+    c->release_ctx = cfg->release_ctx;
+    c->n_threads = cfg->n_threads;
+    snprintf(describe, describe_len, "%d CPU thread%s%s", c->n_threads,
+             c->n_threads == 1 ? "" : "s", cfg->reference ? ", reference ops" : "");
+    *state = c;
+    return DS_OK;
+}
+
+static bool cpu_supports_op(void *state, const ds_node *n) {
+    const cpu_state *c = state;
+    return (unsigned)n->op < DS_OP_COUNT && c->kernels[n->op].run != NULL;
+}
+
+/* Packed weights are shared by every shape that needs the same layout. */
+static ds_status packed_for(cpu_state *c, const ds_node *n, const void **out) {
+    const ds_cpu_kernel *k = &c->kernels[n->op];
+    *out = NULL;
+    if (!k->pack || !n->w[0].data)
+        return DS_OK;
+    int key = k->pack_key ? k->pack_key(n, c->n_threads) : 0;
+    for (size_t i = 0; i < c->n_packs; i++)
+        if (c->packs[i].w == n->w[0].data && c->packs[i].op == n->op && c->packs[i].key == key) {
+            *out = c->packs[i].packed;
+            return DS_OK;
+        }
+    if (c->n_packs == c->cap_packs) {
+        size_t cap = c->cap_packs ? c->cap_packs * 2 : 128;
+        pack_entry *grown = realloc(c->packs, cap * sizeof *grown);
+        if (!grown)
+            return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory packing weights");
+        c->packs = grown;
+        c->cap_packs = cap;
+    }
+    void *p = k->pack(n, n->w[0].data, c->n_threads);
+    if (!p)
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory packing %s", n->name);
+    c->packs[c->n_packs++] = (pack_entry){n->w[0].data, n->op, key, p};
+    /* the packed copy is what runs: let the mapped original leave memory */
+    if (c->release_weights)
+        c->release_weights(c->release_ctx, n->w[0].data,
+                           (size_t)ds_shape_numel_n(n->w[0].shape, n->w[0].ndim) * sizeof(float));
+    *out = p;
+    return DS_OK;
+}
+
+/* Grows a 64-byte aligned buffer to at least `bytes` (contents dropped). */
+static ds_status grow(float **buf, size_t *cap, size_t bytes) {
+    bytes = (bytes + 63) / 64 * 64 + 64;
+    if (bytes <= *cap)
+        return DS_OK;
+    float *p = aligned_alloc(64, bytes);
+    if (!p)
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory for %zu MiB of activations", bytes >> 20);
+    free(*buf);
+    *buf = p;
+    *cap = bytes;
+    return DS_OK;
+}
+
+static void cpu_release(void *state, void *prepared) {
+    (void)state;
+    cpu_shape *p = prepared;
+    if (!p)
+        return;
+    free(p->packed);
+    free(p);
+}
+
+static ds_status cpu_prepare(void *state, const ds_backend_shape *shape, void **prepared) {
+    cpu_state *c = state;
+    const ds_graph *g = shape->graph;
+    *prepared = NULL;
+    cpu_shape *p = calloc(1, sizeof *p);
+    if (!p || !(p->packed = calloc((size_t)g->n_nodes, sizeof *p->packed))) {
+        free(p);
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory preparing a %dx%d input", shape->h, shape->w);
+    }
+    p->shape = *shape;
+    size_t scratch = 0;
+    ds_status s = DS_OK;
+    for (int i = 0; i < g->n_nodes && s == DS_OK; i++) {
+        const ds_node *n = &g->nodes[i];
+        const ds_cpu_kernel *k = &c->kernels[n->op];
+        size_t need = k->scratch_bytes ? k->scratch_bytes(n, c->n_threads) : 0;
+        if (need > scratch)
+            scratch = need;
+        s = packed_for(c, n, &p->packed[i]);
+    }
+    if (s == DS_OK)
+        s = grow(&c->arena, &c->arena_bytes, shape->plan->arena_floats * sizeof(float));
+    if (s == DS_OK)
+        s = grow(&c->scratch, &c->scratch_bytes, scratch);
+    if (s != DS_OK) {
+        cpu_release(c, p);
+        return ds_fail_context(s, "a %dx%d input", shape->h, shape->w);
+    }
+    *prepared = p;
+    return DS_OK;
+}
+
+static ds_tensor value(const cpu_state *c, const cpu_shape *p, int v) {
+    ds_tensor t;
+    t.data = c->arena + p->shape.plan->offset[v];
+    memcpy(t.shape, p->shape.graph->nodes[v].shape, sizeof t.shape);
+    return t;
+}
+
+/* (C, H, W) planes -> (H, W, C) interleaved. */
+static void nchw_to_nhwc(const float *src, float *dst, int64_t ch, int64_t hw) {
+    for (int64_t q = 0; q < hw; q++)
+        for (int64_t k = 0; k < ch; k++)
+            dst[q * ch + k] = src[k * hw + q];
+}
+
+static void execute(cpu_state *c, const cpu_shape *p, double *node_seconds) {
+    const ds_graph *g = p->shape.graph;
+    ds_cpu_ctx ctx = {.n_threads = c->n_threads, .scratch = c->scratch, .scratch_bytes = c->scratch_bytes};
+    for (int i = 0; i < g->n_nodes; i++) {
+        double t0 = node_seconds ? omp_get_wtime() : 0;
+        const ds_node *n = &g->nodes[i];
+        if (n->op == DS_OP_INPUT)
+            continue; /* written by the caller's conversion */
+        ds_tensor x, r, y = value(c, p, i);
+        if (n->in[0] >= 0)
+            x = value(c, p, n->in[0]);
+        if (n->in[1] >= 0)
+            r = value(c, p, n->in[1]);
+        ds_cpu_op op = {.node = n, .x = n->in[0] >= 0 ? &x : NULL, .r = n->in[1] >= 0 ? &r : NULL,
+                        .y = &y, .w = n->w[0].data, .b = n->w[1].data,
+                        .packed = p->packed[i], .ctx = &ctx};
+        c->kernels[n->op].run(&op);
+        if (node_seconds)
+            node_seconds[i] = omp_get_wtime() - t0;
+    }
+}
+
+static ds_status cpu_run(void *state, void *prepared, const float *input, float *depth, double *node_seconds) {
+    cpu_state *c = state;
+    const cpu_shape *p = prepared;
+    const ds_graph *g = p->shape.graph;
+    openblas_set_num_threads(c->n_threads);
+    ds_tensor in = value(c, p, g->input);
+    nchw_to_nhwc(input, in.data, 3, (int64_t)p->shape.h * p->shape.w);
+    execute(c, p, node_seconds);
+    ds_tensor out = value(c, p, g->output);
+    memcpy(depth, out.data, (size_t)p->shape.h * (size_t)p->shape.w * sizeof(float));
+    return DS_OK;
+}
+
+static ds_status cpu_read(void *state, void *prepared, int node, float *nhwc) {
+    ds_tensor t = value(state, prepared, node);
+    memcpy(nhwc, t.data, (size_t)ds_shape_numel(t.shape) * sizeof(float));
+    return DS_OK;
+}
+
+const ds_backend_ops ds_backend_cpu = {
+    .name = "cpu",
+    .create = cpu_create,
+    .free = cpu_free,
+    .supports_op = cpu_supports_op,
+    .prepare = cpu_prepare,
+    .release = cpu_release,
+    .run = cpu_run,
+    .read = cpu_read,
+    .submit = NULL,  /* the engine runs at submit */
+    .collect = NULL,
+    .stats = NULL,
+    .photo = NULL,   /* the engine resizes on the CPU */
+};

@@ -1,0 +1,96 @@
+/*
+ * cpu/fast/attention.c: multi-head self-attention, softmax(q k^T * scale) v,
+ * over the packed (T, 3C) q|k|v tokens (channels (3, heads, head_dim)).
+ *
+ * Work is split into tasks of one head and a block of up to 64 queries,
+ * handed to the threads in turn. A task needs the scores of its queries
+ * against all T keys, at most 64 x T floats (258 KB for the 1009 tokens of a
+ * 384x672 input): they stay in the thread's L2, so no head's T x T matrix
+ * ever goes to memory, and a plain two-pass softmax (max, then exp and sum)
+ * runs on them. With AVX2+FMA the task is cpu/fast/attention_avx2.c's
+ * register-tiled kernel; otherwise two sgemm calls on strided views of q, k
+ * and v, which OpenMP OpenBLAS runs on the calling thread inside the loop.
+ */
+#include <cblas.h>
+#include <omp.h>
+
+#include "cpu/fast/fast.h"
+
+enum { BQ = DS_ATTENTION_BLOCK }; /* queries per task */
+
+static size_t align16(size_t n) { return (n + 15) / 16 * 16; } /* floats: 64 bytes */
+
+/* Workspace: the AVX2 path's copies of q, k and v, shared; then one part per thread. */
+static size_t shared_floats(const ds_node *n) {
+    return align16(ds_attention_avx2_shared_floats(n->shape[2], n->shape[3], n->a.attn.heads));
+}
+
+static size_t per_thread_floats(int64_t T) {
+    /* sgemm path: scores (BQ, T) and the row sums (BQ) */
+    size_t sgemm = (size_t)(BQ * T) + BQ, avx2 = ds_attention_avx2_floats(T);
+    return align16(sgemm > avx2 ? sgemm : avx2);
+}
+
+size_t ds_fast_attention_scratch(const ds_node *n, int n_threads) {
+    return (shared_floats(n) + per_thread_floats(n->shape[2]) *
+                                   (size_t)(n_threads > 0 ? n_threads : 1)) *
+           sizeof(float);
+}
+
+static void task_sgemm(const ds_cpu_op *op, const float *qkv, int64_t h, int64_t q0, int64_t bq,
+                       float *y, float *ws) {
+    const int64_t T = op->x->shape[2], C = op->y->shape[3];
+    const int64_t hd = C / op->node->a.attn.heads;
+    const ds_vec_ops *v = ds_vec();
+    float *scores = ws, *sums = ws + BQ * T; /* (bq, T), (bq) */
+    const float *q = qkv + q0 * 3 * C + h * hd, *k = qkv + C + h * hd, *vv = qkv + 2 * C + h * hd;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)bq, (blasint)T, (blasint)hd,
+                op->node->a.attn.scale, q, (blasint)(3 * C), k, (blasint)(3 * C), 0.0f, scores,
+                (blasint)T);
+    for (int64_t i = 0; i < bq; i++)
+        sums[i] = v->exp_sum(scores + i * T, (size_t)T);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)bq, (blasint)hd, (blasint)T,
+                1.0f, scores, (blasint)T, vv, (blasint)(3 * C), 0.0f, y, (blasint)C);
+    for (int64_t i = 0; i < bq; i++)
+        v->scale(y + i * C, (size_t)hd, 1.0f / sums[i]);
+}
+
+void ds_fast_attention(const ds_cpu_op *op) {
+    const int64_t N = op->x->shape[0], T = op->x->shape[2], C = op->y->shape[3];
+    const int heads = op->node->a.attn.heads;
+    const int64_t hd = C / heads, blocks = (T + BQ - 1) / BQ, tasks = heads * blocks;
+    const size_t shared = shared_floats(op->node), per = per_thread_floats(T);
+    const float scale = op->node->a.attn.scale;
+    const int avx2 = ds_vec() != ds_vec_portable();
+    size_t room = op->ctx->scratch_bytes / sizeof(float);
+    int nt = op->ctx->n_threads;
+    if (room >= shared + per && (size_t)nt > (room - shared) / per)
+        nt = (int)((room - shared) / per);
+    if (nt > tasks)
+        nt = (int)tasks;
+    if (nt < 1)
+        nt = 1;
+#pragma omp parallel num_threads(nt)
+    {
+        float *ws = op->ctx->scratch + shared + (size_t)omp_get_thread_num() * per;
+        for (int64_t n = 0; n < N; n++) {
+            const float *qkv = op->x->data + n * T * 3 * C; /* (T, 3C) */
+            if (avx2) {
+#pragma omp for schedule(static)
+                for (int64_t b = 0; b < blocks; b++)
+                    ds_attention_pack_avx2(qkv, T, C, heads, scale, b, op->ctx->scratch);
+            }
+            /* consecutive tasks share a head, so its k and v stay in cache */
+#pragma omp for schedule(dynamic, 1)
+            for (int64_t t = 0; t < tasks; t++) {
+                const int h = (int)(t / blocks);
+                const int64_t b = t % blocks, q0 = b * BQ, bq = T - q0 < BQ ? T - q0 : BQ;
+                float *y = op->y->data + (n * T + q0) * C + h * hd;
+                if (avx2)
+                    ds_attention_task_avx2(op->ctx->scratch, T, C, heads, h, b, y, ws);
+                else
+                    task_sgemm(op, qkv, h, q0, bq, y, ws);
+            }
+        }
+    }
+}

@@ -1,0 +1,199 @@
+/*
+ * cpu/fast/attention_avx2.c: attention tasks (one head, up to 64 queries)
+ * with AVX2+FMA register tiles of 6 x 16; the driver is cpu/fast/attention.c.
+ *
+ * Scores are kept transposed, st[key][query]: the 6 x 16 score tile
+ * broadcasts 6 keys against 16 queries of a packed q^T, the softmax then runs
+ * down the key axis with 16 queries per vector pair, and the output tile
+ * broadcasts 6 queries' probabilities (adjacent in st's row) against 16
+ * channels of v.
+ *
+ * q, k and v are first copied out of the (T, 3C) tokens for all heads, once
+ * per item, 64 tokens at a time: q scaled and transposed per block of 64
+ * queries (heads, blocks, hd, 64), k as (heads, T, hd), v as 16-channel
+ * panels (heads, hd16/16, T, 16). Read in place, a head's rows (stride 3C
+ * floats, a multiple of 4 KB for DPT) all fall in a few cache sets and
+ * would come from L3 every time.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "cpu/fast/fast.h"
+#include "cpu/fast/fast_avx2.h" /* exp8, tail masks */
+
+enum { QMAX = DS_ATTENTION_BLOCK };
+
+static int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }
+
+size_t ds_attention_avx2_floats(int64_t T) { return (size_t)(T * QMAX + 2 * QMAX); }
+
+static int64_t blocks_of(int64_t T) { return (T + QMAX - 1) / QMAX; }
+
+size_t ds_attention_avx2_shared_floats(int64_t T, int64_t C, int heads) {
+    int64_t hd = C / heads;
+    return (size_t)(heads * (blocks_of(T) * QMAX * hd + T * hd + round16(hd) * T));
+}
+
+void ds_attention_pack_avx2(const float *qkv, int64_t T, int64_t C, int heads, float scale,
+                            int64_t b, float *shared) {
+    const int64_t hd = C / heads, hd16 = round16(hd), blocks = blocks_of(T);
+    float *qt = shared;                               /* (heads, blocks, hd, QMAX) */
+    float *kp = qt + heads * blocks * hd * QMAX;      /* (heads, T, hd) */
+    float *vp = kp + heads * T * hd;                  /* (heads, hd16 / 16, T, 16) */
+    const int64_t j0 = b * QMAX, j1 = T - j0 < QMAX ? T : j0 + QMAX;
+    for (int h = 0; h < heads; h++) {
+        float *qb = qt + (h * blocks + b) * hd * QMAX; /* (hd, QMAX) */
+        if (j1 - j0 < QMAX)
+            memset(qb, 0, (size_t)(hd * QMAX) * sizeof(float));
+        for (int64_t j = j0; j < j1; j++)
+            for (int64_t d = 0; d < hd; d++)
+                qb[d * QMAX + j - j0] = qkv[j * 3 * C + h * hd + d] * scale;
+    }
+    for (int64_t j = j0; j < j1; j++) {
+        const float *k = qkv + j * 3 * C + C, *v = k + C;
+        for (int h = 0; h < heads; h++) {
+            memcpy(kp + (h * T + j) * hd, k + h * hd, (size_t)hd * sizeof(float));
+            for (int64_t c = 0; c < hd16; c += 16) {
+                float *dst = vp + h * hd16 * T + c * T + j * 16; /* panel c/16, row j */
+                int64_t n = hd - c < 16 ? hd - c : 16;
+                if (n == 16) {
+                    _mm256_storeu_ps(dst, _mm256_loadu_ps(v + h * hd + c));
+                    _mm256_storeu_ps(dst + 8, _mm256_loadu_ps(v + h * hd + c + 8));
+                } else {
+                    memcpy(dst, v + h * hd + c, (size_t)n * sizeof(float));
+                    memset(dst + n, 0, (size_t)(16 - n) * sizeof(float));
+                }
+            }
+        }
+    }
+}
+
+/* Six-row tiles keep their twelve accumulators in named variables: GCC
+ * stores an array of them back to the stack on every step. A tile with
+ * fewer rows computes the last one again for the missing ones and keeps
+ * only its `rows`. */
+#define TILE_ZERO(a, b) __m256 a = _mm256_setzero_ps(), b = _mm256_setzero_ps()
+#define TILE_FMA(s, x0, x1, a, b)        \
+    do {                                 \
+        a = _mm256_fmadd_ps(s, x0, a);   \
+        b = _mm256_fmadd_ps(s, x1, b);   \
+    } while (0)
+
+/* st rows [j, j + rows) x 16 queries: k rows (stride ldk) against q^T
+ * columns (rows of QMAX), and the running column max. */
+static void score_tile(int rows, const float *k, int64_t ldk, const float *qt, int64_t hd,
+                       float *st, int64_t nq, float *mx) {
+    const float *kr[6];
+    for (int r = 0; r < 6; r++)
+        kr[r] = k + (r < rows ? r : rows - 1) * ldk;
+    const float *k0 = kr[0], *k1 = kr[1], *k2 = kr[2], *k3 = kr[3], *k4 = kr[4], *k5 = kr[5];
+    TILE_ZERO(a0, b0);
+    TILE_ZERO(a1, b1);
+    TILE_ZERO(a2, b2);
+    TILE_ZERO(a3, b3);
+    TILE_ZERO(a4, b4);
+    TILE_ZERO(a5, b5);
+    for (int64_t d = 0; d < hd; d++) {
+        __m256 q0 = _mm256_loadu_ps(qt + d * QMAX), q1 = _mm256_loadu_ps(qt + d * QMAX + 8);
+        TILE_FMA(_mm256_broadcast_ss(k0 + d), q0, q1, a0, b0);
+        TILE_FMA(_mm256_broadcast_ss(k1 + d), q0, q1, a1, b1);
+        TILE_FMA(_mm256_broadcast_ss(k2 + d), q0, q1, a2, b2);
+        TILE_FMA(_mm256_broadcast_ss(k3 + d), q0, q1, a3, b3);
+        TILE_FMA(_mm256_broadcast_ss(k4 + d), q0, q1, a4, b4);
+        TILE_FMA(_mm256_broadcast_ss(k5 + d), q0, q1, a5, b5);
+    }
+    const __m256 acc[6][2] = {{a0, b0}, {a1, b1}, {a2, b2}, {a3, b3}, {a4, b4}, {a5, b5}};
+    __m256 m0 = _mm256_loadu_ps(mx), m1 = _mm256_loadu_ps(mx + 8);
+    for (int r = 0; r < rows; r++) {
+        _mm256_storeu_ps(st + r * nq, acc[r][0]);
+        _mm256_storeu_ps(st + r * nq + 8, acc[r][1]);
+        m0 = _mm256_max_ps(m0, acc[r][0]);
+        m1 = _mm256_max_ps(m1, acc[r][1]);
+    }
+    _mm256_storeu_ps(mx, m0);
+    _mm256_storeu_ps(mx + 8, m1);
+}
+
+/* y rows [q, q + rows) x 16 channels (the first `cols` stored) = st columns
+ * against one v panel, divided by the row sums. With fewer than 6 rows, the
+ * broadcasts past them read on into the next st row (or the max array after
+ * st, for the last): memory of the workspace, whose products are dropped. */
+static void out_tile(int rows, const float *st, int64_t nq, const float *vp, int64_t T,
+                     const float *sum, float *y, int64_t ldy, int64_t cols) {
+    TILE_ZERO(a0, b0);
+    TILE_ZERO(a1, b1);
+    TILE_ZERO(a2, b2);
+    TILE_ZERO(a3, b3);
+    TILE_ZERO(a4, b4);
+    TILE_ZERO(a5, b5);
+    for (int64_t j = 0; j < T; j++) {
+        const float *p = st + j * nq;
+        _mm_prefetch((const char *)(p + 8 * nq), _MM_HINT_T0); /* st rows come from L2 */
+        __m256 v0 = _mm256_loadu_ps(vp + j * 16), v1 = _mm256_loadu_ps(vp + j * 16 + 8);
+        TILE_FMA(_mm256_broadcast_ss(p), v0, v1, a0, b0);
+        TILE_FMA(_mm256_broadcast_ss(p + 1), v0, v1, a1, b1);
+        TILE_FMA(_mm256_broadcast_ss(p + 2), v0, v1, a2, b2);
+        TILE_FMA(_mm256_broadcast_ss(p + 3), v0, v1, a3, b3);
+        TILE_FMA(_mm256_broadcast_ss(p + 4), v0, v1, a4, b4);
+        TILE_FMA(_mm256_broadcast_ss(p + 5), v0, v1, a5, b5);
+    }
+    const __m256 acc[6][2] = {{a0, b0}, {a1, b1}, {a2, b2}, {a3, b3}, {a4, b4}, {a5, b5}};
+    for (int r = 0; r < rows; r++) {
+        __m256 inv = _mm256_set1_ps(1.0f / sum[r]);
+        __m256 o0 = _mm256_mul_ps(acc[r][0], inv), o1 = _mm256_mul_ps(acc[r][1], inv);
+        float *out = y + r * ldy;
+        if (cols >= 8)
+            _mm256_storeu_ps(out, o0);
+        else
+            _mm256_maskstore_ps(out, tail_mask((size_t)cols), o0);
+        if (cols == 16)
+            _mm256_storeu_ps(out + 8, o1);
+        else if (cols > 8)
+            _mm256_maskstore_ps(out + 8, tail_mask((size_t)cols - 8), o1);
+    }
+}
+
+/* st columns [c, c + 16): exp(s - max) in place and the column sums. */
+static void softmax_columns(float *st, int64_t T, int64_t nq, const float *mx, float *sum) {
+    const __m256 m0 = _mm256_loadu_ps(mx), m1 = _mm256_loadu_ps(mx + 8);
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    for (int64_t j = 0; j < T; j++) {
+        float *row = st + j * nq;
+        __m256 e0 = exp8(_mm256_sub_ps(_mm256_loadu_ps(row), m0));
+        __m256 e1 = exp8(_mm256_sub_ps(_mm256_loadu_ps(row + 8), m1));
+        _mm256_storeu_ps(row, e0);
+        _mm256_storeu_ps(row + 8, e1);
+        s0 = _mm256_add_ps(s0, e0);
+        s1 = _mm256_add_ps(s1, e1);
+    }
+    _mm256_storeu_ps(sum, s0);
+    _mm256_storeu_ps(sum + 8, s1);
+}
+
+void ds_attention_task_avx2(const float *shared, int64_t T, int64_t C, int heads, int h,
+                            int64_t b, float *y, float *ws) {
+    const int64_t hd = C / heads, hd16 = round16(hd), blocks = blocks_of(T);
+    const int64_t q0 = b * QMAX, bq = T - q0 < QMAX ? T - q0 : QMAX, nq = round16(bq);
+    const float *qt = shared + (h * blocks + b) * hd * QMAX;   /* (hd, QMAX) */
+    const float *k = shared + heads * blocks * hd * QMAX + h * T * hd; /* (T, hd) */
+    const float *vp = shared + heads * (blocks * hd * QMAX + T * hd) + h * hd16 * T;
+    float *st = ws;            /* (T, nq) scores, then probabilities */
+    float *mx = st + T * QMAX; /* (nq) column max */
+    float *sum = mx + QMAX;    /* (nq) column sum */
+
+    for (int64_t i = 0; i < nq; i++)
+        mx[i] = -INFINITY;
+    for (int64_t j = 0; j < T; j += 6) {
+        int rows = T - j < 6 ? (int)(T - j) : 6;
+        for (int64_t c = 0; c < nq; c += 16)
+            score_tile(rows, k + j * hd, hd, qt + c, hd, st + j * nq + c, nq, mx + c);
+    }
+    for (int64_t c = 0; c < nq; c += 16)
+        softmax_columns(st + c, T, nq, mx + c, sum + c);
+    for (int64_t c = 0; c < hd; c += 16)
+        for (int64_t i = 0; i < bq; i += 6) {
+            int rows = bq - i < 6 ? (int)(bq - i) : 6;
+            out_tile(rows, st + i, nq, vp + c * T, T, sum + i, y + i * C + c, C,
+                     hd - c < 16 ? hd - c : 16);
+        }
+}

@@ -1,0 +1,87 @@
+/*
+ * cpu/fast/fast.h: what the fast CPU kernels (the files of cpu/fast/) share: the kernels
+ * themselves, for the table in cpu/fast/kernels.c, and the row primitives
+ * they are built on. A primitive works on a contiguous run of floats; the
+ * kernels split the work over threads and call them. Two sets exist, AVX2+FMA
+ * (cpu/fast/vec_avx2.c) and portable C (cpu/fast/vec.c); ds_vec() picks one
+ * once, from what the CPU supports.
+ */
+#ifndef DS_CPU_FAST_H
+#define DS_CPU_FAST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu/ops.h" /* ds_cpu_op, ds_node, ds_act */
+
+typedef struct ds_vec_ops {
+    /* y[i] = act(a[i] + b[i] + c[i]), b and c optional (NULL); y may be a, b or c. */
+    void (*add_act)(float *y, const float *a, const float *b, const float *c, size_t n,
+                    ds_act act);
+    /* y[i] = erf(x[i]), y may be x (the GELU's erf, exposed to be tested). */
+    void (*erf)(float *y, const float *x, size_t n);
+    /* s[i] = exp(s[i] - max(s)); returns the sum of the new s (n >= 1). */
+    float (*exp_sum)(float *s, size_t n);
+    /* y[i] *= a */
+    void (*scale)(float *y, size_t n, float a);
+    /* LayerNorm of one row of n: y = (x - mean) / sqrt(var + eps) * w + b, y may be x. */
+    void (*layernorm)(float *y, const float *x, const float *w, const float *b, size_t n,
+                      float eps);
+    /* sum[k] += x[p*n + k] and sq[k] += x[p*n + k]^2 over p < pixels: GroupNorm
+     * statistics per channel, in double. */
+    void (*chan_stats)(double *sum, double *sq, const float *x, size_t pixels, size_t n);
+    /* y[k] = act((x[k] - mean[k]) * scale[k] + shift[k] + r[k]), r optional; y may be x or r. */
+    void (*norm_apply)(float *y, const float *x, const float *r, const float *mean,
+                       const float *scale, const float *shift, size_t n, ds_act act);
+    /* Bilinear blend of four rows, in the reference's operation order:
+     * y = (1-fy)*((1-fx)*p00 + fx*p01) + fy*((1-fx)*p10 + fx*p11). */
+    void (*bilinear)(float *y, const float *p00, const float *p01, const float *p10,
+                     const float *p11, float fx, float fy, size_t n);
+} ds_vec_ops;
+
+/* The set for this CPU (AVX2+FMA when it has them). */
+const ds_vec_ops *ds_vec(void);
+/* Each set on its own, for the tests; ds_vec_avx2() is NULL without AVX2+FMA. */
+const ds_vec_ops *ds_vec_portable(void);
+const ds_vec_ops *ds_vec_avx2(void);
+/* For tests: nonzero makes ds_vec() answer the portable set, and so every
+ * kernel take its portable path, until called again with 0. */
+void ds_vec_force_portable(int on);
+/* The AVX2 set's table (cpu/fast/vec_avx2.c); only valid where the CPU has AVX2+FMA. */
+extern const ds_vec_ops ds_vec_avx2_ops;
+
+/* Attention in AVX2+FMA (cpu/fast/attention_avx2.c), over one item's (T, 3C)
+ * packed q|k|v, in blocks of DS_ATTENTION_BLOCK queries. First
+ * ds_attention_pack_avx2 copies q, k and v of the tokens of block b into
+ * `shared` (ds_attention_avx2_shared_floats); once every block is there, the
+ * task of head h and block b writes its queries' hd channels into y (rows of
+ * stride C, from query DS_ATTENTION_BLOCK * b, channel h * hd), with
+ * ds_attention_avx2_floats(T) floats of its own workspace. */
+enum { DS_ATTENTION_BLOCK = 64 };
+size_t ds_attention_avx2_shared_floats(int64_t T, int64_t C, int heads);
+size_t ds_attention_avx2_floats(int64_t T);
+void ds_attention_pack_avx2(const float *qkv, int64_t T, int64_t C, int heads, float scale,
+                            int64_t b, float *shared);
+void ds_attention_task_avx2(const float *shared, int64_t T, int64_t C, int heads, int h,
+                            int64_t b, float *y, float *ws);
+
+/* Threads for a loop of `work` floats: 1 when splitting costs more than it saves. */
+int ds_fast_threads(const ds_cpu_op *op, double work);
+
+/* ---- the kernels ---- */
+void ds_fast_linear(const ds_cpu_op *op);
+size_t ds_fast_linear_scratch(const ds_node *n, int n_threads);
+void ds_fast_attention(const ds_cpu_op *op);
+size_t ds_fast_attention_scratch(const ds_node *n, int n_threads);
+void ds_fast_layernorm(const ds_cpu_op *op);
+void ds_fast_groupnorm(const ds_cpu_op *op);
+size_t ds_fast_groupnorm_scratch(const ds_node *n, int n_threads);
+void ds_fast_resize(const ds_cpu_op *op);
+void ds_fast_pos_embed(const ds_cpu_op *op);
+void ds_fast_add(const ds_cpu_op *op);
+void ds_fast_act(const ds_cpu_op *op);
+void ds_fast_copy(const ds_cpu_op *op);
+void ds_fast_prepend_token(const ds_cpu_op *op);
+void ds_fast_readout_cat(const ds_cpu_op *op);
+
+#endif

@@ -1,0 +1,26 @@
+/* cpu/fast/kernels.c: the CPU backend's fast op table. */
+#include "cpu/conv/conv.h" /* ds_fast_conv2d, ds_fast_conv_transpose, ds_fast_maxpool */
+#include "cpu/fast/fast.h" /* the fast ViT, norm, resize and elementwise kernels */
+#include "cpu/ops.h"
+
+const ds_cpu_kernel ds_cpu_fast_kernels[DS_OP_COUNT] = {
+    [DS_OP_INPUT] = {.run = ds_fast_copy},
+    [DS_OP_CONV2D] = {.run = ds_fast_conv2d,
+                      .scratch_bytes = ds_fast_conv2d_scratch,
+                      .pack = ds_fast_conv2d_pack,
+                      .pack_key = ds_fast_conv2d_pack_key},
+    [DS_OP_CONV_TRANSPOSE] = {.run = ds_fast_conv_transpose,
+                              .scratch_bytes = ds_fast_conv_transpose_scratch},
+    [DS_OP_MAXPOOL] = {.run = ds_fast_maxpool},
+    [DS_OP_RESIZE] = {.run = ds_fast_resize},
+    [DS_OP_ADD] = {.run = ds_fast_add},
+    [DS_OP_ACT] = {.run = ds_fast_act},
+    [DS_OP_GROUPNORM] = {.run = ds_fast_groupnorm, .scratch_bytes = ds_fast_groupnorm_scratch},
+    [DS_OP_LAYERNORM] = {.run = ds_fast_layernorm},
+    [DS_OP_LINEAR] = {.run = ds_fast_linear, .scratch_bytes = ds_fast_linear_scratch},
+    [DS_OP_ATTENTION] = {.run = ds_fast_attention, .scratch_bytes = ds_fast_attention_scratch},
+    [DS_OP_POS_EMBED] = {.run = ds_fast_pos_embed},
+    [DS_OP_PREPEND_TOKEN] = {.run = ds_fast_prepend_token},
+    [DS_OP_READOUT_CAT] = {.run = ds_fast_readout_cat},
+    [DS_OP_RESHAPE] = {.run = ds_fast_copy},
+};

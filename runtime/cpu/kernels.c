@@ -1,0 +1,20 @@
+/* cpu/kernels.c: the CPU backend's reference op table. */
+#include "cpu/ops.h"
+
+const ds_cpu_kernel ds_cpu_ref_kernels[DS_OP_COUNT] = {
+    [DS_OP_INPUT] = {.run = ds_ref_copy},
+    [DS_OP_CONV2D] = {.run = ds_ref_conv2d},
+    [DS_OP_CONV_TRANSPOSE] = {.run = ds_ref_conv_transpose},
+    [DS_OP_MAXPOOL] = {.run = ds_ref_maxpool},
+    [DS_OP_RESIZE] = {.run = ds_ref_resize},
+    [DS_OP_ADD] = {.run = ds_ref_add},
+    [DS_OP_ACT] = {.run = ds_ref_act},
+    [DS_OP_GROUPNORM] = {.run = ds_ref_groupnorm},
+    [DS_OP_LAYERNORM] = {.run = ds_ref_layernorm},
+    [DS_OP_LINEAR] = {.run = ds_ref_linear},
+    [DS_OP_ATTENTION] = {.run = ds_ref_attention, .scratch_bytes = ds_ref_attention_scratch},
+    [DS_OP_POS_EMBED] = {.run = ds_ref_pos_embed},
+    [DS_OP_PREPEND_TOKEN] = {.run = ds_ref_prepend_token},
+    [DS_OP_READOUT_CAT] = {.run = ds_ref_readout_cat},
+    [DS_OP_RESHAPE] = {.run = ds_ref_copy},
+};

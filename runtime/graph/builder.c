@@ -1,0 +1,511 @@
+/* builder.c: graph construction with shape inference and parameter binding. */
+#include "graph/builder.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h" /* ds_fail */
+
+void ds_builder_init(ds_builder *b, ds_graph *g, const ds_param_binder *binder) {
+    memset(g, 0, sizeof *g);
+    g->input = g->output = -1;
+    b->g = g;
+    b->binder = binder;
+    b->status = DS_OK;
+}
+
+ds_status ds_b_error(ds_builder *b, ds_status status, const char *fmt, ...) {
+    if (b->status != DS_OK)
+        return b->status; /* keep the first error */
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    b->status = ds_fail(status, "%s", msg);
+    return b->status;
+}
+
+static int grow(void **items, int *cap, int need, size_t size) {
+    if (need <= *cap)
+        return 1;
+    int cap2 = *cap ? *cap * 2 : 64;
+    while (cap2 < need)
+        cap2 *= 2;
+    void *p = realloc(*items, (size_t)cap2 * size);
+    if (!p)
+        return 0;
+    *items = p;
+    *cap = cap2;
+    return 1;
+}
+
+const char *ds_b_name(ds_builder *b, const char *fmt, ...) {
+    if (b->status != DS_OK)
+        return "";
+    ds_graph *g = b->g;
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    char *s = strdup(buf);
+    if (!s || !grow((void **)&g->strings, &g->cap_strings, g->n_strings + 1, sizeof *g->strings)) {
+        free(s);
+        ds_b_error(b, DS_ERR_OUT_OF_MEMORY, "out of memory building the graph");
+        return "";
+    }
+    g->strings[g->n_strings++] = s;
+    return s;
+}
+
+const int64_t *ds_b_shape(const ds_builder *b, ds_val v) { return b->g->nodes[v].shape; }
+
+static int live(ds_builder *b, ds_val v) {
+    return b->status == DS_OK && v >= 0 && v < b->g->n_nodes;
+}
+
+static ds_node *new_node(ds_builder *b, ds_op op, const char *name, ds_val in0, ds_val in1) {
+    ds_graph *g = b->g;
+    if (!grow((void **)&g->nodes, &g->cap_nodes, g->n_nodes + 1, sizeof *g->nodes)) {
+        ds_b_error(b, DS_ERR_OUT_OF_MEMORY, "out of memory building the graph");
+        return NULL;
+    }
+    ds_node *n = &g->nodes[g->n_nodes++];
+    memset(n, 0, sizeof *n);
+    n->op = op;
+    n->name = name ? name : ds_op_name(op);
+    n->in[0] = in0;
+    n->in[1] = in1;
+    return n;
+}
+
+static ds_val index_of(ds_builder *b, const ds_node *n) { return (ds_val)(n - b->g->nodes); }
+
+static void set_shape(ds_node *n, int64_t N, int64_t h, int64_t w, int64_t c) {
+    n->shape[0] = N;
+    n->shape[1] = h;
+    n->shape[2] = w;
+    n->shape[3] = c;
+}
+
+static int same_shape(const int64_t *a, const int64_t *c) {
+    return a[0] == c[0] && a[1] == c[1] && a[2] == c[2] && a[3] == c[3];
+}
+
+/* Declares a layer's parameters and receives the tensors the graph uses. */
+static void bind(ds_builder *b, ds_param_decl *d, ds_node *n) {
+    if (b->status != DS_OK)
+        return;
+    d->weight_name = d->kind == DS_PARAM_TENSOR ? d->name : ds_b_name(b, "%s.weight", d->name);
+    d->bias_name = (d->has_bias || d->bn) ? ds_b_name(b, "%s.bias", d->name) : NULL;
+    if (b->status != DS_OK)
+        return;
+    ds_tensor_ref w = {0}, bias = {0};
+    ds_status s = b->binder->bind(b->binder->ctx, d, &w, &bias);
+    if (s != DS_OK) {
+        b->status = s;
+        return;
+    }
+    if (n) {
+        n->w[0] = w;
+        n->w[1] = bias;
+    }
+}
+
+/* Binds the parameters of node n, just added; its value, or -1 on error. */
+static ds_val bind_node(ds_builder *b, ds_param_decl *d, ds_node *n) {
+    ds_val v = index_of(b, n);
+    bind(b, d, &b->g->nodes[v]);
+    return b->status == DS_OK ? v : -1;
+}
+
+static void decl4(ds_param_decl *d, ds_param_kind kind, const char *name, int64_t s0,
+                  int64_t s1, int64_t s2, int64_t s3) {
+    memset(d, 0, sizeof *d);
+    d->kind = kind;
+    d->name = name;
+    d->ndim = 4;
+    d->shape[0] = s0;
+    d->shape[1] = s1;
+    d->shape[2] = s2;
+    d->shape[3] = s3;
+}
+
+ds_val ds_b_input(ds_builder *b, int h, int w) {
+    if (b->status != DS_OK)
+        return -1;
+    ds_node *n = new_node(b, DS_OP_INPUT, "input", -1, -1);
+    if (!n)
+        return -1;
+    set_shape(n, 1, h, w, 3);
+    b->g->input = index_of(b, n);
+    return b->g->input;
+}
+
+/* TensorFlow "SAME": total = max((ceil(i/s)-1)*s + (k-1)*d + 1 - i, 0), half before. */
+static void same_padding(int64_t in, int k, int s, int d, int *before, int *after) {
+    int64_t out = (in + s - 1) / s;
+    int64_t total = (out - 1) * s + (int64_t)(k - 1) * d + 1 - in;
+    if (total < 0)
+        total = 0;
+    *before = (int)(total / 2);
+    *after = (int)(total - total / 2);
+}
+
+ds_val ds_b_conv(ds_builder *b, ds_val x, const ds_conv_spec *s, ds_val residual) {
+    if (!live(b, x) || (residual != -1 && !live(b, residual)))
+        return -1;
+    int64_t in[4]; /* a copy: new_node() may move the node table */
+    memcpy(in, ds_b_shape(b, x), sizeof in);
+    int64_t cin = in[3];
+    int groups = s->depthwise ? (int)cin : (s->groups > 1 ? s->groups : 1);
+    int dil = s->dilation > 1 ? s->dilation : 1;
+    if (cin % groups || s->out % groups) {
+        ds_b_error(b, DS_ERR_INTERNAL, "%s: %lld -> %d channels do not split into %d groups",
+                   s->name, (long long)cin, s->out, groups);
+        return -1;
+    }
+    ds_node *n = new_node(b, DS_OP_CONV2D, s->name, x, residual);
+    if (!n)
+        return -1;
+    ds_conv_attr *a = &n->a.conv;
+    a->kh = a->kw = s->k;
+    a->stride_h = a->stride_w = s->stride;
+    a->dil_h = a->dil_w = dil;
+    a->groups = groups;
+    a->in_act = s->in_act;
+    a->res_act = s->res_act;
+    a->act = s->act;
+    if (s->same) {
+        same_padding(in[1], s->k, s->stride, dil, &a->pad_t, &a->pad_b);
+        same_padding(in[2], s->k, s->stride, dil, &a->pad_l, &a->pad_r);
+    } else {
+        a->pad_t = a->pad_b = a->pad_l = a->pad_r = s->pad;
+    }
+    int64_t oh = ds_window_out(in[1], a->pad_t, a->pad_b, s->k, s->stride, dil);
+    int64_t ow = ds_window_out(in[2], a->pad_l, a->pad_r, s->k, s->stride, dil);
+    if (oh < 1 || ow < 1) {
+        ds_b_error(b, DS_ERR_SHAPE, "%s: a %lldx%lld input is too small for a %dx%d kernel",
+                   s->name, (long long)in[1], (long long)in[2], s->k, s->k);
+        return -1;
+    }
+    set_shape(n, in[0], oh, ow, s->out);
+    if (residual != -1 && !same_shape(n->shape, ds_b_shape(b, residual))) {
+        ds_b_error(b, DS_ERR_INTERNAL, "%s: residual shape differs from the output", s->name);
+        return -1;
+    }
+    ds_param_decl d;
+    decl4(&d, DS_PARAM_CONV, s->name, s->out, cin / groups, s->k, s->k);
+    d.has_bias = s->bias;
+    d.bn = s->bn;
+    d.bn_eps = s->bn_eps;
+    d.ws_eps = s->ws_eps;
+    return bind_node(b, &d, n);
+}
+
+ds_val ds_b_conv_transpose(ds_builder *b, ds_val x, const char *name, int out, int k) {
+    if (!live(b, x))
+        return -1;
+    int64_t in[4]; /* a copy: new_node() may move the node table */
+    memcpy(in, ds_b_shape(b, x), sizeof in);
+    int64_t cin = in[3];
+    ds_node *n = new_node(b, DS_OP_CONV_TRANSPOSE, name, x, -1);
+    if (!n)
+        return -1;
+    n->a.conv.kh = n->a.conv.kw = k;
+    n->a.conv.stride_h = n->a.conv.stride_w = k;
+    n->a.conv.dil_h = n->a.conv.dil_w = 1;
+    n->a.conv.groups = 1;
+    set_shape(n, in[0], in[1] * k, in[2] * k, out);
+    ds_param_decl d;
+    decl4(&d, DS_PARAM_CONV_T, name, cin, out, k, k);
+    d.has_bias = true;
+    return bind_node(b, &d, n);
+}
+
+ds_val ds_b_maxpool(ds_builder *b, ds_val x, int k, int stride, int pad, bool same) {
+    if (!live(b, x))
+        return -1;
+    const int64_t *in = ds_b_shape(b, x);
+    int64_t in_n = in[0], in_h = in[1], in_w = in[2], in_c = in[3];
+    ds_node *n = new_node(b, DS_OP_MAXPOOL, "maxpool", x, -1);
+    if (!n)
+        return -1;
+    ds_pool_attr *a = &n->a.pool;
+    a->kh = a->kw = k;
+    a->stride_h = a->stride_w = stride;
+    if (same) {
+        same_padding(in_h, k, stride, 1, &a->pad_t, &a->pad_b);
+        same_padding(in_w, k, stride, 1, &a->pad_l, &a->pad_r);
+    } else {
+        a->pad_t = a->pad_b = a->pad_l = a->pad_r = pad;
+    }
+    int64_t oh = ds_window_out(in_h, a->pad_t, a->pad_b, k, stride, 1);
+    int64_t ow = ds_window_out(in_w, a->pad_l, a->pad_r, k, stride, 1);
+    if (oh < 1 || ow < 1) {
+        ds_b_error(b, DS_ERR_SHAPE, "maxpool: a %lldx%lld input is too small", (long long)in_h,
+                   (long long)in_w);
+        return -1;
+    }
+    set_shape(n, in_n, oh, ow, in_c);
+    return index_of(b, n);
+}
+
+ds_val ds_b_resize(ds_builder *b, ds_val x, int h, int w, bool align_corners) {
+    if (!live(b, x))
+        return -1;
+    const int64_t *in = ds_b_shape(b, x);
+    int64_t in_n = in[0], in_c = in[3];
+    ds_node *n = new_node(b, DS_OP_RESIZE, "resize", x, -1);
+    if (!n)
+        return -1;
+    n->a.resize.align_corners = align_corners;
+    set_shape(n, in_n, h, w, in_c);
+    return index_of(b, n);
+}
+
+ds_val ds_b_add(ds_builder *b, ds_val x, ds_val y, ds_act act) {
+    if (!live(b, x) || !live(b, y))
+        return -1;
+    if (!same_shape(ds_b_shape(b, x), ds_b_shape(b, y))) {
+        ds_b_error(b, DS_ERR_INTERNAL, "add: operand shapes differ (%s, %s)",
+                   b->g->nodes[x].name, b->g->nodes[y].name);
+        return -1;
+    }
+    int64_t s[4];
+    memcpy(s, ds_b_shape(b, x), sizeof s);
+    ds_node *n = new_node(b, DS_OP_ADD, "add", x, y);
+    if (!n)
+        return -1;
+    n->a.act = act;
+    memcpy(n->shape, s, sizeof s);
+    return index_of(b, n);
+}
+
+ds_val ds_b_act(ds_builder *b, ds_val x, ds_act act) {
+    if (!live(b, x))
+        return -1;
+    int64_t s[4];
+    memcpy(s, ds_b_shape(b, x), sizeof s);
+    ds_node *n = new_node(b, DS_OP_ACT, ds_act_name(act), x, -1);
+    if (!n)
+        return -1;
+    n->a.act = act;
+    memcpy(n->shape, s, sizeof s);
+    return index_of(b, n);
+}
+
+static void decl_norm(ds_param_decl *d, const char *name, int64_t c) {
+    memset(d, 0, sizeof *d);
+    d->kind = DS_PARAM_NORM;
+    d->name = name;
+    d->ndim = 1;
+    d->shape[0] = c;
+    d->has_bias = true;
+}
+
+ds_val ds_b_groupnorm(ds_builder *b, ds_val x, const char *name, int groups, float eps,
+                      ds_val residual, ds_act act) {
+    if (!live(b, x) || (residual != -1 && !live(b, residual)))
+        return -1;
+    int64_t s[4];
+    memcpy(s, ds_b_shape(b, x), sizeof s);
+    if (groups < 1 || s[3] % groups) {
+        ds_b_error(b, DS_ERR_INTERNAL, "%s: %lld channels do not split into %d groups", name,
+                   (long long)s[3], groups);
+        return -1;
+    }
+    if (residual != -1 && !same_shape(s, ds_b_shape(b, residual))) {
+        ds_b_error(b, DS_ERR_INTERNAL, "%s: residual shape differs", name);
+        return -1;
+    }
+    ds_node *n = new_node(b, DS_OP_GROUPNORM, name, x, residual);
+    if (!n)
+        return -1;
+    n->a.norm.groups = groups;
+    n->a.norm.eps = eps;
+    n->a.norm.act = act;
+    memcpy(n->shape, s, sizeof s);
+    ds_param_decl d;
+    decl_norm(&d, name, s[3]);
+    return bind_node(b, &d, n);
+}
+
+ds_val ds_b_layernorm(ds_builder *b, ds_val x, const char *name, float eps) {
+    if (!live(b, x))
+        return -1;
+    int64_t s[4];
+    memcpy(s, ds_b_shape(b, x), sizeof s);
+    ds_node *n = new_node(b, DS_OP_LAYERNORM, name, x, -1);
+    if (!n)
+        return -1;
+    n->a.norm.groups = 1;
+    n->a.norm.eps = eps;
+    memcpy(n->shape, s, sizeof s);
+    ds_param_decl d;
+    decl_norm(&d, name, s[3]);
+    return bind_node(b, &d, n);
+}
+
+ds_val ds_b_linear(ds_builder *b, ds_val x, const char *name, int out, ds_act act,
+                   ds_val residual) {
+    if (!live(b, x) || (residual != -1 && !live(b, residual)))
+        return -1;
+    int64_t s[4];
+    memcpy(s, ds_b_shape(b, x), sizeof s);
+    int64_t cin = s[3];
+    s[3] = out;
+    if (residual != -1 && !same_shape(s, ds_b_shape(b, residual))) {
+        ds_b_error(b, DS_ERR_INTERNAL, "%s: residual shape differs", name);
+        return -1;
+    }
+    ds_node *n = new_node(b, DS_OP_LINEAR, name, x, residual);
+    if (!n)
+        return -1;
+    n->a.linear.act = act;
+    memcpy(n->shape, s, sizeof s);
+    ds_param_decl d;
+    memset(&d, 0, sizeof d);
+    d.kind = DS_PARAM_LINEAR;
+    d.name = name;
+    d.ndim = 2;
+    d.shape[0] = out;
+    d.shape[1] = cin;
+    d.has_bias = true;
+    return bind_node(b, &d, n);
+}
+
+ds_val ds_b_attention(ds_builder *b, ds_val qkv, int heads) {
+    if (!live(b, qkv))
+        return -1;
+    int64_t s[4];
+    memcpy(s, ds_b_shape(b, qkv), sizeof s);
+    if (s[3] % 3 || (s[3] / 3) % heads) {
+        ds_b_error(b, DS_ERR_INTERNAL, "attention: %lld channels are not 3 x %d heads",
+                   (long long)s[3], heads);
+        return -1;
+    }
+    ds_node *n = new_node(b, DS_OP_ATTENTION, "attention", qkv, -1);
+    if (!n)
+        return -1;
+    s[3] /= 3;
+    n->a.attn.heads = heads;
+    n->a.attn.scale = (float)(1.0 / sqrt((double)(s[3] / heads)));
+    memcpy(n->shape, s, sizeof s);
+    return index_of(b, n);
+}
+
+static void decl_tensor(ds_param_decl *d, const char *name, int ndim, int64_t s0, int64_t s1,
+                        int64_t s2) {
+    memset(d, 0, sizeof *d);
+    d->kind = DS_PARAM_TENSOR;
+    d->name = name;
+    d->ndim = ndim;
+    d->shape[0] = s0;
+    d->shape[1] = s1;
+    d->shape[2] = s2;
+}
+
+ds_val ds_b_pos_embed(ds_builder *b, const char *name, int grid, int channels, int gh, int gw) {
+    if (b->status != DS_OK)
+        return -1;
+    ds_node *n = new_node(b, DS_OP_POS_EMBED, name, -1, -1);
+    if (!n)
+        return -1;
+    n->a.pos.grid = grid;
+    n->a.pos.gh = gh;
+    n->a.pos.gw = gw;
+    set_shape(n, 1, 1, 1 + (int64_t)gh * gw, channels);
+    ds_param_decl d;
+    decl_tensor(&d, name, 3, 1, 1 + (int64_t)grid * grid, channels);
+    return bind_node(b, &d, n);
+}
+
+ds_val ds_b_prepend_token(ds_builder *b, ds_val x, const char *name) {
+    if (!live(b, x))
+        return -1;
+    int64_t s[4];
+    memcpy(s, ds_b_shape(b, x), sizeof s);
+    if (s[1] != 1) {
+        ds_b_error(b, DS_ERR_INTERNAL, "%s: expects a token sequence (N, 1, T, C)", name);
+        return -1;
+    }
+    ds_node *n = new_node(b, DS_OP_PREPEND_TOKEN, name, x, -1);
+    if (!n)
+        return -1;
+    set_shape(n, s[0], 1, s[2] + 1, s[3]);
+    ds_param_decl d;
+    decl_tensor(&d, name, 3, 1, 1, s[3]);
+    return bind_node(b, &d, n);
+}
+
+ds_val ds_b_readout_cat(ds_builder *b, ds_val x, int gh, int gw) {
+    if (!live(b, x))
+        return -1;
+    int64_t s[4];
+    memcpy(s, ds_b_shape(b, x), sizeof s);
+    if (s[1] != 1 || s[2] != 1 + (int64_t)gh * gw) {
+        ds_b_error(b, DS_ERR_INTERNAL, "readout: %lld tokens are not 1 + %d x %d",
+                   (long long)s[2], gh, gw);
+        return -1;
+    }
+    ds_node *n = new_node(b, DS_OP_READOUT_CAT, "readout_cat", x, -1);
+    if (!n)
+        return -1;
+    set_shape(n, s[0], gh, gw, 2 * s[3]);
+    return index_of(b, n);
+}
+
+ds_val ds_b_reshape(ds_builder *b, ds_val x, int64_t N, int64_t h, int64_t w, int64_t c) {
+    if (!live(b, x))
+        return -1;
+    int64_t s[4] = {N, h, w, c};
+    if (ds_shape_numel(s) != ds_shape_numel(ds_b_shape(b, x))) {
+        ds_b_error(b, DS_ERR_INTERNAL, "reshape of %s changes the element count",
+                   b->g->nodes[x].name);
+        return -1;
+    }
+    ds_node *n = new_node(b, DS_OP_RESHAPE, "reshape", x, -1);
+    if (!n)
+        return -1;
+    memcpy(n->shape, s, sizeof s);
+    return index_of(b, n);
+}
+
+void ds_b_unused(ds_builder *b, ds_param_kind kind, const char *name, int ndim,
+                 const int64_t *shape, bool has_bias) {
+    if (b->status != DS_OK || !b->binder->declare_unused)
+        return;
+    ds_param_decl d;
+    memset(&d, 0, sizeof d);
+    d.kind = kind;
+    d.name = name;
+    d.ndim = ndim;
+    for (int i = 0; i < ndim && i < 4; i++)
+        d.shape[i] = shape[i];
+    d.has_bias = has_bias;
+    d.unused = true;
+    bind(b, &d, NULL);
+}
+
+void ds_b_mark(ds_builder *b, const char *stage_name, ds_val v) {
+    if (!live(b, v))
+        return;
+    ds_graph *g = b->g;
+    if (!grow((void **)&g->marks, &g->cap_marks, g->n_marks + 1, sizeof *g->marks)) {
+        ds_b_error(b, DS_ERR_OUT_OF_MEMORY, "out of memory building the graph");
+        return;
+    }
+    g->marks[g->n_marks].name = stage_name;
+    g->marks[g->n_marks].node = v;
+    g->n_marks++;
+}
+
+void ds_b_output(ds_builder *b, ds_val v) {
+    if (live(b, v))
+        b->g->output = v;
+}

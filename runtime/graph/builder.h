@@ -1,0 +1,124 @@
+/*
+ * builder.h: builds a ds_graph while declaring the parameters each layer
+ * needs, the way the PyTorch module tree declares them.
+ *
+ * The architecture descriptions (the files of model/) call these functions in forward
+ * order. Each parameterized layer is declared to a binder with its PyTorch
+ * name, PyTorch weight shape, and what the converter must fold into it
+ * (BatchNorm, weight standardization). Two binders exist:
+ *  - the converter's, which records the declarations (convert.c), and
+ *  - the runtime's, which looks the converted tensors up in a GGUF file.
+ * So one description serves the checkpoint check, the conversion and the
+ * inference graph.
+ *
+ * Errors are sticky: after the first failure every call returns -1 and
+ * b->status keeps the first error, so descriptions read as straight code.
+ */
+#ifndef DS_BUILDER_H
+#define DS_BUILDER_H
+
+#include "graph/graph.h" /* ds_graph, ds_node, ds_act, ds_tensor_ref */
+
+typedef int ds_val; /* a node index, or -1 after a failure */
+
+typedef enum ds_param_kind {
+    DS_PARAM_CONV = 0, /* <name>.weight (O, I/g, kh, kw) [+ <name>.bias] [+ folded BatchNorm] */
+    DS_PARAM_CONV_T,   /* <name>.weight (I, O, kh, kw) + <name>.bias */
+    DS_PARAM_LINEAR,   /* <name>.weight (O, I) + <name>.bias */
+    DS_PARAM_NORM,     /* <name>.weight (C) + <name>.bias (C) */
+    DS_PARAM_TENSOR,   /* the tensor called <name> itself (pos_embed, cls_token) */
+} ds_param_kind;
+
+typedef struct ds_param_decl {
+    ds_param_kind kind;
+    const char *name;    /* module path; for DS_PARAM_TENSOR the full tensor name */
+    int ndim;
+    int64_t shape[4];    /* PyTorch shape of <name>.weight (or of the tensor) */
+    bool has_bias;       /* the checkpoint holds <name>.bias */
+    const char *bn;      /* BatchNorm2d module folded into this conv, or NULL */
+    float bn_eps;
+    float ws_eps;        /* > 0: weight standardization folded (timm StdConv2d) */
+    bool unused;         /* in every checkpoint, but not needed for depth: dropped */
+    const char *weight_name; /* "<name>.weight", or <name> for DS_PARAM_TENSOR */
+    const char *bias_name;   /* "<name>.bias" if the layer has a (possibly folded) bias */
+} ds_param_decl;
+
+typedef struct ds_param_binder {
+    void *ctx;
+    /* Fills `weight` and `bias` (bias->name NULL when there is none) with the
+     * converted tensors the layer uses; not called for unused declarations
+     * unless `declare_unused` is set. */
+    ds_status (*bind)(void *ctx, const ds_param_decl *decl, ds_tensor_ref *weight,
+                      ds_tensor_ref *bias);
+    bool declare_unused;
+} ds_param_binder;
+
+typedef struct ds_builder {
+    ds_graph *g;
+    const ds_param_binder *binder;
+    ds_status status;
+} ds_builder;
+
+void ds_builder_init(ds_builder *b, ds_graph *g, const ds_param_binder *binder);
+
+/* A name owned by the graph: ds_b_name(b, "pretrained.layer%d.%d", i, j). */
+const char *ds_b_name(ds_builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const int64_t *ds_b_shape(const ds_builder *b, ds_val v); /* (N, H, W, C) */
+ds_status ds_b_error(ds_builder *b, ds_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+ds_val ds_b_input(ds_builder *b, int h, int w);
+
+typedef struct ds_conv_spec {
+    const char *name;   /* module path of the conv */
+    int out;            /* output channels */
+    int k;              /* square kernel */
+    int stride;
+    int dilation;       /* 0 or 1: none */
+    int pad;            /* symmetric zero padding, as PyTorch's padding= */
+    bool same;          /* TF "SAME" padding for the actual input size (pad ignored) */
+    bool depthwise;     /* groups = input channels */
+    int groups;         /* 0 or 1: dense */
+    bool bias;          /* the checkpoint has <name>.bias */
+    const char *bn;     /* BatchNorm2d folded into this conv, or NULL */
+    float bn_eps;
+    float ws_eps;       /* weight standardization eps (timm StdConv2d), 0 if none */
+    ds_act in_act, res_act, act;
+} ds_conv_spec;
+
+/* act(conv(in_act(x)) + bias + res_act(residual)); residual may be -1. */
+ds_val ds_b_conv(ds_builder *b, ds_val x, const ds_conv_spec *s, ds_val residual);
+/* ConvTranspose2d with kernel == stride and no padding, with bias. */
+ds_val ds_b_conv_transpose(ds_builder *b, ds_val x, const char *name, int out, int k);
+/* MaxPool2d; `same` selects TF "SAME" padding (pad ignored). Padding is -inf. */
+ds_val ds_b_maxpool(ds_builder *b, ds_val x, int k, int stride, int pad, bool same);
+/* Bilinear resize to (h, w). */
+ds_val ds_b_resize(ds_builder *b, ds_val x, int h, int w, bool align_corners);
+ds_val ds_b_add(ds_builder *b, ds_val x, ds_val y, ds_act act);
+ds_val ds_b_act(ds_builder *b, ds_val x, ds_act act);
+/* act(GroupNorm(x) + residual); residual may be -1. */
+ds_val ds_b_groupnorm(ds_builder *b, ds_val x, const char *name, int groups, float eps,
+                      ds_val residual, ds_act act);
+ds_val ds_b_layernorm(ds_builder *b, ds_val x, const char *name, float eps);
+/* act(x W^T + b + residual) over the last dimension; residual may be -1. */
+ds_val ds_b_linear(ds_builder *b, ds_val x, const char *name, int out, ds_act act,
+                   ds_val residual);
+/* Multi-head self-attention on packed (1, 1, T, 3C) q|k|v. */
+ds_val ds_b_attention(ds_builder *b, ds_val qkv, int heads);
+/* The position embedding <name> (1, 1 + grid^2, C) resized to a gh x gw grid. */
+ds_val ds_b_pos_embed(ds_builder *b, const char *name, int grid, int channels, int gh, int gw);
+/* Prepends the learned token <name> (1, 1, C) to the sequence. */
+ds_val ds_b_prepend_token(ds_builder *b, ds_val x, const char *name);
+/* (1, 1, 1+gh*gw, C) -> (1, gh, gw, 2C): each patch token, then token 0. */
+ds_val ds_b_readout_cat(ds_builder *b, ds_val x, int gh, int gw);
+ds_val ds_b_reshape(ds_builder *b, ds_val x, int64_t n, int64_t h, int64_t w, int64_t c);
+
+/* Parameters every checkpoint holds that depth does not use (a classifier
+ * head, a final norm whose output no hook reads): accepted and dropped. */
+void ds_b_unused(ds_builder *b, ds_param_kind kind, const char *name, int ndim,
+                 const int64_t *shape, bool has_bias);
+
+void ds_b_mark(ds_builder *b, const char *stage_name, ds_val v);
+void ds_b_output(ds_builder *b, ds_val v);
+
+#endif

@@ -1,0 +1,71 @@
+/* graph.c: graph ownership and names of ops and activations. */
+#include "graph/graph.h"
+
+#include "base/error.h" /* ds_fail */
+
+#include <stdlib.h>
+#include <string.h>
+
+void ds_graph_free(ds_graph *g) {
+    if (!g)
+        return;
+    for (int i = 0; i < g->n_strings; i++)
+        free(g->strings[i]);
+    free(g->strings);
+    free(g->nodes);
+    free(g->marks);
+    memset(g, 0, sizeof *g);
+}
+
+int64_t ds_shape_numel(const int64_t shape[4]) {
+    return shape[0] * shape[1] * shape[2] * shape[3];
+}
+
+const char *ds_op_name(ds_op op) {
+    static const char *names[DS_OP_COUNT] = {
+        "input",     "conv2d",    "conv_transpose", "maxpool",   "resize",
+        "add",       "act",       "groupnorm",      "layernorm", "linear",
+        "attention", "pos_embed", "prepend_token",  "readout_cat", "reshape",
+    };
+    return (unsigned)op < DS_OP_COUNT ? names[op] : "?";
+}
+
+const char *ds_act_name(ds_act act) {
+    switch (act) {
+    case DS_ACT_NONE: return "none";
+    case DS_ACT_RELU: return "relu";
+    case DS_ACT_RELU6: return "relu6";
+    case DS_ACT_GELU: return "gelu";
+    }
+    return "?";
+}
+
+int ds_graph_find_mark(const ds_graph *g, const char *name) {
+    for (int i = 0; i < g->n_marks; i++)
+        if (strcmp(g->marks[i].name, name) == 0)
+            return g->marks[i].node;
+    return -1;
+}
+
+
+int64_t ds_window_out(int64_t in, int pad_a, int pad_b, int k, int s, int d) {
+    int64_t span = in + pad_a + pad_b - (int64_t)d * (k - 1) - 1;
+    return span < 0 ? 0 : span / s + 1;
+}
+
+ds_status ds_conv_check_shapes(const char *call, const ds_conv_attr *a, const int64_t xs[4],
+                               const int64_t ys[4], const int64_t *rs) {
+    if (a->groups < 1 || a->stride_h < 1 || a->stride_w < 1 || a->dil_h < 1 || a->dil_w < 1 ||
+        xs[3] % a->groups || ys[3] % a->groups || xs[0] != ys[0] ||
+        ys[1] != ds_window_out(xs[1], a->pad_t, a->pad_b, a->kh, a->stride_h, a->dil_h) ||
+        ys[2] != ds_window_out(xs[2], a->pad_l, a->pad_r, a->kw, a->stride_w, a->dil_w))
+        return ds_fail(DS_ERR_SHAPE,
+                       "%s: %lldx%lldx%lldx%lld does not convolve (k %dx%d, stride %d, groups %d) "
+                       "to %lldx%lldx%lldx%lld", call, (long long)xs[0], (long long)xs[1],
+                       (long long)xs[2], (long long)xs[3], a->kh, a->kw, a->stride_h, a->groups,
+                       (long long)ys[0], (long long)ys[1], (long long)ys[2], (long long)ys[3]);
+    for (int i = 0; rs && i < 4; i++)
+        if (rs[i] != ys[i])
+            return ds_fail(DS_ERR_SHAPE, "%s: the residual's shape is not the output's", call);
+    return DS_OK;
+}

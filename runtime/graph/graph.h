@@ -1,0 +1,155 @@
+/*
+ * graph.h: the layer graph, built per architecture and per input size.
+ *
+ * Every activation is a 4-D tensor in NHWC order: (N, H, W, C). Token
+ * sequences of the ViT are (N, 1, T, C), so a grid of patch tokens and the
+ * (N, gh, gw, C) feature map it unflattens to share one memory layout.
+ * Each node produces exactly one value; a value is named by its node index.
+ *
+ * Weights are referenced, never owned: they point into the mapped GGUF file
+ * (or are absent when the graph is only used to list parameters).
+ */
+#ifndef DS_GRAPH_H
+#define DS_GRAPH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "depthsolve.h" /* ds_status */
+#include "base/dtype.h"      /* ds_dtype */
+#include "base/shape.h"      /* ds_format_shape, ds_shape_numel_n */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ds_op {
+    DS_OP_INPUT = 0,      /* the normalized image, (1, H, W, 3) */
+    DS_OP_CONV2D,         /* conv + bias, optional input act, residual, output act */
+    DS_OP_CONV_TRANSPOSE, /* kernel == stride, no padding (DPT reassemble) */
+    DS_OP_MAXPOOL,        /* padding counts as -inf */
+    DS_OP_RESIZE,         /* bilinear, align_corners true/false */
+    DS_OP_ADD,            /* a + b, then act */
+    DS_OP_ACT,            /* elementwise activation */
+    DS_OP_GROUPNORM,      /* + optional residual, then act */
+    DS_OP_LAYERNORM,      /* over C */
+    DS_OP_LINEAR,         /* over C: (.., Cin) -> (.., Cout), + bias, residual, act */
+    DS_OP_ATTENTION,      /* (1, 1, T, 3C) packed q|k|v -> (1, 1, T, C) */
+    DS_OP_POS_EMBED,      /* (1, 1, 1+G*G, C) weight -> (1, 1, 1+gh*gw, C) resized */
+    DS_OP_PREPEND_TOKEN,  /* (1, 1, T, C) -> (1, 1, T+1, C) with a learned token first */
+    DS_OP_READOUT_CAT,    /* (1, 1, 1+T, C) -> (1, gh, gw, 2C): [token t, token 0] */
+    DS_OP_RESHAPE,        /* same data, new shape (a view) */
+    DS_OP_COUNT
+} ds_op;
+
+typedef enum ds_act {
+    DS_ACT_NONE = 0,
+    DS_ACT_RELU,
+    DS_ACT_RELU6,
+    DS_ACT_GELU, /* exact: x * 0.5 * (1 + erf(x / sqrt(2))) */
+} ds_act;
+
+/* A weight tensor as the engine uses it (converted layout, see convert.h). */
+typedef struct ds_tensor_ref {
+    const char *name; /* GGUF / state_dict name; NULL if the slot is unused */
+    ds_dtype dtype;
+    int ndim;
+    int64_t shape[4]; /* outermost first */
+    const void *data; /* NULL when the graph only declares parameters */
+} ds_tensor_ref;
+
+typedef struct ds_conv_attr {
+    int kh, kw;
+    int stride_h, stride_w;
+    int dil_h, dil_w;
+    int pad_t, pad_b, pad_l, pad_r; /* zero padding; TF "SAME" is asymmetric */
+    int groups;
+    ds_act in_act;  /* applied to the input as it is read */
+    ds_act res_act; /* applied to the residual (input 1) before it is added */
+    ds_act act;     /* applied last: act(conv(in_act(x)) + bias + res_act(r)) */
+} ds_conv_attr;
+
+typedef struct ds_pool_attr {
+    int kh, kw, stride_h, stride_w;
+    int pad_t, pad_b, pad_l, pad_r;
+} ds_pool_attr;
+
+typedef struct ds_resize_attr {
+    bool align_corners;
+} ds_resize_attr;
+
+typedef struct ds_norm_attr {
+    int groups; /* GroupNorm only */
+    float eps;
+    ds_act act; /* GroupNorm: act(norm(x) + residual) */
+} ds_norm_attr;
+
+typedef struct ds_linear_attr {
+    ds_act act; /* act(x W^T + b + residual), like every op with a residual */
+} ds_linear_attr;
+
+typedef struct ds_attn_attr {
+    int heads;
+    float scale; /* head_dim^-0.5 */
+} ds_attn_attr;
+
+typedef struct ds_pos_attr {
+    int grid;   /* side of the trained grid (24 for 384 / 16) */
+    int gh, gw; /* target grid */
+} ds_pos_attr;
+
+enum { DS_NODE_MAX_IN = 2, DS_NODE_MAX_W = 2 };
+
+typedef struct ds_node {
+    ds_op op;
+    const char *name;            /* module path, e.g. "scratch.refinenet4.resConfUnit2.conv1" */
+    int in[DS_NODE_MAX_IN];      /* producing nodes; -1 when absent */
+    int64_t shape[4];            /* output (N, H, W, C) */
+    ds_tensor_ref w[DS_NODE_MAX_W]; /* [0] weight, [1] bias */
+    union {
+        ds_conv_attr conv;       /* CONV2D, CONV_TRANSPOSE (kh, kw, stride) */
+        ds_pool_attr pool;
+        ds_resize_attr resize;
+        ds_norm_attr norm;       /* GROUPNORM, LAYERNORM */
+        ds_linear_attr linear;
+        ds_attn_attr attn;
+        ds_pos_attr pos;
+        ds_act act;              /* ACT, ADD */
+    } a;
+} ds_node;
+
+/* A named stage output (the names of the reference dumps). */
+typedef struct ds_graph_mark {
+    const char *name; /* "pretrained_layer1", "scratch_refinenet4", "head_pre_relu" */
+    int node;
+} ds_graph_mark;
+
+typedef struct ds_graph {
+    ds_node *nodes;
+    int n_nodes, cap_nodes;
+    int input, output;
+    ds_graph_mark *marks;
+    int n_marks, cap_marks;
+    char **strings; /* names owned by the graph */
+    int n_strings, cap_strings;
+} ds_graph;
+
+void ds_graph_free(ds_graph *g); /* NULL-safe; leaves *g zeroed */
+int64_t ds_shape_numel(const int64_t shape[4]);
+const char *ds_op_name(ds_op op);
+const char *ds_act_name(ds_act act);
+/* Output length of a window of k taps (dilation d, stride s) sliding over
+ * `in` padded by pad_a and pad_b: conv and pool output sizes. */
+int64_t ds_window_out(int64_t in, int pad_a, int pad_b, int k, int s, int d);
+/* Whether x (N, H, W, C) convolves by `a` to y (N, OH, OW, O), with the
+ * residual r (NULL, or the shape of y): DS_OK, or DS_ERR_SHAPE naming `call`. */
+ds_status ds_conv_check_shapes(const char *call, const ds_conv_attr *a, const int64_t xs[4],
+                               const int64_t ys[4], const int64_t *rs);
+/* The node a mark names, or -1. */
+int ds_graph_find_mark(const ds_graph *g, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

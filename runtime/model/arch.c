@@ -1,0 +1,67 @@
+/* arch.c: the table of architectures and the size check before building. */
+#include "model/arch.h"
+
+#include <string.h>
+
+#include "base/error.h" /* ds_fail */
+
+#define IMAGENET_MEAN {0.485f, 0.456f, 0.406f}
+#define IMAGENET_STD {0.229f, 0.224f, 0.225f}
+#define HALF {0.5f, 0.5f, 0.5f}
+
+static const ds_arch_info archs[DS_ARCH_COUNT] = {
+    {.id = DS_ARCH_MIDAS_V21_SMALL_256, .name = "midas_v21_small_256",
+     .backbone = "efficientnet_lite3", .net_size = 256, .resize_method = "upper_bound",
+     .mean = IMAGENET_MEAN, .std = IMAGENET_STD, .multiple = 32, .features = 64,
+     .describe = ds_describe_midas_v21_small},
+    {.id = DS_ARCH_MIDAS_V21_384, .name = "midas_v21_384", .backbone = "resnext101_wsl",
+     .net_size = 384, .resize_method = "upper_bound", .mean = IMAGENET_MEAN,
+     .std = IMAGENET_STD, .multiple = 32, .features = 256,
+     .describe = ds_describe_midas_v21_384},
+    {.id = DS_ARCH_DPT_HYBRID_384, .name = "dpt_hybrid_384", .backbone = "vitb_rn50_384",
+     .net_size = 384, .resize_method = "minimal", .mean = HALF, .std = HALF, .multiple = 16,
+     .features = 256, .vit_dim = 768, .vit_depth = 12, .vit_heads = 12,
+     .vit_hooks = {-1, -1, 8, 11}, .reassemble = {256, 512, 768, 768}, .patch_size = 16,
+     .pos_grid = 24, .describe = ds_describe_dpt_hybrid},
+    {.id = DS_ARCH_DPT_LARGE_384, .name = "dpt_large_384", .backbone = "vitl16_384",
+     .net_size = 384, .resize_method = "minimal", .mean = HALF, .std = HALF, .multiple = 16,
+     .features = 256, .vit_dim = 1024, .vit_depth = 24, .vit_heads = 16,
+     .vit_hooks = {5, 11, 17, 23}, .reassemble = {256, 512, 1024, 1024}, .patch_size = 16,
+     .pos_grid = 24, .describe = ds_describe_dpt_large},
+};
+
+const ds_arch_info *ds_arch_get(ds_arch arch) {
+    return (unsigned)arch < DS_ARCH_COUNT ? &archs[arch] : NULL;
+}
+
+const char *ds_arch_name(ds_arch arch) {
+    const ds_arch_info *a = ds_arch_get(arch);
+    return a ? a->name : NULL;
+}
+
+ds_arch ds_arch_from_name(const char *name) {
+    for (int i = 0; name && i < DS_ARCH_COUNT; i++)
+        if (strcmp(archs[i].name, name) == 0)
+            return archs[i].id;
+    return DS_ARCH_UNKNOWN;
+}
+
+ds_status ds_arch_build(ds_arch arch, int h, int w, const ds_param_binder *binder, ds_graph *g) {
+    const ds_arch_info *a = ds_arch_get(arch);
+    if (!a)
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "unknown architecture id %d", (int)arch);
+    if (h <= 0 || w <= 0 || h % a->multiple || w % a->multiple || h > DS_MAX_INPUT_SIDE ||
+        w > DS_MAX_INPUT_SIDE)
+        return ds_fail(DS_ERR_SHAPE,
+                       "%s accepts inputs whose height and width are multiples of %d "
+                       "from %d to %d, not %dx%d (HxW)",
+                       a->name, a->multiple, a->multiple, DS_MAX_INPUT_SIDE, h, w);
+    ds_builder b;
+    ds_builder_init(&b, g, binder);
+    a->describe(&b, h, w);
+    if (b.status == DS_OK && (g->input < 0 || g->output < 0))
+        ds_b_error(&b, DS_ERR_INTERNAL, "%s: description has no input or output", a->name);
+    if (b.status != DS_OK)
+        ds_graph_free(g);
+    return b.status;
+}

@@ -1,0 +1,47 @@
+/*
+ * arch.h: the MiDaS architectures the engine knows, and their descriptions.
+ *
+ * Each description (the files of model/) mirrors the PyTorch module tree of the official
+ * model: it builds the layer graph for an input size and declares every
+ * parameter by its state_dict name (see builder.h).
+ */
+#ifndef DS_ARCH_H
+#define DS_ARCH_H
+
+#include "graph/builder.h"    /* ds_builder, ds_param_binder */
+#include "depthsolve.h" /* ds_arch */
+
+typedef struct ds_arch_info {
+    ds_arch id;
+    const char *name;          /* "midas_v21_small_256" */
+    const char *backbone;      /* "efficientnet_lite3", ... */
+    int net_size;              /* training resolution: 256 or 384 */
+    const char *resize_method; /* "upper_bound" or "minimal" (run.py) */
+    float mean[3], std[3];     /* input normalization */
+    int multiple;              /* input sides must be multiples of this */
+    int features;              /* decoder width */
+    /* ViT backbones (DPT) only, else 0 */
+    int vit_dim, vit_depth, vit_heads;
+    int vit_hooks[4];          /* blocks read by the decoder; -1: a ResNet stem stage */
+    int reassemble[4];         /* widths of the four reassembled maps */
+    int patch_size, pos_grid;  /* 16, and the 24x24 grid of the trained position embedding */
+    /* Builds the graph for an (h, w) input; h and w are already checked. */
+    void (*describe)(ds_builder *b, int h, int w);
+} ds_arch_info;
+
+enum { DS_MAX_INPUT_SIDE = 8192 };
+
+const ds_arch_info *ds_arch_get(ds_arch arch); /* NULL if out of range */
+
+/* Builds the graph of `arch` for a 1x3xHxW input. Sizes that are not
+ * positive multiples of the architecture's multiple, or too large, fail
+ * with DS_ERR_SHAPE and a message saying what is accepted. */
+ds_status ds_arch_build(ds_arch arch, int h, int w, const ds_param_binder *binder, ds_graph *g);
+
+/* The descriptions, one per file. */
+void ds_describe_midas_v21_small(ds_builder *b, int h, int w);
+void ds_describe_midas_v21_384(ds_builder *b, int h, int w);
+void ds_describe_dpt_hybrid(ds_builder *b, int h, int w);
+void ds_describe_dpt_large(ds_builder *b, int h, int w);
+
+#endif

@@ -1,0 +1,73 @@
+/* model/decoder.c: fusion blocks, residual conv units and the depth head. */
+#include "model/decoder.h"
+
+void ds_decoder_layer_rn(ds_builder *b, const ds_val layer[4], const int width[4], ds_val rn[4]) {
+    for (int i = 0; i < 4; i++) {
+        ds_b_mark(b, ds_b_name(b, "pretrained_layer%d", i + 1), layer[i]);
+        ds_conv_spec s = {.name = ds_b_name(b, "scratch.layer%d_rn", i + 1),
+                          .out = width[i], .k = 3, .stride = 1, .pad = 1};
+        rn[i] = ds_b_conv(b, layer[i], &s, -1);
+        ds_b_mark(b, ds_b_name(b, "scratch_layer%d_rn", i + 1), rn[i]);
+    }
+}
+
+/* conv2(relu(conv1(relu(x)))) + skip, skip = x, or relu(x) for the in-place variant. */
+static ds_val residual_conv_unit(ds_builder *b, const char *prefix, ds_val x, bool inplace_relu) {
+    int64_t c = ds_b_shape(b, x)[3];
+    ds_conv_spec c1 = {.name = ds_b_name(b, "%s.conv1", prefix), .out = (int)c, .k = 3,
+                       .stride = 1, .pad = 1, .bias = true, .in_act = DS_ACT_RELU,
+                       .act = DS_ACT_RELU};
+    ds_val h = ds_b_conv(b, x, &c1, -1);
+    ds_conv_spec c2 = {.name = ds_b_name(b, "%s.conv2", prefix), .out = (int)c, .k = 3,
+                       .stride = 1, .pad = 1, .bias = true,
+                       .res_act = inplace_relu ? DS_ACT_RELU : DS_ACT_NONE};
+    return ds_b_conv(b, h, &c2, x);
+}
+
+ds_val ds_decoder_fusion(ds_builder *b, int n, ds_val x0, ds_val x1, int out_h, int out_w,
+                         int out_conv, bool inplace_relu) {
+    const char *prefix = ds_b_name(b, "scratch.refinenet%d", n);
+    ds_val out = x0;
+    if (x1 >= 0) {
+        ds_val r = residual_conv_unit(b, ds_b_name(b, "%s.resConfUnit1", prefix), x1, inplace_relu);
+        out = ds_b_add(b, out, r, DS_ACT_NONE);
+    } else if (x0 >= 0) {
+        /* the deepest block has one input: its first unit exists but never runs */
+        int64_t c = ds_b_shape(b, x0)[3];
+        int64_t shape[4] = {c, c, 3, 3};
+        ds_b_unused(b, DS_PARAM_CONV, ds_b_name(b, "%s.resConfUnit1.conv1", prefix), 4, shape, true);
+        ds_b_unused(b, DS_PARAM_CONV, ds_b_name(b, "%s.resConfUnit1.conv2", prefix), 4, shape, true);
+    }
+    out = residual_conv_unit(b, ds_b_name(b, "%s.resConfUnit2", prefix), out, inplace_relu);
+    if (out < 0)
+        return -1;
+    const int64_t *s = ds_b_shape(b, out);
+    int h = out_h ? out_h : (int)s[1] * 2;
+    int w = out_h ? out_w : (int)s[2] * 2;
+    out = ds_b_resize(b, out, h, w, true);
+    if (out_conv > 0) {
+        ds_conv_spec oc = {.name = ds_b_name(b, "%s.out_conv", prefix), .out = out_conv,
+                           .k = 1, .stride = 1, .bias = true};
+        out = ds_b_conv(b, out, &oc, -1);
+    }
+    ds_b_mark(b, ds_b_name(b, "scratch_refinenet%d", n), out);
+    return out;
+}
+
+void ds_decoder_head(ds_builder *b, ds_val x, int mid, bool align_corners) {
+    ds_conv_spec c0 = {.name = "scratch.output_conv.0", .out = mid, .k = 3, .stride = 1,
+                       .pad = 1, .bias = true};
+    ds_val h = ds_b_conv(b, x, &c0, -1);
+    if (h < 0)
+        return;
+    const int64_t *s = ds_b_shape(b, h);
+    h = ds_b_resize(b, h, (int)s[1] * 2, (int)s[2] * 2, align_corners);
+    ds_conv_spec c2 = {.name = "scratch.output_conv.2", .out = 32, .k = 3, .stride = 1,
+                       .pad = 1, .bias = true, .act = DS_ACT_RELU};
+    h = ds_b_conv(b, h, &c2, -1);
+    ds_conv_spec c4 = {.name = "scratch.output_conv.4", .out = 1, .k = 1, .stride = 1,
+                       .bias = true};
+    h = ds_b_conv(b, h, &c4, -1);
+    ds_b_mark(b, "head_pre_relu", h);
+    ds_b_output(b, ds_b_act(b, h, DS_ACT_RELU));
+}

@@ -1,0 +1,151 @@
+/*
+ * model/dpt.c: dpt_large_384 (ViT-L/16) and dpt_hybrid_384 (ViT-B/16 on a
+ * ResNet-50 v2 stem): DPTDepthModel with readout "project", features 256.
+ *
+ * Shapes: tokens are (1, 1, T, C) with T = 1 + gh*gw, gh = H/16, gw = W/16.
+ * Timm 0.6.13 VisionTransformer blocks: x += proj(attn(LN1(x))); x += fc2(GELU(fc1(LN2(x)))).
+ */
+#include "model/arch.h"
+#include "model/decoder.h"
+
+static const float LN_EPS = 1e-6f;
+static const float GN_EPS = 1e-5f;
+static const float WS_EPS = 1e-8f; /* timm: StdConv2dSame(eps=1e-8) in the hybrid stem */
+
+static ds_val vit_block(ds_builder *b, ds_val x, int i, const ds_arch_info *cfg) {
+    const char *p = ds_b_name(b, "pretrained.model.blocks.%d", i);
+    ds_val h = ds_b_layernorm(b, x, ds_b_name(b, "%s.norm1", p), LN_EPS);
+    h = ds_b_linear(b, h, ds_b_name(b, "%s.attn.qkv", p), 3 * cfg->vit_dim, DS_ACT_NONE, -1);
+    h = ds_b_attention(b, h, cfg->vit_heads);
+    x = ds_b_linear(b, h, ds_b_name(b, "%s.attn.proj", p), cfg->vit_dim, DS_ACT_NONE, x);
+    h = ds_b_layernorm(b, x, ds_b_name(b, "%s.norm2", p), LN_EPS);
+    h = ds_b_linear(b, h, ds_b_name(b, "%s.mlp.fc1", p), 4 * cfg->vit_dim, DS_ACT_GELU, -1);
+    return ds_b_linear(b, h, ds_b_name(b, "%s.mlp.fc2", p), cfg->vit_dim, DS_ACT_NONE, x);
+}
+
+/* act_postprocessN: readout project, unflatten, 1x1 conv, then resample:
+ * N=1 ConvTranspose k4, N=2 ConvTranspose k2, N=3 nothing, N=4 3x3 stride-2 conv. */
+static ds_val reassemble(ds_builder *b, ds_val tokens, int n, int gh, int gw, const ds_arch_info *cfg) {
+    const char *p = ds_b_name(b, "pretrained.act_postprocess%d", n);
+    int f = cfg->reassemble[n - 1];
+    ds_val x = ds_b_readout_cat(b, tokens, gh, gw);
+    x = ds_b_linear(b, x, ds_b_name(b, "%s.0.project.0", p), cfg->vit_dim, DS_ACT_GELU, -1);
+    ds_conv_spec c3 = {.name = ds_b_name(b, "%s.3", p), .out = f, .k = 1, .stride = 1, .bias = true};
+    x = ds_b_conv(b, x, &c3, -1);
+    if (n == 1 || n == 2)
+        return ds_b_conv_transpose(b, x, ds_b_name(b, "%s.4", p), f, n == 1 ? 4 : 2);
+    if (n == 4) {
+        ds_conv_spec c4 = {.name = ds_b_name(b, "%s.4", p), .out = f, .k = 3, .stride = 2,
+                           .pad = 1, .bias = true};
+        return ds_b_conv(b, x, &c4, -1);
+    }
+    return x;
+}
+
+/* timm ResNetV2 bottleneck (non pre-activation), weight-standardized convs,
+ * GroupNorm(32): act3(norm3(conv3(...)) + shortcut); stride on the 3x3 conv. */
+static ds_val resnetv2_block(ds_builder *b, ds_val x, const char *p, int out, int stride, int first) {
+    int mid = out / 4;
+    ds_val skip = x;
+    if (first) {
+        ds_conv_spec d = {.name = ds_b_name(b, "%s.downsample.conv", p), .out = out, .k = 1,
+                          .stride = stride, .same = true, .ws_eps = WS_EPS};
+        skip = ds_b_conv(b, x, &d, -1);
+        skip = ds_b_groupnorm(b, skip, ds_b_name(b, "%s.downsample.norm", p), 32, GN_EPS, -1,
+                              DS_ACT_NONE);
+    }
+    ds_conv_spec c1 = {.name = ds_b_name(b, "%s.conv1", p), .out = mid, .k = 1, .stride = 1,
+                       .same = true, .ws_eps = WS_EPS};
+    ds_val h = ds_b_conv(b, x, &c1, -1);
+    h = ds_b_groupnorm(b, h, ds_b_name(b, "%s.norm1", p), 32, GN_EPS, -1, DS_ACT_RELU);
+    ds_conv_spec c2 = {.name = ds_b_name(b, "%s.conv2", p), .out = mid, .k = 3,
+                       .stride = stride, .same = true, .ws_eps = WS_EPS};
+    h = ds_b_conv(b, h, &c2, -1);
+    h = ds_b_groupnorm(b, h, ds_b_name(b, "%s.norm2", p), 32, GN_EPS, -1, DS_ACT_RELU);
+    ds_conv_spec c3 = {.name = ds_b_name(b, "%s.conv3", p), .out = out, .k = 1, .stride = 1,
+                       .same = true, .ws_eps = WS_EPS};
+    h = ds_b_conv(b, h, &c3, -1);
+    return ds_b_groupnorm(b, h, ds_b_name(b, "%s.norm3", p), 32, GN_EPS, skip, DS_ACT_RELU);
+}
+
+/* The hybrid's patch embedding backbone: stem and three stages (3, 4, 9 blocks);
+ * stages 1 and 2 are the decoder's layer1 and layer2. Returns the H/16 map. */
+static ds_val resnetv2_stem(ds_builder *b, ds_val x, ds_val layer[2]) {
+    static const int blocks[3] = {3, 4, 9};
+    const char *base = "pretrained.model.patch_embed.backbone";
+    ds_conv_spec stem = {.name = ds_b_name(b, "%s.stem.conv", base), .out = 64, .k = 7,
+                         .stride = 2, .same = true, .ws_eps = WS_EPS};
+    x = ds_b_conv(b, x, &stem, -1);
+    x = ds_b_groupnorm(b, x, ds_b_name(b, "%s.stem.norm", base), 32, GN_EPS, -1, DS_ACT_RELU);
+    x = ds_b_maxpool(b, x, 3, 2, 0, true);
+    for (int s = 0; s < 3; s++) {
+        for (int j = 0; j < blocks[s]; j++) {
+            const char *p = ds_b_name(b, "%s.stages.%d.blocks.%d", base, s, j);
+            x = resnetv2_block(b, x, p, 256 << s, (j == 0 && s > 0) ? 2 : 1, j == 0);
+        }
+        if (s < 2)
+            layer[s] = x;
+    }
+    return x;
+}
+
+static void describe_dpt(ds_builder *b, int h, int w, const ds_arch_info *cfg, int hybrid) {
+    int gh = h / cfg->patch_size, gw = w / cfg->patch_size;
+    ds_val x = ds_b_input(b, h, w);
+    ds_val layer[4] = {-1, -1, -1, -1};
+    if (hybrid) {
+        x = resnetv2_stem(b, x, layer);
+        ds_conv_spec proj = {.name = "pretrained.model.patch_embed.proj", .out = cfg->vit_dim,
+                             .k = 1, .stride = 1, .bias = true};
+        x = ds_b_conv(b, x, &proj, -1);
+    } else {
+        ds_conv_spec proj = {.name = "pretrained.model.patch_embed.proj", .out = cfg->vit_dim,
+                             .k = cfg->patch_size, .stride = cfg->patch_size, .bias = true};
+        x = ds_b_conv(b, x, &proj, -1);
+    }
+    x = ds_b_reshape(b, x, 1, 1, (int64_t)gh * gw, cfg->vit_dim);
+    x = ds_b_prepend_token(b, x, "pretrained.model.cls_token");
+    ds_val pos = ds_b_pos_embed(b, "pretrained.model.pos_embed", cfg->pos_grid, cfg->vit_dim, gh, gw);
+    x = ds_b_add(b, x, pos, DS_ACT_NONE);
+    ds_val hooked[4] = {-1, -1, -1, -1};
+    int last = 0;
+    for (int i = 0; i < 4; i++)
+        if (cfg->vit_hooks[i] > last)
+            last = cfg->vit_hooks[i];
+    for (int i = 0; i <= last; i++) {
+        x = vit_block(b, x, i, cfg);
+        for (int k = 0; k < 4; k++)
+            if (cfg->vit_hooks[k] == i)
+                hooked[k] = x;
+    }
+    /* The final norm and classifier exist in the checkpoint; no hook reads them. */
+    int64_t norm_shape[1] = {cfg->vit_dim};
+    ds_b_unused(b, DS_PARAM_NORM, "pretrained.model.norm", 1, norm_shape, true);
+    int64_t head_shape[2] = {1000, cfg->vit_dim};
+    ds_b_unused(b, DS_PARAM_LINEAR, "pretrained.model.head", 2, head_shape, true);
+    for (int k = 0; k < 4; k++)
+        if (cfg->vit_hooks[k] >= 0)
+            layer[k] = reassemble(b, hooked[k], k + 1, gh, gw, cfg);
+    static const int width[4] = {256, 256, 256, 256};
+    ds_val rn[4];
+    ds_decoder_layer_rn(b, layer, width, rn);
+    if (b->status != DS_OK)
+        return;
+    const int64_t *s3 = ds_b_shape(b, rn[2]), *s2 = ds_b_shape(b, rn[1]),
+                  *s1 = ds_b_shape(b, rn[0]);
+    int h3 = (int)s3[1], w3 = (int)s3[2], h2 = (int)s2[1], w2 = (int)s2[2];
+    int h1 = (int)s1[1], w1 = (int)s1[2];
+    ds_val path = ds_decoder_fusion(b, 4, rn[3], -1, h3, w3, 256, false);
+    path = ds_decoder_fusion(b, 3, path, rn[2], h2, w2, 256, false);
+    path = ds_decoder_fusion(b, 2, path, rn[1], h1, w1, 256, false);
+    path = ds_decoder_fusion(b, 1, path, rn[0], 0, 0, 256, false);
+    ds_decoder_head(b, path, 128, true);
+}
+
+void ds_describe_dpt_large(ds_builder *b, int h, int w) {
+    describe_dpt(b, h, w, ds_arch_get(DS_ARCH_DPT_LARGE_384), 0);
+}
+
+void ds_describe_dpt_hybrid(ds_builder *b, int h, int w) {
+    describe_dpt(b, h, w, ds_arch_get(DS_ARCH_DPT_HYBRID_384), 1);
+}

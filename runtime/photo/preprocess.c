@@ -1,0 +1,126 @@
+/* preprocess.c: run.py's resize rule, OpenCV cubic resize, PyTorch bicubic. */
+#include "photo/preprocess.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+/* Resize.constrain_to_multiple_of: NumPy round (half to even), floor if above max. */
+static int constrain(double x, int multiple, int max_val) {
+    int y = (int)(nearbyint(x / multiple) * multiple);
+    if (max_val > 0 && y > max_val)
+        y = (int)(floor(x / multiple) * multiple);
+    return y < multiple ? multiple : y;
+}
+
+void ds_net_input_size(int width, int height, int target, int multiple, int upper_bound,
+                       int keep_aspect, int *net_w, int *net_h) {
+    double scale_h = (double)target / height, scale_w = (double)target / width;
+    if (keep_aspect) {
+        if (upper_bound) {
+            if (scale_w < scale_h)
+                scale_h = scale_w;
+            else
+                scale_w = scale_h;
+        } else if (fabs(1 - scale_w) < fabs(1 - scale_h)) {
+            scale_h = scale_w;
+        } else {
+            scale_w = scale_h;
+        }
+    }
+    int max_val = upper_bound ? target : 0;
+    *net_h = constrain(scale_h * height, multiple, max_val);
+    *net_w = constrain(scale_w * width, multiple, max_val);
+}
+
+/* OpenCV's interpolateCubic, in float as OpenCV computes it. */
+static void cubic_coeffs_cv(float x, float c[4]) {
+    const float A = -0.75f;
+    c[0] = ((A * (x + 1) - 5 * A) * (x + 1) + 8 * A) * (x + 1) - 4 * A;
+    c[1] = ((A + 2) * x - (A + 3)) * x * x + 1;
+    c[2] = ((A + 2) * (1 - x) - (A + 3)) * (1 - x) * (1 - x) + 1;
+    c[3] = 1.f - c[0] - c[1] - c[2];
+}
+
+/* Source index and the four tap weights of output index d (cv::resize, generic path). */
+static void cv_taps(int d, double scale, int size, int idx[4], float w[4]) {
+    float f = (float)((d + 0.5) * scale - 0.5);
+    int s = (int)floorf(f);
+    f -= (float)s;
+    cubic_coeffs_cv(f, w);
+    for (int k = 0; k < 4; k++) {
+        int i = s - 1 + k;
+        idx[k] = i < 0 ? 0 : (i >= size ? size - 1 : i);
+    }
+}
+
+void ds_preprocess_rgb8(const uint8_t *rgb, int width, int height, size_t stride, int net_w,
+                        int net_h, const float mean[3], const float std[3], float *out,
+                        int n_threads) {
+    double sx = (double)width / net_w, sy = (double)height / net_h;
+    size_t plane = (size_t)net_w * (size_t)net_h;
+    #pragma omp parallel for num_threads(n_threads) schedule(static)
+    for (int y = 0; y < net_h; y++) {
+        int ry[4];
+        float wy[4];
+        cv_taps(y, sy, height, ry, wy);
+        for (int x = 0; x < net_w; x++) {
+            int rx[4];
+            float wx[4];
+            cv_taps(x, sx, width, rx, wx);
+            for (int c = 0; c < 3; c++) {
+                double v = 0;
+                for (int j = 0; j < 4; j++) {
+                    const uint8_t *row = rgb + (size_t)ry[j] * stride;
+                    double h = 0; /* horizontal pass over [0,1] values, as on run.py's float64 image */
+                    for (int i = 0; i < 4; i++)
+                        h += (row[rx[i] * 3 + c] / 255.0) * wx[i];
+                    v += h * wy[j];
+                }
+                out[c * plane + (size_t)y * net_w + x] = (float)((v - mean[c]) / std[c]);
+            }
+        }
+    }
+}
+
+/* PyTorch's cubic_convolution1/2 and get_cubic_upsample_coefficients, in float. */
+static void cubic_coeffs_torch(float t, float c[4]) {
+    const float A = -0.75f;
+    float x1 = t + 1.0f, x2 = 1.0f - t, x3 = x2 + 1.0f;
+    c[0] = ((A * x1 - 5 * A) * x1 + 8 * A) * x1 - 4 * A;
+    c[1] = ((A + 2) * t - (A + 3)) * t * t + 1;
+    c[2] = ((A + 2) * x2 - (A + 3)) * x2 * x2 + 1;
+    c[3] = ((A * x3 - 5 * A) * x3 + 8 * A) * x3 - 4 * A;
+}
+
+static void torch_taps(int d, float scale, int size, int idx[4], float w[4]) {
+    float real = scale * ((float)d + 0.5f) - 0.5f; /* no clamp at 0 for cubic */
+    int s = (int)floorf(real);
+    cubic_coeffs_torch(real - (float)s, w);
+    for (int k = 0; k < 4; k++) {
+        int i = s - 1 + k;
+        idx[k] = i < 0 ? 0 : (i >= size ? size - 1 : i);
+    }
+}
+
+void ds_resize_bicubic_torch(const float *in, int in_w, int in_h, float *out, int out_w,
+                             int out_h, int n_threads) {
+    float sx = (float)in_w / (float)out_w, sy = (float)in_h / (float)out_h;
+    #pragma omp parallel for num_threads(n_threads) schedule(static)
+    for (int y = 0; y < out_h; y++) {
+        int ry[4];
+        float wy[4];
+        torch_taps(y, sy, in_h, ry, wy);
+        for (int x = 0; x < out_w; x++) {
+            int rx[4];
+            float wx[4];
+            torch_taps(x, sx, in_w, rx, wx);
+            float rows[4];
+            for (int j = 0; j < 4; j++) {
+                const float *r = in + (size_t)ry[j] * in_w;
+                rows[j] = r[rx[0]] * wx[0] + r[rx[1]] * wx[1] + r[rx[2]] * wx[2] + r[rx[3]] * wx[3];
+            }
+            out[(size_t)y * out_w + x] =
+                rows[0] * wy[0] + rows[1] * wy[1] + rows[2] * wy[2] + rows[3] * wy[3];
+        }
+    }
+}
