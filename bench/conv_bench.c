@@ -91,7 +91,7 @@ int main(int argc, char **argv) {
     }
     ds_cpu_ctx ctx = {threads, scratch, sb};
     ds_tensor xt = {x, {1, h, w, c}}, yt = {y, {1, oh, ow, o}};
-    ds_cpu_op op = {&n, &xt, NULL, &yt, wt, b, packed, &ctx};
+    ds_cpu_op op = {&n, &xt, NULL, &yt, wt, b, packed, &ctx, NULL, NULL};
     openblas_set_num_threads(threads);
     double best = INFINITY, best_cpu = INFINITY;
     for (int r = 0; r < reps; r++) {

@@ -41,6 +41,7 @@ struct gpu_op {
     ds_tensor *y;       /* output, shape = node->shape */
     const float *w;     /* weight or NULL */
     const float *b;     /* bias or NULL */
+    const float *w2 = NULL, *w3 = NULL; /* the node's weight slots 2 and 3 (graph.h), or NULL */
 };
 
 /* ---- graph ops (ds_ref_*) ---- */

@@ -17,8 +17,7 @@ enum { QUEUE_CAP = 2 }; /* photos in flight between two stages */
 typedef struct item {
     size_t index;
     ds_image img;
-    float *net_out; /* (nh, nw) network output */
-    int nw, nh;
+    float *depth;   /* (height, width): the photo's depth map, from the engine's queue */
     void *result;   /* the sink's solve, or NULL: its write_result releases it */
     char *error;    /* why this photo failed, or NULL */
     int skipped;
@@ -42,10 +41,18 @@ static void queue_destroy(queue *q) {
     pthread_cond_destroy(&q->changed);
 }
 
+static void free_item(item *it);
+
+/* Adds it to the queue; a queue closed by its consumer frees it instead. */
 static void push(queue *q, item *it) {
     pthread_mutex_lock(&q->m);
-    while (q->count == QUEUE_CAP)
+    while (q->count == QUEUE_CAP && !q->closed)
         pthread_cond_wait(&q->changed, &q->m);
+    if (q->closed) {
+        pthread_mutex_unlock(&q->m);
+        free_item(it);
+        return;
+    }
     q->slots[(q->head + q->count++) % QUEUE_CAP] = it;
     pthread_cond_broadcast(&q->changed);
     pthread_mutex_unlock(&q->m);
@@ -73,9 +80,16 @@ static void close_queue(queue *q) {
     pthread_mutex_unlock(&q->m);
 }
 
+/* Frees what a closed queue still holds. */
+static void drain(queue *q) {
+    item *it;
+    while ((it = pop(q)) != NULL)
+        free_item(it);
+}
+
 static void free_item(item *it) {
     ds_image_free(&it->img);
-    free(it->net_out);
+    free(it->depth);
     free(it->error);
     free(it);
 }
@@ -131,29 +145,15 @@ static void *reader(void *arg) {
     return NULL;
 }
 
-/* Resize + normalize for one photo, and its network submitted to the
- * engine's queue (ds_engine_collect writes it->net_out). */
-static ds_status submit_network(batch *b, item *it, float **x, size_t *x_cap) {
-    ds_engine *e = b->o->engine;
-    ds_status s = ds_engine_input_size(e, it->img.width, it->img.height, &b->o->solve, &it->nw,
-                                       &it->nh);
-    size_t need = (size_t)3 * it->nw * it->nh;
-    if (s == DS_OK && need > *x_cap) {
-        float *grown = realloc(*x, need * sizeof **x);
-        s = grown ? DS_OK : ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
-        if (grown) {
-            *x = grown;
-            *x_cap = need;
-        }
-    }
-    if (s == DS_OK && !(it->net_out = malloc((size_t)it->nw * it->nh * sizeof(float))))
-        s = ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
-    if (s == DS_OK)
-        s = ds_engine_prepare_rgb8(e, it->img.rgb, it->img.width, it->img.height,
-                                   (size_t)it->img.width * 3, it->nw, it->nh, *x);
-    if (s == DS_OK)
-        s = ds_engine_submit(e, *x, it->nh, it->nw);
-    return s;
+/* One photo submitted to the engine's queue: resizes and network where the
+ * engine runs them (on a CUDA device, all on the device); ds_engine_collect
+ * writes it->depth at the photo's size. */
+static ds_status submit_photo(batch *b, item *it) {
+    if (!(it->depth = malloc((size_t)it->img.width * it->img.height * sizeof(float))))
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory for a %dx%d depth map", it->img.width,
+                       it->img.height);
+    return ds_engine_submit_rgb8(b->o->engine, it->img.rgb, it->img.width, it->img.height,
+                                 (size_t)it->img.width * 3, &b->o->solve);
 }
 
 static void note_error(batch *b, item *it, ds_status s) {
@@ -164,8 +164,8 @@ static void note_error(batch *b, item *it, ds_status s) {
     }
 }
 
-/* The photos whose network runs in the engine's queue, oldest first: while
- * one runs on a GPU, the main thread resizes the next. */
+/* The photos in the engine's queue, oldest first: while one runs on a GPU,
+ * the reader decodes the next and the main thread submits it. */
 typedef struct in_flight {
     item *items[DS_ENGINE_QUEUE_DEPTH];
     int n;
@@ -174,14 +174,14 @@ typedef struct in_flight {
 /* The oldest run collected into its photo, which goes to the writer. */
 static void collect_oldest(batch *b, in_flight *f) {
     item *it = f->items[0];
-    note_error(b, it, ds_engine_collect(b->o->engine, it->net_out));
+    note_error(b, it, ds_engine_collect(b->o->engine, it->depth));
     memmove(f->items, f->items + 1, (size_t)(--f->n) * sizeof *f->items);
     push(&b->solved, it);
 }
 
 /* The main thread's job for one photo: the sink's solve (then to the
- * writer), or its network queued (to the writer once collected). */
-static void solve(batch *b, item *it, float **x, size_t *x_cap, in_flight *f) {
+ * writer), or the photo queued (to the writer once collected). */
+static void solve(batch *b, item *it, in_flight *f) {
     const ds_batch_sink *sink = b->o->sink;
     if (sink && sink->solve) {
         note_error(b, it, sink->solve(sink->user, b->o->engine, &it->img, &b->o->solve, &it->result));
@@ -190,7 +190,7 @@ static void solve(batch *b, item *it, float **x, size_t *x_cap, in_flight *f) {
     }
     if (f->n == DS_ENGINE_QUEUE_DEPTH)
         collect_oldest(b, f);
-    ds_status s = submit_network(b, it, x, x_cap);
+    ds_status s = submit_photo(b, it);
     if (s != DS_OK) {
         note_error(b, it, s);
         push(&b->solved, it);
@@ -241,7 +241,7 @@ static ds_status save_pending(batch *b, size_t index, const float *depth, int w,
     return DS_OK;
 }
 
-/* Bicubic back to the photo's size, then every output of one photo. */
+/* Every output of one photo. */
 static ds_status write_item(batch *b, item *it) {
     const ds_output_opts *o = &b->o->out;
     const char *rel = b->in->items[it->index].rel;
@@ -252,18 +252,13 @@ static ds_status write_item(batch *b, item *it) {
     }
     int w = it->img.width, h = it->img.height;
     size_t n = (size_t)w * h;
-    float *depth = malloc(n * sizeof *depth);
-    void *scratch = b->o->sink ? NULL : malloc(n * 8);
-    ds_status s = depth && (scratch || b->o->sink) ? DS_OK : ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
-    if (s == DS_OK) {
-        ds_resize_depth(it->net_out, it->nw, it->nh, depth, w, h, 1); /* the network has the cores */
-        if (b->o->sink) {
-            s = b->o->sink->write(b->o->sink->user, rel, &it->img, depth, w, h);
-            free(depth);
-            return s;
-        }
+    const float *depth = it->depth;
+    if (b->o->sink)
+        return b->o->sink->write(b->o->sink->user, rel, &it->img, depth, w, h);
+    void *scratch = malloc(n * 8);
+    ds_status s = scratch ? DS_OK : ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
+    if (s == DS_OK)
         s = ds_write_float_outputs(o, rel, depth, w, h);
-    }
     if (s == DS_OK && (o->formats & (DS_OUT_PNG8 | DS_OUT_PNG16))) {
         float lo = o->fixed_min, hi = o->fixed_max;
         if (o->norm == DS_NORM_GLOBAL) {
@@ -277,7 +272,6 @@ static ds_status write_item(batch *b, item *it) {
             s = ds_write_png_outputs(o, rel, depth, w, h, lo, hi, &it->img, scratch);
         }
     }
-    free(depth);
     free(scratch);
     return s;
 }
@@ -346,10 +340,20 @@ void ds_batch_run(const ds_batch_opts *o, const ds_input_list *in, ds_batch_resu
     queue_init(&b.decoded);
     queue_init(&b.solved);
     pthread_t rd, wr;
-    pthread_create(&rd, NULL, reader, &b);
-    pthread_create(&wr, NULL, writer, &b);
-    float *x = NULL;
-    size_t x_cap = 0;
+    int err = pthread_create(&rd, NULL, reader, &b);
+    if (err == 0 && (err = pthread_create(&wr, NULL, writer, &b)) != 0) {
+        close_queue(&b.decoded); /* nobody pops: stop the reader at its next push */
+        drain(&b.decoded);
+        pthread_join(rd, NULL);
+    }
+    if (err != 0) {
+        fprintf(stderr, "depthsolve %s: cannot start a thread: %s\n", o->sink ? o->sink->cmd : "depth",
+                strerror(err));
+        r->failed = in->n;
+        queue_destroy(&b.decoded);
+        queue_destroy(&b.solved);
+        return;
+    }
     in_flight f = {.n = 0};
     item *it;
     while ((it = pop(&b.decoded)) != NULL) {
@@ -358,7 +362,7 @@ void ds_batch_run(const ds_batch_opts *o, const ds_input_list *in, ds_batch_resu
             continue;
         }
         double t = ds_cli_seconds();
-        solve(&b, it, &x, &x_cap, &f);
+        solve(&b, it, &f);
         r->network_seconds += ds_cli_seconds() - t;
     }
     double t = ds_cli_seconds();
@@ -368,7 +372,6 @@ void ds_batch_run(const ds_batch_opts *o, const ds_input_list *in, ds_batch_resu
     close_queue(&b.solved);
     pthread_join(rd, NULL);
     pthread_join(wr, NULL);
-    free(x);
     write_global_pngs(&b);
     if (o->progress)
         fprintf(stderr, "\r\033[K");

@@ -50,7 +50,7 @@ static inline ds_status conv_check_make(const int64_t x[4], int64_t o, const ds_
     ds_tensor hx = {c->x.data(), {x[0], x[1], x[2], x[3]}}, hr = {c->r.data(), {ys[0], ys[1], ys[2], ys[3]}};
     ds_tensor hy = {c->ref.data(), {ys[0], ys[1], ys[2], ys[3]}};
     ds_cpu_ctx ctx = {1, NULL, 0};
-    ds_cpu_op op = {&n, &hx, residual ? &hr : NULL, &hy, c->w.data(), bias ? c->b.data() : NULL, NULL, &ctx};
+    ds_cpu_op op = {&n, &hx, residual ? &hr : NULL, &hy, c->w.data(), bias ? c->b.data() : NULL, NULL, &ctx, NULL, NULL};
     ds_ref_conv2d(&op);
     DS_TRY(dev_alloc(&c->dx, nx));
     DS_TRY(dev_alloc(&c->dw, nw));

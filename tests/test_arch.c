@@ -167,7 +167,31 @@ TEST(rejects_sizes_the_network_does_not_take) {
                 "unknown");
 }
 
+/* A graph's constants: computed for one input size, owned by the graph
+ * (zeroed, aligned, marked), freed with it (ASan checks the freeing). */
+TEST(graph_owns_its_constants) {
+    ds_param_binder binder = {.bind = no_weights};
+    ds_graph g;
+    ds_builder b;
+    ds_builder_init(&b, &g, &binder);
+    ds_val x = ds_b_input(&b, 4, 6);
+    ds_tensor_ref ref[2];
+    const int64_t shape[3] = {3, 5, 7};
+    float *c0 = ds_b_constant(&b, &ref[0], "bias", 3, shape);
+    float *c1 = ds_b_constant(&b, &ref[1], "mask", 1, shape);
+    CHECK_OK(b.status);
+    CHECK(x >= 0 && c0 && c1 && c0 != c1);
+    CHECK(ref[0].graph_owned && ref[0].data == c0 && ref[0].ndim == 3 && ref[0].shape[2] == 7);
+    CHECK(ref[1].graph_owned && ref[1].ndim == 1 && ref[1].shape[0] == 3 && ref[1].dtype == DS_F32);
+    CHECK((uintptr_t)c0 % 64 == 0 && c0[104] == 0.0f);
+    c0[104] = 1.0f; /* the whole 3x5x7 is the caller's to fill */
+    CHECK(g.n_constants == 2);
+    ds_graph_free(&g);
+    CHECK(g.n_constants == 0 && g.constants == NULL);
+}
+
 int main(void) {
+    RUN(graph_owns_its_constants);
     RUN(small_keys_match_real_model);
     RUN(v21_384_keys_match_real_model);
     RUN(dpt_hybrid_keys_match_real_model);

@@ -54,6 +54,7 @@
 #include "base/error.h" /* DS_TRY */
 #include "src/io/image.h" /* ds_image_read */
 #include "src/io/npy.h"   /* ds_npy_read */
+#include "photo/preprocess.h" /* ds_photo_host_resizes */
 #include "tests/op_check.h" /* op_rel_l2 */
 #include "tests/test.h"
 
@@ -394,6 +395,86 @@ static uint8_t *test_photo(int w, int h, unsigned seed) {
     return p;
 }
 
+/* Counts the engine's preparations of a network size (its DEBUG line). */
+static void count_prepares(ds_log_level level, const char *msg, void *user) {
+    if (level == DS_LOG_DEBUG && strstr(msg, " nodes, arena "))
+        (*(int *)user)++;
+}
+
+/* Photos queued (ds_engine_submit_rgb8) against ds_engine_solve_rgb8 on one
+ * engine of `device`, bit for bit: landscape, portrait, landscape again (the
+ * collect gives each at its photo's size). The host resizes only where the
+ * backend has no device (counted), and alternating sizes prepare each
+ * network size once. With `sizes_too`: three sizes are kept, the least
+ * recently used goes (the engine's, whatever the backend). Networks of 96
+ * rows at most (--height 96): 96x64, 64x96, 96x96, 96x32. */
+static void check_photo_queue(ds_device device, bool sizes_too) {
+    static const int sizes[4][2] = {{97, 61}, {61, 97}, {50, 50}, {200, 50}}; /* w, h */
+    uint8_t *photo[4];
+    float *want[4], got[97 * 61];
+    for (int i = 0; i < 4; i++) {
+        photo[i] = test_photo(sizes[i][0], sizes[i][1], 7 + (unsigned)i);
+        want[i] = malloc((size_t)sizes[i][0] * sizes[i][1] * sizeof(float));
+        CHECK(photo[i] && want[i]);
+    }
+    char model[512];
+    snprintf(model, sizeof model, "%s/midas_v21_small_256.gguf", test_models_dir());
+    ds_engine_params p = ds_engine_default_params();
+    p.model_path = model;
+    p.device = device;
+    p.autotune = 0;
+    int prepares = 0;
+    p.log = count_prepares;
+    p.log_user = &prepares;
+    ds_engine *e = NULL;
+    CHECK_OK(ds_engine_create(&p, &e));
+    ds_solve_params sp = ds_solve_default_params();
+    sp.height = 96;
+#define PHOTO(i) photo[i], sizes[i][0], sizes[i][1], (size_t)sizes[i][0] * 3, &sp
+    CHECK_OK(ds_engine_solve_rgb8(e, PHOTO(0), want[0]));
+    CHECK_OK(ds_engine_solve_rgb8(e, PHOTO(1), want[1]));
+    CHECK_MSG(prepares == 2, "%d preparations for two sizes", prepares);
+    const uint64_t host0 = ds_photo_host_resizes();
+    CHECK_OK(ds_engine_submit_rgb8(e, PHOTO(0)));
+    CHECK_OK(ds_engine_submit_rgb8(e, PHOTO(1)));
+    CHECK_FAILS(ds_engine_submit_rgb8(e, PHOTO(0)), DS_ERR_INVALID_ARGUMENT, "collect one first");
+    CHECK_OK(ds_engine_collect(e, got));
+    CHECK_MSG(!memcmp(got, want[0], 97 * 61 * sizeof(float)), "the landscape photo's queued depth differs");
+    CHECK_OK(ds_engine_submit_rgb8(e, PHOTO(0)));
+    CHECK_OK(ds_engine_collect(e, got));
+    CHECK_MSG(!memcmp(got, want[1], 61 * 97 * sizeof(float)), "the portrait photo's queued depth differs");
+    CHECK_OK(ds_engine_collect(e, got));
+    CHECK_MSG(!memcmp(got, want[0], 97 * 61 * sizeof(float)), "the landscape photo again differs");
+    const uint64_t host = ds_photo_host_resizes() - host0;
+    const uint64_t host_want = device == DS_DEVICE_CPU ? 6 : 0; /* in and out, three photos */
+    CHECK_MSG(host == host_want, "%llu resizes on the host for three photos on %s, wanted %llu",
+              (unsigned long long)host, device == DS_DEVICE_CPU ? "cpu" : "the device",
+              (unsigned long long)host_want);
+    CHECK_MSG(prepares == 2, "%d preparations: alternating sizes rebuilt the network", prepares);
+    if (sizes_too) {
+        /* a third size is kept beside them; a fourth sends the least recently used away */
+        CHECK_OK(ds_engine_solve_rgb8(e, PHOTO(2), want[2]));
+        CHECK_OK(ds_engine_solve_rgb8(e, PHOTO(0), got));
+        CHECK_OK(ds_engine_solve_rgb8(e, PHOTO(1), got));
+        CHECK_MSG(prepares == 3, "%d preparations for three sizes", prepares);
+        CHECK_OK(ds_engine_solve_rgb8(e, PHOTO(3), want[3])); /* goes instead of the 50x50's */
+        CHECK_OK(ds_engine_solve_rgb8(e, PHOTO(0), got));
+        CHECK_MSG(prepares == 4, "%d preparations after a fourth size", prepares);
+        CHECK_OK(ds_engine_solve_rgb8(e, PHOTO(2), got));
+        CHECK_MSG(prepares == 5, "%d preparations: the oldest size was not the one that went", prepares);
+        CHECK_MSG(!memcmp(got, want[2], 50 * 50 * sizeof(float)), "a size prepared again differs");
+    }
+#undef PHOTO
+    ds_engine_free(e);
+    for (int i = 0; i < 4; i++) {
+        free(photo[i]);
+        free(want[i]);
+    }
+}
+
+TEST(queued_photos_on_the_device) { check_photo_queue(g_device, false); }
+TEST(queued_photos_on_the_cpu) { check_photo_queue(DS_DEVICE_CPU, true); }
+
 /* One round of the work a long-running user does: the network on one or
  * (in2: not NULL) two inputs, and photos through the photo path, wide and
  * (tall: not NULL) tall. */
@@ -535,6 +616,9 @@ int main(void) {
     }
     RUN(queued_runs_equal_plain_runs);
     RUN(queued_runs_on_the_cpu);
+    RUN(queued_photos_on_the_cpu);
+    if (!SANITIZED) /* seconds a photo under emulation: the plain build checks the device path */
+        RUN(queued_photos_on_the_device);
     RUN(no_leaks_over_many_images);
     RUN(cuda_without_gpu_fails_in_one_line);
     RUN(auto_without_gpu_falls_back_with_one_line);

@@ -178,7 +178,7 @@ static std::vector<float> conv_f16_reference(const conv_case &c, const int64_t y
     std::vector<float> xc = x, wc = w;
     ds_tensor hx = {xc.data(), {c.x[0], c.x[1], c.x[2], c.x[3]}}, hy = {y.data(), {ys[0], ys[1], ys[2], ys[3]}};
     ds_cpu_ctx ctx = {1, NULL, 0};
-    ds_cpu_op op = {&n, &hx, NULL, &hy, wc.data(), NULL, NULL, &ctx};
+    ds_cpu_op op = {&n, &hx, NULL, &hy, wc.data(), NULL, NULL, &ctx, NULL, NULL};
     ds_ref_conv2d(&op);
     return widen(to_half_host(y));
 }

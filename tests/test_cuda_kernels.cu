@@ -92,7 +92,7 @@ static ds_status run_graph_op(graph_op_fn fn, const ds_node *node, const int64_t
     const size_t scratch_bytes = rk->scratch_bytes ? rk->scratch_bytes(node, 1) : 0;
     std::vector<double> scratch(scratch_bytes / sizeof(double) + 1); /* attention: T doubles */
     ds_cpu_ctx ctx = {1, (float *)scratch.data(), scratch_bytes};
-    ds_cpu_op ref = {node, &hx, rs ? &hr : NULL, &hy, w_len ? w.data() : NULL, b_len ? b.data() : NULL, NULL, &ctx};
+    ds_cpu_op ref = {node, &hx, rs ? &hr : NULL, &hy, w_len ? w.data() : NULL, b_len ? b.data() : NULL, NULL, &ctx, NULL, NULL};
     rk->run(&ref);
 
     dev_buf<float> dx, dr, dw, db, dy;
@@ -349,11 +349,11 @@ TEST(bias_act) {
                     ds_tensor hx = {x.data(), {1, 6, 5, 4}}, hr = {r.data(), {1, 6, 5, O}};
                     ds_tensor hp = {plain.data(), {1, 6, 5, O}}, hf = {full.data(), {1, 6, 5, O}};
                     ds_cpu_ctx ctx = {1, NULL, 0};
-                    ds_cpu_op plain_op = {&n, &hx, NULL, &hp, w.data(), NULL, NULL, &ctx};
+                    ds_cpu_op plain_op = {&n, &hx, NULL, &hp, w.data(), NULL, NULL, &ctx, NULL, NULL};
                     ds_ref_conv2d(&plain_op);
                     n.a.conv.act = act;
                     n.a.conv.res_act = res_act;
-                    ds_cpu_op full_op = {&n, &hx, with_r ? &hr : NULL, &hf, w.data(), b.data(), NULL, &ctx};
+                    ds_cpu_op full_op = {&n, &hx, with_r ? &hr : NULL, &hf, w.data(), b.data(), NULL, &ctx, NULL, NULL};
                     ds_ref_conv2d(&full_op);
                     dev_buf<float> dp, db, dr, dy;
                     CHECK_OK(dev_alloc(&dp, plain.size()));

@@ -178,7 +178,7 @@ TEST(gemm_and_epilogue_are_linear) {
     memcpy(n.shape, ys, sizeof n.shape);
     ds_tensor hx = {x.data(), {1, 1, T, I}}, hr = {r.data(), {1, 1, T, O}}, hy = {ref.data(), {1, 1, T, O}};
     ds_cpu_ctx ctx = {1, NULL, 0};
-    ds_cpu_op op = {&n, &hx, &hr, &hy, w.data(), b.data(), NULL, &ctx};
+    ds_cpu_op op = {&n, &hx, &hr, &hy, w.data(), b.data(), NULL, &ctx, NULL, NULL};
     ds_ref_linear(&op);
     dev_buf<float> dx, dw, db, dr, dy;
     CHECK_OK(dev_alloc(&dx, x.size()));
@@ -247,7 +247,7 @@ TEST(conv_block_in_a_graph) {
         memcpy(n.shape, ys, sizeof n.shape);
         ds_tensor hx = {pin_x, {1, H, W, C}}, hr = {r.data(), {1, H, W, O}}, hy = {ref.data(), {1, H, W, O}};
         ds_cpu_ctx ctx = {1, NULL, 0};
-        ds_cpu_op op = {&n, &hx, &hr, &hy, w.data(), b.data(), NULL, &ctx};
+        ds_cpu_op op = {&n, &hx, &hr, &hy, w.data(), b.data(), NULL, &ctx, NULL, NULL};
         ds_ref_conv2d(&op);
         CHECK_OK(cuda_graph_launch(graph, g_stream));
         CHECK_OK(cuda_stream_sync(g_stream));

@@ -25,7 +25,9 @@ typedef struct pack_entry {
 /* One prepared input size. */
 typedef struct cpu_shape {
     ds_backend_shape shape;
-    const void **packed; /* per node, owned by the pack cache */
+    const void **packed; /* per node, owned by the pack cache or by own_packs */
+    void **own_packs;    /* packs of graph-owned weights: this size's alone */
+    int n_own_packs;
 } cpu_shape;
 
 typedef struct cpu_state {
@@ -124,8 +126,33 @@ static void cpu_release(void *state, void *prepared) {
     cpu_shape *p = prepared;
     if (!p)
         return;
+    for (int i = 0; i < p->n_own_packs; i++)
+        free(p->own_packs[i]);
+    free(p->own_packs);
     free(p->packed);
     free(p);
+}
+
+/* The packed weight of node n for this size: from the engine-wide cache,
+ * or, for a weight the graph owns (computed for this size), packed for this
+ * size alone. */
+static ds_status pack_node(cpu_state *c, cpu_shape *p, const ds_node *n, const void **out) {
+    const ds_cpu_kernel *k = &c->kernels[n->op];
+    if (!n->w[0].graph_owned)
+        return packed_for(c, n, out);
+    *out = NULL;
+    if (!k->pack || !n->w[0].data)
+        return DS_OK;
+    void **grown = realloc(p->own_packs, (size_t)(p->n_own_packs + 1) * sizeof *grown);
+    if (!grown)
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory packing %s", n->name);
+    p->own_packs = grown;
+    void *packed = k->pack(n, n->w[0].data, c->n_threads);
+    if (!packed)
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory packing %s", n->name);
+    p->own_packs[p->n_own_packs++] = packed;
+    *out = packed;
+    return DS_OK;
 }
 
 static ds_status cpu_prepare(void *state, const ds_backend_shape *shape, void **prepared) {
@@ -146,7 +173,7 @@ static ds_status cpu_prepare(void *state, const ds_backend_shape *shape, void **
         size_t need = k->scratch_bytes ? k->scratch_bytes(n, c->n_threads) : 0;
         if (need > scratch)
             scratch = need;
-        s = packed_for(c, n, &p->packed[i]);
+        s = pack_node(c, p, n, &p->packed[i]);
     }
     if (s == DS_OK)
         s = grow(&c->arena, &c->arena_bytes, shape->plan->arena_floats * sizeof(float));
@@ -188,7 +215,7 @@ static void execute(cpu_state *c, const cpu_shape *p, double *node_seconds) {
         if (n->in[1] >= 0)
             r = value(c, p, n->in[1]);
         ds_cpu_op op = {.node = n, .x = n->in[0] >= 0 ? &x : NULL, .r = n->in[1] >= 0 ? &r : NULL,
-                        .y = &y, .w = n->w[0].data, .b = n->w[1].data,
+                        .y = &y, .w = n->w[0].data, .b = n->w[1].data, .w2 = n->w[2].data, .w3 = n->w[3].data,
                         .packed = p->packed[i], .ctx = &ctx};
         c->kernels[n->op].run(&op);
         if (node_seconds)

@@ -38,6 +38,7 @@ typedef struct ds_cpu_op {
     const float *b;        /* bias or NULL */
     const void *packed;    /* weights prepared by the fast path's pack(), or NULL */
     ds_cpu_ctx *ctx;
+    const float *w2, *w3;  /* the node's weight slots 2 and 3 (graph.h), or NULL */
 } ds_cpu_op;
 
 /* An implementation of one op kind. */

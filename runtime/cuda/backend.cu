@@ -74,8 +74,9 @@ struct queue_slot {
  * or the libraries' workspace moved, it is captured again before it runs. */
 struct cuda_shape {
     ds_backend_shape shape = {};
-    std::vector<const float *> w_dev, b_dev; /* per node */
+    std::vector<node_weights> w_dev;         /* per node: its weight slots on the device */
     std::vector<const __half *> wh_dev;      /* per node, fp16 */
+    std::vector<float *> owned;              /* device copies of the graph's own constants */
     cudaGraphExec_t forward = NULL;
     size_t forward_nodes = 0;                /* operations in `forward` */
     uint64_t generation = 0;                 /* of the buffers `forward` uses */
@@ -225,11 +226,27 @@ static bool cu_supports_op(void *state, const ds_node *node) {
     return node_supported(node);
 }
 
-/* The device copy of a weight, uploaded on first use. */
-static ds_status device_weight(cuda_state *c, const ds_tensor_ref *t, const float **out) {
+/* A copy of a graph-owned constant for this size alone (cu_release frees it). */
+static ds_status shape_constant(cuda_shape *sh, const ds_tensor_ref *t, const float **out) {
+    const size_t bytes = (size_t)ds_shape_numel_n(t->shape, t->ndim) * sizeof(float);
+    float *d = NULL;
+    CUDA_CHECK(cuda_malloc((void **)&d, bytes ? bytes : sizeof(float)));
+    sh->owned.push_back(d);
+    ds_status s = cuda_memcpy(d, t->data, bytes, cudaMemcpyHostToDevice);
+    if (s != DS_OK)
+        return ds_fail_context(s, "uploading %s", t->name);
+    *out = d;
+    return DS_OK;
+}
+
+/* The device copy of a weight, uploaded on first use (a graph-owned
+ * constant: for its size alone). */
+static ds_status device_weight(cuda_state *c, cuda_shape *sh, const ds_tensor_ref *t, const float **out) {
     *out = NULL;
     if (!t->data)
         return DS_OK;
+    if (t->graph_owned)
+        return shape_constant(sh, t, out);
     auto it = c->weights.find(t->data);
     if (it != c->weights.end()) {
         *out = it->second;
@@ -256,6 +273,8 @@ static ds_status device_weight(cuda_state *c, const ds_tensor_ref *t, const floa
 static ds_status device_weight_half(cuda_state *c, const ds_tensor_ref *t, int64_t cols, int64_t cols_padded,
                                     const __half **out) {
     *out = NULL;
+    if (t->graph_owned) /* the half cache lives as long as the engine, the constant with its size */
+        return ds_fail(DS_ERR_INTERNAL, "%s: a constant of the graph cannot be a half weight", t->name);
     auto it = c->weights_half.find(t->data);
     if (it != c->weights_half.end()) {
         *out = it->second;
@@ -293,7 +312,6 @@ static node_exec exec_of(const cuda_state *c, const cuda_shape *sh) {
     x.arena = c->arena;
     x.w_dev = sh->w_dev.data();
     x.wh_dev = sh->wh_dev.data();
-    x.b_dev = sh->b_dev.data();
     x.scratch = c->scratch;
     x.scratch_bytes = c->scratch_bytes;
     x.fp16 = c->fp16;
@@ -364,17 +382,18 @@ static ds_status grow_device(cuda_state *c, void **buf, size_t *cap, size_t n, s
 /* The device weights of sh's nodes, and the arena and scratch grown to its needs. */
 static ds_status alloc_shape(cuda_state *c, cuda_shape *sh) {
     const ds_graph *g = sh->shape.graph;
-    sh->w_dev.assign((size_t)g->n_nodes, NULL);
+    sh->w_dev.assign((size_t)g->n_nodes, node_weights{});
     sh->wh_dev.assign((size_t)g->n_nodes, NULL);
-    sh->b_dev.assign((size_t)g->n_nodes, NULL);
     size_t scratch = 0;
     for (int i = 0; i < g->n_nodes; i++) {
+        const ds_node *n = &g->nodes[i];
+        node_weights &w = sh->w_dev[(size_t)i];
         int64_t cols = 0, padded = 0;
-        if (c->fp16 && node_half_weight(g, i, &cols, &padded))
-            DS_TRY(device_weight_half(c, &g->nodes[i].w[0], cols, padded, &sh->wh_dev[(size_t)i]));
-        else
-            DS_TRY(device_weight(c, &g->nodes[i].w[0], &sh->w_dev[(size_t)i]));
-        DS_TRY(device_weight(c, &g->nodes[i].w[1], &sh->b_dev[(size_t)i]));
+        const bool half = c->fp16 && node_half_weight(g, i, &cols, &padded);
+        if (half)
+            DS_TRY(device_weight_half(c, &n->w[0], cols, padded, &sh->wh_dev[(size_t)i]));
+        for (int k = half ? 1 : 0; k < DS_NODE_MAX_W; k++)
+            DS_TRY(device_weight(c, sh, &n->w[k], &w.slot[k]));
         size_t need = node_scratch_bytes(g, sh->shape.plan, i, c->fp16);
         if (need > scratch)
             scratch = need;
@@ -403,6 +422,8 @@ static void cu_release(void *state, void *prepared) {
     if (wait_all(c) != DS_OK) /* queued runs may still replay its graph */
         ds_clear_error();
     cuda_graph_destroy(sh->forward);
+    for (float *d : sh->owned)
+        cuda_free(d);
     delete sh;
 }
 

@@ -116,7 +116,7 @@ static ds_status run_conv_f16(const node_exec *x, int i, bool plan_only, const d
         return gpu_conv_f16_prepare(x->libs, x->k.stream, a, xs, xh, x->wh_dev[i], y->shape, yh);
     DS_TRY(op_to_half(&x->k, in->data, xs[0] * xs[1] * xs[2], c, a->in_act, cp, xh));
     DS_TRY(gpu_conv_f16(x->libs, x->k.stream, a, xs, xh, x->wh_dev[i], y->shape, yh));
-    return op_bias_act_half(&x->k, yh, y->shape, x->b_dev[i], r, a->res_act, a->act, y);
+    return op_bias_act_half(&x->k, yh, y->shape, x->w_dev[i].slot[1], r, a->res_act, a->act, y);
 }
 
 /* out (M, Cout) = act(in W^T + b): float32 operands, or in fp16 the input
@@ -124,7 +124,7 @@ static ds_status run_conv_f16(const node_exec *x, int i, bool plan_only, const d
 static ds_status lib_gemm(const node_exec *x, int i, bool plan_only, int64_t m, int64_t cout, int64_t cin,
                           const float *in, const float *b, ds_act act, float *out) {
     if (!x->fp16) {
-        const float *w = x->w_dev[i];
+        const float *w = x->w_dev[i].slot[0];
         if (plan_only)
             return gpu_gemm_prepare(x->libs, x->k.stream, false, true, m, cout, cin, in, cin, w, cin, b, act, out,
                                     cout);
@@ -144,7 +144,7 @@ static ds_status run_linear(const node_exec *x, int i, bool plan_only, const ds_
     const ds_node *n = &x->graph->nodes[i];
     const int64_t cin = in->shape[3], cout = n->shape[3];
     const int64_t m = ds_shape_numel(in->shape) / (cin ? cin : 1); /* rows: N * H * W */
-    const float *b = x->b_dev[i];
+    const float *b = x->w_dev[i].slot[1];
     if (!r)
         return lib_gemm(x, i, plan_only, m, cout, cin, in->data, b, n->a.linear.act, y->data);
     ds_tensor g = *y; /* (M, Cout): the bare product, then act(g + b + r) */
@@ -177,7 +177,8 @@ static ds_status issue(const node_exec *x, int i, bool plan_only) {
     if (n->in[1] >= 0)
         r = value(x, n->in[1]);
     const ds_tensor *pin = n->in[0] >= 0 ? &in : NULL, *pr = n->in[1] >= 0 ? &r : NULL;
-    gpu_op op = {n, pin, pr, &y, x->w_dev[i], x->b_dev[i]};
+    const node_weights &nw = x->w_dev[i];
+    gpu_op op = {n, pin, pr, &y, nw.slot[0], nw.slot[1], nw.slot[2], nw.slot[3]};
     const kern_ctx *k = &x->k;
     if (n->op == DS_OP_CONV2D && !is_depthwise(x->graph, n))
         return x->fp16 ? run_conv_f16(x, i, plan_only, pin, pr, &y) : lib_conv(x, plan_only, n, pin, op.w, op.b, pr, &y);

@@ -15,15 +15,19 @@
 
 namespace DS_CUDA_NS {
 
+/* A node's weight slots (graph.h: [0] weight, [1] bias, [2], [3]) on the device. */
+struct node_weights {
+    const float *slot[DS_NODE_MAX_W];
+};
+
 /* Everything a node's launch reads: the planned arena on the device and
  * the device copies of every node's weights. */
 struct node_exec {
     const ds_graph *graph;
     const ds_plan *plan;
     float *arena;               /* plan->arena_floats, device */
-    const float *const *w_dev;  /* per node: weight on the device, or NULL */
+    const node_weights *w_dev;  /* per node: its weight slots on the device (NULL where empty) */
     const __half *const *wh_dev; /* fp16: per node, the half weight of node_half_weight's nodes */
-    const float *const *b_dev;  /* per node: bias on the device, or NULL */
     char *scratch;              /* device, scratch_bytes: a GEMM's output when it may not
                                    land on its residual yet; fp16: the half operands */
     size_t scratch_bytes;

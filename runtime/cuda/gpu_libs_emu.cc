@@ -127,7 +127,7 @@ ds_status gpu_conv(gpu_libs *libs, cudaStream_t s, const ds_conv_attr *a, const 
             wv = wc.data();
         }
         ds_cpu_ctx ctx = {1, NULL, 0};
-        ds_cpu_op op = {&node, &xv, has_r ? &rv : NULL, &yv, wv, b, NULL, &ctx};
+        ds_cpu_op op = {&node, &xv, has_r ? &rv : NULL, &yv, wv, b, NULL, &ctx, NULL, NULL};
         ds_cpu_ref_kernels[DS_OP_CONV2D].run(&op);
         return DS_OK;
     });
@@ -268,7 +268,7 @@ ds_status gpu_conv_f16(gpu_libs *libs, cudaStream_t s, const ds_conv_attr *a, co
         xv.data = xf.data();
         yv.data = yf.data();
         ds_cpu_ctx ctx = {1, NULL, 0};
-        ds_cpu_op op = {&node, &xv, NULL, &yv, wf.data(), NULL, NULL, &ctx};
+        ds_cpu_op op = {&node, &xv, NULL, &yv, wf.data(), NULL, NULL, &ctx, NULL, NULL};
         ds_cpu_ref_kernels[DS_OP_CONV2D].run(&op);
         for (size_t i = 0; i < yf.size(); i++)
             y[i] = __float2half_rn(yf[i]);

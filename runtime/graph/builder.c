@@ -62,6 +62,34 @@ const char *ds_b_name(ds_builder *b, const char *fmt, ...) {
     return s;
 }
 
+float *ds_b_constant(ds_builder *b, ds_tensor_ref *out, const char *name, int ndim, const int64_t *shape) {
+    memset(out, 0, sizeof *out);
+    if (b->status != DS_OK)
+        return NULL;
+    ds_graph *g = b->g;
+    const int64_t n = ds_shape_numel_n(shape, ndim);
+    if (ndim < 1 || ndim > 4 || n < 0) {
+        ds_b_error(b, DS_ERR_INTERNAL, "constant %s: bad shape", name);
+        return NULL;
+    }
+    const size_t bytes = ((size_t)n * sizeof(float) + 63) / 64 * 64 + 64;
+    float *data = aligned_alloc(64, bytes);
+    if (!data || !grow((void **)&g->constants, &g->cap_constants, g->n_constants + 1, sizeof *g->constants)) {
+        free(data);
+        ds_b_error(b, DS_ERR_OUT_OF_MEMORY, "out of memory for the constant %s", name);
+        return NULL;
+    }
+    memset(data, 0, bytes);
+    g->constants[g->n_constants++] = data;
+    out->name = name;
+    out->dtype = DS_F32;
+    out->ndim = ndim;
+    memcpy(out->shape, shape, (size_t)ndim * sizeof *shape);
+    out->data = data;
+    out->graph_owned = true;
+    return data;
+}
+
 const int64_t *ds_b_shape(const ds_builder *b, ds_val v) { return b->g->nodes[v].shape; }
 
 static int live(ds_builder *b, ds_val v) {

@@ -113,6 +113,13 @@ ds_val ds_b_prepend_token(ds_builder *b, ds_val x, const char *name);
 ds_val ds_b_readout_cat(ds_builder *b, ds_val x, int gh, int gw);
 ds_val ds_b_reshape(ds_builder *b, ds_val x, int64_t n, int64_t h, int64_t w, int64_t c);
 
+/* A float32 tensor the graph owns, computed by the description for this
+ * input size (a relative position bias gathered for the grid, a mask):
+ * zeroed, 64-byte aligned, freed with the graph. Fills *out (graph_owned)
+ * for a node's weight slot and returns the data to fill, or NULL after a
+ * failure (sticky, as every call). */
+float *ds_b_constant(ds_builder *b, ds_tensor_ref *out, const char *name, int ndim, const int64_t *shape);
+
 /* Parameters every checkpoint holds that depth does not use (a classifier
  * head, a final norm whose output no hook reads): accepted and dropped. */
 void ds_b_unused(ds_builder *b, ds_param_kind kind, const char *name, int ndim,

@@ -12,6 +12,9 @@ void ds_graph_free(ds_graph *g) {
     for (int i = 0; i < g->n_strings; i++)
         free(g->strings[i]);
     free(g->strings);
+    for (int i = 0; i < g->n_constants; i++)
+        free(g->constants[i]);
+    free(g->constants);
     free(g->nodes);
     free(g->marks);
     memset(g, 0, sizeof *g);

@@ -56,6 +56,11 @@ typedef struct ds_tensor_ref {
     int ndim;
     int64_t shape[4]; /* outermost first */
     const void *data; /* NULL when the graph only declares parameters */
+    /* data belongs to the graph: a constant computed for this input size
+     * (ds_b_constant), freed with the graph. Backends must not keep copies
+     * of it past the prepared size (their caches are keyed by the model's
+     * weights, which live as long as the engine). */
+    bool graph_owned;
 } ds_tensor_ref;
 
 typedef struct ds_conv_attr {
@@ -98,14 +103,14 @@ typedef struct ds_pos_attr {
     int gh, gw; /* target grid */
 } ds_pos_attr;
 
-enum { DS_NODE_MAX_IN = 2, DS_NODE_MAX_W = 2 };
+enum { DS_NODE_MAX_IN = 2, DS_NODE_MAX_W = 4 };
 
 typedef struct ds_node {
     ds_op op;
     const char *name;            /* module path, e.g. "scratch.refinenet4.resConfUnit2.conv1" */
     int in[DS_NODE_MAX_IN];      /* producing nodes; -1 when absent */
     int64_t shape[4];            /* output (N, H, W, C) */
-    ds_tensor_ref w[DS_NODE_MAX_W]; /* [0] weight, [1] bias */
+    ds_tensor_ref w[DS_NODE_MAX_W]; /* [0] weight, [1] bias, [2] and [3] as the op says */
     union {
         ds_conv_attr conv;       /* CONV2D, CONV_TRANSPOSE (kh, kw, stride) */
         ds_pool_attr pool;
@@ -132,6 +137,8 @@ typedef struct ds_graph {
     int n_marks, cap_marks;
     char **strings; /* names owned by the graph */
     int n_strings, cap_strings;
+    float **constants; /* ds_b_constant's tensors, owned by the graph */
+    int n_constants, cap_constants;
 } ds_graph;
 
 void ds_graph_free(ds_graph *g); /* NULL-safe; leaves *g zeroed */

@@ -2,7 +2,12 @@
 #include "photo/preprocess.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+
+static atomic_uint_fast64_t host_resizes;
+
+uint64_t ds_photo_host_resizes(void) { return atomic_load(&host_resizes); }
 
 /* Resize.constrain_to_multiple_of: NumPy round (half to even), floor if above max. */
 static int constrain(double x, int multiple, int max_val) {
@@ -56,6 +61,7 @@ static void cv_taps(int d, double scale, int size, int idx[4], float w[4]) {
 void ds_preprocess_rgb8(const uint8_t *rgb, int width, int height, size_t stride, int net_w,
                         int net_h, const float mean[3], const float std[3], float *out,
                         int n_threads) {
+    atomic_fetch_add(&host_resizes, 1);
     double sx = (double)width / net_w, sy = (double)height / net_h;
     size_t plane = (size_t)net_w * (size_t)net_h;
     #pragma omp parallel for num_threads(n_threads) schedule(static)
@@ -104,6 +110,7 @@ static void torch_taps(int d, float scale, int size, int idx[4], float w[4]) {
 
 void ds_resize_bicubic_torch(const float *in, int in_w, int in_h, float *out, int out_w,
                              int out_h, int n_threads) {
+    atomic_fetch_add(&host_resizes, 1);
     float sx = (float)in_w / (float)out_w, sy = (float)in_h / (float)out_h;
     #pragma omp parallel for num_threads(n_threads) schedule(static)
     for (int y = 0; y < out_h; y++) {

@@ -38,6 +38,10 @@ void ds_preprocess_rgb8(const uint8_t *rgb, int width, int height, size_t stride
 void ds_resize_bicubic_torch(const float *in, int in_w, int in_h, float *out, int out_w,
                              int out_h, int n_threads);
 
+/* How many of the two resizes above ran on the host in this process:
+ * tests and benchmarks see where a photo path resizes. */
+uint64_t ds_photo_host_resizes(void);
+
 #ifdef __cplusplus
 }
 #endif
