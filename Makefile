@@ -301,6 +301,11 @@ $(BUILD)/net_floor: $(call obj,bench/net_floor.c) $(BUILD)/libdepthsolve.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# ds_mesh_build's time on the CPU (bench/RESULTS.md, bench/mesh_bench.sh); plain C.
+$(BUILD)/mesh_bench: $(call obj,bench/mesh_bench.c) $(BUILD)/libdepthsolve.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # Frames per second of the animate renderer (bench/RESULTS.md), optionally into MP4.
 $(BUILD)/render_bench: $(call obj,bench/render_bench.c) $(BUILD)/libcli.a $(BUILD)/libdepthsolve.a
 	@$(if $(Q),echo "  LD      $@")

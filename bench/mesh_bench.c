@@ -1,13 +1,15 @@
 /*
- * mesh_bench.c: the time of ds_mesh_build (the mesh kernels under the CUDA
- * emulator: the CPU path) against the depth solve it follows
- * (ds_engine_solve_rgb8), on a synthetic photo; the numbers behind
- * bench/RESULTS.md's mesh section. Built and run by bench/mesh_bench.sh.
+ * mesh_bench.c: the time of ds_mesh_build (the CPU path, mesh/mesh_cpu.c),
+ * alone on a synthetic depth map or after the depth solve it follows
+ * (ds_engine_solve_rgb8) on a synthetic photo; the numbers behind
+ * bench/RESULTS.md's mesh section. Built by `make build/mesh_bench`, run by
+ * bench/mesh_bench.sh.
  *
- *   build/mesh_bench MODEL.gguf WIDTH HEIGHT GRID REPS [camera] [TEAR]
+ *   build/mesh_bench MODEL.gguf|- WIDTH HEIGHT GRID REPS [camera] [TEAR]
  *
- * GRID 0 is one vertex per pixel. Prints the best and median of REPS runs
- * of each, and the mesh's size.
+ * MODEL "-": no network, a depth map of smooth ramps and steps. GRID 0 is
+ * one vertex per pixel. Prints the best and median of REPS runs of each,
+ * and the mesh's size.
  */
 #include <math.h>
 #include <stdio.h>
@@ -28,39 +30,57 @@ static int cmp(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-int main(int argc, char **argv) {
-    if (argc < 6) {
-        fprintf(stderr, "usage: %s MODEL.gguf WIDTH HEIGHT GRID REPS [camera] [TEAR]\n", argv[0]);
-        return 2;
-    }
-    const int w = atoi(argv[2]), h = atoi(argv[3]), reps = atoi(argv[5]);
-    ds_mesh_params mp = ds_mesh_default_params();
-    mp.grid = atoi(argv[4]);
-    mp.projection = argc > 6 && !strcmp(argv[6], "camera") ? DS_MESH_CAMERA : DS_MESH_PLANE;
-    mp.tear = argc > 7 ? (float)atof(argv[7]) : 0.0f;
-    ds_engine_params ep = ds_engine_default_params();
-    ep.model_path = argv[1];
-    ds_engine *e;
-    uint8_t *rgb = malloc((size_t)w * h * 3);
-    float *depth = malloc((size_t)w * h * sizeof(float));
-    if (!rgb || !depth || reps < 1 || ds_engine_create(&ep, &e) != DS_OK) {
-        fprintf(stderr, "setup failed: %s\n", ds_last_error());
-        return 1;
-    }
-    for (int y = 0; y < h; y++) /* a gradient with a bright disc: some structure for the network */
+/* A gradient with a bright disc: some structure for the network. */
+static void synthetic_photo(uint8_t *rgb, int w, int h) {
+    for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
             for (int c = 0; c < 3; c++) {
                 const float dx = (float)x - 0.4f * w, dy = (float)y - 0.5f * h;
                 const int disc = dx * dx + dy * dy < 0.04f * w * w;
                 rgb[((size_t)y * w + x) * 3 + c] = (uint8_t)(disc ? 230 - 40 * c : (x * 200 / w + y * 50 / h + 30 * c) % 256);
             }
-    double *t_solve = malloc(reps * sizeof(double)), *t_mesh = malloc(reps * sizeof(double));
+}
+
+/* Inverse depth with ramps and a near disc (steps for the tearing). */
+static void synthetic_depth(float *d, int w, int h) {
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            const float dx = (float)x - 0.4f * w, dy = (float)y - 0.5f * h;
+            d[(size_t)y * w + x] = 0.2f + 0.3f * (float)y / (float)h + (dx * dx + dy * dy < 0.04f * w * w ? 1.0f : 0.0f);
+        }
+}
+
+int main(int argc, char **argv) {
+    if (argc < 6) {
+        fprintf(stderr, "usage: %s MODEL.gguf|- WIDTH HEIGHT GRID REPS [camera] [TEAR]\n", argv[0]);
+        return 2;
+    }
+    const int w = atoi(argv[2]), h = atoi(argv[3]), reps = atoi(argv[5]);
+    const int solve = strcmp(argv[1], "-") != 0;
+    ds_mesh_params mp = ds_mesh_default_params();
+    mp.grid = atoi(argv[4]);
+    mp.projection = argc > 6 && !strcmp(argv[6], "camera") ? DS_MESH_CAMERA : DS_MESH_PLANE;
+    mp.tear = argc > 7 ? (float)atof(argv[7]) : 0.0f;
+    ds_engine_params ep = ds_engine_default_params();
+    ep.model_path = argv[1];
+    ds_engine *e = NULL;
+    uint8_t *rgb = malloc((size_t)w * h * 3);
+    float *depth = malloc((size_t)w * h * sizeof(float));
+    double *t_solve = calloc((size_t)reps + 1, sizeof(double)), *t_mesh = calloc((size_t)reps + 1, sizeof(double));
+    if (!rgb || !depth || !t_solve || !t_mesh || reps < 1 || (solve && ds_engine_create(&ep, &e) != DS_OK)) {
+        fprintf(stderr, "setup failed: %s\n", ds_last_error());
+        return 1;
+    }
+    synthetic_photo(rgb, w, h);
+    synthetic_depth(depth, w, h);
     ds_solve_params sp = ds_solve_default_params();
     ds_mesh m = {0};
     for (int r = 0; r < reps; r++) {
         double t0 = now();
-        if (ds_engine_solve_rgb8(e, rgb, w, h, (size_t)w * 3, &sp, depth) != DS_OK)
-            break;
+        if (solve && ds_engine_solve_rgb8(e, rgb, w, h, (size_t)w * 3, &sp, depth) != DS_OK) {
+            fprintf(stderr, "solve failed: %s\n", ds_last_error());
+            return 1;
+        }
         double t1 = now();
         ds_mesh_free(&m);
         if (ds_mesh_build(depth, w, h, &mp, &m) != DS_OK) {
@@ -76,9 +96,9 @@ int main(int argc, char **argv) {
     printf("%dx%d grid %d %s tear %g: %lld vertices, %lld triangles\n", w, h, mp.grid,
            mp.projection == DS_MESH_CAMERA ? "camera" : "plane", (double)mp.tear, (long long)m.n_vertices,
            (long long)m.n_triangles);
-    printf("depth solve  best %8.1f ms  median %8.1f ms\n", 1e3 * t_solve[0], 1e3 * t_solve[reps / 2]);
-    printf("mesh build   best %8.1f ms  median %8.1f ms  (%.1f%% of the solve)\n", 1e3 * t_mesh[0],
-           1e3 * t_mesh[reps / 2], 100 * t_mesh[reps / 2] / t_solve[reps / 2]);
+    if (solve)
+        printf("depth solve  best %8.1f ms  median %8.1f ms\n", 1e3 * t_solve[0], 1e3 * t_solve[reps / 2]);
+    printf("mesh build   best %8.1f ms  median %8.1f ms\n", 1e3 * t_mesh[0], 1e3 * t_mesh[reps / 2]);
     ds_mesh_free(&m);
     ds_engine_free(e);
     free(rgb);

@@ -260,6 +260,10 @@ DS_API ds_status ds_engine_prepare_rgb8(ds_engine *engine, const uint8_t *rgb, i
 DS_API void ds_resize_depth(const float *net_depth, int net_width, int net_height, float *depth,
                      int width, int height, int n_threads);
 
+/* The range (lo, hi) of n depth values as run.py normalizes them for its
+ * PNGs: NaN and infinities count as 0; (0, 0) when n is 0. */
+DS_API void ds_depth_range(const float *depth, size_t n, float *lo, float *hi);
+
 /* ---- Photo to 3D mesh ---------------------------------------------------- */
 /* A grid of vertices over the photo, displaced by its depth map, as
  * interleaved float32 vertices (x, y, z, nx, ny, nz, u, v) and triangles of
@@ -309,8 +313,9 @@ typedef struct ds_mesh {
 } ds_mesh;
 
 /* The mesh of a width x height depth map (row-major floats, host memory),
- * built by the CUDA kernels of kernels/mesh/mesh.cu, on the CPU under the CUDA
- * emulator; the result is in host memory, released with ds_mesh_free. */
+ * built on the CPU's cores (the same arithmetic as the CUDA kernels, which
+ * build it on a device: ds_engine_mesh_rgb8); the result is in host memory,
+ * released with ds_mesh_free. */
 DS_API ds_status ds_mesh_build(const float *depth, int width, int height, const ds_mesh_params *params,
                         ds_mesh *out);
 DS_API void ds_mesh_free(ds_mesh *mesh); /* NULL-safe; leaves *mesh empty */

@@ -81,17 +81,6 @@ int ds_outputs_exist(const ds_output_opts *o, const char *rel) {
     return 1;
 }
 
-void ds_depth_range(const float *d, size_t n, float *lo, float *hi) {
-    float mn = INFINITY, mx = -INFINITY;
-    for (size_t i = 0; i < n; i++) {
-        float v = isfinite(d[i]) ? d[i] : 0.0f;
-        mn = v < mn ? v : mn;
-        mx = v > mx ? v : mx;
-    }
-    *lo = n ? mn : 0;
-    *hi = n ? mx : 0;
-}
-
 /* mkdir -p of the directory part of `path`. */
 static ds_status make_parent(const char *path) {
     char buf[4400];

@@ -51,8 +51,6 @@ void ds_output_path(const ds_output_opts *o, const char *rel, unsigned format, c
 /* Whether every requested output of `rel` exists (a rerun skips the photo). */
 int ds_outputs_exist(const ds_output_opts *o, const char *rel);
 
-/* Finite range of a depth map (NaN and infinities count as 0, as run.py does). */
-void ds_depth_range(const float *depth, size_t n, float *lo, float *hi);
 /* One PNG value: max_val * (d - lo) / (hi - lo) in float32, clamped to
  * [0, max_val], NaN and infinities as 0, all 0 for a flat range; the caller
  * truncates it to an integer as run.py's astype does. */

@@ -5,6 +5,7 @@
 
 #include "kernels/common.cuh" /* DS_LAUNCH, kern_ctx, block_size, grid_1d */
 #include "kernels/mesh/mesh.cuh"   /* op_mesh_build */
+#include "mesh/mesh_math.h"      /* ds_mesh_position, ds_mesh_normal, ds_mesh_triangle */
 
 namespace DS_CUDA_NS {
 
@@ -12,45 +13,6 @@ enum { MESH_TRI_PER_THREAD = 4 };
 /* Blocks of the grid-stride launches: at 256 threads, about what a large GPU
  * holds resident (132 SMs x 2048 threads); more only adds emulated fibers. */
 static const int64_t MESH_MAX_BLOCKS = 1024;
-
-/* Normalized inverse depth at (u, v): bilinear between pixel centres, edges
- * clamped; NaN and infinities read as 0 (as op_minmax counts them). */
-static __device__ __forceinline__ float sample_depth(const float *depth /* (H, W) */, const ds_mesh_grid &g,
-                                                     float lo, float hi, float u, float v) {
-    float px = u * (float)g.width - 0.5f, py = v * (float)g.height - 0.5f;
-    px = fminf(fmaxf(px, 0.0f), (float)(g.width - 1));
-    py = fminf(fmaxf(py, 0.0f), (float)(g.height - 1));
-    const int x0 = (int)px, y0 = (int)py;
-    const int x1 = x0 + 1 < g.width ? x0 + 1 : x0, y1 = y0 + 1 < g.height ? y0 + 1 : y0;
-    const float fx = px - (float)x0, fy = py - (float)y0;
-    float p00 = depth[(int64_t)y0 * g.width + x0], p01 = depth[(int64_t)y0 * g.width + x1];
-    float p10 = depth[(int64_t)y1 * g.width + x0], p11 = depth[(int64_t)y1 * g.width + x1];
-    p00 = isfinite(p00) ? p00 : 0.0f;
-    p01 = isfinite(p01) ? p01 : 0.0f;
-    p10 = isfinite(p10) ? p10 : 0.0f;
-    p11 = isfinite(p11) ? p11 : 0.0f;
-    const float d = (1.0f - fy) * ((1.0f - fx) * p00 + fx * p01) + fy * ((1.0f - fx) * p10 + fx * p11);
-    if (!(hi > lo))
-        return 0.0f;
-    const float n = (d - lo) / (hi - lo);
-    return fminf(fmaxf(n, 0.0f), 1.0f);
-}
-
-/* Metric depth of a normalized inverse depth: 1/z = 1/far + n (1/near - 1/far). */
-static __device__ __forceinline__ float metric_depth(const ds_mesh_grid &g, float n) {
-    return 1.0f / (g.inv_far + n * (g.inv_near - g.inv_far));
-}
-
-/* Position of vertex (i, j); its metric depth into *z. */
-static __device__ float3 vertex_position(const float *depth, const ds_mesh_grid &g, float lo, float hi, int i,
-                                         int j, float *z) {
-    const float u = g.u0 + (float)i * g.du, v = g.v0 + (float)j * g.dv;
-    const float n = sample_depth(depth, g, lo, hi, u, v);
-    *z = metric_depth(g, n);
-    if (g.camera)
-        return make_float3((2.0f * u - 1.0f) * g.tan_x * *z, (1.0f - 2.0f * v) * g.tan_y * *z, -*z);
-    return make_float3((u - 0.5f) * g.plane_w, (0.5f - v) * g.plane_h, g.depth_scale * n);
-}
 
 /* grid.x: blocks of a grid-stride loop over the vertices (j, i), i fastest. */
 static __global__ void mesh_vertices_kernel(const float *depth /* (H, W) */, const float *range /* (2) */,
@@ -60,56 +22,23 @@ static __global__ void mesh_vertices_kernel(const float *depth /* (H, W) */, con
     const int64_t total = (int64_t)g.cols * g.rows, stride = (int64_t)gridDim.x * blockDim.x;
     for (int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; k < total; k += stride) {
         const int i = (int)(k % g.cols), j = (int)(k / g.cols);
+        int il, ir, ja, jb;
+        ds_mesh_neighbours(&g, i, j, &il, &ir, &ja, &jb);
         float z, zn;
-        const float3 p = vertex_position(depth, g, lo, hi, i, j, &z);
-        /* neighbours: left/right and above/below, one-sided at the border */
-        const int il = i > 0 ? i - 1 : i, ir = i + 1 < g.cols ? i + 1 : i;
-        const int ja = j > 0 ? j - 1 : j, jb = j + 1 < g.rows ? j + 1 : j;
-        const float3 l = vertex_position(depth, g, lo, hi, il, j, &zn);
-        const float3 r = vertex_position(depth, g, lo, hi, ir, j, &zn);
-        const float3 a = vertex_position(depth, g, lo, hi, i, ja, &zn);
-        const float3 b = vertex_position(depth, g, lo, hi, i, jb, &zn);
-        const float ex = r.x - l.x, ey = r.y - l.y, ez = r.z - l.z; /* along +u */
-        const float fx = a.x - b.x, fy = a.y - b.y, fz = a.z - b.z; /* along -v (up) */
-        float nx = ey * fz - ez * fy, ny = ez * fx - ex * fz, nz = ex * fy - ey * fx;
-        const float len = sqrtf(nx * nx + ny * ny + nz * nz);
-        if (len > 0.0f && isfinite(len)) {
-            nx /= len;
-            ny /= len;
-            nz /= len;
-        } else {
-            nx = 0.0f;
-            ny = 0.0f;
-            nz = 1.0f;
-        }
+        const ds_vec3 p = ds_mesh_position(depth, &g, lo, hi, i, j, &z);
+        const ds_vec3 l = ds_mesh_position(depth, &g, lo, hi, il, j, &zn);
+        const ds_vec3 r = ds_mesh_position(depth, &g, lo, hi, ir, j, &zn);
+        const ds_vec3 a = ds_mesh_position(depth, &g, lo, hi, i, ja, &zn);
+        const ds_vec3 b = ds_mesh_position(depth, &g, lo, hi, i, jb, &zn);
         float *o = vert + k * 8;
         o[0] = p.x;
         o[1] = p.y;
         o[2] = p.z;
-        o[3] = nx;
-        o[4] = ny;
-        o[5] = nz;
-        o[6] = g.u0 + (float)i * g.du;
-        o[7] = g.v0 + (float)j * g.dv;
+        ds_mesh_normal(l, r, a, b, o + 3);
+        o[6] = ds_mesh_u(&g, i);
+        o[7] = ds_mesh_v(&g, j);
         zbuf[k] = z;
     }
-}
-
-/* Triangle t: cell t / 2 with corners a (top-left), b (top-right), c
- * (bottom-left), d; (a, c, d) then (a, d, b), counter-clockwise from +Z.
- * Whether it is kept under the tear threshold. */
-static __device__ __forceinline__ bool triangle(const ds_mesh_grid &g, const float *zbuf, int64_t t,
-                                                uint32_t idx[3]) {
-    const int64_t cell = t / 2, cx = cell % (g.cols - 1), cy = cell / (g.cols - 1);
-    const uint32_t a = (uint32_t)(cy * g.cols + cx), b = a + 1, c = a + (uint32_t)g.cols, d = c + 1;
-    idx[0] = a;
-    idx[1] = t % 2 ? d : c;
-    idx[2] = t % 2 ? b : d;
-    if (!(g.tear > 0.0f))
-        return true;
-    const float z0 = zbuf[idx[0]], z1 = zbuf[idx[1]], z2 = zbuf[idx[2]];
-    const float zmin = fminf(z0, fminf(z1, z2)), zmax = fmaxf(z0, fmaxf(z1, z2));
-    return !(zmax - zmin > g.tear * zmin);
 }
 
 /* Exclusive prefix sum of v over the block; the block's total into *total.
@@ -149,7 +78,7 @@ static __global__ void mesh_tile_count_kernel(const float *zbuf /* (rows * cols)
         uint32_t kept = 0, idx[3], total;
         for (int q = 0; q < MESH_TRI_PER_THREAD; q++) {
             const int64_t t = tile * tile_len + (int64_t)threadIdx.x * MESH_TRI_PER_THREAD + q;
-            kept += t < n_tri && triangle(g, zbuf, t, idx);
+            kept += t < n_tri && ds_mesh_triangle(&g, zbuf, t, idx);
         }
         block_exclusive_scan(kept, scratch, &total);
         if (threadIdx.x == 0)
@@ -187,10 +116,10 @@ static __global__ void mesh_tile_write_kernel(const float *zbuf /* (rows * cols)
         const int64_t first = tile * tile_len + (int64_t)threadIdx.x * MESH_TRI_PER_THREAD;
         uint32_t kept = 0, idx[3], total;
         for (int q = 0; q < MESH_TRI_PER_THREAD; q++)
-            kept += first + q < n_tri && triangle(g, zbuf, first + q, idx);
+            kept += first + q < n_tri && ds_mesh_triangle(&g, zbuf, first + q, idx);
         uint32_t at = offset[tile] + block_exclusive_scan(kept, scratch, &total);
         for (int q = 0; q < MESH_TRI_PER_THREAD; q++)
-            if (first + q < n_tri && triangle(g, zbuf, first + q, idx)) {
+            if (first + q < n_tri && ds_mesh_triangle(&g, zbuf, first + q, idx)) {
                 indices[(int64_t)at * 3 + 0] = idx[0];
                 indices[(int64_t)at * 3 + 1] = idx[1];
                 indices[(int64_t)at * 3 + 2] = idx[2];

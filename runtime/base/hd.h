@@ -13,4 +13,9 @@
 #define DS_HD static inline
 #endif
 
+/* min and max of finite values without libm's NaN rules (fminf/fmaxf are a
+ * call each under -O2 on the CPU); shared by C and CUDA code. */
+DS_HD float ds_minf(float a, float b) { return a < b ? a : b; }
+DS_HD float ds_maxf(float a, float b) { return a > b ? a : b; }
+
 #endif

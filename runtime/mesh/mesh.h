@@ -50,6 +50,10 @@ void ds_mesh_describe(const ds_mesh_grid *g, ds_mesh *m);
  * failure. */
 ds_status ds_mesh_alloc(ds_mesh *m, int64_t n_vertices, int64_t n_triangles);
 
+/* The mesh of g from depth (host memory) on the CPU's cores (mesh_cpu.c):
+ * what ds_mesh_build returns, before its view and bounds. */
+ds_status ds_mesh_build_cpu(const ds_mesh_grid *g, const float *depth, ds_mesh *out);
+
 /* kernels/mesh/mesh_host.cu built by g++ against the emulator; in a build without
  * the CUDA headers, runtime/cuda/backend_cuda_emu_none.c says why it cannot
  * run. */

@@ -20,25 +20,16 @@
 #include <math.h>
 #include <stdint.h>
 
-#if defined(__CUDACC__)
-#define DS_HD static __host__ __device__ __forceinline__
-#else
-#define DS_HD static inline
-#endif
+#include "base/hd.h" /* DS_HD, ds_minf, ds_maxf */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* min and max without libm's NaN rules (a call each under -O2 on the CPU);
- * the inputs here are finite. */
-DS_HD float ds_rd_min(float a, float b) { return a < b ? a : b; }
-DS_HD float ds_rd_max(float a, float b) { return a > b ? a : b; }
-
 /* floor(x) of x clamped to [lo, hi] (so that it fits an int), without a
  * libm call. */
 DS_HD int ds_rd_floor_in(float x, float lo, float hi) {
-    x = ds_rd_min(ds_rd_max(x, lo), hi);
+    x = ds_minf(ds_maxf(x, lo), hi);
     const int i = (int)x;
     return i - (x < (float)i);
 }
@@ -164,10 +155,10 @@ DS_HD int ds_rd_triangle_drawn(const ds_render_view *v, const float *const pv[3]
                                float *inv_area2) {
     if (!(pv[0][2] > 0.0f && pv[1][2] > 0.0f && pv[2][2] > 0.0f)) /* w = 0: behind near_clip */
         return 0;
-    const float xmin = ds_rd_min(pv[0][0], ds_rd_min(pv[1][0], pv[2][0]));
-    const float xmax = ds_rd_max(pv[0][0], ds_rd_max(pv[1][0], pv[2][0]));
-    const float ymin = ds_rd_min(pv[0][1], ds_rd_min(pv[1][1], pv[2][1]));
-    const float ymax = ds_rd_max(pv[0][1], ds_rd_max(pv[1][1], pv[2][1]));
+    const float xmin = ds_minf(pv[0][0], ds_minf(pv[1][0], pv[2][0]));
+    const float xmax = ds_maxf(pv[0][0], ds_maxf(pv[1][0], pv[2][0]));
+    const float ymin = ds_minf(pv[0][1], ds_minf(pv[1][1], pv[2][1]));
+    const float ymax = ds_maxf(pv[0][1], ds_maxf(pv[1][1], pv[2][1]));
     if (xmax - xmin > (float)v->max_extent || ymax - ymin > (float)v->max_extent)
         return 0;
     const float area2 = ds_rd_edge(pv[0], pv[1], pv[2][0], pv[2][1]);
@@ -193,10 +184,10 @@ DS_HD int ds_rd_triangle_drawn(const ds_render_view *v, const float *const pv[3]
 DS_HD int ds_rd_corner_box(const ds_render_view *v, const float *const *pv, int n, ds_rd_setup *s) {
     float xmin = pv[0][0], xmax = pv[0][0], ymin = pv[0][1], ymax = pv[0][1];
     for (int k = 1; k < n; k++) {
-        xmin = ds_rd_min(xmin, pv[k][0]);
-        xmax = ds_rd_max(xmax, pv[k][0]);
-        ymin = ds_rd_min(ymin, pv[k][1]);
-        ymax = ds_rd_max(ymax, pv[k][1]);
+        xmin = ds_minf(xmin, pv[k][0]);
+        xmax = ds_maxf(xmax, pv[k][0]);
+        ymin = ds_minf(ymin, pv[k][1]);
+        ymax = ds_maxf(ymax, pv[k][1]);
     }
     return ds_rd_box(v, xmin, xmax, ymin, ymax, s);
 }
@@ -252,8 +243,8 @@ DS_HD float ds_rd_key_inv_depth(uint64_t key) {
  * mirrored border included) at grid coordinates (gx, gy) (vertex centres at
  * integers), clamped to the grid. */
 DS_HD void ds_rd_sample(const ds_render_view *v, const uint8_t *rgb, float gx, float gy, float out[3]) {
-    gx = ds_rd_min(ds_rd_max(gx, 0.0f), (float)(v->grid_w - 1));
-    gy = ds_rd_min(ds_rd_max(gy, 0.0f), (float)(v->grid_h - 1));
+    gx = ds_minf(ds_maxf(gx, 0.0f), (float)(v->grid_w - 1));
+    gy = ds_minf(ds_maxf(gy, 0.0f), (float)(v->grid_h - 1));
     const int x0 = (int)gx, y0 = (int)gy;
     const int x1 = x0 + 1 < v->grid_w ? x0 + 1 : x0, y1 = y0 + 1 < v->grid_h ? y0 + 1 : y0;
     const float fx = gx - (float)x0, fy = gy - (float)y0;
@@ -267,7 +258,7 @@ DS_HD void ds_rd_sample(const ds_render_view *v, const uint8_t *rgb, float gx, f
 }
 
 DS_HD uint8_t ds_rd_to_u8(float x) {
-    x = ds_rd_min(ds_rd_max(x, 0.0f), 255.0f);
+    x = ds_minf(ds_maxf(x, 0.0f), 255.0f);
     return (uint8_t)(x + 0.5f);
 }
 
@@ -292,7 +283,7 @@ DS_HD float ds_rd_resolve(const ds_render_view *v, const float *proj /* (vertice
      * the source depth (the source camera's own perspective) */
     float num_x = 0.0f, num_y = 0.0f, den = 0.0f;
     for (int k = 0; k < 3; k++) {
-        const float w = ds_rd_max(lambda[k], 0.0f) * pv[k][2] * zsrc[idx[k]];
+        const float w = ds_maxf(lambda[k], 0.0f) * pv[k][2] * zsrc[idx[k]];
         num_x += w * (float)gx[k];
         num_y += w * (float)gy[k];
         den += w;
@@ -340,7 +331,7 @@ DS_HD float ds_rd_fill(const ds_render_view *v, const uint8_t *rgb /* (H, W, 3) 
     for (int dir = 0; dir < 8; dir++) {
         at[dir] = ds_rd_fill_probe(v, inv_depth, px, py, dir, &dist[dir]);
         if (at[dir] >= 0)
-            far_w = far_w > 0.0f ? ds_rd_min(far_w, inv_depth[at[dir]]) : inv_depth[at[dir]];
+            far_w = far_w > 0.0f ? ds_minf(far_w, inv_depth[at[dir]]) : inv_depth[at[dir]];
     }
     if (!(far_w > 0.0f))
         return 0.0f;
