@@ -60,22 +60,6 @@ static ds_status count_params(void *ctx, const ds_param_decl *d, ds_tensor_ref *
     return DS_OK;
 }
 
-static double node_macs(const ds_graph *g, const ds_node *n) {
-    const int64_t *in = n->in[0] >= 0 ? g->nodes[n->in[0]].shape : n->shape;
-    const double out = (double)ds_shape_numel(n->shape);
-    switch (n->op) {
-    case DS_OP_CONV2D:
-        return out * n->a.conv.kh * n->a.conv.kw * (double)(in[3] / n->a.conv.groups);
-    case DS_OP_CONV_TRANSPOSE:
-    case DS_OP_LINEAR:
-        return out * (double)in[3];
-    case DS_OP_ATTENTION:
-        return 2.0 * (double)n->shape[2] * (double)n->shape[2] * (double)n->shape[3];
-    default:
-        return 0;
-    }
-}
-
 typedef struct net_stats {
     double flops, weights, acts; /* FLOPs; parameters and activation values, counted in elements */
     int launches;
@@ -116,11 +100,11 @@ static int stats_of(const net_case *nc, net_stats *st) {
     }
     for (int i = 0; i < g.n_nodes; i++) {
         const ds_node *n = &g.nodes[i];
-        st->flops += 2 * node_macs(&g, n);
+        st->flops += 2 * ds_node_macs(&g, n);
         if (n->op == DS_OP_RESHAPE || n->op == DS_OP_INPUT)
             continue;
         if (is_library_node(&g, n)) {
-            st->lib_flops += 2 * node_macs(&g, n);
+            st->lib_flops += 2 * ds_node_macs(&g, n);
             half_costs(&g, n, st);
         }
         st->launches++;

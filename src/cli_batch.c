@@ -54,9 +54,9 @@ int ds_cli_batch_option(const char *cmd, int c, const char *arg, const ds_batch_
     }
 }
 
-int ds_cli_batch_inputs(const char *cmd, char **paths, int n_paths, int recursive, int shard,
+int ds_cli_batch_inputs(const char *cmd, char **paths, int n_paths, int walk_flags, int shard,
                         int n_shards, ds_input_list *out) {
-    ds_status s = ds_inputs_collect(out, paths, n_paths, recursive);
+    ds_status s = ds_inputs_collect(out, paths, n_paths, walk_flags);
     if (s != DS_OK)
         return ds_cli_report(cmd, s);
     for (size_t i = 0; i < out->n_problems; i++)
@@ -64,7 +64,7 @@ int ds_cli_batch_inputs(const char *cmd, char **paths, int n_paths, int recursiv
     ds_inputs_shard(out, shard, n_shards);
     if (out->n == 0 && !out->n_problems)
         fprintf(stderr, "depthsolve %s: warning: no photos (.png, .jpg, .jpeg) in the inputs%s\n", cmd,
-                recursive ? "" : " (use -r for sub-directories)");
+                walk_flags & DS_INPUTS_RECURSIVE ? "" : " (use -r for sub-directories)");
     return DS_EXIT_OK;
 }
 

@@ -35,10 +35,11 @@ enum { DS_CLI_NOT_MINE = -1 };
  * option, else 0, or DS_EXIT_USAGE after a one-line message naming `cmd`. */
 int ds_cli_batch_option(const char *cmd, int c, const char *arg, const ds_batch_cli *b);
 
-/* The photos of `paths` (files and folders; -r: `recursive`), this shard's
- * slice; problems of the listing printed one line each, a warning when
- * there are no photos. DS_OK, or the error (printed) as an exit status. */
-int ds_cli_batch_inputs(const char *cmd, char **paths, int n_paths, int recursive, int shard,
+/* The photos of `paths` (files and folders; -r, -L: DS_INPUTS_* walk_flags),
+ * this shard's slice; problems of the listing printed one line each, a
+ * warning when there are no photos. DS_OK, or the error (printed) as an
+ * exit status. */
+int ds_cli_batch_inputs(const char *cmd, char **paths, int n_paths, int walk_flags, int shard,
                         int n_shards, ds_input_list *out);
 /* "<cmd>: N written, N skipped (outputs exist), N failed in S s (I images/s,
  * network P% of the time)" on stderr. */

@@ -29,6 +29,7 @@ static const char DEPTH_HELP[] =
     "                       (default ~/.cache/depthsolve; see 'depthsolve fetch')\n"
     "  -o, --output DIR     where outputs go: DIR/<name>-<model>.<ext>\n"
     "  -r, --recursive      descend into sub-directories (outputs mirror them)\n"
+    "  -L, --follow-links   -r, and into links to directories too (each directory once)\n"
     "  --format LIST        png8,png16,pfm,npy (default png8,pfm as run.py)\n"
     "  --colormap NAME      gray, inferno (default, as run.py) or turbo, for png8\n"
     "  --grayscale          run.py's flag: png16 gray instead of png8 inferno\n"
@@ -58,13 +59,13 @@ typedef struct depth_args {
     const char *model, *out_dir;
     ds_engine_params engine;
     ds_batch_opts batch;
-    int recursive, quiet, shard, n_shards, grayscale, formats_given;
+    int walk_flags, quiet, shard, n_shards, grayscale, formats_given;
 } depth_args;
 
 static int parse(int argc, char **argv, depth_args *a) {
     static const struct option opts[] = {
         DS_CLI_ENGINE_OPTIONS,
-        {"recursive", no_argument, 0, 'r'},       {"format", required_argument, 0, 'f'},
+        {"recursive", no_argument, 0, 'r'},       {"follow-links", no_argument, 0, 'L'},       {"format", required_argument, 0, 'f'},
         {"colormap", required_argument, 0, 'c'},  {"grayscale", no_argument, 0, 'g'},
         {"side-by-side", no_argument, 0, 's'},    {"normalize", required_argument, 0, 'n'},
         {"shard", required_argument, 0, 'x'},
@@ -73,7 +74,7 @@ static int parse(int argc, char **argv, depth_args *a) {
     int c;
     optind = 1;
     const ds_batch_cli shared = {&a->engine, &a->batch, &a->shard, &a->n_shards, &a->quiet};
-    while ((c = getopt_long(argc, argv, "o:rqh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:rLqh", opts, NULL)) != -1) {
         int rc = ds_cli_batch_option("depth", c, optarg, &shared);
         if (rc != DS_CLI_NOT_MINE) {
             if (rc)
@@ -83,7 +84,8 @@ static int parse(int argc, char **argv, depth_args *a) {
         switch (c) {
         case 'm': a->model = optarg; break;
         case 'o': a->out_dir = optarg; break;
-        case 'r': a->recursive = 1; break;
+        case 'r': a->walk_flags |= DS_INPUTS_RECURSIVE; break;
+        case 'L': a->walk_flags |= DS_INPUTS_RECURSIVE | DS_INPUTS_FOLLOW_LINKS; break;
         case 'f':
             if (!ds_parse_formats(optarg, &o->formats))
                 return ds_cli_usage_error("depth", "--format takes png8,png16,pfm,npy, not '%s'", optarg);
@@ -139,7 +141,7 @@ int ds_cmd_depth(int argc, char **argv) {
     if (rc != DS_EXIT_OK)
         return rc < 0 ? DS_EXIT_OK : rc;
     ds_input_list inputs;
-    rc = ds_cli_batch_inputs("depth", argv + optind, argc - optind, a.recursive, a.shard, a.n_shards, &inputs);
+    rc = ds_cli_batch_inputs("depth", argv + optind, argc - optind, a.walk_flags, a.shard, a.n_shards, &inputs);
     if (rc != DS_EXIT_OK)
         return rc;
     ds_status s;

@@ -44,8 +44,9 @@ static const char MESH_HELP[] =
     "  --tear T             drop triangles whose depth range exceeds T times their\n"
     "                       nearest depth, so foreground and background separate\n"
     "                       (e.g. 0.05; default 0: keep all)\n"
-    "  -r, --recursive, --overwrite, --shard I/N, --square, --height N,\n"
-    "  --max-pixels N, --device D, --threads N, --no-autotune, --precision P, -q\n"
+    "  -r, --recursive, -L, --follow-links, --overwrite, --shard I/N, --square,\n"
+    "  --height N, --max-pixels N, --device D, --threads N, --no-autotune,\n"
+    "  --precision P, -q\n"
     "                       as for 'depthsolve depth'\n"
     "\n"
     "Exit status: 0 all photos done (or skipped), 1 some failed, 2 usage error.\n";
@@ -58,13 +59,14 @@ typedef struct mesh_args {
     ds_engine_params engine;
     ds_batch_opts batch;
     const char *model_name;
-    int recursive, quiet, shard, n_shards;
+    int walk_flags, quiet, shard, n_shards;
 } mesh_args;
 
 static int parse(int argc, char **argv, mesh_args *a) {
     static const struct option opts[] = {
         DS_CLI_ENGINE_OPTIONS,
-        {"recursive", no_argument, 0, 'r'},         {"format", required_argument, 0, 'f'},
+        {"recursive", no_argument, 0, 'r'},         {"follow-links", no_argument, 0, 'L'},
+        {"format", required_argument, 0, 'f'},
         {"grid", required_argument, 0, 'G'},        {"projection", required_argument, 0, 'P'},
         {"depth-scale", required_argument, 0, 'D'}, {"fov", required_argument, 0, 'F'},
         {"near", required_argument, 0, 'N'},        {"far", required_argument, 0, 'R'},
@@ -73,7 +75,7 @@ static int parse(int argc, char **argv, mesh_args *a) {
     int c, format_given = 0;
     optind = 1;
     const ds_batch_cli shared = {&a->engine, &a->batch, &a->shard, &a->n_shards, &a->quiet};
-    while ((c = getopt_long(argc, argv, "o:rqh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:rLqh", opts, NULL)) != -1) {
         int rc = ds_cli_batch_option("mesh", c, optarg, &shared);
         if (rc != DS_CLI_NOT_MINE) {
             if (rc)
@@ -83,7 +85,8 @@ static int parse(int argc, char **argv, mesh_args *a) {
         switch (c) {
         case 'm': a->model = optarg; break;
         case 'o': a->out = optarg; break;
-        case 'r': a->recursive = 1; break;
+        case 'r': a->walk_flags |= DS_INPUTS_RECURSIVE; break;
+        case 'L': a->walk_flags |= DS_INPUTS_RECURSIVE | DS_INPUTS_FOLLOW_LINKS; break;
         case 'f':
             if (!ds_mesh_format_from_name(optarg, &a->format))
                 return ds_cli_usage_error("mesh", "--format takes glb, obj or ply, not '%s'", optarg);
@@ -224,7 +227,7 @@ int ds_cmd_mesh(int argc, char **argv) {
     if (rc != DS_EXIT_OK)
         return rc < 0 ? DS_EXIT_OK : rc;
     ds_input_list inputs;
-    rc = ds_cli_batch_inputs("mesh", argv + optind, argc - optind, a.recursive, a.shard, a.n_shards, &inputs);
+    rc = ds_cli_batch_inputs("mesh", argv + optind, argc - optind, a.walk_flags, a.shard, a.n_shards, &inputs);
     if (rc != DS_EXIT_OK)
         return rc;
     ds_status s;

@@ -63,7 +63,45 @@ static ds_status add(ds_input_list *l, const char *path, const char *rel) {
     return DS_OK;
 }
 
-static ds_status walk(ds_input_list *l, const char *dir, const char *rel, int recursive) {
+/* The directories a walk has entered, by (device, inode): each is listed
+ * once, however many links lead to it, and a link to a directory above
+ * cannot make a cycle. */
+typedef struct walk_state {
+    ds_input_list *l;
+    int flags; /* DS_INPUTS_* */
+    struct dir_id {
+        dev_t dev;
+        ino_t ino;
+    } *seen;
+    size_t n_seen, cap_seen;
+} walk_state;
+
+/* 1 if the directory was entered before, else records it (0); -1 out of memory. */
+static int seen_before(walk_state *w, const struct stat *st) {
+    for (size_t i = 0; i < w->n_seen; i++)
+        if (w->seen[i].dev == st->st_dev && w->seen[i].ino == st->st_ino)
+            return 1;
+    if (w->n_seen == w->cap_seen) {
+        size_t cap = w->cap_seen ? 2 * w->cap_seen : 16;
+        struct dir_id *grown = realloc(w->seen, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        w->seen = grown;
+        w->cap_seen = cap;
+    }
+    w->seen[w->n_seen].dev = st->st_dev;
+    w->seen[w->n_seen].ino = st->st_ino;
+    w->n_seen++;
+    return 0;
+}
+
+static ds_status walk(walk_state *w, const char *dir, const struct stat *dir_st, const char *rel) {
+    ds_input_list *l = w->l;
+    const int seen = seen_before(w, dir_st);
+    if (seen < 0)
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory listing inputs");
+    if (seen)
+        return note_problem(l, dir, "a directory already listed (through a link): skipped");
     DIR *d = opendir(dir);
     if (!d)
         return note_problem(l, dir, NULL);
@@ -79,13 +117,17 @@ static ds_status walk(ds_input_list *l, const char *dir, const char *rel, int re
             s = note_problem(l, path, "path too long");
             continue;
         }
-        struct stat st;
-        if (stat(path, &st) != 0)
+        struct stat st, lst;
+        if (stat(path, &st) != 0) {
             s = note_problem(l, path, NULL);
-        else if (S_ISDIR(st.st_mode) && recursive)
-            s = walk(l, path, sub, recursive);
-        else if (S_ISREG(st.st_mode) && is_photo_name(e->d_name))
+        } else if (S_ISDIR(st.st_mode)) {
+            /* a link to a directory is followed only when asked (-L), like find -L */
+            const int link = lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode);
+            if ((w->flags & DS_INPUTS_RECURSIVE) && (!link || (w->flags & DS_INPUTS_FOLLOW_LINKS)))
+                s = walk(w, path, &st, sub);
+        } else if (S_ISREG(st.st_mode) && is_photo_name(e->d_name)) {
             s = add(l, path, sub);
+        }
     }
     closedir(d);
     return s;
@@ -95,8 +137,9 @@ static int by_path(const void *a, const void *b) {
     return strcmp(((const ds_input *)a)->path, ((const ds_input *)b)->path);
 }
 
-ds_status ds_inputs_collect(ds_input_list *l, char *const *args, int n_args, int recursive) {
+ds_status ds_inputs_collect(ds_input_list *l, char *const *args, int n_args, int flags) {
     memset(l, 0, sizeof *l);
+    walk_state w = {.l = l, .flags = flags};
     for (int i = 0; i < n_args; i++) {
         struct stat st;
         ds_status s;
@@ -107,14 +150,17 @@ ds_status ds_inputs_collect(ds_input_list *l, char *const *args, int n_args, int
             snprintf(dir, sizeof dir, "%s", args[i]);
             for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
                 dir[n - 1] = '\0';
-            s = walk(l, dir, "", recursive);
+            s = walk(&w, dir, &st, "");
         } else {
             const char *slash = strrchr(args[i], '/');
             s = add(l, args[i], slash ? slash + 1 : args[i]);
         }
-        if (s != DS_OK)
+        if (s != DS_OK) {
+            free(w.seen);
             return s;
+        }
     }
+    free(w.seen);
     if (l->n > 1)
         qsort(l->items, l->n, sizeof *l->items, by_path);
     return DS_OK;

@@ -3,8 +3,9 @@
  *
  * INPUTs are files (taken whatever their name) or directories (their .png,
  * .jpg and .jpeg files, hidden files skipped; -r descends into
- * sub-directories, whose structure the outputs mirror). The list is sorted by
- * path, so --shard I/N picks the same slice on every machine.
+ * sub-directories, whose structure the outputs mirror, and -L also into
+ * links to directories). The list is sorted by path, so --shard I/N picks
+ * the same slice on every machine.
  */
 #ifndef DS_DEPTH_INPUTS_H
 #define DS_DEPTH_INPUTS_H
@@ -25,7 +26,15 @@ typedef struct ds_input_list {
     size_t n_problems;
 } ds_input_list;
 
-ds_status ds_inputs_collect(ds_input_list *list, char *const *args, int n_args, int recursive);
+enum {
+    DS_INPUTS_RECURSIVE = 1,    /* -r: descend into sub-directories */
+    DS_INPUTS_FOLLOW_LINKS = 2, /* -L: also into links to directories (each directory once) */
+};
+
+/* The photos of args (files and directories) as `flags` say. A directory
+ * reached twice (two links, or a link to a directory above) is listed once;
+ * the second time is a problem noted in the list. */
+ds_status ds_inputs_collect(ds_input_list *list, char *const *args, int n_args, int flags);
 /* Keeps the shard-th of n_shards contiguous slices (0-based) of the sorted list. */
 void ds_inputs_shard(ds_input_list *list, int shard, int n_shards);
 void ds_inputs_free(ds_input_list *list);

@@ -50,6 +50,26 @@ run -r "$IN" -o "$T/g" --normalize global --format png16 2>/dev/null
 run "$IN/png_rgb8.png" -o "$T/f" --normalize fixed:0,1000 --side-by-side 2>/dev/null &&
     [ -f "$T/f/png_rgb8-midas_v21_small_256.png" ] && pass fixed_range_side_by_side || fail fixed_range_side_by_side "no output"
 
+# links to directories: -r does not follow them; -L does, each directory once
+# (a folder holding a link to itself once made 328 outputs of 8 photos)
+L=$T/links
+mkdir -p "$L/sub" "$T/elsewhere"
+cp $I/png_rgb8.png "$L/a.png"
+cp $I/jpeg_progressive.jpg "$L/sub/b.jpg"
+cp $I/png_rgb8.png "$T/elsewhere/c.png"
+ln -s . "$L/loop"
+ln -s .. "$L/sub/up"
+ln -s "$T/elsewhere" "$L/ext"
+err=$(run -r "$L" -o "$T/lr" --format npy 2>&1); rc=$?
+n=$(find "$T/lr" -name '*.npy' | wc -l)
+[ $rc -eq 0 ] && [ "$n" -eq 2 ] && [ -z "$err" ] && pass recursive_skips_directory_links ||
+    fail recursive_skips_directory_links "exit $rc, $n outputs: $err"
+err=$(timeout 60 "$DS_BIN" depth --height 64 --model "$M" -L "$L" -o "$T/lf" --format npy 2>&1); rc=$?
+n=$(find "$T/lf" -name '*.npy' | wc -l)
+[ $rc -eq 1 ] && [ "$n" -eq 3 ] && [ -f "$T/lf/ext/c-midas_v21_small_256.npy" ] &&
+    [ "$(grep -c 'already listed' <<<"$err")" -eq 2 ] && grep -q "3 written, 0 skipped (outputs exist), 2 failed" <<<"$err" &&
+    pass follow_links_visits_each_directory_once || fail follow_links_visits_each_directory_once "exit $rc, $n outputs: $err"
+
 DEPTHSOLVE_MODELS=${DS_MODELS:-build/models} "$DS_BIN" depth -q --height 64 --model midas_v21_small_256 \
     "$IN/png_rgb8.png" -o "$T/n" && pass model_by_name || fail model_by_name "exit $?"
 expect model_name_not_fetched 1 "depthsolve fetch dpt_large_384" -- env DEPTHSOLVE_MODELS="$T/empty-store" \

@@ -93,9 +93,16 @@ static int check_case(const conv_case *cc, const ds_cpu_kernel *k, int threads, 
     return ok;
 }
 
-/* Each algorithm forced, with and without AVX2. */
-#define FORCED(name, algo, simd)                                                        \
-    static void run_##name(const ds_cpu_op *op) { ds_conv2d_run_algo(op, algo, simd); } \
+/* Each algorithm forced, with and without AVX2. Every run notes whether the
+ * forced algorithm is the one that ran (an inapplicable one falls back, and
+ * the test would compare the reference with itself). */
+static int g_forced_runs, g_forced_misses;
+static void note_forced(int ran, ds_conv_algo algo) {
+    g_forced_runs++;
+    g_forced_misses += ran != (int)algo;
+}
+#define FORCED(name, algo, simd)                                                                       \
+    static void run_##name(const ds_cpu_op *op) { note_forced(ds_conv2d_run_algo(op, algo, simd), algo); } \
     static size_t scratch_##name(const ds_node *n, int t) {                             \
         return ds_conv2d_scratch_algo(n, t, algo);                                      \
     }                                                                                   \
@@ -117,6 +124,7 @@ enum { KIND_GEMM, KIND_WINO, KIND_DIRECT, KIND_AUTO };
 static void check_all(const conv_case *cases, int n, const ds_cpu_kernel *portable,
                       const ds_cpu_kernel *simd, double tol, int kind) {
     char msg[512];
+    g_forced_runs = g_forced_misses = 0;
     for (int i = 0; i < n; i++)
         for (int threads = 1; threads <= 2; threads++) {
             CHECK_MSG(check_case(&cases[i], portable, threads, tol, kind, msg, sizeof msg),
@@ -125,6 +133,9 @@ static void check_all(const conv_case *cases, int n, const ds_cpu_kernel *portab
                 CHECK_MSG(check_case(&cases[i], simd, threads, tol, kind, msg, sizeof msg),
                           "case %d avx2: %s", i, msg);
         }
+    if (kind != KIND_AUTO)
+        CHECK_MSG(g_forced_runs > 0 && g_forced_misses == 0,
+                  "%d of %d forced runs fell back to another algorithm", g_forced_misses, g_forced_runs);
 }
 
 #define N_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))

@@ -1,20 +1,12 @@
 /* mesh_host.cu: the host side of the mesh kernels (mesh_host.cuh): the
- * call sequence into device buffers grown to the largest mesh, and
- * ds_mesh_build's device round trip for callers with the depth map in host
- * memory (upload, that sequence, download). The g++ build is the CPU path
- * (ds_mesh_build_emu), the nvcc build the GPU one (ds_mesh_build_cuda). */
+ * call sequence into device buffers grown to the largest mesh, and reading
+ * a mesh back. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels/common.cuh"    /* DS_TRY, cuda_*, kern_ctx */
 #include "kernels/mesh/mesh.cuh"      /* op_mesh_build, op_mesh_workspace_bytes */
 #include "kernels/mesh/mesh_host.cuh" /* mesh_buffers */
-
-#if defined(__CUDACC__)
-#define DS_MESH_BUILD_HOST ds_mesh_build_cuda
-#else
-#define DS_MESH_BUILD_HOST ds_mesh_build_emu
-#endif
 
 namespace DS_CUDA_NS {
 
@@ -78,35 +70,4 @@ void mesh_buffers_free(mesh_buffers *b) {
     *b = mesh_buffers();
 }
 
-/* What one host round trip holds on the device. */
-struct round_trip {
-    cudaStream_t stream = NULL;
-    float *depth = NULL; /* (H, W) */
-    mesh_buffers mesh;
-};
-
-static ds_status build(round_trip *r, const ds_mesh_grid *g, const float *depth, ds_mesh *out) {
-    const size_t npix = (size_t)g->width * g->height;
-    DS_TRY(cuda_stream_create(&r->stream));
-    DS_TRY(cuda_malloc((void **)&r->depth, npix * sizeof(float)));
-    DS_TRY(cuda_memcpy_async(r->depth, depth, npix * sizeof(float), cudaMemcpyHostToDevice, r->stream));
-    uint32_t kept = 0;
-    DS_TRY(mesh_build_device(&r->mesh, g, r->depth, r->stream, &kept));
-    DS_TRY(ds_mesh_alloc(out, ds_mesh_vertex_count(g), kept));
-    return mesh_read_back(&r->mesh, out->n_vertices, out->n_triangles, out->vertices, out->indices);
-}
-
 } // namespace DS_CUDA_NS
-
-extern "C" ds_status DS_MESH_BUILD_HOST(const ds_mesh_grid *g, const float *depth, ds_mesh *out) {
-    using namespace DS_CUDA_NS;
-    memset(out, 0, sizeof *out);
-    round_trip r;
-    const ds_status s = build(&r, g, depth, out);
-    mesh_buffers_free(&r.mesh);
-    cuda_free(r.depth);
-    cuda_stream_destroy(r.stream);
-    if (s != DS_OK)
-        ds_mesh_free(out);
-    return s;
-}

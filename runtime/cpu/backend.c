@@ -188,17 +188,7 @@ static ds_status cpu_prepare(void *state, const ds_backend_shape *shape, void **
 }
 
 static ds_tensor value(const cpu_state *c, const cpu_shape *p, int v) {
-    ds_tensor t;
-    t.data = c->arena + p->shape.plan->offset[v];
-    memcpy(t.shape, p->shape.graph->nodes[v].shape, sizeof t.shape);
-    return t;
-}
-
-/* (C, H, W) planes -> (H, W, C) interleaved. */
-static void nchw_to_nhwc(const float *src, float *dst, int64_t ch, int64_t hw) {
-    for (int64_t q = 0; q < hw; q++)
-        for (int64_t k = 0; k < ch; k++)
-            dst[q * ch + k] = src[k * hw + q];
+    return ds_plan_value(p->shape.plan, p->shape.graph, c->arena, v);
 }
 
 static void execute(cpu_state *c, const cpu_shape *p, double *node_seconds) {
@@ -229,7 +219,7 @@ static ds_status cpu_run(void *state, void *prepared, const float *input, float 
     const ds_graph *g = p->shape.graph;
     openblas_set_num_threads(c->n_threads);
     ds_tensor in = value(c, p, g->input);
-    nchw_to_nhwc(input, in.data, 3, (int64_t)p->shape.h * p->shape.w);
+    ds_nchw_to_nhwc(input, in.data, 3, (int64_t)p->shape.h * p->shape.w);
     execute(c, p, node_seconds);
     ds_tensor out = value(c, p, g->output);
     memcpy(depth, out.data, (size_t)p->shape.h * (size_t)p->shape.w * sizeof(float));

@@ -452,7 +452,7 @@ static ds_status cu_prepare(void *state, const ds_backend_shape *shape, void **p
 }
 
 static float *device_value(const cuda_state *c, const cuda_shape *sh, int node) {
-    return c->arena + sh->shape.plan->offset[node];
+    return ds_plan_value(sh->shape.plan, sh->shape.graph, c->arena, node).data;
 }
 
 /* The nodes one by one between events: per-node device time. */
@@ -482,13 +482,6 @@ static ds_status run_timed(cuda_state *c, const cuda_shape *sh, double *node_sec
     return s;
 }
 
-/* (C, H, W) planes -> (H, W, C) interleaved. */
-static void nchw_to_nhwc(const float *src, float *dst, int64_t ch, int64_t hw) {
-    for (int64_t p = 0; p < hw; p++)
-        for (int64_t k = 0; k < ch; k++)
-            dst[p * ch + k] = src[k * hw + p];
-}
-
 static ds_status cu_run(void *state, void *prepared, const float *input, float *depth, double *node_seconds) {
     cuda_state *c = (cuda_state *)state;
     cuda_shape *sh = (cuda_shape *)prepared;
@@ -497,7 +490,7 @@ static ds_status cu_run(void *state, void *prepared, const float *input, float *
     cudaGraphExec_t forward = NULL;
     if (!node_seconds)
         DS_TRY(forward_of(c, sh, &forward));
-    nchw_to_nhwc(input, c->in_host, 3, (int64_t)hw);
+    ds_nchw_to_nhwc(input, c->in_host, 3, (int64_t)hw);
     CUDA_CHECK(cuda_memcpy_async(device_value(c, sh, g->input), c->in_host, 3 * hw * sizeof(float),
                                  cudaMemcpyHostToDevice, c->stream));
     if (node_seconds)
@@ -555,7 +548,7 @@ static ds_status cu_submit(void *state, void *prepared, int slot, const float *i
     DS_TRY(queue_ready(c));
     DS_TRY(grow_pair((void **)&q.in_dev, (void **)&q.in_host, &q.in_cap, 3 * hw, sizeof(float)));
     DS_TRY(grow_pair((void **)&q.out_dev, (void **)&q.out_host, &q.out_cap, hw, sizeof(float)));
-    nchw_to_nhwc(input, q.in_host, 3, (int64_t)hw);
+    ds_nchw_to_nhwc(input, q.in_host, 3, (int64_t)hw);
     CUDA_CHECK(cuda_memcpy_async(q.in_dev, q.in_host, 3 * hw * sizeof(float), cudaMemcpyHostToDevice, c->copy_in));
     CUDA_CHECK(cuda_event_record(q.uploaded, c->copy_in));
     CUDA_CHECK(cuda_stream_wait_event(c->stream, q.uploaded));

@@ -1,9 +1,8 @@
-/* backend_cuda_emu_none.c: ds_backend_cuda_emu and the emulated mesh build
- * in a build without the CUDA headers they are compiled against. */
+/* backend_cuda_emu_none.c: ds_backend_cuda_emu and the emulated renderer in
+ * a build without the CUDA headers they are compiled against. */
 #include "graph/backend.h" /* ds_backend_ops */
 #include "base/error.h"   /* ds_fail */
 #include "scene/render.h"  /* ds_render_gpu_*_emu */
-#include "mesh/mesh.h"    /* ds_mesh_build_emu */
 
 static ds_status none_create(const ds_backend_config *cfg, void **state, char *describe,
                              size_t describe_len) {
@@ -19,14 +18,6 @@ static void none_free(void *state) { (void)state; }
 
 const ds_backend_ops ds_backend_cuda_emu = {.name = "cuda-emu", .create = none_create,
                                             .free = none_free};
-
-ds_status ds_mesh_build_emu(const ds_mesh_grid *g, const float *depth, ds_mesh *out) {
-    (void)g;
-    (void)depth;
-    (void)out;
-    return ds_fail(DS_ERR_UNSUPPORTED,
-                   "mesh: built without the CUDA headers the mesh kernels run on (CUDA_HOME/include)");
-}
 
 ds_status ds_render_gpu_create_emu(const ds_render_grid *g, int device, ds_render_gpu **out) {
     (void)g;

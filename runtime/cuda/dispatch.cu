@@ -21,12 +21,7 @@
 
 namespace DS_CUDA_NS {
 
-static ds_tensor value(const node_exec *x, int v) {
-    ds_tensor t;
-    t.data = x->arena + x->plan->offset[v];
-    memcpy(t.shape, x->graph->nodes[v].shape, sizeof t.shape);
-    return t;
-}
+static ds_tensor value(const node_exec *x, int v) { return ds_plan_value(x->plan, x->graph, x->arena, v); }
 
 static bool is_depthwise(const ds_graph *g, const ds_node *n) {
     const int64_t c = g->nodes[n->in[0]].shape[3];

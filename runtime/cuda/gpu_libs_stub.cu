@@ -1,7 +1,7 @@
 /*
- * gpu_libs_stub.cu: gpu_libs.h in an nvcc build that lacks the cuDNN /
- * cuBLAS implementation (runtime/cuda/gpu_libs_cudnn.cu, used instead when
- * present): everything builds, and opening the CUDA backend fails with a
+ * gpu_libs_stub.cu: gpu_libs.h in an nvcc build where cuDNN's headers were
+ * not found (the Makefile builds runtime/cuda/gpu_libs_cudnn.cu instead when
+ * they are): everything builds, and opening the CUDA backend fails with a
  * clear message.
  */
 #include "base/error.h"    /* ds_fail */
@@ -14,14 +14,14 @@ struct gpu_libs {
 };
 
 static ds_status not_built(const char *call) {
-    return ds_fail(DS_ERR_UNSUPPORTED, "%s: cuDNN seam not built (no runtime/cuda/gpu_libs_cudnn.cu)", call);
+    return ds_fail(DS_ERR_UNSUPPORTED, "%s: built without cuDNN (its headers were not found at build time)", call);
 }
 
 /* Fails, so that the CUDA backend is not opened at all (auto then takes
  * the CPU) rather than failing at its first convolution. */
 ds_status gpu_libs_create(gpu_libs **out) {
     *out = NULL;
-    return ds_fail(DS_ERR_UNSUPPORTED, "cuDNN seam not built (no runtime/cuda/gpu_libs_cudnn.cu in this build)");
+    return ds_fail(DS_ERR_UNSUPPORTED, "built without cuDNN (its headers were not found at build time)");
 }
 
 void gpu_libs_free(gpu_libs *libs) { delete libs; }

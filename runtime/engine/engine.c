@@ -10,6 +10,7 @@
 
 #include "model/arch.h"     /* ds_arch_get, ds_arch_build */
 #include "graph/backend.h"  /* ds_backend_ops, ds_backend_cpu, ds_backend_cuda* */
+#include "base/device.h"   /* ds_device_open */
 #include "base/error.h"    /* ds_fail */
 #include "gguf/gguf.h"     /* ds_gguf_open */
 #include "base/log.h"      /* ds_log */
@@ -103,24 +104,26 @@ static ds_status open_backend(ds_engine *e, const ds_backend_ops *b, char *descr
     return DS_OK;
 }
 
+typedef struct backend_opening {
+    ds_engine *e;
+    char *describe;
+    size_t len;
+} backend_opening;
+
+/* The backend of one concrete device (ds_device_open picks for auto). */
+static ds_status open_device(void *ctx, ds_device which) {
+    backend_opening *o = ctx;
+    const ds_backend_ops *b = which == DS_DEVICE_CUDA       ? &ds_backend_cuda
+                              : which == DS_DEVICE_CUDA_EMU ? &ds_backend_cuda_emu
+                                                            : &ds_backend_cpu;
+    return open_backend(o->e, b, o->describe, o->len);
+}
+
 /* The backend of params.device; auto falls back to the CPU with one line
  * that says why the GPU is not used. */
 static ds_status select_backend(ds_engine *e, char *describe, size_t len) {
-    switch (e->params.device) {
-    case DS_DEVICE_CPU:
-        return open_backend(e, &ds_backend_cpu, describe, len);
-    case DS_DEVICE_CUDA:
-        return open_backend(e, &ds_backend_cuda, describe, len);
-    case DS_DEVICE_CUDA_EMU:
-        return open_backend(e, &ds_backend_cuda_emu, describe, len);
-    case DS_DEVICE_AUTO:
-        if (open_backend(e, &ds_backend_cuda, describe, len) == DS_OK)
-            return DS_OK;
-        ds_log(e->params.log, e->params.log_user, DS_LOG_INFO, "device auto: using the CPU (%s)",
-               ds_last_error());
-        return open_backend(e, &ds_backend_cpu, describe, len);
-    }
-    return ds_fail(DS_ERR_INVALID_ARGUMENT, "unknown device %d", (int)e->params.device);
+    backend_opening o = {e, describe, len};
+    return ds_device_open(e->params.device, open_device, &o, e->params.log, e->params.log_user, "device auto");
 }
 
 ds_status ds_engine_create(const ds_engine_params *params, ds_engine **out) {
@@ -256,31 +259,6 @@ static ds_status prepare_shape(ds_engine *e, int h, int w, bool keep_marks, shap
     return DS_OK;
 }
 
-/* (H, W, C) interleaved -> (C, H, W) planes. */
-static void nhwc_to_nchw(const float *src, float *dst, int64_t c, int64_t hw) {
-    for (int64_t k = 0; k < c; k++)
-        for (int64_t p = 0; p < hw; p++)
-            dst[k * hw + p] = src[p * c + k];
-}
-
-/* Work of a node in multiply-adds, for the profile. */
-static double node_macs(const ds_graph *g, const ds_node *n) {
-    const int64_t *in = n->in[0] >= 0 ? g->nodes[n->in[0]].shape : n->shape;
-    double out = (double)ds_shape_numel(n->shape);
-    switch (n->op) {
-    case DS_OP_CONV2D:
-        return out * n->a.conv.kh * n->a.conv.kw * (double)(in[3] / n->a.conv.groups);
-    case DS_OP_CONV_TRANSPOSE:
-        return out * (double)in[3];
-    case DS_OP_LINEAR:
-        return out * (double)in[3];
-    case DS_OP_ATTENTION:
-        return 2.0 * (double)n->shape[2] * (double)n->shape[2] * (double)n->shape[3];
-    default:
-        return 0;
-    }
-}
-
 /* Logs time per op kind, and the slowest nodes, through the log callback. */
 static void log_profile(const ds_engine *e, const shape_state *s, const double *sec, double total) {
     const ds_graph *g = &s->graph;
@@ -293,7 +271,7 @@ static void log_profile(const ds_engine *e, const shape_state *s, const double *
         for (int i = 0; i < g->n_nodes; i++)
             if ((int)g->nodes[i].op == op) {
                 t += sec[i];
-                macs += node_macs(g, &g->nodes[i]);
+                macs += ds_node_macs(g, &g->nodes[i]);
                 count++;
             }
         if (count)
@@ -314,7 +292,7 @@ static void log_profile(const ds_engine *e, const shape_state *s, const double *
         shown[k] = best;
         const ds_node *n = &g->nodes[best];
         ds_log(log, u, DS_LOG_INFO, "  %8.2f ms %7.1f GFLOP/s  %s %s %lldx%lldx%lld", sec[best] * 1e3,
-               sec[best] > 0 ? 2 * node_macs(g, n) / sec[best] / 1e9 : 0, ds_op_name(n->op),
+               sec[best] > 0 ? 2 * ds_node_macs(g, n) / sec[best] / 1e9 : 0, ds_op_name(n->op),
                n->name, (long long)n->shape[1], (long long)n->shape[2], (long long)n->shape[3]);
     }
 }
@@ -335,7 +313,7 @@ ds_status ds_engine_run_stages(ds_engine *e, const float *input, int h, int w, f
     for (int m = 0; on_stage && m < s->graph.n_marks; m++) {
         const int64_t *shape = s->graph.nodes[s->graph.marks[m].node].shape;
         DS_TRY(e->backend->read(e->backend_state, s->prepared, s->graph.marks[m].node, e->stage_nhwc));
-        nhwc_to_nchw(e->stage_nhwc, e->stage_nchw, shape[3], shape[1] * shape[2]);
+        ds_nhwc_to_nchw(e->stage_nhwc, e->stage_nchw, shape[3], shape[1] * shape[2]);
         on_stage(s->graph.marks[m].name, e->stage_nchw, (int)shape[3], (int)shape[1], (int)shape[2], user);
     }
     return DS_OK;

@@ -72,3 +72,19 @@ ds_status ds_conv_check_shapes(const char *call, const ds_conv_attr *a, const in
             return ds_fail(DS_ERR_SHAPE, "%s: the residual's shape is not the output's", call);
     return DS_OK;
 }
+
+double ds_node_macs(const ds_graph *g, const ds_node *n) {
+    const int64_t *in = n->in[0] >= 0 ? g->nodes[n->in[0]].shape : n->shape;
+    const double out = (double)ds_shape_numel(n->shape);
+    switch (n->op) {
+    case DS_OP_CONV2D:
+        return out * n->a.conv.kh * n->a.conv.kw * (double)(in[3] / n->a.conv.groups);
+    case DS_OP_CONV_TRANSPOSE:
+    case DS_OP_LINEAR:
+        return out * (double)in[3];
+    case DS_OP_ATTENTION:
+        return 2.0 * (double)n->shape[2] * (double)n->shape[2] * (double)n->shape[3];
+    default:
+        return 0;
+    }
+}

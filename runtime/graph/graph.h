@@ -152,6 +152,9 @@ int64_t ds_window_out(int64_t in, int pad_a, int pad_b, int k, int s, int d);
  * residual r (NULL, or the shape of y): DS_OK, or DS_ERR_SHAPE naming `call`. */
 ds_status ds_conv_check_shapes(const char *call, const ds_conv_attr *a, const int64_t xs[4],
                                const int64_t ys[4], const int64_t *rs);
+/* Multiply-adds of a node (convolutions, linears, attention; 0 for the
+ * rest): for profiles and benchmarks. */
+double ds_node_macs(const ds_graph *g, const ds_node *n);
 /* The node a mark names, or -1. */
 int ds_graph_find_mark(const ds_graph *g, const char *name);
 

@@ -171,3 +171,10 @@ void ds_plan_free(ds_plan *p) {
     free(p->last_use);
     memset(p, 0, sizeof *p);
 }
+
+ds_tensor ds_plan_value(const ds_plan *p, const ds_graph *g, float *arena, int node) {
+    ds_tensor t;
+    t.data = arena + p->offset[node];
+    memcpy(t.shape, g->nodes[node].shape, sizeof t.shape);
+    return t;
+}

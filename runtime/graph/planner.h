@@ -13,7 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "graph/graph.h" /* ds_graph */
+#include "graph/graph.h"  /* ds_graph */
+#include "graph/tensor.h" /* ds_tensor */
 
 #ifdef __cplusplus
 extern "C" {
@@ -36,6 +37,9 @@ typedef struct ds_plan_options {
 
 ds_status ds_plan_make(const ds_graph *g, const ds_plan_options *o, ds_plan *out);
 void ds_plan_free(ds_plan *p); /* NULL-safe */
+
+/* Value `node` of g in an arena laid out by p (host or device memory). */
+ds_tensor ds_plan_value(const ds_plan *p, const ds_graph *g, float *arena, int node);
 
 /* The input index an op may overwrite with its output, or -1. */
 int ds_plan_inplace_input(const ds_node *n);

@@ -33,6 +33,10 @@ DS_HD float ds_apply_act(ds_act act, float v) {
     return v;
 }
 
+/* (C, H, W) planes <-> (H, W, C) interleaved, hw = H * W. */
+void ds_nchw_to_nhwc(const float *src, float *dst, int64_t c, int64_t hw);
+void ds_nhwc_to_nchw(const float *src, float *dst, int64_t c, int64_t hw);
+
 #ifdef __cplusplus
 }
 #endif

@@ -54,13 +54,6 @@ ds_status ds_mesh_alloc(ds_mesh *m, int64_t n_vertices, int64_t n_triangles);
  * what ds_mesh_build returns, before its view and bounds. */
 ds_status ds_mesh_build_cpu(const ds_mesh_grid *g, const float *depth, ds_mesh *out);
 
-/* kernels/mesh/mesh_host.cu built by g++ against the emulator; in a build without
- * the CUDA headers, runtime/cuda/backend_cuda_emu_none.c says why it cannot
- * run. */
-ds_status ds_mesh_build_emu(const ds_mesh_grid *g, const float *depth, ds_mesh *out);
-/* The same on a GPU, in the nvcc build. */
-ds_status ds_mesh_build_cuda(const ds_mesh_grid *g, const float *depth, ds_mesh *out);
-
 #ifdef __cplusplus
 }
 #endif

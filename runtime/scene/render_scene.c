@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/error.h" /* ds_fail, DS_TRY */
+#include "base/device.h" /* ds_device_open */
+#include "base/error.h"  /* ds_fail, DS_TRY */
 #include "scene/render.h"
 
 /* 64 Mpixels (8K x 8K) take about 3 GiB of frame and grid buffers. */
@@ -162,30 +163,24 @@ static void free_grid(ds_render_grid *g) {
     memset(g, 0, sizeof *g);
 }
 
-/* The GPU path the params ask for; DS_DEVICE_AUTO falls back to the CPU. */
-static ds_status open_device(ds_scene *s) {
+/* The frames of one concrete device (ds_device_open picks for auto). */
+static ds_status open_device(void *ctx, ds_device which) {
+    ds_scene *s = ctx;
     const ds_scene_params *p = &s->params;
-    ds_status st = DS_ERR_UNSUPPORTED;
-    if (p->device == DS_DEVICE_CUDA || p->device == DS_DEVICE_AUTO) {
-        st = ds_render_gpu_create_cuda(&s->grid, p->device_index, &s->gpu);
-        if (st == DS_OK) {
-            s->device = "cuda";
-            s->gpu_frame = ds_render_gpu_frame_cuda;
-            s->gpu_free = ds_render_gpu_free_cuda;
-            return DS_OK;
-        }
-        if (p->device == DS_DEVICE_CUDA)
-            return st;
+    if (which == DS_DEVICE_CUDA) {
+        DS_TRY(ds_render_gpu_create_cuda(&s->grid, p->device_index, &s->gpu));
+        s->device = "cuda";
+        s->gpu_frame = ds_render_gpu_frame_cuda;
+        s->gpu_free = ds_render_gpu_free_cuda;
+        return DS_OK;
     }
-    if (p->device == DS_DEVICE_CUDA_EMU) {
+    if (which == DS_DEVICE_CUDA_EMU) {
         DS_TRY(ds_render_gpu_create_emu(&s->grid, p->device_index, &s->gpu));
         s->device = "cuda-emu";
         s->gpu_frame = ds_render_gpu_frame_emu;
         s->gpu_free = ds_render_gpu_free_emu;
         return DS_OK;
     }
-    if (p->device != DS_DEVICE_CPU && p->device != DS_DEVICE_AUTO)
-        return ds_fail(DS_ERR_INVALID_ARGUMENT, "scene: unknown device %d", (int)p->device);
     s->device = "cpu";
     return ds_render_cpu_init(&s->cpu, &s->grid, p->n_threads ? p->n_threads : omp_get_num_procs());
 }
@@ -206,7 +201,7 @@ ds_status ds_scene_create(const uint8_t *rgb, int width, int height, size_t stri
     s->params = *params;
     ds_status st = build_grid(rgb, stride, depth, params, width, height, &s->grid);
     if (st == DS_OK)
-        st = open_device(s);
+        st = ds_device_open(params->device, open_device, s, NULL, NULL, "scene");
     if (st != DS_OK) {
         ds_scene_free(s);
         return st;

@@ -52,14 +52,12 @@ int ds_conv_applies(const ds_node *n, ds_conv_algo algo) {
 }
 
 /*
- * Winograd does ~2.5x less work than im2col (one thread: 8x8x512 2.4 ms
- * against 3.9, 4x4x256 0.24 against 0.40) but reads 4x the weights, once per
+ * Winograd does less work than im2col but reads 4x the weights, once per
  * block of tiles. With few tiles and weights too big for the cache, reading
  * them from memory costs more than the work saved once the threads share the
  * memory bandwidth: compute per weight byte grows with the tiles, so the
- * break-even tile count grows with the threads (2 threads, in the small
- * network: 8x8x512, 4 tiles, 36 MiB of Winograd weights, took 2.4 to 2.8 ms
- * against ~2 ms for im2col).
+ * break-even tile count grows with the threads (bench/RESULTS.md, "CPU
+ * convolution kernels": the measurements behind this rule).
  */
 enum { WINO_CACHED_BYTES = 8 << 20 }; /* Winograd weights this small stay in L3 */
 
@@ -148,7 +146,7 @@ void *ds_fast_conv2d_pack_all(const ds_node *n, const float *w, int n_threads) {
     return pack_layouts(n, w, ~0u);
 }
 
-void ds_conv2d_run_algo(const ds_cpu_op *op, ds_conv_algo a, int simd) {
+int ds_conv2d_run_algo(const ds_cpu_op *op, ds_conv_algo a, int simd) {
     const ds_conv_packed *p = op->packed;
     if (a == DS_CONV_WINOGRAD && (!p || !p->wino))
         a = DS_CONV_GEMM; /* not packed: the weights as stored still make a GEMM */
@@ -157,7 +155,7 @@ void ds_conv2d_run_algo(const ds_cpu_op *op, ds_conv_algo a, int simd) {
     /* A workspace sized for other settings, or weights never packed: stay correct. */
     if (!ds_conv_applies(op->node, a) || need > op->ctx->scratch_bytes || !packed_ok) {
         ds_ref_conv2d(op);
-        return;
+        return -1;
     }
     switch (a) {
     case DS_CONV_GEMM: ds_conv_gemm(op, p, simd); break;
@@ -165,6 +163,7 @@ void ds_conv2d_run_algo(const ds_cpu_op *op, ds_conv_algo a, int simd) {
     case DS_CONV_DEPTHWISE: ds_conv_depthwise(op, p->direct, simd); break;
     case DS_CONV_GROUPED: ds_conv_grouped(op, p->direct, simd); break;
     }
+    return (int)a;
 }
 
 void ds_fast_conv2d(const ds_cpu_op *op) {

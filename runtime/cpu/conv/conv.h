@@ -51,11 +51,14 @@ void ds_fast_maxpool_portable(const ds_cpu_op *op); /* without AVX2, for the tes
 void ds_maxpool_row_c(const ds_cpu_op *op, int64_t nb, int64_t oy);
 void ds_maxpool_row_avx2(const ds_cpu_op *op, int64_t nb, int64_t oy);
 
-/* One algorithm forced, for the tests: `a` must apply to the node (see
- * ds_conv_applies), and the scratch must hold ds_conv2d_scratch_algo bytes. */
+/* One algorithm forced, for the tests and the benchmark: `a` must apply to
+ * the node (see ds_conv_applies), the scratch must hold
+ * ds_conv2d_scratch_algo bytes and the weights be packed for it. Returns the
+ * algorithm that ran: `a`, or another one, or -1 (the reference op) when it
+ * could not run `a`, so that a caller that forced it can tell. */
 int ds_conv_applies(const ds_node *n, ds_conv_algo a);
 size_t ds_conv2d_scratch_algo(const ds_node *n, int n_threads, ds_conv_algo a);
-void ds_conv2d_run_algo(const ds_cpu_op *op, ds_conv_algo a, int simd);
+int ds_conv2d_run_algo(const ds_cpu_op *op, ds_conv_algo a, int simd);
 
 /* Needs node->w[0].shape = (O, kh, kw, C/groups), as the model binder fills it. */
 ds_conv_dims ds_conv_dims_of(const ds_node *n);

@@ -6,9 +6,9 @@
  *
  * On an AVX2 machine, convs with 8 outputs or more run instead on
  * ds_gemm_packed_avx2, the weights packed once, with the epilogue in
- * registers (cpu/fast/gemm_avx2.c), per-thread tiles: for 1x1 convs 1.1x
- * (K = 1024) to 2.6x (K = 24) faster than OpenBLAS plus a separate
- * epilogue pass, one thread.
+ * registers (cpu/fast/gemm_avx2.c), per-thread tiles: faster than OpenBLAS
+ * plus a separate epilogue pass, the more so the shorter K
+ * (bench/RESULTS.md, "CPU convolution kernels").
  *
  * Two ways to thread the OpenBLAS path:
  *  - per thread: small weights, many pixels. Each thread builds its own tiles

@@ -72,9 +72,8 @@ typedef struct wino_plan {
 } wino_plan;
 
 /* Tiles per block: enough rows to amortize streaming the 36 weight matrices
- * from L3 once per block (96: 2-5% faster than 48 on 256->256 convs), fewer
- * when those fit L2 and the block's own v and m should too (256x256 32->32:
- * 18 tiles 6.2 ms, 48 tiles 7.3 ms, 96 tiles 8.6 ms, one thread). */
+ * from L3 once per block, fewer when those fit L2 and the block's own v and
+ * m should too (bench/RESULTS.md, "CPU convolution kernels"). */
 enum { WINO_BLOCK_SMALL = 18, WINO_BLOCK_LARGE = 96, WINO_L2_BYTES = 512 << 10 };
 /* Cap on one thread's v + m, in floats (8 MiB): they live in L2/L3. */
 enum { WINO_MAX_FLOATS = 1 << 21 };
