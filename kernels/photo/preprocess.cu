@@ -4,29 +4,9 @@
 #include <math.h>
 
 #include "kernels/common.cuh" /* DS_LAUNCH, kern_ctx, need_shape */
+#include "photo/cubic.h"      /* ds_cv_taps */
 
 namespace DS_CUDA_NS {
-
-/* OpenCV's interpolateCubic (preprocess.c: cubic_coeffs_cv). */
-static __device__ __forceinline__ void cubic_coeffs_cv(float x, float c[4]) {
-    const float A = -0.75f;
-    c[0] = ((A * (x + 1) - 5 * A) * (x + 1) + 8 * A) * (x + 1) - 4 * A;
-    c[1] = ((A + 2) * x - (A + 3)) * x * x + 1;
-    c[2] = ((A + 2) * (1 - x) - (A + 3)) * (1 - x) * (1 - x) + 1;
-    c[3] = 1.f - c[0] - c[1] - c[2];
-}
-
-/* Source taps and weights of output index d (preprocess.c: cv_taps). */
-static __device__ __forceinline__ void cv_taps(int d, double scale, int size, int idx[4], float w[4]) {
-    float f = (float)((d + 0.5) * scale - 0.5);
-    int s = (int)floorf(f);
-    f -= (float)s;
-    cubic_coeffs_cv(f, w);
-    for (int k = 0; k < 4; k++) {
-        int i = s - 1 + k;
-        idx[k] = i < 0 ? 0 : (i >= size ? size - 1 : i);
-    }
-}
 
 /* grid.x: output columns, grid.y: output rows; one thread per pixel, all three channels. */
 static __global__ void preprocess_rgb8_kernel(const uint8_t *rgb /* (height, stride) RGB8 rows */, int width,
@@ -38,8 +18,8 @@ static __global__ void preprocess_rgb8_kernel(const uint8_t *rgb /* (height, str
         return;
     int ry[4], rx[4];
     float wy[4], wx[4];
-    cv_taps(y, sy, height, ry, wy);
-    cv_taps(x, sx, width, rx, wx);
+    ds_cv_taps(y, sy, height, ry, wy);
+    ds_cv_taps(x, sx, width, rx, wx);
     const int64_t plane = (int64_t)net_w * net_h, pixel = (int64_t)y * net_w + x;
     for (int c = 0; c < 3; c++) {
         double v = 0;

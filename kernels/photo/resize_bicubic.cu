@@ -4,28 +4,9 @@
 #include <math.h>
 
 #include "kernels/common.cuh" /* DS_LAUNCH, kern_ctx, need_shape */
+#include "photo/cubic.h"      /* ds_torch_taps */
 
 namespace DS_CUDA_NS {
-
-/* PyTorch's cubic_convolution1/2 (preprocess.c: cubic_coeffs_torch). */
-static __device__ __forceinline__ void cubic_coeffs_torch(float t, float c[4]) {
-    const float A = -0.75f;
-    float x1 = t + 1.0f, x2 = 1.0f - t, x3 = x2 + 1.0f;
-    c[0] = ((A * x1 - 5 * A) * x1 + 8 * A) * x1 - 4 * A;
-    c[1] = ((A + 2) * t - (A + 3)) * t * t + 1;
-    c[2] = ((A + 2) * x2 - (A + 3)) * x2 * x2 + 1;
-    c[3] = ((A * x3 - 5 * A) * x3 + 8 * A) * x3 - 4 * A;
-}
-
-static __device__ __forceinline__ void torch_taps(int d, float scale, int size, int idx[4], float w[4]) {
-    float real = scale * ((float)d + 0.5f) - 0.5f; /* no clamp at 0 for cubic */
-    int s = (int)floorf(real);
-    cubic_coeffs_torch(real - (float)s, w);
-    for (int k = 0; k < 4; k++) {
-        int i = s - 1 + k;
-        idx[k] = i < 0 ? 0 : (i >= size ? size - 1 : i);
-    }
-}
 
 /* grid.x: output columns, grid.y: output rows; one thread per output value. */
 static __global__ void resize_bicubic_kernel(const float *in /* (in_h, in_w) */, int in_w, int in_h,
@@ -36,8 +17,8 @@ static __global__ void resize_bicubic_kernel(const float *in /* (in_h, in_w) */,
         return;
     int ry[4], rx[4];
     float wy[4], wx[4];
-    torch_taps(y, sy, in_h, ry, wy);
-    torch_taps(x, sx, in_w, rx, wx);
+    ds_torch_taps(y, sy, in_h, ry, wy);
+    ds_torch_taps(x, sx, in_w, rx, wx);
     float rows[4];
     for (int j = 0; j < 4; j++) {
         const float *r = in + (int64_t)ry[j] * in_w;

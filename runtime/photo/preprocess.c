@@ -5,6 +5,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "photo/cubic.h" /* ds_cv_taps, ds_torch_taps */
+
 static atomic_uint_fast64_t host_resizes;
 
 uint64_t ds_photo_host_resizes(void) { return atomic_load(&host_resizes); }
@@ -37,27 +39,6 @@ void ds_net_input_size(int width, int height, int target, int multiple, int uppe
     *net_w = constrain(scale_w * width, multiple, max_val);
 }
 
-/* OpenCV's interpolateCubic, in float as OpenCV computes it. */
-static void cubic_coeffs_cv(float x, float c[4]) {
-    const float A = -0.75f;
-    c[0] = ((A * (x + 1) - 5 * A) * (x + 1) + 8 * A) * (x + 1) - 4 * A;
-    c[1] = ((A + 2) * x - (A + 3)) * x * x + 1;
-    c[2] = ((A + 2) * (1 - x) - (A + 3)) * (1 - x) * (1 - x) + 1;
-    c[3] = 1.f - c[0] - c[1] - c[2];
-}
-
-/* Source index and the four tap weights of output index d (cv::resize, generic path). */
-static void cv_taps(int d, double scale, int size, int idx[4], float w[4]) {
-    float f = (float)((d + 0.5) * scale - 0.5);
-    int s = (int)floorf(f);
-    f -= (float)s;
-    cubic_coeffs_cv(f, w);
-    for (int k = 0; k < 4; k++) {
-        int i = s - 1 + k;
-        idx[k] = i < 0 ? 0 : (i >= size ? size - 1 : i);
-    }
-}
-
 void ds_preprocess_rgb8(const uint8_t *rgb, int width, int height, size_t stride, int net_w,
                         int net_h, const float mean[3], const float std[3], float *out,
                         int n_threads) {
@@ -68,11 +49,11 @@ void ds_preprocess_rgb8(const uint8_t *rgb, int width, int height, size_t stride
     for (int y = 0; y < net_h; y++) {
         int ry[4];
         float wy[4];
-        cv_taps(y, sy, height, ry, wy);
+        ds_cv_taps(y, sy, height, ry, wy);
         for (int x = 0; x < net_w; x++) {
             int rx[4];
             float wx[4];
-            cv_taps(x, sx, width, rx, wx);
+            ds_cv_taps(x, sx, width, rx, wx);
             for (int c = 0; c < 3; c++) {
                 double v = 0;
                 for (int j = 0; j < 4; j++) {
@@ -88,26 +69,6 @@ void ds_preprocess_rgb8(const uint8_t *rgb, int width, int height, size_t stride
     }
 }
 
-/* PyTorch's cubic_convolution1/2 and get_cubic_upsample_coefficients, in float. */
-static void cubic_coeffs_torch(float t, float c[4]) {
-    const float A = -0.75f;
-    float x1 = t + 1.0f, x2 = 1.0f - t, x3 = x2 + 1.0f;
-    c[0] = ((A * x1 - 5 * A) * x1 + 8 * A) * x1 - 4 * A;
-    c[1] = ((A + 2) * t - (A + 3)) * t * t + 1;
-    c[2] = ((A + 2) * x2 - (A + 3)) * x2 * x2 + 1;
-    c[3] = ((A * x3 - 5 * A) * x3 + 8 * A) * x3 - 4 * A;
-}
-
-static void torch_taps(int d, float scale, int size, int idx[4], float w[4]) {
-    float real = scale * ((float)d + 0.5f) - 0.5f; /* no clamp at 0 for cubic */
-    int s = (int)floorf(real);
-    cubic_coeffs_torch(real - (float)s, w);
-    for (int k = 0; k < 4; k++) {
-        int i = s - 1 + k;
-        idx[k] = i < 0 ? 0 : (i >= size ? size - 1 : i);
-    }
-}
-
 void ds_resize_bicubic_torch(const float *in, int in_w, int in_h, float *out, int out_w,
                              int out_h, int n_threads) {
     atomic_fetch_add(&host_resizes, 1);
@@ -116,11 +77,11 @@ void ds_resize_bicubic_torch(const float *in, int in_w, int in_h, float *out, in
     for (int y = 0; y < out_h; y++) {
         int ry[4];
         float wy[4];
-        torch_taps(y, sy, in_h, ry, wy);
+        ds_torch_taps(y, sy, in_h, ry, wy);
         for (int x = 0; x < out_w; x++) {
             int rx[4];
             float wx[4];
-            torch_taps(x, sx, in_w, rx, wx);
+            ds_torch_taps(x, sx, in_w, rx, wx);
             float rows[4];
             for (int j = 0; j < 4; j++) {
                 const float *r = in + (size_t)ry[j] * in_w;
