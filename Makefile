@@ -5,6 +5,7 @@
 #   make check-layers the include rules between folders (part of make test)
 #   make test-gpu     the CUDA kernel and backend tests on a GPU (skipped without one)
 #   make fuzz         libFuzzer targets (clang), FUZZ_SECONDS each
+#   make blender-extension  build/depthsolve-blender.zip (Blender 4.2+; python/ is the binding)
 #   make clean
 #
 # Knobs: DEBUG=1 (-O0), SANITIZE=1 (ASan+UBSan), CUDA=0 (ignore CUDA even if found).
@@ -182,10 +183,27 @@ check-layers:
 
 # OPENBLAS_CORETYPE=Haswell: the environment's choice for this CPU; kept in tests.
 test: check-layers
-	$(MAKE) test-bin models
+	$(MAKE) test-bin models blender-extension
 	$(MAKE) BUILD=$(BUILD)/asan SANITIZE=1 test-bin
 	DS_MODELS=$(MODELS_DIR) OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-Haswell} \
 	    tests/run.sh $(BUILD) $(BUILD)/asan
+
+# ---- the Python binding and the Blender extension -------------------------------
+# python/depthsolve (ctypes over libdepthsolve.so) and blender/ (the extension),
+# packed with the library by scripts/blender-extension. binding_ref is the C
+# side of their tests (tests/cli_python.sh, tests/cli_blender.sh).
+BINDING_REF := $(BUILD)/tests/python/binding_ref
+$(BINDING_REF): $(call obj,tests/python/binding_ref.c) $(BUILD)/libcli.a $(BUILD)/libdepthsolve.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+test-bin: $(BINDING_REF)
+
+.PHONY: blender-extension
+blender-extension: $(BUILD)/depthsolve-blender.zip
+$(BUILD)/depthsolve-blender.zip: $(BUILD)/libdepthsolve.so scripts/blender-extension \
+                                 $(wildcard blender/*.py blender/*.toml python/depthsolve/*.py)
+	$(Q)scripts/blender-extension $(BUILD)/libdepthsolve.so $@
 
 # ---- CUDA ---------------------------------------------------------------------
 # kernels/**/*.cu are compiled twice from the same source:
