@@ -35,11 +35,12 @@ if ! out=$("$PY" -m pip install -q --no-deps --no-build-isolation --no-index --t
     exit 0
 fi
 pass pip_install
+model=$(realpath "$DS_MODELS")/midas_v21_small_256.gguf
 out=$(cd "$T" && env -u DEPTHSOLVE_LIBRARY PYTHONPATH="$T/site" "$PY" -c '
 import depthsolve, os, sys
 from depthsolve import _native
 e = depthsolve.Engine(sys.argv[1], device="cpu")
-print(os.path.realpath(_native.lib()._name), e.info.arch)' "$(realpath "$DS_MODELS")/midas_v21_small_256.gguf" 2>&1)
+print(os.path.realpath(_native.lib()._name), e.info.arch)' "$model" 2>&1)
 if [ "$out" = "$(realpath "$T/site/depthsolve/libdepthsolve.so") midas_v21_small_256" ]; then
     pass pip_installed_finds_its_library
 else

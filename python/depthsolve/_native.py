@@ -171,6 +171,17 @@ def lib():
     return _lib
 
 
+def names(fn):
+    """The names a table function of the library gives for 0, 1, ... until
+    its NULL (ds_arch_name, ds_motion_name)."""
+    out = []
+    while True:
+        name = fn(len(out))
+        if not name:
+            return out
+        out.append(name.decode())
+
+
 # ---- errors -------------------------------------------------------------------
 
 class DepthsolveError(RuntimeError):

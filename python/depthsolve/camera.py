@@ -18,14 +18,7 @@ Pose = namedtuple("Pose", "position rotation focal_scale")
 
 def motions():
     """The motion names, in the library's order ("zoom", "dolly", ...)."""
-    L = _native.lib()
-    names, i = [], 0
-    while True:
-        name = L.ds_motion_name(i)
-        if not name:
-            return names
-        names.append(name.decode())
-        i += 1
+    return _native.names(_native.lib().ds_motion_name)
 
 
 def _motion(name):

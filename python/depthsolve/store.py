@@ -24,14 +24,7 @@ def store_dir(override=None):
 
 def arch_names():
     """Every architecture the library knows, in its order."""
-    L = _native.lib()
-    names, i = [], 0
-    while True:
-        name = L.ds_arch_name(i)
-        if not name:
-            return names
-        names.append(name.decode())
-        i += 1
+    return _native.names(_native.lib().ds_arch_name)
 
 
 def list_models(override=None):

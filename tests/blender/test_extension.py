@@ -10,63 +10,35 @@ from that camera is compared with the photo (PSNR); a camera move's keyframes
 are compared with ds_camera_on_path at each frame's time; errors come back as
 one-line reports. Prints PASS/FAIL lines (tests/run.sh).
 
-Environment: DS_EXTENSION_ZIP, BINDING_REF, DS_MODELS (absolute), DS_TEST_DIR,
-and BLENDER_USER_RESOURCES (a scratch folder: nothing touches the user's).
+Environment: DS_EXTENSION_ZIP, BLENDER_USER_RESOURCES (a scratch folder:
+nothing touches the user's), and ref_harness's (the C side, the models,
+scratch).
 """
 import math
 import os
-import subprocess
 import sys
 
 import bpy
 import numpy as np
 from mathutils import Matrix, Vector
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
+import ref_harness  # noqa: E402 - after its folder is on the path
+from ref_harness import MODEL, MODELS, PHOTO, TMP, c_focus, c_solve, check, ref  # noqa: E402
+
 ZIP = os.environ["DS_EXTENSION_ZIP"]
-REF = os.environ["BINDING_REF"]
-MODELS = os.environ["DS_MODELS"]
-TMP = os.environ["DS_TEST_DIR"]
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PHOTO = os.path.join(ROOT, "tests/data/reference/midas_v21_small_256/pipeline_211x157/image.png")
-MODEL = "midas_v21_small_256"
 EXT = "bl_ext.user_default.depthsolve"
 AXES = Matrix(((1, 0, 0), (0, 0, -1), (0, 1, 0)))  # glTF world -> Blender world
 # The render from the photo's camera against the photo: 49.8 dB measured (Cycles, 4 samples, pixel-centre
 # filter, a grid cell per pixel); a camera one pixel off or a view transform that changes colours falls below 35.
 PSNR_MIN_DB = 45.0
-failures = 0
-
-
-def check(name, ok, detail=""):
-    global failures
-    if ok:
-        print(f"PASS {name}")
-    else:
-        failures += 1
-        print(f"FAIL {name}: {detail}")
-
-
-def ref(*args):
-    out = subprocess.run([REF, *map(str, args)], capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(f"binding_ref {' '.join(map(str, args))}: {out.stderr.strip()}")
-    return out.stdout
 
 
 def c_side():
-    """The C API on the photo: its pixels, depth map and the meshes of the imports below."""
-    lines = ref("solve", MODEL, "cpu", PHOTO, f"{TMP}/c", "211,CAMERA,0.25,55,1,10,0",
-                "128,PLANE,0.3,55,1,10,0").splitlines()
-    w, h = map(int, lines[0].split())
-    c = {"rgb": np.fromfile(f"{TMP}/c.rgb", np.uint8).reshape(h, w, 3),
-         "depth_file": f"{TMP}/c.depth", "w": w, "h": h, "meshes": []}
-    for k, line in enumerate(lines[1:]):
-        f = line.split()
-        c["meshes"].append({"vertices": np.fromfile(f"{TMP}/c.mesh{k}.vertices", np.float32).reshape(-1, 8),
-                            "indices": np.fromfile(f"{TMP}/c.mesh{k}.indices", np.uint32).reshape(-1, 3),
-                            "cols": int(f[2]), "rows": int(f[3]), "camera_z": np.float32(f[6])})
-    c["focus"] = float(ref("focus", c["depth_file"], w, h))
-    return c
+    """The C API on the photo: its pixels, depth map and focus, and the meshes of the imports below."""
+    rgb, depth, meshes = c_solve("211,CAMERA,0.25,55,1,10,0", "128,PLANE,0.3,55,1,10,0")
+    h, w = depth.shape
+    return {"rgb": rgb, "w": w, "h": h, "focus": c_focus(depth), "meshes": meshes}
 
 
 def clear_scene():
@@ -254,7 +226,7 @@ def test_camera_moves(c):
     nodes = {n.type: n for n in obj.active_material.node_tree.nodes}
     check("lit_material", "BSDF_PRINCIPLED" in nodes
           and nodes["BSDF_PRINCIPLED"].inputs["Base Color"].links[0].from_node == nodes["TEX_IMAGE"])
-    cz = float(cm["camera_z"])
+    cz = float(cm["view"][2])
     check_move("swing_plane", cam, "swing", 0.1, 0.6, cz - 0.3, cz, cz)
 
 
@@ -311,7 +283,7 @@ def main():
             test()
         except Exception as e:  # noqa: BLE001 - reported as one failure, the rest still runs
             check("no_exception", False, f"{type(e).__name__}: {e}")
-    return 1 if failures else 0
+    return 1 if ref_harness.failures else 0
 
 
 if __name__ == "__main__":

@@ -8,8 +8,7 @@ images, missing and broken models, wrong devices, a missing library.
 Prints PASS/FAIL lines (tests/run.sh).
 
 Environment: DEPTHSOLVE_LIBRARY (the libdepthsolve.so under test),
-BINDING_REF (the C side), DS_MODELS (the synthetic models: build/models),
-DS_TEST_DIR (scratch), PYTHONPATH with python/.
+PYTHONPATH with python/, and ref_harness's (the C side, the models, scratch).
 """
 import ctypes
 import gc
@@ -22,30 +21,10 @@ import numpy as np
 import depthsolve as ds
 from depthsolve import _native
 
-REF = os.environ["BINDING_REF"]
-MODELS = os.environ["DS_MODELS"]
-TMP = os.environ["DS_TEST_DIR"]
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PHOTO = os.path.join(ROOT, "tests/data/reference/midas_v21_small_256/pipeline_211x157/image.png")
-MODEL = "midas_v21_small_256"
-os.environ["DEPTHSOLVE_MODELS"] = MODELS  # the store of both sides: models by name resolve there
-failures = 0
+from ref_harness import MODEL, MODELS, ROOT, TMP, c_focus, c_solve, check, ref
+import ref_harness
 
-
-def check(name, ok, detail=""):
-    global failures
-    if ok:
-        print(f"PASS {name}")
-    else:
-        failures += 1
-        print(f"FAIL {name}: {detail}")
-
-
-def ref(*args):
-    out = subprocess.run([REF, *map(str, args)], capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(f"binding_ref {' '.join(map(str, args))}: {out.stderr.strip()}")
-    return out.stdout
+os.environ["DEPTHSOLVE_MODELS"] = MODELS  # models by name resolve in the synthetic models' store
 
 
 def raises(name, fn, exc, *needles):
@@ -90,25 +69,13 @@ MESHES = [("camera_grid37_tear", dict(grid=37, projection="camera", depth_scale=
 
 def c_side():
     """The C API's answers for the photo: its pixels, its depth map, and the
-    mesh of each case of MESHES (one binding_ref process, one engine)."""
+    mesh of each case of MESHES."""
     specs = []
     for _, p in MESHES:
         grid = 0 if p["grid"] == "pixel" else p["grid"]
         specs.append(f"{grid},{p['projection'].upper()},{p['depth_scale']},{p['fov']},{p['near']},{p['far']},"
                      f"{p['tear']}")
-    lines = ref("solve", MODEL, "cpu", PHOTO, f"{TMP}/c", *specs).splitlines()
-    w, h = map(int, lines[0].split())
-    rgb = np.fromfile(f"{TMP}/c.rgb", np.uint8).reshape(h, w, 3)
-    depth = np.fromfile(f"{TMP}/c.depth", np.float32).reshape(h, w)
-    meshes = []
-    for k, line in enumerate(lines[1:]):
-        f = line.split()
-        meshes.append({"vertices": np.fromfile(f"{TMP}/c.mesh{k}.vertices", np.float32).reshape(-1, 8),
-                       "indices": np.fromfile(f"{TMP}/c.mesh{k}.indices", np.uint32).reshape(-1, 3),
-                       "depth": np.fromfile(f"{TMP}/c.mesh{k}.depth", np.float32).reshape(h, w),
-                       "n_vertices": int(f[0]), "n_triangles": int(f[1]), "cols": int(f[2]), "rows": int(f[3]),
-                       "view": np.array(f[4:7], np.float32), "bounds": np.array(f[7:13], np.float32)})
-    return rgb, depth, meshes
+    return c_solve(*specs)
 
 
 def test_depth(engine, rgb, want):
@@ -121,8 +88,7 @@ def test_depth(engine, rgb, want):
     view = padded[:, :w]  # rows 3 (w + 5) bytes apart: passed with its stride, not copied
     check("depth_of_padded_rows", np.array_equal(engine.depth(view), want))
     check("depth_of_fortran_order", np.array_equal(engine.depth(np.asfortranarray(rgb)), want))
-    want.tofile(f"{TMP}/depth.f32")
-    focus = float(ref("focus", f"{TMP}/depth.f32", w, h))
+    focus = c_focus(want)
     check("focus_equals_c", ds.depth_focus(got) == np.float32(focus), f"{ds.depth_focus(got)} vs {focus}")
 
 
@@ -274,7 +240,7 @@ def main():
     test_store(rgb)
     test_bundled_fallback()
     engine.close()
-    return 1 if failures else 0
+    return 1 if ref_harness.failures else 0
 
 
 if __name__ == "__main__":
