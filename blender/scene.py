@@ -35,7 +35,10 @@ def photo_rgb8(image):
     px = px[:, :, :3] if c >= 3 else np.repeat(px[:, :, :1], 3, axis=2)
     if image.is_float and image.colorspace_settings.name not in ("Non-Color", "Raw", "Linear"):
         px = np.where(px <= 0.0031308, 12.92 * px, 1.055 * np.power(np.maximum(px, 0.0031308), 1 / 2.4) - 0.055)
-    return np.clip(np.rint(px * 255.0), 0, 255).astype(np.uint8)
+    v = px * 255.0  # 8-bit images: exact multiples of 1/255, rounded back to their bytes
+    np.clip(v, 0.0, 255.0, out=v)
+    v += 0.5
+    return v.astype(np.uint8)
 
 
 def grid_edges(idx, cols, nv):

@@ -94,6 +94,24 @@ def check_edges(name, me, indices):
           f"{len(me.edges)} edges, {len(want)} wanted")
 
 
+def read_ppm(path):
+    with open(path, "rb") as f:
+        magic, w, h, _ = f.readline(), *map(int, f.readline().split()), f.readline()
+        return np.frombuffer(f.read(), np.uint8).reshape(h, w, 3)
+
+
+def test_photo_16bit(ext):
+    """A 16-bit PNG, which Blender holds as linear floats, comes back as the
+    library reads it (its high bytes) within one step."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    img = bpy.data.images.load(os.path.join(root, "data/images/png_rgb16.png"))
+    got = ext.scene.photo_rgb8(img).astype(int)
+    want = read_ppm(os.path.join(root, "data/images/png_rgb16.ppm")).astype(int)
+    check("photo_pixels_16bit", img.is_float and got.shape == want.shape and np.abs(got - want).max() <= 1,
+          f"float {img.is_float}, shape {got.shape} vs {want.shape}, largest difference {np.abs(got - want).max()}")
+    bpy.data.images.remove(img)
+
+
 def test_edges_fallback(ext):
     """Triangles that are not on the grid: Blender finds their edges."""
     class Fake:
@@ -278,7 +296,7 @@ def main():
     # models by name come from the extension's preference only (its folder is the CLI's store by default)
     os.environ["DEPTHSOLVE_MODELS"] = os.path.join(TMP, "no-store")
     bpy.context.preferences.addons[EXT].preferences.models_dir = MODELS
-    for test in (lambda: test_edges_fallback(ext), lambda: test_import_camera(ext, c), lambda: test_camera_moves(c), lambda: test_errors_and_store(ext)):
+    for test in (lambda: test_photo_16bit(ext), lambda: test_edges_fallback(ext), lambda: test_import_camera(ext, c), lambda: test_camera_moves(c), lambda: test_errors_and_store(ext)):
         try:
             test()
         except Exception as e:  # noqa: BLE001 - reported as one failure, the rest still runs
