@@ -198,6 +198,7 @@ static ds_status issue(const node_exec *x, int i, bool plan_only) {
     case DS_OP_POS_EMBED: return op_pos_embed(k, &op);
     case DS_OP_PREPEND_TOKEN: return op_prepend_token(k, &op);
     case DS_OP_READOUT_CAT: return op_readout_cat(k, &op);
+    case DS_OP_LEVIT_ATTENTION: return op_levit_attention(k, &op);
     case DS_OP_RESHAPE:
         if (y.data == in.data)
             return DS_OK; /* the planner's view */
