@@ -73,6 +73,7 @@ typedef enum ds_arch {
     DS_ARCH_MIDAS_V21_384,
     DS_ARCH_DPT_HYBRID_384,
     DS_ARCH_DPT_LARGE_384,
+    DS_ARCH_DPT_LEVIT_224,
     DS_ARCH_COUNT
 } ds_arch;
 

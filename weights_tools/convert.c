@@ -111,16 +111,18 @@ static const ds_ckpt_tensor *const *bn_raw(const conv_job *j) {
     return j->raw + (j->d->has_bias ? 2 : 1);
 }
 
-/* The declaration's BatchNorm factors, malloc'd; NULL (and *s == DS_OK) if it has none. */
+/* The declaration's BatchNorm factors, one per output channel, malloc'd;
+ * NULL (and *s == DS_OK) if it has none. */
 static double *bn_scales(const conv_job *j, ds_status *s) {
     const ds_param_decl *d = j->d;
     *s = DS_OK;
-    if (d->kind != DS_PARAM_CONV || !d->bn)
+    if (!d->bn)
         return NULL;
+    const int64_t out_ch = ds_param_bias_len(d);
     float *gamma = vector_f32(bn_raw(j)[0]), *var = vector_f32(bn_raw(j)[3]);
-    double *a = malloc((size_t)d->shape[0] * sizeof *a + 1);
+    double *a = malloc((size_t)out_ch * sizeof *a + 1);
     if (gamma && var && a)
-        ds_batchnorm_scales(d->shape[0], gamma, var, d->bn_eps, a);
+        ds_batchnorm_scales(out_ch, gamma, var, d->bn_eps, a);
     else
         *s = ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory converting %s", d->name);
     free(gamma);
@@ -164,9 +166,10 @@ static ds_status fill_weight(const conv_job *j, void *dst) {
                 ds_fold_weight_std(wide, out_ch, per_out, d->ws_eps);
         }
         const void *w = widen ? (const void *)wide : j->raw[0]->data;
-        if (needs_permute(d))
+        const int t_axis = d->kind == DS_PARAM_CONV_T; /* (I, O, kh, kw): BatchNorm scales O */
+        if (needs_permute(d) || (scale && t_axis))
             ds_fold_channels_last(w, out, d->shape[0], d->shape[1], d->shape[2], d->shape[3],
-                                  scale);
+                                  scale, t_axis);
         else
             ds_fold_rows(w, out, out_ch, per_out, scale);
         uint16_t *h = dst;
@@ -235,6 +238,37 @@ static ds_status add_job(conv_ctx *c, const ds_param_decl *d,
                                    ndim, shape, (size_t)n * ds_dtype_size(dtype), fill_job, j);
 }
 
+/* Element i of an integer or float tensor, as a double (exact for indices). */
+static double element(const ds_ckpt_tensor *t, int64_t i) {
+    const uint8_t *p = (const uint8_t *)t->data + (size_t)i * ds_dtype_size(t->dtype);
+    switch (t->dtype) {
+    case DS_I64: { int64_t v; memcpy(&v, p, 8); return (double)v; }
+    case DS_I32: { int32_t v; memcpy(&v, p, 4); return v; }
+    case DS_I16: { int16_t v; memcpy(&v, p, 2); return v; }
+    case DS_I8: return (int8_t)p[0];
+    case DS_U8: return p[0];
+    default: {
+        float f;
+        to_f32(&(ds_ckpt_tensor){.dtype = t->dtype, .data = p}, &f, 1);
+        return f;
+    }
+    }
+}
+
+/* A computed buffer's copy in the checkpoint must hold what the model
+ * computes (an index table of another size or order is another model). */
+static ds_status check_buffer(const conv_ctx *c, const ds_param_decl *d, const ds_ckpt_tensor *t) {
+    const int64_t n = ds_ckpt_tensor_numel(t);
+    for (int64_t i = 0; i < n; i++) {
+        const double v = element(t, i);
+        if (v != (double)d->values[i])
+            return ds_fail(DS_ERR_MODEL, "%s: buffer '%s' differs from what %s computes at element %lld "
+                           "(%g, expected %g)", c->label, d->name, c->arch_name, (long long)i, v,
+                           (double)d->values[i]);
+    }
+    return DS_OK;
+}
+
 /* Checks a declaration's raw tensors and schedules what it writes. */
 static ds_status convert_decl(conv_ctx *c, const ds_param_decl *d) {
     ds_raw_key keys[DS_RAW_KEYS_MAX];
@@ -242,6 +276,8 @@ static ds_status convert_decl(conv_ctx *c, const ds_param_decl *d) {
     int nk = ds_raw_keys(d, keys);
     for (int k = 0; k < nk; k++)
         DS_TRY(take(c, &keys[k], d->unused || keys[k].optional, &raw[k]));
+    if (d->kind == DS_PARAM_BUFFER)
+        return raw[0] ? check_buffer(c, d, raw[0]) : DS_OK;
     if (d->unused)
         return DS_OK;
     DS_TRY(add_job(c, d, raw, 0));

@@ -124,21 +124,27 @@ static int same_shape(const int64_t *a, const int64_t *c) {
     return a[0] == c[0] && a[1] == c[1] && a[2] == c[2] && a[3] == c[3];
 }
 
-/* Declares a layer's parameters and receives the tensors the graph uses. */
-static void bind(ds_builder *b, ds_param_decl *d, ds_node *n) {
+/* Declares a layer's parameters and receives the tensors the graph uses
+ * (*w and *bias zeroed first). */
+static void bind_refs(ds_builder *b, ds_param_decl *d, ds_tensor_ref *w, ds_tensor_ref *bias) {
+    memset(w, 0, sizeof *w);
+    memset(bias, 0, sizeof *bias);
     if (b->status != DS_OK)
         return;
-    d->weight_name = d->kind == DS_PARAM_TENSOR ? d->name : ds_b_name(b, "%s.weight", d->name);
+    const int whole = d->kind == DS_PARAM_TENSOR || d->kind == DS_PARAM_BUFFER;
+    d->weight_name = whole ? d->name : ds_b_name(b, "%s.weight", d->name);
     d->bias_name = (d->has_bias || d->bn) ? ds_b_name(b, "%s.bias", d->name) : NULL;
     if (b->status != DS_OK)
         return;
-    ds_tensor_ref w = {0}, bias = {0};
-    ds_status s = b->binder->bind(b->binder->ctx, d, &w, &bias);
-    if (s != DS_OK) {
+    ds_status s = b->binder->bind(b->binder->ctx, d, w, bias);
+    if (s != DS_OK)
         b->status = s;
-        return;
-    }
-    if (n) {
+}
+
+static void bind(ds_builder *b, ds_param_decl *d, ds_node *n) {
+    ds_tensor_ref w, bias;
+    bind_refs(b, d, &w, &bias);
+    if (n && b->status == DS_OK) {
         n->w[0] = w;
         n->w[1] = bias;
     }
@@ -236,22 +242,45 @@ ds_val ds_b_conv(ds_builder *b, ds_val x, const ds_conv_spec *s, ds_val residual
 }
 
 ds_val ds_b_conv_transpose(ds_builder *b, ds_val x, const char *name, int out, int k) {
+    ds_conv_spec s = {.name = name, .out = out, .k = k, .stride = k, .bias = true};
+    return ds_b_conv_transpose2d(b, x, &s);
+}
+
+ds_val ds_b_conv_transpose2d(ds_builder *b, ds_val x, const ds_conv_spec *s) {
     if (!live(b, x))
         return -1;
     int64_t in[4]; /* a copy: new_node() may move the node table */
     memcpy(in, ds_b_shape(b, x), sizeof in);
-    int64_t cin = in[3];
-    ds_node *n = new_node(b, DS_OP_CONV_TRANSPOSE, name, x, -1);
+    const int dil = s->dilation > 1 ? s->dilation : 1;
+    if (s->k < 1 || s->stride < 1 || s->pad < 0 || s->output_padding < 0 ||
+        s->output_padding >= (s->stride > dil ? s->stride : dil)) {
+        ds_b_error(b, DS_ERR_INTERNAL, "%s: kernel %d, stride %d, padding %d, output_padding %d", s->name, s->k,
+                   s->stride, s->pad, s->output_padding);
+        return -1;
+    }
+    const int64_t oh = ds_transpose_out(in[1], s->pad, s->pad, s->k, s->stride, dil) + s->output_padding;
+    const int64_t ow = ds_transpose_out(in[2], s->pad, s->pad, s->k, s->stride, dil) + s->output_padding;
+    if (oh < 1 || ow < 1) {
+        ds_b_error(b, DS_ERR_SHAPE, "%s: a %lldx%lld input gives no output", s->name, (long long)in[1],
+                   (long long)in[2]);
+        return -1;
+    }
+    ds_node *n = new_node(b, DS_OP_CONV_TRANSPOSE, s->name, x, -1);
     if (!n)
         return -1;
-    n->a.conv.kh = n->a.conv.kw = k;
-    n->a.conv.stride_h = n->a.conv.stride_w = k;
-    n->a.conv.dil_h = n->a.conv.dil_w = 1;
-    n->a.conv.groups = 1;
-    set_shape(n, in[0], in[1] * k, in[2] * k, out);
+    ds_conv_attr *a = &n->a.conv;
+    a->kh = a->kw = s->k;
+    a->stride_h = a->stride_w = s->stride;
+    a->dil_h = a->dil_w = dil;
+    a->pad_t = a->pad_b = a->pad_l = a->pad_r = s->pad;
+    a->groups = 1;
+    a->act = s->act;
+    set_shape(n, in[0], oh, ow, s->out);
     ds_param_decl d;
-    decl4(&d, DS_PARAM_CONV_T, name, cin, out, k, k);
-    d.has_bias = true;
+    decl4(&d, DS_PARAM_CONV_T, s->name, in[3], s->out, s->k, s->k);
+    d.has_bias = s->bias;
+    d.bn = s->bn;
+    d.bn_eps = s->bn_eps;
     return bind_node(b, &d, n);
 }
 
@@ -379,8 +408,9 @@ ds_val ds_b_layernorm(ds_builder *b, ds_val x, const char *name, float eps) {
     return bind_node(b, &d, n);
 }
 
-ds_val ds_b_linear(ds_builder *b, ds_val x, const char *name, int out, ds_act act,
-                   ds_val residual) {
+/* A Linear with its bias, or without one and with the BatchNorm bn folded. */
+static ds_val linear(ds_builder *b, ds_val x, const char *name, int out, ds_act act, ds_val residual,
+                     const char *bn, float bn_eps) {
     if (!live(b, x) || (residual != -1 && !live(b, residual)))
         return -1;
     int64_t s[4];
@@ -403,8 +433,56 @@ ds_val ds_b_linear(ds_builder *b, ds_val x, const char *name, int out, ds_act ac
     d.ndim = 2;
     d.shape[0] = out;
     d.shape[1] = cin;
-    d.has_bias = true;
+    d.has_bias = bn == NULL;
+    d.bn = bn;
+    d.bn_eps = bn_eps;
     return bind_node(b, &d, n);
+}
+
+ds_val ds_b_linear(ds_builder *b, ds_val x, const char *name, int out, ds_act act,
+                   ds_val residual) {
+    return linear(b, x, name, out, act, residual, NULL, 0.0f);
+}
+
+ds_val ds_b_linear_bn(ds_builder *b, ds_val x, const char *name, const char *bn, float bn_eps, int out,
+                      ds_act act, ds_val residual) {
+    return linear(b, x, name, out, act, residual, bn, bn_eps);
+}
+
+ds_val ds_b_levit_attention(ds_builder *b, ds_val kv, ds_val q, int heads, int key_dim, int val_dim,
+                            const ds_tensor_ref *bias, ds_act act) {
+    if (!live(b, kv) || (q != -1 && !live(b, q)))
+        return -1;
+    int64_t s[4]; /* (N, 1, Tk, heads * (2 kd + vd)) or (N, 1, Tk, heads * (kd + vd)) */
+    memcpy(s, ds_b_shape(b, kv), sizeof s);
+    const int64_t per_head = q == -1 ? 2 * (int64_t)key_dim + val_dim : (int64_t)key_dim + val_dim;
+    const int64_t tq = q == -1 ? s[2] : ds_b_shape(b, q)[2];
+    if (heads < 1 || key_dim < 1 || val_dim < 1 || s[1] != 1 || s[3] != heads * per_head ||
+        (q != -1 && (ds_b_shape(b, q)[0] != s[0] || ds_b_shape(b, q)[1] != 1 ||
+                     ds_b_shape(b, q)[3] != (int64_t)heads * key_dim))) {
+        ds_b_error(b, DS_ERR_INTERNAL, "levit attention: %lld channels are not %d heads of %lld", (long long)s[3],
+                   heads, (long long)per_head);
+        return -1;
+    }
+    if (bias && bias->name && (bias->ndim != 3 || bias->shape[0] != heads || bias->shape[1] != tq ||
+                               bias->shape[2] != s[2])) {
+        ds_b_error(b, DS_ERR_INTERNAL, "levit attention: the bias %s is not %d x %lld x %lld", bias->name, heads,
+                   (long long)tq, (long long)s[2]);
+        return -1;
+    }
+    ds_node *n = new_node(b, DS_OP_LEVIT_ATTENTION, "levit_attention", kv, q);
+    if (!n)
+        return -1;
+    n->a.levit.heads = heads;
+    n->a.levit.key_dim = key_dim;
+    n->a.levit.val_dim = val_dim;
+    n->a.levit.keys = (int)s[2];
+    n->a.levit.scale = (float)(1.0 / sqrt((double)key_dim));
+    n->a.levit.act = act;
+    set_shape(n, s[0], 1, tq, (int64_t)heads * val_dim);
+    if (bias && bias->name)
+        n->w[0] = *bias;
+    return index_of(b, n);
 }
 
 ds_val ds_b_attention(ds_builder *b, ds_val qkv, int heads) {
@@ -502,6 +580,29 @@ ds_val ds_b_reshape(ds_builder *b, ds_val x, int64_t N, int64_t h, int64_t w, in
         return -1;
     memcpy(n->shape, s, sizeof s);
     return index_of(b, n);
+}
+
+void ds_b_tensor(ds_builder *b, const char *name, int ndim, const int64_t *shape, ds_tensor_ref *out) {
+    ds_param_decl d;
+    decl_tensor(&d, name, ndim, ndim > 0 ? shape[0] : 0, ndim > 1 ? shape[1] : 0, ndim > 2 ? shape[2] : 0);
+    ds_tensor_ref bias;
+    bind_refs(b, &d, out, &bias);
+}
+
+void ds_b_buffer(ds_builder *b, const char *name, int ndim, const int64_t *shape, bool int64,
+                 const float *values) {
+    if (b->status != DS_OK || !b->binder->declare_unused)
+        return;
+    ds_param_decl d;
+    memset(&d, 0, sizeof d);
+    d.kind = DS_PARAM_BUFFER;
+    d.name = name;
+    d.ndim = ndim;
+    for (int i = 0; i < ndim && i < 4; i++)
+        d.shape[i] = shape[i];
+    d.values = values;
+    d.int64 = int64;
+    bind(b, &d, NULL);
 }
 
 void ds_b_unused(ds_builder *b, ds_param_kind kind, const char *name, int ndim,

@@ -27,6 +27,9 @@ typedef enum ds_param_kind {
     DS_PARAM_LINEAR,   /* <name>.weight (O, I) + <name>.bias */
     DS_PARAM_NORM,     /* <name>.weight (C) + <name>.bias (C) */
     DS_PARAM_TENSOR,   /* the tensor called <name> itself (pos_embed, cls_token) */
+    DS_PARAM_BUFFER,   /* a buffer the model computes (<name> itself): checked, never stored */
+    DS_PARAM_BATCHNORM, /* a BatchNorm of its own, <name>.weight, .bias, running stats (unused ones:
+                           every BatchNorm in use is folded into its conv or linear) */
 } ds_param_kind;
 
 typedef struct ds_param_decl {
@@ -39,8 +42,12 @@ typedef struct ds_param_decl {
     float bn_eps;
     float ws_eps;        /* > 0: weight standardization folded (timm StdConv2d) */
     bool unused;         /* in every checkpoint, but not needed for depth: dropped */
-    const char *weight_name; /* "<name>.weight", or <name> for DS_PARAM_TENSOR */
+    const char *weight_name; /* "<name>.weight", or <name> for DS_PARAM_TENSOR and _BUFFER */
     const char *bias_name;   /* "<name>.bias" if the layer has a (possibly folded) bias */
+    /* DS_PARAM_BUFFER: the values the model computes (numel of shape), and
+     * whether the checkpoint stores them as int64 (indices) or float32 */
+    const float *values;
+    bool int64;
 } ds_param_decl;
 
 typedef struct ds_param_binder {
@@ -84,12 +91,17 @@ typedef struct ds_conv_spec {
     float bn_eps;
     float ws_eps;       /* weight standardization eps (timm StdConv2d), 0 if none */
     ds_act in_act, res_act, act;
+    int output_padding; /* ConvTranspose2d only: extra rows and columns at the end */
 } ds_conv_spec;
 
 /* act(conv(in_act(x)) + bias + res_act(residual)); residual may be -1. */
 ds_val ds_b_conv(ds_builder *b, ds_val x, const ds_conv_spec *s, ds_val residual);
 /* ConvTranspose2d with kernel == stride and no padding, with bias. */
 ds_val ds_b_conv_transpose(ds_builder *b, ds_val x, const char *name, int out, int k);
+/* ConvTranspose2d (groups 1): kernel s->k, stride, padding s->pad, dilation,
+ * output_padding; <name>.weight (I, O, k, k), bias and BatchNorm (s->bn)
+ * folded as ds_b_conv's; then act. in_act, res_act, same, groups: unused. */
+ds_val ds_b_conv_transpose2d(ds_builder *b, ds_val x, const ds_conv_spec *s);
 /* MaxPool2d; `same` selects TF "SAME" padding (pad ignored). Padding is -inf. */
 ds_val ds_b_maxpool(ds_builder *b, ds_val x, int k, int stride, int pad, bool same);
 /* Bilinear resize to (h, w). */
@@ -103,6 +115,14 @@ ds_val ds_b_layernorm(ds_builder *b, ds_val x, const char *name, float eps);
 /* act(x W^T + b + residual) over the last dimension; residual may be -1. */
 ds_val ds_b_linear(ds_builder *b, ds_val x, const char *name, int out, ds_act act,
                    ds_val residual);
+/* act(BatchNorm1d <bn>(x W^T) + residual): timm's LinearNorm, a Linear without
+ * bias whose BatchNorm the converter folds into a weight and a bias. */
+ds_val ds_b_linear_bn(ds_builder *b, ds_val x, const char *name, const char *bn, float bn_eps, int out,
+                      ds_act act, ds_val residual);
+/* LeViT's attention (graph.h, ds_levit_attn_attr): qkv, or kv and the queries
+ * q (q >= 0: the subsampling attention), bias (heads, Tq, Tk) or an empty ref. */
+ds_val ds_b_levit_attention(ds_builder *b, ds_val kv, ds_val q, int heads, int key_dim, int val_dim,
+                            const ds_tensor_ref *bias, ds_act act);
 /* Multi-head self-attention on packed (1, 1, T, 3C) q|k|v. */
 ds_val ds_b_attention(ds_builder *b, ds_val qkv, int heads);
 /* The position embedding <name> (1, 1 + grid^2, C) resized to a gh x gw grid. */
@@ -119,6 +139,18 @@ ds_val ds_b_reshape(ds_builder *b, ds_val x, int64_t n, int64_t h, int64_t w, in
  * for a node's weight slot and returns the data to fill, or NULL after a
  * failure (sticky, as every call). */
 float *ds_b_constant(ds_builder *b, ds_tensor_ref *out, const char *name, int ndim, const int64_t *shape);
+
+/* A parameter tensor <name> that no op reads as it is stored (a table the
+ * description gathers into a ds_b_constant): declared, and *out filled with
+ * it (no data when the graph only lists parameters). */
+void ds_b_tensor(ds_builder *b, const char *name, int ndim, const int64_t *shape, ds_tensor_ref *out);
+
+/* A buffer every checkpoint holds that the model computes from its
+ * architecture (an index table): never stored; the converter checks a
+ * checkpoint's copy, where it has one, against `values` (numel of shape,
+ * kept alive by the graph: a ds_b_constant), int64 or float32 as stored. */
+void ds_b_buffer(ds_builder *b, const char *name, int ndim, const int64_t *shape, bool int64,
+                 const float *values);
 
 /* Parameters every checkpoint holds that depth does not use (a classifier
  * head, a final norm whose output no hook reads): accepted and dropped. */

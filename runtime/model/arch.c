@@ -28,6 +28,9 @@ static const ds_arch_info archs[DS_ARCH_COUNT] = {
      .features = 256, .vit_dim = 1024, .vit_depth = 24, .vit_heads = 16,
      .vit_hooks = {5, 11, 17, 23}, .reassemble = {256, 512, 1024, 1024}, .patch_size = 16,
      .pos_grid = 24, .describe = ds_describe_dpt_large},
+    {.id = DS_ARCH_DPT_LEVIT_224, .name = "dpt_levit_224", .backbone = "levit_384", .net_size = 224,
+     .resize_method = "minimal", .mean = HALF, .std = HALF, .multiple = 32, .features = 256,
+     .fixed_size = true, .describe = ds_describe_dpt_levit},
 };
 
 const ds_arch_info *ds_arch_get(ds_arch arch) {
@@ -56,6 +59,9 @@ ds_status ds_arch_build(ds_arch arch, int h, int w, const ds_param_binder *binde
                        "%s accepts inputs whose height and width are multiples of %d "
                        "from %d to %d, not %dx%d (HxW)",
                        a->name, a->multiple, a->multiple, DS_MAX_INPUT_SIDE, h, w);
+    if (a->fixed_size && (h != a->net_size || w != a->net_size))
+        return ds_fail(DS_ERR_SHAPE, "%s takes only %dx%d inputs, not %dx%d (HxW)", a->name, a->net_size,
+                       a->net_size, h, w);
     ds_builder b;
     ds_builder_init(&b, g, binder);
     a->describe(&b, h, w);

@@ -3,6 +3,9 @@
 
 void ds_decoder_layer_rn(ds_builder *b, const ds_val layer[4], const int width[4], ds_val rn[4]) {
     for (int i = 0; i < 4; i++) {
+        rn[i] = -1;
+        if (layer[i] < 0)
+            continue;
         ds_b_mark(b, ds_b_name(b, "pretrained_layer%d", i + 1), layer[i]);
         ds_conv_spec s = {.name = ds_b_name(b, "scratch.layer%d_rn", i + 1),
                           .out = width[i], .k = 3, .stride = 1, .pad = 1};
@@ -55,6 +58,10 @@ ds_val ds_decoder_fusion(ds_builder *b, int n, ds_val x0, ds_val x1, int out_h, 
 }
 
 void ds_decoder_head(ds_builder *b, ds_val x, int mid, bool align_corners) {
+    ds_decoder_head_widths(b, x, mid, 32, align_corners);
+}
+
+void ds_decoder_head_widths(ds_builder *b, ds_val x, int mid, int last, bool align_corners) {
     ds_conv_spec c0 = {.name = "scratch.output_conv.0", .out = mid, .k = 3, .stride = 1,
                        .pad = 1, .bias = true};
     ds_val h = ds_b_conv(b, x, &c0, -1);
@@ -62,7 +69,7 @@ void ds_decoder_head(ds_builder *b, ds_val x, int mid, bool align_corners) {
         return;
     const int64_t *s = ds_b_shape(b, h);
     h = ds_b_resize(b, h, (int)s[1] * 2, (int)s[2] * 2, align_corners);
-    ds_conv_spec c2 = {.name = "scratch.output_conv.2", .out = 32, .k = 3, .stride = 1,
+    ds_conv_spec c2 = {.name = "scratch.output_conv.2", .out = last, .k = 3, .stride = 1,
                        .pad = 1, .bias = true, .act = DS_ACT_RELU};
     h = ds_b_conv(b, h, &c2, -1);
     ds_conv_spec c4 = {.name = "scratch.output_conv.4", .out = 1, .k = 1, .stride = 1,
