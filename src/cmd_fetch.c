@@ -12,7 +12,7 @@ static const char FETCH_HELP[] =
     "Downloads the official MiDaS checkpoint of each architecture from the MiDaS\n"
     "GitHub releases, checks every tensor by converting it, and writes\n"
     "DIR/NAME.gguf, where --model NAME finds it. NAME: midas_v21_small_256,\n"
-    "midas_v21_384, dpt_hybrid_384, dpt_large_384.\n"
+    "midas_v21_384, dpt_hybrid_384, dpt_large_384, dpt_levit_224.\n"
     "\n"
     "  --dir DIR           the model store (default $DEPTHSOLVE_MODELS, else\n"
     "                      ~/.cache/depthsolve)\n"

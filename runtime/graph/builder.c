@@ -602,6 +602,7 @@ void ds_b_buffer(ds_builder *b, const char *name, int ndim, const int64_t *shape
         d.shape[i] = shape[i];
     d.values = values;
     d.int64 = int64;
+    d.unused = true; /* never stored */
     bind(b, &d, NULL);
 }
 

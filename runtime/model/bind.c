@@ -95,8 +95,7 @@ static ds_status check_metadata(const ds_gguf *g, const ds_arch_info **out) {
     ds_arch arch = ds_arch_from_name(name);
     if (arch == DS_ARCH_UNKNOWN)
         return ds_fail(DS_ERR_UNSUPPORTED,
-                       "%s: unknown architecture '%s' (this build runs midas_v21_small_256, "
-                       "midas_v21_384, dpt_hybrid_384, dpt_large_384)", path, name);
+                       "%s: unknown architecture '%s' (this build runs %s)", path, name, ds_arch_list());
     if (ds_gguf_get_u32(g, "depthsolve.format_version", &version) != DS_OK)
         return ds_fail(DS_ERR_MODEL, "%s: no depthsolve.format_version: not written by depthsolve",
                        path);
