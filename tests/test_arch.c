@@ -15,6 +15,7 @@
 typedef struct key_row {
     char name[192];
     char dtype[16];
+    char kind[16]; /* param, stat or buffer (the v3.1 key lists' 4th column), or "" */
     int ndim;
     int64_t shape[4];
     int seen;
@@ -32,8 +33,8 @@ static int read_keys(const char *path, key_row **rows_out) {
         return -1;
     }
     while (fgets(line, sizeof line, f)) {
-        char name[192], dtype[16], shape[64];
-        if (sscanf(line, "%191s %15s %63s", name, dtype, shape) != 3)
+        char name[192], dtype[16], shape[64], kind[16] = "";
+        if (sscanf(line, "%191s %15s %63s %15s", name, dtype, shape, kind) < 3)
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 256;
@@ -43,6 +44,7 @@ static int read_keys(const char *path, key_row **rows_out) {
         memset(r, 0, sizeof *r);
         strcpy(r->name, name);
         strcpy(r->dtype, dtype);
+        strcpy(r->kind, kind);
         if (strcmp(shape, "scalar") != 0) {
             char *p = shape;
             while (*p && r->ndim < 4) {
@@ -86,6 +88,10 @@ static void check_arch_keys(ds_arch arch) {
                           keys[k].name, d, (long long)keys[k].shape[d], (long long)r->shape[d]);
             CHECK_MSG(!strcmp(r->dtype, keys[k].is_int64 ? "int64" : "float32"),
                       "%s: dtype %s", keys[k].name, r->dtype);
+            /* computed buffers are checked, never converted as weights, and nothing else is */
+            const int buffer = plan.decls[i].kind == DS_PARAM_BUFFER;
+            CHECK_MSG(!r->kind[0] || buffer == !strcmp(r->kind, "buffer"), "%s: kind %s, declared as %s",
+                      keys[k].name, r->kind, buffer ? "a buffer" : "a parameter");
         }
     }
     for (int j = 0; j < n; j++)
@@ -100,6 +106,7 @@ TEST(small_keys_match_real_model) { check_arch_keys(DS_ARCH_MIDAS_V21_SMALL_256)
 TEST(v21_384_keys_match_real_model) { check_arch_keys(DS_ARCH_MIDAS_V21_384); }
 TEST(dpt_hybrid_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_HYBRID_384); }
 TEST(dpt_large_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_LARGE_384); }
+TEST(dpt_levit_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_LEVIT_224); }
 
 static ds_status no_weights(void *ctx, const ds_param_decl *d, ds_tensor_ref *w,
                             ds_tensor_ref *b) {
@@ -121,6 +128,8 @@ TEST(stage_shapes_follow_input_size) {
     /* every architecture, portrait and landscape, the output is full size */
     static const int sizes[][2] = {{64, 96}, {96, 64}, {32, 32}, {224, 160}, {384, 672}};
     for (int a = 0; a < DS_ARCH_COUNT; a++) {
+        if (ds_arch_get((ds_arch)a)->fixed_size)
+            continue; /* below */
         for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
             int h = sizes[i][0], w = sizes[i][1];
             ds_graph g;
@@ -152,6 +161,28 @@ TEST(stage_shapes_follow_input_size) {
     ds_graph_free(&g);
 }
 
+/* dpt_levit_224 at its one size: three backbone levels, 14 -> 7 -> 4 (timm's
+ * (res - 1) // 2 + 1), the decoder back up to 28, stem_transpose to 112, the
+ * head to 224. */
+TEST(levit_stage_shapes) {
+    ds_param_binder binder = {.bind = no_weights};
+    ds_graph g;
+    CHECK_OK(ds_arch_build(DS_ARCH_DPT_LEVIT_224, 224, 224, &binder, &g));
+    CHECK(shape_is(mark_shape(&g, "pretrained_layer1"), 14, 14, 384));
+    CHECK(shape_is(mark_shape(&g, "pretrained_layer2"), 7, 7, 512));
+    CHECK(shape_is(mark_shape(&g, "pretrained_layer3"), 4, 4, 768));
+    CHECK(shape_is(mark_shape(&g, "scratch_layer3_rn"), 4, 4, 256));
+    CHECK(shape_is(mark_shape(&g, "scratch_refinenet3"), 7, 7, 256));
+    CHECK(shape_is(mark_shape(&g, "scratch_refinenet2"), 14, 14, 256));
+    CHECK(shape_is(mark_shape(&g, "scratch_refinenet1"), 28, 28, 256));
+    CHECK(shape_is(mark_shape(&g, "scratch_stem_transpose"), 112, 112, 64));
+    CHECK(shape_is(mark_shape(&g, "head_pre_relu"), 224, 224, 1));
+    CHECK(shape_is(g.nodes[g.output].shape, 224, 224, 1));
+    CHECK(!mark_shape(&g, "pretrained_layer4") && !mark_shape(&g, "scratch_refinenet4"));
+    CHECK_MSG(g.n_marks == 11, "%d marks", g.n_marks);
+    ds_graph_free(&g);
+}
+
 TEST(rejects_sizes_the_network_does_not_take) {
     ds_param_binder binder = {.bind = no_weights};
     ds_graph g;
@@ -165,6 +196,9 @@ TEST(rejects_sizes_the_network_does_not_take) {
                 "8192");
     CHECK_FAILS(ds_arch_build((ds_arch)42, 64, 64, &binder, &g), DS_ERR_INVALID_ARGUMENT,
                 "unknown");
+    CHECK_FAILS(ds_arch_build(DS_ARCH_DPT_LEVIT_224, 224, 256, &binder, &g), DS_ERR_SHAPE,
+                "dpt_levit_224 takes only 224x224 inputs, not 224x256");
+    CHECK_FAILS(ds_arch_build(DS_ARCH_DPT_LEVIT_224, 448, 448, &binder, &g), DS_ERR_SHAPE, "not 448x448");
 }
 
 /* A graph's constants: computed for one input size, owned by the graph
@@ -196,6 +230,8 @@ int main(void) {
     RUN(v21_384_keys_match_real_model);
     RUN(dpt_hybrid_keys_match_real_model);
     RUN(dpt_large_keys_match_real_model);
+    RUN(dpt_levit_keys_match_real_model);
+    RUN(levit_stage_shapes);
     RUN(stage_shapes_follow_input_size);
     RUN(rejects_sizes_the_network_does_not_take);
     return test_summary();

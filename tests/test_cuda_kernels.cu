@@ -148,7 +148,7 @@ static ds_node make_node(ds_op op, const int64_t shape[4]) {
 /* Shapes (N, H, W, C): size-1 dimensions, primes, tall and wide. */
 static const int64_t SHAPES[][4] = {{1, 1, 1, 1}, {1, 7, 13, 3}, {2, 5, 3, 17}, {1, 3, 11, 1}, {1, 1, 29, 8}};
 static const int BLOCKS[] = {0, 1, 32, 97};
-static const ds_act ACTS[] = {DS_ACT_NONE, DS_ACT_RELU, DS_ACT_RELU6, DS_ACT_GELU};
+static const ds_act ACTS[] = {DS_ACT_NONE, DS_ACT_RELU, DS_ACT_RELU6, DS_ACT_GELU, DS_ACT_HARDSWISH};
 
 static double act_threshold(ds_act a) { return a == DS_ACT_GELU ? 1e-12 : 0.0; }
 
@@ -646,19 +646,52 @@ TEST(conv_transpose) {
                 const int64_t ys[4] = {c.x[0], c.x[1] * c.kh, c.x[2] * c.kw, c.O};
                 ds_node n = make_node(DS_OP_CONV_TRANSPOSE, ys);
                 n.a.conv.kh = c.kh, n.a.conv.kw = c.kw, n.a.conv.stride_h = c.kh, n.a.conv.stride_w = c.kw;
-                n.a.conv.groups = 1;
+                n.a.conv.dil_h = n.a.conv.dil_w = n.a.conv.groups = 1;
+                n.a.conv.act = bias ? DS_ACT_HARDSWISH : DS_ACT_NONE;
                 case_result r;
                 CHECK_OK(run_graph_op(op_conv_transpose, &n, c.x, NULL, (size_t)(c.x[3] * c.kh * c.kw * c.O),
                                       bias ? (size_t)c.O : 0, 1.0f, block, 42, &r));
                 CHECK_CASE(r, 1e-12, "conv_transpose %s k%dx%d -> %lld bias %d block %d", shape_str(c.x).c_str(),
                            c.kh, c.kw, (long long)c.O, bias, block);
             }
+    /* the general form: overlapping taps, padding, dilation, output_padding
+     * (LeViT's stem_transpose: k3 s2 p1 op1), tall and wide, one pixel */
+    struct gt_case {
+        int64_t x[4];
+        int k, s, pad, dil, out_pad;
+        int64_t O;
+    };
+    static const gt_case general[] = {
+        {{1, 7, 7, 16}, 3, 2, 1, 1, 1, 8}, {{2, 5, 3, 3}, 3, 2, 1, 1, 0, 5}, {{1, 1, 1, 4}, 3, 2, 1, 1, 1, 3},
+        {{1, 4, 9, 5}, 5, 3, 2, 1, 2, 7},  {{1, 6, 2, 2}, 3, 1, 0, 2, 1, 3}, {{1, 3, 4, 33}, 2, 2, 0, 1, 1, 2},
+        {{1, 3, 4, 1}, 4, 2, 3, 1, 0, 1}, /* padding that crops whole taps */
+    };
+    for (const gt_case &c : general)
+        for (int bias = 0; bias < 2; bias++)
+            for (int block : BLOCKS) {
+                const int64_t ys[4] = {c.x[0], ds_transpose_out(c.x[1], c.pad, c.pad, c.k, c.s, c.dil) + c.out_pad,
+                                       ds_transpose_out(c.x[2], c.pad, c.pad, c.k, c.s, c.dil) + c.out_pad, c.O};
+                ds_node n = make_node(DS_OP_CONV_TRANSPOSE, ys);
+                ds_conv_attr *a = &n.a.conv;
+                a->kh = a->kw = c.k, a->stride_h = a->stride_w = c.s, a->dil_h = a->dil_w = c.dil;
+                a->pad_t = a->pad_b = a->pad_l = a->pad_r = c.pad;
+                a->groups = 1;
+                a->act = bias ? DS_ACT_HARDSWISH : DS_ACT_NONE;
+                case_result r;
+                CHECK_OK(run_graph_op(op_conv_transpose, &n, c.x, NULL, (size_t)(c.x[3] * c.k * c.k * c.O),
+                                      bias ? (size_t)c.O : 0, 1.0f, block, 47, &r));
+                CHECK_CASE(r, 1e-12, "conv_transpose %s k%d s%d p%d d%d op%d -> %s bias %d block %d",
+                           shape_str(c.x).c_str(), c.k, c.s, c.pad, c.dil, c.out_pad, shape_str(ys).c_str(), bias,
+                           block);
+            }
     const int64_t xs[4] = {1, 3, 3, 2}, ys[4] = {1, 6, 6, 4};
     ds_node n = make_node(DS_OP_CONV_TRANSPOSE, ys);
     n.a.conv.kh = n.a.conv.kw = 3, n.a.conv.stride_h = n.a.conv.stride_w = 2;
+    n.a.conv.dil_h = n.a.conv.dil_w = n.a.conv.groups = 1;
     case_result r;
-    CHECK_FAILS(run_graph_op(op_conv_transpose, &n, xs, NULL, 2 * 9 * 4, 0, 1.0f, 0, 1, &r),
-                DS_ERR_INVALID_ARGUMENT, "only kernel == stride");
+    /* (3 - 1) * 2 + 3 = 7 rows without padding: 6 is no output_padding */
+    CHECK_FAILS(run_graph_op(op_conv_transpose, &n, xs, NULL, 2 * 9 * 4, 0, 1.0f, 0, 1, &r), DS_ERR_SHAPE,
+                "does not transpose-convolve");
     print_worst("conv_transpose");
 }
 
@@ -703,6 +736,51 @@ TEST(attention) {
     CHECK_FAILS(run_graph_op(op_attention, &n2, xs2, NULL, 0, 0, 1.0f, 512, 1, &r), DS_ERR_INVALID_ARGUMENT,
                 "512 threads per block is above the kernel's 256");
     print_worst("attention");
+}
+
+TEST(levit_attention) {
+    g_worst = 0;
+    struct la_case {
+        int64_t N, Tk, Tq; /* Tq < 0: self-attention */
+        int heads, kd, vd;
+    };
+    static const la_case cases[] = {
+        {1, 196, -1, 6, 32, 64},  /* LeViT-384 stage 0 */
+        {1, 196, 49, 12, 32, 128}, /* its first subsampling attention */
+        {1, 49, 16, 16, 32, 128}, {1, 16, -1, 12, 32, 64}, {1, 1, -1, 1, 1, 1}, {2, 33, -1, 3, 5, 7},
+        {1, 70, 9, 1, 3, 40}, /* value dims over two rounds of lanes */
+        {2, 5, 11, 2, 2, 3},
+    };
+    for (const la_case &c : cases)
+        for (int variant = 0; variant < 2; variant++)
+            for (int block : {0, 32, 96, 256}) {
+                const int64_t tq = c.Tq < 0 ? c.Tk : c.Tq, ys[4] = {c.N, 1, tq, (int64_t)c.heads * c.vd};
+                ds_node n = make_node(DS_OP_LEVIT_ATTENTION, ys);
+                n.in[1] = c.Tq < 0 ? -1 : 1;
+                n.a.levit = ds_levit_attn_attr{c.heads, c.kd, c.vd, (int)c.Tk, (float)(1.0 / sqrt((double)c.kd)),
+                                               variant ? DS_ACT_HARDSWISH : DS_ACT_NONE};
+                const ds_levit_layout l = ds_levit_layout_of(&n);
+                const int64_t xs[4] = {c.N, 1, c.Tk, l.kv_row}, qs[4] = {c.N, 1, tq, l.q_row};
+                case_result r;
+                /* the bias (variant 1) as w; x scaled so that the softmax is far from flat */
+                CHECK_OK(run_graph_op(op_levit_attention, &n, xs, c.Tq < 0 ? NULL : qs,
+                                      variant ? (size_t)(c.heads * tq * c.Tk) : 0, 0, 2.0f, block, 48, &r));
+                CHECK_CASE(r, 1e-12, "levit_attention %s keys of %s heads %d kd %d vd %d variant %d block %d",
+                           shape_str(xs).c_str(), shape_str(ys).c_str(), c.heads, c.kd, c.vd, variant, block);
+            }
+    const int64_t ys[4] = {1, 1, 4, 8}, xs[4] = {1, 1, 4, 2 * (2 * 4 + 4)};
+    ds_node n = make_node(DS_OP_LEVIT_ATTENTION, ys);
+    n.a.levit = ds_levit_attn_attr{2, 4, 4, 4, 0.5f, DS_ACT_NONE};
+    case_result r;
+    CHECK_FAILS(run_graph_op(op_levit_attention, &n, xs, NULL, 0, 0, 1.0f, 48, 1, &r), DS_ERR_INVALID_ARGUMENT,
+                "48 threads per block is not a multiple of 32");
+    /* 8 warps x 1600 keys of scores: 51,200 bytes of shared memory */
+    const int64_t big[4] = {1, 1, 1600, 2 * (2 * 4 + 4)}, ybig[4] = {1, 1, 1600, 8};
+    ds_node nb = make_node(DS_OP_LEVIT_ATTENTION, ybig);
+    nb.a.levit = ds_levit_attn_attr{2, 4, 4, 1600, 0.5f, DS_ACT_NONE};
+    CHECK_FAILS(run_graph_op(op_levit_attention, &nb, big, NULL, 0, 0, 1.0f, 256, 1, &r), DS_ERR_SHAPE,
+                "shared memory");
+    print_worst("levit_attention");
 }
 
 TEST(pos_embed) {
@@ -761,7 +839,7 @@ static const struct {
     {"bias_act", bias_act}, {"preprocess", preprocess}, {"resize_bicubic", resize_bicubic},
     {"minmax", minmax},   {"quantize", quantize},   {"conv_depthwise", conv_depthwise},
     {"conv_transpose", conv_transpose}, {"attention", attention}, {"pos_embed", pos_embed},
-    {"tokens", tokens},
+    {"tokens", tokens},   {"levit_attention", levit_attention},
 };
 
 /* The names after "__global__ void" in a source file. */

@@ -308,7 +308,7 @@ static const double ELEMENTWISE_LIMIT = 3e-13;
 
 TEST(add_act_match_reference) {
     static const int64_t shapes[][4] = {{1, 1, 1, 1}, {1, 1, 7, 3}, {2, 5, 9, 17}, {1, 48, 64, 33}};
-    static const ds_act acts[] = {DS_ACT_NONE, DS_ACT_RELU, DS_ACT_RELU6, DS_ACT_GELU};
+    static const ds_act acts[] = {DS_ACT_NONE, DS_ACT_RELU, DS_ACT_RELU6, DS_ACT_GELU, DS_ACT_HARDSWISH};
     worst = 0;
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
         for (size_t a = 0; a < sizeof acts / sizeof *acts; a++) {

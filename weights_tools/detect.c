@@ -75,8 +75,7 @@ ds_status ds_detect_arch(const ds_ckpt *ck, const char *label, ds_arch *out) {
                        label, ds_arch_name(best_arch), best.matched, best.required,
                        best.first_problem);
     return ds_fail(DS_ERR_MODEL,
-                   "%s: not a known MiDaS checkpoint: none of midas_v21_small_256, "
-                   "midas_v21_384, dpt_hybrid_384, dpt_large_384 matches its %zu tensors "
+                   "%s: not a known MiDaS checkpoint: none of %s matches its %zu tensors "
                    "(first: '%s')",
-                   label, ck->n_tensors, ds_ckpt_view_name(&v, 0));
+                   label, ds_arch_list(), ck->n_tensors, ds_ckpt_view_name(&v, 0));
 }
