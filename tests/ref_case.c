@@ -2,8 +2,10 @@
 #include "tests/ref_case.h"
 
 #include <cjson/cJSON.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static const double F64_ABOVE = 3e-5; /* torch32_err from which f64/ is the reference */
@@ -35,4 +37,19 @@ int ref_case_target(const char *dir, const char *name, char *path, size_t n, dou
     snprintf(path, n, "%s/%s.npy", dir, name);
     *bound = REF_CASE_TOLERANCE;
     return access(path, R_OK) == 0;
+}
+
+double ref_case_pipeline_bound(const char *model_dir) {
+    char pattern[600], net_dir[600];
+    snprintf(pattern, sizeof pattern, "%s/net_*/f64/torch32_err.json", model_dir);
+    glob_t g;
+    double bound = REF_CASE_TOLERANCE;
+    if (glob(pattern, 0, NULL, &g) == 0 && g.gl_pathc > 0) {
+        snprintf(net_dir, sizeof net_dir, "%.*s", (int)(strstr(g.gl_pathv[0], "/f64/") - g.gl_pathv[0]),
+                 g.gl_pathv[0]);
+        const double b = ref_case_torch32_bound(net_dir, "output");
+        bound = b > bound ? b : bound;
+    }
+    globfree(&g);
+    return bound;
 }

@@ -23,4 +23,9 @@ int ref_case_target(const char *dir, const char *name, char *path, size_t n, dou
  * (the pipeline cases are judged with the net case's output error). */
 double ref_case_torch32_bound(const char *dir, const char *name);
 
+/* The bound on a pipeline case's depth map of the model whose reference
+ * directory is `model_dir` (tests/data/reference/<model>): 1e-4, or 3 x the
+ * output's torch32_err of its net case where that is larger (LeViT). */
+double ref_case_pipeline_bound(const char *model_dir);
+
 #endif
