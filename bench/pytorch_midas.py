@@ -59,6 +59,9 @@ def build(arch):
 
     if arch == "dpt_large_384":
         return DPTDepthModel(path=None, backbone="vitl16_384", non_negative=True)
+    if arch == "dpt_levit_224":
+        return DPTDepthModel(path=None, backbone="levit_384", non_negative=True, head_features_1=64,
+                             head_features_2=8)
     if arch == "dpt_hybrid_384":
         return DPTDepthModel(path=None, backbone="vitb_rn50_384", non_negative=True)
     if arch == "midas_v21_384":
@@ -67,6 +70,11 @@ def build(arch):
         return MidasNet_small(None, features=64, backbone="efficientnet_lite3", exportable=True,
                               non_negative=True, blocks={"expand": True})
     fail(f"unknown architecture {arch!r}")
+
+
+def native_size(arch):
+    """model_loader.py's net_w = net_h."""
+    return {"midas_v21_small_256": 256, "dpt_levit_224": 224}.get(arch, 384)
 
 
 def run_py_path(torch, model, arch, path, device, half):
@@ -78,11 +86,10 @@ def run_py_path(torch, model, arch, path, device, half):
     from midas.transforms import NormalizeImage, PrepareForNet, Resize
     from torchvision.transforms import Compose
 
-    small = arch == "midas_v21_small_256"
-    net = 256 if small else 384
+    net = native_size(arch)
     mean, std = ([0.5] * 3, [0.5] * 3) if arch.startswith("dpt") else ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
     transform = Compose([
-        Resize(net, net, resize_target=None, keep_aspect_ratio=True, ensure_multiple_of=32,
+        Resize(net, net, resize_target=None, keep_aspect_ratio=arch != "dpt_levit_224", ensure_multiple_of=32,
                resize_method="minimal" if arch.startswith("dpt") else "upper_bound",
                image_interpolation_method=cv2.INTER_CUBIC),
         NormalizeImage(mean=mean, std=std), PrepareForNet()])
@@ -146,7 +153,7 @@ def main():
     sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
     offline_hub(torch, torchvision, args.geffnet)
 
-    net = 256 if args.arch == "midas_v21_small_256" else 384
+    net = native_size(args.arch)
     h, w = (int(v) for v in args.size.split("x")) if args.size else (net, net)
     t0 = time.perf_counter()
     model = build(args.arch)

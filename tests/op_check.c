@@ -70,6 +70,14 @@ static void run(const ds_cpu_kernel *k, const ds_node *node, ds_tensor *x, ds_te
     op_guarded_free(s);
 }
 
+const char *op_check_failure(const op_check_result *r, double limit) {
+    return !r->guards_ok                 ? "wrote outside its output"
+           : !r->finite                  ? "produced a NaN or Inf"
+           : !(r->nmse <= limit)         ? "differs from the reference"
+           : !(r->nmse_inplace <= limit) ? "differs in place"
+                                         : NULL;
+}
+
 op_check_result op_check(const ds_node *node, const int64_t x_shape[4], const int64_t *r_shape,
                          size_t w_len, size_t b_len, float scale_w, const ds_cpu_kernel *fast,
                          int n_threads, uint64_t seed) {

@@ -35,6 +35,10 @@ typedef struct op_check_result {
     int finite;           /* the fast output has no NaN/Inf */
 } op_check_result;
 
+/* What went wrong against `limit` on NMSE, or NULL: the guard zones, a NaN or
+ * Inf, the error, the error in place. */
+const char *op_check_failure(const op_check_result *r, double limit);
+
 /*
  * Runs `node` (op, attributes and output shape filled in) with random inputs
  * of x_shape (and r_shape if r_shape != NULL) and random weight and bias of

@@ -68,10 +68,7 @@ static const char *check_case(const attn_case *c, int bias, ds_act act, float sc
                                      &ds_cpu_fast_kernels[DS_OP_LEVIT_ATTENTION], threads, seed++);
         if (r.nmse > worst)
             worst = r.nmse;
-        const char *what = !r.guards_ok ? "wrote outside its output"
-                           : !r.finite   ? "produced a NaN or Inf"
-                           : !(r.nmse <= LIMIT) ? "differs from the reference"
-                                                : NULL;
+        const char *what = op_check_failure(&r, LIMIT);
         if (what) {
             snprintf(msg, sizeof msg,
                      "%lld x %lld keys, %lld queries, %d heads, kd %d, vd %d, bias %d, %s, scale %g, %d thread(s): "

@@ -44,11 +44,7 @@ static const char *check_op(const ds_node *n, const int64_t xs[4], const int64_t
         double e = r.nmse > r.nmse_inplace ? r.nmse : r.nmse_inplace;
         if (e > worst)
             worst = e;
-        const char *what = !r.guards_ok ? "wrote outside its output"
-                           : !r.finite  ? "produced a NaN or Inf"
-                           : !(r.nmse <= limit) ? "differs from the reference"
-                           : !(r.nmse_inplace <= limit) ? "differs in place"
-                                                         : NULL;
+        const char *what = op_check_failure(&r, limit);
         if (what) {
             snprintf(msg, sizeof msg,
                      "%s %lldx%lldx%lldx%lld from %lldx%lldx%lldx%lld, %d thread(s): %s "

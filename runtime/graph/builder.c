@@ -589,20 +589,25 @@ void ds_b_tensor(ds_builder *b, const char *name, int ndim, const int64_t *shape
     bind_refs(b, &d, out, &bias);
 }
 
+/* A declaration the converter checks or drops, which no node uses. */
+static void unused_decl(ds_param_decl *d, ds_param_kind kind, const char *name, int ndim, const int64_t *shape) {
+    memset(d, 0, sizeof *d);
+    d->kind = kind;
+    d->name = name;
+    d->ndim = ndim;
+    for (int i = 0; i < ndim && i < 4; i++)
+        d->shape[i] = shape[i];
+    d->unused = true;
+}
+
 void ds_b_buffer(ds_builder *b, const char *name, int ndim, const int64_t *shape, bool int64,
                  const float *values) {
     if (b->status != DS_OK || !b->binder->declare_unused)
         return;
     ds_param_decl d;
-    memset(&d, 0, sizeof d);
-    d.kind = DS_PARAM_BUFFER;
-    d.name = name;
-    d.ndim = ndim;
-    for (int i = 0; i < ndim && i < 4; i++)
-        d.shape[i] = shape[i];
+    unused_decl(&d, DS_PARAM_BUFFER, name, ndim, shape); /* never stored */
     d.values = values;
     d.int64 = int64;
-    d.unused = true; /* never stored */
     bind(b, &d, NULL);
 }
 
@@ -611,14 +616,8 @@ void ds_b_unused(ds_builder *b, ds_param_kind kind, const char *name, int ndim,
     if (b->status != DS_OK || !b->binder->declare_unused)
         return;
     ds_param_decl d;
-    memset(&d, 0, sizeof d);
-    d.kind = kind;
-    d.name = name;
-    d.ndim = ndim;
-    for (int i = 0; i < ndim && i < 4; i++)
-        d.shape[i] = shape[i];
+    unused_decl(&d, kind, name, ndim, shape);
     d.has_bias = has_bias;
-    d.unused = true;
     bind(b, &d, NULL);
 }
 

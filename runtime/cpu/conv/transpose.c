@@ -85,9 +85,10 @@ static void gather_rows(const ds_cpu_op *op, const float *t, int64_t nb, int64_t
     for (int64_t oy = 0; oy < OH; oy++) {
         for (int64_t ox = 0; ox < OW; ox++) {
             float *y = op->y->data + ((nb * OH + oy) * OW + ox) * O;
-            if (first)
-                for (int64_t o = 0; o < O; o++)
-                    y[o] = op->b ? op->b[o] : 0.0f;
+            if (first && op->b)
+                memcpy(y, op->b, (size_t)O * sizeof *y);
+            else if (first)
+                memset(y, 0, (size_t)O * sizeof *y);
             for (int64_t ky = 0; ky < a->kh; ky++) {
                 const int64_t ty = oy + a->pad_t - ky * a->dil_h;
                 if (ty < 0 || ty % a->stride_h || ty / a->stride_h < r0 || ty / a->stride_h >= r0 + rows)
@@ -98,6 +99,7 @@ static void gather_rows(const ds_cpu_op *op, const float *t, int64_t nb, int64_t
                     if (tx < 0 || tx % a->stride_w || tx / a->stride_w >= W)
                         continue;
                     const float *src = t + (r * W + tx / a->stride_w) * patch + (ky * a->kw + kx) * O;
+#pragma omp simd
                     for (int64_t o = 0; o < O; o++)
                         y[o] += src[o];
                 }
