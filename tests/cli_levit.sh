@@ -11,7 +11,7 @@ R=tests/data/reference/$A
 
 "$DS_BIN" depth --help | tr '\n' ' ' | grep -q "dpt_levit_224 takes 224x224 only: every photo is *stretched" &&
     pass help_says_levit_is_square || fail help_says_levit_is_square "no line in --help"
-expect levit_refuses_height 1 "dpt_levit_224 takes only 224x224 inputs: a network height of 384 does not apply" -- \
+expect levit_refuses_height 1 "dpt_levit_224 takes 224x224 inputs only, not a network height of 384" -- \
     "$DS_BIN" depth -q --height 384 --model "$M" $R/pipeline_211x157/image.png -o "$T/h"
 [ -z "$(ls "$T/h" 2>/dev/null)" ] && pass refused_height_writes_nothing || fail refused_height_writes_nothing "$(ls "$T/h")"
 

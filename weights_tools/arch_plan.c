@@ -81,7 +81,7 @@ int ds_raw_keys(const ds_param_decl *d, ds_raw_key out[DS_RAW_KEYS_MAX]) {
     }
     if (d->kind == DS_PARAM_BUFFER) { /* recomputed: a checkpoint without it is fine */
         ds_raw_key *k = add(out, &n, d->name, NULL, d->ndim, d->shape);
-        k->is_int64 = d->int64;
+        k->is_int64 = d->is_int64;
         k->optional = 1;
         return n;
     }

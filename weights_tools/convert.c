@@ -261,10 +261,10 @@ static ds_status check_buffer(const conv_ctx *c, const ds_param_decl *d, const d
     const int64_t n = ds_ckpt_tensor_numel(t);
     for (int64_t i = 0; i < n; i++) {
         const double v = element(t, i);
-        if (v != (double)d->values[i])
+        if (v != (double)d->expect[i])
             return ds_fail(DS_ERR_MODEL, "%s: buffer '%s' differs from what %s computes at element %lld "
                            "(%g, expected %g)", c->label, d->name, c->arch_name, (long long)i, v,
-                           (double)d->values[i]);
+                           (double)d->expect[i]);
     }
     return DS_OK;
 }

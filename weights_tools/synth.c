@@ -77,8 +77,8 @@ void ds_synth_fill(const char *key, int ndim, const int64_t *shape, float *out) 
         out[i] = apply(r, ds_synth_uniform(seed, (uint64_t)i));
 }
 
-/* A key's values: the formula's, or a computed buffer's own (`values`, NULL otherwise). */
-static ds_status push_key(ds_ckpt *ck, const ds_raw_key *k, const float *values) {
+/* A key's values: the formula's, or a computed buffer's own (`expect`, NULL otherwise). */
+static ds_status push_key(ds_ckpt *ck, const ds_raw_key *k, const float *expect) {
     char *name = strdup(k->name);
     if (!name)
         return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
@@ -91,11 +91,11 @@ static ds_status push_key(ds_ckpt *ck, const ds_raw_key *k, const float *values)
         free(name);
         return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory for %s", k->name);
     }
-    if (values && k->is_int64)
+    if (expect && k->is_int64)
         for (int64_t i = 0; i < numel; i++)
-            ((int64_t *)data)[i] = (int64_t)values[i];
-    else if (values)
-        memcpy(data, values, (size_t)numel * sizeof(float));
+            ((int64_t *)data)[i] = (int64_t)expect[i];
+    else if (expect)
+        memcpy(data, expect, (size_t)numel * sizeof(float));
     else if (!k->is_int64)
         ds_synth_fill(k->name, k->ndim, k->shape, data);
     return ds_ckpt_push(ck, name, k->is_int64 ? DS_I64 : DS_F32, k->ndim, k->shape, data,
@@ -112,7 +112,7 @@ ds_status ds_synth_ckpt(ds_arch arch, ds_ckpt *out) {
         int n = ds_raw_keys(&plan.decls[i], keys);
         const ds_param_decl *d = &plan.decls[i];
         for (int k = 0; k < n && s == DS_OK; k++)
-            s = push_key(out, &keys[k], d->kind == DS_PARAM_BUFFER ? d->values : NULL);
+            s = push_key(out, &keys[k], d->kind == DS_PARAM_BUFFER ? d->expect : NULL);
     }
     ds_arch_plan_free(&plan);
     out->format = "synthetic";

@@ -582,11 +582,18 @@ ds_val ds_b_reshape(ds_builder *b, ds_val x, int64_t N, int64_t h, int64_t w, in
     return index_of(b, n);
 }
 
-void ds_b_tensor(ds_builder *b, const char *name, int ndim, const int64_t *shape, ds_tensor_ref *out) {
+void ds_b_param(ds_builder *b, ds_param_kind kind, const char *name, int ndim, const int64_t *shape,
+                bool has_bias, ds_tensor_ref *w, ds_tensor_ref *bias) {
     ds_param_decl d;
-    decl_tensor(&d, name, ndim, ndim > 0 ? shape[0] : 0, ndim > 1 ? shape[1] : 0, ndim > 2 ? shape[2] : 0);
-    ds_tensor_ref bias;
-    bind_refs(b, &d, out, &bias);
+    memset(&d, 0, sizeof d);
+    d.kind = kind;
+    d.name = name;
+    d.ndim = ndim;
+    for (int i = 0; i < ndim && i < 4; i++)
+        d.shape[i] = shape[i];
+    d.has_bias = has_bias;
+    ds_tensor_ref unused_bias;
+    bind_refs(b, &d, w, bias ? bias : &unused_bias);
 }
 
 /* A declaration the converter checks or drops, which no node uses. */
@@ -600,14 +607,14 @@ static void unused_decl(ds_param_decl *d, ds_param_kind kind, const char *name, 
     d->unused = true;
 }
 
-void ds_b_buffer(ds_builder *b, const char *name, int ndim, const int64_t *shape, bool int64,
-                 const float *values) {
+void ds_b_buffer(ds_builder *b, const char *name, int ndim, const int64_t *shape, bool is_int64,
+                 const float *expect) {
     if (b->status != DS_OK || !b->binder->declare_unused)
         return;
     ds_param_decl d;
     unused_decl(&d, DS_PARAM_BUFFER, name, ndim, shape); /* never stored */
-    d.values = values;
-    d.int64 = int64;
+    d.expect = expect;
+    d.is_int64 = is_int64;
     bind(b, &d, NULL);
 }
 

@@ -44,10 +44,10 @@ typedef struct ds_param_decl {
     bool unused;         /* in every checkpoint, but not needed for depth: dropped */
     const char *weight_name; /* "<name>.weight", or <name> for DS_PARAM_TENSOR and _BUFFER */
     const char *bias_name;   /* "<name>.bias" if the layer has a (possibly folded) bias */
-    /* DS_PARAM_BUFFER: the values the model computes (numel of shape), and
-     * whether the checkpoint stores them as int64 (indices) or float32 */
-    const float *values;
-    bool int64;
+    /* DS_PARAM_BUFFER: the values the architecture computes (numel of shape;
+     * int64 buffers as exact floats), which a checkpoint's copy must equal */
+    const float *expect;
+    bool is_int64;
 } ds_param_decl;
 
 typedef struct ds_param_binder {
@@ -140,17 +140,19 @@ ds_val ds_b_reshape(ds_builder *b, ds_val x, int64_t n, int64_t h, int64_t w, in
  * failure (sticky, as every call). */
 float *ds_b_constant(ds_builder *b, ds_tensor_ref *out, const char *name, int ndim, const int64_t *shape);
 
-/* A parameter tensor <name> that no op reads as it is stored (a table the
- * description gathers into a ds_b_constant): declared, and *out filled with
- * it (no data when the graph only lists parameters). */
-void ds_b_tensor(ds_builder *b, const char *name, int ndim, const int64_t *shape, ds_tensor_ref *out);
+/* Declares parameters the description reads itself while it builds (a
+ * table it gathers into a ds_b_constant) and fills *w (and *bias when
+ * has_bias) with them; their data is NULL when the graph only lists
+ * parameters (the converter), so check it before computing from it. */
+void ds_b_param(ds_builder *b, ds_param_kind kind, const char *name, int ndim, const int64_t *shape,
+                bool has_bias, ds_tensor_ref *w, ds_tensor_ref *bias);
 
 /* A buffer every checkpoint holds that the model computes from its
  * architecture (an index table): never stored; the converter checks a
- * checkpoint's copy, where it has one, against `values` (numel of shape,
+ * checkpoint's copy, where it has one, against `expect` (numel of shape,
  * kept alive by the graph: a ds_b_constant), int64 or float32 as stored. */
-void ds_b_buffer(ds_builder *b, const char *name, int ndim, const int64_t *shape, bool int64,
-                 const float *values);
+void ds_b_buffer(ds_builder *b, const char *name, int ndim, const int64_t *shape, bool is_int64,
+                 const float *expect);
 
 /* Parameters every checkpoint holds that depth does not use (a classifier
  * head, a final norm whose output no hook reads): accepted and dropped. */

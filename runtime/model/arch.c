@@ -1,7 +1,6 @@
 /* arch.c: the table of architectures and the size check before building. */
 #include "model/arch.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,18 +38,13 @@ const ds_arch_info *ds_arch_get(ds_arch arch) {
     return (unsigned)arch < DS_ARCH_COUNT ? &archs[arch] : NULL;
 }
 
-static char arch_list[DS_ARCH_COUNT * 32];
-
-static void fill_arch_list(void) {
+void ds_arch_list(char *buf, size_t len) {
     size_t at = 0;
-    for (int i = 0; i < DS_ARCH_COUNT && at < sizeof arch_list; i++)
-        at += (size_t)snprintf(arch_list + at, sizeof arch_list - at, "%s%s", i ? ", " : "", archs[i].name);
-}
-
-const char *ds_arch_list(void) {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, fill_arch_list);
-    return arch_list;
+    buf[0] = '\0';
+    for (int i = 0; i < DS_ARCH_COUNT && at < len; i++) {
+        int n = snprintf(buf + at, len - at, "%s%s", i ? ", " : "", archs[i].name);
+        at += n > 0 ? (size_t)n : 0;
+    }
 }
 
 const char *ds_arch_name(ds_arch arch) {

@@ -33,8 +33,8 @@ typedef struct ds_arch_info {
 enum { DS_MAX_INPUT_SIDE = 8192 };
 
 const ds_arch_info *ds_arch_get(ds_arch arch); /* NULL if out of range */
-/* "midas_v21_small_256, midas_v21_384, ...": every name, for messages. */
-const char *ds_arch_list(void);
+/* "midas_v21_small_256, midas_v21_384, ...": every architecture's name, for messages. */
+void ds_arch_list(char *buf, size_t len);
 
 /* Builds the graph of `arch` for a 1x3xHxW input. Sizes that are not
  * positive multiples of the architecture's multiple, or too large, fail

@@ -63,7 +63,7 @@ static ds_tensor_ref attention_bias(ds_builder *b, const char *prefix, int heads
     const int64_t tq = (int64_t)rq * rq, tk = (int64_t)res * res;
     const int64_t table_shape[2] = {heads, tk}, idx_shape[2] = {tq, tk}, shape[3] = {heads, tq, tk};
     ds_tensor_ref table, bias;
-    ds_b_tensor(b, ds_b_name(b, "%s.attention_biases", prefix), 2, table_shape, &table);
+    ds_b_param(b, DS_PARAM_TENSOR, ds_b_name(b, "%s.attention_biases", prefix), 2, table_shape, false, &table, NULL);
     ds_b_buffer(b, ds_b_name(b, "%s.attention_bias_idxs", prefix), 2, idx_shape, true, idx);
     float *g = ds_b_constant(b, &bias, ds_b_name(b, "%s.attention_biases gathered", prefix), 3, shape);
     const float *t = table.data;
