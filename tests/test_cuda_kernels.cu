@@ -259,6 +259,7 @@ TEST(maxpool) {
         {{2, 5, 3, 2}, {2, 2, 2, 2, 0, 0, 0, 0}},
         {{1, 1, 1, 4}, {3, 3, 2, 2, 1, 1, 1, 1}}, /* one pixel inside the padding */
         {{1, 17, 2, 1}, {3, 1, 1, 1, 1, 1, 0, 0}},
+        {{1, 7, 7, 5}, {1, 1, 2, 2, 0, 0, 0, 0}}, /* LeViT's Subsample: every other row and column, 7 -> 4 */
     };
     for (const pool_case &c : cases)
         for (int block : {0, 1, 64}) {

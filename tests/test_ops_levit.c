@@ -10,6 +10,8 @@
  *    saturate;
  *  - a bias that reaches the kernels: a large bias on one key makes every
  *    output that key's value (a kernel that dropped the bias would fail);
+ *  - the subsampling of the queries (a 1x1 max-pool of stride 2) picks
+ *    exactly every other row and column of the token grid;
  *  - every attention node of the dpt_levit_224 graph holds, for head h,
  *    query i and key j, attention_biases[h, |dy| * res + |dx|] of its own
  *    block's table, the subsampling blocks' queries on the even rows and
@@ -142,6 +144,38 @@ TEST(levit_attention_bias_reaches_the_output) {
     }
 }
 
+/* LeViT's Subsample ([::2, ::2] of the token grid) is a 1x1 max-pool of
+ * stride 2 in the graph: both CPU kernels copy exactly x[2i, 2j], on the
+ * 14 -> 7 and the odd 7 -> 4 grids. */
+TEST(subsample_picks_every_other_token) {
+    static const int sides[2] = {14, 7};
+    for (int s = 0; s < 2; s++) {
+        const int in = sides[s], out = (in - 1) / 2 + 1, C = 5;
+        ds_node n;
+        memset(&n, 0, sizeof n);
+        n.op = DS_OP_MAXPOOL;
+        n.in[0] = 0;
+        n.in[1] = -1;
+        n.a.pool = (ds_pool_attr){1, 1, 2, 2, 0, 0, 0, 0};
+        n.shape[0] = 1, n.shape[1] = out, n.shape[2] = out, n.shape[3] = C;
+        float x[14 * 14 * 5], y[7 * 7 * 5];
+        op_random(x, (size_t)(in * in * C), 7, 3.0f);
+        ds_tensor tx = {x, {1, in, in, C}}, ty = {y, {1, out, out, C}};
+        ds_cpu_ctx ctx = {.n_threads = 2};
+        ds_cpu_op op = {.node = &n, .x = &tx, .y = &ty, .ctx = &ctx};
+        const ds_cpu_kernel *k[2] = {&ds_cpu_ref_kernels[DS_OP_MAXPOOL], &ds_cpu_fast_kernels[DS_OP_MAXPOOL]};
+        for (int i = 0; i < 2; i++) {
+            memset(y, 0, sizeof y);
+            k[i]->run(&op);
+            for (int r = 0; r < out; r++)
+                for (int c = 0; c < out; c++)
+                    CHECK_MSG(!memcmp(y + (r * out + c) * C, x + (2 * r * in + 2 * c) * C, C * sizeof(float)),
+                              "%s kernel, %d -> %d: token (%d, %d) is not x[%d, %d]", i ? "fast" : "reference", in,
+                              out, r, c, 2 * r, 2 * c);
+        }
+    }
+}
+
 /* ---- the graph's gathered biases ---- */
 
 /* Each block's table: value block * 100000 + h * 1000 + r (integers, exact in
@@ -222,6 +256,7 @@ TEST(levit_graph_gathers_attention_biases) {
 int main(void) {
     RUN(levit_attention_matches_reference);
     RUN(levit_attention_bias_reaches_the_output);
+    RUN(subsample_picks_every_other_token);
     RUN(levit_graph_gathers_attention_biases);
     return test_summary();
 }
