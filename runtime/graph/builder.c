@@ -124,21 +124,27 @@ static int same_shape(const int64_t *a, const int64_t *c) {
     return a[0] == c[0] && a[1] == c[1] && a[2] == c[2] && a[3] == c[3];
 }
 
-/* Declares a layer's parameters and receives the tensors the graph uses. */
-static void bind(ds_builder *b, ds_param_decl *d, ds_node *n) {
+/* Declares a layer's parameters and receives the tensors they are. */
+static void bind_refs(ds_builder *b, ds_param_decl *d, ds_tensor_ref *w, ds_tensor_ref *bias) {
+    memset(w, 0, sizeof *w);
+    memset(bias, 0, sizeof *bias);
     if (b->status != DS_OK)
         return;
-    d->weight_name = d->kind == DS_PARAM_TENSOR ? d->name : ds_b_name(b, "%s.weight", d->name);
+    int whole = d->kind == DS_PARAM_TENSOR || d->kind == DS_PARAM_BUFFER;
+    d->weight_name = whole ? d->name : ds_b_name(b, "%s.weight", d->name);
     d->bias_name = (d->has_bias || d->bn) ? ds_b_name(b, "%s.bias", d->name) : NULL;
     if (b->status != DS_OK)
         return;
-    ds_tensor_ref w = {0}, bias = {0};
-    ds_status s = b->binder->bind(b->binder->ctx, d, &w, &bias);
-    if (s != DS_OK) {
+    ds_status s = b->binder->bind(b->binder->ctx, d, w, bias);
+    if (s != DS_OK)
         b->status = s;
-        return;
-    }
-    if (n) {
+}
+
+/* Declares a layer's parameters and receives the tensors the graph uses. */
+static void bind(ds_builder *b, ds_param_decl *d, ds_node *n) {
+    ds_tensor_ref w, bias;
+    bind_refs(b, d, &w, &bias);
+    if (n && b->status == DS_OK) {
         n->w[0] = w;
         n->w[1] = bias;
     }
@@ -379,21 +385,22 @@ ds_val ds_b_layernorm(ds_builder *b, ds_val x, const char *name, float eps) {
     return bind_node(b, &d, n);
 }
 
-ds_val ds_b_linear(ds_builder *b, ds_val x, const char *name, int out, ds_act act,
-                   ds_val residual) {
+/* A linear layer; `has_bias`: the checkpoint holds <name>.bias. */
+static ds_node *linear_node(ds_builder *b, ds_val x, const char *name, int out, bool has_bias,
+                            ds_act act, ds_val residual) {
     if (!live(b, x) || (residual != -1 && !live(b, residual)))
-        return -1;
+        return NULL;
     int64_t s[4];
     memcpy(s, ds_b_shape(b, x), sizeof s);
     int64_t cin = s[3];
     s[3] = out;
     if (residual != -1 && !same_shape(s, ds_b_shape(b, residual))) {
         ds_b_error(b, DS_ERR_INTERNAL, "%s: residual shape differs", name);
-        return -1;
+        return NULL;
     }
     ds_node *n = new_node(b, DS_OP_LINEAR, name, x, residual);
     if (!n)
-        return -1;
+        return NULL;
     n->a.linear.act = act;
     memcpy(n->shape, s, sizeof s);
     ds_param_decl d;
@@ -403,8 +410,30 @@ ds_val ds_b_linear(ds_builder *b, ds_val x, const char *name, int out, ds_act ac
     d.ndim = 2;
     d.shape[0] = out;
     d.shape[1] = cin;
-    d.has_bias = true;
-    return bind_node(b, &d, n);
+    d.has_bias = has_bias;
+    ds_val v = bind_node(b, &d, n);
+    return v < 0 ? NULL : &b->g->nodes[v];
+}
+
+ds_val ds_b_linear_bias(ds_builder *b, ds_val x, const char *name, int out, const ds_tensor_ref *bias,
+                        ds_act act, ds_val residual) {
+    ds_node *n = linear_node(b, x, name, out, false, act, residual);
+    if (!n)
+        return -1;
+    if (bias) {
+        if (bias->ndim != 1 || bias->shape[0] != out) {
+            ds_b_error(b, DS_ERR_INTERNAL, "%s: the bias is not %d long", name, out);
+            return -1;
+        }
+        n->w[1] = *bias;
+    }
+    return index_of(b, n);
+}
+
+ds_val ds_b_linear(ds_builder *b, ds_val x, const char *name, int out, ds_act act,
+                   ds_val residual) {
+    ds_node *n = linear_node(b, x, name, out, true, act, residual);
+    return n ? index_of(b, n) : -1;
 }
 
 ds_val ds_b_attention(ds_builder *b, ds_val qkv, int heads) {
@@ -424,6 +453,55 @@ ds_val ds_b_attention(ds_builder *b, ds_val qkv, int heads) {
     n->a.attn.heads = heads;
     n->a.attn.scale = (float)(1.0 / sqrt((double)(s[3] / heads)));
     memcpy(n->shape, s, sizeof s);
+    return index_of(b, n);
+}
+
+ds_val ds_b_window_attention(ds_builder *b, ds_val qkv, const ds_window_attr *a, const ds_tensor_ref *table,
+                             const ds_tensor_ref *labels, const ds_tensor_ref *head_scale) {
+    if (!live(b, qkv))
+        return -1;
+    int64_t s[4];
+    memcpy(s, ds_b_shape(b, qkv), sizeof s);
+    const int64_t table_shape[3] = {a->heads, 2 * a->win_h - 1, 2 * a->win_w - 1};
+    int bad = a->heads < 1 || s[3] % 3 || (s[3] / 3) % a->heads || a->win_h < 1 || a->win_w < 1 ||
+              a->shift_h < 0 || a->shift_w < 0 || a->shift_h >= a->win_h || a->shift_w >= a->win_w;
+    if (!bad && table)
+        bad = table->ndim != 3 || memcmp(table->shape, table_shape, sizeof table_shape);
+    if (!bad && labels)
+        bad = labels->ndim != 2 || labels->shape[0] != s[1] || labels->shape[1] != s[2];
+    if (!bad && head_scale)
+        bad = head_scale->ndim != 1 || head_scale->shape[0] != a->heads;
+    if (bad) {
+        ds_b_error(b, DS_ERR_INTERNAL,
+                   "window attention: %lldx%lld map of %lld channels, %d heads, window %dx%d, shift %d,%d, "
+                   "or its constants, do not fit", (long long)s[1], (long long)s[2], (long long)s[3],
+                   a->heads, a->win_h, a->win_w, a->shift_h, a->shift_w);
+        return -1;
+    }
+    ds_node *n = new_node(b, DS_OP_WINDOW_ATTENTION, "window_attention", qkv, -1);
+    if (!n)
+        return -1;
+    s[3] /= 3;
+    n->a.win = *a;
+    memcpy(n->shape, s, sizeof s);
+    if (table)
+        n->w[0] = *table;
+    if (labels)
+        n->w[1] = *labels;
+    if (head_scale)
+        n->w[2] = *head_scale;
+    return index_of(b, n);
+}
+
+ds_val ds_b_patch_merge(ds_builder *b, ds_val x) {
+    if (!live(b, x))
+        return -1;
+    int64_t s[4];
+    memcpy(s, ds_b_shape(b, x), sizeof s);
+    ds_node *n = new_node(b, DS_OP_PATCH_MERGE, "patch_merge", x, -1);
+    if (!n)
+        return -1;
+    set_shape(n, s[0], (s[1] + 1) / 2, (s[2] + 1) / 2, 4 * s[3]);
     return index_of(b, n);
 }
 
@@ -502,6 +580,39 @@ ds_val ds_b_reshape(ds_builder *b, ds_val x, int64_t N, int64_t h, int64_t w, in
         return -1;
     memcpy(n->shape, s, sizeof s);
     return index_of(b, n);
+}
+
+void ds_b_param(ds_builder *b, ds_param_kind kind, const char *name, int ndim, const int64_t *shape,
+                bool has_bias, ds_tensor_ref *w, ds_tensor_ref *bias) {
+    ds_param_decl d;
+    memset(&d, 0, sizeof d);
+    d.kind = kind;
+    d.name = name;
+    d.ndim = ndim;
+    for (int i = 0; i < ndim && i < 4; i++)
+        d.shape[i] = shape[i];
+    d.has_bias = has_bias;
+    ds_tensor_ref unused_bias;
+    bind_refs(b, &d, w, bias ? bias : &unused_bias);
+}
+
+bool ds_b_lists_params(const ds_builder *b) { return b->binder->declare_unused; }
+
+void ds_b_buffer(ds_builder *b, const char *name, int ndim, const int64_t *shape, bool is_int64,
+                 const float *expect) {
+    if (b->status != DS_OK || !ds_b_lists_params(b))
+        return;
+    ds_param_decl d;
+    memset(&d, 0, sizeof d);
+    d.kind = DS_PARAM_BUFFER;
+    d.name = name;
+    d.ndim = ndim;
+    for (int i = 0; i < ndim && i < 4; i++)
+        d.shape[i] = shape[i];
+    d.unused = true;
+    d.expect = expect;
+    d.is_int64 = is_int64;
+    bind(b, &d, NULL);
 }
 
 void ds_b_unused(ds_builder *b, ds_param_kind kind, const char *name, int ndim,
