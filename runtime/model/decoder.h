@@ -21,4 +21,9 @@ ds_val ds_decoder_fusion(ds_builder *b, int n, ds_val x0, ds_val x1, int out_h, 
  * Marks head_pre_relu (before the last ReLU) and sets the graph output. */
 void ds_decoder_head(ds_builder *b, ds_val x, int mid, bool align_corners);
 
+/* DPTDepthModel's scratch on the four backbone maps (features 256):
+ * layerN_rn, refinenet4 -> 1 (each resized to the next level's size, the
+ * last x2), then the head (mid 128, align_corners). */
+void ds_decoder_dpt(ds_builder *b, const ds_val layer[4]);
+
 #endif
