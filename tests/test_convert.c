@@ -122,7 +122,7 @@ static void reference_fold(const ds_param_decl *d, float **w_out, float **b_out,
         free(w);
         w = out;
         bias = formula_1d(d->name, "bias", s[1]);
-    } else if (d->kind == DS_PARAM_LINEAR || d->kind == DS_PARAM_NORM) {
+    } else if ((d->kind == DS_PARAM_LINEAR || d->kind == DS_PARAM_NORM) && d->has_bias) {
         bias = formula_1d(d->name, "bias", s[0]);
     }
     *w_out = w;
@@ -195,6 +195,17 @@ TEST(synth_small_folds_like_reference) { check_synth_model(DS_ARCH_MIDAS_V21_SMA
 TEST(synth_v21_384_folds_like_reference) { check_synth_model(DS_ARCH_MIDAS_V21_384); }
 TEST(synth_dpt_hybrid_folds_like_reference) { check_synth_model(DS_ARCH_DPT_HYBRID_384); }
 TEST(synth_dpt_large_folds_like_reference) { check_synth_model(DS_ARCH_DPT_LARGE_384); }
+/* every kind Swin v2 adds: linears without bias, q/v biases, logit scales (not the buffers: never stored) */
+TEST(synth_swin2_tiny_folds_like_reference) { check_synth_model(DS_ARCH_DPT_SWIN2_TINY_256); }
+
+/* The published check values of the Swin v2 rows of the formula. */
+TEST(swin2_formula_rows_match_published_check_values) {
+    const char *ls = "pretrained.model.layers.0.blocks.0.attn.logit_scale";
+    const int64_t ls_shape[3] = {3, 1, 1}, qb_shape[1] = {96};
+    CHECK(bits(ds_synth_value(ls, 3, ls_shape, ds_synth_seed(ls), 0)) == 0x3fdd9d2c);
+    const char *qb = "pretrained.model.layers.0.blocks.0.attn.q_bias";
+    CHECK(bits(ds_synth_value(qb, 1, qb_shape, ds_synth_seed(qb), 0)) == 0xbdc6a127);
+}
 
 TEST(metadata_describes_the_model) {
     char path[512];
@@ -339,6 +350,47 @@ TEST(wrong_architecture_is_refused) {
     ds_ckpt_free(&other);
 }
 
+/* A checkpoint's buffer must hold what the model computes: dpt_swin_large_384's
+ * declarations up to its first relative_position_index (int64), as computed,
+ * get the conversion past it (to the next tensor, missing here); one value
+ * changed, it is refused by name. */
+TEST(changed_buffer_is_refused) {
+    ds_arch_plan plan;
+    CHECK_OK(ds_arch_plan_make(DS_ARCH_DPT_SWIN_LARGE_384, &plan));
+    ds_ckpt ck;
+    memset(&ck, 0, sizeof ck);
+    const ds_param_decl *buffer = NULL;
+    for (size_t i = 0; i < plan.n_decls && !buffer; i++) {
+        const ds_param_decl *d = &plan.decls[i];
+        ds_raw_key keys[DS_RAW_KEYS_MAX];
+        const int nk = ds_raw_keys(d, keys);
+        for (int k = 0; k < nk; k++) {
+            int64_t n = 1;
+            for (int j = 0; j < keys[k].ndim; j++)
+                n *= keys[k].shape[j];
+            void *data = malloc((size_t)n * 8 + 1);
+            CHECK(data);
+            for (int64_t j = 0; keys[k].is_int64 && j < n; j++)
+                ((int64_t *)data)[j] = (int64_t)d->expect[j];
+            if (!keys[k].is_int64)
+                ds_synth_fill(keys[k].name, keys[k].ndim, keys[k].shape, data);
+            CHECK_OK(ds_ckpt_push(&ck, strdup(keys[k].name), keys[k].is_int64 ? DS_I64 : DS_F32, keys[k].ndim,
+                                  keys[k].shape, data, (size_t)n * (keys[k].is_int64 ? 8 : 4)));
+        }
+        if (d->kind == DS_PARAM_BUFFER && d->is_int64)
+            buffer = d;
+    }
+    CHECK(buffer && strstr(buffer->name, "relative_position_index"));
+    CHECK_FAILS(convert_small(&ck, DS_ARCH_DPT_SWIN_LARGE_384), DS_ERR_MODEL, "missing tensor");
+    ((int64_t *)find_mut(&ck, buffer->name)->owned)[5] += 1;
+    char needle[300];
+    snprintf(needle, sizeof needle, "buffer '%s' holds 260 at element 5 where dpt_swin_large_384 computes 259",
+             buffer->name);
+    CHECK_FAILS(convert_small(&ck, DS_ARCH_DPT_SWIN_LARGE_384), DS_ERR_MODEL, needle);
+    ds_ckpt_free(&ck);
+    ds_arch_plan_free(&plan);
+}
+
 TEST(integer_weight_is_refused) {
     ds_ckpt ck;
     CHECK_OK(ds_synth_ckpt(DS_ARCH_MIDAS_V21_SMALL_256, &ck));
@@ -384,6 +436,8 @@ int main(void) {
     RUN(synth_v21_384_folds_like_reference);
     RUN(synth_dpt_hybrid_folds_like_reference);
     RUN(synth_dpt_large_folds_like_reference);
+    RUN(synth_swin2_tiny_folds_like_reference);
+    RUN(swin2_formula_rows_match_published_check_values);
     RUN(metadata_describes_the_model);
     RUN(f16_weights_are_the_rounded_f32_weights);
     RUN(detects_each_architecture);
@@ -392,6 +446,7 @@ int main(void) {
     RUN(unexpected_tensor_is_named);
     RUN(wrong_architecture_is_refused);
     RUN(integer_weight_is_refused);
+    RUN(changed_buffer_is_refused);
     RUN(data_parallel_prefix_and_f16_input_are_accepted);
     return test_summary();
 }
