@@ -8,8 +8,9 @@
  * and v into the thread's workspace (T x head_dim each, T the window's
  * tokens), then per block of up to 64 queries: scores = q k^T (sgemm), plus
  * the head's bias table (flipped once per task so that a query's biases
- * along a key row are contiguous) and the -100 region mask, a row softmax,
- * and probabilities x v (sgemm) scattered back to the queries' places. The
+ * along a key row are contiguous) and, in a window that spans regions, the
+ * -100 region mask; exp, then probabilities x v (sgemm) scattered back to
+ * the queries' places and divided by the softmax sums there. The
  * scores of a block (64 x 576 floats for Swin v2's largest windows) stay in
  * the thread's L2. OpenMP OpenBLAS runs the sgemms on the calling thread.
  */
@@ -30,6 +31,7 @@ typedef struct task_ws {
     float *q, *k, *v; /* (T, hd) each */
     float *s;       /* (BQ, T) scores, then probabilities */
     float *out;     /* (BQ, hd) */
+    float *inv;     /* (BQ) 1 / each query's softmax sum */
 } task_ws;
 
 static size_t align16(size_t n) { return (n + 15) / 16 * 16; }
@@ -38,9 +40,9 @@ static size_t task_floats(const ds_node *n, size_t *parts) {
     const ds_window_attr *a = &n->a.win;
     const size_t T = (size_t)a->win_h * (size_t)a->win_w, hd = (size_t)(n->shape[3] / a->heads);
     const size_t sizes[7] = {2 * T, T, (size_t)(2 * a->win_h - 1) * (size_t)(2 * a->win_w - 1), 3 * T * hd,
-                             BQ * T, BQ * hd, 0};
+                             BQ * T, BQ * hd, BQ};
     size_t total = 0;
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 7; i++) {
         if (parts)
             parts[i] = total;
         total += align16(sizes[i]);
@@ -53,11 +55,11 @@ size_t ds_fast_window_attention_scratch(const ds_node *n, int n_threads) {
 }
 
 static task_ws carve(const ds_node *n, float *base) {
-    size_t at[6];
+    size_t at[7];
     task_floats(n, at);
     const int64_t T = (int64_t)n->a.win.win_h * n->a.win.win_w, hd = n->shape[3] / n->a.win.heads;
     task_ws w = {(int64_t *)(base + at[0]), base + at[1], base + at[2], base + at[3], NULL, NULL,
-                 base + at[4], base + at[5]};
+                 base + at[4], base + at[5], base + at[6]};
     w.k = w.q + T * hd;
     w.v = w.k + T * hd;
     return w;
@@ -86,13 +88,16 @@ static void window_task(const ds_cpu_op *op, const float *qkv, float *y, int64_t
     const int64_t bw = 2 * a->win_w - 1, bh = 2 * a->win_h - 1;
     const float scale = op->w2 ? op->w2[h] : a->scale;
     const ds_vec_ops *vec = ds_vec();
+    int masked = 0; /* a window whose tokens all share one region needs no mask */
     for (int64_t t = 0; t < T; t++) {
         const int64_t r = ds_window_first(wy, a->win_h) + t / tw, c = ds_window_first(wx, a->win_w) + t % tw;
         const int64_t p = ds_window_unroll(r, H, a->shift_h) * W + ds_window_unroll(c, W, a->shift_w);
         const float *tok = qkv + p * 3 * C + h * hd;
         w->pos[t] = p;
-        if (op->b)
+        if (op->b) {
             w->label[t] = op->b[r * W + c];
+            masked |= w->label[t] != w->label[0];
+        }
         load_row(w->q + t * hd, tok, hd, a->cosine, scale);
         load_row(w->k + t * hd, tok + C, hd, a->cosine, 1.0f);
         memcpy(w->v + t * hd, tok + 2 * C, (size_t)hd * sizeof(float));
@@ -111,23 +116,24 @@ static void window_task(const ds_cpu_op *op, const float *qkv, float *y, int64_t
             const int64_t ai = (q0 + i) / tw, bi = (q0 + i) % tw;
             if (op->w) /* flipped index of (ai - aj, bi - bj) = (aj - ai + win_h - 1, bj - bi + win_w - 1) */
                 for (int64_t aj = 0; aj < th; aj++) {
-                    const float *f = w->flip + (aj - ai + a->win_h - 1) * bw + (a->win_w - 1 - bi);
                     float *sr = row + aj * tw;
-                    for (int64_t bj = 0; bj < tw; bj++)
-                        sr[bj] += f[bj];
+                    vec->add_act(sr, sr, w->flip + (aj - ai + a->win_h - 1) * bw + (a->win_w - 1 - bi), NULL,
+                                 (size_t)tw, DS_ACT_NONE);
                 }
-            if (op->b) {
+            if (masked) {
                 const float li = w->label[q0 + i];
                 for (int64_t j = 0; j < T; j++)
                     row[j] += w->label[j] != li ? DS_WINDOW_MASK_VALUE : 0.0f;
             }
-            const float inv = 1.0f / vec->exp_sum(row, (size_t)T);
-            vec->scale(row, (size_t)T, inv);
+            w->inv[i] = 1.0f / vec->exp_sum(row, (size_t)T);
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)bq, (blasint)hd, (blasint)T, 1.0f, w->s,
                     (blasint)T, w->v, (blasint)hd, 0.0f, w->out, (blasint)hd);
-        for (int64_t i = 0; i < bq; i++)
-            memcpy(y + w->pos[q0 + i] * C + h * hd, w->out + i * hd, (size_t)hd * sizeof(float));
+        for (int64_t i = 0; i < bq; i++) { /* the softmax's division, on hd values instead of T */
+            float *dst = y + w->pos[q0 + i] * C + h * hd;
+            memcpy(dst, w->out + i * hd, (size_t)hd * sizeof(float));
+            vec->scale(dst, (size_t)hd, w->inv[i]);
+        }
     }
 }
 
