@@ -102,6 +102,10 @@ done
 
 expect fixed_size_refuses_height 1 "dpt_swin2_tiny_256 takes 256x256 inputs only, not a network height of 320" -- \
     "$DS_BIN" depth -q --model "$MD/dpt_swin2_tiny_256.gguf" --height 320 $R/dpt_swin2_tiny_256/pipeline_211x157/image.png -o "$T/h"
+for A in dpt_swin2_large_384 dpt_swin2_base_384 dpt_swin2_tiny_256 dpt_swin_large_384; do
+    expect ${A}_download_named 1 "https://github.com/isl-org/MiDaS/releases/download/v3_1/$A.pt" -- \
+        env DEPTHSOLVE_MODELS="$T/empty-store" "$DS_BIN" depth --model $A $R/dpt_swin2_tiny_256/pipeline_211x157/image.png -o "$T/n"
+done
 "$DS_BIN" depth --help | grep -q "dpt_swin2_tiny_256" && "$DS_BIN" depth --help | grep -q "stretched" &&
     pass depth_help_names_swin_and_the_stretch || fail depth_help_names_swin_and_the_stretch "not in --help"
 rm -rf "$T"
