@@ -20,14 +20,13 @@ tensors() { "$DS_BIN" info --tensors "$1" | sed -n '/^  tensors (name/,$p'; }
 
 if has_torch; then
     A=dpt_swin2_tiny_256
-    "$PY" tests/swin_checkpoint.py $R/$A/keys.tsv "$T/t.pt" zip &&
+    mask=pretrained.model.layers.0.blocks.1.attn_mask
+    "$PY" tests/swin_checkpoint.py $R/$A/keys.tsv "$T/t.pt" zip $mask "$T/bad.pt" &&
         "$DS_BIN" convert -q "$T/t.pt" -o "$T/t.gguf" && tensors "$T/t.gguf" >"$T/a" &&
         tensors "$MD/$A.gguf" >"$T/b" && [ "$(wc -l <"$T/a")" -gt 250 ] && cmp -s "$T/a" "$T/b" &&
         pass swin2_tiny_checkpoint_converts_to_synth || fail swin2_tiny_checkpoint_converts_to_synth "exit $? or tensors differ"
     "$DS_BIN" info "$T/t.pt" | grep -q "architecture: $A" && pass info_names_swin2_tiny ||
         fail info_names_swin2_tiny "$("$DS_BIN" info "$T/t.pt" 2>&1 | head -3)"
-    mask=pretrained.model.layers.0.blocks.1.attn_mask
-    "$PY" tests/swin_checkpoint.py $R/$A/keys.tsv "$T/bad.pt" zip $mask
     expect changed_attn_mask_refused 1 "buffer '$mask' holds 1 at element 0 where $A computes 0" -- \
         "$DS_BIN" convert -q "$T/bad.pt" -o "$T/bad.gguf"
     [ ! -e "$T/bad.gguf" ] && pass refused_checkpoint_leaves_no_file || fail refused_checkpoint_leaves_no_file "file exists"

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes a real torch.save checkpoint of a Swin model's full key set (tests/cli_swin.sh).
 
-  swin_checkpoint.py KEYS_TSV OUT.pt zip|legacy [TAMPER_KEY]
+  swin_checkpoint.py KEYS_TSV OUT.pt zip|legacy [TAMPER_KEY TAMPERED.pt]
 
 Every key of keys.tsv with its shape and dtype. Parameters get the synthetic
 formula's values (bench/synth_weights.py), so the file converts to exactly
@@ -9,7 +9,8 @@ what `depthsolve synth` writes. Buffers (kind `buffer`) get the values
 timm 0.6.13 computes, written here from timm's code independently of the
 engine: relative_position_index (get_relative_position_index) and the
 shifted windows' attn_mask (three bands per axis, -100 between bands).
-TAMPER_KEY: that buffer's first value is changed (the converter must refuse it).
+TAMPERED.pt: the same with TAMPER_KEY's first value changed (the converter
+must refuse it), written by the same run.
 """
 import math
 import os
@@ -49,7 +50,7 @@ def attn_mask(windows, tokens):
 
 def main():
     keys, out, fmt = sys.argv[1:4]
-    tamper = sys.argv[4] if len(sys.argv) > 4 else None
+    tamper, tampered_out = sys.argv[4:6] if len(sys.argv) > 5 else (None, None)
     rows = []
     for line in open(keys).read().splitlines()[1:]:
         name, dtype, shape, kind = line.split("\t")
@@ -62,11 +63,12 @@ def main():
             assert tuple(t.shape) == shape and str(t.dtype) == "torch." + dtype, name
         else:
             t = torch.from_numpy(synth_weights.value(name, shape))
-        if name == tamper:
-            t = t.clone()
-            t.view(-1)[0] += 1
         sd[name] = t
     torch.save(sd, out, _use_new_zipfile_serialization=fmt == "zip")
+    if tamper:
+        sd[tamper] = sd[tamper].clone()
+        sd[tamper].view(-1)[0] += 1
+        torch.save(sd, tampered_out, _use_new_zipfile_serialization=fmt == "zip")
 
 
 if __name__ == "__main__":
