@@ -582,8 +582,8 @@ ds_val ds_b_reshape(ds_builder *b, ds_val x, int64_t N, int64_t h, int64_t w, in
     return index_of(b, n);
 }
 
-void ds_b_param(ds_builder *b, ds_param_kind kind, const char *name, int ndim, const int64_t *shape,
-                bool has_bias, ds_tensor_ref *w, ds_tensor_ref *bias) {
+/* A declaration of `kind` for <name>, of the given PyTorch shape. */
+static ds_param_decl decl_of(ds_param_kind kind, const char *name, int ndim, const int64_t *shape, bool has_bias) {
     ds_param_decl d;
     memset(&d, 0, sizeof d);
     d.kind = kind;
@@ -592,6 +592,12 @@ void ds_b_param(ds_builder *b, ds_param_kind kind, const char *name, int ndim, c
     for (int i = 0; i < ndim && i < 4; i++)
         d.shape[i] = shape[i];
     d.has_bias = has_bias;
+    return d;
+}
+
+void ds_b_param(ds_builder *b, ds_param_kind kind, const char *name, int ndim, const int64_t *shape,
+                bool has_bias, ds_tensor_ref *w, ds_tensor_ref *bias) {
+    ds_param_decl d = decl_of(kind, name, ndim, shape, has_bias);
     ds_tensor_ref unused_bias;
     bind_refs(b, &d, w, bias ? bias : &unused_bias);
 }
@@ -602,13 +608,7 @@ void ds_b_buffer(ds_builder *b, const char *name, int ndim, const int64_t *shape
                  const float *expect) {
     if (b->status != DS_OK || !ds_b_lists_params(b))
         return;
-    ds_param_decl d;
-    memset(&d, 0, sizeof d);
-    d.kind = DS_PARAM_BUFFER;
-    d.name = name;
-    d.ndim = ndim;
-    for (int i = 0; i < ndim && i < 4; i++)
-        d.shape[i] = shape[i];
+    ds_param_decl d = decl_of(DS_PARAM_BUFFER, name, ndim, shape, false);
     d.unused = true;
     d.expect = expect;
     d.is_int64 = is_int64;
@@ -619,14 +619,7 @@ void ds_b_unused(ds_builder *b, ds_param_kind kind, const char *name, int ndim,
                  const int64_t *shape, bool has_bias) {
     if (b->status != DS_OK || !b->binder->declare_unused)
         return;
-    ds_param_decl d;
-    memset(&d, 0, sizeof d);
-    d.kind = kind;
-    d.name = name;
-    d.ndim = ndim;
-    for (int i = 0; i < ndim && i < 4; i++)
-        d.shape[i] = shape[i];
-    d.has_bias = has_bias;
+    ds_param_decl d = decl_of(kind, name, ndim, shape, has_bias);
     d.unused = true;
     bind(b, &d, NULL);
 }
