@@ -26,7 +26,8 @@ enum {
     WA_KEYS = 32, /* keys per shared-memory tile */
     WA_MAX_GROUP = 8,
     WA_MAX_BLOCK = 256, /* threads per block: the launch bound */
-    WA_MIN_BLOCKS = 3,  /* per SM: caps registers at 80, as attention.cu */
+    WA_MIN_BLOCKS = 2,  /* per SM: caps registers at 128 (at 80, as attention.cu, the masks and
+                         * the table make sm_75 spill) */
 };
 
 static_assert(WINDOW_ATTENTION_MAX_HEAD_DIM == WA_DIMS * WA_MAX_GROUP, "kernels.h's head_dim bound");
@@ -44,8 +45,10 @@ static __device__ int map_of(const ds_window_attr &a, int H, int W, int rolled) 
 
 /* grid.x: tiles of blockDim.x / G queries of a window; grid.y: (n, window, head).
  * Dynamic shared memory: the K and V tiles (WA_KEYS, G * WA_DIMS) each, zero
- * beyond head_dim and the window's last key; the tile's inverse key norms and
- * labels (WA_KEYS each); the scores (blockDim.x / G, WA_KEYS). */
+ * beyond head_dim and the window's last key; the tile's inverse key norms,
+ * labels and bias-table offsets (WA_KEYS each); the scores (blockDim.x / G,
+ * WA_KEYS). A score's table entry is the query's offset plus the key's:
+ * ds_window_bias_index split in two, no division in the score loop. */
 static __global__ __launch_bounds__(WA_MAX_BLOCK, WA_MIN_BLOCKS) void window_attention_kernel(
     const float *qkv /* (N, H, W, 3, heads, hd) */, float *y /* (N, H, W, heads, hd) */,
     const float *table /* (heads, 2 win_h - 1, 2 win_w - 1) or NULL */, const float *labels /* (H, W) or NULL */,
@@ -53,7 +56,8 @@ static __global__ __launch_bounds__(WA_MAX_BLOCK, WA_MIN_BLOCKS) void window_att
     DS_DYNAMIC_SHARED(float, smem);
     const int hdp = group * WA_DIMS; /* the tile's row length */
     float *ks = smem, *vs = ks + WA_KEYS * hdp, *kinv = vs + WA_KEYS * hdp, *klab = kinv + WA_KEYS;
-    float *scores = klab + WA_KEYS;
+    int *koff = (int *)(klab + WA_KEYS);
+    float *scores = klab + 2 * WA_KEYS;
     const int C = a.heads * hd, nwx = (int)ds_window_count(W, a.win_w);
     const int nw = nwx * (int)ds_window_count(H, a.win_h);
     const int h = (int)blockIdx.y % a.heads, win = (int)blockIdx.y / a.heads % nw;
@@ -82,9 +86,9 @@ static __global__ __launch_bounds__(WA_MAX_BLOCK, WA_MIN_BLOCKS) void window_att
     DS_UNROLL
     for (int i = 0; i < WA_DIMS; i++)
         q[i] *= f;
-    const int ai = (active ? qi : 0) / tw, bi = (active ? qi : 0) % tw;
-    const float lq = labels ? labels[rq] : 0.0f;
     const int bw = 2 * a.win_w - 1;
+    const int qoff = ((active ? qi : 0) / tw + a.win_h - 1) * bw + (active ? qi : 0) % tw + a.win_w - 1;
+    const float lq = labels ? labels[rq] : 0.0f;
     const float *bias = table ? table + h * (2 * a.win_h - 1) * bw : NULL;
     float m = -INFINITY, l = 0.0f; /* running max and sum of exp(score - m) */
     for (int j0 = 0; j0 < T; j0 += WA_KEYS) {
@@ -101,6 +105,7 @@ static __global__ __launch_bounds__(WA_MAX_BLOCK, WA_MIN_BLOCKS) void window_att
         for (int j = (int)threadIdx.x; j < nk; j += (int)blockDim.x) {
             klab[j] = labels ? labels[rolled_of(a, W, wy, wx, tw, j0 + j)] : 0.0f;
             kinv[j] = 1.0f;
+            koff[j] = -((j0 + j) / tw * bw + (j0 + j) % tw);
         }
         __syncthreads();
         if (a.cosine) { /* the same branch for every thread */
@@ -122,10 +127,9 @@ static __global__ __launch_bounds__(WA_MAX_BLOCK, WA_MIN_BLOCKS) void window_att
                 part += q[i] * kr[i];
             for (int off = 1; off < group; off <<= 1)
                 part += __shfl_xor_sync(0xffffffffu, part, off);
-            const int t = j0 + j;
             float sj = part * kinv[j];
             if (bias)
-                sj += bias[(ai - t / tw + a.win_h - 1) * bw + bi - t % tw + a.win_w - 1]; /* ds_window_bias_index */
+                sj += bias[qoff + koff[j]];
             if (klab[j] != lq)
                 sj += DS_WINDOW_MASK_VALUE;
             mt = fmaxf(mt, sj);
@@ -204,7 +208,7 @@ ds_status op_window_attention(const kern_ctx *k, const gpu_op *op) {
                        block, (int)WA_MAX_BLOCK);
     const int queries = block / group;
     const int64_t tokens = (int64_t)a->win_h * a->win_w; /* of a whole window */
-    const size_t smem = ((size_t)2 * group * WA_DIMS + 2 + (size_t)queries) * WA_KEYS * sizeof(float);
+    const size_t smem = ((size_t)2 * group * WA_DIMS + 3 + (size_t)queries) * WA_KEYS * sizeof(float);
     return DS_LAUNCH(window_attention_kernel, dim3((unsigned)((tokens + queries - 1) / queries),
                                                    (unsigned)(d[0] * windows * a->heads)),
                      block, smem, k->stream, op->x->data, op->y->data, op->w, op->b, op->w2, *a, (int)d[1],
