@@ -64,6 +64,12 @@ def value(key: str, shape) -> np.ndarray:
         v = np.float32(0.1) * u
     elif leaf == "attention_biases":  # LeViT
         v = u
+    elif leaf == "relative_position_bias_table":
+        v = u
+    elif leaf == "logit_scale":
+        v = np.float32(1.5) + np.float32(0.5) * u
+    elif leaf in ("q_bias", "v_bias"):
+        v = np.float32(0.1) * u
     else:
         v = np.float32(0.02) * u
     return v.astype(np.float32).reshape(shape)
@@ -81,7 +87,7 @@ def read_keys(path):
     with open(path) as f:
         next(f)
         for line in f:
-            key, dtype, shape = line.split()[:3]
+            key, dtype, shape = line.split()[:3]  # v3.1 files add a 4th column, the kind
             dims = () if shape == "scalar" else tuple(int(s) for s in shape.split("x"))
             rows.append((key, dtype, dims))
     return rows
@@ -94,4 +100,7 @@ if __name__ == "__main__":
     assert value("pretrained.layer1.1.running_var", (32,))[0].view(np.uint32) == 0x3FFEEACC
     assert value("pretrained.layer1.1.weight", (32,))[1].view(np.uint32) == 0x3F805C14
     assert value("pretrained.model.blocks.0.m.attention_biases", (6, 196))[0, 0].view(np.uint32) == 0xBF3BCC04
+    swin2 = "pretrained.model.layers.0.blocks.0.attn."
+    assert value(swin2 + "logit_scale", (3, 1, 1)).ravel()[0].view(np.uint32) == 0x3FDD9D2C
+    assert value(swin2 + "q_bias", (96,))[0].view(np.uint32) == 0xBDC6A127
     print("check values ok")

@@ -62,6 +62,12 @@ ds_status op_conv_transpose(const kern_ctx *k, const gpu_op *op); /* DS_OP_CONV_
  * ATTENTION_MAX_HEAD_DIM. */
 enum { ATTENTION_MAX_HEAD_DIM = 128 };
 ds_status op_attention(const kern_ctx *k, const gpu_op *op);
+/* DS_OP_WINDOW_ATTENTION: w = bias table, b = region labels, w2 = head
+ * scales (graph.h), each optional; flash-style within each window, read
+ * and written in place in the maps; head_dim up to WINDOW_ATTENTION_MAX_HEAD_DIM. */
+enum { WINDOW_ATTENTION_MAX_HEAD_DIM = 128 };
+ds_status op_window_attention(const kern_ctx *k, const gpu_op *op);
+ds_status op_patch_merge(const kern_ctx *k, const gpu_op *op);   /* DS_OP_PATCH_MERGE */
 ds_status op_pos_embed(const kern_ctx *k, const gpu_op *op);     /* DS_OP_POS_EMBED */
 ds_status op_prepend_token(const kern_ctx *k, const gpu_op *op); /* DS_OP_PREPEND_TOKEN */
 ds_status op_readout_cat(const kern_ctx *k, const gpu_op *op);   /* DS_OP_READOUT_CAT */

@@ -73,6 +73,10 @@ typedef enum ds_arch {
     DS_ARCH_MIDAS_V21_384,
     DS_ARCH_DPT_HYBRID_384,
     DS_ARCH_DPT_LARGE_384,
+    DS_ARCH_DPT_SWIN2_LARGE_384,
+    DS_ARCH_DPT_SWIN2_BASE_384,
+    DS_ARCH_DPT_SWIN2_TINY_256,
+    DS_ARCH_DPT_SWIN_LARGE_384,
     DS_ARCH_DPT_LEVIT_224,
     DS_ARCH_COUNT
 } ds_arch;
@@ -166,7 +170,7 @@ typedef struct ds_model_info {
     int64_t n_params;
     int n_threads;          /* CPU threads the engine uses */
     const char *device;     /* the backend that runs it: "cpu", "cuda", "cuda-emu" */
-    int fixed_size;         /* 1: the network takes net_size x net_size only (dpt_levit_224):
+    int fixed_size;         /* 1: the network takes net_size x net_size only (Swin, LeViT):
                                every photo is stretched to it, as run.py does */
 } ds_model_info;
 

@@ -18,6 +18,8 @@ static const char *const RELEASE = "https://github.com/isl-org/MiDaS/releases/do
 static const char *const RELEASE_TAG[DS_ARCH_COUNT] = {
     [DS_ARCH_MIDAS_V21_SMALL_256] = "v2_1", [DS_ARCH_MIDAS_V21_384] = "v2_1",
     [DS_ARCH_DPT_HYBRID_384] = "v3",        [DS_ARCH_DPT_LARGE_384] = "v3",
+    [DS_ARCH_DPT_SWIN2_LARGE_384] = "v3_1", [DS_ARCH_DPT_SWIN2_BASE_384] = "v3_1",
+    [DS_ARCH_DPT_SWIN2_TINY_256] = "v3_1",  [DS_ARCH_DPT_SWIN_LARGE_384] = "v3_1",
     [DS_ARCH_DPT_LEVIT_224] = "v3_1",
 };
 
@@ -89,10 +91,10 @@ ds_status ds_open_model(const char *spec, ds_engine_params *p, ds_engine **out) 
     if (arch == DS_ARCH_UNKNOWN) {
         if (strchr(spec, '/') || strchr(spec, '.'))
             return ds_fail(DS_ERR_IO, "%s: no such model file", spec);
-        char names[512] = "";
-        for (int i = 0; i < DS_ARCH_COUNT; i++)
-            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "",
-                     ds_arch_name((ds_arch)i));
+        char names[1024] = "";
+        for (int a = 0; a < DS_ARCH_COUNT; a++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", a ? ", " : "",
+                     ds_arch_name((ds_arch)a));
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "unknown model '%s': give a .gguf/.pt file or one of %s", spec,
                        names);
     }

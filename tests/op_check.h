@@ -49,6 +49,12 @@ op_check_result op_check(const ds_node *node, const int64_t x_shape[4], const in
                          size_t w_len, size_t b_len, float scale_w, const ds_cpu_kernel *fast,
                          int n_threads, uint64_t seed);
 
+/* op_check with the node's weights given: w, b and w2 as ds_cpu_op takes
+ * them (graph.h's slots 0, 1, 2), NULL where absent. */
+op_check_result op_check_given(const ds_node *node, const int64_t x_shape[4], const int64_t *r_shape,
+                               const float *w, const float *b, const float *w2, const ds_cpu_kernel *fast,
+                               int n_threads, uint64_t seed);
+
 #ifdef __cplusplus
 }
 #endif

@@ -107,6 +107,10 @@ TEST(v21_384_keys_match_real_model) { check_arch_keys(DS_ARCH_MIDAS_V21_384); }
 TEST(dpt_hybrid_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_HYBRID_384); }
 TEST(dpt_large_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_LARGE_384); }
 TEST(dpt_levit_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_LEVIT_224); }
+TEST(swin2_large_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_SWIN2_LARGE_384); }
+TEST(swin2_base_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_SWIN2_BASE_384); }
+TEST(swin2_tiny_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_SWIN2_TINY_256); }
+TEST(swin_large_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_SWIN_LARGE_384); }
 
 static ds_status no_weights(void *ctx, const ds_param_decl *d, ds_tensor_ref *w,
                             ds_tensor_ref *b) {
@@ -129,7 +133,7 @@ TEST(stage_shapes_follow_input_size) {
     static const int sizes[][2] = {{64, 96}, {96, 64}, {32, 32}, {224, 160}, {384, 672}};
     for (int a = 0; a < DS_ARCH_COUNT; a++) {
         if (ds_arch_get((ds_arch)a)->fixed_size)
-            continue; /* below */
+            continue; /* one size: swin_stages_and_windows */
         for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
             int h = sizes[i][0], w = sizes[i][1];
             ds_graph g;
@@ -183,6 +187,51 @@ TEST(levit_stage_shapes) {
     ds_graph_free(&g);
 }
 
+/* Each Swin network at its one size: the four stage maps, and where the
+ * windows are clipped (one window over the stage) and shifted (odd blocks of
+ * stages larger than the window only). */
+TEST(swin_stages_and_windows) {
+    ds_param_binder binder = {.bind = no_weights};
+    static const struct {
+        ds_arch arch;
+        int size, c0, windows[4], shifted;
+    } nets[] = {
+        {DS_ARCH_DPT_SWIN2_LARGE_384, 384, 192, {24, 24, 24, 12}, 2},
+        {DS_ARCH_DPT_SWIN2_BASE_384, 384, 128, {24, 24, 24, 12}, 2},
+        {DS_ARCH_DPT_SWIN2_TINY_256, 256, 96, {16, 16, 16, 8}, 2},
+        {DS_ARCH_DPT_SWIN_LARGE_384, 384, 192, {12, 12, 12, 12}, 11}, /* stage 2 (24 > 12) shifts too */
+    };
+    for (size_t k = 0; k < sizeof nets / sizeof *nets; k++) {
+        ds_graph g;
+        CHECK_OK(ds_arch_build(nets[k].arch, nets[k].size, nets[k].size, &binder, &g));
+        for (int s = 0; s < 4; s++) {
+            char name[32];
+            snprintf(name, sizeof name, "pretrained_layer%d", s + 1);
+            const int res = nets[k].size / (4 << s);
+            CHECK_MSG(shape_is(mark_shape(&g, name), res, res, (int64_t)nets[k].c0 << s), "%s %s",
+                      ds_arch_name(nets[k].arch), name);
+        }
+        CHECK(shape_is(g.nodes[g.output].shape, nets[k].size, nets[k].size, 1));
+        int shifted = 0;
+        for (int i = 0; i < g.n_nodes; i++) {
+            const ds_node *n = &g.nodes[i];
+            if (n->op != DS_OP_WINDOW_ATTENTION)
+                continue;
+            const int s = n->shape[3] == nets[k].c0 ? 0 : n->shape[3] == 2 * nets[k].c0 ? 1
+                          : n->shape[3] == 4 * nets[k].c0 ? 2 : 3;
+            CHECK_MSG(n->a.win.win_h == nets[k].windows[s] && n->a.win.win_w == nets[k].windows[s],
+                      "%s stage %d: window %d", ds_arch_name(nets[k].arch), s, n->a.win.win_h);
+            if (n->a.win.shift_h) {
+                shifted++;
+                CHECK(n->a.win.shift_h == n->a.win.win_h / 2 && n->w[1].data); /* and its labels */
+            }
+            CHECK(n->a.win.cosine == (nets[k].arch != DS_ARCH_DPT_SWIN_LARGE_384));
+        }
+        CHECK_MSG(shifted == nets[k].shifted, "%s: %d shifted blocks", ds_arch_name(nets[k].arch), shifted);
+        ds_graph_free(&g);
+    }
+}
+
 TEST(rejects_sizes_the_network_does_not_take) {
     ds_param_binder binder = {.bind = no_weights};
     ds_graph g;
@@ -199,6 +248,10 @@ TEST(rejects_sizes_the_network_does_not_take) {
     CHECK_FAILS(ds_arch_build(DS_ARCH_DPT_LEVIT_224, 224, 256, &binder, &g), DS_ERR_SHAPE,
                 "dpt_levit_224 takes only 224x224 inputs, not 224x256");
     CHECK_FAILS(ds_arch_build(DS_ARCH_DPT_LEVIT_224, 448, 448, &binder, &g), DS_ERR_SHAPE, "not 448x448");
+    CHECK_FAILS(ds_arch_build(DS_ARCH_DPT_SWIN2_TINY_256, 384, 384, &binder, &g), DS_ERR_SHAPE,
+                "accepts only 256x256 inputs");
+    CHECK_FAILS(ds_arch_build(DS_ARCH_DPT_SWIN_LARGE_384, 384, 416, &binder, &g), DS_ERR_SHAPE,
+                "not 384x416");
 }
 
 /* A graph's constants: computed for one input size, owned by the graph
@@ -232,7 +285,12 @@ int main(void) {
     RUN(dpt_large_keys_match_real_model);
     RUN(dpt_levit_keys_match_real_model);
     RUN(levit_stage_shapes);
+    RUN(swin2_large_keys_match_real_model);
+    RUN(swin2_base_keys_match_real_model);
+    RUN(swin2_tiny_keys_match_real_model);
+    RUN(swin_large_keys_match_real_model);
     RUN(stage_shapes_follow_input_size);
+    RUN(swin_stages_and_windows);
     RUN(rejects_sizes_the_network_does_not_take);
     return test_summary();
 }

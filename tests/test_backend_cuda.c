@@ -7,7 +7,10 @@
  *    tests/data/reference/<model>/net_64x96 at every stage and the output,
  *    and the whole photo path (pipeline_211x157: resizes on the device)
  *    against run.py's depth; dpt_levit_224's net_224x224 in the plain
- *    build (its bounds: tests/ref_case.h);
+ *    build (its bounds: tests/ref_case.h); with DS_TEST_SLOW=1 the Swin
+ *    networks at their one size too (net_384x384, net_256x256: minutes each
+ *    under emulation; make test runs Swin2-T's backbone,
+ *    tests/test_backend_swin.c);
  *  - the emulated backend against the CPU backend on the same input;
  *  - the captured graph replayed against the nodes issued one by one (a
  *    profiled run), and a replay after another image against the first;
@@ -49,6 +52,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "src/cli.h" /* ds_cli_rss_kib */
 #include "depthsolve.h"
@@ -58,6 +62,7 @@
 #include "photo/preprocess.h" /* ds_photo_host_resizes */
 #include "tests/op_check.h" /* op_rel_l2 */
 #include "tests/ref_case.h" /* ref_case_target, ref_case_pipeline_bound */
+#include "weights_tools/synth.h" /* ds_synth_input */
 #include "tests/test.h"
 
 static const double TOLERANCE = 1e-4;
@@ -158,13 +163,11 @@ static double fp32_err_of(const char *arch) {
     return 0;
 }
 
-/* Case net_HxW of `arch`: every reference stage and the output, `stages` in all. */
-static void check_net_case(const char *arch, int h, int w, int stages) {
-    char dir[512], input[600];
+/* Case net_HxW of `arch` on the (3, h, w) input x: every reference stage and
+ * the output, `stages` in all. */
+static void check_net_on(const char *arch, int h, int w, int stages, const float *x) {
+    char dir[512];
     snprintf(dir, sizeof dir, "tests/data/reference/%s/net_%dx%d", arch, h, w);
-    snprintf(input, sizeof input, "%s/input.npy", dir);
-    ds_npy x;
-    CHECK_OK(ds_npy_read(input, &x));
     ds_engine *e;
     ds_status s = open_engine(arch, g_device, 0, &e);
     float *depth = malloc((size_t)h * w * sizeof *depth);
@@ -172,10 +175,9 @@ static void check_net_case(const char *arch, int h, int w, int stages) {
     printf("  %s (%s)\n", arch, g_device_name);
     double t0 = now_seconds();
     if (s == DS_OK)
-        s = depth ? ds_engine_run_stages(e, x.data, h, w, depth, on_stage, &c) : DS_ERR_OUT_OF_MEMORY;
+        s = depth ? ds_engine_run_stages(e, x, h, w, depth, on_stage, &c) : DS_ERR_OUT_OF_MEMORY;
     printf("    %.1f s\n", now_seconds() - t0);
     ds_engine_free(e);
-    ds_npy_free(&x);
     if (s == DS_OK)
         compare(&c, "output", depth, (size_t)h * w);
     free(depth);
@@ -184,6 +186,17 @@ static void check_net_case(const char *arch, int h, int w, int stages) {
         note_fp32_err(arch, c.last);
     CHECK_MSG(!c.failure[0], "%s", c.failure);
     CHECK_MSG(c.n_stages == stages, "%d stages compared, %d expected", c.n_stages, stages);
+}
+
+/* Case net_HxW of `arch` on the input it was dumped with (input.npy). */
+static void check_net_case(const char *arch, int h, int w, int stages) {
+    char input[600];
+    snprintf(input, sizeof input, "tests/data/reference/%s/net_%dx%d/input.npy", arch, h, w);
+    ds_npy x;
+    CHECK_OK(ds_npy_read(input, &x));
+    CHECK_MSG(ds_npy_numel(&x) == 3 * (int64_t)h * w, "%s: not 3x%dx%d", input, h, w);
+    check_net_on(arch, h, w, stages, x.data);
+    ds_npy_free(&x);
 }
 
 static void check_net(const char *arch) { check_net_case(arch, 64, 96, 14); }
@@ -216,6 +229,22 @@ static void check_pipeline(const char *arch) {
     printf("    %s depth (%s) rel L2 %.2e (bound %.1e), %.1f s\n", arch, g_device_name, err, bound, dt);
     CHECK_MSG(err <= bound, "depth relative L2 %.3g", err);
 }
+
+/* A Swin network at its one size (net_SxS, the formula's input): every stage
+ * the reference kept and the output. */
+static void check_fixed_net(const char *arch, int size, int stages) {
+    float *x = malloc(3 * (size_t)size * size * sizeof *x);
+    CHECK(x);
+    ds_synth_input(size, size, x);
+    check_net_on(arch, size, size, stages, x);
+    free(x);
+}
+
+TEST(swin2_tiny_net_matches_pytorch) { check_fixed_net("dpt_swin2_tiny_256", 256, 8); }
+TEST(swin2_large_net_matches_pytorch) { check_fixed_net("dpt_swin2_large_384", 384, 4); }
+TEST(swin2_base_net_matches_pytorch) { check_fixed_net("dpt_swin2_base_384", 384, 4); }
+TEST(swin_large_net_matches_pytorch) { check_fixed_net("dpt_swin_large_384", 384, 7); }
+TEST(swin2_large_pipeline_matches_run_py) { check_pipeline("dpt_swin2_large_384"); }
 
 TEST(small_net_matches_pytorch) { check_net("midas_v21_small_256"); }
 TEST(v21_384_net_matches_pytorch) { check_net("midas_v21_384"); }
@@ -617,6 +646,15 @@ int main(void) {
         RUN(dpt_large_pipeline_matches_run_py);
     } else {
         printf("note: DS_TEST_SLOW=1 also runs the photo path of the three large networks and dpt_levit_224\n");
+    }
+    if (getenv("DS_TEST_SLOW")) { /* make test runs Swin2-T's backbone: test_backend_swin.c */
+        RUN(swin2_tiny_net_matches_pytorch);
+        RUN(swin2_large_net_matches_pytorch);
+        RUN(swin2_base_net_matches_pytorch);
+        RUN(swin_large_net_matches_pytorch);
+        RUN(swin2_large_pipeline_matches_run_py);
+    } else {
+        printf("note: DS_TEST_SLOW=1 also runs the four Swin networks and Swin2-L's photo path\n");
     }
     RUN(emulated_backend_equals_cpu_backend);
     RUN(graph_replay_equals_eager_run);

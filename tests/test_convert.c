@@ -156,7 +156,7 @@ static void reference_fold(const ds_param_decl *d, float **w_out, float **b_out,
             for (int64_t i = 0; i < s[1]; i++)
                 w[o * s[1] + i] = (float)((double)w[o * s[1] + i] * a[o]);
         free(a);
-    } else if (d->kind == DS_PARAM_LINEAR || d->kind == DS_PARAM_NORM) {
+    } else if ((d->kind == DS_PARAM_LINEAR || d->kind == DS_PARAM_NORM) && d->has_bias) {
         bias = formula_1d(d->name, "bias", s[0]);
     }
     *w_out = w;
@@ -230,6 +230,17 @@ TEST(synth_v21_384_folds_like_reference) { check_synth_model(DS_ARCH_MIDAS_V21_3
 TEST(synth_dpt_hybrid_folds_like_reference) { check_synth_model(DS_ARCH_DPT_HYBRID_384); }
 TEST(synth_dpt_large_folds_like_reference) { check_synth_model(DS_ARCH_DPT_LARGE_384); }
 TEST(synth_dpt_levit_folds_like_reference) { check_synth_model(DS_ARCH_DPT_LEVIT_224); }
+/* every kind Swin v2 adds: linears without bias, q/v biases, logit scales (not the buffers: never stored) */
+TEST(synth_swin2_tiny_folds_like_reference) { check_synth_model(DS_ARCH_DPT_SWIN2_TINY_256); }
+
+/* The published check values of the Swin v2 rows of the formula. */
+TEST(swin2_formula_rows_match_published_check_values) {
+    const char *ls = "pretrained.model.layers.0.blocks.0.attn.logit_scale";
+    const int64_t ls_shape[3] = {3, 1, 1}, qb_shape[1] = {96};
+    CHECK(bits(ds_synth_value(ls, 3, ls_shape, ds_synth_seed(ls), 0)) == 0x3fdd9d2c);
+    const char *qb = "pretrained.model.layers.0.blocks.0.attn.q_bias";
+    CHECK(bits(ds_synth_value(qb, 1, qb_shape, ds_synth_seed(qb), 0)) == 0xbdc6a127);
+}
 
 TEST(metadata_describes_the_model) {
     char path[512];
@@ -294,10 +305,28 @@ TEST(f16_weights_are_the_rounded_f32_weights) {
     remove(path);
 }
 
+/* Names and shapes are what detection reads: every architecture's raw keys, without values
+ * (synthetic values of the eight networks would be 4.6 GB to fill per run). */
+static ds_status keys_only(ds_arch arch, ds_ckpt *ck) {
+    memset(ck, 0, sizeof *ck);
+    ds_arch_plan plan;
+    DS_TRY(ds_arch_plan_make(arch, &plan));
+    ds_status s = DS_OK;
+    for (size_t i = 0; i < plan.n_decls && s == DS_OK; i++) {
+        ds_raw_key keys[DS_RAW_KEYS_MAX];
+        const int n = ds_raw_keys(&plan.decls[i], keys);
+        for (int k = 0; k < n && s == DS_OK; k++)
+            s = ds_ckpt_push(ck, strdup(keys[k].name), keys[k].is_int64 ? DS_I64 : DS_F32, keys[k].ndim,
+                             keys[k].shape, NULL, 0);
+    }
+    ds_arch_plan_free(&plan);
+    return s;
+}
+
 TEST(detects_each_architecture) {
     for (int a = 0; a < DS_ARCH_COUNT; a++) {
         ds_ckpt ck;
-        CHECK_OK(ds_synth_ckpt((ds_arch)a, &ck));
+        CHECK_OK(keys_only((ds_arch)a, &ck));
         ds_arch got;
         CHECK_OK(ds_detect_arch(&ck, "synthetic", &got));
         CHECK_MSG(got == (ds_arch)a, "%s detected as %s", ds_arch_name((ds_arch)a),
@@ -372,6 +401,47 @@ TEST(wrong_architecture_is_refused) {
     CHECK_FAILS(ds_detect_arch(&other, "resnet.pt", &got), DS_ERR_MODEL,
                 "resnet.pt: not a known MiDaS checkpoint");
     ds_ckpt_free(&other);
+}
+
+/* A checkpoint's buffer must hold what the model computes: dpt_swin_large_384's
+ * declarations up to its first relative_position_index (int64), as computed,
+ * get the conversion past it (to the next tensor, missing here); one value
+ * changed, it is refused by name. */
+TEST(changed_buffer_is_refused) {
+    ds_arch_plan plan;
+    CHECK_OK(ds_arch_plan_make(DS_ARCH_DPT_SWIN_LARGE_384, &plan));
+    ds_ckpt ck;
+    memset(&ck, 0, sizeof ck);
+    const ds_param_decl *buffer = NULL;
+    for (size_t i = 0; i < plan.n_decls && !buffer; i++) {
+        const ds_param_decl *d = &plan.decls[i];
+        ds_raw_key keys[DS_RAW_KEYS_MAX];
+        const int nk = ds_raw_keys(d, keys);
+        for (int k = 0; k < nk; k++) {
+            int64_t n = 1;
+            for (int j = 0; j < keys[k].ndim; j++)
+                n *= keys[k].shape[j];
+            void *data = malloc((size_t)n * 8 + 1);
+            CHECK(data);
+            for (int64_t j = 0; keys[k].is_int64 && j < n; j++)
+                ((int64_t *)data)[j] = (int64_t)d->expect[j];
+            if (!keys[k].is_int64)
+                ds_synth_fill(keys[k].name, keys[k].ndim, keys[k].shape, data);
+            CHECK_OK(ds_ckpt_push(&ck, strdup(keys[k].name), keys[k].is_int64 ? DS_I64 : DS_F32, keys[k].ndim,
+                                  keys[k].shape, data, (size_t)n * (keys[k].is_int64 ? 8 : 4)));
+        }
+        if (d->kind == DS_PARAM_BUFFER && d->is_int64)
+            buffer = d;
+    }
+    CHECK(buffer && strstr(buffer->name, "relative_position_index"));
+    CHECK_FAILS(convert_small(&ck, DS_ARCH_DPT_SWIN_LARGE_384), DS_ERR_MODEL, "missing tensor");
+    ((int64_t *)find_mut(&ck, buffer->name)->owned)[5] += 1;
+    char needle[300];
+    snprintf(needle, sizeof needle, "buffer '%s' holds 260 at element 5 where dpt_swin_large_384 computes 259",
+             buffer->name);
+    CHECK_FAILS(convert_small(&ck, DS_ARCH_DPT_SWIN_LARGE_384), DS_ERR_MODEL, needle);
+    ds_ckpt_free(&ck);
+    ds_arch_plan_free(&plan);
 }
 
 TEST(integer_weight_is_refused) {
@@ -460,6 +530,8 @@ int main(void) {
     RUN(synth_dpt_large_folds_like_reference);
     RUN(synth_dpt_levit_folds_like_reference);
     RUN(levit_index_buffers_are_checked_not_stored);
+    RUN(synth_swin2_tiny_folds_like_reference);
+    RUN(swin2_formula_rows_match_published_check_values);
     RUN(metadata_describes_the_model);
     RUN(f16_weights_are_the_rounded_f32_weights);
     RUN(detects_each_architecture);
@@ -468,6 +540,7 @@ int main(void) {
     RUN(unexpected_tensor_is_named);
     RUN(wrong_architecture_is_refused);
     RUN(integer_weight_is_refused);
+    RUN(changed_buffer_is_refused);
     RUN(data_parallel_prefix_and_f16_input_are_accepted);
     return test_summary();
 }

@@ -4,21 +4,30 @@
  * <model>/net_HxW (64x96; dpt_levit_224's own 224x224) at every dumped stage
  * and at the output.
  *
+ * The Swin models take one size: their cases are net_384x384 (net_256x256
+ * for Swin2-T), whose input is the reference formula's 2 u("input:HxW")
+ * (ds_synth_input, checked against a stored input in test_convert.c), and
+ * whose dumps are every stage the reference kept a float32 copy of (the
+ * 384 models' largest stages were left out for size).
+ *
  * Tolerance (tests/ref_case.h): relative L2 <= 1e-4 against float32 PyTorch.
  * The reference README measures float32 PyTorch against float64 at 1.8e-6
- * (small), 3.0e-6 (v2.1 384) and 3.1e-5 (DPT-Hybrid): a correct float32
- * engine lands in that range, and above 1e-4 is a bug. Where float32 PyTorch
- * itself is further than 3e-5 from float64 (the synthetic LeViT, 4.6e-7 at
- * its first stage to 1.2e-3 at the output), the float64 truth within 3x
- * PyTorch's own distance. Each stage's measured error is printed.
+ * (small), 3.0e-6 (v2.1 384), 3.1e-5 (DPT-Hybrid) and 1.1e-6 to 4.3e-6 for
+ * Swin: a correct float32 engine lands in that range, and above 1e-4 is a
+ * bug. Where float32 PyTorch itself is further than 3e-5 from float64 (the
+ * synthetic LeViT, 4.6e-7 at its first stage to 1.2e-3 at the output), the
+ * float64 truth within 3x PyTorch's own distance. Each stage's measured
+ * error is printed.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "depthsolve.h"
 #include "src/io/npy.h"
+#include "weights_tools/synth.h" /* ds_synth_input */
 #include "tests/op_check.h" /* op_rel_l2 */
 #include "tests/ref_case.h" /* ref_case_target */
 #include "tests/test.h"
@@ -62,14 +71,12 @@ static void on_stage(const char *name, const float *nchw, int ch, int h, int w, 
     compare(user, name, nchw, (size_t)ch * h * w, shape, 4);
 }
 
-/* Case net_HxW of `arch`: every reference stage and the output, `stages` in all. */
-static void check_net(const char *arch, int h, int w, int stages, int reference) {
-    char model[512], dir[512], input[600];
+/* Case net_HxW of `arch` on the (3, h, w) input x: every reference stage and
+ * the output, `stages` in all; `reference`: the plain CPU ops. */
+static void check_net_on(const char *arch, int h, int w, int stages, int reference, const float *x) {
+    char model[512], dir[512];
     snprintf(model, sizeof model, "%s/%s.gguf", test_models_dir(), arch);
     snprintf(dir, sizeof dir, "tests/data/reference/%s/net_%dx%d", arch, h, w);
-    snprintf(input, sizeof input, "%s/input.npy", dir);
-    ds_npy x;
-    CHECK_OK(ds_npy_read(input, &x));
     ds_engine_params p = ds_engine_default_params();
     p.model_path = model;
     p.device = DS_DEVICE_CPU;
@@ -80,9 +87,8 @@ static void check_net(const char *arch, int h, int w, int stages, int reference)
     CHECK(depth);
     stage_check c = {.dir = dir};
     printf("  %s (%s ops)\n", arch, reference ? "reference" : "fast");
-    ds_status s = ds_engine_run_stages(e, x.data, h, w, depth, on_stage, &c);
+    ds_status s = ds_engine_run_stages(e, x, h, w, depth, on_stage, &c);
     ds_engine_free(e);
-    ds_npy_free(&x);
     if (s == DS_OK) {
         int64_t shape[3] = {1, h, w};
         compare(&c, "output", depth, (size_t)h * w, shape, 3);
@@ -93,6 +99,17 @@ static void check_net(const char *arch, int h, int w, int stages, int reference)
     CHECK_MSG(c.n_stages == stages, "%d stages compared, %d expected", c.n_stages, stages);
 }
 
+/* Case net_HxW of `arch` on the input it was dumped with (input.npy). */
+static void check_net(const char *arch, int h, int w, int stages, int reference) {
+    char input[600];
+    snprintf(input, sizeof input, "tests/data/reference/%s/net_%dx%d/input.npy", arch, h, w);
+    ds_npy x;
+    CHECK_OK(ds_npy_read(input, &x));
+    CHECK_MSG(ds_npy_numel(&x) == 3 * (int64_t)h * w, "%s: not 3x%dx%d", input, h, w);
+    check_net_on(arch, h, w, stages, reference, x.data);
+    ds_npy_free(&x);
+}
+
 TEST(small_matches_pytorch) { check_net("midas_v21_small_256", 64, 96, 14, 0); }
 TEST(v21_384_matches_pytorch) { check_net("midas_v21_384", 64, 96, 14, 0); }
 TEST(dpt_hybrid_matches_pytorch) { check_net("dpt_hybrid_384", 64, 96, 14, 0); }
@@ -101,6 +118,48 @@ TEST(small_reference_ops_match_pytorch) { check_net("midas_v21_small_256", 64, 9
 /* layer1..3, layer3_rn, refinenet3, stem_transpose, head_pre_relu, output */
 TEST(dpt_levit_matches_pytorch) { check_net("dpt_levit_224", 224, 224, 8, 0); }
 
+/* A Swin network at its size, on the formula's input: every stage the
+ * reference kept, and the output. */
+static void check_fixed(const char *arch, int size, int stages) {
+    float *x = malloc((size_t)3 * size * size * sizeof *x);
+    CHECK(x);
+    ds_synth_input(size, size, x);
+    check_net_on(arch, size, size, stages, 0, x);
+    free(x);
+}
+
+TEST(swin2_tiny_matches_pytorch) { check_fixed("dpt_swin2_tiny_256", 256, 8); }
+TEST(swin2_large_matches_pytorch) { check_fixed("dpt_swin2_large_384", 384, 4); }
+TEST(swin2_base_matches_pytorch) { check_fixed("dpt_swin2_base_384", 384, 4); }
+TEST(swin_large_matches_pytorch) { check_fixed("dpt_swin_large_384", 384, 7); }
+
+#if defined(__SANITIZE_ADDRESS__)
+enum { SANITIZED = 1 };
+#else
+enum { SANITIZED = 0 };
+#endif
+
+/* Under ASan the 384 networks only load (binding and the constants their
+ * descriptions compute: position-bias MLPs, tables, labels); the plain build
+ * runs them, and Swin2-T runs in both. */
+static void check_loads(const char *arch) {
+    char model[512];
+    snprintf(model, sizeof model, "%s/%s.gguf", test_models_dir(), arch);
+    ds_engine_params p = ds_engine_default_params();
+    p.model_path = model;
+    p.device = DS_DEVICE_CPU;
+    ds_engine *e;
+    CHECK_OK(ds_engine_create(&p, &e));
+    ds_engine_free(e);
+    printf("    %s loads (its run is the plain build's)\n", arch);
+}
+
+TEST(swin_384_models_load) {
+    check_loads("dpt_swin2_large_384");
+    check_loads("dpt_swin2_base_384");
+    check_loads("dpt_swin_large_384");
+}
+
 int main(void) {
     RUN(small_matches_pytorch);
     RUN(v21_384_matches_pytorch);
@@ -108,5 +167,13 @@ int main(void) {
     RUN(dpt_large_matches_pytorch);
     RUN(small_reference_ops_match_pytorch);
     RUN(dpt_levit_matches_pytorch);
+    RUN(swin2_tiny_matches_pytorch);
+    if (SANITIZED) {
+        RUN(swin_384_models_load);
+    } else {
+        RUN(swin2_large_matches_pytorch);
+        RUN(swin2_base_matches_pytorch);
+        RUN(swin_large_matches_pytorch);
+    }
     return test_summary();
 }

@@ -198,6 +198,8 @@ TEST(v21_384_pipeline_matches_run_py) { check_pipeline("midas_v21_384"); }
 TEST(dpt_hybrid_pipeline_matches_run_py) { check_pipeline("dpt_hybrid_384"); }
 TEST(dpt_large_pipeline_matches_run_py) { check_pipeline("dpt_large_384"); }
 TEST(dpt_levit_pipeline_matches_run_py) { check_pipeline("dpt_levit_224"); }
+/* run.py stretches every photo to Swin's one size (keep_aspect_ratio=False) */
+TEST(swin2_tiny_pipeline_matches_run_py) { check_pipeline("dpt_swin2_tiny_256"); }
 
 static void size_is(int w, int h, int target, int upper, int keep, int want_w, int want_h) {
     int nw, nh;
@@ -256,6 +258,7 @@ int main(void) {
     RUN(dpt_hybrid_pipeline_matches_run_py);
     RUN(dpt_large_pipeline_matches_run_py);
     RUN(dpt_levit_pipeline_matches_run_py);
+    RUN(swin2_tiny_pipeline_matches_run_py);
     RUN(network_size_rule_follows_run_py);
     RUN(tiny_and_extreme_photos_run);
     return test_summary();

@@ -75,8 +75,8 @@ static void add_batchnorm(ds_raw_key *out, int *n, const char *bn, const int64_t
 
 int ds_raw_keys(const ds_param_decl *d, ds_raw_key out[DS_RAW_KEYS_MAX]) {
     int n = 0;
-    if (d->kind == DS_PARAM_TENSOR) {
-        add(out, &n, d->name, NULL, d->ndim, d->shape);
+    if (d->kind == DS_PARAM_TENSOR || d->kind == DS_PARAM_BUFFER) {
+        add(out, &n, d->name, NULL, d->ndim, d->shape)->is_int64 = d->is_int64;
         return n;
     }
     if (d->kind == DS_PARAM_BUFFER) { /* recomputed: a checkpoint without it is fine */

@@ -55,6 +55,12 @@ static rule rule_for(const char *key, int ndim, const int64_t *shape) {
         return (rule){0.1f, 0.0f, 0};
     if (!strcmp(leaf, "attention_biases")) /* LeViT */
         return (rule){1.0f, 0.0f, 0};
+    if (!strcmp(leaf, "relative_position_bias_table"))
+        return (rule){1.0f, 0.0f, 0};
+    if (!strcmp(leaf, "logit_scale"))
+        return (rule){0.5f, 1.5f, 1};
+    if (!strcmp(leaf, "q_bias") || !strcmp(leaf, "v_bias"))
+        return (rule){0.1f, 0.0f, 0};
     return (rule){0.02f, 0.0f, 0};
 }
 
@@ -91,11 +97,13 @@ static ds_status push_key(ds_ckpt *ck, const ds_raw_key *k, const float *expect)
         free(name);
         return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory for %s", k->name);
     }
-    if (expect && k->is_int64)
-        for (int64_t i = 0; i < numel; i++)
-            ((int64_t *)data)[i] = (int64_t)expect[i];
-    else if (expect)
-        memcpy(data, expect, (size_t)numel * sizeof(float));
+    if (expect) /* a buffer: the values the model computes, as its checkpoints hold them */
+        for (int64_t i = 0; i < numel; i++) {
+            if (k->is_int64)
+                ((int64_t *)data)[i] = (int64_t)expect[i];
+            else
+                ((float *)data)[i] = expect[i];
+        }
     else if (!k->is_int64)
         ds_synth_fill(k->name, k->ndim, k->shape, data);
     return ds_ckpt_push(ck, name, k->is_int64 ? DS_I64 : DS_F32, k->ndim, k->shape, data,

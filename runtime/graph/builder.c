@@ -408,22 +408,23 @@ ds_val ds_b_layernorm(ds_builder *b, ds_val x, const char *name, float eps) {
     return bind_node(b, &d, n);
 }
 
-/* A Linear with its bias, or without one and with the BatchNorm bn folded. */
-static ds_val linear(ds_builder *b, ds_val x, const char *name, int out, ds_act act, ds_val residual,
-                     const char *bn, float bn_eps) {
+/* A linear layer: with <name>.bias (has_bias), without one, or without one
+ * and with the BatchNorm bn folded (bn != NULL). */
+static ds_node *linear_node(ds_builder *b, ds_val x, const char *name, int out, bool has_bias,
+                            const char *bn, float bn_eps, ds_act act, ds_val residual) {
     if (!live(b, x) || (residual != -1 && !live(b, residual)))
-        return -1;
+        return NULL;
     int64_t s[4];
     memcpy(s, ds_b_shape(b, x), sizeof s);
     int64_t cin = s[3];
     s[3] = out;
     if (residual != -1 && !same_shape(s, ds_b_shape(b, residual))) {
         ds_b_error(b, DS_ERR_INTERNAL, "%s: residual shape differs", name);
-        return -1;
+        return NULL;
     }
     ds_node *n = new_node(b, DS_OP_LINEAR, name, x, residual);
     if (!n)
-        return -1;
+        return NULL;
     n->a.linear.act = act;
     memcpy(n->shape, s, sizeof s);
     ds_param_decl d;
@@ -433,20 +434,38 @@ static ds_val linear(ds_builder *b, ds_val x, const char *name, int out, ds_act 
     d.ndim = 2;
     d.shape[0] = out;
     d.shape[1] = cin;
-    d.has_bias = bn == NULL;
+    d.has_bias = has_bias && bn == NULL;
     d.bn = bn;
     d.bn_eps = bn_eps;
-    return bind_node(b, &d, n);
+    ds_val v = bind_node(b, &d, n);
+    return v < 0 ? NULL : &b->g->nodes[v];
+}
+
+ds_val ds_b_linear_bias(ds_builder *b, ds_val x, const char *name, int out, const ds_tensor_ref *bias,
+                        ds_act act, ds_val residual) {
+    ds_node *n = linear_node(b, x, name, out, false, NULL, 0.0f, act, residual);
+    if (!n)
+        return -1;
+    if (bias) {
+        if (bias->ndim != 1 || bias->shape[0] != out) {
+            ds_b_error(b, DS_ERR_INTERNAL, "%s: the bias is not %d long", name, out);
+            return -1;
+        }
+        n->w[1] = *bias;
+    }
+    return index_of(b, n);
 }
 
 ds_val ds_b_linear(ds_builder *b, ds_val x, const char *name, int out, ds_act act,
                    ds_val residual) {
-    return linear(b, x, name, out, act, residual, NULL, 0.0f);
+    ds_node *n = linear_node(b, x, name, out, true, NULL, 0.0f, act, residual);
+    return n ? index_of(b, n) : -1;
 }
 
 ds_val ds_b_linear_bn(ds_builder *b, ds_val x, const char *name, const char *bn, float bn_eps, int out,
                       ds_act act, ds_val residual) {
-    return linear(b, x, name, out, act, residual, bn, bn_eps);
+    ds_node *n = linear_node(b, x, name, out, false, bn, bn_eps, act, residual);
+    return n ? index_of(b, n) : -1;
 }
 
 ds_val ds_b_levit_attention(ds_builder *b, ds_val kv, ds_val q, int heads, int key_dim, int val_dim,
@@ -502,6 +521,55 @@ ds_val ds_b_attention(ds_builder *b, ds_val qkv, int heads) {
     n->a.attn.heads = heads;
     n->a.attn.scale = (float)(1.0 / sqrt((double)(s[3] / heads)));
     memcpy(n->shape, s, sizeof s);
+    return index_of(b, n);
+}
+
+ds_val ds_b_window_attention(ds_builder *b, ds_val qkv, const ds_window_attr *a, const ds_tensor_ref *table,
+                             const ds_tensor_ref *labels, const ds_tensor_ref *head_scale) {
+    if (!live(b, qkv))
+        return -1;
+    int64_t s[4];
+    memcpy(s, ds_b_shape(b, qkv), sizeof s);
+    const int64_t table_shape[3] = {a->heads, 2 * a->win_h - 1, 2 * a->win_w - 1};
+    int bad = a->heads < 1 || s[3] % 3 || (s[3] / 3) % a->heads || a->win_h < 1 || a->win_w < 1 ||
+              a->shift_h < 0 || a->shift_w < 0 || a->shift_h >= a->win_h || a->shift_w >= a->win_w;
+    if (!bad && table)
+        bad = table->ndim != 3 || memcmp(table->shape, table_shape, sizeof table_shape);
+    if (!bad && labels)
+        bad = labels->ndim != 2 || labels->shape[0] != s[1] || labels->shape[1] != s[2];
+    if (!bad && head_scale)
+        bad = head_scale->ndim != 1 || head_scale->shape[0] != a->heads;
+    if (bad) {
+        ds_b_error(b, DS_ERR_INTERNAL,
+                   "window attention: %lldx%lld map of %lld channels, %d heads, window %dx%d, shift %d,%d, "
+                   "or its constants, do not fit", (long long)s[1], (long long)s[2], (long long)s[3],
+                   a->heads, a->win_h, a->win_w, a->shift_h, a->shift_w);
+        return -1;
+    }
+    ds_node *n = new_node(b, DS_OP_WINDOW_ATTENTION, "window_attention", qkv, -1);
+    if (!n)
+        return -1;
+    s[3] /= 3;
+    n->a.win = *a;
+    memcpy(n->shape, s, sizeof s);
+    if (table)
+        n->w[0] = *table;
+    if (labels)
+        n->w[1] = *labels;
+    if (head_scale)
+        n->w[2] = *head_scale;
+    return index_of(b, n);
+}
+
+ds_val ds_b_patch_merge(ds_builder *b, ds_val x) {
+    if (!live(b, x))
+        return -1;
+    int64_t s[4];
+    memcpy(s, ds_b_shape(b, x), sizeof s);
+    ds_node *n = new_node(b, DS_OP_PATCH_MERGE, "patch_merge", x, -1);
+    if (!n)
+        return -1;
+    set_shape(n, s[0], (s[1] + 1) / 2, (s[2] + 1) / 2, 4 * s[3]);
     return index_of(b, n);
 }
 
@@ -582,8 +650,8 @@ ds_val ds_b_reshape(ds_builder *b, ds_val x, int64_t N, int64_t h, int64_t w, in
     return index_of(b, n);
 }
 
-void ds_b_param(ds_builder *b, ds_param_kind kind, const char *name, int ndim, const int64_t *shape,
-                bool has_bias, ds_tensor_ref *w, ds_tensor_ref *bias) {
+/* A declaration of `kind` for <name>, of the given PyTorch shape. */
+static ds_param_decl decl_of(ds_param_kind kind, const char *name, int ndim, const int64_t *shape, bool has_bias) {
     ds_param_decl d;
     memset(&d, 0, sizeof d);
     d.kind = kind;
@@ -592,27 +660,24 @@ void ds_b_param(ds_builder *b, ds_param_kind kind, const char *name, int ndim, c
     for (int i = 0; i < ndim && i < 4; i++)
         d.shape[i] = shape[i];
     d.has_bias = has_bias;
+    return d;
+}
+
+void ds_b_param(ds_builder *b, ds_param_kind kind, const char *name, int ndim, const int64_t *shape,
+                bool has_bias, ds_tensor_ref *w, ds_tensor_ref *bias) {
+    ds_param_decl d = decl_of(kind, name, ndim, shape, has_bias);
     ds_tensor_ref unused_bias;
     bind_refs(b, &d, w, bias ? bias : &unused_bias);
 }
 
-/* A declaration the converter checks or drops, which no node uses. */
-static void unused_decl(ds_param_decl *d, ds_param_kind kind, const char *name, int ndim, const int64_t *shape) {
-    memset(d, 0, sizeof *d);
-    d->kind = kind;
-    d->name = name;
-    d->ndim = ndim;
-    for (int i = 0; i < ndim && i < 4; i++)
-        d->shape[i] = shape[i];
-    d->unused = true;
-}
+bool ds_b_lists_params(const ds_builder *b) { return b->binder->declare_unused; }
 
 void ds_b_buffer(ds_builder *b, const char *name, int ndim, const int64_t *shape, bool is_int64,
                  const float *expect) {
-    if (b->status != DS_OK || !b->binder->declare_unused)
+    if (b->status != DS_OK || !ds_b_lists_params(b))
         return;
-    ds_param_decl d;
-    unused_decl(&d, DS_PARAM_BUFFER, name, ndim, shape); /* never stored */
+    ds_param_decl d = decl_of(DS_PARAM_BUFFER, name, ndim, shape, false);
+    d.unused = true;
     d.expect = expect;
     d.is_int64 = is_int64;
     bind(b, &d, NULL);
@@ -622,9 +687,8 @@ void ds_b_unused(ds_builder *b, ds_param_kind kind, const char *name, int ndim,
                  const int64_t *shape, bool has_bias) {
     if (b->status != DS_OK || !b->binder->declare_unused)
         return;
-    ds_param_decl d;
-    unused_decl(&d, kind, name, ndim, shape);
-    d.has_bias = has_bias;
+    ds_param_decl d = decl_of(kind, name, ndim, shape, has_bias);
+    d.unused = true;
     bind(b, &d, NULL);
 }
 

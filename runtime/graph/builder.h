@@ -123,8 +123,20 @@ ds_val ds_b_linear_bn(ds_builder *b, ds_val x, const char *name, const char *bn,
  * q (q >= 0: the subsampling attention), bias (heads, Tq, Tk) or an empty ref. */
 ds_val ds_b_levit_attention(ds_builder *b, ds_val kv, ds_val q, int heads, int key_dim, int val_dim,
                             const ds_tensor_ref *bias, ds_act act);
+/* ds_b_linear for a layer whose checkpoint has no <name>.bias: no bias, or
+ * `bias` (Cout), a constant the description assembled (Swin v2's
+ * [q_bias | 0 | v_bias]). */
+ds_val ds_b_linear_bias(ds_builder *b, ds_val x, const char *name, int out, const ds_tensor_ref *bias,
+                        ds_act act, ds_val residual);
 /* Multi-head self-attention on packed (1, 1, T, 3C) q|k|v. */
 ds_val ds_b_attention(ds_builder *b, ds_val qkv, int heads);
+/* Window attention (graph.h, ds_window_attr) on a (N, H, W, 3C) map; the
+ * table, labels and head scales are the description's constants, or NULL. */
+ds_val ds_b_window_attention(ds_builder *b, ds_val qkv, const ds_window_attr *a, const ds_tensor_ref *table,
+                             const ds_tensor_ref *labels, const ds_tensor_ref *head_scale);
+/* (N, H, W, C) -> (N, ceil(H/2), ceil(W/2), 4C): channels [x(2i, 2j), x(2i+1, 2j),
+ * x(2i, 2j+1), x(2i+1, 2j+1)], zero past an odd edge (Swin's PatchMerging). */
+ds_val ds_b_patch_merge(ds_builder *b, ds_val x);
 /* The position embedding <name> (1, 1 + grid^2, C) resized to a gh x gw grid. */
 ds_val ds_b_pos_embed(ds_builder *b, const char *name, int grid, int channels, int gh, int gw);
 /* Prepends the learned token <name> (1, 1, C) to the sequence. */
@@ -141,16 +153,20 @@ ds_val ds_b_reshape(ds_builder *b, ds_val x, int64_t n, int64_t h, int64_t w, in
 float *ds_b_constant(ds_builder *b, ds_tensor_ref *out, const char *name, int ndim, const int64_t *shape);
 
 /* Declares parameters the description reads itself while it builds (a
- * table it gathers into a ds_b_constant) and fills *w (and *bias when
- * has_bias) with them; their data is NULL when the graph only lists
+ * table it gathers into a ds_b_constant, a position-bias MLP, q and v
+ * biases) and fills *w (and *bias when has_bias) with them; their data is
+ * NULL when the graph only lists
  * parameters (the converter), so check it before computing from it. */
 void ds_b_param(ds_builder *b, ds_param_kind kind, const char *name, int ndim, const int64_t *shape,
                 bool has_bias, ds_tensor_ref *w, ds_tensor_ref *bias);
 
-/* A buffer every checkpoint holds that the model computes from its
- * architecture (an index table): never stored; the converter checks a
- * checkpoint's copy, where it has one, against `expect` (numel of shape,
- * kept alive by the graph: a ds_b_constant), int64 or float32 as stored. */
+/* Whether the binder lists parameters (the converter, synth): then buffers
+ * are declared, with the values a checkpoint's copy must have. */
+bool ds_b_lists_params(const ds_builder *b);
+/* A buffer checkpoints hold and the engine recomputes (Swin's
+ * relative_position_index, attn_mask): a checkpoint's copy, when present,
+ * must equal `expect` (int64 buffers as exact floats, graph-owned); nothing
+ * is stored. Only declared when ds_b_lists_params(). */
 void ds_b_buffer(ds_builder *b, const char *name, int ndim, const int64_t *shape, bool is_int64,
                  const float *expect);
 

@@ -29,6 +29,7 @@ const char *ds_op_name(ds_op op) {
         "input",     "conv2d",    "conv_transpose", "maxpool",   "resize",
         "add",       "act",       "groupnorm",      "layernorm", "linear",
         "attention", "pos_embed", "prepend_token",  "readout_cat", "reshape",
+        "window_attention", "patch_merge",
         "levit_attention",
     };
     return (unsigned)op < DS_OP_COUNT ? names[op] : "?";
@@ -90,6 +91,8 @@ double ds_node_macs(const ds_graph *g, const ds_node *n) {
                (n->a.levit.key_dim + n->a.levit.val_dim);
     case DS_OP_ATTENTION:
         return 2.0 * (double)n->shape[2] * (double)n->shape[2] * (double)n->shape[3];
+    case DS_OP_WINDOW_ATTENTION: /* each token against the tokens of a whole window */
+        return 2.0 * out * (double)(n->a.win.win_h * n->a.win.win_w);
     default:
         return 0;
     }

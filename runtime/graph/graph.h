@@ -39,6 +39,8 @@ typedef enum ds_op {
     DS_OP_PREPEND_TOKEN,  /* (1, 1, T, C) -> (1, 1, T+1, C) with a learned token first */
     DS_OP_READOUT_CAT,    /* (1, 1, 1+T, C) -> (1, gh, gw, 2C): [token t, token 0] */
     DS_OP_RESHAPE,        /* same data, new shape (a view) */
+    DS_OP_WINDOW_ATTENTION, /* (N, H, W, 3C) packed q|k|v -> (N, H, W, C), attention inside (shifted) windows */
+    DS_OP_PATCH_MERGE,    /* (N, H, W, C) -> (N, ceil(H/2), ceil(W/2), 4C): Swin's 2x2 gather */
     DS_OP_LEVIT_ATTENTION, /* LeViT's attention and subsampling attention (ds_levit_attn_attr) */
     DS_OP_COUNT
 } ds_op;
@@ -100,6 +102,28 @@ typedef struct ds_attn_attr {
     float scale; /* head_dim^-0.5 */
 } ds_attn_attr;
 
+/* Swin's window attention. The map is rolled by (-shift_h, -shift_w)
+ * (torch.roll), cut into win_h x win_w windows (row-major; where the window
+ * does not divide the map, the last windows are cut short and their tokens
+ * attend among themselves), each window's tokens attend to each other, and
+ * the results go back to the tokens' places. Per head h, query i, key j of
+ * one window (window coordinates (yi, xi), (yj, xj)):
+ *   logit = s_h * dot(q_i, k_j) + table[h][yi-yj+win_h-1][xi-xj+win_w-1]
+ *           + (label[i] != label[j] ? -100 : 0)
+ * with q, k L2-normalized first (eps 1e-12) when `cosine`, s_h = w[2][h] or
+ * `scale`. Weight slots, each optional (NULL data: absent), all float32:
+ *   w[0] relative position bias table (heads, 2*win_h-1, 2*win_w-1),
+ *   w[1] region labels of the rolled map (H, W) (timm's attn_mask: -100
+ *        between tokens of different labels),
+ *   w[2] per-head logit scale (heads). */
+typedef struct ds_window_attr {
+    int heads;
+    int win_h, win_w;
+    int shift_h, shift_w;
+    float scale;  /* when w[2] is absent: head_dim^-0.5 */
+    bool cosine;  /* Swin v2: cosine attention */
+} ds_window_attr;
+
 typedef struct ds_pos_attr {
     int grid;   /* side of the trained grid (24 for 384 / 16) */
     int gh, gw; /* target grid */
@@ -144,6 +168,7 @@ typedef struct ds_node {
         ds_linear_attr linear;
         ds_attn_attr attn;
         ds_pos_attr pos;
+        ds_window_attr win;      /* WINDOW_ATTENTION */
         ds_act act;              /* ACT, ADD */
         ds_levit_attn_attr levit; /* LEVIT_ATTENTION */
     } a;

@@ -29,6 +29,22 @@ static const ds_arch_info archs[DS_ARCH_COUNT] = {
      .features = 256, .vit_dim = 1024, .vit_depth = 24, .vit_heads = 16,
      .vit_hooks = {5, 11, 17, 23}, .reassemble = {256, 512, 1024, 1024}, .patch_size = 16,
      .pos_grid = 24, .describe = ds_describe_dpt_large},
+    {.id = DS_ARCH_DPT_SWIN2_LARGE_384, .name = "dpt_swin2_large_384",
+     .backbone = "swinv2_large_window12to24_192to384_22kft1k", .net_size = 384,
+     .resize_method = "minimal", .mean = HALF, .std = HALF, .multiple = 32, .features = 256,
+     .fixed_size = true, .describe = ds_describe_dpt_swin2_large},
+    {.id = DS_ARCH_DPT_SWIN2_BASE_384, .name = "dpt_swin2_base_384",
+     .backbone = "swinv2_base_window12to24_192to384_22kft1k", .net_size = 384,
+     .resize_method = "minimal", .mean = HALF, .std = HALF, .multiple = 32, .features = 256,
+     .fixed_size = true, .describe = ds_describe_dpt_swin2_base},
+    {.id = DS_ARCH_DPT_SWIN2_TINY_256, .name = "dpt_swin2_tiny_256",
+     .backbone = "swinv2_tiny_window16_256", .net_size = 256, .resize_method = "minimal",
+     .mean = HALF, .std = HALF, .multiple = 32, .features = 256, .fixed_size = true,
+     .describe = ds_describe_dpt_swin2_tiny},
+    {.id = DS_ARCH_DPT_SWIN_LARGE_384, .name = "dpt_swin_large_384",
+     .backbone = "swin_large_patch4_window12_384", .net_size = 384, .resize_method = "minimal",
+     .mean = HALF, .std = HALF, .multiple = 32, .features = 256, .fixed_size = true,
+     .describe = ds_describe_dpt_swin_large},
     {.id = DS_ARCH_DPT_LEVIT_224, .name = "dpt_levit_224", .backbone = "levit_384", .net_size = 224,
      .resize_method = "minimal", .mean = HALF, .std = HALF, .multiple = 32, .features = 256,
      .fixed_size = true, .describe = ds_describe_dpt_levit},
@@ -70,8 +86,8 @@ ds_status ds_arch_build(ds_arch arch, int h, int w, const ds_param_binder *binde
                        "from %d to %d, not %dx%d (HxW)",
                        a->name, a->multiple, a->multiple, DS_MAX_INPUT_SIDE, h, w);
     if (a->fixed_size && (h != a->net_size || w != a->net_size))
-        return ds_fail(DS_ERR_SHAPE, "%s takes only %dx%d inputs, not %dx%d (HxW)", a->name, a->net_size,
-                       a->net_size, h, w);
+        return ds_fail(DS_ERR_SHAPE, "%s accepts only %dx%d inputs (its windows and masks are built for it), not %dx%d (HxW)",
+                       a->name, a->net_size, a->net_size, h, w);
     ds_builder b;
     ds_builder_init(&b, g, binder);
     a->describe(&b, h, w);

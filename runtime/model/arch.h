@@ -25,7 +25,7 @@ typedef struct ds_arch_info {
     int vit_hooks[4];          /* blocks read by the decoder; -1: a ResNet stem stage */
     int reassemble[4];         /* widths of the four reassembled maps */
     int patch_size, pos_grid;  /* 16, and the 24x24 grid of the trained position embedding */
-    bool fixed_size;           /* takes net_size x net_size only (tables sized for it: LeViT) */
+    bool fixed_size;           /* only net_size x net_size inputs (Swin's windows and masks, LeViT's tables are built for it) */
     /* Builds the graph for an (h, w) input; h and w are already checked. */
     void (*describe)(ds_builder *b, int h, int w);
 } ds_arch_info;
@@ -46,6 +46,10 @@ void ds_describe_midas_v21_small(ds_builder *b, int h, int w);
 void ds_describe_midas_v21_384(ds_builder *b, int h, int w);
 void ds_describe_dpt_hybrid(ds_builder *b, int h, int w);
 void ds_describe_dpt_large(ds_builder *b, int h, int w);
+void ds_describe_dpt_swin2_large(ds_builder *b, int h, int w);
+void ds_describe_dpt_swin2_base(ds_builder *b, int h, int w);
+void ds_describe_dpt_swin2_tiny(ds_builder *b, int h, int w);
+void ds_describe_dpt_swin_large(ds_builder *b, int h, int w);
 void ds_describe_dpt_levit(ds_builder *b, int h, int w);
 
 #endif

@@ -94,7 +94,7 @@ static ds_status check_metadata(const ds_gguf *g, const ds_arch_info **out) {
         return ds_fail(DS_ERR_MODEL, "%s: no general.architecture: not a depthsolve model", path);
     ds_arch arch = ds_arch_from_name(name);
     if (arch == DS_ARCH_UNKNOWN) {
-        char names[512];
+        char names[1024];
         ds_arch_list(names, sizeof names);
         return ds_fail(DS_ERR_UNSUPPORTED, "%s: unknown architecture '%s' (this build runs %s)", path, name, names);
     }

@@ -24,4 +24,9 @@ void ds_decoder_head(ds_builder *b, ds_val x, int mid, bool align_corners);
 /* The same with the second conv's width `last` (head_features_2: 32 above, LeViT's 8). */
 void ds_decoder_head_widths(ds_builder *b, ds_val x, int mid, int last, bool align_corners);
 
+/* DPTDepthModel's scratch on the four backbone maps (features 256):
+ * layerN_rn, refinenet4 -> 1 (each resized to the next level's size, the
+ * last x2), then the head (mid 128, align_corners). */
+void ds_decoder_dpt(ds_builder *b, const ds_val layer[4]);
+
 #endif
