@@ -249,7 +249,7 @@ TEST(rejects_sizes_the_network_does_not_take) {
                 "dpt_levit_224 takes only 224x224 inputs, not 224x256");
     CHECK_FAILS(ds_arch_build(DS_ARCH_DPT_LEVIT_224, 448, 448, &binder, &g), DS_ERR_SHAPE, "not 448x448");
     CHECK_FAILS(ds_arch_build(DS_ARCH_DPT_SWIN2_TINY_256, 384, 384, &binder, &g), DS_ERR_SHAPE,
-                "accepts only 256x256 inputs");
+                "dpt_swin2_tiny_256 takes only 256x256 inputs, not 384x384");
     CHECK_FAILS(ds_arch_build(DS_ARCH_DPT_SWIN_LARGE_384, 384, 416, &binder, &g), DS_ERR_SHAPE,
                 "not 384x416");
 }

@@ -86,7 +86,8 @@ ds_status ds_arch_build(ds_arch arch, int h, int w, const ds_param_binder *binde
                        "from %d to %d, not %dx%d (HxW)",
                        a->name, a->multiple, a->multiple, DS_MAX_INPUT_SIDE, h, w);
     if (a->fixed_size && (h != a->net_size || w != a->net_size))
-        return ds_fail(DS_ERR_SHAPE, "%s accepts only %dx%d inputs (its windows and masks are built for it), not %dx%d (HxW)",
+        return ds_fail(DS_ERR_SHAPE,
+                       "%s takes only %dx%d inputs, not %dx%d (HxW): its backbone is built for that size",
                        a->name, a->net_size, a->net_size, h, w);
     ds_builder b;
     ds_builder_init(&b, g, binder);
