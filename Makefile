@@ -167,7 +167,9 @@ $(BUILD)/fuzz-replay/%: $(BUILD)/obj/fuzz/%.o $(BUILD)/obj/fuzz/replay_main.o $(
 test-bin: all $(TEST_BIN) $(FUZZ_REPLAY_BIN)
 
 # Synthetic-weight models the tests run (the plain build's, shared with build/asan).
-ARCHS  := midas_v21_small_256 midas_v21_384 dpt_hybrid_384 dpt_large_384
+ARCHS  := midas_v21_small_256 midas_v21_384 dpt_hybrid_384 dpt_large_384 \
+          dpt_swin2_large_384 dpt_swin2_base_384 dpt_swin2_tiny_256 dpt_swin_large_384 \
+          dpt_levit_224
 MODELS_DIR := build/models
 MODELS := $(ARCHS:%=$(MODELS_DIR)/%.gguf)
 $(MODELS_DIR)/%.gguf: $(BUILD)/depthsolve

@@ -52,6 +52,13 @@ def offline_hub(torch, torchvision, geffnet):
     torch.hub.load = load
 
 
+# model_loader.py's net_w = net_h (384 where not named)
+NET_SIZE = {"midas_v21_small_256": 256, "dpt_swin2_tiny_256": 256, "dpt_levit_224": 224}
+# model_loader.py's keep_aspect_ratio=False: every photo stretched to the one size
+FIXED_SIZE = {"dpt_swin2_large_384", "dpt_swin2_base_384", "dpt_swin2_tiny_256", "dpt_swin_large_384",
+              "dpt_levit_224"}
+
+
 def build(arch):
     from midas.dpt_depth import DPTDepthModel
     from midas.midas_net import MidasNet
@@ -59,6 +66,9 @@ def build(arch):
 
     if arch == "dpt_large_384":
         return DPTDepthModel(path=None, backbone="vitl16_384", non_negative=True)
+    if arch == "dpt_levit_224":
+        return DPTDepthModel(path=None, backbone="levit_384", non_negative=True, head_features_1=64,
+                             head_features_2=8)
     if arch == "dpt_hybrid_384":
         return DPTDepthModel(path=None, backbone="vitb_rn50_384", non_negative=True)
     if arch == "midas_v21_384":
@@ -66,6 +76,10 @@ def build(arch):
     if arch == "midas_v21_small_256":
         return MidasNet_small(None, features=64, backbone="efficientnet_lite3", exportable=True,
                               non_negative=True, blocks={"expand": True})
+    swin = {"dpt_swin2_large_384": "swin2l24_384", "dpt_swin2_base_384": "swin2b24_384",
+            "dpt_swin2_tiny_256": "swin2t16_256", "dpt_swin_large_384": "swinl12_384"}
+    if arch in swin:
+        return DPTDepthModel(path=None, backbone=swin[arch], non_negative=True)
     fail(f"unknown architecture {arch!r}")
 
 
@@ -78,11 +92,10 @@ def run_py_path(torch, model, arch, path, device, half):
     from midas.transforms import NormalizeImage, PrepareForNet, Resize
     from torchvision.transforms import Compose
 
-    small = arch == "midas_v21_small_256"
-    net = 256 if small else 384
+    net = NET_SIZE.get(arch, 384)
     mean, std = ([0.5] * 3, [0.5] * 3) if arch.startswith("dpt") else ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
     transform = Compose([
-        Resize(net, net, resize_target=None, keep_aspect_ratio=True, ensure_multiple_of=32,
+        Resize(net, net, resize_target=None, keep_aspect_ratio=arch not in FIXED_SIZE, ensure_multiple_of=32,
                resize_method="minimal" if arch.startswith("dpt") else "upper_bound",
                image_interpolation_method=cv2.INTER_CUBIC),
         NormalizeImage(mean=mean, std=std), PrepareForNet()])
@@ -146,7 +159,7 @@ def main():
     sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
     offline_hub(torch, torchvision, args.geffnet)
 
-    net = 256 if args.arch == "midas_v21_small_256" else 384
+    net = NET_SIZE.get(args.arch, 384)
     h, w = (int(v) for v in args.size.split("x")) if args.size else (net, net)
     t0 = time.perf_counter()
     model = build(args.arch)
@@ -156,9 +169,13 @@ def main():
             params = params["model"]
         model.load_state_dict(params)
     else:
+        # parameters and BatchNorm statistics from the formula; buffers the model
+        # computes (Swin's relative_position_index, attn_mask) keep their values
+        synthetic = {k for k, _ in model.named_parameters()}
         with torch.no_grad():
             for key, t in model.state_dict().items():
-                t.copy_(torch.from_numpy(synth_weights.value(key, tuple(t.shape))))
+                if key in synthetic or key.rsplit(".", 1)[-1] in ("running_mean", "running_var", "num_batches_tracked"):
+                    t.copy_(torch.from_numpy(synth_weights.value(key, tuple(t.shape))))
     model.eval()
     model.to(device)
     if args.half:

@@ -28,12 +28,27 @@ def uniform(seed: int, n: int) -> np.ndarray:
     return (z >> np.uint64(40)).astype(np.float32) * np.float32(2.0 ** -23) - np.float32(1.0)
 
 
+def levit_bias_idxs(shape) -> np.ndarray:
+    """LeViT's attention_bias_idxs (a buffer the model computes, not a formula):
+    |dy| * res + |dx| between queries on every stride-th row and column of a
+    res x res key grid and every key; shape (rq^2, res^2)."""
+    tq, tk = (int(s) for s in shape)
+    res, rq = int(round(tk ** 0.5)), int(round(tq ** 0.5))
+    stride = 1 if rq == res else (res - 1) // (rq - 1)
+    qy, qx = np.divmod(np.arange(tq), rq)
+    ky, kx = np.divmod(np.arange(tk), res)
+    return (np.abs(stride * qy[:, None] - ky[None, :]) * res + np.abs(stride * qx[:, None] - kx[None, :])).astype(np.int64)
+
+
 def value(key: str, shape) -> np.ndarray:
-    """The tensor `key` of `shape` (tuple) as the formula defines it."""
+    """The tensor `key` of `shape` (tuple) as the formula defines it (computed
+    buffers: as the model computes them)."""
     shape = tuple(int(s) for s in shape)
     leaf = key.rsplit(".", 1)[-1]
     if leaf == "num_batches_tracked":
         return np.zeros(shape, dtype=np.int64)
+    if leaf == "attention_bias_idxs":
+        return levit_bias_idxs(shape)
     n = int(np.prod(shape)) if shape else 1
     u = uniform(fnv1a64(key), n)
     if len(shape) >= 2 and leaf == "weight":
@@ -47,6 +62,14 @@ def value(key: str, shape) -> np.ndarray:
         v = np.float32(1.0) + np.float32(0.1) * u
     elif leaf == "bias":
         v = np.float32(0.1) * u
+    elif leaf == "attention_biases":  # LeViT
+        v = u
+    elif leaf == "relative_position_bias_table":
+        v = u
+    elif leaf == "logit_scale":
+        v = np.float32(1.5) + np.float32(0.5) * u
+    elif leaf in ("q_bias", "v_bias"):
+        v = np.float32(0.1) * u
     else:
         v = np.float32(0.02) * u
     return v.astype(np.float32).reshape(shape)
@@ -58,12 +81,13 @@ def network_input(h: int, w: int) -> np.ndarray:
 
 
 def read_keys(path):
-    """(key, dtype, shape) rows of a reference keys.tsv."""
+    """(key, dtype, shape) rows of a reference keys.tsv (3 columns, or 4 with
+    the v3.1 lists' kind: param | stat | buffer)."""
     rows = []
     with open(path) as f:
         next(f)
         for line in f:
-            key, dtype, shape = line.split()
+            key, dtype, shape = line.split()[:3]  # v3.1 files add a 4th column, the kind
             dims = () if shape == "scalar" else tuple(int(s) for s in shape.split("x"))
             rows.append((key, dtype, dims))
     return rows
@@ -75,4 +99,8 @@ if __name__ == "__main__":
     assert w[0].view(np.uint32) == 0x3DD81F6C and w[2].view(np.uint32) == 0xBE3AC958
     assert value("pretrained.layer1.1.running_var", (32,))[0].view(np.uint32) == 0x3FFEEACC
     assert value("pretrained.layer1.1.weight", (32,))[1].view(np.uint32) == 0x3F805C14
+    assert value("pretrained.model.blocks.0.m.attention_biases", (6, 196))[0, 0].view(np.uint32) == 0xBF3BCC04
+    swin2 = "pretrained.model.layers.0.blocks.0.attn."
+    assert value(swin2 + "logit_scale", (3, 1, 1)).ravel()[0].view(np.uint32) == 0x3FDD9D2C
+    assert value(swin2 + "q_bias", (96,))[0].view(np.uint32) == 0xBDC6A127
     print("check values ok")

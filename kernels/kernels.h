@@ -56,15 +56,25 @@ ds_status op_groupnorm(const kern_ctx *k, const gpu_op *op); /* DS_OP_GROUPNORM:
  * attribute (kernel size, stride, dilation, asymmetric padding, in_act, bias,
  * residual with res_act, act). */
 ds_status op_conv_depthwise(const kern_ctx *k, const gpu_op *op);
-ds_status op_conv_transpose(const kern_ctx *k, const gpu_op *op); /* DS_OP_CONV_TRANSPOSE */
+ds_status op_conv_transpose(const kern_ctx *k, const gpu_op *op); /* DS_OP_CONV_TRANSPOSE, any kernel/stride/padding */
 /* DS_OP_ATTENTION: flash-style, online softmax over key blocks; no T x T
  * score matrix exists in memory at any token count; head_dim up to
  * ATTENTION_MAX_HEAD_DIM. */
 enum { ATTENTION_MAX_HEAD_DIM = 128 };
 ds_status op_attention(const kern_ctx *k, const gpu_op *op);
+/* DS_OP_WINDOW_ATTENTION: w = bias table, b = region labels, w2 = head
+ * scales (graph.h), each optional; flash-style within each window, read
+ * and written in place in the maps; head_dim up to WINDOW_ATTENTION_MAX_HEAD_DIM. */
+enum { WINDOW_ATTENTION_MAX_HEAD_DIM = 128 };
+ds_status op_window_attention(const kern_ctx *k, const gpu_op *op);
+ds_status op_patch_merge(const kern_ctx *k, const gpu_op *op);   /* DS_OP_PATCH_MERGE */
 ds_status op_pos_embed(const kern_ctx *k, const gpu_op *op);     /* DS_OP_POS_EMBED */
 ds_status op_prepend_token(const kern_ctx *k, const gpu_op *op); /* DS_OP_PREPEND_TOKEN */
 ds_status op_readout_cat(const kern_ctx *k, const gpu_op *op);   /* DS_OP_READOUT_CAT */
+/* DS_OP_LEVIT_ATTENTION: x = in[0], r = the queries (in[1]) or NULL, w = the
+ * bias (heads, Tq, Tk) or NULL; a warp per query, the scores in shared
+ * memory (up to 48 KiB: (block / 32) * Tk floats). */
+ds_status op_levit_attention(const kern_ctx *k, const gpu_op *op);
 
 /* ---- epilogue of a library convolution or GEMM ---- */
 /* y = act(x + b[c] + res_act(r)) with x, r, y (N, H, W, C) and b (C); b and r

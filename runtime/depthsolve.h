@@ -73,6 +73,11 @@ typedef enum ds_arch {
     DS_ARCH_MIDAS_V21_384,
     DS_ARCH_DPT_HYBRID_384,
     DS_ARCH_DPT_LARGE_384,
+    DS_ARCH_DPT_SWIN2_LARGE_384,
+    DS_ARCH_DPT_SWIN2_BASE_384,
+    DS_ARCH_DPT_SWIN2_TINY_256,
+    DS_ARCH_DPT_SWIN_LARGE_384,
+    DS_ARCH_DPT_LEVIT_224,
     DS_ARCH_COUNT
 } ds_arch;
 
@@ -165,6 +170,8 @@ typedef struct ds_model_info {
     int64_t n_params;
     int n_threads;          /* CPU threads the engine uses */
     const char *device;     /* the backend that runs it: "cpu", "cuda", "cuda-emu" */
+    int fixed_size;         /* 1: the network takes net_size x net_size only (Swin, LeViT):
+                               every photo is stretched to it, as run.py does */
 } ds_model_info;
 
 DS_API ds_status ds_engine_model_info(const ds_engine *engine, ds_model_info *out);
@@ -227,7 +234,9 @@ typedef struct ds_solve_params {
 
 DS_API ds_solve_params ds_solve_default_params(void);
 
-/* The network input size run.py picks for a width x height photo. */
+/* The network input size run.py picks for a width x height photo (net_size
+ * x net_size for a fixed-size network, whose params->height must be 0 or
+ * net_size). */
 DS_API ds_status ds_engine_input_size(const ds_engine *engine, int width, int height,
                                const ds_solve_params *params, int *net_width, int *net_height);
 

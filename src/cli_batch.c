@@ -54,6 +54,12 @@ int ds_cli_batch_option(const char *cmd, int c, const char *arg, const ds_batch_
     }
 }
 
+int ds_cli_batch_check_model(const char *cmd, ds_engine *engine, const ds_solve_params *solve) {
+    int w, h;
+    ds_status s = ds_engine_input_size(engine, 1, 1, solve, &w, &h);
+    return s == DS_OK ? DS_EXIT_OK : ds_cli_report(cmd, s);
+}
+
 int ds_cli_batch_inputs(const char *cmd, char **paths, int n_paths, int walk_flags, int shard,
                         int n_shards, ds_input_list *out) {
     ds_status s = ds_inputs_collect(out, paths, n_paths, walk_flags);

@@ -25,7 +25,8 @@ static const char CONVERT_HELP[] =
     "  -o, --output FILE     the GGUF file to write (written atomically)\n"
     "  --arch auto|NAME      architecture; auto detects it from names and shapes\n"
     "                        (midas_v21_small_256, midas_v21_384, dpt_hybrid_384,\n"
-    "                        dpt_large_384)\n"
+    "                        dpt_large_384, dpt_swin2_large_384, dpt_swin2_base_384,\n"
+    "                        dpt_swin2_tiny_256, dpt_swin_large_384, dpt_levit_224)\n"
     "  --dtype f32|f16       storage of conv and linear weights (default f32)\n"
     "  -q, --quiet           no progress messages\n";
 
@@ -35,7 +36,9 @@ static const char SYNTH_HELP[] =
     "Writes the model an official checkpoint of that architecture would convert\n"
     "to, with every weight given by the synthetic formula of the reference data\n"
     "(tests/data/reference/REFERENCE_README.md). For tests and benchmarks: no\n"
-    "download needed, and PyTorch can rebuild exactly the same weights.\n";
+    "download needed, and PyTorch can rebuild exactly the same weights. NAME:\n"
+    "midas_v21_small_256, midas_v21_384, dpt_hybrid_384, dpt_large_384,\n"
+    "dpt_levit_224.\n";
 
 /* What convert and synth share: their options, and the end of the run. */
 typedef struct gguf_cmd {

@@ -25,8 +25,14 @@ static const char DEPTH_HELP[] =
     "\n"
     "  --model M            a .gguf, a checkpoint (.pt, .safetensors: converted on\n"
     "                       the fly), or a name (midas_v21_small_256, midas_v21_384,\n"
-    "                       dpt_hybrid_384, dpt_large_384) found in $DEPTHSOLVE_MODELS\n"
-    "                       (default ~/.cache/depthsolve; see 'depthsolve fetch')\n"
+    "                       dpt_hybrid_384, dpt_large_384, dpt_swin2_large_384,\n"
+    "                       dpt_swin2_base_384, dpt_swin2_tiny_256, dpt_swin_large_384,\n"
+    "                       dpt_levit_224) found in $DEPTHSOLVE_MODELS (default\n"
+    "                       ~/.cache/depthsolve; see 'depthsolve fetch'). The Swin\n"
+    "                       and LeViT models take one size, 384x384 (Swin2-T:\n"
+    "                       256x256, LeViT: 224x224): every photo is stretched to\n"
+    "                       it, as run.py does for them (--square is implied, and\n"
+    "                       --height can only be that size)\n"
     "  -o, --output DIR     where outputs go: DIR/<name>-<model>.<ext>\n"
     "  -r, --recursive      descend into sub-directories (outputs mirror them)\n"
     "  -L, --follow-links   -r, and into links to directories too (each directory once)\n"
@@ -39,6 +45,9 @@ static const char DEPTH_HELP[] =
     "                       fixed:MIN,MAX (values outside are clamped)\n"
     "  --square             stretch to the network size (run.py --square)\n"
     "  --height N           network size to aim for (run.py --height)\n"
+    "                       dpt_levit_224 takes 224x224 only: every photo is\n"
+    "                       stretched to it, as run.py does, and --height does not\n"
+    "                       apply\n"
     "  --overwrite          redo photos whose outputs exist (default: skip them)\n"
     "  --shard I/N          only the I-th (0-based) of N slices of the sorted photo\n"
     "                       list, for array jobs (Slurm, Kubernetes indexed jobs)\n"
@@ -157,6 +166,11 @@ int ds_cmd_depth(int argc, char **argv) {
     if (s != DS_OK) {
         ds_inputs_free(&inputs);
         return ds_cli_report("depth", s);
+    }
+    if ((rc = ds_cli_batch_check_model("depth", e, &a.batch.solve)) != DS_EXIT_OK) {
+        ds_engine_free(e);
+        ds_inputs_free(&inputs);
+        return rc;
     }
     ds_model_info info;
     ds_engine_model_info(e, &info);

@@ -252,6 +252,11 @@ int ds_cmd_mesh(int argc, char **argv) {
         ds_inputs_free(&inputs);
         return ds_cli_report("mesh", s);
     }
+    if ((rc = ds_cli_batch_check_model("mesh", e, &a.batch.solve)) != DS_EXIT_OK) {
+        ds_engine_free(e);
+        ds_inputs_free(&inputs);
+        return rc;
+    }
     ds_model_info info;
     ds_engine_model_info(e, &info);
     a.model_name = info.arch_name;

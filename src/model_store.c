@@ -15,7 +15,13 @@
 #include "base/error.h" /* ds_fail */
 
 static const char *const RELEASE = "https://github.com/isl-org/MiDaS/releases/download";
-static const char *const RELEASE_TAG[DS_ARCH_COUNT] = {"v2_1", "v2_1", "v3", "v3"};
+static const char *const RELEASE_TAG[DS_ARCH_COUNT] = {
+    [DS_ARCH_MIDAS_V21_SMALL_256] = "v2_1", [DS_ARCH_MIDAS_V21_384] = "v2_1",
+    [DS_ARCH_DPT_HYBRID_384] = "v3",        [DS_ARCH_DPT_LARGE_384] = "v3",
+    [DS_ARCH_DPT_SWIN2_LARGE_384] = "v3_1", [DS_ARCH_DPT_SWIN2_BASE_384] = "v3_1",
+    [DS_ARCH_DPT_SWIN2_TINY_256] = "v3_1",  [DS_ARCH_DPT_SWIN_LARGE_384] = "v3_1",
+    [DS_ARCH_DPT_LEVIT_224] = "v3_1",
+};
 
 void ds_model_store_dir(char *buf, size_t len) {
     const char *env = getenv("DEPTHSOLVE_MODELS");
@@ -85,9 +91,12 @@ ds_status ds_open_model(const char *spec, ds_engine_params *p, ds_engine **out) 
     if (arch == DS_ARCH_UNKNOWN) {
         if (strchr(spec, '/') || strchr(spec, '.'))
             return ds_fail(DS_ERR_IO, "%s: no such model file", spec);
-        return ds_fail(DS_ERR_INVALID_ARGUMENT,
-                       "unknown model '%s': give a .gguf/.pt file or one of midas_v21_small_256, "
-                       "midas_v21_384, dpt_hybrid_384, dpt_large_384", spec);
+        char names[1024] = "";
+        for (int a = 0; a < DS_ARCH_COUNT; a++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", a ? ", " : "",
+                     ds_arch_name((ds_arch)a));
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "unknown model '%s': give a .gguf/.pt file or one of %s", spec,
+                       names);
     }
     char dir[4096], path[4200], url[1024];
     ds_model_store_dir(dir, sizeof dir);

@@ -58,33 +58,50 @@ double op_rel_l2(const float *a, const float *ref, size_t n) { return sqrt(op_nm
 static size_t numel(const int64_t s[4]) { return (size_t)(s[0] * s[1] * s[2] * s[3]); }
 
 static void run(const ds_cpu_kernel *k, const ds_node *node, ds_tensor *x, ds_tensor *r, ds_tensor *y,
-                const float *w, const float *b, int n_threads) {
+                const float *w, const float *b, const float *w2, int n_threads) {
     size_t scratch = k->scratch_bytes ? k->scratch_bytes(node, n_threads) : 0;
     float *s = op_guarded_alloc(scratch / sizeof(float) + 1);
     void *packed = k->pack && w ? k->pack(node, w, n_threads) : NULL;
     ds_cpu_ctx ctx = {.n_threads = n_threads, .scratch = s, .scratch_bytes = scratch};
     ds_cpu_op op = {.node = node, .x = x, .r = r, .y = y, .w = w, .b = b, .packed = packed,
-                    .ctx = &ctx};
+                    .ctx = &ctx, .w2 = w2};
     k->run(&op);
     free(packed);
     op_guarded_free(s);
 }
 
+const char *op_check_failure(const op_check_result *r, double limit) {
+    return !r->guards_ok                 ? "wrote outside its output"
+           : !r->finite                  ? "produced a NaN or Inf"
+           : !(r->nmse <= limit)         ? "differs from the reference"
+           : !(r->nmse_inplace <= limit) ? "differs in place"
+                                         : NULL;
+}
+
 op_check_result op_check(const ds_node *node, const int64_t x_shape[4], const int64_t *r_shape,
                          size_t w_len, size_t b_len, float scale_w, const ds_cpu_kernel *fast,
                          int n_threads, uint64_t seed) {
-    op_check_result res = {.nmse = INFINITY, .nmse_inplace = -1};
-    size_t nx = numel(x_shape), nr = r_shape ? numel(r_shape) : 0, ny = numel(node->shape);
-    float *xd = op_guarded_alloc(nx), *rd = r_shape ? op_guarded_alloc(nr) : NULL;
     float *w = w_len ? malloc(w_len * sizeof *w) : NULL, *b = b_len ? malloc(b_len * sizeof *b) : NULL;
-    float *y_ref = op_guarded_alloc(ny), *y_fast = op_guarded_alloc(ny);
-    op_random(xd, nx, seed, 1.0f);
-    if (rd)
-        op_random(rd, nr, seed + 1, 1.0f);
     if (w)
         op_random(w, w_len, seed + 2, scale_w);
     if (b)
         op_random(b, b_len, seed + 3, 0.1f);
+    op_check_result res = op_check_given(node, x_shape, r_shape, w, b, NULL, fast, n_threads, seed);
+    free(w);
+    free(b);
+    return res;
+}
+
+op_check_result op_check_given(const ds_node *node, const int64_t x_shape[4], const int64_t *r_shape,
+                               const float *w, const float *b, const float *w2, const ds_cpu_kernel *fast,
+                               int n_threads, uint64_t seed) {
+    op_check_result res = {.nmse = INFINITY, .nmse_inplace = -1};
+    size_t nx = numel(x_shape), nr = r_shape ? numel(r_shape) : 0, ny = numel(node->shape);
+    float *xd = op_guarded_alloc(nx), *rd = r_shape ? op_guarded_alloc(nr) : NULL;
+    float *y_ref = op_guarded_alloc(ny), *y_fast = op_guarded_alloc(ny);
+    op_random(xd, nx, seed, 1.0f);
+    if (rd)
+        op_random(rd, nr, seed + 1, 1.0f);
     ds_tensor x = {xd, {x_shape[0], x_shape[1], x_shape[2], x_shape[3]}};
     ds_tensor r = {rd, {0}};
     if (r_shape)
@@ -92,8 +109,8 @@ op_check_result op_check(const ds_node *node, const int64_t x_shape[4], const in
     ds_tensor yr = {y_ref, {0}}, yf = {y_fast, {0}};
     memcpy(yr.shape, node->shape, sizeof yr.shape);
     memcpy(yf.shape, node->shape, sizeof yf.shape);
-    run(&ds_cpu_ref_kernels[node->op], node, &x, rd ? &r : NULL, &yr, w, b, 1);
-    run(fast, node, &x, rd ? &r : NULL, &yf, w, b, n_threads);
+    run(&ds_cpu_ref_kernels[node->op], node, &x, rd ? &r : NULL, &yr, w, b, w2, 1);
+    run(fast, node, &x, rd ? &r : NULL, &yf, w, b, w2, n_threads);
     res.nmse = op_nmse(y_fast, y_ref, ny);
     res.guards_ok = op_guards_intact(y_fast, ny) && op_guards_intact(xd, nx) &&
                     (!rd || op_guards_intact(rd, nr));
@@ -107,7 +124,7 @@ op_check_result op_check(const ds_node *node, const int64_t x_shape[4], const in
     if (src && nsrc == ny) {
         ds_tensor yi = {src, {0}};
         memcpy(yi.shape, node->shape, sizeof yi.shape);
-        run(fast, node, &x, rd ? &r : NULL, &yi, w, b, n_threads);
+        run(fast, node, &x, rd ? &r : NULL, &yi, w, b, w2, n_threads);
         res.nmse_inplace = op_nmse(src, y_ref, ny);
         res.guards_ok &= op_guards_intact(src, ny);
     }
@@ -115,7 +132,5 @@ op_check_result op_check(const ds_node *node, const int64_t x_shape[4], const in
     op_guarded_free(rd);
     op_guarded_free(y_ref);
     op_guarded_free(y_fast);
-    free(w);
-    free(b);
     return res;
 }

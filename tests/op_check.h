@@ -35,6 +35,10 @@ typedef struct op_check_result {
     int finite;           /* the fast output has no NaN/Inf */
 } op_check_result;
 
+/* What went wrong against `limit` on NMSE, or NULL: the guard zones, a NaN or
+ * Inf, the error, the error in place. */
+const char *op_check_failure(const op_check_result *r, double limit);
+
 /*
  * Runs `node` (op, attributes and output shape filled in) with random inputs
  * of x_shape (and r_shape if r_shape != NULL) and random weight and bias of
@@ -44,6 +48,12 @@ typedef struct op_check_result {
 op_check_result op_check(const ds_node *node, const int64_t x_shape[4], const int64_t *r_shape,
                          size_t w_len, size_t b_len, float scale_w, const ds_cpu_kernel *fast,
                          int n_threads, uint64_t seed);
+
+/* op_check with the node's weights given: w, b and w2 as ds_cpu_op takes
+ * them (graph.h's slots 0, 1, 2), NULL where absent. */
+op_check_result op_check_given(const ds_node *node, const int64_t x_shape[4], const int64_t *r_shape,
+                               const float *w, const float *b, const float *w2, const ds_cpu_kernel *fast,
+                               int n_threads, uint64_t seed);
 
 #ifdef __cplusplus
 }

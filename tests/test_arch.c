@@ -15,6 +15,7 @@
 typedef struct key_row {
     char name[192];
     char dtype[16];
+    char kind[16]; /* param, stat or buffer (the v3.1 key lists' 4th column), or "" */
     int ndim;
     int64_t shape[4];
     int seen;
@@ -32,8 +33,8 @@ static int read_keys(const char *path, key_row **rows_out) {
         return -1;
     }
     while (fgets(line, sizeof line, f)) {
-        char name[192], dtype[16], shape[64];
-        if (sscanf(line, "%191s %15s %63s", name, dtype, shape) != 3)
+        char name[192], dtype[16], shape[64], kind[16] = "";
+        if (sscanf(line, "%191s %15s %63s %15s", name, dtype, shape, kind) < 3)
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 256;
@@ -43,6 +44,7 @@ static int read_keys(const char *path, key_row **rows_out) {
         memset(r, 0, sizeof *r);
         strcpy(r->name, name);
         strcpy(r->dtype, dtype);
+        strcpy(r->kind, kind);
         if (strcmp(shape, "scalar") != 0) {
             char *p = shape;
             while (*p && r->ndim < 4) {
@@ -86,6 +88,10 @@ static void check_arch_keys(ds_arch arch) {
                           keys[k].name, d, (long long)keys[k].shape[d], (long long)r->shape[d]);
             CHECK_MSG(!strcmp(r->dtype, keys[k].is_int64 ? "int64" : "float32"),
                       "%s: dtype %s", keys[k].name, r->dtype);
+            /* computed buffers are checked, never converted as weights, and nothing else is */
+            const int buffer = plan.decls[i].kind == DS_PARAM_BUFFER;
+            CHECK_MSG(!r->kind[0] || buffer == !strcmp(r->kind, "buffer"), "%s: kind %s, declared as %s",
+                      keys[k].name, r->kind, buffer ? "a buffer" : "a parameter");
         }
     }
     for (int j = 0; j < n; j++)
@@ -100,6 +106,11 @@ TEST(small_keys_match_real_model) { check_arch_keys(DS_ARCH_MIDAS_V21_SMALL_256)
 TEST(v21_384_keys_match_real_model) { check_arch_keys(DS_ARCH_MIDAS_V21_384); }
 TEST(dpt_hybrid_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_HYBRID_384); }
 TEST(dpt_large_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_LARGE_384); }
+TEST(dpt_levit_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_LEVIT_224); }
+TEST(swin2_large_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_SWIN2_LARGE_384); }
+TEST(swin2_base_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_SWIN2_BASE_384); }
+TEST(swin2_tiny_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_SWIN2_TINY_256); }
+TEST(swin_large_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_SWIN_LARGE_384); }
 
 static ds_status no_weights(void *ctx, const ds_param_decl *d, ds_tensor_ref *w,
                             ds_tensor_ref *b) {
@@ -121,6 +132,8 @@ TEST(stage_shapes_follow_input_size) {
     /* every architecture, portrait and landscape, the output is full size */
     static const int sizes[][2] = {{64, 96}, {96, 64}, {32, 32}, {224, 160}, {384, 672}};
     for (int a = 0; a < DS_ARCH_COUNT; a++) {
+        if (ds_arch_get((ds_arch)a)->fixed_size)
+            continue; /* one size: swin_stages_and_windows */
         for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
             int h = sizes[i][0], w = sizes[i][1];
             ds_graph g;
@@ -152,6 +165,73 @@ TEST(stage_shapes_follow_input_size) {
     ds_graph_free(&g);
 }
 
+/* dpt_levit_224 at its one size: three backbone levels, 14 -> 7 -> 4 (timm's
+ * (res - 1) // 2 + 1), the decoder back up to 28, stem_transpose to 112, the
+ * head to 224. */
+TEST(levit_stage_shapes) {
+    ds_param_binder binder = {.bind = no_weights};
+    ds_graph g;
+    CHECK_OK(ds_arch_build(DS_ARCH_DPT_LEVIT_224, 224, 224, &binder, &g));
+    CHECK(shape_is(mark_shape(&g, "pretrained_layer1"), 14, 14, 384));
+    CHECK(shape_is(mark_shape(&g, "pretrained_layer2"), 7, 7, 512));
+    CHECK(shape_is(mark_shape(&g, "pretrained_layer3"), 4, 4, 768));
+    CHECK(shape_is(mark_shape(&g, "scratch_layer3_rn"), 4, 4, 256));
+    CHECK(shape_is(mark_shape(&g, "scratch_refinenet3"), 7, 7, 256));
+    CHECK(shape_is(mark_shape(&g, "scratch_refinenet2"), 14, 14, 256));
+    CHECK(shape_is(mark_shape(&g, "scratch_refinenet1"), 28, 28, 256));
+    CHECK(shape_is(mark_shape(&g, "scratch_stem_transpose"), 112, 112, 64));
+    CHECK(shape_is(mark_shape(&g, "head_pre_relu"), 224, 224, 1));
+    CHECK(shape_is(g.nodes[g.output].shape, 224, 224, 1));
+    CHECK(!mark_shape(&g, "pretrained_layer4") && !mark_shape(&g, "scratch_refinenet4"));
+    CHECK_MSG(g.n_marks == 11, "%d marks", g.n_marks);
+    ds_graph_free(&g);
+}
+
+/* Each Swin network at its one size: the four stage maps, and where the
+ * windows are clipped (one window over the stage) and shifted (odd blocks of
+ * stages larger than the window only). */
+TEST(swin_stages_and_windows) {
+    ds_param_binder binder = {.bind = no_weights};
+    static const struct {
+        ds_arch arch;
+        int size, c0, windows[4], shifted;
+    } nets[] = {
+        {DS_ARCH_DPT_SWIN2_LARGE_384, 384, 192, {24, 24, 24, 12}, 2},
+        {DS_ARCH_DPT_SWIN2_BASE_384, 384, 128, {24, 24, 24, 12}, 2},
+        {DS_ARCH_DPT_SWIN2_TINY_256, 256, 96, {16, 16, 16, 8}, 2},
+        {DS_ARCH_DPT_SWIN_LARGE_384, 384, 192, {12, 12, 12, 12}, 11}, /* stage 2 (24 > 12) shifts too */
+    };
+    for (size_t k = 0; k < sizeof nets / sizeof *nets; k++) {
+        ds_graph g;
+        CHECK_OK(ds_arch_build(nets[k].arch, nets[k].size, nets[k].size, &binder, &g));
+        for (int s = 0; s < 4; s++) {
+            char name[32];
+            snprintf(name, sizeof name, "pretrained_layer%d", s + 1);
+            const int res = nets[k].size / (4 << s);
+            CHECK_MSG(shape_is(mark_shape(&g, name), res, res, (int64_t)nets[k].c0 << s), "%s %s",
+                      ds_arch_name(nets[k].arch), name);
+        }
+        CHECK(shape_is(g.nodes[g.output].shape, nets[k].size, nets[k].size, 1));
+        int shifted = 0;
+        for (int i = 0; i < g.n_nodes; i++) {
+            const ds_node *n = &g.nodes[i];
+            if (n->op != DS_OP_WINDOW_ATTENTION)
+                continue;
+            const int s = n->shape[3] == nets[k].c0 ? 0 : n->shape[3] == 2 * nets[k].c0 ? 1
+                          : n->shape[3] == 4 * nets[k].c0 ? 2 : 3;
+            CHECK_MSG(n->a.win.win_h == nets[k].windows[s] && n->a.win.win_w == nets[k].windows[s],
+                      "%s stage %d: window %d", ds_arch_name(nets[k].arch), s, n->a.win.win_h);
+            if (n->a.win.shift_h) {
+                shifted++;
+                CHECK(n->a.win.shift_h == n->a.win.win_h / 2 && n->w[1].data); /* and its labels */
+            }
+            CHECK(n->a.win.cosine == (nets[k].arch != DS_ARCH_DPT_SWIN_LARGE_384));
+        }
+        CHECK_MSG(shifted == nets[k].shifted, "%s: %d shifted blocks", ds_arch_name(nets[k].arch), shifted);
+        ds_graph_free(&g);
+    }
+}
+
 TEST(rejects_sizes_the_network_does_not_take) {
     ds_param_binder binder = {.bind = no_weights};
     ds_graph g;
@@ -165,6 +245,13 @@ TEST(rejects_sizes_the_network_does_not_take) {
                 "8192");
     CHECK_FAILS(ds_arch_build((ds_arch)42, 64, 64, &binder, &g), DS_ERR_INVALID_ARGUMENT,
                 "unknown");
+    CHECK_FAILS(ds_arch_build(DS_ARCH_DPT_LEVIT_224, 224, 256, &binder, &g), DS_ERR_SHAPE,
+                "dpt_levit_224 takes only 224x224 inputs, not 224x256");
+    CHECK_FAILS(ds_arch_build(DS_ARCH_DPT_LEVIT_224, 448, 448, &binder, &g), DS_ERR_SHAPE, "not 448x448");
+    CHECK_FAILS(ds_arch_build(DS_ARCH_DPT_SWIN2_TINY_256, 384, 384, &binder, &g), DS_ERR_SHAPE,
+                "dpt_swin2_tiny_256 takes only 256x256 inputs, not 384x384");
+    CHECK_FAILS(ds_arch_build(DS_ARCH_DPT_SWIN_LARGE_384, 384, 416, &binder, &g), DS_ERR_SHAPE,
+                "not 384x416");
 }
 
 /* A graph's constants: computed for one input size, owned by the graph
@@ -196,7 +283,14 @@ int main(void) {
     RUN(v21_384_keys_match_real_model);
     RUN(dpt_hybrid_keys_match_real_model);
     RUN(dpt_large_keys_match_real_model);
+    RUN(dpt_levit_keys_match_real_model);
+    RUN(levit_stage_shapes);
+    RUN(swin2_large_keys_match_real_model);
+    RUN(swin2_base_keys_match_real_model);
+    RUN(swin2_tiny_keys_match_real_model);
+    RUN(swin_large_keys_match_real_model);
     RUN(stage_shapes_follow_input_size);
+    RUN(swin_stages_and_windows);
     RUN(rejects_sizes_the_network_does_not_take);
     return test_summary();
 }

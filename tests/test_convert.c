@@ -34,6 +34,9 @@ TEST(formula_matches_published_check_values) {
     CHECK(bits(ds_synth_value(v, 1, c_shape, ds_synth_seed(v), 0)) == 0x3ffeeacc);
     const char *g = "pretrained.layer1.1.weight";
     CHECK(bits(ds_synth_value(g, 1, c_shape, ds_synth_seed(g), 1)) == 0x3f805c14);
+    const char *ab = "pretrained.model.blocks.0.m.attention_biases"; /* dpt_levit_224: plain u */
+    int64_t ab_shape[2] = {6, 196};
+    CHECK(bits(ds_synth_value(ab, 2, ab_shape, ds_synth_seed(ab), 0)) == 0xbf3bcc04);
 }
 
 TEST(input_generator_matches_reference_input) {
@@ -61,6 +64,23 @@ static float *formula_1d(const char *prefix, const char *leaf, int64_t n) {
     char key[256];
     snprintf(key, sizeof key, "%s.%s", prefix, leaf);
     return formula(key, 1, &n);
+}
+
+/* The BatchNorm d->bn folded into `bias` (out values, the layer's own bias or
+ * zeros on entry); returns its scales gamma / sqrt(var + eps), or NULL
+ * without a BatchNorm. */
+static double *bn_factors(const ds_param_decl *d, int64_t out, float *bias) {
+    if (!d->bn)
+        return NULL;
+    float *g = formula_1d(d->bn, "weight", out), *be = formula_1d(d->bn, "bias", out);
+    float *mu = formula_1d(d->bn, "running_mean", out), *var = formula_1d(d->bn, "running_var", out);
+    double *a = malloc((size_t)out * sizeof *a);
+    for (int64_t o = 0; o < out; o++) {
+        a[o] = (double)g[o] / sqrt((double)var[o] + d->bn_eps);
+        bias[o] = (float)(((double)bias[o] - mu[o]) * a[o] + be[o]);
+    }
+    free(g), free(be), free(mu), free(var);
+    return a;
 }
 
 /* Expected stored weight and bias of one declaration, by the plainest route. */
@@ -111,18 +131,32 @@ static void reference_fold(const ds_param_decl *d, float **w_out, float **b_out,
         }
         free(g), free(be), free(mu), free(var), free(w);
         w = out;
-    } else if (d->kind == DS_PARAM_CONV_T) {
+    } else if (d->kind == DS_PARAM_CONV_T) { /* (I, O, kh, kw) -> (I, kh, kw, O), BatchNorm over O */
         float *out = malloc((size_t)n * 4);
+        bias = d->has_bias ? formula_1d(d->name, "bias", s[1]) : calloc((size_t)s[1], 4);
+        double *a = bn_factors(d, s[1], bias);
         for (int64_t i = 0; i < s[0]; i++)
             for (int64_t o = 0; o < s[1]; o++)
                 for (int64_t y = 0; y < s[2]; y++)
-                    for (int64_t x = 0; x < s[3]; x++)
-                        out[((i * s[2] + y) * s[3] + x) * s[1] + o] =
-                            w[((i * s[1] + o) * s[2] + y) * s[3] + x];
+                    for (int64_t x = 0; x < s[3]; x++) {
+                        float v = w[((i * s[1] + o) * s[2] + y) * s[3] + x];
+                        out[((i * s[2] + y) * s[3] + x) * s[1] + o] = a ? (float)((double)v * a[o]) : v;
+                    }
+        free(a);
         free(w);
         w = out;
-        bias = formula_1d(d->name, "bias", s[1]);
-    } else if (d->kind == DS_PARAM_LINEAR || d->kind == DS_PARAM_NORM) {
+        if (!d->has_bias && !d->bn) {
+            free(bias);
+            bias = NULL;
+        }
+    } else if (d->kind == DS_PARAM_LINEAR && d->bn) { /* LinearNorm: (O, I) rows scaled, bias from the BatchNorm */
+        bias = calloc((size_t)s[0], 4);
+        double *a = bn_factors(d, s[0], bias);
+        for (int64_t o = 0; o < s[0]; o++)
+            for (int64_t i = 0; i < s[1]; i++)
+                w[o * s[1] + i] = (float)((double)w[o * s[1] + i] * a[o]);
+        free(a);
+    } else if ((d->kind == DS_PARAM_LINEAR || d->kind == DS_PARAM_NORM) && d->has_bias) {
         bias = formula_1d(d->name, "bias", s[0]);
     }
     *w_out = w;
@@ -195,6 +229,18 @@ TEST(synth_small_folds_like_reference) { check_synth_model(DS_ARCH_MIDAS_V21_SMA
 TEST(synth_v21_384_folds_like_reference) { check_synth_model(DS_ARCH_MIDAS_V21_384); }
 TEST(synth_dpt_hybrid_folds_like_reference) { check_synth_model(DS_ARCH_DPT_HYBRID_384); }
 TEST(synth_dpt_large_folds_like_reference) { check_synth_model(DS_ARCH_DPT_LARGE_384); }
+TEST(synth_dpt_levit_folds_like_reference) { check_synth_model(DS_ARCH_DPT_LEVIT_224); }
+/* every kind Swin v2 adds: linears without bias, q/v biases, logit scales (not the buffers: never stored) */
+TEST(synth_swin2_tiny_folds_like_reference) { check_synth_model(DS_ARCH_DPT_SWIN2_TINY_256); }
+
+/* The published check values of the Swin v2 rows of the formula. */
+TEST(swin2_formula_rows_match_published_check_values) {
+    const char *ls = "pretrained.model.layers.0.blocks.0.attn.logit_scale";
+    const int64_t ls_shape[3] = {3, 1, 1}, qb_shape[1] = {96};
+    CHECK(bits(ds_synth_value(ls, 3, ls_shape, ds_synth_seed(ls), 0)) == 0x3fdd9d2c);
+    const char *qb = "pretrained.model.layers.0.blocks.0.attn.q_bias";
+    CHECK(bits(ds_synth_value(qb, 1, qb_shape, ds_synth_seed(qb), 0)) == 0xbdc6a127);
+}
 
 TEST(metadata_describes_the_model) {
     char path[512];
@@ -259,10 +305,28 @@ TEST(f16_weights_are_the_rounded_f32_weights) {
     remove(path);
 }
 
+/* Names and shapes are what detection reads: every architecture's raw keys, without values
+ * (synthetic values of the eight networks would be 4.6 GB to fill per run). */
+static ds_status keys_only(ds_arch arch, ds_ckpt *ck) {
+    memset(ck, 0, sizeof *ck);
+    ds_arch_plan plan;
+    DS_TRY(ds_arch_plan_make(arch, &plan));
+    ds_status s = DS_OK;
+    for (size_t i = 0; i < plan.n_decls && s == DS_OK; i++) {
+        ds_raw_key keys[DS_RAW_KEYS_MAX];
+        const int n = ds_raw_keys(&plan.decls[i], keys);
+        for (int k = 0; k < n && s == DS_OK; k++)
+            s = ds_ckpt_push(ck, strdup(keys[k].name), keys[k].is_int64 ? DS_I64 : DS_F32, keys[k].ndim,
+                             keys[k].shape, NULL, 0);
+    }
+    ds_arch_plan_free(&plan);
+    return s;
+}
+
 TEST(detects_each_architecture) {
     for (int a = 0; a < DS_ARCH_COUNT; a++) {
         ds_ckpt ck;
-        CHECK_OK(ds_synth_ckpt((ds_arch)a, &ck));
+        CHECK_OK(keys_only((ds_arch)a, &ck));
         ds_arch got;
         CHECK_OK(ds_detect_arch(&ck, "synthetic", &got));
         CHECK_MSG(got == (ds_arch)a, "%s detected as %s", ds_arch_name((ds_arch)a),
@@ -339,6 +403,47 @@ TEST(wrong_architecture_is_refused) {
     ds_ckpt_free(&other);
 }
 
+/* A checkpoint's buffer must hold what the model computes: dpt_swin_large_384's
+ * declarations up to its first relative_position_index (int64), as computed,
+ * get the conversion past it (to the next tensor, missing here); one value
+ * changed, it is refused by name. */
+TEST(changed_buffer_is_refused) {
+    ds_arch_plan plan;
+    CHECK_OK(ds_arch_plan_make(DS_ARCH_DPT_SWIN_LARGE_384, &plan));
+    ds_ckpt ck;
+    memset(&ck, 0, sizeof ck);
+    const ds_param_decl *buffer = NULL;
+    for (size_t i = 0; i < plan.n_decls && !buffer; i++) {
+        const ds_param_decl *d = &plan.decls[i];
+        ds_raw_key keys[DS_RAW_KEYS_MAX];
+        const int nk = ds_raw_keys(d, keys);
+        for (int k = 0; k < nk; k++) {
+            int64_t n = 1;
+            for (int j = 0; j < keys[k].ndim; j++)
+                n *= keys[k].shape[j];
+            void *data = malloc((size_t)n * 8 + 1);
+            CHECK(data);
+            for (int64_t j = 0; keys[k].is_int64 && j < n; j++)
+                ((int64_t *)data)[j] = (int64_t)d->expect[j];
+            if (!keys[k].is_int64)
+                ds_synth_fill(keys[k].name, keys[k].ndim, keys[k].shape, data);
+            CHECK_OK(ds_ckpt_push(&ck, strdup(keys[k].name), keys[k].is_int64 ? DS_I64 : DS_F32, keys[k].ndim,
+                                  keys[k].shape, data, (size_t)n * (keys[k].is_int64 ? 8 : 4)));
+        }
+        if (d->kind == DS_PARAM_BUFFER && d->is_int64)
+            buffer = d;
+    }
+    CHECK(buffer && strstr(buffer->name, "relative_position_index"));
+    CHECK_FAILS(convert_small(&ck, DS_ARCH_DPT_SWIN_LARGE_384), DS_ERR_MODEL, "missing tensor");
+    ((int64_t *)find_mut(&ck, buffer->name)->owned)[5] += 1;
+    char needle[300];
+    snprintf(needle, sizeof needle, "buffer '%s' holds 260 at element 5 where dpt_swin_large_384 computes 259",
+             buffer->name);
+    CHECK_FAILS(convert_small(&ck, DS_ARCH_DPT_SWIN_LARGE_384), DS_ERR_MODEL, needle);
+    ds_ckpt_free(&ck);
+    ds_arch_plan_free(&plan);
+}
+
 TEST(integer_weight_is_refused) {
     ds_ckpt ck;
     CHECK_OK(ds_synth_ckpt(DS_ARCH_MIDAS_V21_SMALL_256, &ck));
@@ -377,6 +482,45 @@ TEST(data_parallel_prefix_and_f16_input_are_accepted) {
     ds_ckpt_free(&ck);
 }
 
+/* dpt_levit_224's attention_bias_idxs: synth writes what timm computes
+ * (int64, |dy| * res + |dx|, queries of the subsampling blocks on the even
+ * rows and columns); convert checks a checkpoint's copy against it and
+ * stores none; a checkpoint without them converts (they are rebuilt). */
+TEST(levit_index_buffers_are_checked_not_stored) {
+    ds_ckpt ck;
+    CHECK_OK(ds_synth_ckpt(DS_ARCH_DPT_LEVIT_224, &ck));
+    const ds_ckpt_tensor *b0 = find_mut(&ck, "pretrained.model.blocks.0.m.attention_bias_idxs");
+    const ds_ckpt_tensor *b8 = find_mut(&ck, "pretrained.model.blocks.8.attention_bias_idxs");
+    CHECK(b0 && b0->dtype == DS_I64 && b0->shape[0] == 196 && b0->shape[1] == 196);
+    CHECK(b8 && b8->dtype == DS_I64 && b8->shape[0] == 49 && b8->shape[1] == 196);
+    const int64_t *i0 = b0->data, *i8 = b8->data;
+    /* query (1, 1) to key (0, 0): 1 * 14 + 1; query 1 of block 8 sits at (0, 2), key (3, 0): 3 * 14 + 2 */
+    CHECK(i0[15 * 196 + 0] == 15 && i0[0] == 0 && i0[195] == 13 * 14 + 13);
+    CHECK(i8[1 * 196 + 3 * 14] == 3 * 14 + 2 && i8[48 * 196 + 195] == 1 * 14 + 1);
+    CHECK_OK(convert_small(&ck, DS_ARCH_UNKNOWN));
+    ds_ckpt_tensor *t = find_mut(&ck, "pretrained.model.blocks.8.attention_bias_idxs");
+    ((int64_t *)t->owned)[7] += 1;
+    CHECK_FAILS(convert_small(&ck, DS_ARCH_DPT_LEVIT_224), DS_ERR_MODEL,
+                "buffer 'pretrained.model.blocks.8.attention_bias_idxs' holds 8 at element 7 where dpt_levit_224 "
+                "computes 7");
+    ds_ckpt without = {0};
+    int buffers = 0;
+    for (size_t i = 0; i < ck.n_tensors; i++) {
+        const ds_ckpt_tensor *c = &ck.tensors[i];
+        if (strstr(c->name, "attention_bias_idxs")) {
+            buffers++;
+            continue;
+        }
+        void *copy = malloc(c->nbytes + 1);
+        memcpy(copy, c->data, c->nbytes);
+        CHECK_OK(ds_ckpt_push(&without, strdup(c->name), c->dtype, c->ndim, c->shape, copy, c->nbytes));
+    }
+    CHECK_MSG(buffers == 14, "%d index buffers, wanted 14 (12 attentions, 2 subsampling)", buffers);
+    CHECK_OK(convert_small(&without, DS_ARCH_DPT_LEVIT_224));
+    ds_ckpt_free(&without);
+    ds_ckpt_free(&ck);
+}
+
 int main(void) {
     RUN(formula_matches_published_check_values);
     RUN(input_generator_matches_reference_input);
@@ -384,6 +528,10 @@ int main(void) {
     RUN(synth_v21_384_folds_like_reference);
     RUN(synth_dpt_hybrid_folds_like_reference);
     RUN(synth_dpt_large_folds_like_reference);
+    RUN(synth_dpt_levit_folds_like_reference);
+    RUN(levit_index_buffers_are_checked_not_stored);
+    RUN(synth_swin2_tiny_folds_like_reference);
+    RUN(swin2_formula_rows_match_published_check_values);
     RUN(metadata_describes_the_model);
     RUN(f16_weights_are_the_rounded_f32_weights);
     RUN(detects_each_architecture);
@@ -392,6 +540,7 @@ int main(void) {
     RUN(unexpected_tensor_is_named);
     RUN(wrong_architecture_is_refused);
     RUN(integer_weight_is_refused);
+    RUN(changed_buffer_is_refused);
     RUN(data_parallel_prefix_and_f16_input_are_accepted);
     return test_summary();
 }

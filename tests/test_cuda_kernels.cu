@@ -72,17 +72,30 @@ static std::string shape_str(const int64_t s[4]) {
     return buf;
 }
 
+/* Weights a test sets itself, w_len and b_len long (NULL: random), and
+ * weight slot 2 (w2_len values; none when NULL). */
+struct given_weights {
+    const float *w = NULL, *b = NULL, *w2 = NULL;
+    size_t w2_len = 0;
+};
+
 /* Random inputs (x scaled by x_scale), the reference into y_ref, the kernel
  * at `block` threads into guarded device memory, then in place if allowed. */
 static ds_status run_graph_op(graph_op_fn fn, const ds_node *node, const int64_t xs[4], const int64_t *rs,
                               size_t w_len, size_t b_len, float x_scale, int block, uint64_t seed,
-                              case_result *res) {
-    const size_t nx = numel(xs), nr = rs ? numel(rs) : 0, ny = numel(node->shape);
-    std::vector<float> x(nx), r(nr), w(w_len), b(b_len), y_ref(ny), y(ny);
+                              case_result *res, const given_weights &given = given_weights()) {
+    const size_t nx = numel(xs), nr = rs ? numel(rs) : 0, ny = numel(node->shape), nw2 = given.w2 ? given.w2_len : 0;
+    std::vector<float> x(nx), r(nr), w(w_len), b(b_len), w2(nw2), y_ref(ny), y(ny);
     op_random(x.data(), nx, seed, x_scale);
     op_random(r.data(), nr, seed + 1, 1.0f);
     op_random(w.data(), w_len, seed + 2, 1.0f);
     op_random(b.data(), b_len, seed + 3, 0.5f);
+    if (given.w)
+        memcpy(w.data(), given.w, w_len * sizeof(float));
+    if (given.b)
+        memcpy(b.data(), given.b, b_len * sizeof(float));
+    if (nw2)
+        memcpy(w2.data(), given.w2, nw2 * sizeof(float));
     ds_tensor hx = {x.data(), {xs[0], xs[1], xs[2], xs[3]}}, hr = {r.data(), {0, 0, 0, 0}};
     ds_tensor hy = {y_ref.data(), {0, 0, 0, 0}};
     if (rs)
@@ -92,21 +105,23 @@ static ds_status run_graph_op(graph_op_fn fn, const ds_node *node, const int64_t
     const size_t scratch_bytes = rk->scratch_bytes ? rk->scratch_bytes(node, 1) : 0;
     std::vector<double> scratch(scratch_bytes / sizeof(double) + 1); /* attention: T doubles */
     ds_cpu_ctx ctx = {1, (float *)scratch.data(), scratch_bytes};
-    ds_cpu_op ref = {node, &hx, rs ? &hr : NULL, &hy, w_len ? w.data() : NULL, b_len ? b.data() : NULL, NULL, &ctx, NULL, NULL};
+    ds_cpu_op ref = {node, &hx, rs ? &hr : NULL, &hy, w_len ? w.data() : NULL, b_len ? b.data() : NULL, NULL, &ctx,
+                     nw2 ? w2.data() : NULL, NULL};
     rk->run(&ref);
 
-    dev_buf<float> dx, dr, dw, db, dy;
+    dev_buf<float> dx, dr, dw, db, dw2, dy;
     ds_status s = DS_OK;
     if ((s = dev_alloc(&dx, nx)) || (s = dev_alloc(&dr, nr)) || (s = dev_alloc(&dw, w_len)) ||
-        (s = dev_alloc(&db, b_len)) || (s = dev_alloc(&dy, ny)) || (s = dev_upload(&dx, x.data())) ||
-        (s = dev_upload(&dr, r.data())) || (s = dev_upload(&dw, w.data())) || (s = dev_upload(&db, b.data())))
+        (s = dev_alloc(&db, b_len)) || (s = dev_alloc(&dw2, nw2)) || (s = dev_alloc(&dy, ny)) ||
+        (s = dev_upload(&dx, x.data())) || (s = dev_upload(&dr, r.data())) || (s = dev_upload(&dw, w.data())) ||
+        (s = dev_upload(&db, b.data())) || (s = dev_upload(&dw2, w2.data())))
         goto done;
     {
         ds_tensor tx = {dx.p, {xs[0], xs[1], xs[2], xs[3]}}, tr = {dr.p, {0, 0, 0, 0}}, ty = {dy.p, {0, 0, 0, 0}};
         if (rs)
             memcpy(tr.shape, rs, sizeof tr.shape);
         memcpy(ty.shape, node->shape, sizeof ty.shape);
-        gpu_op op = {node, &tx, rs ? &tr : NULL, &ty, w_len ? dw.p : NULL, b_len ? db.p : NULL};
+        gpu_op op = {node, &tx, rs ? &tr : NULL, &ty, w_len ? dw.p : NULL, b_len ? db.p : NULL, nw2 ? dw2.p : NULL};
         kern_ctx k = {g_stream, block};
         if ((s = fn(&k, &op)) || (s = cuda_stream_sync(g_stream)) || (s = dev_download(dy, y.data())))
             goto done;
@@ -130,6 +145,7 @@ done:
     dev_release(&dr);
     dev_release(&dw);
     dev_release(&db);
+    dev_release(&dw2);
     dev_release(&dy);
     return s;
 }
@@ -148,7 +164,7 @@ static ds_node make_node(ds_op op, const int64_t shape[4]) {
 /* Shapes (N, H, W, C): size-1 dimensions, primes, tall and wide. */
 static const int64_t SHAPES[][4] = {{1, 1, 1, 1}, {1, 7, 13, 3}, {2, 5, 3, 17}, {1, 3, 11, 1}, {1, 1, 29, 8}};
 static const int BLOCKS[] = {0, 1, 32, 97};
-static const ds_act ACTS[] = {DS_ACT_NONE, DS_ACT_RELU, DS_ACT_RELU6, DS_ACT_GELU};
+static const ds_act ACTS[] = {DS_ACT_NONE, DS_ACT_RELU, DS_ACT_RELU6, DS_ACT_GELU, DS_ACT_HARDSWISH};
 
 static double act_threshold(ds_act a) { return a == DS_ACT_GELU ? 1e-12 : 0.0; }
 
@@ -259,6 +275,7 @@ TEST(maxpool) {
         {{2, 5, 3, 2}, {2, 2, 2, 2, 0, 0, 0, 0}},
         {{1, 1, 1, 4}, {3, 3, 2, 2, 1, 1, 1, 1}}, /* one pixel inside the padding */
         {{1, 17, 2, 1}, {3, 1, 1, 1, 1, 1, 0, 0}},
+        {{1, 7, 7, 5}, {1, 1, 2, 2, 0, 0, 0, 0}}, /* LeViT's Subsample: every other row and column, 7 -> 4 */
     };
     for (const pool_case &c : cases)
         for (int block : {0, 1, 64}) {
@@ -646,19 +663,52 @@ TEST(conv_transpose) {
                 const int64_t ys[4] = {c.x[0], c.x[1] * c.kh, c.x[2] * c.kw, c.O};
                 ds_node n = make_node(DS_OP_CONV_TRANSPOSE, ys);
                 n.a.conv.kh = c.kh, n.a.conv.kw = c.kw, n.a.conv.stride_h = c.kh, n.a.conv.stride_w = c.kw;
-                n.a.conv.groups = 1;
+                n.a.conv.dil_h = n.a.conv.dil_w = n.a.conv.groups = 1;
+                n.a.conv.act = bias ? DS_ACT_HARDSWISH : DS_ACT_NONE;
                 case_result r;
                 CHECK_OK(run_graph_op(op_conv_transpose, &n, c.x, NULL, (size_t)(c.x[3] * c.kh * c.kw * c.O),
                                       bias ? (size_t)c.O : 0, 1.0f, block, 42, &r));
                 CHECK_CASE(r, 1e-12, "conv_transpose %s k%dx%d -> %lld bias %d block %d", shape_str(c.x).c_str(),
                            c.kh, c.kw, (long long)c.O, bias, block);
             }
+    /* the general form: overlapping taps, padding, dilation, output_padding
+     * (LeViT's stem_transpose: k3 s2 p1 op1), tall and wide, one pixel */
+    struct gt_case {
+        int64_t x[4];
+        int k, s, pad, dil, out_pad;
+        int64_t O;
+    };
+    static const gt_case general[] = {
+        {{1, 7, 7, 16}, 3, 2, 1, 1, 1, 8}, {{2, 5, 3, 3}, 3, 2, 1, 1, 0, 5}, {{1, 1, 1, 4}, 3, 2, 1, 1, 1, 3},
+        {{1, 4, 9, 5}, 5, 3, 2, 1, 2, 7},  {{1, 6, 2, 2}, 3, 1, 0, 2, 1, 3}, {{1, 3, 4, 33}, 2, 2, 0, 1, 1, 2},
+        {{1, 3, 4, 1}, 4, 2, 3, 1, 0, 1}, /* padding that crops whole taps */
+    };
+    for (const gt_case &c : general)
+        for (int bias = 0; bias < 2; bias++)
+            for (int block : BLOCKS) {
+                const int64_t ys[4] = {c.x[0], ds_transpose_out(c.x[1], c.pad, c.pad, c.k, c.s, c.dil) + c.out_pad,
+                                       ds_transpose_out(c.x[2], c.pad, c.pad, c.k, c.s, c.dil) + c.out_pad, c.O};
+                ds_node n = make_node(DS_OP_CONV_TRANSPOSE, ys);
+                ds_conv_attr *a = &n.a.conv;
+                a->kh = a->kw = c.k, a->stride_h = a->stride_w = c.s, a->dil_h = a->dil_w = c.dil;
+                a->pad_t = a->pad_b = a->pad_l = a->pad_r = c.pad;
+                a->groups = 1;
+                a->act = bias ? DS_ACT_HARDSWISH : DS_ACT_NONE;
+                case_result r;
+                CHECK_OK(run_graph_op(op_conv_transpose, &n, c.x, NULL, (size_t)(c.x[3] * c.k * c.k * c.O),
+                                      bias ? (size_t)c.O : 0, 1.0f, block, 47, &r));
+                CHECK_CASE(r, 1e-12, "conv_transpose %s k%d s%d p%d d%d op%d -> %s bias %d block %d",
+                           shape_str(c.x).c_str(), c.k, c.s, c.pad, c.dil, c.out_pad, shape_str(ys).c_str(), bias,
+                           block);
+            }
     const int64_t xs[4] = {1, 3, 3, 2}, ys[4] = {1, 6, 6, 4};
     ds_node n = make_node(DS_OP_CONV_TRANSPOSE, ys);
     n.a.conv.kh = n.a.conv.kw = 3, n.a.conv.stride_h = n.a.conv.stride_w = 2;
+    n.a.conv.dil_h = n.a.conv.dil_w = n.a.conv.groups = 1;
     case_result r;
-    CHECK_FAILS(run_graph_op(op_conv_transpose, &n, xs, NULL, 2 * 9 * 4, 0, 1.0f, 0, 1, &r),
-                DS_ERR_INVALID_ARGUMENT, "only kernel == stride");
+    /* (3 - 1) * 2 + 3 = 7 rows without padding: 6 is no output_padding */
+    CHECK_FAILS(run_graph_op(op_conv_transpose, &n, xs, NULL, 2 * 9 * 4, 0, 1.0f, 0, 1, &r), DS_ERR_SHAPE,
+                "does not transpose-convolve");
     print_worst("conv_transpose");
 }
 
@@ -703,6 +753,119 @@ TEST(attention) {
     CHECK_FAILS(run_graph_op(op_attention, &n2, xs2, NULL, 0, 0, 1.0f, 512, 1, &r), DS_ERR_INVALID_ARGUMENT,
                 "512 threads per block is above the kernel's 256");
     print_worst("attention");
+}
+
+TEST(levit_attention) {
+    g_worst = 0;
+    struct la_case {
+        int64_t N, Tk, Tq; /* Tq < 0: self-attention */
+        int heads, kd, vd;
+    };
+    static const la_case cases[] = {
+        {1, 196, -1, 6, 32, 64},  /* LeViT-384 stage 0 */
+        {1, 196, 49, 12, 32, 128}, /* its first subsampling attention */
+        {1, 49, 16, 16, 32, 128}, {1, 16, -1, 12, 32, 64}, {1, 1, -1, 1, 1, 1}, {2, 33, -1, 3, 5, 7},
+        {1, 70, 9, 1, 3, 40}, /* value dims over two rounds of lanes */
+        {2, 5, 11, 2, 2, 3},
+    };
+    static const int blocks[] = {0, 32, 96, 256};
+    for (const la_case &c : cases)
+        for (int variant = 0; variant < 2; variant++)
+            for (int block : blocks) {
+                const int64_t tq = c.Tq < 0 ? c.Tk : c.Tq, ys[4] = {c.N, 1, tq, (int64_t)c.heads * c.vd};
+                if (c.Tk * tq > 4000 && block != 0 && block != 256)
+                    continue; /* LeViT's own sizes: the default block and the largest (seconds under emulation) */
+                ds_node n = make_node(DS_OP_LEVIT_ATTENTION, ys);
+                n.in[1] = c.Tq < 0 ? -1 : 1;
+                n.a.levit = ds_levit_attn_attr{c.heads, c.kd, c.vd, (int)c.Tk, (float)(1.0 / sqrt((double)c.kd)),
+                                               variant ? DS_ACT_HARDSWISH : DS_ACT_NONE};
+                const ds_levit_layout l = ds_levit_layout_of(&n);
+                const int64_t xs[4] = {c.N, 1, c.Tk, l.kv_row}, qs[4] = {c.N, 1, tq, l.q_row};
+                case_result r;
+                /* the bias (variant 1) as w; x scaled so that the softmax is far from flat */
+                CHECK_OK(run_graph_op(op_levit_attention, &n, xs, c.Tq < 0 ? NULL : qs,
+                                      variant ? (size_t)(c.heads * tq * c.Tk) : 0, 0, 2.0f, block, 48, &r));
+                CHECK_CASE(r, 1e-12, "levit_attention %s keys of %s heads %d kd %d vd %d variant %d block %d",
+                           shape_str(xs).c_str(), shape_str(ys).c_str(), c.heads, c.kd, c.vd, variant, block);
+            }
+    const int64_t ys[4] = {1, 1, 4, 8}, xs[4] = {1, 1, 4, 2 * (2 * 4 + 4)};
+    ds_node n = make_node(DS_OP_LEVIT_ATTENTION, ys);
+    n.a.levit = ds_levit_attn_attr{2, 4, 4, 4, 0.5f, DS_ACT_NONE};
+    case_result r;
+    CHECK_FAILS(run_graph_op(op_levit_attention, &n, xs, NULL, 0, 0, 1.0f, 48, 1, &r), DS_ERR_INVALID_ARGUMENT,
+                "48 threads per block is not a multiple of 32");
+    /* 8 warps x 1600 keys of scores: 51,200 bytes of shared memory */
+    const int64_t big[4] = {1, 1, 1600, 2 * (2 * 4 + 4)}, ybig[4] = {1, 1, 1600, 8};
+    ds_node nb = make_node(DS_OP_LEVIT_ATTENTION, ybig);
+    nb.a.levit = ds_levit_attn_attr{2, 4, 4, 1600, 0.5f, DS_ACT_NONE};
+    CHECK_FAILS(run_graph_op(op_levit_attention, &nb, big, NULL, 0, 0, 1.0f, 256, 1, &r), DS_ERR_SHAPE,
+                "shared memory");
+    print_worst("levit_attention");
+}
+
+TEST(window_attention) {
+    g_worst = 0;
+    struct wa_case {
+        int64_t N, H, W;
+        int heads, hd, win_h, win_w, shift_h, shift_w;
+        bool cosine, table, labels, scales;
+    };
+    static const wa_case cases[] = {
+        {1, 8, 8, 3, 4, 4, 4, 2, 2, true, true, true, true},      /* a Swin v2 stage in small */
+        {2, 7, 5, 1, 6, 3, 3, 1, 1, false, true, true, false},    /* windows that do not divide, a head of 1 */
+        {1, 5, 11, 2, 5, 5, 11, 0, 0, true, true, false, false},  /* one window over the map */
+        {1, 13, 3, 1, 35, 4, 2, 3, 1, true, false, true, true},   /* non-square, odd head_dim: 4 threads */
+        {1, 5, 6, 2, 3, 8, 8, 0, 0, false, true, false, false},   /* a window larger than the map */
+        {1, 12, 12, 2, 32, 12, 12, 0, 0, true, true, false, true}, /* Swin's head_dim, 144 keys: 5 tiles */
+        {1, 9, 9, 1, 128, 6, 6, 3, 3, false, true, true, false},  /* the maximum head_dim */
+    };
+    for (const wa_case &c : cases)
+        for (int block : {0, 32, 96, 256}) {
+            const int64_t C = (int64_t)c.heads * c.hd, ys[4] = {c.N, c.H, c.W, C}, xs[4] = {c.N, c.H, c.W, 3 * C};
+            ds_node n = make_node(DS_OP_WINDOW_ATTENTION, ys);
+            n.a.win = ds_window_attr{c.heads, c.win_h, c.win_w, c.shift_h, c.shift_w,
+                                     (float)(1.0 / sqrt((double)c.hd)), c.cosine};
+            const size_t nt = (size_t)c.heads * (2 * c.win_h - 1) * (2 * c.win_w - 1), nl = (size_t)(c.H * c.W);
+            std::vector<float> table(nt), labels(nl), scales((size_t)c.heads);
+            op_random(table.data(), nt, 51, 4.0f);
+            op_random(labels.data(), nl, 52, 1.0f);
+            for (float &v : labels)
+                v = floorf((v + 1.0f) * 1.5f); /* regions 0..2 */
+            for (int h = 0; h < c.heads; h++)
+                scales[(size_t)h] = 0.5f + (float)h;
+            /* the node's constant slots say which are there and their shapes (dispatch checks them) */
+            n.w[0] = ds_tensor_ref{"table", DS_F32, 3, {c.heads, 2 * c.win_h - 1, 2 * c.win_w - 1, 0}, NULL, true};
+            n.w[1] = ds_tensor_ref{"labels", DS_F32, 2, {c.H, c.W, 0, 0}, NULL, true};
+            n.w[2] = ds_tensor_ref{"scales", DS_F32, 1, {c.heads, 0, 0, 0}, NULL, true};
+            given_weights g;
+            g.w = table.data(), g.b = labels.data(), g.w2 = c.scales ? scales.data() : NULL, g.w2_len = scales.size();
+            case_result r;
+            CHECK_OK(run_graph_op(op_window_attention, &n, xs, NULL, c.table ? nt : 0, c.labels ? nl : 0, 2.0f, block,
+                                  53, &r, g));
+            CHECK_CASE(r, 1e-12, "window_attention %s window %dx%d shift %d,%d block %d", shape_str(ys).c_str(),
+                       c.win_h, c.win_w, c.shift_h, c.shift_w, block);
+        }
+    const int64_t ys[4] = {1, 4, 4, 129}, xs[4] = {1, 4, 4, 3 * 129};
+    ds_node n = make_node(DS_OP_WINDOW_ATTENTION, ys);
+    n.a.win = ds_window_attr{1, 2, 2, 0, 0, 0.1f, false};
+    case_result r;
+    CHECK_FAILS(run_graph_op(op_window_attention, &n, xs, NULL, 0, 0, 1.0f, 0, 1, &r), DS_ERR_SHAPE,
+                "head_dim 129 is above the kernel's maximum of 128");
+    print_worst("window_attention");
+}
+
+TEST(patch_merge) {
+    g_worst = 0;
+    static const int64_t shapes[][4] = {{1, 1, 1, 1}, {2, 5, 7, 3}, {1, 4, 6, 8}, {1, 3, 1, 5}};
+    for (const auto &xs : shapes)
+        for (int block : BLOCKS) {
+            const int64_t ys[4] = {xs[0], (xs[1] + 1) / 2, (xs[2] + 1) / 2, 4 * xs[3]};
+            ds_node n = make_node(DS_OP_PATCH_MERGE, ys);
+            case_result r;
+            CHECK_OK(run_graph_op(op_patch_merge, &n, xs, NULL, 0, 0, 1.0f, block, 54, &r));
+            CHECK_CASE(r, 0.0, "patch_merge %s block %d", shape_str(xs).c_str(), block);
+        }
+    print_worst("patch_merge");
 }
 
 TEST(pos_embed) {
@@ -761,7 +924,8 @@ static const struct {
     {"bias_act", bias_act}, {"preprocess", preprocess}, {"resize_bicubic", resize_bicubic},
     {"minmax", minmax},   {"quantize", quantize},   {"conv_depthwise", conv_depthwise},
     {"conv_transpose", conv_transpose}, {"attention", attention}, {"pos_embed", pos_embed},
-    {"tokens", tokens},
+    {"tokens", tokens},   {"levit_attention", levit_attention},
+    {"tokens", tokens}, {"window_attention", window_attention}, {"patch_merge", patch_merge},
 };
 
 /* The names after "__global__ void" in a source file. */

@@ -1,5 +1,5 @@
 /*
- * test_cudnn_graphs.cu: every convolution of the four networks as the cuDNN
+ * test_cudnn_graphs.cu: every convolution of the networks (the four, and dpt_levit_224) as the cuDNN
  * operation graphs gpu_libs_cudnn.cu builds, without a GPU.
  *
  * What cuDNN 9.19 does here without a device (measured, and asserted):
@@ -197,6 +197,7 @@ static const net_size SIZES[] = {
     {DS_ARCH_MIDAS_V21_384, 64, 96},       {DS_ARCH_MIDAS_V21_384, 384, 384},
     {DS_ARCH_DPT_HYBRID_384, 64, 96},      {DS_ARCH_DPT_HYBRID_384, 384, 384},
     {DS_ARCH_DPT_LARGE_384, 64, 96},       {DS_ARCH_DPT_LARGE_384, 384, 384},
+    {DS_ARCH_DPT_LEVIT_224, 224, 224},
 };
 
 struct conv_result {

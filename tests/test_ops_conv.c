@@ -344,6 +344,59 @@ TEST(conv_transpose_matches_reference) {
         }
 }
 
+/* ConvTranspose2d of any kernel, stride, padding, dilation and output_padding
+ * (the gather path; the patch path when kernel == stride). */
+typedef struct transpose_case {
+    int k, s, pad, dil, out_pad;
+    int n, h, w, in, out;
+    ds_act act;
+} transpose_case;
+
+TEST(conv_transpose_general_matches_reference) {
+    static const transpose_case cases[] = {
+        {3, 2, 1, 1, 1, 1, 28, 28, 17, 8, DS_ACT_HARDSWISH}, /* LeViT's stem_transpose, fewer channels */
+        {3, 2, 1, 1, 0, 2, 5, 7, 3, 5, DS_ACT_NONE},         /* two items, no output_padding */
+        {3, 2, 1, 1, 1, 1, 1, 1, 4, 3, DS_ACT_RELU},         /* one pixel */
+        {5, 3, 2, 1, 2, 1, 4, 9, 5, 7, DS_ACT_NONE},         /* wide, kernel over two strides */
+        {3, 1, 0, 2, 1, 1, 6, 2, 2, 3, DS_ACT_HARDSWISH},    /* dilation above the stride */
+        {2, 2, 0, 1, 1, 1, 3, 4, 33, 2, DS_ACT_NONE},        /* kernel == stride, output_padding 1 */
+        {4, 2, 3, 1, 0, 1, 3, 4, 1, 1, DS_ACT_NONE},         /* padding that crops whole taps */
+        {3, 2, 1, 1, 1, 2, 100, 40, 4, 64, DS_ACT_NONE},     /* T of several chunks of rows */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        for (int threads = 1; threads <= 2; threads++) {
+            const transpose_case *c = &cases[i];
+            ds_node n;
+            memset(&n, 0, sizeof n);
+            n.op = DS_OP_CONV_TRANSPOSE;
+            n.in[0] = 0;
+            n.in[1] = -1;
+            ds_conv_attr *a = &n.a.conv;
+            a->kh = a->kw = c->k;
+            a->stride_h = a->stride_w = c->s;
+            a->dil_h = a->dil_w = c->dil;
+            a->pad_t = a->pad_b = a->pad_l = a->pad_r = c->pad;
+            a->groups = 1;
+            a->act = c->act;
+            n.shape[0] = c->n;
+            n.shape[1] = ds_transpose_out(c->h, c->pad, c->pad, c->k, c->s, c->dil) + c->out_pad;
+            n.shape[2] = ds_transpose_out(c->w, c->pad, c->pad, c->k, c->s, c->dil) + c->out_pad;
+            n.shape[3] = c->out;
+            CHECK_MSG(n.shape[1] > 0 && n.shape[2] > 0, "case %zu has no output", i);
+            int64_t xs[4] = {c->n, c->h, c->w, c->in};
+            op_check_result r = op_check(&n, xs, NULL, (size_t)c->in * c->k * c->k * c->out,
+                                         i % 2 ? 0 : (size_t)c->out, 1.0f / sqrtf((float)c->in),
+                                         &ds_cpu_fast_kernels[DS_OP_CONV_TRANSPOSE], threads, (uint64_t)i + 40);
+            if (r.nmse > worst[KIND_GEMM])
+                worst[KIND_GEMM] = r.nmse;
+            CHECK_MSG(r.nmse <= DIRECT_TOL && r.guards_ok && r.finite,
+                      "case %zu (k%d s%d p%d d%d op%d, %dx%dx%d -> %lldx%lldx%d), %d threads: nmse %.3g guards %d "
+                      "finite %d",
+                      i, c->k, c->s, c->pad, c->dil, c->out_pad, c->h, c->w, c->in, (long long)n.shape[1],
+                      (long long)n.shape[2], c->out, threads, r.nmse, r.guards_ok, r.finite);
+        }
+}
+
 static ds_node pool_node(int h, int w, int c, int pt, int pb, int pl, int pr) {
     ds_node n;
     memset(&n, 0, sizeof n);
@@ -416,6 +469,7 @@ int main(void) {
     RUN(pack_holds_only_the_layout_that_runs);
     RUN(conv_without_scratch_or_packing_falls_back);
     RUN(conv_transpose_matches_reference);
+    RUN(conv_transpose_general_matches_reference);
     RUN(maxpool_matches_reference);
     RUN(maxpool_propagates_nan);
     printf("  worst NMSE: gemm/transpose %.2e, winograd %.2e, direct %.2e, table %.2e\n",

@@ -44,11 +44,7 @@ static const char *check_op(const ds_node *n, const int64_t xs[4], const int64_t
         double e = r.nmse > r.nmse_inplace ? r.nmse : r.nmse_inplace;
         if (e > worst)
             worst = e;
-        const char *what = !r.guards_ok ? "wrote outside its output"
-                           : !r.finite  ? "produced a NaN or Inf"
-                           : !(r.nmse <= limit) ? "differs from the reference"
-                           : !(r.nmse_inplace <= limit) ? "differs in place"
-                                                         : NULL;
+        const char *what = op_check_failure(&r, limit);
         if (what) {
             snprintf(msg, sizeof msg,
                      "%s %lldx%lldx%lldx%lld from %lldx%lldx%lldx%lld, %d thread(s): %s "
@@ -308,7 +304,7 @@ static const double ELEMENTWISE_LIMIT = 3e-13;
 
 TEST(add_act_match_reference) {
     static const int64_t shapes[][4] = {{1, 1, 1, 1}, {1, 1, 7, 3}, {2, 5, 9, 17}, {1, 48, 64, 33}};
-    static const ds_act acts[] = {DS_ACT_NONE, DS_ACT_RELU, DS_ACT_RELU6, DS_ACT_GELU};
+    static const ds_act acts[] = {DS_ACT_NONE, DS_ACT_RELU, DS_ACT_RELU6, DS_ACT_GELU, DS_ACT_HARDSWISH};
     worst = 0;
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
         for (size_t a = 0; a < sizeof acts / sizeof *acts; a++) {

@@ -5,7 +5,9 @@
  * and PNG files run.py writes. Also run.py's network-size rule on awkward
  * photo sizes.
  *
- * Tolerances: relative L2 <= 1e-4 on float tensors (the reference README);
+ * Tolerances: relative L2 <= 1e-4 on float tensors (the reference README;
+ * the synthetic LeViT's depth map 3x PyTorch's own float32 error, see
+ * tests/ref_case.h);
  * PNG pixels within 1 level (truncation moves a value across an integer for a
  * tiny float difference) plus the levels the measured float difference spans;
  * PFM identical in layout.
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "src/depth_outputs.h"
 #include "depthsolve.h"
@@ -22,6 +25,7 @@
 #include "src/io/npy.h"
 #include "photo/preprocess.h"
 #include "tests/op_check.h" /* op_rel_l2 */
+#include "tests/ref_case.h" /* ref_case_pipeline_bound */
 #include "tests/test.h"
 
 static const char *tmp_dir(void) {
@@ -119,8 +123,10 @@ static void check_pipeline(const char *arch) {
     CHECK_OK(ds_engine_solve_rgb8(e, img.rgb, img.width, img.height, (size_t)img.width * 3, NULL,
                                   depth));
     double e_d = op_rel_l2(depth, ref_depth.data, n);
-    printf("    %s depth rel L2 %.2e\n", arch, e_d);
-    CHECK_MSG(e_d <= 1e-4, "depth relative L2 %.3g", e_d);
+    snprintf(path, sizeof path, "tests/data/reference/%s", arch);
+    const double bound = ref_case_pipeline_bound(path);
+    printf("    %s depth rel L2 %.2e (bound %.1e)\n", arch, e_d, bound);
+    CHECK_MSG(e_d <= bound, "depth relative L2 %.3g", e_d);
 
     /* the files run.py writes */
     ds_output_opts o = {.dir = tmp_dir(), .model_name = arch,
@@ -157,7 +163,14 @@ static void check_pipeline(const char *arch) {
     ds_output_path(&o, "pipe", DS_OUT_PFM, mine, sizeof mine);
     snprintf(ref, sizeof ref, "%s/depth.pfm", dir);
     const long header = 21; /* "Pf\n" "211 157\n" "-1.000000\n" */
-    CHECK(same_file_header(mine, ref, (size_t)header));
+    if (access(ref, R_OK) == 0) {
+        CHECK(same_file_header(mine, ref, (size_t)header));
+    } else { /* the v3.1 cases have depth.npy only: run.py's header for this size */
+        snprintf(ref, sizeof ref, "%s/pfm_header", tmp_dir());
+        CHECK(test_write_file(ref, "Pf\n211 157\n-1.000000\n", (size_t)header));
+        CHECK(same_file_header(mine, ref, (size_t)header));
+        remove(ref);
+    }
     FILE *f = fopen(mine, "rb");
     CHECK(f);
     fseek(f, 0, SEEK_END);
@@ -184,6 +197,9 @@ TEST(small_pipeline_matches_run_py) { check_pipeline("midas_v21_small_256"); }
 TEST(v21_384_pipeline_matches_run_py) { check_pipeline("midas_v21_384"); }
 TEST(dpt_hybrid_pipeline_matches_run_py) { check_pipeline("dpt_hybrid_384"); }
 TEST(dpt_large_pipeline_matches_run_py) { check_pipeline("dpt_large_384"); }
+TEST(dpt_levit_pipeline_matches_run_py) { check_pipeline("dpt_levit_224"); }
+/* run.py stretches every photo to Swin's one size (keep_aspect_ratio=False) */
+TEST(swin2_tiny_pipeline_matches_run_py) { check_pipeline("dpt_swin2_tiny_256"); }
 
 static void size_is(int w, int h, int target, int upper, int keep, int want_w, int want_h) {
     int nw, nh;
@@ -241,6 +257,8 @@ int main(void) {
     RUN(v21_384_pipeline_matches_run_py);
     RUN(dpt_hybrid_pipeline_matches_run_py);
     RUN(dpt_large_pipeline_matches_run_py);
+    RUN(dpt_levit_pipeline_matches_run_py);
+    RUN(swin2_tiny_pipeline_matches_run_py);
     RUN(network_size_rule_follows_run_py);
     RUN(tiny_and_extreme_photos_run);
     return test_summary();

@@ -63,23 +63,37 @@ static ds_raw_key *add(ds_raw_key *out, int *n, const char *prefix, const char *
     return k;
 }
 
+/* A BatchNorm's five tensors; num_batches_tracked may be absent. */
+static void add_batchnorm(ds_raw_key *out, int *n, const char *bn, const int64_t *channels) {
+    static const char *parts[4] = {"weight", "bias", "running_mean", "running_var"};
+    for (int i = 0; i < 4; i++)
+        add(out, n, bn, parts[i], 1, channels);
+    ds_raw_key *t = add(out, n, bn, "num_batches_tracked", 0, NULL);
+    t->is_int64 = 1;
+    t->optional = 1;
+}
+
 int ds_raw_keys(const ds_param_decl *d, ds_raw_key out[DS_RAW_KEYS_MAX]) {
     int n = 0;
-    if (d->kind == DS_PARAM_TENSOR) {
-        add(out, &n, d->name, NULL, d->ndim, d->shape);
+    if (d->kind == DS_PARAM_TENSOR || d->kind == DS_PARAM_BUFFER) {
+        add(out, &n, d->name, NULL, d->ndim, d->shape)->is_int64 = d->is_int64;
+        return n;
+    }
+    if (d->kind == DS_PARAM_BUFFER) { /* recomputed: a checkpoint without it is fine */
+        ds_raw_key *k = add(out, &n, d->name, NULL, d->ndim, d->shape);
+        k->is_int64 = d->is_int64;
+        k->optional = 1;
+        return n;
+    }
+    int64_t bias_len = d->kind == DS_PARAM_CONV_T ? d->shape[1] : d->shape[0];
+    if (d->kind == DS_PARAM_BATCHNORM) {
+        add_batchnorm(out, &n, d->name, &bias_len);
         return n;
     }
     add(out, &n, d->name, "weight", d->ndim, d->shape);
-    int64_t bias_len = d->kind == DS_PARAM_CONV_T ? d->shape[1] : d->shape[0];
     if (d->has_bias)
         add(out, &n, d->name, "bias", 1, &bias_len);
-    if (d->bn) {
-        static const char *bn_parts[4] = {"weight", "bias", "running_mean", "running_var"};
-        for (int i = 0; i < 4; i++)
-            add(out, &n, d->bn, bn_parts[i], 1, &d->shape[0]);
-        ds_raw_key *t = add(out, &n, d->bn, "num_batches_tracked", 0, NULL);
-        t->is_int64 = 1;
-        t->optional = 1;
-    }
+    if (d->bn)
+        add_batchnorm(out, &n, d->bn, &bias_len);
     return n;
 }

@@ -26,8 +26,9 @@ typedef struct ds_raw_key {
     char name[192];
     int ndim;
     int64_t shape[4];
-    int is_int64;  /* num_batches_tracked */
-    int optional;  /* may be absent (num_batches_tracked, written by PyTorch >= 0.4.1) */
+    int is_int64;  /* num_batches_tracked, index buffers */
+    int optional;  /* may be absent (num_batches_tracked, written by PyTorch >= 0.4.1;
+                      buffers the model recomputes) */
 } ds_raw_key;
 
 enum { DS_RAW_KEYS_MAX = 8 };

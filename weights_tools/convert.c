@@ -111,16 +111,18 @@ static const ds_ckpt_tensor *const *bn_raw(const conv_job *j) {
     return j->raw + (j->d->has_bias ? 2 : 1);
 }
 
-/* The declaration's BatchNorm factors, malloc'd; NULL (and *s == DS_OK) if it has none. */
+/* The declaration's BatchNorm factors, one per output channel, malloc'd;
+ * NULL (and *s == DS_OK) if it has none. */
 static double *bn_scales(const conv_job *j, ds_status *s) {
     const ds_param_decl *d = j->d;
     *s = DS_OK;
-    if (d->kind != DS_PARAM_CONV || !d->bn)
+    if (!d->bn)
         return NULL;
+    const int64_t out_ch = ds_param_bias_len(d);
     float *gamma = vector_f32(bn_raw(j)[0]), *var = vector_f32(bn_raw(j)[3]);
-    double *a = malloc((size_t)d->shape[0] * sizeof *a + 1);
+    double *a = malloc((size_t)out_ch * sizeof *a + 1);
     if (gamma && var && a)
-        ds_batchnorm_scales(d->shape[0], gamma, var, d->bn_eps, a);
+        ds_batchnorm_scales(out_ch, gamma, var, d->bn_eps, a);
     else
         *s = ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory converting %s", d->name);
     free(gamma);
@@ -164,9 +166,10 @@ static ds_status fill_weight(const conv_job *j, void *dst) {
                 ds_fold_weight_std(wide, out_ch, per_out, d->ws_eps);
         }
         const void *w = widen ? (const void *)wide : j->raw[0]->data;
-        if (needs_permute(d))
+        const int t_axis = d->kind == DS_PARAM_CONV_T; /* (I, O, kh, kw): BatchNorm scales O */
+        if (needs_permute(d) || (scale && t_axis))
             ds_fold_channels_last(w, out, d->shape[0], d->shape[1], d->shape[2], d->shape[3],
-                                  scale);
+                                  scale, t_axis);
         else
             ds_fold_rows(w, out, out_ch, per_out, scale);
         uint16_t *h = dst;
@@ -235,6 +238,43 @@ static ds_status add_job(conv_ctx *c, const ds_param_decl *d,
                                    ndim, shape, (size_t)n * ds_dtype_size(dtype), fill_job, j);
 }
 
+/* Element i of a stored tensor of any numeric type, as a double. */
+static double value_at(const ds_ckpt_tensor *t, size_t i) {
+    const uint8_t *p = (const uint8_t *)t->data + i * ds_dtype_size(t->dtype);
+    union {
+        float f;
+        double d;
+        uint16_t h;
+        int64_t i64;
+        int32_t i32;
+        int16_t i16;
+    } u;
+    memcpy(&u, p, ds_dtype_size(t->dtype));
+    switch (t->dtype) {
+    case DS_F32: return u.f;
+    case DS_F16: return ds_f16_to_f32(u.h);
+    case DS_BF16: return ds_bf16_to_f32(u.h);
+    case DS_F64: return u.d;
+    case DS_I64: return (double)u.i64;
+    case DS_I32: return u.i32;
+    case DS_I16: return u.i16;
+    case DS_I8: return (int8_t)*p;
+    default: return *p; /* u8, bool */
+    }
+}
+
+/* A checkpoint's copy of a buffer the architecture computes must hold its values. */
+static ds_status check_buffer(const conv_ctx *c, const ds_param_decl *d, const ds_ckpt_tensor *t) {
+    const size_t n = (size_t)ds_ckpt_tensor_numel(t);
+    for (size_t i = 0; d->expect && i < n; i++) {
+        double v = value_at(t, i);
+        if (v != (double)d->expect[i])
+            return ds_fail(DS_ERR_MODEL, "%s: buffer '%s' holds %g at element %zu where %s computes %g",
+                           c->label, d->name, v, i, c->arch_name, (double)d->expect[i]);
+    }
+    return DS_OK;
+}
+
 /* Checks a declaration's raw tensors and schedules what it writes. */
 static ds_status convert_decl(conv_ctx *c, const ds_param_decl *d) {
     ds_raw_key keys[DS_RAW_KEYS_MAX];
@@ -242,6 +282,8 @@ static ds_status convert_decl(conv_ctx *c, const ds_param_decl *d) {
     int nk = ds_raw_keys(d, keys);
     for (int k = 0; k < nk; k++)
         DS_TRY(take(c, &keys[k], d->unused || keys[k].optional, &raw[k]));
+    if (d->kind == DS_PARAM_BUFFER && raw[0])
+        DS_TRY(check_buffer(c, d, raw[0]));
     if (d->unused)
         return DS_OK;
     DS_TRY(add_job(c, d, raw, 0));

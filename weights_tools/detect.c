@@ -74,9 +74,8 @@ ds_status ds_detect_arch(const ds_ckpt *ck, const char *label, ds_arch *out) {
                        "use --arch to name the architecture",
                        label, ds_arch_name(best_arch), best.matched, best.required,
                        best.first_problem);
-    return ds_fail(DS_ERR_MODEL,
-                   "%s: not a known MiDaS checkpoint: none of midas_v21_small_256, "
-                   "midas_v21_384, dpt_hybrid_384, dpt_large_384 matches its %zu tensors "
-                   "(first: '%s')",
-                   label, ck->n_tensors, ds_ckpt_view_name(&v, 0));
+    char names[1024];
+    ds_arch_list(names, sizeof names);
+    return ds_fail(DS_ERR_MODEL, "%s: not a known MiDaS checkpoint: none of %s matches its %zu tensors (first: '%s')",
+                   label, names, ck->n_tensors, ds_ckpt_view_name(&v, 0));
 }

@@ -53,14 +53,15 @@ void ds_fold_rows(const void *src, float *dst, int64_t out_ch, int64_t per_out,
 }
 
 void ds_fold_channels_last(const void *src, float *dst, int64_t d0, int64_t d1, int64_t kh,
-                           int64_t kw, const double *scale) {
+                           int64_t kw, const double *scale, int scale_axis) {
     int64_t taps = kh * kw;
     for (int64_t a = 0; a < d0; a++) {
         const uint8_t *in = (const uint8_t *)src + 4 * a * d1 * taps; /* (d1, taps) */
         float *out = dst + a * d1 * taps;                             /* (taps, d1) */
-        double s = scale ? scale[a] : 1.0;
         for (int64_t t = 0; t < taps; t++)
-            for (int64_t c = 0; c < d1; c++)
+            for (int64_t c = 0; c < d1; c++) {
+                double s = !scale ? 1.0 : scale[scale_axis ? c : a];
                 out[t * d1 + c] = (float)((double)f32_at(in, c * taps + t) * s);
+            }
     }
 }

@@ -27,8 +27,10 @@ void ds_fold_rows(const void *src, float *dst, int64_t out_ch, int64_t per_out,
                   const double *scale);
 
 /* The same from (d0, d1, kh, kw) into (d0, kh, kw, d1), the stored layout of
- * 4-D weights; scale[a] multiplies dst[a] (NULL: a plain permutation). */
+ * 4-D weights; scale multiplies each value by its index along d0
+ * (scale_axis 0: a conv's output channel) or d1 (1: a transposed conv's);
+ * NULL: a plain permutation. */
 void ds_fold_channels_last(const void *src, float *dst, int64_t d0, int64_t d1, int64_t kh,
-                           int64_t kw, const double *scale);
+                           int64_t kw, const double *scale, int scale_axis);
 
 #endif

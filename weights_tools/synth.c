@@ -53,6 +53,14 @@ static rule rule_for(const char *key, int ndim, const int64_t *shape) {
         return (rule){0.1f, 1.0f, 1};
     if (!strcmp(leaf, "bias"))
         return (rule){0.1f, 0.0f, 0};
+    if (!strcmp(leaf, "attention_biases")) /* LeViT */
+        return (rule){1.0f, 0.0f, 0};
+    if (!strcmp(leaf, "relative_position_bias_table"))
+        return (rule){1.0f, 0.0f, 0};
+    if (!strcmp(leaf, "logit_scale"))
+        return (rule){0.5f, 1.5f, 1};
+    if (!strcmp(leaf, "q_bias") || !strcmp(leaf, "v_bias"))
+        return (rule){0.1f, 0.0f, 0};
     return (rule){0.02f, 0.0f, 0};
 }
 
@@ -75,7 +83,8 @@ void ds_synth_fill(const char *key, int ndim, const int64_t *shape, float *out) 
         out[i] = apply(r, ds_synth_uniform(seed, (uint64_t)i));
 }
 
-static ds_status push_key(ds_ckpt *ck, const ds_raw_key *k) {
+/* A key's values: the formula's, or a computed buffer's own (`expect`, NULL otherwise). */
+static ds_status push_key(ds_ckpt *ck, const ds_raw_key *k, const float *expect) {
     char *name = strdup(k->name);
     if (!name)
         return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
@@ -88,7 +97,14 @@ static ds_status push_key(ds_ckpt *ck, const ds_raw_key *k) {
         free(name);
         return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory for %s", k->name);
     }
-    if (!k->is_int64)
+    if (expect) /* a buffer: the values the model computes, as its checkpoints hold them */
+        for (int64_t i = 0; i < numel; i++) {
+            if (k->is_int64)
+                ((int64_t *)data)[i] = (int64_t)expect[i];
+            else
+                ((float *)data)[i] = expect[i];
+        }
+    else if (!k->is_int64)
         ds_synth_fill(k->name, k->ndim, k->shape, data);
     return ds_ckpt_push(ck, name, k->is_int64 ? DS_I64 : DS_F32, k->ndim, k->shape, data,
                         (size_t)numel * esize);
@@ -102,8 +118,9 @@ ds_status ds_synth_ckpt(ds_arch arch, ds_ckpt *out) {
     for (size_t i = 0; i < plan.n_decls && s == DS_OK; i++) {
         ds_raw_key keys[DS_RAW_KEYS_MAX];
         int n = ds_raw_keys(&plan.decls[i], keys);
+        const ds_param_decl *d = &plan.decls[i];
         for (int k = 0; k < n && s == DS_OK; k++)
-            s = push_key(out, &keys[k]);
+            s = push_key(out, &keys[k], d->kind == DS_PARAM_BUFFER ? d->expect : NULL);
     }
     ds_arch_plan_free(&plan);
     out->format = "synthetic";

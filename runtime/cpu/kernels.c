@@ -17,4 +17,8 @@ const ds_cpu_kernel ds_cpu_ref_kernels[DS_OP_COUNT] = {
     [DS_OP_PREPEND_TOKEN] = {.run = ds_ref_prepend_token},
     [DS_OP_READOUT_CAT] = {.run = ds_ref_readout_cat},
     [DS_OP_RESHAPE] = {.run = ds_ref_copy},
+    [DS_OP_WINDOW_ATTENTION] = {.run = ds_ref_window_attention,
+                                .scratch_bytes = ds_ref_window_attention_scratch},
+    [DS_OP_PATCH_MERGE] = {.run = ds_ref_patch_merge},
+    [DS_OP_LEVIT_ATTENTION] = {.run = ds_ref_levit_attention, .scratch_bytes = ds_ref_levit_attention_scratch},
 };

@@ -74,6 +74,12 @@ void ds_ref_pos_embed(const ds_cpu_op *op);
 void ds_ref_prepend_token(const ds_cpu_op *op);
 void ds_ref_readout_cat(const ds_cpu_op *op);
 void ds_ref_copy(const ds_cpu_op *op); /* RESHAPE when not aliased, INPUT */
+/* w = bias table, b = region labels, w2 = head scales (graph.h, ds_window_attr) */
+void ds_ref_window_attention(const ds_cpu_op *op);
+size_t ds_ref_window_attention_scratch(const ds_node *n, int n_threads);
+void ds_ref_patch_merge(const ds_cpu_op *op);
+void ds_ref_levit_attention(const ds_cpu_op *op); /* x: in[0], r: the queries (in[1]) or NULL, w: bias */
+size_t ds_ref_levit_attention_scratch(const ds_node *n, int n_threads);
 
 #ifdef __cplusplus
 }

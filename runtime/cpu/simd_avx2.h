@@ -22,6 +22,11 @@ static inline DS_AVX2 __m256 ds_act8(ds_act act, __m256 v) {
     case DS_ACT_RELU: return _mm256_max_ps(_mm256_setzero_ps(), v);
     case DS_ACT_RELU6:
         return _mm256_min_ps(_mm256_set1_ps(6.0f), _mm256_max_ps(_mm256_setzero_ps(), v));
+    case DS_ACT_HARDSWISH: {
+        const __m256 r = _mm256_min_ps(_mm256_set1_ps(6.0f),
+                                       _mm256_max_ps(_mm256_setzero_ps(), _mm256_add_ps(v, _mm256_set1_ps(3.0f))));
+        return _mm256_div_ps(_mm256_mul_ps(v, r), _mm256_set1_ps(6.0f));
+    }
     case DS_ACT_GELU: {
         float t[8];
         _mm256_storeu_ps(t, v);

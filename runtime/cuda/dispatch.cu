@@ -157,6 +157,8 @@ bool node_supported(const ds_node *n) {
     switch (n->op) {
     case DS_OP_ATTENTION:
         return n->a.attn.heads > 0 && n->shape[3] / n->a.attn.heads <= ATTENTION_MAX_HEAD_DIM;
+    case DS_OP_WINDOW_ATTENTION:
+        return n->a.win.heads > 0 && n->shape[3] / n->a.win.heads <= WINDOW_ATTENTION_MAX_HEAD_DIM;
     case DS_OP_COUNT:
         return false;
     default:
@@ -198,6 +200,9 @@ static ds_status issue(const node_exec *x, int i, bool plan_only) {
     case DS_OP_POS_EMBED: return op_pos_embed(k, &op);
     case DS_OP_PREPEND_TOKEN: return op_prepend_token(k, &op);
     case DS_OP_READOUT_CAT: return op_readout_cat(k, &op);
+    case DS_OP_WINDOW_ATTENTION: return op_window_attention(k, &op);
+    case DS_OP_PATCH_MERGE: return op_patch_merge(k, &op);
+    case DS_OP_LEVIT_ATTENTION: return op_levit_attention(k, &op);
     case DS_OP_RESHAPE:
         if (y.data == in.data)
             return DS_OK; /* the planner's view */

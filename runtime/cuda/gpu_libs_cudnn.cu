@@ -509,7 +509,7 @@ static ds_status check_gemm(const char *call, gpu_libs *libs, const gemm_call &g
 
 static ds_status gemm_build(gpu_libs *L, const gemm_call &g, gemm_choice *ch) {
     const cublaslt_fns *lt = ch->lt = L->lt_fns;
-    ch->ours = g.act == DS_ACT_GELU || g.act == DS_ACT_RELU6;
+    ch->ours = g.act != DS_ACT_NONE && g.act != DS_ACT_RELU; /* cuBLASLt's epilogues do these two exactly */
     ch->temp = ch->ours && g.ldc != g.N;
     cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_DEFAULT;
     if (!ch->ours && g.bias)

@@ -170,6 +170,7 @@ ds_status ds_engine_model_info(const ds_engine *e, ds_model_info *out) {
     out->n_params = e->binder.n_params;
     out->n_threads = e->n_threads;
     out->device = e->backend->name;
+    out->fixed_size = e->arch->fixed_size;
     return DS_OK;
 }
 

@@ -21,6 +21,13 @@ ds_status ds_engine_input_size(const ds_engine *e, int width, int height,
     if (p.height != 0 && (p.height < 32 || p.height > 8192))
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "network height %d: must be 32 to 8192",
                        p.height);
+    if (info.fixed_size) { /* run.py: keep_aspect_ratio=False, the network's one size */
+        if (p.height != 0 && p.height != info.net_size)
+            return ds_fail(DS_ERR_INVALID_ARGUMENT, "%s takes %dx%d inputs only, not a network height of %d",
+                           info.arch_name, info.net_size, info.net_size, p.height);
+        *net_w = *net_h = info.net_size;
+        return DS_OK;
+    }
     int target = p.height ? p.height : info.net_size;
     /* run.py always aims at multiples of 32, also for DPT */
     ds_net_input_size(width, height, target, 32, info.resize_upper_bound, !p.square, net_w, net_h);

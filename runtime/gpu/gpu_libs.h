@@ -17,7 +17,7 @@
  *    epilogue; with trans_b and B the (O, I) weight it is ds_ref_linear
  *    without a residual. DS_ACT_GELU is the exact (erf) GELU: cuBLASLt's GELU
  *    epilogue is the tanh approximation, so the real implementation uses
- *    op_bias_act for it (and for ReLU6), which needs ldc == N.
+ *    op_bias_act for it (and for ReLU6 and Hardswish), which needs ldc == N.
  * Pointers are device memory; calls are asynchronous in stream `s` and may be
  * captured into a graph once their shape is prepared.
  *

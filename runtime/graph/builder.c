@@ -124,21 +124,27 @@ static int same_shape(const int64_t *a, const int64_t *c) {
     return a[0] == c[0] && a[1] == c[1] && a[2] == c[2] && a[3] == c[3];
 }
 
-/* Declares a layer's parameters and receives the tensors the graph uses. */
-static void bind(ds_builder *b, ds_param_decl *d, ds_node *n) {
+/* Declares a layer's parameters and receives the tensors the graph uses
+ * (*w and *bias zeroed first). */
+static void bind_refs(ds_builder *b, ds_param_decl *d, ds_tensor_ref *w, ds_tensor_ref *bias) {
+    memset(w, 0, sizeof *w);
+    memset(bias, 0, sizeof *bias);
     if (b->status != DS_OK)
         return;
-    d->weight_name = d->kind == DS_PARAM_TENSOR ? d->name : ds_b_name(b, "%s.weight", d->name);
+    const int whole = d->kind == DS_PARAM_TENSOR || d->kind == DS_PARAM_BUFFER;
+    d->weight_name = whole ? d->name : ds_b_name(b, "%s.weight", d->name);
     d->bias_name = (d->has_bias || d->bn) ? ds_b_name(b, "%s.bias", d->name) : NULL;
     if (b->status != DS_OK)
         return;
-    ds_tensor_ref w = {0}, bias = {0};
-    ds_status s = b->binder->bind(b->binder->ctx, d, &w, &bias);
-    if (s != DS_OK) {
+    ds_status s = b->binder->bind(b->binder->ctx, d, w, bias);
+    if (s != DS_OK)
         b->status = s;
-        return;
-    }
-    if (n) {
+}
+
+static void bind(ds_builder *b, ds_param_decl *d, ds_node *n) {
+    ds_tensor_ref w, bias;
+    bind_refs(b, d, &w, &bias);
+    if (n && b->status == DS_OK) {
         n->w[0] = w;
         n->w[1] = bias;
     }
@@ -236,22 +242,45 @@ ds_val ds_b_conv(ds_builder *b, ds_val x, const ds_conv_spec *s, ds_val residual
 }
 
 ds_val ds_b_conv_transpose(ds_builder *b, ds_val x, const char *name, int out, int k) {
+    ds_conv_spec s = {.name = name, .out = out, .k = k, .stride = k, .bias = true};
+    return ds_b_conv_transpose2d(b, x, &s);
+}
+
+ds_val ds_b_conv_transpose2d(ds_builder *b, ds_val x, const ds_conv_spec *s) {
     if (!live(b, x))
         return -1;
     int64_t in[4]; /* a copy: new_node() may move the node table */
     memcpy(in, ds_b_shape(b, x), sizeof in);
-    int64_t cin = in[3];
-    ds_node *n = new_node(b, DS_OP_CONV_TRANSPOSE, name, x, -1);
+    const int dil = s->dilation > 1 ? s->dilation : 1;
+    if (s->k < 1 || s->stride < 1 || s->pad < 0 || s->output_padding < 0 ||
+        s->output_padding >= (s->stride > dil ? s->stride : dil)) {
+        ds_b_error(b, DS_ERR_INTERNAL, "%s: kernel %d, stride %d, padding %d, output_padding %d", s->name, s->k,
+                   s->stride, s->pad, s->output_padding);
+        return -1;
+    }
+    const int64_t oh = ds_transpose_out(in[1], s->pad, s->pad, s->k, s->stride, dil) + s->output_padding;
+    const int64_t ow = ds_transpose_out(in[2], s->pad, s->pad, s->k, s->stride, dil) + s->output_padding;
+    if (oh < 1 || ow < 1) {
+        ds_b_error(b, DS_ERR_SHAPE, "%s: a %lldx%lld input gives no output", s->name, (long long)in[1],
+                   (long long)in[2]);
+        return -1;
+    }
+    ds_node *n = new_node(b, DS_OP_CONV_TRANSPOSE, s->name, x, -1);
     if (!n)
         return -1;
-    n->a.conv.kh = n->a.conv.kw = k;
-    n->a.conv.stride_h = n->a.conv.stride_w = k;
-    n->a.conv.dil_h = n->a.conv.dil_w = 1;
-    n->a.conv.groups = 1;
-    set_shape(n, in[0], in[1] * k, in[2] * k, out);
+    ds_conv_attr *a = &n->a.conv;
+    a->kh = a->kw = s->k;
+    a->stride_h = a->stride_w = s->stride;
+    a->dil_h = a->dil_w = dil;
+    a->pad_t = a->pad_b = a->pad_l = a->pad_r = s->pad;
+    a->groups = 1;
+    a->act = s->act;
+    set_shape(n, in[0], oh, ow, s->out);
     ds_param_decl d;
-    decl4(&d, DS_PARAM_CONV_T, name, cin, out, k, k);
-    d.has_bias = true;
+    decl4(&d, DS_PARAM_CONV_T, s->name, in[3], s->out, s->k, s->k);
+    d.has_bias = s->bias;
+    d.bn = s->bn;
+    d.bn_eps = s->bn_eps;
     return bind_node(b, &d, n);
 }
 
@@ -379,21 +408,23 @@ ds_val ds_b_layernorm(ds_builder *b, ds_val x, const char *name, float eps) {
     return bind_node(b, &d, n);
 }
 
-ds_val ds_b_linear(ds_builder *b, ds_val x, const char *name, int out, ds_act act,
-                   ds_val residual) {
+/* A linear layer: with <name>.bias (has_bias), without one, or without one
+ * and with the BatchNorm bn folded (bn != NULL). */
+static ds_node *linear_node(ds_builder *b, ds_val x, const char *name, int out, bool has_bias,
+                            const char *bn, float bn_eps, ds_act act, ds_val residual) {
     if (!live(b, x) || (residual != -1 && !live(b, residual)))
-        return -1;
+        return NULL;
     int64_t s[4];
     memcpy(s, ds_b_shape(b, x), sizeof s);
     int64_t cin = s[3];
     s[3] = out;
     if (residual != -1 && !same_shape(s, ds_b_shape(b, residual))) {
         ds_b_error(b, DS_ERR_INTERNAL, "%s: residual shape differs", name);
-        return -1;
+        return NULL;
     }
     ds_node *n = new_node(b, DS_OP_LINEAR, name, x, residual);
     if (!n)
-        return -1;
+        return NULL;
     n->a.linear.act = act;
     memcpy(n->shape, s, sizeof s);
     ds_param_decl d;
@@ -403,8 +434,74 @@ ds_val ds_b_linear(ds_builder *b, ds_val x, const char *name, int out, ds_act ac
     d.ndim = 2;
     d.shape[0] = out;
     d.shape[1] = cin;
-    d.has_bias = true;
-    return bind_node(b, &d, n);
+    d.has_bias = has_bias && bn == NULL;
+    d.bn = bn;
+    d.bn_eps = bn_eps;
+    ds_val v = bind_node(b, &d, n);
+    return v < 0 ? NULL : &b->g->nodes[v];
+}
+
+ds_val ds_b_linear_bias(ds_builder *b, ds_val x, const char *name, int out, const ds_tensor_ref *bias,
+                        ds_act act, ds_val residual) {
+    ds_node *n = linear_node(b, x, name, out, false, NULL, 0.0f, act, residual);
+    if (!n)
+        return -1;
+    if (bias) {
+        if (bias->ndim != 1 || bias->shape[0] != out) {
+            ds_b_error(b, DS_ERR_INTERNAL, "%s: the bias is not %d long", name, out);
+            return -1;
+        }
+        n->w[1] = *bias;
+    }
+    return index_of(b, n);
+}
+
+ds_val ds_b_linear(ds_builder *b, ds_val x, const char *name, int out, ds_act act,
+                   ds_val residual) {
+    ds_node *n = linear_node(b, x, name, out, true, NULL, 0.0f, act, residual);
+    return n ? index_of(b, n) : -1;
+}
+
+ds_val ds_b_linear_bn(ds_builder *b, ds_val x, const char *name, const char *bn, float bn_eps, int out,
+                      ds_act act, ds_val residual) {
+    ds_node *n = linear_node(b, x, name, out, false, bn, bn_eps, act, residual);
+    return n ? index_of(b, n) : -1;
+}
+
+ds_val ds_b_levit_attention(ds_builder *b, ds_val kv, ds_val q, int heads, int key_dim, int val_dim,
+                            const ds_tensor_ref *bias, ds_act act) {
+    if (!live(b, kv) || (q != -1 && !live(b, q)))
+        return -1;
+    int64_t s[4]; /* (N, 1, Tk, heads * (2 kd + vd)) or (N, 1, Tk, heads * (kd + vd)) */
+    memcpy(s, ds_b_shape(b, kv), sizeof s);
+    const int64_t per_head = q == -1 ? 2 * (int64_t)key_dim + val_dim : (int64_t)key_dim + val_dim;
+    const int64_t tq = q == -1 ? s[2] : ds_b_shape(b, q)[2];
+    if (heads < 1 || key_dim < 1 || val_dim < 1 || s[1] != 1 || s[3] != heads * per_head ||
+        (q != -1 && (ds_b_shape(b, q)[0] != s[0] || ds_b_shape(b, q)[1] != 1 ||
+                     ds_b_shape(b, q)[3] != (int64_t)heads * key_dim))) {
+        ds_b_error(b, DS_ERR_INTERNAL, "levit attention: %lld channels are not %d heads of %lld", (long long)s[3],
+                   heads, (long long)per_head);
+        return -1;
+    }
+    if (bias && bias->name && (bias->ndim != 3 || bias->shape[0] != heads || bias->shape[1] != tq ||
+                               bias->shape[2] != s[2])) {
+        ds_b_error(b, DS_ERR_INTERNAL, "levit attention: the bias %s is not %d x %lld x %lld", bias->name, heads,
+                   (long long)tq, (long long)s[2]);
+        return -1;
+    }
+    ds_node *n = new_node(b, DS_OP_LEVIT_ATTENTION, "levit_attention", kv, q);
+    if (!n)
+        return -1;
+    n->a.levit.heads = heads;
+    n->a.levit.key_dim = key_dim;
+    n->a.levit.val_dim = val_dim;
+    n->a.levit.keys = (int)s[2];
+    n->a.levit.scale = (float)(1.0 / sqrt((double)key_dim));
+    n->a.levit.act = act;
+    set_shape(n, s[0], 1, tq, (int64_t)heads * val_dim);
+    if (bias && bias->name)
+        n->w[0] = *bias;
+    return index_of(b, n);
 }
 
 ds_val ds_b_attention(ds_builder *b, ds_val qkv, int heads) {
@@ -424,6 +521,55 @@ ds_val ds_b_attention(ds_builder *b, ds_val qkv, int heads) {
     n->a.attn.heads = heads;
     n->a.attn.scale = (float)(1.0 / sqrt((double)(s[3] / heads)));
     memcpy(n->shape, s, sizeof s);
+    return index_of(b, n);
+}
+
+ds_val ds_b_window_attention(ds_builder *b, ds_val qkv, const ds_window_attr *a, const ds_tensor_ref *table,
+                             const ds_tensor_ref *labels, const ds_tensor_ref *head_scale) {
+    if (!live(b, qkv))
+        return -1;
+    int64_t s[4];
+    memcpy(s, ds_b_shape(b, qkv), sizeof s);
+    const int64_t table_shape[3] = {a->heads, 2 * a->win_h - 1, 2 * a->win_w - 1};
+    int bad = a->heads < 1 || s[3] % 3 || (s[3] / 3) % a->heads || a->win_h < 1 || a->win_w < 1 ||
+              a->shift_h < 0 || a->shift_w < 0 || a->shift_h >= a->win_h || a->shift_w >= a->win_w;
+    if (!bad && table)
+        bad = table->ndim != 3 || memcmp(table->shape, table_shape, sizeof table_shape);
+    if (!bad && labels)
+        bad = labels->ndim != 2 || labels->shape[0] != s[1] || labels->shape[1] != s[2];
+    if (!bad && head_scale)
+        bad = head_scale->ndim != 1 || head_scale->shape[0] != a->heads;
+    if (bad) {
+        ds_b_error(b, DS_ERR_INTERNAL,
+                   "window attention: %lldx%lld map of %lld channels, %d heads, window %dx%d, shift %d,%d, "
+                   "or its constants, do not fit", (long long)s[1], (long long)s[2], (long long)s[3],
+                   a->heads, a->win_h, a->win_w, a->shift_h, a->shift_w);
+        return -1;
+    }
+    ds_node *n = new_node(b, DS_OP_WINDOW_ATTENTION, "window_attention", qkv, -1);
+    if (!n)
+        return -1;
+    s[3] /= 3;
+    n->a.win = *a;
+    memcpy(n->shape, s, sizeof s);
+    if (table)
+        n->w[0] = *table;
+    if (labels)
+        n->w[1] = *labels;
+    if (head_scale)
+        n->w[2] = *head_scale;
+    return index_of(b, n);
+}
+
+ds_val ds_b_patch_merge(ds_builder *b, ds_val x) {
+    if (!live(b, x))
+        return -1;
+    int64_t s[4];
+    memcpy(s, ds_b_shape(b, x), sizeof s);
+    ds_node *n = new_node(b, DS_OP_PATCH_MERGE, "patch_merge", x, -1);
+    if (!n)
+        return -1;
+    set_shape(n, s[0], (s[1] + 1) / 2, (s[2] + 1) / 2, 4 * s[3]);
     return index_of(b, n);
 }
 
@@ -504,10 +650,8 @@ ds_val ds_b_reshape(ds_builder *b, ds_val x, int64_t N, int64_t h, int64_t w, in
     return index_of(b, n);
 }
 
-void ds_b_unused(ds_builder *b, ds_param_kind kind, const char *name, int ndim,
-                 const int64_t *shape, bool has_bias) {
-    if (b->status != DS_OK || !b->binder->declare_unused)
-        return;
+/* A declaration of `kind` for <name>, of the given PyTorch shape. */
+static ds_param_decl decl_of(ds_param_kind kind, const char *name, int ndim, const int64_t *shape, bool has_bias) {
     ds_param_decl d;
     memset(&d, 0, sizeof d);
     d.kind = kind;
@@ -516,6 +660,34 @@ void ds_b_unused(ds_builder *b, ds_param_kind kind, const char *name, int ndim,
     for (int i = 0; i < ndim && i < 4; i++)
         d.shape[i] = shape[i];
     d.has_bias = has_bias;
+    return d;
+}
+
+void ds_b_param(ds_builder *b, ds_param_kind kind, const char *name, int ndim, const int64_t *shape,
+                bool has_bias, ds_tensor_ref *w, ds_tensor_ref *bias) {
+    ds_param_decl d = decl_of(kind, name, ndim, shape, has_bias);
+    ds_tensor_ref unused_bias;
+    bind_refs(b, &d, w, bias ? bias : &unused_bias);
+}
+
+bool ds_b_lists_params(const ds_builder *b) { return b->binder->declare_unused; }
+
+void ds_b_buffer(ds_builder *b, const char *name, int ndim, const int64_t *shape, bool is_int64,
+                 const float *expect) {
+    if (b->status != DS_OK || !ds_b_lists_params(b))
+        return;
+    ds_param_decl d = decl_of(DS_PARAM_BUFFER, name, ndim, shape, false);
+    d.unused = true;
+    d.expect = expect;
+    d.is_int64 = is_int64;
+    bind(b, &d, NULL);
+}
+
+void ds_b_unused(ds_builder *b, ds_param_kind kind, const char *name, int ndim,
+                 const int64_t *shape, bool has_bias) {
+    if (b->status != DS_OK || !b->binder->declare_unused)
+        return;
+    ds_param_decl d = decl_of(kind, name, ndim, shape, has_bias);
     d.unused = true;
     bind(b, &d, NULL);
 }

@@ -27,6 +27,9 @@ typedef enum ds_param_kind {
     DS_PARAM_LINEAR,   /* <name>.weight (O, I) + <name>.bias */
     DS_PARAM_NORM,     /* <name>.weight (C) + <name>.bias (C) */
     DS_PARAM_TENSOR,   /* the tensor called <name> itself (pos_embed, cls_token) */
+    DS_PARAM_BUFFER,   /* a buffer the model computes (<name> itself): checked, never stored */
+    DS_PARAM_BATCHNORM, /* a BatchNorm of its own, <name>.weight, .bias, running stats (unused ones:
+                           every BatchNorm in use is folded into its conv or linear) */
 } ds_param_kind;
 
 typedef struct ds_param_decl {
@@ -39,8 +42,12 @@ typedef struct ds_param_decl {
     float bn_eps;
     float ws_eps;        /* > 0: weight standardization folded (timm StdConv2d) */
     bool unused;         /* in every checkpoint, but not needed for depth: dropped */
-    const char *weight_name; /* "<name>.weight", or <name> for DS_PARAM_TENSOR */
+    const char *weight_name; /* "<name>.weight", or <name> for DS_PARAM_TENSOR and _BUFFER */
     const char *bias_name;   /* "<name>.bias" if the layer has a (possibly folded) bias */
+    /* DS_PARAM_BUFFER: the values the architecture computes (numel of shape;
+     * int64 buffers as exact floats), which a checkpoint's copy must equal */
+    const float *expect;
+    bool is_int64;
 } ds_param_decl;
 
 typedef struct ds_param_binder {
@@ -84,12 +91,17 @@ typedef struct ds_conv_spec {
     float bn_eps;
     float ws_eps;       /* weight standardization eps (timm StdConv2d), 0 if none */
     ds_act in_act, res_act, act;
+    int output_padding; /* ConvTranspose2d only: extra rows and columns at the end */
 } ds_conv_spec;
 
 /* act(conv(in_act(x)) + bias + res_act(residual)); residual may be -1. */
 ds_val ds_b_conv(ds_builder *b, ds_val x, const ds_conv_spec *s, ds_val residual);
 /* ConvTranspose2d with kernel == stride and no padding, with bias. */
 ds_val ds_b_conv_transpose(ds_builder *b, ds_val x, const char *name, int out, int k);
+/* ConvTranspose2d (groups 1): kernel s->k, stride, padding s->pad, dilation,
+ * output_padding; <name>.weight (I, O, k, k), bias and BatchNorm (s->bn)
+ * folded as ds_b_conv's; then act. in_act, res_act, same, groups: unused. */
+ds_val ds_b_conv_transpose2d(ds_builder *b, ds_val x, const ds_conv_spec *s);
 /* MaxPool2d; `same` selects TF "SAME" padding (pad ignored). Padding is -inf. */
 ds_val ds_b_maxpool(ds_builder *b, ds_val x, int k, int stride, int pad, bool same);
 /* Bilinear resize to (h, w). */
@@ -103,8 +115,28 @@ ds_val ds_b_layernorm(ds_builder *b, ds_val x, const char *name, float eps);
 /* act(x W^T + b + residual) over the last dimension; residual may be -1. */
 ds_val ds_b_linear(ds_builder *b, ds_val x, const char *name, int out, ds_act act,
                    ds_val residual);
+/* act(BatchNorm1d <bn>(x W^T) + residual): timm's LinearNorm, a Linear without
+ * bias whose BatchNorm the converter folds into a weight and a bias. */
+ds_val ds_b_linear_bn(ds_builder *b, ds_val x, const char *name, const char *bn, float bn_eps, int out,
+                      ds_act act, ds_val residual);
+/* LeViT's attention (graph.h, ds_levit_attn_attr): qkv, or kv and the queries
+ * q (q >= 0: the subsampling attention), bias (heads, Tq, Tk) or an empty ref. */
+ds_val ds_b_levit_attention(ds_builder *b, ds_val kv, ds_val q, int heads, int key_dim, int val_dim,
+                            const ds_tensor_ref *bias, ds_act act);
+/* ds_b_linear for a layer whose checkpoint has no <name>.bias: no bias, or
+ * `bias` (Cout), a constant the description assembled (Swin v2's
+ * [q_bias | 0 | v_bias]). */
+ds_val ds_b_linear_bias(ds_builder *b, ds_val x, const char *name, int out, const ds_tensor_ref *bias,
+                        ds_act act, ds_val residual);
 /* Multi-head self-attention on packed (1, 1, T, 3C) q|k|v. */
 ds_val ds_b_attention(ds_builder *b, ds_val qkv, int heads);
+/* Window attention (graph.h, ds_window_attr) on a (N, H, W, 3C) map; the
+ * table, labels and head scales are the description's constants, or NULL. */
+ds_val ds_b_window_attention(ds_builder *b, ds_val qkv, const ds_window_attr *a, const ds_tensor_ref *table,
+                             const ds_tensor_ref *labels, const ds_tensor_ref *head_scale);
+/* (N, H, W, C) -> (N, ceil(H/2), ceil(W/2), 4C): channels [x(2i, 2j), x(2i+1, 2j),
+ * x(2i, 2j+1), x(2i+1, 2j+1)], zero past an odd edge (Swin's PatchMerging). */
+ds_val ds_b_patch_merge(ds_builder *b, ds_val x);
 /* The position embedding <name> (1, 1 + grid^2, C) resized to a gh x gw grid. */
 ds_val ds_b_pos_embed(ds_builder *b, const char *name, int grid, int channels, int gh, int gw);
 /* Prepends the learned token <name> (1, 1, C) to the sequence. */
@@ -119,6 +151,24 @@ ds_val ds_b_reshape(ds_builder *b, ds_val x, int64_t n, int64_t h, int64_t w, in
  * for a node's weight slot and returns the data to fill, or NULL after a
  * failure (sticky, as every call). */
 float *ds_b_constant(ds_builder *b, ds_tensor_ref *out, const char *name, int ndim, const int64_t *shape);
+
+/* Declares parameters the description reads itself while it builds (a
+ * table it gathers into a ds_b_constant, a position-bias MLP, q and v
+ * biases) and fills *w (and *bias when has_bias) with them; their data is
+ * NULL when the graph only lists
+ * parameters (the converter), so check it before computing from it. */
+void ds_b_param(ds_builder *b, ds_param_kind kind, const char *name, int ndim, const int64_t *shape,
+                bool has_bias, ds_tensor_ref *w, ds_tensor_ref *bias);
+
+/* Whether the binder lists parameters (the converter, synth): then buffers
+ * are declared, with the values a checkpoint's copy must have. */
+bool ds_b_lists_params(const ds_builder *b);
+/* A buffer checkpoints hold and the engine recomputes (Swin's
+ * relative_position_index, attn_mask): a checkpoint's copy, when present,
+ * must equal `expect` (int64 buffers as exact floats, graph-owned); nothing
+ * is stored. Only declared when ds_b_lists_params(). */
+void ds_b_buffer(ds_builder *b, const char *name, int ndim, const int64_t *shape, bool is_int64,
+                 const float *expect);
 
 /* Parameters every checkpoint holds that depth does not use (a classifier
  * head, a final norm whose output no hook reads): accepted and dropped. */

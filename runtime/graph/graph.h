@@ -26,7 +26,7 @@ extern "C" {
 typedef enum ds_op {
     DS_OP_INPUT = 0,      /* the normalized image, (1, H, W, 3) */
     DS_OP_CONV2D,         /* conv + bias, optional input act, residual, output act */
-    DS_OP_CONV_TRANSPOSE, /* kernel == stride, no padding (DPT reassemble) */
+    DS_OP_CONV_TRANSPOSE, /* ConvTranspose2d + bias, then act (see ds_transpose_out) */
     DS_OP_MAXPOOL,        /* padding counts as -inf */
     DS_OP_RESIZE,         /* bilinear, align_corners true/false */
     DS_OP_ADD,            /* a + b, then act */
@@ -39,6 +39,9 @@ typedef enum ds_op {
     DS_OP_PREPEND_TOKEN,  /* (1, 1, T, C) -> (1, 1, T+1, C) with a learned token first */
     DS_OP_READOUT_CAT,    /* (1, 1, 1+T, C) -> (1, gh, gw, 2C): [token t, token 0] */
     DS_OP_RESHAPE,        /* same data, new shape (a view) */
+    DS_OP_WINDOW_ATTENTION, /* (N, H, W, 3C) packed q|k|v -> (N, H, W, C), attention inside (shifted) windows */
+    DS_OP_PATCH_MERGE,    /* (N, H, W, C) -> (N, ceil(H/2), ceil(W/2), 4C): Swin's 2x2 gather */
+    DS_OP_LEVIT_ATTENTION, /* LeViT's attention and subsampling attention (ds_levit_attn_attr) */
     DS_OP_COUNT
 } ds_op;
 
@@ -47,6 +50,7 @@ typedef enum ds_act {
     DS_ACT_RELU,
     DS_ACT_RELU6,
     DS_ACT_GELU, /* exact: x * 0.5 * (1 + erf(x / sqrt(2))) */
+    DS_ACT_HARDSWISH, /* torch's x * clamp(x + 3, 0, 6) / 6 (LeViT) */
 } ds_act;
 
 /* A weight tensor as the engine uses it (converted layout, see convert.h). */
@@ -98,10 +102,55 @@ typedef struct ds_attn_attr {
     float scale; /* head_dim^-0.5 */
 } ds_attn_attr;
 
+/* Swin's window attention. The map is rolled by (-shift_h, -shift_w)
+ * (torch.roll), cut into win_h x win_w windows (row-major; where the window
+ * does not divide the map, the last windows are cut short and their tokens
+ * attend among themselves), each window's tokens attend to each other, and
+ * the results go back to the tokens' places. Per head h, query i, key j of
+ * one window (window coordinates (yi, xi), (yj, xj)):
+ *   logit = s_h * dot(q_i, k_j) + table[h][yi-yj+win_h-1][xi-xj+win_w-1]
+ *           + (label[i] != label[j] ? -100 : 0)
+ * with q, k L2-normalized first (eps 1e-12) when `cosine`, s_h = w[2][h] or
+ * `scale`. Weight slots, each optional (NULL data: absent), all float32:
+ *   w[0] relative position bias table (heads, 2*win_h-1, 2*win_w-1),
+ *   w[1] region labels of the rolled map (H, W) (timm's attn_mask: -100
+ *        between tokens of different labels),
+ *   w[2] per-head logit scale (heads). */
+typedef struct ds_window_attr {
+    int heads;
+    int win_h, win_w;
+    int shift_h, shift_w;
+    float scale;  /* when w[2] is absent: head_dim^-0.5 */
+    bool cosine;  /* Swin v2: cosine attention */
+} ds_window_attr;
+
 typedef struct ds_pos_attr {
     int grid;   /* side of the trained grid (24 for 384 / 16) */
     int gh, gw; /* target grid */
 } ds_pos_attr;
+
+/* LeViT (timm levit.py Attention, AttentionSubsample), tokens (N, 1, T, C):
+ *  - in[1] < 0: in[0] (N, 1, T, heads * (2 kd + vd)) holds per head, head
+ *    after head, [q (kd) | k (kd) | v (vd)]; queries are the T tokens;
+ *  - in[1] >= 0: in[0] (N, 1, Tk, heads * (kd + vd)) holds per head [k | v],
+ *    and in[1] (N, 1, Tq, heads * kd) the queries (a subsampled grid).
+ * Output (N, 1, Tq, heads * vd), heads concatenated: act(softmax(q k^T * scale
+ * + bias[h]) v), bias w[0] (heads, Tq, Tk) (absent: none). */
+typedef struct ds_levit_attn_attr {
+    int heads;
+    int key_dim, val_dim; /* kd, vd: per head */
+    int keys;             /* Tk, in[0]'s tokens (scratch sizes are known from the node) */
+    float scale;          /* kd^-0.5 */
+    ds_act act;           /* on the output: LeViT's Hardswish before proj */
+} ds_levit_attn_attr;
+
+/* Where a LeViT attention node finds head h's vectors: token t's q at
+ * q[t * q_row + h * q_head + q_off] (q: in[0], or in[1] when it is given),
+ * its k and v at in[0][t * kv_row + h * kv_head + k_off or v_off]. */
+typedef struct ds_levit_layout {
+    int64_t q_row, q_head, q_off;
+    int64_t kv_row, kv_head, k_off, v_off;
+} ds_levit_layout;
 
 enum { DS_NODE_MAX_IN = 2, DS_NODE_MAX_W = 4 };
 
@@ -119,7 +168,9 @@ typedef struct ds_node {
         ds_linear_attr linear;
         ds_attn_attr attn;
         ds_pos_attr pos;
+        ds_window_attr win;      /* WINDOW_ATTENTION */
         ds_act act;              /* ACT, ADD */
+        ds_levit_attn_attr levit; /* LEVIT_ATTENTION */
     } a;
 } ds_node;
 
@@ -148,6 +199,16 @@ const char *ds_act_name(ds_act act);
 /* Output length of a window of k taps (dilation d, stride s) sliding over
  * `in` padded by pad_a and pad_b: conv and pool output sizes. */
 int64_t ds_window_out(int64_t in, int pad_a, int pad_b, int k, int s, int d);
+/* ConvTranspose2d's output length before its output_padding: input i feeds
+ * output positions i*s - pad_a + t*d (taps t < k), and pad_b more are cropped
+ * at the end: (in - 1) * s - pad_a - pad_b + d * (k - 1) + 1. A
+ * DS_OP_CONV_TRANSPOSE node's shape adds PyTorch's output_padding to it
+ * (0 <= output_padding < max(s, d)), which extends the output at the end. */
+int64_t ds_transpose_out(int64_t in, int pad_a, int pad_b, int k, int s, int d);
+/* Whether x (N, H, W, C) transpose-convolves by `a` (groups 1) to y
+ * (N, OH, OW, O): DS_OK, or DS_ERR_SHAPE naming `call`. */
+ds_status ds_conv_transpose_check_shapes(const char *call, const ds_conv_attr *a, const int64_t xs[4],
+                                         const int64_t ys[4]);
 /* Whether x (N, H, W, C) convolves by `a` to y (N, OH, OW, O), with the
  * residual r (NULL, or the shape of y): DS_OK, or DS_ERR_SHAPE naming `call`. */
 ds_status ds_conv_check_shapes(const char *call, const ds_conv_attr *a, const int64_t xs[4],
@@ -155,6 +216,8 @@ ds_status ds_conv_check_shapes(const char *call, const ds_conv_attr *a, const in
 /* Multiply-adds of a node (convolutions, linears, attention; 0 for the
  * rest): for profiles and benchmarks. */
 double ds_node_macs(const ds_graph *g, const ds_node *n);
+/* A DS_OP_LEVIT_ATTENTION node's layout. */
+ds_levit_layout ds_levit_layout_of(const ds_node *n);
 /* The node a mark names, or -1. */
 int ds_graph_find_mark(const ds_graph *g, const char *name);
 

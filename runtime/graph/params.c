@@ -21,6 +21,8 @@ int64_t ds_param_bias_len(const ds_param_decl *d) {
     case DS_PARAM_LINEAR: return d->shape[0];
     case DS_PARAM_NORM: return d->shape[0];
     case DS_PARAM_TENSOR: return 0;
+    case DS_PARAM_BUFFER: return 0;
+    case DS_PARAM_BATCHNORM: return 0;
     }
     return 0;
 }

@@ -22,13 +22,17 @@ typedef struct ds_tensor {
 } ds_tensor;
 
 /* act(v), written so that NaN passes through, as in PyTorch. GELU is the
- * exact erf form. */
+ * exact erf form; Hardswish multiplies, then divides, in torch's order. */
 DS_HD float ds_apply_act(ds_act act, float v) {
     switch (act) {
     case DS_ACT_NONE: return v;
     case DS_ACT_RELU: return v < 0.0f ? 0.0f : v;
     case DS_ACT_RELU6: return v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
     case DS_ACT_GELU: return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
+    case DS_ACT_HARDSWISH: {
+        const float r = v + 3.0f;
+        return v * (r < 0.0f ? 0.0f : (r > 6.0f ? 6.0f : r)) / 6.0f;
+    }
     }
     return v;
 }

@@ -1,6 +1,7 @@
 /* arch.c: the table of architectures and the size check before building. */
 #include "model/arch.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "base/error.h" /* ds_fail */
@@ -28,10 +29,38 @@ static const ds_arch_info archs[DS_ARCH_COUNT] = {
      .features = 256, .vit_dim = 1024, .vit_depth = 24, .vit_heads = 16,
      .vit_hooks = {5, 11, 17, 23}, .reassemble = {256, 512, 1024, 1024}, .patch_size = 16,
      .pos_grid = 24, .describe = ds_describe_dpt_large},
+    {.id = DS_ARCH_DPT_SWIN2_LARGE_384, .name = "dpt_swin2_large_384",
+     .backbone = "swinv2_large_window12to24_192to384_22kft1k", .net_size = 384,
+     .resize_method = "minimal", .mean = HALF, .std = HALF, .multiple = 32, .features = 256,
+     .fixed_size = true, .describe = ds_describe_dpt_swin2_large},
+    {.id = DS_ARCH_DPT_SWIN2_BASE_384, .name = "dpt_swin2_base_384",
+     .backbone = "swinv2_base_window12to24_192to384_22kft1k", .net_size = 384,
+     .resize_method = "minimal", .mean = HALF, .std = HALF, .multiple = 32, .features = 256,
+     .fixed_size = true, .describe = ds_describe_dpt_swin2_base},
+    {.id = DS_ARCH_DPT_SWIN2_TINY_256, .name = "dpt_swin2_tiny_256",
+     .backbone = "swinv2_tiny_window16_256", .net_size = 256, .resize_method = "minimal",
+     .mean = HALF, .std = HALF, .multiple = 32, .features = 256, .fixed_size = true,
+     .describe = ds_describe_dpt_swin2_tiny},
+    {.id = DS_ARCH_DPT_SWIN_LARGE_384, .name = "dpt_swin_large_384",
+     .backbone = "swin_large_patch4_window12_384", .net_size = 384, .resize_method = "minimal",
+     .mean = HALF, .std = HALF, .multiple = 32, .features = 256, .fixed_size = true,
+     .describe = ds_describe_dpt_swin_large},
+    {.id = DS_ARCH_DPT_LEVIT_224, .name = "dpt_levit_224", .backbone = "levit_384", .net_size = 224,
+     .resize_method = "minimal", .mean = HALF, .std = HALF, .multiple = 32, .features = 256,
+     .fixed_size = true, .describe = ds_describe_dpt_levit},
 };
 
 const ds_arch_info *ds_arch_get(ds_arch arch) {
     return (unsigned)arch < DS_ARCH_COUNT ? &archs[arch] : NULL;
+}
+
+void ds_arch_list(char *buf, size_t len) {
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < DS_ARCH_COUNT && at < len; i++) {
+        int n = snprintf(buf + at, len - at, "%s%s", i ? ", " : "", archs[i].name);
+        at += n > 0 ? (size_t)n : 0;
+    }
 }
 
 const char *ds_arch_name(ds_arch arch) {
@@ -56,6 +85,10 @@ ds_status ds_arch_build(ds_arch arch, int h, int w, const ds_param_binder *binde
                        "%s accepts inputs whose height and width are multiples of %d "
                        "from %d to %d, not %dx%d (HxW)",
                        a->name, a->multiple, a->multiple, DS_MAX_INPUT_SIDE, h, w);
+    if (a->fixed_size && (h != a->net_size || w != a->net_size))
+        return ds_fail(DS_ERR_SHAPE,
+                       "%s takes only %dx%d inputs, not %dx%d (HxW): its backbone is built for that size",
+                       a->name, a->net_size, a->net_size, h, w);
     ds_builder b;
     ds_builder_init(&b, g, binder);
     a->describe(&b, h, w);

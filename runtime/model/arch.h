@@ -25,6 +25,7 @@ typedef struct ds_arch_info {
     int vit_hooks[4];          /* blocks read by the decoder; -1: a ResNet stem stage */
     int reassemble[4];         /* widths of the four reassembled maps */
     int patch_size, pos_grid;  /* 16, and the 24x24 grid of the trained position embedding */
+    bool fixed_size;           /* only net_size x net_size inputs (Swin's windows and masks, LeViT's tables are built for it) */
     /* Builds the graph for an (h, w) input; h and w are already checked. */
     void (*describe)(ds_builder *b, int h, int w);
 } ds_arch_info;
@@ -32,6 +33,8 @@ typedef struct ds_arch_info {
 enum { DS_MAX_INPUT_SIDE = 8192 };
 
 const ds_arch_info *ds_arch_get(ds_arch arch); /* NULL if out of range */
+/* "midas_v21_small_256, midas_v21_384, ...": every architecture's name, for messages. */
+void ds_arch_list(char *buf, size_t len);
 
 /* Builds the graph of `arch` for a 1x3xHxW input. Sizes that are not
  * positive multiples of the architecture's multiple, or too large, fail
@@ -43,5 +46,10 @@ void ds_describe_midas_v21_small(ds_builder *b, int h, int w);
 void ds_describe_midas_v21_384(ds_builder *b, int h, int w);
 void ds_describe_dpt_hybrid(ds_builder *b, int h, int w);
 void ds_describe_dpt_large(ds_builder *b, int h, int w);
+void ds_describe_dpt_swin2_large(ds_builder *b, int h, int w);
+void ds_describe_dpt_swin2_base(ds_builder *b, int h, int w);
+void ds_describe_dpt_swin2_tiny(ds_builder *b, int h, int w);
+void ds_describe_dpt_swin_large(ds_builder *b, int h, int w);
+void ds_describe_dpt_levit(ds_builder *b, int h, int w);
 
 #endif

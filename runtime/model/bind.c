@@ -93,10 +93,11 @@ static ds_status check_metadata(const ds_gguf *g, const ds_arch_info **out) {
     if (ds_gguf_get_str(g, "general.architecture", &name) != DS_OK)
         return ds_fail(DS_ERR_MODEL, "%s: no general.architecture: not a depthsolve model", path);
     ds_arch arch = ds_arch_from_name(name);
-    if (arch == DS_ARCH_UNKNOWN)
-        return ds_fail(DS_ERR_UNSUPPORTED,
-                       "%s: unknown architecture '%s' (this build runs midas_v21_small_256, "
-                       "midas_v21_384, dpt_hybrid_384, dpt_large_384)", path, name);
+    if (arch == DS_ARCH_UNKNOWN) {
+        char names[1024];
+        ds_arch_list(names, sizeof names);
+        return ds_fail(DS_ERR_UNSUPPORTED, "%s: unknown architecture '%s' (this build runs %s)", path, name, names);
+    }
     if (ds_gguf_get_u32(g, "depthsolve.format_version", &version) != DS_OK)
         return ds_fail(DS_ERR_MODEL, "%s: no depthsolve.format_version: not written by depthsolve",
                        path);

@@ -3,6 +3,9 @@
 
 void ds_decoder_layer_rn(ds_builder *b, const ds_val layer[4], const int width[4], ds_val rn[4]) {
     for (int i = 0; i < 4; i++) {
+        rn[i] = -1;
+        if (layer[i] < 0)
+            continue;
         ds_b_mark(b, ds_b_name(b, "pretrained_layer%d", i + 1), layer[i]);
         ds_conv_spec s = {.name = ds_b_name(b, "scratch.layer%d_rn", i + 1),
                           .out = width[i], .k = 3, .stride = 1, .pad = 1};
@@ -55,6 +58,10 @@ ds_val ds_decoder_fusion(ds_builder *b, int n, ds_val x0, ds_val x1, int out_h, 
 }
 
 void ds_decoder_head(ds_builder *b, ds_val x, int mid, bool align_corners) {
+    ds_decoder_head_widths(b, x, mid, 32, align_corners);
+}
+
+void ds_decoder_head_widths(ds_builder *b, ds_val x, int mid, int last, bool align_corners) {
     ds_conv_spec c0 = {.name = "scratch.output_conv.0", .out = mid, .k = 3, .stride = 1,
                        .pad = 1, .bias = true};
     ds_val h = ds_b_conv(b, x, &c0, -1);
@@ -62,7 +69,7 @@ void ds_decoder_head(ds_builder *b, ds_val x, int mid, bool align_corners) {
         return;
     const int64_t *s = ds_b_shape(b, h);
     h = ds_b_resize(b, h, (int)s[1] * 2, (int)s[2] * 2, align_corners);
-    ds_conv_spec c2 = {.name = "scratch.output_conv.2", .out = 32, .k = 3, .stride = 1,
+    ds_conv_spec c2 = {.name = "scratch.output_conv.2", .out = last, .k = 3, .stride = 1,
                        .pad = 1, .bias = true, .act = DS_ACT_RELU};
     h = ds_b_conv(b, h, &c2, -1);
     ds_conv_spec c4 = {.name = "scratch.output_conv.4", .out = 1, .k = 1, .stride = 1,
@@ -70,4 +77,21 @@ void ds_decoder_head(ds_builder *b, ds_val x, int mid, bool align_corners) {
     h = ds_b_conv(b, h, &c4, -1);
     ds_b_mark(b, "head_pre_relu", h);
     ds_b_output(b, ds_b_act(b, h, DS_ACT_RELU));
+}
+
+void ds_decoder_dpt(ds_builder *b, const ds_val layer[4]) {
+    static const int width[4] = {256, 256, 256, 256};
+    ds_val rn[4];
+    ds_decoder_layer_rn(b, layer, width, rn);
+    if (b->status != DS_OK)
+        return;
+    const int64_t *s3 = ds_b_shape(b, rn[2]), *s2 = ds_b_shape(b, rn[1]),
+                  *s1 = ds_b_shape(b, rn[0]);
+    int h3 = (int)s3[1], w3 = (int)s3[2], h2 = (int)s2[1], w2 = (int)s2[2];
+    int h1 = (int)s1[1], w1 = (int)s1[2];
+    ds_val path = ds_decoder_fusion(b, 4, rn[3], -1, h3, w3, 256, false);
+    path = ds_decoder_fusion(b, 3, path, rn[2], h2, w2, 256, false);
+    path = ds_decoder_fusion(b, 2, path, rn[1], h1, w1, 256, false);
+    path = ds_decoder_fusion(b, 1, path, rn[0], 0, 0, 256, false);
+    ds_decoder_head(b, path, 128, true);
 }

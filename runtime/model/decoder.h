@@ -5,7 +5,8 @@
 #include "graph/builder.h" /* ds_builder, ds_val */
 
 /* scratch.layerN_rn: 3x3 convs without bias taking the four backbone stages
- * to the decoder widths; marks pretrained_layerN and scratch_layerN_rn. */
+ * to the decoder widths; marks pretrained_layerN and scratch_layerN_rn. A
+ * stage given as -1 is absent (LeViT has three): its rn is -1. */
 void ds_decoder_layer_rn(ds_builder *b, const ds_val layer[4], const int width[4], ds_val rn[4]);
 
 /* Fusion block scratch.refinenetN:
@@ -20,5 +21,12 @@ ds_val ds_decoder_fusion(ds_builder *b, int n, ds_val x0, ds_val x1, int out_h, 
 /* scratch.output_conv: conv3x3 -> x2 bilinear -> conv3x3+ReLU -> conv1x1 -> ReLU.
  * Marks head_pre_relu (before the last ReLU) and sets the graph output. */
 void ds_decoder_head(ds_builder *b, ds_val x, int mid, bool align_corners);
+/* The same with the second conv's width `last` (head_features_2: 32 above, LeViT's 8). */
+void ds_decoder_head_widths(ds_builder *b, ds_val x, int mid, int last, bool align_corners);
+
+/* DPTDepthModel's scratch on the four backbone maps (features 256):
+ * layerN_rn, refinenet4 -> 1 (each resized to the next level's size, the
+ * last x2), then the head (mid 128, align_corners). */
+void ds_decoder_dpt(ds_builder *b, const ds_val layer[4]);
 
 #endif

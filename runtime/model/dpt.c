@@ -126,20 +126,7 @@ static void describe_dpt(ds_builder *b, int h, int w, const ds_arch_info *cfg, i
     for (int k = 0; k < 4; k++)
         if (cfg->vit_hooks[k] >= 0)
             layer[k] = reassemble(b, hooked[k], k + 1, gh, gw, cfg);
-    static const int width[4] = {256, 256, 256, 256};
-    ds_val rn[4];
-    ds_decoder_layer_rn(b, layer, width, rn);
-    if (b->status != DS_OK)
-        return;
-    const int64_t *s3 = ds_b_shape(b, rn[2]), *s2 = ds_b_shape(b, rn[1]),
-                  *s1 = ds_b_shape(b, rn[0]);
-    int h3 = (int)s3[1], w3 = (int)s3[2], h2 = (int)s2[1], w2 = (int)s2[2];
-    int h1 = (int)s1[1], w1 = (int)s1[2];
-    ds_val path = ds_decoder_fusion(b, 4, rn[3], -1, h3, w3, 256, false);
-    path = ds_decoder_fusion(b, 3, path, rn[2], h2, w2, 256, false);
-    path = ds_decoder_fusion(b, 2, path, rn[1], h1, w1, 256, false);
-    path = ds_decoder_fusion(b, 1, path, rn[0], 0, 0, 256, false);
-    ds_decoder_head(b, path, 128, true);
+    ds_decoder_dpt(b, layer);
 }
 
 void ds_describe_dpt_large(ds_builder *b, int h, int w) {

@@ -1,9 +1,14 @@
 /*
- * cpu/conv/transpose.c: transposed convolution with kernel == stride (DPT's
- * reassemble), no padding: every input pixel paints its own kh x kw patch, so
- * it is one sgemm, T (P, kh*kw*O) = x (P, I) W (I, kh*kw*O), then a scatter
- * of each row of T into its patch, adding the bias. Rows of input go in
- * chunks so that T stays bounded.
+ * cpu/conv/transpose.c: transposed convolution (ConvTranspose2d, groups 1).
+ * Either way it is one sgemm per chunk of input rows, T (P, kh*kw*O) =
+ * x (P, I) W (I, kh*kw*O): row p of T holds what input pixel p adds to each
+ * of its kh x kw output positions. Then:
+ *  - kernel == stride, no padding, no dilation (DPT's reassemble): every
+ *    input pixel paints its own patch, a plain scatter of T's rows;
+ *  - anything else (LeViT's stem_transpose: k3, s2, p1, output_padding 1):
+ *    patches overlap, so each output row gathers the taps that reach it from
+ *    the chunk's rows, threads splitting the output rows (no two write one).
+ * Rows of input go in chunks so that T stays bounded.
  */
 #include <cblas.h>
 #include <math.h>
@@ -19,13 +24,91 @@ static int64_t rows_per_chunk(const ds_node *n, int64_t w) {
     return rows < 1 ? 1 : rows;
 }
 
+static int patch_form(const ds_conv_attr *a) {
+    return a->kh == a->stride_h && a->kw == a->stride_w && a->dil_h == 1 && a->dil_w == 1 && !a->pad_t &&
+           !a->pad_b && !a->pad_l && !a->pad_r;
+}
+
+/* Bounds on the input's rows and columns from the node alone (scratch_bytes
+ * sees no input): (H - 1) * s <= OH - 1 + pads whatever the output_padding;
+ * exact for the patch form. Chunks are sized by them in both functions. */
+static void input_bound(const ds_node *n, int64_t *h, int64_t *w) {
+    const ds_conv_attr *a = &n->a.conv;
+    if (patch_form(a)) {
+        *h = n->shape[1] / a->stride_h;
+        *w = n->shape[2] / a->stride_w;
+        return;
+    }
+    *h = (n->shape[1] - 1 + a->pad_t + a->pad_b) / a->stride_h + 1;
+    *w = (n->shape[2] - 1 + a->pad_l + a->pad_r) / a->stride_w + 1;
+}
+
 size_t ds_fast_conv_transpose_scratch(const ds_node *n, int n_threads) {
     (void)n_threads;
     const ds_conv_attr *a = &n->a.conv;
-    const int64_t h = n->shape[1] / a->stride_h, w = n->shape[2] / a->stride_w;
+    int64_t h, w;
+    input_bound(n, &h, &w);
     int64_t rows = rows_per_chunk(n, w);
     rows = rows < h ? rows : h;
     return (size_t)(rows * w * a->kh * a->kw * n->shape[3]) * sizeof(float);
+}
+
+/* Item nb's output rows painted by input rows [r0, r0 + rows) of T. */
+static void scatter_patches(const ds_cpu_op *op, const float *t, int64_t nb, int64_t r0, int64_t rows) {
+    const ds_conv_attr *a = &op->node->a.conv;
+    const int64_t W = op->x->shape[2];
+    const int64_t OH = op->y->shape[1], OW = op->y->shape[2], O = op->y->shape[3];
+    const int64_t patch = (int64_t)a->kh * a->kw * O;
+#pragma omp parallel for collapse(2) num_threads(op->ctx->n_threads) schedule(static)
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t ky = 0; ky < a->kh; ky++) {
+            const int64_t iy = r0 + r;
+            float *y = op->y->data + ((nb * OH + iy * a->kh + ky) * OW) * O; /* output row */
+            for (int64_t ix = 0; ix < W; ix++) {
+                const float *src = t + (r * W + ix) * patch + ky * a->kw * O;
+                float *dst = y + ix * a->kw * O; /* kw pixels, contiguous */
+                for (int64_t k = 0; k < a->kw * O; k++)
+                    dst[k] = ds_apply_act(a->act, op->b ? src[k] + op->b[k % O] : src[k]);
+            }
+        }
+}
+
+/* Item nb's output rows from input rows [r0, r0 + rows) of T: the first chunk
+ * starts from the bias, the last applies act. */
+static void gather_rows(const ds_cpu_op *op, const float *t, int64_t nb, int64_t r0, int64_t rows, int first,
+                        int last) {
+    const ds_conv_attr *a = &op->node->a.conv;
+    const int64_t W = op->x->shape[2];
+    const int64_t OH = op->y->shape[1], OW = op->y->shape[2], O = op->y->shape[3];
+    const int64_t patch = (int64_t)a->kh * a->kw * O;
+#pragma omp parallel for num_threads(op->ctx->n_threads) schedule(static)
+    for (int64_t oy = 0; oy < OH; oy++) {
+        for (int64_t ox = 0; ox < OW; ox++) {
+            float *y = op->y->data + ((nb * OH + oy) * OW + ox) * O;
+            if (first && op->b)
+                memcpy(y, op->b, (size_t)O * sizeof *y);
+            else if (first)
+                memset(y, 0, (size_t)O * sizeof *y);
+            for (int64_t ky = 0; ky < a->kh; ky++) {
+                const int64_t ty = oy + a->pad_t - ky * a->dil_h;
+                if (ty < 0 || ty % a->stride_h || ty / a->stride_h < r0 || ty / a->stride_h >= r0 + rows)
+                    continue;
+                const int64_t r = ty / a->stride_h - r0;
+                for (int64_t kx = 0; kx < a->kw; kx++) {
+                    const int64_t tx = ox + a->pad_l - kx * a->dil_w;
+                    if (tx < 0 || tx % a->stride_w || tx / a->stride_w >= W)
+                        continue;
+                    const float *src = t + (r * W + tx / a->stride_w) * patch + (ky * a->kw + kx) * O;
+#pragma omp simd
+                    for (int64_t o = 0; o < O; o++)
+                        y[o] += src[o];
+                }
+            }
+            if (last && a->act != DS_ACT_NONE)
+                for (int64_t o = 0; o < O; o++)
+                    y[o] = ds_apply_act(a->act, y[o]);
+        }
+    }
 }
 
 void ds_fast_conv_transpose(const ds_cpu_op *op) {
@@ -33,30 +116,23 @@ void ds_fast_conv_transpose(const ds_cpu_op *op) {
     const int64_t N = op->x->shape[0], H = op->x->shape[1], W = op->x->shape[2];
     const int64_t CI = op->x->shape[3], OH = op->y->shape[1], OW = op->y->shape[2];
     const int64_t O = op->y->shape[3], patch = (int64_t)a->kh * a->kw * O;
-    const int64_t chunk = rows_per_chunk(op->node, W);
-    const size_t need = ds_fast_conv_transpose_scratch(op->node, op->ctx->n_threads);
-    if (OH != H * a->stride_h || OW != W * a->stride_w || a->kh != a->stride_h ||
-        a->kw != a->stride_w || op->ctx->scratch_bytes < need) {
-        ds_ref_conv_transpose(op); /* not the DPT form, or a workspace sized for another */
+    int64_t h_bound, w_bound;
+    input_bound(op->node, &h_bound, &w_bound);
+    const int64_t chunk = rows_per_chunk(op->node, w_bound);
+    const int patches = patch_form(a) && OH == H * a->stride_h && OW == W * a->stride_w;
+    if (H > h_bound || W > w_bound || op->ctx->scratch_bytes < ds_fast_conv_transpose_scratch(op->node, 1)) {
+        ds_ref_conv_transpose(op); /* an input the node's shape does not come from, or a small workspace */
         return;
     }
     float *t = op->ctx->scratch; /* (rows * W, kh*kw*O) */
-    for (int64_t r0 = 0; r0 < N * H; r0 += chunk) {
-        const int64_t rows = N * H - r0 < chunk ? N * H - r0 : chunk;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(rows * W), (int)patch, (int)CI,
-                    1.0f, op->x->data + r0 * W * CI, (int)CI, op->w, (int)patch, 0.0f, t,
-                    (int)patch);
-#pragma omp parallel for collapse(2) num_threads(op->ctx->n_threads) schedule(static)
-        for (int64_t r = 0; r < rows; r++)
-            for (int64_t ky = 0; ky < a->kh; ky++) {
-                const int64_t nb = (r0 + r) / H, iy = (r0 + r) % H;
-                float *y = op->y->data + ((nb * OH + iy * a->kh + ky) * OW) * O; /* output row */
-                for (int64_t ix = 0; ix < W; ix++) {
-                    const float *src = t + (r * W + ix) * patch + ky * a->kw * O;
-                    float *dst = y + ix * a->kw * O; /* kw pixels, contiguous */
-                    for (int64_t k = 0; k < a->kw * O; k++)
-                        dst[k] = op->b ? src[k] + op->b[k % O] : src[k];
-                }
-            }
-    }
+    for (int64_t nb = 0; nb < N; nb++)
+        for (int64_t r0 = 0; r0 < H; r0 += chunk) {
+            const int64_t rows = H - r0 < chunk ? H - r0 : chunk;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(rows * W), (int)patch, (int)CI, 1.0f,
+                        op->x->data + ((nb * H + r0) * W) * CI, (int)CI, op->w, (int)patch, 0.0f, t, (int)patch);
+            if (patches)
+                scatter_patches(op, t, nb, r0, rows);
+            else
+                gather_rows(op, t, nb, r0, rows, r0 == 0, r0 + rows >= H);
+        }
 }

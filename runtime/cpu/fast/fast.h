@@ -83,5 +83,10 @@ void ds_fast_act(const ds_cpu_op *op);
 void ds_fast_copy(const ds_cpu_op *op);
 void ds_fast_prepend_token(const ds_cpu_op *op);
 void ds_fast_readout_cat(const ds_cpu_op *op);
+void ds_fast_window_attention(const ds_cpu_op *op);
+size_t ds_fast_window_attention_scratch(const ds_node *n, int n_threads);
+void ds_fast_patch_merge(const ds_cpu_op *op);
+void ds_fast_levit_attention(const ds_cpu_op *op);
+size_t ds_fast_levit_attention_scratch(const ds_node *n, int n_threads);
 
 #endif

@@ -23,4 +23,8 @@ const ds_cpu_kernel ds_cpu_fast_kernels[DS_OP_COUNT] = {
     [DS_OP_PREPEND_TOKEN] = {.run = ds_fast_prepend_token},
     [DS_OP_READOUT_CAT] = {.run = ds_fast_readout_cat},
     [DS_OP_RESHAPE] = {.run = ds_fast_copy},
+    [DS_OP_WINDOW_ATTENTION] = {.run = ds_fast_window_attention,
+                                .scratch_bytes = ds_fast_window_attention_scratch},
+    [DS_OP_PATCH_MERGE] = {.run = ds_fast_patch_merge},
+    [DS_OP_LEVIT_ATTENTION] = {.run = ds_fast_levit_attention, .scratch_bytes = ds_fast_levit_attention_scratch},
 };

@@ -84,6 +84,10 @@ static inline __m256 act8(ds_act act, __m256 v) {
     case DS_ACT_NONE: return v;
     case DS_ACT_RELU: return _mm256_max_ps(zero, v);
     case DS_ACT_RELU6: return _mm256_min_ps(_mm256_set1_ps(6.0f), _mm256_max_ps(zero, v));
+    case DS_ACT_HARDSWISH: {
+        const __m256 r = _mm256_min_ps(_mm256_set1_ps(6.0f), _mm256_max_ps(zero, _mm256_add_ps(v, _mm256_set1_ps(3.0f))));
+        return _mm256_div_ps(_mm256_mul_ps(v, r), _mm256_set1_ps(6.0f));
+    }
     case DS_ACT_GELU: {
         __m256 e = erf8(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752f)));
         return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v),

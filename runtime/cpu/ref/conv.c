@@ -39,7 +39,11 @@ void ds_ref_conv2d(const ds_cpu_op *op) {
                 }
 }
 
-/* Kernel == stride, no padding: each input pixel paints a k x k patch. */
+/* ConvTranspose2d as a gather: output (oy, ox) sums the taps (ky, kx) whose
+ * input position iy = (oy + pad_t - ky*dil) / stride is whole and inside,
+ * then adds the bias and applies act. The node's shape carries PyTorch's
+ * output_padding (rows and columns past the last full window: bias only,
+ * unless a tap reaches them). */
 void ds_ref_conv_transpose(const ds_cpu_op *op) {
     const ds_conv_attr *a = &op->node->a.conv;
     const int64_t N = op->x->shape[0], H = op->x->shape[1], W = op->x->shape[2];
@@ -48,17 +52,24 @@ void ds_ref_conv_transpose(const ds_cpu_op *op) {
     const float *x = op->x->data, *w = op->w; /* w: (C, kh, kw, O) */
     for (int64_t n = 0; n < N; n++)
         for (int64_t oy = 0; oy < OH; oy++)
-            for (int64_t ox = 0; ox < OW; ox++) {
-                int64_t iy = oy / a->stride_h, ky = oy % a->stride_h;
-                int64_t ix = ox / a->stride_w, kx = ox % a->stride_w;
-                const float *xp = x + ((n * H + iy) * W + ix) * C;
+            for (int64_t ox = 0; ox < OW; ox++)
                 for (int64_t o = 0; o < O; o++) {
                     double acc = op->b ? op->b[o] : 0.0;
-                    for (int64_t c = 0; c < C; c++)
-                        acc += (double)xp[c] * w[((c * a->kh + ky) * a->kw + kx) * O + o];
-                    op->y->data[((n * OH + oy) * OW + ox) * O + o] = (float)acc;
+                    for (int64_t ky = 0; ky < a->kh; ky++) {
+                        int64_t ty = oy + a->pad_t - ky * a->dil_h;
+                        if (ty < 0 || ty % a->stride_h || ty / a->stride_h >= H)
+                            continue;
+                        for (int64_t kx = 0; kx < a->kw; kx++) {
+                            int64_t tx = ox + a->pad_l - kx * a->dil_w;
+                            if (tx < 0 || tx % a->stride_w || tx / a->stride_w >= W)
+                                continue;
+                            const float *xp = x + ((n * H + ty / a->stride_h) * W + tx / a->stride_w) * C;
+                            for (int64_t c = 0; c < C; c++)
+                                acc += (double)xp[c] * w[((c * a->kh + ky) * a->kw + kx) * O + o];
+                        }
+                    }
+                    op->y->data[((n * OH + oy) * OW + ox) * O + o] = ds_apply_act(a->act, (float)acc);
                 }
-            }
 }
 
 /* Max over the window; positions in the padding never win (-inf). */

@@ -1,0 +1,80 @@
+/*
+ * cpu/fast/levit_attention.c: LeViT attention (DS_OP_LEVIT_ATTENTION, graph.h):
+ * act(softmax(q k^T * scale + bias) v) per head, over its head-interleaved
+ * q|k|v rows (ds_levit_layout_of).
+ *
+ * Tasks of one head and a block of up to 64 queries are handed to the
+ * threads in turn; a task's scores (64 x Tk floats, Tk = 196 at most in
+ * LeViT-384: 50 KB) stay in its thread's cache. Two sgemm calls on strided
+ * views of q, k and v (OpenMP OpenBLAS runs them on the calling thread
+ * inside the loop), the bias rows added, a two-pass softmax per row.
+ */
+#include <cblas.h>
+#include <omp.h>
+
+#include "cpu/fast/fast.h"
+
+enum { BQ = 64 }; /* queries per task */
+
+static size_t per_thread_floats(int64_t Tk) { return ((size_t)(BQ * Tk + BQ) + 15) / 16 * 16; }
+
+size_t ds_fast_levit_attention_scratch(const ds_node *n, int n_threads) {
+    return per_thread_floats(n->a.levit.keys) * (size_t)(n_threads > 0 ? n_threads : 1) * sizeof(float);
+}
+
+/* Head h, queries [q0, q0 + bq) of one item: kv (Tk, kv_row), qs (Tq, q_row), y (Tq, C). */
+static void task(const ds_cpu_op *op, const ds_levit_layout *l, const float *kv, const float *qs, float *y,
+                 int h, int64_t q0, int64_t bq, float *ws) {
+    const ds_levit_attn_attr *a = &op->node->a.levit;
+    const int64_t Tq = op->y->shape[2], Tk = a->keys, C = op->y->shape[3];
+    const ds_vec_ops *v = ds_vec();
+    float *scores = ws, *sums = ws + BQ * Tk; /* (bq, Tk), (bq) */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)bq, (blasint)Tk, (blasint)a->key_dim, a->scale,
+                qs + q0 * l->q_row + h * l->q_head + l->q_off, (blasint)l->q_row,
+                kv + h * l->kv_head + l->k_off, (blasint)l->kv_row, 0.0f, scores, (blasint)Tk);
+    for (int64_t i = 0; i < bq; i++) {
+        float *row = scores + i * Tk;
+        if (op->w) /* the bias (heads, Tq, Tk) */
+            v->add_act(row, row, op->w + ((int64_t)h * Tq + q0 + i) * Tk, NULL, (size_t)Tk, DS_ACT_NONE);
+        sums[i] = v->exp_sum(row, (size_t)Tk);
+    }
+    float *out = y + q0 * C + (int64_t)h * a->val_dim;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)bq, (blasint)a->val_dim, (blasint)Tk, 1.0f,
+                scores, (blasint)Tk, kv + h * l->kv_head + l->v_off, (blasint)l->kv_row, 0.0f, out, (blasint)C);
+    for (int64_t i = 0; i < bq; i++) {
+        v->scale(out + i * C, (size_t)a->val_dim, 1.0f / sums[i]);
+        if (a->act != DS_ACT_NONE)
+            v->add_act(out + i * C, out + i * C, NULL, NULL, (size_t)a->val_dim, a->act);
+    }
+}
+
+void ds_fast_levit_attention(const ds_cpu_op *op) {
+    const ds_levit_attn_attr *a = &op->node->a.levit;
+    const ds_levit_layout l = ds_levit_layout_of(op->node);
+    const int64_t N = op->y->shape[0], Tq = op->y->shape[2], Tk = a->keys, C = op->y->shape[3];
+    const int64_t blocks = (Tq + BQ - 1) / BQ, tasks = a->heads * blocks;
+    const size_t per = per_thread_floats(Tk);
+    int nt = op->ctx->n_threads;
+    if ((size_t)nt > op->ctx->scratch_bytes / sizeof(float) / per)
+        nt = (int)(op->ctx->scratch_bytes / sizeof(float) / per);
+    if (nt > tasks)
+        nt = (int)tasks;
+    if (nt < 1)
+        nt = 1;
+#pragma omp parallel num_threads(nt)
+    {
+        float *ws = op->ctx->scratch + (size_t)omp_get_thread_num() * per;
+        for (int64_t n = 0; n < N; n++) {
+            const float *kv = op->x->data + n * Tk * l.kv_row;
+            const float *qs = op->r ? op->r->data + n * Tq * l.q_row : kv;
+            float *y = op->y->data + n * Tq * C;
+            /* consecutive tasks share a head, so its k and v stay in cache */
+#pragma omp for schedule(dynamic, 1)
+            for (int64_t t = 0; t < tasks; t++) {
+                const int h = (int)(t / blocks);
+                const int64_t q0 = t % blocks * BQ, bq = Tq - q0 < BQ ? Tq - q0 : BQ;
+                task(op, &l, kv, qs, y, h, q0, bq, ws);
+            }
+        }
+    }
+}
