@@ -90,9 +90,9 @@ static ds_status run_graph_op(graph_op_fn fn, const ds_node *node, const int64_t
     op_random(r.data(), nr, seed + 1, 1.0f);
     op_random(w.data(), w_len, seed + 2, 1.0f);
     op_random(b.data(), b_len, seed + 3, 0.5f);
-    if (given.w)
+    if (given.w && w_len) /* a slot the case leaves empty has no storage */
         memcpy(w.data(), given.w, w_len * sizeof(float));
-    if (given.b)
+    if (given.b && b_len)
         memcpy(b.data(), given.b, b_len * sizeof(float));
     if (nw2)
         memcpy(w2.data(), given.w2, nw2 * sizeof(float));

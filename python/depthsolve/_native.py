@@ -84,7 +84,8 @@ class EngineParams(ctypes.Structure):
 class ModelInfo(ctypes.Structure):
     _fields_ = [("arch", _int), ("arch_name", _char_p), ("net_size", _int), ("input_multiple", _int),
                 ("resize_upper_bound", _int), ("mean", _float * 3), ("std", _float * 3),
-                ("n_params", ctypes.c_int64), ("n_threads", _int), ("device", _char_p)]
+                ("n_params", ctypes.c_int64), ("n_threads", _int), ("device", _char_p),
+                ("fixed_size", _int)]
 
 
 class SolveParams(ctypes.Structure):

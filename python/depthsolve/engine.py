@@ -12,7 +12,7 @@ import numpy as np
 from . import _native, store
 
 ModelInfo = namedtuple("ModelInfo", "arch net_size input_multiple resize_upper_bound mean std n_params n_threads "
-                                    "device path")
+                                    "device fixed_size path")
 
 
 def parse_device(device):
@@ -198,12 +198,14 @@ class Engine:
     @property
     def info(self):
         """ModelInfo: architecture, network size, normalization, parameters,
-        threads and the device that runs it ("cpu", "cuda", "cuda-emu")."""
+        threads, the device that runs it ("cpu", "cuda", "cuda-emu"), and
+        fixed_size: the network takes net_size x net_size only (Swin, LeViT)."""
         i = _native.ModelInfo()
         with self._lock:
             _native.check(_native.lib().ds_engine_model_info(self._live(), ctypes.byref(i)))
         return ModelInfo(i.arch_name.decode(), i.net_size, i.input_multiple, bool(i.resize_upper_bound),
-                         tuple(i.mean), tuple(i.std), i.n_params, i.n_threads, i.device.decode(), self.path)
+                         tuple(i.mean), tuple(i.std), i.n_params, i.n_threads, i.device.decode(),
+                         bool(i.fixed_size), self.path)
 
     def depth(self, rgb, square=False, height=0):
         """The depth map of an RGB8 photo (H, W, 3) uint8 at its size: (H, W)

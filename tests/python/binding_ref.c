@@ -53,7 +53,7 @@ static int layout(void) {
     FIELD(ds_model_info, arch); FIELD(ds_model_info, arch_name); FIELD(ds_model_info, net_size);
     FIELD(ds_model_info, input_multiple); FIELD(ds_model_info, resize_upper_bound); FIELD(ds_model_info, mean);
     FIELD(ds_model_info, std); FIELD(ds_model_info, n_params); FIELD(ds_model_info, n_threads);
-    FIELD(ds_model_info, device);
+    FIELD(ds_model_info, device); FIELD(ds_model_info, fixed_size);
     printf("\nds_solve_params %zu", sizeof(ds_solve_params));
     FIELD(ds_solve_params, square); FIELD(ds_solve_params, height);
     printf("\nds_mesh_params %zu", sizeof(ds_mesh_params));
