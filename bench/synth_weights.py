@@ -40,6 +40,13 @@ def levit_bias_idxs(shape) -> np.ndarray:
     return (np.abs(stride * qy[:, None] - ky[None, :]) * res + np.abs(stride * qx[:, None] - kx[None, :])).astype(np.int64)
 
 
+# Rows for exact keys (scale, offset): Depth Anything V2's last convolution.
+KEY_ROWS = {
+    "depth_head.scratch.output_conv2.2.weight": (0.005, None),
+    "depth_head.scratch.output_conv2.2.bias": (0.1, 1.0),
+}
+
+
 def value(key: str, shape) -> np.ndarray:
     """The tensor `key` of `shape` (tuple) as the formula defines it (computed
     buffers: as the model computes them)."""
@@ -51,7 +58,12 @@ def value(key: str, shape) -> np.ndarray:
         return levit_bias_idxs(shape)
     n = int(np.prod(shape)) if shape else 1
     u = uniform(fnv1a64(key), n)
-    if len(shape) >= 2 and leaf == "weight":
+    if key in KEY_ROWS:
+        scale, offset = KEY_ROWS[key]
+        v = np.float32(scale) * u
+        if offset is not None:
+            v = np.float32(offset) + v
+    elif len(shape) >= 2 and leaf == "weight":
         fan_in = int(np.prod(shape[1:]))
         v = u * np.float32(np.sqrt(6.0 / fan_in))
     elif leaf == "running_var":
@@ -70,6 +82,8 @@ def value(key: str, shape) -> np.ndarray:
         v = np.float32(1.5) + np.float32(0.5) * u
     elif leaf in ("q_bias", "v_bias"):
         v = np.float32(0.1) * u
+    elif leaf in ("gamma", "gamma_1", "gamma_2"):  # layer scale
+        v = np.float32(0.5) + np.float32(0.25) * u
     else:
         v = np.float32(0.02) * u
     return v.astype(np.float32).reshape(shape)

@@ -75,6 +75,9 @@ ds_status op_readout_cat(const kern_ctx *k, const gpu_op *op);   /* DS_OP_READOU
  * bias (heads, Tq, Tk) or NULL; a warp per query, the scores in shared
  * memory (up to 48 KiB: (block / 32) * Tk floats). */
 ds_status op_levit_attention(const kern_ctx *k, const gpu_op *op);
+ds_status op_pos_embed_bicubic(const kern_ctx *k, const gpu_op *op); /* DS_OP_POS_EMBED_BICUBIC */
+ds_status op_drop_token(const kern_ctx *k, const gpu_op *op);   /* DS_OP_DROP_TOKEN */
+ds_status op_scale(const kern_ctx *k, const gpu_op *op);        /* DS_OP_SCALE: x * scale */
 
 /* ---- epilogue of a library convolution or GEMM ---- */
 /* y = act(x + b[c] + res_act(r)) with x, r, y (N, H, W, C) and b (C); b and r

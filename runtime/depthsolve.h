@@ -78,6 +78,17 @@ typedef enum ds_arch {
     DS_ARCH_DPT_SWIN2_TINY_256,
     DS_ARCH_DPT_SWIN_LARGE_384,
     DS_ARCH_DPT_LEVIT_224,
+    /* Depth Anything V2: DINOv2 ViT-S/B/L + DPT head; relative (like MiDaS),
+     * and metric (metres: Hypersim indoor, max 20 m; Virtual KITTI outdoor, max 80 m) */
+    DS_ARCH_DEPTH_ANYTHING_V2_VITS,
+    DS_ARCH_DEPTH_ANYTHING_V2_VITB,
+    DS_ARCH_DEPTH_ANYTHING_V2_VITL,
+    DS_ARCH_DEPTH_ANYTHING_V2_METRIC_HYPERSIM_VITS,
+    DS_ARCH_DEPTH_ANYTHING_V2_METRIC_HYPERSIM_VITB,
+    DS_ARCH_DEPTH_ANYTHING_V2_METRIC_HYPERSIM_VITL,
+    DS_ARCH_DEPTH_ANYTHING_V2_METRIC_VKITTI_VITS,
+    DS_ARCH_DEPTH_ANYTHING_V2_METRIC_VKITTI_VITB,
+    DS_ARCH_DEPTH_ANYTHING_V2_METRIC_VKITTI_VITL,
     DS_ARCH_COUNT
 } ds_arch;
 
@@ -160,18 +171,37 @@ DS_API ds_engine_params ds_engine_default_params(void);
 DS_API ds_status ds_engine_create(const ds_engine_params *params, ds_engine **out);
 DS_API void ds_engine_free(ds_engine *engine); /* NULL-safe */
 
+/* What a model's depth map holds. */
+typedef enum ds_depth_quantity {
+    DS_DEPTH_RELATIVE_INVERSE = 0, /* relative inverse depth: larger is nearer, up to an unknown scale
+                                      and shift (MiDaS, Depth Anything V2 relative) */
+    DS_DEPTH_METRIC                /* depth in metres: larger is farther (Depth Anything V2 metric) */
+} ds_depth_quantity;
+
+/* How a network's output goes back to the photo's size (ds_resize_depth_with). */
+typedef enum ds_depth_resize {
+    DS_DEPTH_RESIZE_BICUBIC = 0,    /* PyTorch bicubic, align_corners=False (MiDaS run.py) */
+    DS_DEPTH_RESIZE_BILINEAR_ALIGNED /* PyTorch bilinear, align_corners=True (Depth Anything's infer_image) */
+} ds_depth_resize;
+
 typedef struct ds_model_info {
     ds_arch arch;
     const char *arch_name;
-    int net_size;           /* training resolution (256 or 384) */
-    int input_multiple;     /* input sides must be multiples of this */
-    int resize_upper_bound; /* run.py's resize: 1 "upper_bound", 0 "minimal" */
+    int net_size;           /* training resolution (256 or 384; 518 for Depth Anything V2) */
+    int input_multiple;     /* input sides must be multiples of this (32, 16, 14) */
+    int resize_upper_bound; /* MiDaS run.py's resize: 1 "upper_bound", 0 "minimal" (or lower_bound below) */
     float mean[3], std[3];  /* input normalization: (x - mean) / std, x in [0, 1] */
     int64_t n_params;
     int n_threads;          /* CPU threads the engine uses */
     const char *device;     /* the backend that runs it: "cpu", "cuda", "cuda-emu" */
     int fixed_size;         /* 1: the network takes net_size x net_size only (Swin, LeViT):
                                every photo is stretched to it, as run.py does */
+    /* Depth Anything's resize rule ("lower_bound"): the short side reaches net_size (or the
+     * ds_solve_params target), both sides multiples of input_multiple. */
+    int resize_lower_bound;
+    ds_depth_resize depth_resize; /* how the depth map goes back to the photo's size */
+    ds_depth_quantity quantity;   /* what the depth map holds */
+    float max_depth;              /* DS_DEPTH_METRIC: the largest depth the model gives (metres), else 0 */
 } ds_model_info;
 
 DS_API ds_status ds_engine_model_info(const ds_engine *engine, ds_model_info *out);
@@ -192,8 +222,9 @@ typedef struct ds_engine_stats {
 DS_API ds_status ds_engine_get_stats(const ds_engine *engine, ds_engine_stats *out);
 
 /* Runs the network on a normalized 1x3xHxW float32 tensor (NCHW). Writes the
- * HxW relative inverse depth (non-negative, larger is nearer). The first run
- * at a new size plans memory for it; later runs at that size allocate nothing. */
+ * HxW depth map: relative inverse depth (non-negative, larger is nearer), or
+ * metres for a metric model (ds_model_info.quantity). The first run at a new
+ * size plans memory for it; later runs at that size allocate nothing. */
 DS_API ds_status ds_engine_run(ds_engine *engine, const float *input_nchw, int height, int width,
                         float *depth_out);
 
@@ -229,7 +260,8 @@ DS_API ds_status ds_engine_run_stages(ds_engine *engine, const float *input_nchw
 
 typedef struct ds_solve_params {
     int square; /* run.py --square: stretch to net_size x net_size */
-    int height; /* run.py --height: network size to aim for (0: the model's) */
+    int height; /* network size to aim for (0: the model's): MiDaS run.py's --height,
+                   Depth Anything run.py's --input-size (the short side) */
 } ds_solve_params;
 
 DS_API ds_solve_params ds_solve_default_params(void);
@@ -242,10 +274,12 @@ DS_API ds_status ds_engine_input_size(const ds_engine *engine, int width, int he
 
 /* RGB8 pixels (3 bytes per pixel, `stride` bytes per row) to the float depth
  * map at the photo's size (width x height floats, row-major): cubic resize
- * (OpenCV INTER_CUBIC semantics), normalization, the network, and bicubic
- * resize back (PyTorch semantics). Output: relative inverse depth (the
+ * (OpenCV INTER_CUBIC semantics) to the model's network size, normalization,
+ * the network, and the model's resize back (PyTorch semantics: bicubic for
+ * MiDaS, bilinear with align_corners for Depth Anything). Output: the
+ * model's quantity (ds_model_info.quantity): relative inverse depth (the
  * network's output is >= 0; the bicubic resize may undershoot slightly near
- * edges, exactly as run.py's does). */
+ * edges, exactly as run.py's does), or metres. */
 DS_API ds_status ds_engine_solve_rgb8(ds_engine *engine, const uint8_t *rgb, int width, int height,
                                size_t stride, const ds_solve_params *params, float *depth_out);
 
@@ -265,7 +299,11 @@ DS_API ds_status ds_engine_submit_rgb8(ds_engine *engine, const uint8_t *rgb, in
  * for a size from ds_engine_input_size (3 x net_h x net_w floats, NCHW)... */
 DS_API ds_status ds_engine_prepare_rgb8(ds_engine *engine, const uint8_t *rgb, int width, int height,
                                  size_t stride, int net_width, int net_height, float *input_nchw);
-/* ... ds_engine_run, then the network output resized to the photo's size. */
+/* ... ds_engine_run, then the network output resized to the photo's size:
+ * as the model does it (ds_model_info.depth_resize)... */
+DS_API void ds_resize_depth_with(ds_depth_resize how, const float *net_depth, int net_width, int net_height,
+                                 float *depth, int width, int height, int n_threads);
+/* ... or bicubic (MiDaS run.py's), whatever the model. */
 DS_API void ds_resize_depth(const float *net_depth, int net_width, int net_height, float *depth,
                      int width, int height, int n_threads);
 
@@ -307,6 +345,12 @@ typedef struct ds_mesh_params {
     float fov_deg;                 /* camera: field of view along the long side (55) */
     float near_m, far_m;           /* depth of n = 1 and n = 0 (1, 10); 0 < near < far */
     float tear;                    /* <= 0: keep every triangle (default 0) */
+    /* The depth map holds metres (a metric model's, DS_DEPTH_METRIC): the camera
+     * projection puts each vertex at its depth, z = d (near_m and far_m unused),
+     * so the mesh has its true size; the plane is displaced by the normalized
+     * inverse depth n = (1/d - 1/max) / (1/min - 1/max) (0 where d <= 0).
+     * ds_engine_mesh_rgb8 sets it from the model. Default 0. */
+    int metric;
 } ds_mesh_params;
 
 DS_API ds_mesh_params ds_mesh_default_params(void);

@@ -8,13 +8,28 @@
 #include "base/error.h" /* ds_fail */
 #include "graph/params.h" /* ds_param_weight_shape */
 
+/* The declaration of the same module made before (a module applied more
+ * than once, as DINOv2's final norm on every tap), or NULL. */
+static const ds_param_decl *declared(const ds_arch_plan *p, const ds_param_decl *d) {
+    for (size_t i = 0; i < p->n_decls; i++)
+        if (!strcmp(p->decls[i].weight_name, d->weight_name))
+            return &p->decls[i];
+    return NULL;
+}
+
 static ds_status record(void *ctx, const ds_param_decl *d, ds_tensor_ref *w, ds_tensor_ref *b) {
     ds_arch_plan *p = ctx;
-    ds_param_decl *grown = realloc(p->decls, (p->n_decls + 1) * sizeof *grown);
-    if (!grown)
-        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory listing parameters");
-    p->decls = grown;
-    p->decls[p->n_decls++] = *d;
+    const ds_param_decl *before = declared(p, d);
+    if (before && (before->kind != d->kind || before->ndim != d->ndim ||
+                   memcmp(before->shape, d->shape, sizeof d->shape) || before->unused != d->unused))
+        return ds_fail(DS_ERR_INTERNAL, "%s is declared twice, differently", d->weight_name);
+    if (!before) {
+        ds_param_decl *grown = realloc(p->decls, (p->n_decls + 1) * sizeof *grown);
+        if (!grown)
+            return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory listing parameters");
+        p->decls = grown;
+        p->decls[p->n_decls++] = *d;
+    }
     /* describe the stored tensors, without data, so the graph is complete */
     w->name = d->weight_name;
     w->dtype = DS_F32;
@@ -95,5 +110,7 @@ int ds_raw_keys(const ds_param_decl *d, ds_raw_key out[DS_RAW_KEYS_MAX]) {
         add(out, &n, d->name, "bias", 1, &bias_len);
     if (d->bn)
         add_batchnorm(out, &n, d->bn, &bias_len);
+    if (d->row_scale)
+        add(out, &n, d->row_scale, NULL, 1, &d->shape[0]);
     return n;
 }

@@ -33,7 +33,9 @@ typedef struct ds_raw_key {
 
 enum { DS_RAW_KEYS_MAX = 8 };
 
-/* The raw tensors a declaration consumes; returns how many were written. */
+/* The raw tensors a declaration consumes, in this order: weight, bias,
+ * the BatchNorm's five, the row scale (each when the declaration has it);
+ * returns how many were written. */
 int ds_raw_keys(const ds_param_decl *d, ds_raw_key out[DS_RAW_KEYS_MAX]);
 
 #endif

@@ -111,22 +111,38 @@ static const ds_ckpt_tensor *const *bn_raw(const conv_job *j) {
     return j->raw + (j->d->has_bias ? 2 : 1);
 }
 
-/* The declaration's BatchNorm factors, one per output channel, malloc'd;
- * NULL (and *s == DS_OK) if it has none. */
-static double *bn_scales(const conv_job *j, ds_status *s) {
+/* The row scale (layer scale) after weight, bias and BatchNorm (ds_raw_keys' order). */
+static const ds_ckpt_tensor *row_scale_raw(const conv_job *j) {
+    return j->raw[1 + (j->d->has_bias ? 1 : 0) + (j->d->bn ? 5 : 0)];
+}
+
+/* The factors that multiply the declaration's output channels: its
+ * BatchNorm's or its row scale's, malloc'd; NULL (and *s == DS_OK) if it
+ * has neither. */
+static double *out_scales(const conv_job *j, ds_status *s) {
     const ds_param_decl *d = j->d;
     *s = DS_OK;
-    if (!d->bn)
+    if (!d->bn && !d->row_scale)
         return NULL;
+    if (d->bn && d->row_scale) { /* the bias would need the scale after beta: no layer has both */
+        *s = ds_fail(DS_ERR_INTERNAL, "%s: a BatchNorm and a row scale on one layer", d->name);
+        return NULL;
+    }
     const int64_t out_ch = ds_param_bias_len(d);
-    float *gamma = vector_f32(bn_raw(j)[0]), *var = vector_f32(bn_raw(j)[3]);
+    float *gamma = d->bn ? vector_f32(bn_raw(j)[0]) : NULL, *var = d->bn ? vector_f32(bn_raw(j)[3]) : NULL;
+    float *row = d->row_scale ? vector_f32(row_scale_raw(j)) : NULL;
     double *a = malloc((size_t)out_ch * sizeof *a + 1);
-    if (gamma && var && a)
-        ds_batchnorm_scales(out_ch, gamma, var, d->bn_eps, a);
-    else
+    if (a && (!d->bn || (gamma && var)) && (!d->row_scale || row)) {
+        if (d->bn)
+            ds_batchnorm_scales(out_ch, gamma, var, d->bn_eps, a);
+        for (int64_t o = 0; row && o < out_ch; o++)
+            a[o] = (double)row[o];
+    } else {
         *s = ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory converting %s", d->name);
+    }
     free(gamma);
     free(var);
+    free(row);
     if (*s != DS_OK) {
         free(a);
         return NULL;
@@ -158,7 +174,7 @@ static ds_status fill_weight(const conv_job *j, void *dst) {
     if ((widen && !wide) || !out)
         s = ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory converting %s", d->name);
     else
-        scale = bn_scales(j, &s);
+        scale = out_scales(j, &s);
     if (s == DS_OK) {
         if (widen) {
             to_f32(j->raw[0], wide, n);
@@ -191,17 +207,22 @@ static ds_status fill_bias(const conv_job *j, float *bias) {
     else
         memset(bias, 0, (size_t)n * sizeof *bias);
     ds_status s;
-    double *scale = bn_scales(j, &s);
+    double *scale = out_scales(j, &s);
     if (!scale)
         return s;
-    float *beta = vector_f32(bn_raw(j)[1]), *mean = vector_f32(bn_raw(j)[2]);
-    if (beta && mean)
-        ds_fold_batchnorm_bias(bias, n, scale, beta, mean);
-    else
-        s = ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory converting %s", d->name);
+    if (d->bn) {
+        float *beta = vector_f32(bn_raw(j)[1]), *mean = vector_f32(bn_raw(j)[2]);
+        if (beta && mean)
+            ds_fold_batchnorm_bias(bias, n, scale, beta, mean);
+        else
+            s = ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory converting %s", d->name);
+        free(beta);
+        free(mean);
+    } else { /* a row scale alone multiplies the bias too */
+        for (int64_t o = 0; o < n; o++)
+            bias[o] = (float)((double)bias[o] * scale[o]);
+    }
     free(scale);
-    free(beta);
-    free(mean);
     return s;
 }
 
@@ -306,6 +327,10 @@ static ds_status write_metadata(ds_gguf_writer *w, const ds_arch_info *a, const 
     DS_TRY(ds_gguf_set_str(w, "depthsolve.weight_layout", "channels_last"));
     DS_TRY(ds_gguf_set_bool(w, "depthsolve.batchnorm_folded", true));
     DS_TRY(ds_gguf_set_str(w, "depthsolve.source_format", ck->format ? ck->format : "unknown"));
+    DS_TRY(ds_gguf_set_str(w, "depthsolve.depth_quantity",
+                           a->quantity == DS_DEPTH_METRIC ? "metric_depth_m" : "relative_inverse_depth"));
+    if (a->quantity == DS_DEPTH_METRIC)
+        DS_TRY(ds_gguf_set_f32(w, "depthsolve.max_depth", a->max_depth));
     if (source)
         DS_TRY(ds_gguf_set_str(w, "depthsolve.source_file", source));
     if (a->vit_dim) {
@@ -316,7 +341,7 @@ static ds_status write_metadata(ds_gguf_writer *w, const ds_arch_info *a, const 
         DS_TRY(ds_gguf_set_u32(w, "depthsolve.vit.pos_grid", (uint32_t)a->pos_grid));
         DS_TRY(ds_gguf_set_i32_array(w, "depthsolve.vit.hooks", a->vit_hooks, 4));
         DS_TRY(ds_gguf_set_i32_array(w, "depthsolve.vit.reassemble", a->reassemble, 4));
-        DS_TRY(ds_gguf_set_str(w, "depthsolve.vit.readout", "project"));
+        DS_TRY(ds_gguf_set_str(w, "depthsolve.vit.readout", a->no_readout ? "ignore" : "project"));
     }
     return DS_OK;
 }

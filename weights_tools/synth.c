@@ -37,7 +37,21 @@ typedef struct rule {
     int add_offset; /* two float32 operations (multiply, then add), never fused */
 } rule;
 
+/* Rows of the formula for exact keys (the reference README's extra rows):
+ * Depth Anything V2's last convolution, whose plain formula left every
+ * output at zero (relative) or a saturated Sigmoid (metric). */
+static const struct {
+    const char *key;
+    rule r;
+} key_rules[] = {
+    {"depth_head.scratch.output_conv2.2.weight", {0.005f, 0.0f, 0}},
+    {"depth_head.scratch.output_conv2.2.bias", {0.1f, 1.0f, 1}},
+};
+
 static rule rule_for(const char *key, int ndim, const int64_t *shape) {
+    for (size_t i = 0; i < sizeof key_rules / sizeof key_rules[0]; i++)
+        if (!strcmp(key, key_rules[i].key))
+            return key_rules[i].r;
     const char *leaf = leaf_of(key);
     if (ndim >= 2 && !strcmp(leaf, "weight")) {
         int64_t fan_in = 1;
@@ -61,6 +75,8 @@ static rule rule_for(const char *key, int ndim, const int64_t *shape) {
         return (rule){0.5f, 1.5f, 1};
     if (!strcmp(leaf, "q_bias") || !strcmp(leaf, "v_bias"))
         return (rule){0.1f, 0.0f, 0};
+    if (!strcmp(leaf, "gamma") || !strcmp(leaf, "gamma_1") || !strcmp(leaf, "gamma_2"))
+        return (rule){0.25f, 0.5f, 1}; /* layer scale */
     return (rule){0.02f, 0.0f, 0};
 }
 

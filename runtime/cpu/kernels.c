@@ -21,4 +21,7 @@ const ds_cpu_kernel ds_cpu_ref_kernels[DS_OP_COUNT] = {
                                 .scratch_bytes = ds_ref_window_attention_scratch},
     [DS_OP_PATCH_MERGE] = {.run = ds_ref_patch_merge},
     [DS_OP_LEVIT_ATTENTION] = {.run = ds_ref_levit_attention, .scratch_bytes = ds_ref_levit_attention_scratch},
+    [DS_OP_POS_EMBED_BICUBIC] = {.run = ds_ref_pos_embed_bicubic},
+    [DS_OP_DROP_TOKEN] = {.run = ds_ref_drop_token},
+    [DS_OP_SCALE] = {.run = ds_ref_scale},
 };

@@ -80,6 +80,9 @@ size_t ds_ref_window_attention_scratch(const ds_node *n, int n_threads);
 void ds_ref_patch_merge(const ds_cpu_op *op);
 void ds_ref_levit_attention(const ds_cpu_op *op); /* x: in[0], r: the queries (in[1]) or NULL, w: bias */
 size_t ds_ref_levit_attention_scratch(const ds_node *n, int n_threads);
+void ds_ref_pos_embed_bicubic(const ds_cpu_op *op);
+void ds_ref_drop_token(const ds_cpu_op *op);
+void ds_ref_scale(const ds_cpu_op *op);
 
 #ifdef __cplusplus
 }

@@ -14,8 +14,8 @@
 #define DS_AVX2 __attribute__((target("avx2,fma")))
 
 /* ds_apply_act on 8 lanes. max/min take the value second so that NaN passes
- * through as in the scalar version; GELU (never fused into a conv by the
- * graphs) goes lane by lane. */
+ * through as in the scalar version; GELU and the sigmoid (never fused into a
+ * conv by the graphs) go lane by lane. */
 static inline DS_AVX2 __m256 ds_act8(ds_act act, __m256 v) {
     switch (act) {
     case DS_ACT_NONE: return v;
@@ -27,7 +27,8 @@ static inline DS_AVX2 __m256 ds_act8(ds_act act, __m256 v) {
                                        _mm256_max_ps(_mm256_setzero_ps(), _mm256_add_ps(v, _mm256_set1_ps(3.0f))));
         return _mm256_div_ps(_mm256_mul_ps(v, r), _mm256_set1_ps(6.0f));
     }
-    case DS_ACT_GELU: {
+    case DS_ACT_GELU:
+    case DS_ACT_SIGMOID: {
         float t[8];
         _mm256_storeu_ps(t, v);
         for (int i = 0; i < 8; i++)

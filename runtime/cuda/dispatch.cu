@@ -203,6 +203,9 @@ static ds_status issue(const node_exec *x, int i, bool plan_only) {
     case DS_OP_WINDOW_ATTENTION: return op_window_attention(k, &op);
     case DS_OP_PATCH_MERGE: return op_patch_merge(k, &op);
     case DS_OP_LEVIT_ATTENTION: return op_levit_attention(k, &op);
+    case DS_OP_POS_EMBED_BICUBIC: return op_pos_embed_bicubic(k, &op);
+    case DS_OP_DROP_TOKEN: return op_drop_token(k, &op);
+    case DS_OP_SCALE: return op_scale(k, &op);
     case DS_OP_RESHAPE:
         if (y.data == in.data)
             return DS_OK; /* the planner's view */

@@ -165,6 +165,10 @@ ds_status ds_engine_model_info(const ds_engine *e, ds_model_info *out) {
     out->net_size = e->arch->net_size;
     out->input_multiple = e->arch->multiple;
     out->resize_upper_bound = strcmp(e->arch->resize_method, "upper_bound") == 0;
+    out->resize_lower_bound = strcmp(e->arch->resize_method, "lower_bound") == 0;
+    out->depth_resize = e->arch->depth_resize;
+    out->quantity = e->arch->quantity;
+    out->max_depth = e->arch->max_depth;
     memcpy(out->mean, e->arch->mean, sizeof out->mean);
     memcpy(out->std, e->arch->std, sizeof out->std);
     out->n_params = e->binder.n_params;

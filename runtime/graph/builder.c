@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/bicubic.h" /* ds_bicubic_factor_scale */
 #include "base/error.h" /* ds_fail */
 
 void ds_builder_init(ds_builder *b, ds_graph *g, const ds_param_binder *binder) {
@@ -409,9 +410,10 @@ ds_val ds_b_layernorm(ds_builder *b, ds_val x, const char *name, float eps) {
 }
 
 /* A linear layer: with <name>.bias (has_bias), without one, or without one
- * and with the BatchNorm bn folded (bn != NULL). */
+ * and with the BatchNorm bn folded (bn != NULL); its output rows times the
+ * tensor row_scale (layer scale) when that is not NULL. */
 static ds_node *linear_node(ds_builder *b, ds_val x, const char *name, int out, bool has_bias,
-                            const char *bn, float bn_eps, ds_act act, ds_val residual) {
+                            const char *bn, float bn_eps, ds_act act, ds_val residual, const char *row_scale) {
     if (!live(b, x) || (residual != -1 && !live(b, residual)))
         return NULL;
     int64_t s[4];
@@ -437,13 +439,14 @@ static ds_node *linear_node(ds_builder *b, ds_val x, const char *name, int out, 
     d.has_bias = has_bias && bn == NULL;
     d.bn = bn;
     d.bn_eps = bn_eps;
+    d.row_scale = row_scale;
     ds_val v = bind_node(b, &d, n);
     return v < 0 ? NULL : &b->g->nodes[v];
 }
 
 ds_val ds_b_linear_bias(ds_builder *b, ds_val x, const char *name, int out, const ds_tensor_ref *bias,
                         ds_act act, ds_val residual) {
-    ds_node *n = linear_node(b, x, name, out, false, NULL, 0.0f, act, residual);
+    ds_node *n = linear_node(b, x, name, out, false, NULL, 0.0f, act, residual, NULL);
     if (!n)
         return -1;
     if (bias) {
@@ -458,13 +461,13 @@ ds_val ds_b_linear_bias(ds_builder *b, ds_val x, const char *name, int out, cons
 
 ds_val ds_b_linear(ds_builder *b, ds_val x, const char *name, int out, ds_act act,
                    ds_val residual) {
-    ds_node *n = linear_node(b, x, name, out, true, NULL, 0.0f, act, residual);
+    ds_node *n = linear_node(b, x, name, out, true, NULL, 0.0f, act, residual, NULL);
     return n ? index_of(b, n) : -1;
 }
 
 ds_val ds_b_linear_bn(ds_builder *b, ds_val x, const char *name, const char *bn, float bn_eps, int out,
                       ds_act act, ds_val residual) {
-    ds_node *n = linear_node(b, x, name, out, false, bn, bn_eps, act, residual);
+    ds_node *n = linear_node(b, x, name, out, false, bn, bn_eps, act, residual, NULL);
     return n ? index_of(b, n) : -1;
 }
 
@@ -502,6 +505,12 @@ ds_val ds_b_levit_attention(ds_builder *b, ds_val kv, ds_val q, int heads, int k
     if (bias && bias->name)
         n->w[0] = *bias;
     return index_of(b, n);
+}
+
+ds_val ds_b_linear_scaled(ds_builder *b, ds_val x, const char *name, int out, const char *scale,
+                          ds_val residual) {
+    ds_node *n = linear_node(b, x, name, out, true, NULL, 0.0f, DS_ACT_NONE, residual, scale);
+    return n ? index_of(b, n) : -1;
 }
 
 ds_val ds_b_attention(ds_builder *b, ds_val qkv, int heads) {
@@ -597,6 +606,56 @@ ds_val ds_b_pos_embed(ds_builder *b, const char *name, int grid, int channels, i
     ds_param_decl d;
     decl_tensor(&d, name, 3, 1, 1 + (int64_t)grid * grid, channels);
     return bind_node(b, &d, n);
+}
+
+ds_val ds_b_pos_embed_bicubic(ds_builder *b, const char *name, int grid, int channels, int gh, int gw,
+                              double offset) {
+    if (b->status != DS_OK)
+        return -1;
+    ds_node *n = new_node(b, DS_OP_POS_EMBED_BICUBIC, name, -1, -1);
+    if (!n)
+        return -1;
+    n->a.pos.grid = grid;
+    n->a.pos.gh = gh;
+    n->a.pos.gw = gw;
+    /* DINOv2 returns the embedding as stored for the square trained grid; a
+     * scale of 1 is that, exactly (weights 0, 1, 0, 0) */
+    const bool same = gh == grid && gw == grid;
+    n->a.pos.scale_h = same ? 1.0f : ds_bicubic_factor_scale((gh + offset) / grid);
+    n->a.pos.scale_w = same ? 1.0f : ds_bicubic_factor_scale((gw + offset) / grid);
+    set_shape(n, 1, 1, 1 + (int64_t)gh * gw, channels);
+    ds_param_decl d;
+    decl_tensor(&d, name, 3, 1, 1 + (int64_t)grid * grid, channels);
+    return bind_node(b, &d, n);
+}
+
+ds_val ds_b_drop_token(ds_builder *b, ds_val x, int gh, int gw) {
+    if (!live(b, x))
+        return -1;
+    int64_t s[4];
+    memcpy(s, ds_b_shape(b, x), sizeof s);
+    if (s[1] != 1 || s[2] != 1 + (int64_t)gh * gw) {
+        ds_b_error(b, DS_ERR_INTERNAL, "drop_token: %lld tokens are not 1 + %d x %d", (long long)s[2], gh, gw);
+        return -1;
+    }
+    ds_node *n = new_node(b, DS_OP_DROP_TOKEN, "drop_token", x, -1);
+    if (!n)
+        return -1;
+    set_shape(n, s[0], gh, gw, s[3]);
+    return index_of(b, n);
+}
+
+ds_val ds_b_scale(ds_builder *b, ds_val x, float scale) {
+    if (!live(b, x))
+        return -1;
+    int64_t s[4];
+    memcpy(s, ds_b_shape(b, x), sizeof s);
+    ds_node *n = new_node(b, DS_OP_SCALE, "scale", x, -1);
+    if (!n)
+        return -1;
+    n->a.scale = scale;
+    memcpy(n->shape, s, sizeof s);
+    return index_of(b, n);
 }
 
 ds_val ds_b_prepend_token(ds_builder *b, ds_val x, const char *name) {

@@ -42,6 +42,8 @@ typedef struct ds_param_decl {
     float bn_eps;
     float ws_eps;        /* > 0: weight standardization folded (timm StdConv2d) */
     bool unused;         /* in every checkpoint, but not needed for depth: dropped */
+    const char *row_scale; /* a tensor (O) that multiplies the layer's output (layer scale,
+                              DINOv2's ls1.gamma): folded into the weight's rows and the bias */
     const char *weight_name; /* "<name>.weight", or <name> for DS_PARAM_TENSOR and _BUFFER */
     const char *bias_name;   /* "<name>.bias" if the layer has a (possibly folded) bias */
     /* DS_PARAM_BUFFER: the values the architecture computes (numel of shape;
@@ -128,6 +130,10 @@ ds_val ds_b_levit_attention(ds_builder *b, ds_val kv, ds_val q, int heads, int k
  * [q_bias | 0 | v_bias]). */
 ds_val ds_b_linear_bias(ds_builder *b, ds_val x, const char *name, int out, const ds_tensor_ref *bias,
                         ds_act act, ds_val residual);
+/* x + scale * (x' W^T + b) with the residual x and the per-channel tensor
+ * <scale> (layer scale), folded into the stored weight and bias; no act. */
+ds_val ds_b_linear_scaled(ds_builder *b, ds_val x, const char *name, int out, const char *scale,
+                          ds_val residual);
 /* Multi-head self-attention on packed (1, 1, T, 3C) q|k|v. */
 ds_val ds_b_attention(ds_builder *b, ds_val qkv, int heads);
 /* Window attention (graph.h, ds_window_attr) on a (N, H, W, 3C) map; the
@@ -139,6 +145,16 @@ ds_val ds_b_window_attention(ds_builder *b, ds_val qkv, const ds_window_attr *a,
 ds_val ds_b_patch_merge(ds_builder *b, ds_val x);
 /* The position embedding <name> (1, 1 + grid^2, C) resized to a gh x gw grid. */
 ds_val ds_b_pos_embed(ds_builder *b, const char *name, int grid, int channels, int gh, int gw);
+/* The position embedding <name> (1, 1 + grid^2, C) resized bicubically to a
+ * gh x gw grid as DINOv2 does it: F.interpolate with the scale factor
+ * (g + offset) / grid, whose coordinate mapping is not in / out; the
+ * embedding as stored when gh = gw = grid. */
+ds_val ds_b_pos_embed_bicubic(ds_builder *b, const char *name, int grid, int channels, int gh, int gw,
+                              double offset);
+/* (1, 1, 1 + gh*gw, C) -> (1, gh, gw, C): the patch tokens as a map, token 0 left out. */
+ds_val ds_b_drop_token(ds_builder *b, ds_val x, int gh, int gw);
+/* x * s. */
+ds_val ds_b_scale(ds_builder *b, ds_val x, float s);
 /* Prepends the learned token <name> (1, 1, C) to the sequence. */
 ds_val ds_b_prepend_token(ds_builder *b, ds_val x, const char *name);
 /* (1, 1, 1+gh*gw, C) -> (1, gh, gw, 2C): each patch token, then token 0. */

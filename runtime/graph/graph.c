@@ -31,6 +31,7 @@ const char *ds_op_name(ds_op op) {
         "attention", "pos_embed", "prepend_token",  "readout_cat", "reshape",
         "window_attention", "patch_merge",
         "levit_attention",
+        "pos_embed_bicubic", "drop_token", "scale",
     };
     return (unsigned)op < DS_OP_COUNT ? names[op] : "?";
 }
@@ -42,6 +43,7 @@ const char *ds_act_name(ds_act act) {
     case DS_ACT_RELU6: return "relu6";
     case DS_ACT_GELU: return "gelu";
     case DS_ACT_HARDSWISH: return "hardswish";
+    case DS_ACT_SIGMOID: return "sigmoid";
     }
     return "?";
 }

@@ -42,6 +42,9 @@ typedef enum ds_op {
     DS_OP_WINDOW_ATTENTION, /* (N, H, W, 3C) packed q|k|v -> (N, H, W, C), attention inside (shifted) windows */
     DS_OP_PATCH_MERGE,    /* (N, H, W, C) -> (N, ceil(H/2), ceil(W/2), 4C): Swin's 2x2 gather */
     DS_OP_LEVIT_ATTENTION, /* LeViT's attention and subsampling attention (ds_levit_attn_attr) */
+    DS_OP_POS_EMBED_BICUBIC, /* (1, 1+G*G, C) weight -> (1, 1, 1+gh*gw, C), bicubic by a scale factor (DINOv2) */
+    DS_OP_DROP_TOKEN,     /* (N, 1, 1+T, C) -> (N, gh, gw, C): the tokens after token 0 */
+    DS_OP_SCALE,          /* y = x * a.scale */
     DS_OP_COUNT
 } ds_op;
 
@@ -51,6 +54,7 @@ typedef enum ds_act {
     DS_ACT_RELU6,
     DS_ACT_GELU, /* exact: x * 0.5 * (1 + erf(x / sqrt(2))) */
     DS_ACT_HARDSWISH, /* torch's x * clamp(x + 3, 0, 6) / 6 (LeViT) */
+    DS_ACT_SIGMOID, /* 1 / (1 + exp(-x)) */
 } ds_act;
 
 /* A weight tensor as the engine uses it (converted layout, see convert.h). */
@@ -127,6 +131,10 @@ typedef struct ds_window_attr {
 typedef struct ds_pos_attr {
     int grid;   /* side of the trained grid (24 for 384 / 16) */
     int gh, gw; /* target grid */
+    /* POS_EMBED_BICUBIC: trained-grid cells per output cell along each axis,
+     * PyTorch's float coordinate scale for the scale factor the model passes
+     * (DINOv2: 1 / ((g + 0.1) / G)); 1 maps the grid onto itself. */
+    float scale_h, scale_w;
 } ds_pos_attr;
 
 /* LeViT (timm levit.py Attention, AttentionSubsample), tokens (N, 1, T, C):
@@ -171,6 +179,7 @@ typedef struct ds_node {
         ds_window_attr win;      /* WINDOW_ATTENTION */
         ds_act act;              /* ACT, ADD */
         ds_levit_attn_attr levit; /* LEVIT_ATTENTION */
+        float scale;             /* SCALE */
     } a;
 } ds_node;
 

@@ -33,6 +33,7 @@ DS_HD float ds_apply_act(ds_act act, float v) {
         const float r = v + 3.0f;
         return v * (r < 0.0f ? 0.0f : (r > 6.0f ? 6.0f : r)) / 6.0f;
     }
+    case DS_ACT_SIGMOID: return 1.0f / (1.0f + expf(-v));
     }
     return v;
 }

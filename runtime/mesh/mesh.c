@@ -13,7 +13,7 @@
 enum { MESH_MAX_GRID = 16384 };
 
 ds_mesh_params ds_mesh_default_params(void) {
-    ds_mesh_params p = {128, DS_MESH_PLANE, 0.25f, 55.0f, 1.0f, 10.0f, 0.0f};
+    ds_mesh_params p = {128, DS_MESH_PLANE, 0.25f, 55.0f, 1.0f, 10.0f, 0.0f, 0};
     return p;
 }
 

@@ -10,6 +10,30 @@
 #define IMAGENET_STD {0.229f, 0.224f, 0.225f}
 #define HALF {0.5f, 0.5f, 0.5f}
 
+/* Depth Anything V2: DINOv2 ViT/14 (37x37 position grid, trained at 518) +
+ * DPT head; Depth Anything's own photo path (lower_bound resize to multiples
+ * of 14, bilinear back). The head ends in ReLU (relative) or Sigmoid x
+ * max_depth (metric), which no tensor records: the name says it. */
+#define RELATIVE .quantity = DS_DEPTH_RELATIVE_INVERSE
+#define HYPERSIM .quantity = DS_DEPTH_METRIC, .max_depth = 20.0f, .file_hint = "hypersim"
+#define VKITTI .quantity = DS_DEPTH_METRIC, .max_depth = 80.0f, .file_hint = "vkitti"
+#define DAV2(ID, NAME, BACKBONE, DIM, DEPTH, HEADS, FEATURES, ...)                                   \
+    {.id = ID, .name = #NAME, .backbone = BACKBONE, .net_size = 518, .resize_method = "lower_bound", \
+     .mean = IMAGENET_MEAN, .std = IMAGENET_STD, .multiple = 14, .features = FEATURES,              \
+     .vit_dim = DIM, .vit_depth = DEPTH, .vit_heads = HEADS, .patch_size = 14, .pos_grid = 37,       \
+     .no_readout = true,                                                                             \
+     .describe = ds_describe_##NAME, .depth_resize = DS_DEPTH_RESIZE_BILINEAR_ALIGNED, __VA_ARGS__}
+/* the encoder's taps and the head's widths; the head's end (RELATIVE, ...) last */
+#define DAV2_S(ID, NAME, ...)                                                                       \
+    DAV2(ID, NAME, "dinov2_vits14", 384, 12, 6, 64, .vit_hooks = {2, 5, 8, 11},                    \
+         .reassemble = {48, 96, 192, 384}, __VA_ARGS__)
+#define DAV2_B(ID, NAME, ...)                                                                       \
+    DAV2(ID, NAME, "dinov2_vitb14", 768, 12, 12, 128, .vit_hooks = {2, 5, 8, 11},                  \
+         .reassemble = {96, 192, 384, 768}, __VA_ARGS__)
+#define DAV2_L(ID, NAME, ...)                                                                       \
+    DAV2(ID, NAME, "dinov2_vitl14", 1024, 24, 16, 256, .vit_hooks = {4, 11, 17, 23},               \
+         .reassemble = {256, 512, 1024, 1024}, __VA_ARGS__)
+
 static const ds_arch_info archs[DS_ARCH_COUNT] = {
     {.id = DS_ARCH_MIDAS_V21_SMALL_256, .name = "midas_v21_small_256",
      .backbone = "efficientnet_lite3", .net_size = 256, .resize_method = "upper_bound",
@@ -48,6 +72,15 @@ static const ds_arch_info archs[DS_ARCH_COUNT] = {
     {.id = DS_ARCH_DPT_LEVIT_224, .name = "dpt_levit_224", .backbone = "levit_384", .net_size = 224,
      .resize_method = "minimal", .mean = HALF, .std = HALF, .multiple = 32, .features = 256,
      .fixed_size = true, .describe = ds_describe_dpt_levit},
+    DAV2_S(DS_ARCH_DEPTH_ANYTHING_V2_VITS, depth_anything_v2_vits, RELATIVE),
+    DAV2_B(DS_ARCH_DEPTH_ANYTHING_V2_VITB, depth_anything_v2_vitb, RELATIVE),
+    DAV2_L(DS_ARCH_DEPTH_ANYTHING_V2_VITL, depth_anything_v2_vitl, RELATIVE),
+    DAV2_S(DS_ARCH_DEPTH_ANYTHING_V2_METRIC_HYPERSIM_VITS, depth_anything_v2_metric_hypersim_vits, HYPERSIM),
+    DAV2_B(DS_ARCH_DEPTH_ANYTHING_V2_METRIC_HYPERSIM_VITB, depth_anything_v2_metric_hypersim_vitb, HYPERSIM),
+    DAV2_L(DS_ARCH_DEPTH_ANYTHING_V2_METRIC_HYPERSIM_VITL, depth_anything_v2_metric_hypersim_vitl, HYPERSIM),
+    DAV2_S(DS_ARCH_DEPTH_ANYTHING_V2_METRIC_VKITTI_VITS, depth_anything_v2_metric_vkitti_vits, VKITTI),
+    DAV2_B(DS_ARCH_DEPTH_ANYTHING_V2_METRIC_VKITTI_VITB, depth_anything_v2_metric_vkitti_vitb, VKITTI),
+    DAV2_L(DS_ARCH_DEPTH_ANYTHING_V2_METRIC_VKITTI_VITL, depth_anything_v2_metric_vkitti_vitl, VKITTI),
 };
 
 const ds_arch_info *ds_arch_get(ds_arch arch) {

@@ -1,5 +1,6 @@
 /*
- * arch.h: the MiDaS architectures the engine knows, and their descriptions.
+ * arch.h: the architectures the engine knows (MiDaS, Depth Anything V2), and
+ * their descriptions.
  *
  * Each description (the files of model/) mirrors the PyTorch module tree of the official
  * model: it builds the layer graph for an input size and declares every
@@ -26,8 +27,17 @@ typedef struct ds_arch_info {
     int reassemble[4];         /* widths of the four reassembled maps */
     int patch_size, pos_grid;  /* 16, and the 24x24 grid of the trained position embedding */
     bool fixed_size;           /* only net_size x net_size inputs (Swin's windows and masks, LeViT's tables are built for it) */
+    bool no_readout;           /* the class token is dropped (Depth Anything), not DPT's readout "project" */
     /* Builds the graph for an (h, w) input; h and w are already checked. */
     void (*describe)(ds_builder *b, int h, int w);
+    /* What the photo path does around the network (ds_model_info) */
+    ds_depth_resize depth_resize; /* back to the photo's size */
+    ds_depth_quantity quantity;   /* what the output holds */
+    float max_depth;              /* metric: metres at the output's top (Sigmoid x max_depth) */
+    /* Architectures with the same tensors (Depth Anything V2's relative and
+     * metric heads): a word of the checkpoint's file name that picks this
+     * one ("hypersim"), or NULL for the one taken when no name says. */
+    const char *file_hint;
 } ds_arch_info;
 
 enum { DS_MAX_INPUT_SIDE = 8192 };
@@ -51,5 +61,14 @@ void ds_describe_dpt_swin2_base(ds_builder *b, int h, int w);
 void ds_describe_dpt_swin2_tiny(ds_builder *b, int h, int w);
 void ds_describe_dpt_swin_large(ds_builder *b, int h, int w);
 void ds_describe_dpt_levit(ds_builder *b, int h, int w);
+void ds_describe_depth_anything_v2_vits(ds_builder *b, int h, int w);
+void ds_describe_depth_anything_v2_vitb(ds_builder *b, int h, int w);
+void ds_describe_depth_anything_v2_vitl(ds_builder *b, int h, int w);
+void ds_describe_depth_anything_v2_metric_hypersim_vits(ds_builder *b, int h, int w);
+void ds_describe_depth_anything_v2_metric_hypersim_vitb(ds_builder *b, int h, int w);
+void ds_describe_depth_anything_v2_metric_hypersim_vitl(ds_builder *b, int h, int w);
+void ds_describe_depth_anything_v2_metric_vkitti_vits(ds_builder *b, int h, int w);
+void ds_describe_depth_anything_v2_metric_vkitti_vitb(ds_builder *b, int h, int w);
+void ds_describe_depth_anything_v2_metric_vkitti_vitl(ds_builder *b, int h, int w);
 
 #endif

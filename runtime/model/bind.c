@@ -1,6 +1,7 @@
 /* model/bind.c: GGUF metadata checks and the runtime's parameter binder. */
 #include "model/bind.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,6 +118,17 @@ static ds_status check_metadata(const ds_gguf *g, const ds_arch_info **out) {
     for (int i = 0; i < 3; i++)
         if (mean[i] != a->mean[i] || std[i] != a->std[i])
             return ds_fail(DS_ERR_MODEL, "%s: depthsolve.mean/std differ from %s's", path, a->name);
+    /* files from before metric models have no quantity: relative inverse depth */
+    const char *quantity = a->quantity == DS_DEPTH_METRIC ? "metric_depth_m" : "relative_inverse_depth";
+    if (ds_gguf_find_kv(g, "depthsolve.depth_quantity") >= 0 || a->quantity == DS_DEPTH_METRIC)
+        DS_TRY(check_str(g, "depthsolve.depth_quantity", quantity, a->name));
+    float max_depth;
+    if (a->quantity == DS_DEPTH_METRIC) {
+        DS_TRY(ds_gguf_get_f32(g, "depthsolve.max_depth", &max_depth));
+        if (max_depth != a->max_depth)
+            return ds_fail(DS_ERR_MODEL, "%s: depthsolve.max_depth is %g, %s has %g", path, (double)max_depth,
+                           a->name, (double)a->max_depth);
+    }
     *out = a;
     return DS_OK;
 }

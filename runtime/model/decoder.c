@@ -1,17 +1,24 @@
 /* model/decoder.c: fusion blocks, residual conv units and the depth head. */
 #include "model/decoder.h"
 
-void ds_decoder_layer_rn(ds_builder *b, const ds_val layer[4], const int width[4], ds_val rn[4]) {
+void ds_decoder_layer_rn_in(ds_builder *b, const char *scope, const ds_val layer[4], const int width[4],
+                            ds_val rn[4]) {
     for (int i = 0; i < 4; i++) {
         rn[i] = -1;
-        if (layer[i] < 0)
+        if (layer[i] < 0) /* a backbone with fewer levels (LeViT) */
             continue;
-        ds_b_mark(b, ds_b_name(b, "pretrained_layer%d", i + 1), layer[i]);
-        ds_conv_spec s = {.name = ds_b_name(b, "scratch.layer%d_rn", i + 1),
+        ds_conv_spec s = {.name = ds_b_name(b, "%s.layer%d_rn", scope, i + 1),
                           .out = width[i], .k = 3, .stride = 1, .pad = 1};
         rn[i] = ds_b_conv(b, layer[i], &s, -1);
         ds_b_mark(b, ds_b_name(b, "scratch_layer%d_rn", i + 1), rn[i]);
     }
+}
+
+void ds_decoder_layer_rn(ds_builder *b, const ds_val layer[4], const int width[4], ds_val rn[4]) {
+    for (int i = 0; i < 4; i++)
+        if (layer[i] >= 0)
+            ds_b_mark(b, ds_b_name(b, "pretrained_layer%d", i + 1), layer[i]);
+    ds_decoder_layer_rn_in(b, "scratch", layer, width, rn);
 }
 
 /* conv2(relu(conv1(relu(x)))) + skip, skip = x, or relu(x) for the in-place variant. */
@@ -29,7 +36,12 @@ static ds_val residual_conv_unit(ds_builder *b, const char *prefix, ds_val x, bo
 
 ds_val ds_decoder_fusion(ds_builder *b, int n, ds_val x0, ds_val x1, int out_h, int out_w,
                          int out_conv, bool inplace_relu) {
-    const char *prefix = ds_b_name(b, "scratch.refinenet%d", n);
+    return ds_decoder_fusion_in(b, "scratch", n, x0, x1, out_h, out_w, out_conv, inplace_relu);
+}
+
+ds_val ds_decoder_fusion_in(ds_builder *b, const char *scope, int n, ds_val x0, ds_val x1, int out_h, int out_w,
+                            int out_conv, bool inplace_relu) {
+    const char *prefix = ds_b_name(b, "%s.refinenet%d", scope, n);
     ds_val out = x0;
     if (x1 >= 0) {
         ds_val r = residual_conv_unit(b, ds_b_name(b, "%s.resConfUnit1", prefix), x1, inplace_relu);

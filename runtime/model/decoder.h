@@ -8,6 +8,10 @@
  * to the decoder widths; marks pretrained_layerN and scratch_layerN_rn. A
  * stage given as -1 is absent (LeViT has three): its rn is -1. */
 void ds_decoder_layer_rn(ds_builder *b, const ds_val layer[4], const int width[4], ds_val rn[4]);
+/* The same under the module <scope> (<scope>.layerN_rn: "depth_head.scratch"
+ * for Depth Anything); marks scratch_layerN_rn only. */
+void ds_decoder_layer_rn_in(ds_builder *b, const char *scope, const ds_val layer[4], const int width[4],
+                            ds_val rn[4]);
 
 /* Fusion block scratch.refinenetN:
  *   out = x0 (+ RCU1(x1) when x1 >= 0); out = RCU2(out); resize; [out_conv]
@@ -17,6 +21,9 @@ void ds_decoder_layer_rn(ds_builder *b, const ds_val layer[4], const int width[4
  * skip connection add relu(x) instead of x. Marks scratch_refinenetN. */
 ds_val ds_decoder_fusion(ds_builder *b, int n, ds_val x0, ds_val x1, int out_h, int out_w,
                          int out_conv, bool inplace_relu);
+/* The same under the module <scope> (<scope>.refinenetN). */
+ds_val ds_decoder_fusion_in(ds_builder *b, const char *scope, int n, ds_val x0, ds_val x1, int out_h, int out_w,
+                            int out_conv, bool inplace_relu);
 
 /* scratch.output_conv: conv3x3 -> x2 bilinear -> conv3x3+ReLU -> conv1x1 -> ReLU.
  * Marks head_pre_relu (before the last ReLU) and sets the graph output. */

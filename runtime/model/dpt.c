@@ -7,21 +7,10 @@
  */
 #include "model/arch.h"
 #include "model/decoder.h"
+#include "model/vit.h" /* ds_vit_block */
 
-static const float LN_EPS = 1e-6f;
 static const float GN_EPS = 1e-5f;
 static const float WS_EPS = 1e-8f; /* timm: StdConv2dSame(eps=1e-8) in the hybrid stem */
-
-static ds_val vit_block(ds_builder *b, ds_val x, int i, const ds_arch_info *cfg) {
-    const char *p = ds_b_name(b, "pretrained.model.blocks.%d", i);
-    ds_val h = ds_b_layernorm(b, x, ds_b_name(b, "%s.norm1", p), LN_EPS);
-    h = ds_b_linear(b, h, ds_b_name(b, "%s.attn.qkv", p), 3 * cfg->vit_dim, DS_ACT_NONE, -1);
-    h = ds_b_attention(b, h, cfg->vit_heads);
-    x = ds_b_linear(b, h, ds_b_name(b, "%s.attn.proj", p), cfg->vit_dim, DS_ACT_NONE, x);
-    h = ds_b_layernorm(b, x, ds_b_name(b, "%s.norm2", p), LN_EPS);
-    h = ds_b_linear(b, h, ds_b_name(b, "%s.mlp.fc1", p), 4 * cfg->vit_dim, DS_ACT_GELU, -1);
-    return ds_b_linear(b, h, ds_b_name(b, "%s.mlp.fc2", p), cfg->vit_dim, DS_ACT_NONE, x);
-}
 
 /* act_postprocessN: readout project, unflatten, 1x1 conv, then resample:
  * N=1 ConvTranspose k4, N=2 ConvTranspose k2, N=3 nothing, N=4 3x3 stride-2 conv. */
@@ -113,7 +102,8 @@ static void describe_dpt(ds_builder *b, int h, int w, const ds_arch_info *cfg, i
         if (cfg->vit_hooks[i] > last)
             last = cfg->vit_hooks[i];
     for (int i = 0; i <= last; i++) {
-        x = vit_block(b, x, i, cfg);
+        x = ds_vit_block(b, x, ds_b_name(b, "pretrained.model.blocks.%d", i), cfg->vit_dim, cfg->vit_heads,
+                         false);
         for (int k = 0; k < 4; k++)
             if (cfg->vit_hooks[k] == i)
                 hooked[k] = x;

@@ -1,7 +1,8 @@
 /*
- * cpu/fast/elem.c: elementwise ops (ADD, ACT) and the token bookkeeping
- * copies (PREPEND_TOKEN, READOUT_CAT, RESHAPE/INPUT when not aliased), split
- * over threads in chunks. ADD and ACT may run with y on top of x.
+ * cpu/fast/elem.c: elementwise ops (ADD, ACT, SCALE) and the token
+ * bookkeeping copies (PREPEND_TOKEN, READOUT_CAT, DROP_TOKEN, RESHAPE/INPUT
+ * when not aliased), split over threads in chunks. ADD, ACT and SCALE may
+ * run with y on top of x.
  */
 #include <string.h>
 
@@ -74,5 +75,24 @@ void ds_fast_readout_cat(const ds_cpu_op *op) {
         float *y = op->y->data + nt * 2 * C;
         memcpy(y, x + (t + 1) * C, (size_t)C * sizeof(float));
         memcpy(y + C, x, (size_t)C * sizeof(float));
+    }
+}
+
+/* (N, 1, 1+T, C) -> (N, gh, gw, C): the patch tokens, token 0 left out. */
+void ds_fast_drop_token(const ds_cpu_op *op) {
+    const int64_t N = op->x->shape[0], T1 = op->x->shape[2], C = op->x->shape[3];
+    for (int64_t n = 0; n < N; n++)
+        copy(op, op->y->data + n * (T1 - 1) * C, op->x->data + (n * T1 + 1) * C, (size_t)((T1 - 1) * C));
+}
+
+void ds_fast_scale(const ds_cpu_op *op) {
+    const size_t n = (size_t)ds_shape_numel(op->y->shape), pieces = (n + CHUNK - 1) / CHUNK;
+    const float s = op->node->a.scale, *x = op->x->data;
+    float *y = op->y->data;
+#pragma omp parallel for num_threads(ds_fast_threads(op, (double)n)) schedule(static)
+    for (size_t p = 0; p < pieces; p++) {
+        const size_t end = p * CHUNK + CHUNK < n ? p * CHUNK + CHUNK : n;
+        for (size_t i = p * CHUNK; i < end; i++)
+            y[i] = x[i] * s;
     }
 }

@@ -88,5 +88,8 @@ size_t ds_fast_window_attention_scratch(const ds_node *n, int n_threads);
 void ds_fast_patch_merge(const ds_cpu_op *op);
 void ds_fast_levit_attention(const ds_cpu_op *op);
 size_t ds_fast_levit_attention_scratch(const ds_node *n, int n_threads);
+void ds_fast_pos_embed_bicubic(const ds_cpu_op *op);
+void ds_fast_drop_token(const ds_cpu_op *op);
+void ds_fast_scale(const ds_cpu_op *op);
 
 #endif

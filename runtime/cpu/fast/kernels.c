@@ -27,4 +27,7 @@ const ds_cpu_kernel ds_cpu_fast_kernels[DS_OP_COUNT] = {
                                 .scratch_bytes = ds_fast_window_attention_scratch},
     [DS_OP_PATCH_MERGE] = {.run = ds_fast_patch_merge},
     [DS_OP_LEVIT_ATTENTION] = {.run = ds_fast_levit_attention, .scratch_bytes = ds_fast_levit_attention_scratch},
+    [DS_OP_POS_EMBED_BICUBIC] = {.run = ds_fast_pos_embed_bicubic},
+    [DS_OP_DROP_TOKEN] = {.run = ds_fast_drop_token},
+    [DS_OP_SCALE] = {.run = ds_fast_scale},
 };

@@ -3,10 +3,13 @@
  * false, PyTorch's source coordinates from ds_bilinear_coord), and the ViT's
  * position embedding, whose 24x24 grid is resized the same way. Threads take
  * output rows; each output pixel blends four input pixels over all channels
- * with the reference's arithmetic, so results match it exactly.
+ * with the reference's arithmetic, so results match it exactly. DINOv2's
+ * bicubic position embedding: 4 x 4 taps in float, rows of taps first, as
+ * PyTorch sums them.
  */
 #include <string.h>
 
+#include "base/bicubic.h" /* ds_bicubic_taps */
 #include "cpu/fast/fast.h"
 
 static void resize_map(const ds_cpu_op *op, const float *x, int64_t N, int64_t H, int64_t W,
@@ -43,4 +46,34 @@ void ds_fast_pos_embed(const ds_cpu_op *op) {
     const int64_t C = op->y->shape[3];
     memcpy(op->y->data, op->w, (size_t)C * sizeof(float));
     resize_map(op, op->w + C, 1, a->grid, a->grid, C, op->y->data + C, a->gh, a->gw, 0);
+}
+
+/* (1, 1+G*G, C) weight -> the class entry, then the G x G grid resized
+ * bicubically to gh x gw with the node's coordinate scales. */
+void ds_fast_pos_embed_bicubic(const ds_cpu_op *op) {
+    const ds_pos_attr *a = &op->node->a.pos;
+    const int64_t C = op->y->shape[3], G = a->grid, gw = a->gw;
+    const float *grid = op->w + C; /* (G, G, C) */
+    memcpy(op->y->data, op->w, (size_t)C * sizeof(float));
+#pragma omp parallel for num_threads(ds_fast_threads(op, 16.0 * (double)(a->gh * gw * C))) schedule(static)
+    for (int64_t oy = 0; oy < a->gh; oy++) {
+        int64_t iy[4];
+        float wy[4];
+        ds_bicubic_taps(oy, G, a->scale_h, iy, wy);
+        for (int64_t ox = 0; ox < gw; ox++) {
+            int64_t ix[4];
+            float wx[4];
+            ds_bicubic_taps(ox, G, a->scale_w, ix, wx);
+            float *out = op->y->data + (1 + oy * gw + ox) * C; /* (C) */
+            for (int64_t c = 0; c < C; c++) {
+                float v = 0.0f;
+                for (int j = 0; j < 4; j++) {
+                    const float *r = grid + iy[j] * G * C + c; /* row iy[j], channel c */
+                    v += wy[j] * (wx[0] * r[ix[0] * C] + wx[1] * r[ix[1] * C] + wx[2] * r[ix[2] * C] +
+                                  wx[3] * r[ix[3] * C]);
+                }
+                out[c] = v;
+            }
+        }
+    }
 }

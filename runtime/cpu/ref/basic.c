@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/bicubic.h" /* ds_bicubic_taps */
 #include "cpu/ops.h"
 
 /* Bilinear resize of a (H, W, C) image per batch item. */
@@ -80,4 +81,46 @@ void ds_ref_pos_embed(const ds_cpu_op *op) {
     const int64_t C = op->y->shape[3];
     memcpy(op->y->data, op->w, (size_t)C * sizeof(float));
     resize_image(op->w + C, a->grid, a->grid, C, op->y->data + C, a->gh, a->gw, 0);
+}
+
+/* Position embedding (1, 1+G*G, C): the class entry, then the G x G grid
+ * resized bicubically to gh x gw with the node's coordinate scales (DINOv2's
+ * scale-factor call of F.interpolate); double accumulation. */
+void ds_ref_pos_embed_bicubic(const ds_cpu_op *op) {
+    const ds_pos_attr *a = &op->node->a.pos;
+    const int64_t C = op->y->shape[3], G = a->grid;
+    const float *grid = op->w + C; /* (G, G, C) */
+    memcpy(op->y->data, op->w, (size_t)C * sizeof(float));
+    for (int64_t oy = 0; oy < a->gh; oy++) {
+        int64_t iy[4];
+        float wy[4];
+        ds_bicubic_taps(oy, G, a->scale_h, iy, wy);
+        for (int64_t ox = 0; ox < a->gw; ox++) {
+            int64_t ix[4];
+            float wx[4];
+            ds_bicubic_taps(ox, G, a->scale_w, ix, wx);
+            float *out = op->y->data + (1 + oy * a->gw + ox) * C;
+            for (int64_t c = 0; c < C; c++) {
+                double v = 0;
+                for (int j = 0; j < 4; j++)
+                    for (int i = 0; i < 4; i++)
+                        v += (double)wy[j] * wx[i] * grid[(iy[j] * G + ix[i]) * C + c];
+                out[c] = (float)v;
+            }
+        }
+    }
+}
+
+/* (N, 1, 1+T, C) -> (N, gh, gw, C), T = gh * gw: the patch tokens, token 0 left out. */
+void ds_ref_drop_token(const ds_cpu_op *op) {
+    const int64_t N = op->x->shape[0], T1 = op->x->shape[2], C = op->x->shape[3];
+    for (int64_t n = 0; n < N; n++)
+        memcpy(op->y->data + n * (T1 - 1) * C, op->x->data + (n * T1 + 1) * C,
+               (size_t)((T1 - 1) * C) * sizeof(float));
+}
+
+void ds_ref_scale(const ds_cpu_op *op) {
+    int64_t n = ds_shape_numel(op->y->shape);
+    for (int64_t i = 0; i < n; i++)
+        op->y->data[i] = op->x->data[i] * op->node->a.scale;
 }
