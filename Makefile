@@ -170,6 +170,8 @@ test-bin: all $(TEST_BIN) $(FUZZ_REPLAY_BIN)
 ARCHS  := midas_v21_small_256 midas_v21_384 dpt_hybrid_384 dpt_large_384 \
           dpt_swin2_large_384 dpt_swin2_base_384 dpt_swin2_tiny_256 dpt_swin_large_384 \
           dpt_levit_224
+ARCHS  += depth_anything_v2_vits depth_anything_v2_vitb depth_anything_v2_vitl \
+          depth_anything_v2_metric_hypersim_vits depth_anything_v2_metric_vkitti_vitl
 MODELS_DIR := build/models
 MODELS := $(ARCHS:%=$(MODELS_DIR)/%.gguf)
 $(MODELS_DIR)/%.gguf: $(BUILD)/depthsolve

@@ -107,6 +107,10 @@ struct rgb_norm {
 ds_status op_preprocess_rgb8(const kern_ctx *k, const uint8_t *rgb, int width, int height,
                              size_t stride, int net_w, int net_h, const rgb_norm *norm, int nhwc,
                              float *out);
+/* ds_resize_bilinear_aligned (align_corners 1; 0: PyTorch's default) on the
+ * device: one (in_h, in_w) map -> (out_h, out_w); the kernel of op_resize. */
+ds_status op_resize_bilinear_map(const kern_ctx *k, const float *in, int in_w, int in_h, float *out, int out_w,
+                                 int out_h, int align_corners);
 /* ds_resize_bicubic_torch on the device: (in_h, in_w) -> (out_h, out_w). */
 ds_status op_resize_bicubic(const kern_ctx *k, const float *in, int in_w, int in_h, float *out,
                             int out_w, int out_h);

@@ -26,6 +26,11 @@ int ds_cli_batch_option(const char *cmd, int c, const char *arg, const ds_batch_
             return ds_cli_usage_error(cmd, "--height takes 32 to 8192");
         b->batch->solve.height = (int)v;
         return 0;
+    case 'I': /* the model checks it against its own multiple */
+        if (!parse_long(arg, 14, 8192, &v))
+            return ds_cli_usage_error(cmd, "--input-size takes 14 to 8192");
+        b->batch->solve.height = (int)v;
+        return 0;
     case 'O': b->batch->overwrite = 1; return 0;
     case 'x':
         if (!ds_parse_shard(arg, b->shard, b->n_shards))

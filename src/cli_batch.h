@@ -27,10 +27,12 @@ enum { DS_CLI_NOT_MINE = -1 };
         {"overwrite", no_argument, 0, 'O'}, {"max-pixels", required_argument, 0, 'p'},                \
         {"device", required_argument, 0, 'd'}, {"threads", required_argument, 0, 't'},                \
         {"no-autotune", no_argument, 0, 'A'}, {"precision", required_argument, 0, 'Y'},               \
-        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}
+        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},                                \
+        {"input-size", required_argument, 0, 'I'}
 
 /* Handles getopt_long's `c` if it is a shared option: --square (S),
- * --height (H), --overwrite (O), --shard (x), --max-pixels (p), --device (d),
+ * --height (H), --input-size (I: Depth Anything's run.py name for the
+ * network size, the short side), --overwrite (O), --shard (x), --max-pixels (p), --device (d),
  * --threads (t), --no-autotune (A), --precision (Y), -q. Returns DS_CLI_NOT_MINE for any other
  * option, else 0, or DS_EXIT_USAGE after a one-line message naming `cmd`. */
 int ds_cli_batch_option(const char *cmd, int c, const char *arg, const ds_batch_cli *b);

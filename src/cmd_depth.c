@@ -177,6 +177,7 @@ int ds_cmd_depth(int argc, char **argv) {
     a.batch.engine = e;
     a.batch.out.dir = a.out_dir;
     a.batch.out.model_name = info.arch_name;
+    a.batch.out.metric = info.quantity == DS_DEPTH_METRIC;
     a.batch.progress = !a.quiet && isatty(2);
     ds_batch_result r;
     ds_batch_run(&a.batch, &inputs, &r);

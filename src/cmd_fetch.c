@@ -1,6 +1,7 @@
 /* cmd_fetch.c: depthsolve fetch, official checkpoints into the model store. */
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "src/cli.h"
@@ -9,15 +10,23 @@
 static const char FETCH_HELP[] =
     "usage: depthsolve fetch NAME... [--dir DIR] [--keep-checkpoint]\n"
     "\n"
-    "Downloads the official MiDaS checkpoint of each architecture from the MiDaS\n"
-    "GitHub releases, checks every tensor by converting it, and writes\n"
-    "DIR/NAME.gguf, where --model NAME finds it. NAME: midas_v21_small_256,\n"
-    "midas_v21_384, dpt_hybrid_384, dpt_large_384, dpt_swin2_large_384,\n"
-    "dpt_swin2_base_384, dpt_swin2_tiny_256, dpt_swin_large_384, dpt_levit_224.\n"
+    "Downloads the official checkpoint of each architecture (MiDaS: its GitHub\n"
+    "releases; Depth Anything V2: its Hugging Face pages), checks every tensor by\n"
+    "converting it, and writes DIR/NAME.gguf, where --model NAME finds it, and\n"
+    "says the licence of the weights. NAME (licence):\n"
+    "  midas_v21_small_256, midas_v21_384, dpt_hybrid_384, dpt_large_384,\n"
+    "  dpt_swin2_large_384, dpt_swin2_base_384, dpt_swin2_tiny_256,\n"
+    "  dpt_swin_large_384, dpt_levit_224 (MIT)\n"
+    "  depth_anything_v2_vits (Apache-2.0), depth_anything_v2_vitb,\n"
+    "  depth_anything_v2_vitl (CC-BY-NC-4.0: non-commercial use only)\n"
+    "  depth_anything_v2_metric_{hypersim,vkitti}_vits (Apache-2.0),\n"
+    "  depth_anything_v2_metric_{hypersim,vkitti}_{vitb,vitl} (CC-BY-NC-4.0)\n"
+    "  (metric models give metres: hypersim indoor up to 20 m, vkitti outdoor up\n"
+    "  to 80 m)\n"
     "\n"
     "  --dir DIR           the model store (default $DEPTHSOLVE_MODELS, else\n"
     "                      ~/.cache/depthsolve)\n"
-    "  --keep-checkpoint   keep the downloaded .pt beside the .gguf\n"
+    "  --keep-checkpoint   keep the downloaded .pt/.pth beside the .gguf\n"
     "  -q, --quiet         no progress\n"
     "\n"
     "$DEPTHSOLVE_MODEL_BASE_URL replaces the release URL prefix (a mirror).\n";
@@ -48,8 +57,13 @@ int ds_cmd_fetch(int argc, char **argv) {
             return ds_cli_usage_error("fetch", "unknown architecture '%s'", argv[i]);
     int failed = 0;
     for (int i = optind; i < argc; i++) {
+        const ds_arch arch = ds_arch_from_name(argv[i]);
+        const char *licence = ds_model_licence(arch);
+        /* non-commercial terms are said even with -q */
+        if (!quiet || strstr(licence, "NC"))
+            fprintf(stderr, "depthsolve fetch: %s: the weights are licensed %s\n", argv[i], licence);
         char path[4300];
-        ds_status s = ds_fetch_model(ds_arch_from_name(argv[i]), dir, keep,
+        ds_status s = ds_fetch_model(arch, dir, keep,
                                      !quiet && isatty(2), path, sizeof path);
         if (s != DS_OK)
             failed |= ds_cli_report("fetch", s) != DS_EXIT_OK;

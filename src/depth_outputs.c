@@ -120,6 +120,11 @@ float ds_depth_quantize(float d, float lo, float hi, float max_val) {
     return v < 0.0f ? 0.0f : (v > max_val ? max_val : v);
 }
 
+/* A PNG value: near is bright, so metres count down from hi (-d over [-hi, -lo]). */
+static float png_value(const ds_output_opts *o, float d, float lo, float hi, float max_val) {
+    return o->metric ? ds_depth_quantize(-d, -hi, -lo, max_val) : ds_depth_quantize(d, lo, hi, max_val);
+}
+
 ds_status ds_write_png_outputs(const ds_output_opts *o, const char *rel, const float *depth,
                                int w, int h, float lo, float hi, const ds_image *photo,
                                void *scratch) {
@@ -128,7 +133,7 @@ ds_status ds_write_png_outputs(const ds_output_opts *o, const char *rel, const f
     if (o->formats & DS_OUT_PNG16) {
         uint16_t *v = scratch;
         for (size_t i = 0; i < n; i++)
-            v[i] = (uint16_t)ds_depth_quantize(depth[i], lo, hi, 65535.0f);
+            v[i] = (uint16_t)png_value(o, depth[i], lo, hi, 65535.0f);
         ds_output_path(o, rel, DS_OUT_PNG16, path, sizeof path);
         DS_TRY(make_parent(path));
         DS_TRY(ds_png_write(path, DS_PNG_GRAY16, v, w, h));
@@ -137,7 +142,7 @@ ds_status ds_write_png_outputs(const ds_output_opts *o, const char *rel, const f
         return DS_OK;
     uint8_t *gray = scratch, *rgb = (uint8_t *)scratch + n;
     for (size_t i = 0; i < n; i++)
-        gray[i] = (uint8_t)ds_depth_quantize(depth[i], lo, hi, 255.0f);
+        gray[i] = (uint8_t)png_value(o, depth[i], lo, hi, 255.0f);
     ds_output_path(o, rel, DS_OUT_PNG8, path, sizeof path);
     DS_TRY(make_parent(path));
     if (!o->side_by_side && o->colormap == DS_COLORMAP_GRAY)

@@ -38,6 +38,7 @@ typedef struct ds_output_opts {
     int side_by_side;       /* png8 is the photo and its depth side by side */
     ds_norm_mode norm;
     float fixed_min, fixed_max;
+    int metric;             /* the depth map holds metres: PNGs put the nearest (smallest) bright */
 } ds_output_opts;
 
 /* "png16,png8,pfm,npy" (any subset, comma separated); 0 if malformed. */
@@ -59,7 +60,8 @@ float ds_depth_quantize(float d, float lo, float hi, float max_val);
 /* Writes the float outputs (pfm, npy) of one photo. */
 ds_status ds_write_float_outputs(const ds_output_opts *o, const char *rel, const float *depth,
                                  int width, int height);
-/* Writes the PNG outputs with values mapped from [lo, hi]; `photo` is used for
+/* Writes the PNG outputs with values mapped from [lo, hi] (from [hi, lo] when
+ * o->metric: near is bright for every model); `photo` is used for
  * --side-by-side. `scratch` holds at least width*height*8 bytes. */
 ds_status ds_write_png_outputs(const ds_output_opts *o, const char *rel, const float *depth,
                                int width, int height, float lo, float hi, const ds_image *photo,

@@ -14,14 +14,50 @@
 #include "src/cli.h"   /* ds_mkdirs */
 #include "base/error.h" /* ds_fail */
 
-static const char *const RELEASE = "https://github.com/isl-org/MiDaS/releases/download";
-static const char *const RELEASE_TAG[DS_ARCH_COUNT] = {
-    [DS_ARCH_MIDAS_V21_SMALL_256] = "v2_1", [DS_ARCH_MIDAS_V21_384] = "v2_1",
-    [DS_ARCH_DPT_HYBRID_384] = "v3",        [DS_ARCH_DPT_LARGE_384] = "v3",
-    [DS_ARCH_DPT_SWIN2_LARGE_384] = "v3_1", [DS_ARCH_DPT_SWIN2_BASE_384] = "v3_1",
-    [DS_ARCH_DPT_SWIN2_TINY_256] = "v3_1",  [DS_ARCH_DPT_SWIN_LARGE_384] = "v3_1",
-    [DS_ARCH_DPT_LEVIT_224] = "v3_1",
+/* Where each architecture's official checkpoint is published, its file
+ * name there, and the licence of its weights. */
+typedef struct model_source {
+    const char *url_dir; /* the file is url_dir/file */
+    const char *file;
+    const char *licence;
+} model_source;
+
+#define MIDAS_V21 "https://github.com/isl-org/MiDaS/releases/download/v2_1"
+#define MIDAS_V3 "https://github.com/isl-org/MiDaS/releases/download/v3"
+#define MIDAS_V31 "https://github.com/isl-org/MiDaS/releases/download/v3_1"
+#define DAV2 "https://huggingface.co/depth-anything/Depth-Anything-V2-"
+#define APACHE "Apache-2.0"
+#define NON_COMMERCIAL "CC-BY-NC-4.0 (non-commercial use only)"
+static const model_source SOURCES[DS_ARCH_COUNT] = {
+    [DS_ARCH_MIDAS_V21_SMALL_256] = {MIDAS_V21, "midas_v21_small_256.pt", "MIT"},
+    [DS_ARCH_MIDAS_V21_384] = {MIDAS_V21, "midas_v21_384.pt", "MIT"},
+    [DS_ARCH_DPT_HYBRID_384] = {MIDAS_V3, "dpt_hybrid_384.pt", "MIT"},
+    [DS_ARCH_DPT_LARGE_384] = {MIDAS_V3, "dpt_large_384.pt", "MIT"},
+    [DS_ARCH_DPT_SWIN2_LARGE_384] = {MIDAS_V31, "dpt_swin2_large_384.pt", "MIT"},
+    [DS_ARCH_DPT_SWIN2_BASE_384] = {MIDAS_V31, "dpt_swin2_base_384.pt", "MIT"},
+    [DS_ARCH_DPT_SWIN2_TINY_256] = {MIDAS_V31, "dpt_swin2_tiny_256.pt", "MIT"},
+    [DS_ARCH_DPT_SWIN_LARGE_384] = {MIDAS_V31, "dpt_swin_large_384.pt", "MIT"},
+    [DS_ARCH_DPT_LEVIT_224] = {MIDAS_V31, "dpt_levit_224.pt", "MIT"},
+    [DS_ARCH_DEPTH_ANYTHING_V2_VITS] = {DAV2 "Small/resolve/main", "depth_anything_v2_vits.pth", APACHE},
+    [DS_ARCH_DEPTH_ANYTHING_V2_VITB] = {DAV2 "Base/resolve/main", "depth_anything_v2_vitb.pth", NON_COMMERCIAL},
+    [DS_ARCH_DEPTH_ANYTHING_V2_VITL] = {DAV2 "Large/resolve/main", "depth_anything_v2_vitl.pth", NON_COMMERCIAL},
+    [DS_ARCH_DEPTH_ANYTHING_V2_METRIC_HYPERSIM_VITS] = {DAV2 "Metric-Hypersim-Small/resolve/main",
+                                                        "depth_anything_v2_metric_hypersim_vits.pth", APACHE},
+    [DS_ARCH_DEPTH_ANYTHING_V2_METRIC_HYPERSIM_VITB] = {DAV2 "Metric-Hypersim-Base/resolve/main",
+                                                        "depth_anything_v2_metric_hypersim_vitb.pth", NON_COMMERCIAL},
+    [DS_ARCH_DEPTH_ANYTHING_V2_METRIC_HYPERSIM_VITL] = {DAV2 "Metric-Hypersim-Large/resolve/main",
+                                                        "depth_anything_v2_metric_hypersim_vitl.pth", NON_COMMERCIAL},
+    [DS_ARCH_DEPTH_ANYTHING_V2_METRIC_VKITTI_VITS] = {DAV2 "Metric-VKITTI-Small/resolve/main",
+                                                      "depth_anything_v2_metric_vkitti_vits.pth", APACHE},
+    [DS_ARCH_DEPTH_ANYTHING_V2_METRIC_VKITTI_VITB] = {DAV2 "Metric-VKITTI-Base/resolve/main",
+                                                      "depth_anything_v2_metric_vkitti_vitb.pth", NON_COMMERCIAL},
+    [DS_ARCH_DEPTH_ANYTHING_V2_METRIC_VKITTI_VITL] = {DAV2 "Metric-VKITTI-Large/resolve/main",
+                                                      "depth_anything_v2_metric_vkitti_vitl.pth", NON_COMMERCIAL},
 };
+
+static const model_source *source_of(ds_arch arch) {
+    return ds_arch_name(arch) && SOURCES[arch].file ? &SOURCES[arch] : NULL;
+}
 
 void ds_model_store_dir(char *buf, size_t len) {
     const char *env = getenv("DEPTHSOLVE_MODELS");
@@ -33,15 +69,22 @@ void ds_model_store_dir(char *buf, size_t len) {
 }
 
 const char *ds_model_url(ds_arch arch, char *buf, size_t len) {
-    const char *name = ds_arch_name(arch);
-    if (!name)
+    const model_source *src = source_of(arch);
+    if (!src)
         return NULL;
     const char *base = getenv("DEPTHSOLVE_MODEL_BASE_URL");
-    if (base && *base)
-        snprintf(buf, len, "%s/%s.pt", base, name);
-    else
-        snprintf(buf, len, "%s/%s/%s.pt", RELEASE, RELEASE_TAG[arch], name);
+    snprintf(buf, len, "%s/%s", base && *base ? base : src->url_dir, src->file);
     return buf;
+}
+
+const char *ds_model_licence(ds_arch arch) {
+    const model_source *src = source_of(arch);
+    return src ? src->licence : NULL;
+}
+
+const char *ds_model_file(ds_arch arch) {
+    const model_source *src = source_of(arch);
+    return src ? src->file : NULL;
 }
 
 static int has_suffix(const char *s, const char *suffix) {
@@ -91,12 +134,12 @@ ds_status ds_open_model(const char *spec, ds_engine_params *p, ds_engine **out) 
     if (arch == DS_ARCH_UNKNOWN) {
         if (strchr(spec, '/') || strchr(spec, '.'))
             return ds_fail(DS_ERR_IO, "%s: no such model file", spec);
-        char names[1024] = "";
-        for (int a = 0; a < DS_ARCH_COUNT; a++)
-            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", a ? ", " : "",
-                     ds_arch_name((ds_arch)a));
-        return ds_fail(DS_ERR_INVALID_ARGUMENT, "unknown model '%s': give a .gguf/.pt file or one of %s", spec,
-                       names);
+        char known[1024] = "";
+        for (int i = 0; i < DS_ARCH_COUNT; i++)
+            snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", i ? ", " : "",
+                     ds_arch_name((ds_arch)i));
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "unknown model '%s': give a .gguf/.pt/.pth file or one of %s", spec,
+                       known);
     }
     char dir[4096], path[4200], url[1024];
     ds_model_store_dir(dir, sizeof dir);
@@ -104,8 +147,8 @@ ds_status ds_open_model(const char *spec, ds_engine_params *p, ds_engine **out) 
     if (!is_file(path))
         return ds_fail(DS_ERR_IO,
                        "model %s is not in %s: run 'depthsolve fetch %s', or download %s and run "
-                       "'depthsolve convert %s.pt -o %s'",
-                       spec, dir, spec, ds_model_url(arch, url, sizeof url), spec, path);
+                       "'depthsolve convert --arch %s %s -o %s'",
+                       spec, dir, spec, ds_model_url(arch, url, sizeof url), spec, ds_model_file(arch), path);
     p->model_path = path;
     ds_status s = ds_engine_create(p, out);
     p->model_path = spec;
@@ -190,19 +233,19 @@ static ds_status download_file(const char *url, const char *dest, const char *na
 ds_status ds_fetch_model(ds_arch arch, const char *dir, int keep_checkpoint, int progress,
                          char *gguf_path, size_t len) {
     const char *name = ds_arch_name(arch);
-    if (!name)
+    if (!name || !source_of(arch))
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "fetch: unknown architecture");
     char url[1024], pt[4200], sha[65] = "";
     ds_model_url(arch, url, sizeof url);
     DS_TRY(ds_mkdirs(dir));
-    snprintf(pt, sizeof pt, "%s/%s.pt", dir, name);
+    snprintf(pt, sizeof pt, "%s/%s", dir, ds_model_file(arch));
     snprintf(gguf_path, len, "%s/%s.gguf", dir, name);
     ds_status s = download_file(url, pt, name, progress, sha);
     if (s != DS_OK) {
         char why[1024];
         snprintf(why, sizeof why, "%s", ds_last_error());
         return ds_fail(s, "%s; without network, download it elsewhere and run "
-                          "'depthsolve convert %s.pt -o %s'", why, name, gguf_path);
+                          "'depthsolve convert --arch %s %s -o %s'", why, name, ds_model_file(arch), gguf_path);
     }
     ds_convert_params cp = ds_convert_default_params();
     cp.arch = arch; /* a file that is not this architecture is refused, tensor by tensor */

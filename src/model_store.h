@@ -17,9 +17,16 @@
 /* The store directory (not created). */
 void ds_model_store_dir(char *buf, size_t len);
 
-/* The official download URL of an architecture's checkpoint, or NULL.
- * $DEPTHSOLVE_MODEL_BASE_URL replaces the GitHub release prefix (mirrors, tests). */
+/* The official download URL of an architecture's checkpoint (the MiDaS
+ * GitHub releases, Depth Anything's Hugging Face pages), or NULL.
+ * $DEPTHSOLVE_MODEL_BASE_URL replaces the folder of every URL (mirrors,
+ * tests): the file is then $DEPTHSOLVE_MODEL_BASE_URL/<checkpoint file>. */
 const char *ds_model_url(ds_arch arch, char *buf, size_t len);
+/* The checkpoint's file name ("dpt_large_384.pt", "depth_anything_v2_vits.pth"). */
+const char *ds_model_file(ds_arch arch);
+/* The licence of the official weights ("MIT", "Apache-2.0",
+ * "CC-BY-NC-4.0 (non-commercial use only)"). */
+const char *ds_model_licence(ds_arch arch);
 
 /* Opens --model as an engine (params->model_path is set here). */
 ds_status ds_open_model(const char *spec, ds_engine_params *params, ds_engine **out);

@@ -41,6 +41,7 @@
 #include "tests/op_check.h"     /* op_random, op_nmse */
 #include "graph/planner.h"      /* ds_plan_inplace_input */
 #include "photo/preprocess.h"   /* ds_preprocess_rgb8, ds_resize_bicubic_torch */
+#include "base/bicubic.h"       /* ds_bicubic_factor_scale */
 
 namespace DS_CUDA_NS {
 
@@ -164,9 +165,10 @@ static ds_node make_node(ds_op op, const int64_t shape[4]) {
 /* Shapes (N, H, W, C): size-1 dimensions, primes, tall and wide. */
 static const int64_t SHAPES[][4] = {{1, 1, 1, 1}, {1, 7, 13, 3}, {2, 5, 3, 17}, {1, 3, 11, 1}, {1, 1, 29, 8}};
 static const int BLOCKS[] = {0, 1, 32, 97};
-static const ds_act ACTS[] = {DS_ACT_NONE, DS_ACT_RELU, DS_ACT_RELU6, DS_ACT_GELU, DS_ACT_HARDSWISH};
+static const ds_act ACTS[] = {DS_ACT_NONE, DS_ACT_RELU, DS_ACT_RELU6, DS_ACT_GELU, DS_ACT_HARDSWISH, DS_ACT_SIGMOID};
 
-static double act_threshold(ds_act a) { return a == DS_ACT_GELU ? 1e-12 : 0.0; }
+/* erff and expf of the GPU differ from the host's in the last bits */
+static double act_threshold(ds_act a) { return a == DS_ACT_GELU || a == DS_ACT_SIGMOID ? 1e-12 : 0.0; }
 
 #define CHECK_CASE(res, thr, ...)                                                              \
     do {                                                                                       \
@@ -208,6 +210,15 @@ TEST(act) {
                            block);
             }
     print_worst("act");
+    /* SCALE (act.cu too): one float product, bit for bit */
+    for (const auto &s : SHAPES)
+        for (int block : BLOCKS) {
+            ds_node n = make_node(DS_OP_SCALE, s);
+            n.a.scale = 20.0f;
+            case_result r;
+            CHECK_OK(run_graph_op(op_scale, &n, s, NULL, 0, 0, 8.0f, block, 13, &r));
+            CHECK_CASE(r, 0.0, "scale %s block %d", shape_str(s).c_str(), block);
+        }
 }
 
 /* NaN passes through the activations and wins a max-pool, as in PyTorch. */
@@ -260,6 +271,30 @@ TEST(resize_bilinear) {
                 CHECK_CASE(r, 1e-12, "resize %s -> %s align_corners %d block %d", shape_str(xs).c_str(),
                            shape_str(ys).c_str(), align, block);
             }
+    /* one map, as the photo path resizes Depth Anything's depth map back (ds_resize_bilinear_aligned) */
+    static const int maps[][4] = {{98, 70, 211, 157}, {700, 518, 211, 157}, {1, 1, 3, 2}, {5, 7, 1, 1}, {14, 28, 13, 29}};
+    for (const auto &c : maps)
+        for (int block : {0, 1, 64}) {
+            const int iw = c[0], ih = c[1], ow = c[2], oh = c[3];
+            std::vector<float> in((size_t)iw * ih), ref((size_t)ow * oh), got((size_t)ow * oh);
+            op_random(in.data(), in.size(), 32, 10.0f);
+            ds_resize_bilinear_aligned(in.data(), iw, ih, ref.data(), ow, oh, 1);
+            dev_buf<float> din, dout;
+            CHECK_OK(dev_alloc(&din, in.size()));
+            CHECK_OK(dev_alloc(&dout, ref.size()));
+            CHECK_OK(dev_upload(&din, in.data()));
+            kern_ctx k = {g_stream, block};
+            CHECK_OK(op_resize_bilinear_map(&k, din.p, iw, ih, dout.p, ow, oh, 1));
+            CHECK_OK(cuda_stream_sync(g_stream));
+            CHECK_OK(dev_download(dout, got.data()));
+            case_result res;
+            res.nmse = op_nmse(got.data(), ref.data(), ref.size());
+            res.guards_ok = dev_guards_ok(dout) && dev_guards_ok(din);
+            /* GPU: FMA contraction of the blend */
+            CHECK_CASE(res, 1e-12, "bilinear map %dx%d -> %dx%d block %d", iw, ih, ow, oh, block);
+            dev_release(&din);
+            dev_release(&dout);
+        }
     print_worst("resize_bilinear");
 }
 
@@ -880,7 +915,7 @@ TEST(pos_embed) {
             const int64_t ys[4] = {1, 1, 1 + (int64_t)c[1] * c[2], c[3]};
             ds_node n = make_node(DS_OP_POS_EMBED, ys);
             n.in[0] = -1;
-            n.a.pos = ds_pos_attr{c[0], c[1], c[2]};
+            n.a.pos = ds_pos_attr{c[0], c[1], c[2], 0.0f, 0.0f};
             case_result r;
             CHECK_OK(run_graph_op(op_pos_embed, &n, none, NULL, (size_t)(1 + c[0] * c[0]) * c[3], 0, 1.0f, block,
                                   44, &r));
@@ -890,7 +925,35 @@ TEST(pos_embed) {
     print_worst("pos_embed");
 }
 
-/* prepend_token and readout_cat: copies, bit for bit. */
+/* DINOv2's bicubic position embedding: the trained grid (37 for Depth
+ * Anything V2) to 1x1, 5x7, itself (scale 1: the identity), 40x37 and
+ * others, with the coordinate scales the builder sets for (g + 0.1) / G. */
+TEST(pos_embed_bicubic) {
+    g_worst = 0;
+    static const int cases[][4] = {
+        /* grid, gh, gw, C */
+        {37, 1, 1, 3}, {37, 5, 7, 5}, {37, 37, 37, 2}, {37, 40, 37, 3}, {37, 37, 49, 1}, {3, 5, 2, 4}, {4, 2, 9, 7},
+    };
+    static const int64_t none[4] = {0, 0, 0, 0}; /* the op has no input */
+    for (const auto &c : cases)
+        for (int block : BLOCKS) {
+            const int64_t ys[4] = {1, 1, 1 + (int64_t)c[1] * c[2], c[3]};
+            ds_node n = make_node(DS_OP_POS_EMBED_BICUBIC, ys);
+            n.in[0] = -1;
+            const bool same = c[1] == c[0] && c[2] == c[0];
+            n.a.pos = ds_pos_attr{c[0], c[1], c[2], same ? 1.0f : ds_bicubic_factor_scale((c[1] + 0.1) / c[0]),
+                                  same ? 1.0f : ds_bicubic_factor_scale((c[2] + 0.1) / c[0])};
+            case_result r;
+            CHECK_OK(run_graph_op(op_pos_embed_bicubic, &n, none, NULL, (size_t)(1 + c[0] * c[0]) * c[3], 0, 1.0f,
+                                  block, 47, &r));
+            /* float sums against the reference's double ones (GPU: FMA contraction); the identity exactly */
+            CHECK_CASE(r, same ? 0.0 : 1e-12, "pos_embed_bicubic grid %d -> %dx%d C %d block %d", c[0], c[1], c[2],
+                       c[3], block);
+        }
+    print_worst("pos_embed_bicubic");
+}
+
+/* prepend_token, readout_cat and drop_token: copies, bit for bit. */
 TEST(tokens) {
     static const int64_t seqs[][3] = {{1, 1, 1}, {1, 12, 7}, {2, 15, 3}, {1, 35, 33}}; /* N, T, C */
     static const int grids[][2] = {{1, 1}, {3, 4}, {5, 3}, {5, 7}};                     /* gh x gw = T */
@@ -906,6 +969,10 @@ TEST(tokens) {
             ds_node nr = make_node(DS_OP_READOUT_CAT, rs);
             CHECK_OK(run_graph_op(op_readout_cat, &nr, ps, NULL, 0, 0, 1.0f, block, 46, &r));
             CHECK_CASE(r, 0.0, "readout_cat %s -> %s block %d", shape_str(ps).c_str(), shape_str(rs).c_str(), block);
+            const int64_t ds[4] = {N, grids[i][0], grids[i][1], C};
+            ds_node nd = make_node(DS_OP_DROP_TOKEN, ds);
+            CHECK_OK(run_graph_op(op_drop_token, &nd, ps, NULL, 0, 0, 1.0f, block, 48, &r));
+            CHECK_CASE(r, 0.0, "drop_token %s -> %s block %d", shape_str(ps).c_str(), shape_str(ds).c_str(), block);
         }
     const int64_t xs[4] = {1, 1, 13, 4}, rs[4] = {1, 3, 5, 8};
     ds_node n = make_node(DS_OP_READOUT_CAT, rs);
@@ -924,8 +991,8 @@ static const struct {
     {"bias_act", bias_act}, {"preprocess", preprocess}, {"resize_bicubic", resize_bicubic},
     {"minmax", minmax},   {"quantize", quantize},   {"conv_depthwise", conv_depthwise},
     {"conv_transpose", conv_transpose}, {"attention", attention}, {"pos_embed", pos_embed},
-    {"tokens", tokens},   {"levit_attention", levit_attention},
-    {"tokens", tokens}, {"window_attention", window_attention}, {"patch_merge", patch_merge},
+    {"tokens", tokens},   {"levit_attention", levit_attention}, {"window_attention", window_attention},
+    {"patch_merge", patch_merge}, {"pos_embed_bicubic", pos_embed_bicubic},
 };
 
 /* The names after "__global__ void" in a source file. */

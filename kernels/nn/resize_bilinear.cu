@@ -1,5 +1,6 @@
 /* resize_bilinear.cu: PyTorch's bilinear interpolate, align_corners true or
- * false (DS_OP_RESIZE, ds_ref_resize). */
+ * false (DS_OP_RESIZE, ds_ref_resize), and the same on one map (a depth map
+ * back to the photo's size, ds_resize_bilinear_aligned). */
 #include "base/bilinear.h" /* ds_bilinear_coord */
 #include "kernels/common.cuh"   /* DS_LAUNCH, kern_ctx, need_shape */
 
@@ -38,6 +39,16 @@ ds_status op_resize(const kern_ctx *k, const gpu_op *op) {
     const int block = block_size(k, 256);
     return DS_LAUNCH(resize_bilinear_kernel, grid_1d(n, block), block, 0, k->stream, op->x->data,
                      op->y->data, s[0], s[1], s[2], s[3], d[1], d[2], op->node->a.resize.align_corners);
+}
+
+ds_status op_resize_bilinear_map(const kern_ctx *k, const float *in, int in_w, int in_h, float *out, int out_w,
+                                 int out_h, int align_corners) {
+    if (!in || !out || in_w < 1 || in_h < 1 || out_w < 1 || out_h < 1)
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "resize_bilinear_map: %dx%d -> %dx%d", in_w, in_h, out_w, out_h);
+    const int64_t n = (int64_t)out_w * out_h;
+    const int block = block_size(k, 256);
+    return DS_LAUNCH(resize_bilinear_kernel, grid_1d(n, block), block, 0, k->stream, in, out, (int64_t)1,
+                     (int64_t)in_h, (int64_t)in_w, (int64_t)1, (int64_t)out_h, (int64_t)out_w, align_corners != 0);
 }
 
 } // namespace DS_CUDA_NS

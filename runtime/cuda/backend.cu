@@ -31,7 +31,7 @@
 #include "base/error.h"         /* ds_fail, DS_TRY */
 #include "gpu/gpu_libs.h"      /* gpu_libs_create */
 #include "gpu/gpu_rt.h"        /* cuda_* */
-#include "kernels/kernels.h"       /* op_preprocess_rgb8, op_resize_bicubic */
+#include "kernels/kernels.h"       /* op_preprocess_rgb8, op_resize_bicubic, op_resize_bilinear_map */
 #include "kernels/mesh/mesh_host.cuh"   /* mesh_buffers, mesh_build_device */
 #include "mesh/mesh.h"            /* ds_mesh_grid, ds_mesh_vertex_count */
 
@@ -87,6 +87,7 @@ struct cuda_state {
     void (*release_weights)(void *, const void *, size_t) = NULL;
     void *release_ctx = NULL;
     float mean[3] = {0, 0, 0}, std[3] = {1, 1, 1};
+    ds_depth_resize depth_resize = DS_DEPTH_RESIZE_BICUBIC; /* the photo path's way back */
     cudaStream_t stream = NULL;
     gpu_libs *libs = NULL;
     bool fp16 = false;
@@ -202,6 +203,7 @@ static ds_status cu_create(const ds_backend_config *cfg, void **state, char *des
     c->release_weights = cfg->release_weights;
     c->release_ctx = cfg->release_ctx;
     memcpy(c->mean, cfg->mean, sizeof c->mean);
+    c->depth_resize = cfg->depth_resize;
     memcpy(c->std, cfg->std, sizeof c->std);
     c->fp16 = cfg->precision == DS_PRECISION_FP16;
     ds_status s = cuda_stream_create(&c->stream);
@@ -599,6 +601,9 @@ static ds_status photo_to_depth(cuda_state *c, cuda_shape *sh, cudaGraphExec_t f
     DS_TRY(op_preprocess_rgb8(&k, rgb_dev, width, height, stride, sh->shape.w, sh->shape.h, &norm, 1,
                               device_value(c, sh, g->input)));
     CUDA_CHECK(cuda_graph_launch(forward, c->stream));
+    if (c->depth_resize == DS_DEPTH_RESIZE_BILINEAR_ALIGNED)
+        return op_resize_bilinear_map(&k, device_value(c, sh, g->output), sh->shape.w, sh->shape.h, depth_dev,
+                                      width, height, 1);
     return op_resize_bicubic(&k, device_value(c, sh, g->output), sh->shape.w, sh->shape.h, depth_dev, width,
                              height);
 }

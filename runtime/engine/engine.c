@@ -99,6 +99,7 @@ static ds_status open_backend(ds_engine *e, const ds_backend_ops *b, char *descr
     };
     memcpy(cfg.mean, e->arch->mean, sizeof cfg.mean);
     memcpy(cfg.std, e->arch->std, sizeof cfg.std);
+    cfg.depth_resize = e->arch->depth_resize;
     DS_TRY(b->create(&cfg, &e->backend_state, describe, len));
     e->backend = b;
     return DS_OK;

@@ -1,4 +1,5 @@
-/* pipeline.c: photo pixels to a depth map at the photo's size (run.py's path). */
+/* pipeline.c: photo pixels to a depth map at the photo's size (run.py's path,
+ * or Depth Anything's infer_image: the model's rules, ds_model_info). */
 #include <string.h>
 
 #include "engine/engine_internal.h"
@@ -18,9 +19,11 @@ ds_status ds_engine_input_size(const ds_engine *e, int width, int height,
     ds_solve_params p = params ? *params : ds_solve_default_params();
     if (width <= 0 || height <= 0)
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "image of %dx%d pixels", width, height);
-    if (p.height != 0 && (p.height < 32 || p.height > 8192))
-        return ds_fail(DS_ERR_INVALID_ARGUMENT, "network height %d: must be 32 to 8192",
-                       p.height);
+    /* MiDaS's run.py always aims at multiples of 32, also for DPT; Depth Anything at its 14 */
+    const int multiple = info.resize_lower_bound ? info.input_multiple : 32;
+    if (p.height != 0 && (p.height < multiple || p.height > 8192))
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "network %s %d: must be %d to 8192",
+                       info.resize_lower_bound ? "input size" : "height", p.height, multiple);
     if (info.fixed_size) { /* run.py: keep_aspect_ratio=False, the network's one size */
         if (p.height != 0 && p.height != info.net_size)
             return ds_fail(DS_ERR_INVALID_ARGUMENT, "%s takes %dx%d inputs only, not a network height of %d",
@@ -29,8 +32,10 @@ ds_status ds_engine_input_size(const ds_engine *e, int width, int height,
         return DS_OK;
     }
     int target = p.height ? p.height : info.net_size;
-    /* run.py always aims at multiples of 32, also for DPT */
-    ds_net_input_size(width, height, target, 32, info.resize_upper_bound, !p.square, net_w, net_h);
+    if (info.resize_lower_bound)
+        ds_net_input_size_lower_bound(width, height, target, multiple, !p.square, net_w, net_h);
+    else
+        ds_net_input_size(width, height, target, 32, info.resize_upper_bound, !p.square, net_w, net_h);
     return DS_OK;
 }
 
@@ -52,6 +57,14 @@ void ds_resize_depth(const float *net_depth, int nw, int nh, float *depth, int w
     ds_resize_bicubic_torch(net_depth, nw, nh, depth, width, height, n_threads > 0 ? n_threads : 1);
 }
 
+void ds_resize_depth_with(ds_depth_resize how, const float *net_depth, int nw, int nh, float *depth, int width,
+                          int height, int n_threads) {
+    if (how == DS_DEPTH_RESIZE_BILINEAR_ALIGNED)
+        ds_resize_bilinear_aligned(net_depth, nw, nh, depth, width, height, n_threads > 0 ? n_threads : 1);
+    else
+        ds_resize_depth(net_depth, nw, nh, depth, width, height, n_threads);
+}
+
 ds_status ds_engine_solve_rgb8(ds_engine *e, const uint8_t *rgb, int width, int height,
                                size_t stride, const ds_solve_params *params, float *depth) {
     if (!e || !rgb || !depth)
@@ -71,6 +84,8 @@ ds_status ds_engine_solve_rgb8(ds_engine *e, const uint8_t *rgb, int width, int 
     DS_TRY(ds_engine_pipeline_buffers(e, (size_t)3 * nw * nh, (size_t)nw * nh, &x, &y));
     DS_TRY(ds_engine_prepare_rgb8(e, rgb, width, height, stride, nw, nh, x));
     DS_TRY(ds_engine_run(e, x, nh, nw, y));
-    ds_resize_depth(y, nw, nh, depth, width, height, ds_engine_threads(e));
+    ds_model_info info;
+    DS_TRY(ds_engine_model_info(e, &info));
+    ds_resize_depth_with(info.depth_resize, y, nw, nh, depth, width, height, ds_engine_threads(e));
     return DS_OK;
 }

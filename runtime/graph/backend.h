@@ -40,6 +40,7 @@ typedef struct ds_backend_config {
     bool autotune;          /* CUDA: time the libraries' algorithms once per shape */
     ds_precision precision; /* CUDA: arithmetic of convolutions and GEMMs */
     float mean[3], std[3];  /* the photo path's normalization: (x / 255 - mean) / std */
+    ds_depth_resize depth_resize; /* the photo path's resize of the depth map back to the photo */
     /* Weights live in the mapped model file. A backend that has copied or
      * packed one and will not read it again hands it back, so that its
      * pages may leave memory. */

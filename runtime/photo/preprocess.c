@@ -1,11 +1,12 @@
-/* preprocess.c: run.py's resize rule, OpenCV cubic resize, PyTorch bicubic. */
+/* preprocess.c: the resize rules, OpenCV cubic resize, PyTorch bicubic and bilinear. */
 #include "photo/preprocess.h"
 
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#include "photo/cubic.h" /* ds_cv_taps, ds_torch_taps */
+#include "base/bilinear.h" /* ds_bilinear_coord */
+#include "photo/cubic.h"   /* ds_cv_taps, ds_torch_taps */
 
 static atomic_uint_fast64_t host_resizes;
 
@@ -37,6 +38,27 @@ void ds_net_input_size(int width, int height, int target, int multiple, int uppe
     int max_val = upper_bound ? target : 0;
     *net_h = constrain(scale_h * height, multiple, max_val);
     *net_w = constrain(scale_w * width, multiple, max_val);
+}
+
+/* Resize.constrain_to_multiple_of with min_val: NumPy round, ceil if below min_val. */
+static int constrain_up(double x, int multiple, int min_val) {
+    int y = (int)(nearbyint(x / multiple) * multiple);
+    if (y < min_val)
+        y = (int)(ceil(x / multiple) * multiple);
+    return y < multiple ? multiple : y;
+}
+
+void ds_net_input_size_lower_bound(int width, int height, int target, int multiple, int keep_aspect,
+                                   int *net_w, int *net_h) {
+    double scale_h = (double)target / height, scale_w = (double)target / width;
+    if (keep_aspect) { /* the larger scale: the short side reaches the target (a tie takes scale_h) */
+        if (scale_w > scale_h)
+            scale_h = scale_w;
+        else
+            scale_w = scale_h;
+    }
+    *net_h = constrain_up(scale_h * height, multiple, target);
+    *net_w = constrain_up(scale_w * width, multiple, target);
 }
 
 void ds_preprocess_rgb8(const uint8_t *rgb, int width, int height, size_t stride, int net_w,
@@ -89,6 +111,25 @@ void ds_resize_bicubic_torch(const float *in, int in_w, int in_h, float *out, in
             }
             out[(size_t)y * out_w + x] =
                 rows[0] * wy[0] + rows[1] * wy[1] + rows[2] * wy[2] + rows[3] * wy[3];
+        }
+    }
+}
+
+void ds_resize_bilinear_aligned(const float *in, int in_w, int in_h, float *out, int out_w, int out_h,
+                                int n_threads) {
+    atomic_fetch_add(&host_resizes, 1);
+    #pragma omp parallel for num_threads(n_threads) schedule(static)
+    for (int y = 0; y < out_h; y++) {
+        int64_t y0, y1;
+        float fy;
+        ds_bilinear_coord(y, in_h, out_h, 1, &y0, &y1, &fy);
+        const float *top = in + y0 * in_w, *bot = in + y1 * in_w;
+        for (int x = 0; x < out_w; x++) {
+            int64_t x0, x1;
+            float fx;
+            ds_bilinear_coord(x, in_w, out_w, 1, &x0, &x1, &fx);
+            out[(size_t)y * out_w + x] = (1.0f - fy) * ((1.0f - fx) * top[x0] + fx * top[x1]) +
+                                         fy * ((1.0f - fx) * bot[x0] + fx * bot[x1]);
         }
     }
 }
