@@ -22,7 +22,9 @@ static const char ANIMATE_HELP[] =
     "\n"
     "A 3D-zoom clip of a photo: the camera moves into the picture and the\n"
     "foreground moves against the background, rendered from the depth map.\n"
-    "Frame 0 is the photo (fitted to --size).\n"
+    "Frame 0 is the photo (fitted to --size). With a metric model (Depth Anything\n"
+    "V2 metric) the scene has the depths it measured, in metres: the parallax and\n"
+    "the focus are true to scale.\n"
     "\n"
     "  --model M          as for 'depthsolve depth'\n"
     "  -o, --output OUT   .mp4 (H.264 through ffmpeg), .gif (ffmpeg), or a folder\n"
@@ -48,7 +50,7 @@ static const char ANIMATE_HELP[] =
     "                     (default 2.5; higher keeps more rubber sheets)\n"
     "  --crf N            H.264 quality, 0 (lossless) to 51 (default 18)\n"
     "  --overwrite        replace OUT if it exists\n"
-    "  --square, --height N, --max-pixels N, --device D, --threads N,\n"
+    "  --square, --height N, --input-size N, --max-pixels N, --device D, --threads N,\n"
     "  --no-autotune, --precision P, -q\n"
     "                     as for 'depthsolve depth' (--device also picks where\n"
     "                     frames are rendered)\n"
@@ -197,6 +199,28 @@ static void clip_free(clip *c) {
     free(c->cams);
 }
 
+/* A metric depth map (metres) as the scene takes depth: its inverse, with
+ * near and far the map's nearest and farthest depths, so that the scene's
+ * 1/z = 1/far + n (1/near - 1/far) gives each pixel its own depth back
+ * (n the inverse normalized over the map). Depths <= 0 (none from a model)
+ * count as the farthest. */
+static void metric_scene(float *depth, size_t n, ds_scene_params *scene) {
+    float lo = INFINITY, hi = 0.0f;
+    for (size_t i = 0; i < n; i++)
+        if (depth[i] > 0.0f && isfinite(depth[i])) {
+            lo = fminf(lo, depth[i]);
+            hi = fmaxf(hi, depth[i]);
+        }
+    if (!(hi > 0.0f))
+        return; /* nothing measured: the relative scene's defaults */
+    if (!(hi > lo))
+        hi = lo * 1.001f; /* a flat map: near < far */
+    for (size_t i = 0; i < n; i++)
+        depth[i] = depth[i] > 0.0f && isfinite(depth[i]) ? 1.0f / depth[i] : 1.0f / hi;
+    scene->near_m = lo;
+    scene->far_m = hi;
+}
+
 /* The photo fitted to the frame, its depth map, and the camera of every frame. */
 static ds_status prepare(animate_args *a, ds_video_kind kind, clip *c) {
     DS_TRY(ds_image_read(a->image, a->batch.max_pixels, &c->photo));
@@ -231,6 +255,8 @@ static ds_status prepare(animate_args *a, ds_video_kind kind, clip *c) {
     a->scene.n_threads = info.n_threads;
     ds_engine_free(e);
     DS_TRY(s);
+    if (info.quantity == DS_DEPTH_METRIC)
+        metric_scene(c->depth, (size_t)a->width * a->height, &a->scene);
     if (a->focus_auto)
         a->path.focus = ds_depth_focus(c->depth, a->width, a->height);
     c->n_frames = (int)lround((double)a->seconds * a->fps);

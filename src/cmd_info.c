@@ -109,11 +109,22 @@ static int info_checkpoint(const char *path, int list) {
         params += ds_ckpt_tensor_numel(&ck.tensors[i]);
     }
     printf("%s\n  format:       %s\n", path, ck.format);
+    /* detected on the official names (a copy renamed in place); listed as stored */
+    ds_ckpt named;
+    const char *layout = NULL;
     ds_arch arch;
-    if (ds_detect_arch(&ck, path, &arch) == DS_OK)
+    s = ds_ckpt_load(path, &named);
+    if (s == DS_OK)
+        s = ds_ckpt_to_official(&named, path, &layout);
+    if (s == DS_OK)
+        s = ds_detect_arch(&named, path, &arch);
+    if (layout)
+        printf("  layout:       %s (renamed to the official names)\n", layout);
+    if (s == DS_OK)
         printf("  architecture: %s\n", ds_arch_name(arch));
     else
         printf("  architecture: unknown (%s)\n", ds_last_error());
+    ds_ckpt_free(&named);
     printf("  tensors:      %zu\n  parameters:   %" PRId64 " (%.1fM)\n", ck.n_tensors, params,
            (double)params / 1e6);
     print_dtype_counts(counts);

@@ -37,16 +37,20 @@ static const char MESH_HELP[] =
     "  --projection P       plane (default): a 1 m high plane with the photo's aspect,\n"
     "                       pushed towards the viewer by --depth-scale x the inverse\n"
     "                       depth normalized to [0, 1]; camera: vertices along the\n"
-    "                       rays of a pinhole camera, the mesh seen from it is the photo\n"
+    "                       rays of a pinhole camera, the mesh seen from it is the photo;\n"
+    "                       with a metric model (Depth Anything V2 metric) each vertex\n"
+    "                       lies at its depth in metres: the mesh has its true size\n"
     "  --depth-scale S      plane: metres at the nearest point (default 0.25)\n"
-    "  --fov DEG            camera field of view along the long side (default 55)\n"
-    "  --near Z, --far Z    depths of the nearest and farthest points (default 1, 10)\n"
+    "  --fov DEG            camera field of view along the long side (default: from the\n"
+    "                       photo's EXIF 35 mm focal length when it has one, else 55)\n"
+    "  --near Z, --far Z    depths of the nearest and farthest points (default 1, 10;\n"
+    "                       a metric model's depths are its own)\n"
     "  --tear T             drop triangles whose depth range exceeds T times their\n"
     "                       nearest depth, so foreground and background separate\n"
     "                       (e.g. 0.05; default 0: keep all)\n"
     "  -r, --recursive, -L, --follow-links, --overwrite, --shard I/N, --square,\n"
-    "  --height N, --max-pixels N, --device D, --threads N, --no-autotune,\n"
-    "  --precision P, -q\n"
+    "  --height N, --input-size N, --max-pixels N, --device D, --threads N,\n"
+    "  --no-autotune, --precision P, -q\n"
     "                       as for 'depthsolve depth'\n"
     "\n"
     "Exit status: 0 all photos done (or skipped), 1 some failed, 2 usage error.\n";
@@ -59,7 +63,7 @@ typedef struct mesh_args {
     ds_engine_params engine;
     ds_batch_opts batch;
     const char *model_name;
-    int walk_flags, quiet, shard, n_shards;
+    int walk_flags, quiet, shard, n_shards, fov_given;
 } mesh_args;
 
 static int parse(int argc, char **argv, mesh_args *a) {
@@ -119,6 +123,7 @@ static int parse(int argc, char **argv, mesh_args *a) {
             if (!ds_cli_parse_float(optarg, 0.0f, 180.0f, &a->mesh.fov_deg) || a->mesh.fov_deg <= 0.0f ||
                 a->mesh.fov_deg >= 180.0f)
                 return ds_cli_usage_error("mesh", "--fov takes degrees between 0 and 180");
+            a->fov_given = 1;
             break;
         case 'N':
         case 'R':
@@ -178,11 +183,21 @@ static ds_status write_mesh(const mesh_args *a, const char *rel, const ds_image 
     return ds_mesh_write(path, a->format, m, photo);
 }
 
+/* The parameters for one photo: its own field of view (EXIF) unless --fov. */
+static ds_mesh_params params_for(const mesh_args *a, const ds_image *photo) {
+    ds_mesh_params p = a->mesh;
+    const float fov = ds_image_fov_deg(photo);
+    if (!a->fov_given && fov > 0.0f)
+        p.fov_deg = fov;
+    return p;
+}
+
 /* The CPU backend's way (writer thread): the mesh of the host depth map. */
 static ds_status mesh_write(void *user, const char *rel, const ds_image *photo, const float *depth, int w, int h) {
     const mesh_args *a = user;
+    const ds_mesh_params p = params_for(a, photo);
     ds_mesh m;
-    DS_TRY(ds_mesh_build(depth, w, h, &a->mesh, &m));
+    DS_TRY(ds_mesh_build(depth, w, h, &p, &m));
     ds_status s = write_mesh(a, rel, photo, &m);
     ds_mesh_free(&m);
     return s;
@@ -193,11 +208,12 @@ static ds_status mesh_write(void *user, const char *rel, const ds_image *photo, 
 static ds_status mesh_on_engine(void *user, ds_engine *e, const ds_image *photo, const ds_solve_params *solve,
                                 void **result) {
     const mesh_args *a = user;
+    const ds_mesh_params p = params_for(a, photo);
     ds_mesh *m = malloc(sizeof *m);
     if (!m)
         return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
     ds_status s = ds_engine_mesh_rgb8(e, photo->rgb, photo->width, photo->height, (size_t)photo->width * 3, solve,
-                                      &a->mesh, NULL, m);
+                                      &p, NULL, m);
     if (s != DS_OK) {
         free(m);
         return s;
@@ -260,6 +276,7 @@ int ds_cmd_mesh(int argc, char **argv) {
     ds_model_info info;
     ds_engine_model_info(e, &info);
     a.model_name = info.arch_name;
+    a.mesh.metric = info.quantity == DS_DEPTH_METRIC; /* metres: the camera projection puts them as they are */
     /* "cuda", "cuda-emu": the mesh built where the network left the depth map */
     const int on_device = strncmp(info.device, "cuda", 4) == 0;
     const ds_batch_sink sink = {.cmd = "mesh", .exists = mesh_exists, .write = mesh_write, .user = &a,

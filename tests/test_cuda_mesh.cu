@@ -74,8 +74,14 @@ static void ref_build(const ds_mesh_grid &g, const float *depth, ref_mesh *m) {
                                            fx * ref_value(depth, g.width, x1, y0)) +
                             fy * ((1.0f - fx) * ref_value(depth, g.width, x0, y1) +
                                   fx * ref_value(depth, g.width, x1, y1));
-            const float n = hi > lo ? fminf(fmaxf((d - lo) / (hi - lo), 0.0f), 1.0f) : 0.0f;
-            const float z = 1.0f / (g.inv_far + n * (g.inv_near - g.inv_far));
+            /* normalized inverse depth; metres (g.metric) by their inverse, and z = d */
+            float n = 0.0f;
+            if (hi > lo && g.metric)
+                n = d > 0.0f && lo > 0.0f ? (1.0f / d - 1.0f / hi) / (1.0f / lo - 1.0f / hi) : 0.0f;
+            else if (hi > lo)
+                n = (d - lo) / (hi - lo);
+            n = fminf(fmaxf(n, 0.0f), 1.0f);
+            const float z = g.metric ? d : 1.0f / (g.inv_far + n * (g.inv_near - g.inv_far));
             float *p = &pos[k * 3];
             if (g.camera) {
                 p[0] = (2.0f * u - 1.0f) * g.tan_x * z;
@@ -125,8 +131,9 @@ static void ref_build(const ds_mesh_grid &g, const float *depth, ref_mesh *m) {
 /* ---- inputs ------------------------------------------------------------------ */
 
 /* A smooth random field with a step (a near object on the left third), a
- * NaN and an infinity: what tearing and the range have to handle. */
-static std::vector<float> make_depth(int w, int h, uint64_t seed) {
+ * NaN and an infinity: what tearing and the range have to handle. Metres
+ * (metric): the same field inverted, the object near, every value finite. */
+static std::vector<float> make_depth(int w, int h, uint64_t seed, bool metric) {
     std::vector<float> d((size_t)w * h), noise((size_t)w * h);
     op_random(noise.data(), noise.size(), seed, 0.05f);
     for (int y = 0; y < h; y++)
@@ -134,6 +141,11 @@ static std::vector<float> make_depth(int w, int h, uint64_t seed) {
             const size_t k = (size_t)y * w + x;
             d[k] = 2.0f + sinf(0.21f * (float)x) * cosf(0.13f * (float)y) + noise[k] + (x * 3 < w ? 6.0f : 0.0f);
         }
+    if (metric) {
+        for (float &v : d)
+            v = 10.0f / v;
+        return d;
+    }
     if (d.size() > 4) {
         d[d.size() / 2] = NAN;
         d[d.size() / 3] = INFINITY;
@@ -246,7 +258,9 @@ static std::string check_tearing(const ds_mesh_grid &g, const ref_mesh &r, const
         for (int c = 0; c < 3; c++) {
             const float *v = &b.vert[(size_t)r.all[t + c] * 8];
             const double n = g.depth_scale != 0.0f ? (double)v[2] / g.depth_scale : 0.0;
-            z[c] = g.camera ? -(double)v[2] : 1.0 / (g.inv_far + n * ((double)g.inv_near - g.inv_far));
+            z[c] = g.camera ? -(double)v[2]
+                   : g.metric ? (double)r.z[r.all[t + c]] /* the plane does not show metres: the reference's */
+                              : 1.0 / (g.inv_far + n * ((double)g.inv_near - g.inv_far));
         }
         const double zmin = fmin(z[0], fmin(z[1], z[2])), zmax = fmax(z[0], fmax(z[1], z[2]));
         const double ratio = (zmax - zmin) / zmin;
@@ -273,7 +287,7 @@ static const int SIZES[][2] = {{37, 23}, {23, 37}, {1, 1}, {1000, 3}, {3, 1000},
 static const int GRIDS[] = {128, 7, 1, 0};
 static const int BLOCKS[] = {32, 64, 256};
 
-static void run_cases(ds_mesh_projection proj) {
+static void run_cases(ds_mesh_projection proj, bool metric) {
     g_worst = 0;
     int cases = 0, torn = 0, ambiguous = 0;
     for (const auto &sz : SIZES)
@@ -283,9 +297,11 @@ static void run_cases(ds_mesh_projection proj) {
                 p.projection = proj;
                 p.grid = grid;
                 p.tear = tear;
+                p.metric = metric;
                 ds_mesh_grid g;
                 CHECK_OK(ds_mesh_plan(&p, sz[0], sz[1], &g));
-                const std::vector<float> depth = make_depth(sz[0], sz[1], (uint64_t)(sz[0] * 131 + sz[1] + grid));
+                const std::vector<float> depth =
+                    make_depth(sz[0], sz[1], (uint64_t)(sz[0] * 131 + sz[1] + grid), metric);
                 ref_mesh r;
                 ref_build(g, depth.data(), &r);
                 /* the C path (ds_mesh_build on the CPU): the kernels' arithmetic, bit for bit */
@@ -323,8 +339,41 @@ static void run_cases(ds_mesh_projection proj) {
            cases, torn, ambiguous, g_worst);
 }
 
-TEST(plane_matches_reference) { run_cases(DS_MESH_PLANE); }
-TEST(camera_matches_reference) { run_cases(DS_MESH_CAMERA); }
+TEST(plane_matches_reference) { run_cases(DS_MESH_PLANE, false); }
+TEST(camera_matches_reference) { run_cases(DS_MESH_CAMERA, false); }
+TEST(metric_plane_matches_reference) { run_cases(DS_MESH_PLANE, true); }
+TEST(metric_camera_matches_reference) { run_cases(DS_MESH_CAMERA, true); }
+
+/* Metres in, metres out: a metric depth map (a wall 3 m away, a box 1.5 m
+ * away in front of part of it) meshed by the camera projection puts every
+ * per-pixel vertex at its depth, and the wall spans 2 z tan(fov / 2) along
+ * the long side: its true size. Through the public ds_mesh_build. */
+TEST(metric_mesh_has_true_size) {
+    const int w = 40, h = 30;
+    std::vector<float> depth((size_t)w * h, 3.0f);
+    for (int y = 10; y < 20; y++)
+        for (int x = 5; x < 15; x++)
+            depth[(size_t)y * w + x] = 1.5f;
+    ds_mesh_params p = ds_mesh_default_params();
+    p.projection = DS_MESH_CAMERA;
+    p.grid = 0;
+    p.fov_deg = 60.0f;
+    p.metric = 1;
+    ds_mesh m;
+    CHECK_OK(ds_mesh_build(depth.data(), w, h, &p, &m));
+    double worst = 0;
+    for (int64_t k = 0; k < m.n_vertices; k++)
+        worst = fmax(worst, fabs(-(double)m.vertices[k * 8 + 2] - depth[(size_t)k]));
+    /* the wall's pixel centres span (w - 1) / w of the view */
+    const double span = (double)m.vertices[(w - 1) * 8] - m.vertices[0], want = 2 * 3.0 * tan(M_PI / 6) * (w - 1) / w;
+    printf("    vertex depth within %.1e m of the map; the wall's row spans %.6f m (true size %.6f m)\n", worst, span,
+           want);
+    ds_mesh_free(&m);
+    /* a pixel centre's UV in float lands ~1e-6 pixel off the centre: at the box's edge that
+     * mixes in 1e-6 of the 1.5 m step */
+    CHECK_MSG(worst <= 1e-5, "a vertex is %g m off its depth", worst);
+    CHECK_MSG(fabs(span - want) <= 1e-5 * want, "the wall spans %g m, not %g m", span, want);
+}
 
 /* The step of make_depth separates: with tearing, no kept triangle spans it. */
 TEST(tearing_separates_the_step) {
@@ -383,7 +432,7 @@ static ds_status host_round_trip_build(const ds_mesh_grid *g, const float *depth
 
 /* Host memory in and out: the same mesh as the reference. */
 TEST(host_round_trip) {
-    const std::vector<float> depth = make_depth(40, 30, 7);
+    const std::vector<float> depth = make_depth(40, 30, 7, false);
     ds_mesh_params p = ds_mesh_default_params();
     p.grid = 16;
     p.tear = 0.05f;
@@ -412,7 +461,7 @@ TEST(device_buffers_grow_and_are_kept) {
     const void *largest[3] = {NULL, NULL, NULL};
     std::string failed;
     for (size_t i = 0; i < sizeof steps / sizeof *steps && failed.empty(); i++) {
-        const std::vector<float> depth = make_depth(steps[i].w, steps[i].h, 11 + i);
+        const std::vector<float> depth = make_depth(steps[i].w, steps[i].h, 11 + i, false);
         ds_mesh_params p = ds_mesh_default_params();
         p.grid = steps[i].grid;
         p.tear = steps[i].tear;
@@ -454,7 +503,7 @@ TEST(device_buffers_grow_and_are_kept) {
 /* The public C API (the CPU path): the mesh, what it says about the view,
  * and one-line errors for bad parameters. */
 TEST(public_api) {
-    const std::vector<float> depth = make_depth(40, 30, 7);
+    const std::vector<float> depth = make_depth(40, 30, 7, false);
     ds_mesh_params p = ds_mesh_default_params();
     ds_mesh m;
     CHECK_FAILS(ds_mesh_build(depth.data(), 40, 30, NULL, &m), DS_ERR_INVALID_ARGUMENT, "no parameters");
@@ -514,6 +563,9 @@ int main(int argc, char **argv) {
     return cuda_test_main(argv[0], &g_stream, [] {
         RUN(plane_matches_reference);
         RUN(camera_matches_reference);
+        RUN(metric_plane_matches_reference);
+        RUN(metric_camera_matches_reference);
+        RUN(metric_mesh_has_true_size);
         RUN(tearing_separates_the_step);
         RUN(host_round_trip);
         RUN(device_buffers_grow_and_are_kept);

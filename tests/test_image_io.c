@@ -382,7 +382,7 @@ TEST(not_images_fail_with_one_line) {
     for (size_t i = 0; i < COUNT(cases); i++) {
         char path[256];
         snprintf(path, sizeof path, IMAGES "%s", cases[i].file);
-        ds_image img = {(uint8_t *)1, 1, 1};
+        ds_image img = {(uint8_t *)1, 1, 1, 0};
         CHECK_FAILS(ds_image_read(path, 0, &img), cases[i].status, cases[i].needle);
         CHECK(img.rgb == NULL && img.width == 0 && !strchr(ds_last_error(), '\n'));
         CHECK(!strncmp(ds_last_error(), IMAGES, strlen(IMAGES)));

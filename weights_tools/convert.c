@@ -373,6 +373,8 @@ ds_status ds_convert_ckpt(ds_ckpt *ck, const char *label, const char *source,
     ds_convert_params defaults = ds_convert_default_params();
     if (!p)
         p = &defaults;
+    const char *layout;
+    DS_TRY(ds_ckpt_to_official(ck, label, &layout));
     ds_arch arch = p->arch;
     if (arch == DS_ARCH_UNKNOWN)
         DS_TRY(ds_detect_arch(ck, label, &arch));
@@ -390,6 +392,8 @@ ds_status ds_convert_ckpt(ds_ckpt *ck, const char *label, const char *source,
         s = ds_gguf_writer_create(&out->writer);
     if (s == DS_OK)
         s = write_metadata(out->writer, info, ck, source, p->dtype);
+    if (s == DS_OK && layout)
+        s = ds_gguf_set_str(out->writer, "depthsolve.source_layout", layout);
     if (s == DS_OK)
         s = convert_all(&c, &out->state->plan);
     free(c.consumed);

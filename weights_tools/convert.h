@@ -18,8 +18,20 @@ typedef struct ds_converted {
 } ds_converted;
 
 /* The architecture whose declared tensors `ck` holds, all of them with the
- * right shapes. Failure names the closest architecture and what is missing. */
+ * right shapes. Where several hold the same tensors (Depth Anything V2's
+ * relative and metric heads), a word of `label` (the file's path) picks
+ * one (arch.h, file_hint: "hypersim" or "indoor", "vkitti" or "outdoor"),
+ * else the relative one. Failure names the closest architecture and what
+ * is missing. */
 ds_status ds_detect_arch(const ds_ckpt *ck, const char *label, ds_arch *out);
+/* How many architectures hold the same tensors as `arch` (itself included). */
+int ds_arch_twins(ds_arch arch);
+
+/* A checkpoint in another layout than the official state_dict, renamed in
+ * place into the official names (layout_transformers.c: Depth Anything V2
+ * as Transformers stores it, q, k and v joined into qkv). *layout names the
+ * layout found ("transformers"), or is NULL for the official one. */
+ds_status ds_ckpt_to_official(ds_ckpt *ck, const char *label, const char **layout);
 
 /* Checks `ck` against the architecture (p->arch, or detected) and fills
  * out->writer: its tensors are folded from `ck` when the writer writes them,

@@ -25,6 +25,11 @@ static ds_status convert_and_write(ds_ckpt *ck, const char *label, const char *s
                                    const char *out_path, const ds_convert_params *p) {
     ds_converted c;
     ds_status s = ds_convert_ckpt(ck, label, source, p, &c);
+    if (s == DS_OK && p->arch == DS_ARCH_UNKNOWN && ds_arch_twins(c.arch) > 1)
+        ds_log(p->log, p->log_user, DS_LOG_INFO,
+               "%s: Depth Anything V2's relative and metric models hold the same tensors: taken as %s (a word of "
+               "the path picks a metric one: hypersim or indoor, vkitti or outdoor); --arch names another",
+               label, ds_arch_name(c.arch));
     if (s == DS_OK) {
         ds_log(p->log, p->log_user, DS_LOG_INFO,
                "%s: %s, %zu tensors -> %zu tensors, %.1fM parameters", label,

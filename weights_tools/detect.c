@@ -47,6 +47,45 @@ static ds_status score_arch(const ds_ckpt_view *v, ds_arch arch, match *m) {
     return DS_OK;
 }
 
+int ds_arch_twins(ds_arch arch) {
+    const ds_arch_info *a = ds_arch_get(arch);
+    int n = 0;
+    for (int i = 0; a && i < DS_ARCH_COUNT; i++)
+        n += !strcmp(ds_arch_get((ds_arch)i)->backbone, a->backbone) && ds_arch_get((ds_arch)i)->vit_dim == a->vit_dim;
+    return n;
+}
+
+/* Whether the lowercase `path` holds one of the '|'-separated words of `hint`. */
+static int path_says(const char *path, const char *hint) {
+    for (const char *w = hint; *w;) {
+        size_t n = strcspn(w, "|");
+        for (const char *p = path; *p; p++)
+            if (!strncmp(p, w, n))
+                return 1;
+        w += n + (w[n] == '|');
+    }
+    return 0;
+}
+
+/* Of the architectures that hold exactly these tensors, the one the
+ * checkpoint's path names, else the one no word names. */
+static ds_arch pick_twin(const ds_arch *full, int n, const char *label) {
+    char path[1024];
+    size_t i = 0;
+    for (; label && label[i] && i + 1 < sizeof path; i++)
+        path[i] = (char)(label[i] >= 'A' && label[i] <= 'Z' ? label[i] - 'A' + 'a' : label[i]);
+    path[i] = '\0';
+    for (int k = 0; k < n; k++) {
+        const char *hint = ds_arch_get(full[k])->file_hint;
+        if (hint && path_says(path, hint))
+            return full[k];
+    }
+    for (int k = 0; k < n; k++)
+        if (!ds_arch_get(full[k])->file_hint)
+            return full[k];
+    return full[0];
+}
+
 ds_status ds_detect_arch(const ds_ckpt *ck, const char *label, ds_arch *out) {
     *out = DS_ARCH_UNKNOWN;
     if (ck->n_tensors == 0)
@@ -55,18 +94,24 @@ ds_status ds_detect_arch(const ds_ckpt *ck, const char *label, ds_arch *out) {
     ds_ckpt_view_init(&v, ck);
     match best = {0};
     ds_arch best_arch = DS_ARCH_UNKNOWN;
+    ds_arch full[DS_ARCH_COUNT];
+    int n_full = 0;
     for (int a = 0; a < DS_ARCH_COUNT; a++) {
         match m;
         DS_TRY(score_arch(&v, (ds_arch)a, &m));
         if (m.required > 0 && m.matched == m.required) {
-            *out = (ds_arch)a;
-            return DS_OK;
+            full[n_full++] = (ds_arch)a;
+            continue;
         }
         if (best_arch == DS_ARCH_UNKNOWN ||
             (double)m.matched / m.required > (double)best.matched / best.required) {
             best = m;
             best_arch = (ds_arch)a;
         }
+    }
+    if (n_full) {
+        *out = pick_twin(full, n_full, label);
+        return DS_OK;
     }
     if (best.matched * 2 > best.required)
         return ds_fail(DS_ERR_MODEL,

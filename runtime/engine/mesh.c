@@ -9,16 +9,21 @@
 #include "base/error.h"           /* ds_fail */
 #include "mesh/mesh.h"            /* ds_mesh_plan, ds_mesh_describe, ds_mesh_alloc */
 
-/* The checks of both variants, the grid and the network size. */
+/* The checks of both variants, the grid and the network size; *mp the
+ * parameters with the model's quantity (metres for a metric model). */
 static ds_status check(ds_engine *e, const uint8_t *rgb, int width, int height, size_t stride,
                        const ds_solve_params *solve, const ds_mesh_params *params, const void *out,
-                       ds_mesh_grid *g, int *net_w, int *net_h) {
-    if (!e || !rgb || !out)
-        return ds_fail(DS_ERR_INVALID_ARGUMENT, "mesh: NULL engine, photo or output");
+                       ds_mesh_params *mp, ds_mesh_grid *g, int *net_w, int *net_h) {
+    if (!e || !rgb || !out || !params)
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "mesh: NULL engine, photo, parameters or output");
     DS_TRY(ds_engine_input_size(e, width, height, solve, net_w, net_h));
     if (stride < (size_t)width * 3)
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "mesh: stride %zu < 3 x width %d", stride, width);
-    return ds_mesh_plan(params, width, height, g);
+    ds_model_info info;
+    DS_TRY(ds_engine_model_info(e, &info));
+    *mp = *params;
+    mp->metric = info.quantity == DS_DEPTH_METRIC;
+    return ds_mesh_plan(mp, width, height, g);
 }
 
 /* The photo's depth map and mesh on the backend's device (backend.h, photo->mesh_rgb8). */
@@ -56,11 +61,12 @@ ds_status ds_engine_mesh_rgb8(ds_engine *e, const uint8_t *rgb, int width, int h
                               ds_mesh *out) {
     if (out)
         memset(out, 0, sizeof *out);
+    ds_mesh_params mp;
     ds_mesh_grid g;
     int nw, nh;
-    DS_TRY(check(e, rgb, width, height, stride, solve, params, out, &g, &nw, &nh));
+    DS_TRY(check(e, rgb, width, height, stride, solve, params, out, &mp, &g, &nw, &nh));
     if (!meshes_on_device(e))
-        return mesh_on_host(e, rgb, width, height, stride, solve, params, depth_out, out);
+        return mesh_on_host(e, rgb, width, height, stride, solve, &mp, depth_out, out);
     ds_backend_mesh dev;
     DS_TRY(mesh_on_device(e, rgb, width, height, stride, nw, nh, &g, depth_out, &dev));
     DS_TRY(ds_mesh_alloc(out, dev.n_vertices, dev.n_triangles));
@@ -79,9 +85,10 @@ ds_status ds_engine_mesh_rgb8_device(ds_engine *e, const uint8_t *rgb, int width
                                      float *depth_out, ds_mesh_device *out) {
     if (out)
         memset(out, 0, sizeof *out);
+    ds_mesh_params mp;
     ds_mesh_grid g;
     int nw, nh;
-    DS_TRY(check(e, rgb, width, height, stride, solve, params, out, &g, &nw, &nh));
+    DS_TRY(check(e, rgb, width, height, stride, solve, params, out, &mp, &g, &nw, &nh));
     if (!meshes_on_device(e)) {
         ds_model_info info;
         DS_TRY(ds_engine_model_info(e, &info));

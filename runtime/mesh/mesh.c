@@ -65,6 +65,7 @@ ds_status ds_mesh_plan(const ds_mesh_params *p, int width, int height, ds_mesh_g
     g->inv_near = 1.0f / p->near_m;
     g->inv_far = 1.0f / p->far_m;
     g->tear = p->tear;
+    g->metric = p->metric != 0;
     return DS_OK;
 }
 

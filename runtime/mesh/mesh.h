@@ -25,6 +25,7 @@ typedef struct ds_mesh_grid {
     float tan_x, tan_y;     /* camera: half extents of the view at distance 1 */
     float inv_near, inv_far;
     float tear;             /* <= 0: no tearing */
+    int metric;             /* the depth map holds metres: z = d (ds_mesh_params.metric) */
 } ds_mesh_grid;
 
 /* Checks the parameters and the size; DS_ERR_INVALID_ARGUMENT with a

@@ -23,10 +23,9 @@ typedef struct ds_vec3 {
     float x, y, z;
 } ds_vec3;
 
-/* Normalized inverse depth at (u, v) of depth (H, W): bilinear between pixel
- * centres, edges clamped; NaN and infinities read as 0 (as ds_depth_range
- * counts them); 0 everywhere when the range (lo, hi) is flat. */
-DS_HD float ds_mesh_sample(const float *depth, const ds_mesh_grid *g, float lo, float hi, float u, float v) {
+/* The depth map (H, W) at (u, v): bilinear between pixel centres, edges
+ * clamped; NaN and infinities read as 0 (as ds_depth_range counts them). */
+DS_HD float ds_mesh_depth_at(const float *depth, const ds_mesh_grid *g, float u, float v) {
     float px = u * (float)g->width - 0.5f, py = v * (float)g->height - 0.5f;
     px = ds_minf(ds_maxf(px, 0.0f), (float)(g->width - 1));
     py = ds_minf(ds_maxf(py, 0.0f), (float)(g->height - 1));
@@ -39,10 +38,21 @@ DS_HD float ds_mesh_sample(const float *depth, const ds_mesh_grid *g, float lo, 
     p01 = isfinite(p01) ? p01 : 0.0f;
     p10 = isfinite(p10) ? p10 : 0.0f;
     p11 = isfinite(p11) ? p11 : 0.0f;
-    const float d = (1.0f - fy) * ((1.0f - fx) * p00 + fx * p01) + fy * ((1.0f - fx) * p10 + fx * p11);
+    return (1.0f - fy) * ((1.0f - fx) * p00 + fx * p01) + fy * ((1.0f - fx) * p10 + fx * p11);
+}
+
+/* The normalized inverse depth n in [0, 1] (1 the nearest) of a sampled
+ * value d over the map's range (lo, hi): (d - lo) / (hi - lo) for relative
+ * inverse depth; for metres (g->metric) (1/d - 1/hi) / (1/lo - 1/hi), 0
+ * where d <= 0; 0 everywhere when the range is flat. */
+DS_HD float ds_mesh_normalized(const ds_mesh_grid *g, float d, float lo, float hi) {
     if (!(hi > lo))
         return 0.0f;
-    const float n = (d - lo) / (hi - lo);
+    float n;
+    if (g->metric)
+        n = d > 0.0f && lo > 0.0f ? (1.0f / d - 1.0f / hi) / (1.0f / lo - 1.0f / hi) : 0.0f;
+    else
+        n = (d - lo) / (hi - lo);
     return ds_minf(ds_maxf(n, 0.0f), 1.0f);
 }
 
@@ -55,12 +65,13 @@ DS_HD float ds_mesh_metric(const ds_mesh_grid *g, float n) {
 DS_HD float ds_mesh_u(const ds_mesh_grid *g, int i) { return g->u0 + (float)i * g->du; }
 DS_HD float ds_mesh_v(const ds_mesh_grid *g, int j) { return g->v0 + (float)j * g->dv; }
 
-/* Position of vertex (i, j); its metric depth into *z. */
+/* Position of vertex (i, j); its depth in metres (or the plane's metric
+ * depth of relative inverse depth) into *z. */
 DS_HD ds_vec3 ds_mesh_position(const float *depth, const ds_mesh_grid *g, float lo, float hi, int i, int j,
                                float *z) {
     const float u = ds_mesh_u(g, i), v = ds_mesh_v(g, j);
-    const float n = ds_mesh_sample(depth, g, lo, hi, u, v);
-    *z = ds_mesh_metric(g, n);
+    const float d = ds_mesh_depth_at(depth, g, u, v), n = ds_mesh_normalized(g, d, lo, hi);
+    *z = g->metric ? d : ds_mesh_metric(g, n); /* metres are their own depth */
     ds_vec3 p;
     if (g->camera) {
         p.x = (2.0f * u - 1.0f) * g->tan_x * *z;

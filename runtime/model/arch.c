@@ -15,8 +15,8 @@
  * of 14, bilinear back). The head ends in ReLU (relative) or Sigmoid x
  * max_depth (metric), which no tensor records: the name says it. */
 #define RELATIVE .quantity = DS_DEPTH_RELATIVE_INVERSE
-#define HYPERSIM .quantity = DS_DEPTH_METRIC, .max_depth = 20.0f, .file_hint = "hypersim"
-#define VKITTI .quantity = DS_DEPTH_METRIC, .max_depth = 80.0f, .file_hint = "vkitti"
+#define HYPERSIM .quantity = DS_DEPTH_METRIC, .max_depth = 20.0f, .file_hint = "hypersim|indoor"
+#define VKITTI .quantity = DS_DEPTH_METRIC, .max_depth = 80.0f, .file_hint = "vkitti|outdoor"
 #define DAV2(ID, NAME, BACKBONE, DIM, DEPTH, HEADS, FEATURES, ...)                                   \
     {.id = ID, .name = #NAME, .backbone = BACKBONE, .net_size = 518, .resize_method = "lower_bound", \
      .mean = IMAGENET_MEAN, .std = IMAGENET_STD, .multiple = 14, .features = FEATURES,              \

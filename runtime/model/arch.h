@@ -35,8 +35,9 @@ typedef struct ds_arch_info {
     ds_depth_quantity quantity;   /* what the output holds */
     float max_depth;              /* metric: metres at the output's top (Sigmoid x max_depth) */
     /* Architectures with the same tensors (Depth Anything V2's relative and
-     * metric heads): a word of the checkpoint's file name that picks this
-     * one ("hypersim"), or NULL for the one taken when no name says. */
+     * metric heads): words of the checkpoint's path that pick this one,
+     * '|'-separated ("hypersim|indoor": the official file and the -hf page
+     * names), or NULL for the one taken when no word says. */
     const char *file_hint;
 } ds_arch_info;
 

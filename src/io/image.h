@@ -34,6 +34,7 @@
 typedef struct ds_image {
     uint8_t *rgb; /* height rows of width*3 bytes (R, G, B), top row first; owned */
     int width, height;
+    int focal_35mm; /* EXIF FocalLengthIn35mmFilm (mm) of a decoded photo; 0 if none */
 } ds_image;
 
 /* max_pixels <= 0 means DS_IMAGE_MAX_PIXELS_DEFAULT. On failure *out is empty. */
@@ -44,5 +45,11 @@ ds_status ds_image_decode(const uint8_t *data, size_t len, const char *label, in
                           ds_image *out);
 
 void ds_image_free(ds_image *img); /* NULL-safe; leaves *img empty */
+
+/* The photo's field of view along its long side (degrees) from its 35 mm
+ * equivalent focal length (the full frame's 43.27 mm diagonal over the
+ * photo's diagonal: 36 mm along the long side of a 3:2 photo); 0 when the
+ * photo has none. */
+float ds_image_fov_deg(const ds_image *img);
 
 #endif

@@ -20,6 +20,11 @@ ds_status ds_jpeg_decode(const uint8_t *data, size_t len, const char *label, int
  * reads outside data[0, len). */
 int ds_exif_orientation(const uint8_t *data, size_t len);
 
+/* FocalLengthIn35mmFilm (tag 0xA405 of the Exif IFD that IFD0's tag 0x8769
+ * points to) of a TIFF-structured EXIF block, in mm; 0 when there is none.
+ * Never reads outside data[0, len). */
+int ds_exif_focal_35mm(const uint8_t *data, size_t len);
+
 /* Turns the image as OpenCV's ExifTransform does for orientations 2-8; other
  * values leave it as it is. */
 ds_status ds_image_orient(ds_image *img, int orientation, const char *label);

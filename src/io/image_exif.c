@@ -9,6 +9,8 @@
  * counts if no earlier entry's value runs out of bounds, and the first one
  * wins. We repeat those bounds checks, and nothing else, without copying.
  */
+#include <math.h>
+
 #include "src/io/image_codecs.h"
 
 typedef struct tiff {
@@ -99,4 +101,44 @@ int ds_exif_orientation(const uint8_t *data, size_t len) {
             break;
     }
     return 1;
+}
+
+/* The value of the first entry `tag` of the IFD at `ifd` (a SHORT or LONG in
+ * the entry itself); 0 if absent or out of bounds. */
+static uint32_t ifd_value(const tiff *t, uint32_t ifd, uint32_t tag) {
+    uint32_t count, type, v;
+    if (!get16(t, ifd, &count))
+        return 0;
+    for (uint32_t i = 0; i < count && i < 4096; i++) {
+        const uint64_t at = (uint64_t)ifd + 2 + 12 * (uint64_t)i;
+        uint32_t got;
+        if (!get16(t, at, &got) || !get16(t, at + 2, &type))
+            return 0;
+        if (got != tag)
+            continue;
+        if (type == 3) /* SHORT */
+            return get16(t, at + 8, &v) ? v : 0;
+        if (type == 4) /* LONG */
+            return get32(t, at + 8, &v) ? v : 0;
+        return 0;
+    }
+    return 0;
+}
+
+int ds_exif_focal_35mm(const uint8_t *data, size_t len) {
+    tiff t = {data, len, len >= 2 && data[0] == 'I' && data[1] == 'I'};
+    uint32_t mark, ifd0;
+    if (!get16(&t, 2, &mark) || mark != 0x2A || !get32(&t, 4, &ifd0))
+        return 0;
+    const uint32_t exif_ifd = ifd_value(&t, ifd0, 0x8769);
+    const uint32_t f = exif_ifd ? ifd_value(&t, exif_ifd, 0xA405) : 0;
+    return f < 10000 ? (int)f : 0;
+}
+
+float ds_image_fov_deg(const ds_image *img) {
+    if (!img || img->focal_35mm <= 0 || img->width < 1 || img->height < 1)
+        return 0.0f;
+    const double w = img->width, h = img->height, diag = 43.266615305567875; /* sqrt(36^2 + 24^2) mm */
+    const double long_mm = diag * (w > h ? w : h) / sqrt(w * w + h * h);
+    return (float)(2.0 * atan(long_mm / (2.0 * img->focal_35mm)) * 180.0 / M_PI);
 }

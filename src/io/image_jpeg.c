@@ -37,7 +37,7 @@ typedef struct jpeg_job {
     const char *label;
     int64_t max_pixels;
     uint8_t *rgb, *cmyk_row;
-    int width, height, orientation;
+    int width, height, orientation, focal_35mm;
     int too_many_scans;
     char msg[JMSG_LENGTH_MAX];
 } jpeg_job;
@@ -85,6 +85,14 @@ static int app1_orientation(j_decompress_ptr c) {
     return 1;
 }
 
+/* The 35 mm focal length of the first APP1 segment that is EXIF. */
+static int app1_focal_35mm(j_decompress_ptr c) {
+    for (jpeg_saved_marker_ptr m = c->marker_list; m; m = m->next)
+        if (m->marker == JPEG_APP0 + 1 && m->data_length > 6 && !memcmp(m->data, "Exif\0\0", 6))
+            return ds_exif_focal_35mm(m->data + 6, m->data_length - 6);
+    return 0;
+}
+
 static void cmyk_to_rgb(const uint8_t *cmyk, uint8_t *rgb, int width) {
     for (int x = 0; x < width; x++, cmyk += 4, rgb += 3) {
         int k = cmyk[3];
@@ -118,6 +126,7 @@ static ds_status decode(jpeg_job *job, const uint8_t *data, size_t len) {
                        job->label, (unsigned)c->image_width, (unsigned)c->image_height,
                        (long long)job->max_pixels);
     job->orientation = app1_orientation(c);
+    job->focal_35mm = app1_focal_35mm(c);
     int cmyk = c->num_components == 4;
     c->out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
     jpeg_start_decompress(c);
@@ -161,7 +170,7 @@ ds_status ds_jpeg_decode(const uint8_t *data, size_t len, const char *label, int
         free(job.rgb);
         return s;
     }
-    *out = (ds_image){job.rgb, job.width, job.height};
+    *out = (ds_image){job.rgb, job.width, job.height, job.focal_35mm};
     *orientation = job.orientation;
     return DS_OK;
 }

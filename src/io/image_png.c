@@ -33,7 +33,7 @@ typedef struct png_job {
     png_infop info, end_info;
     uint8_t *rgb;
     png_bytep *rows;
-    int width, height, orientation;
+    int width, height, orientation, focal_35mm;
     int truncated;
     char msg[256]; /* libpng's error message */
 } png_job;
@@ -59,15 +59,15 @@ static void read_bytes(png_structp png, png_bytep out, size_t n) {
     job->pos += n;
 }
 
-/* The EXIF orientation of an eXIf chunk before or after the image data. */
-static int exif_orientation(png_job *job) {
-    png_uint_32 n = 0;
+/* The eXIf chunk before or after the image data, or NULL. */
+static png_bytep exif_chunk(png_job *job, png_uint_32 *n) {
     png_bytep exif = NULL;
+    *n = 0;
     if (png_get_valid(job->png, job->info, PNG_INFO_eXIf))
-        png_get_eXIf_1(job->png, job->info, &n, &exif);
+        png_get_eXIf_1(job->png, job->info, n, &exif);
     else if (png_get_valid(job->png, job->end_info, PNG_INFO_eXIf))
-        png_get_eXIf_1(job->png, job->end_info, &n, &exif);
-    return exif && n > 0 ? ds_exif_orientation(exif, n) : 1;
+        png_get_eXIf_1(job->png, job->end_info, n, &exif);
+    return *n > 0 ? exif : NULL;
 }
 
 /* Everything that may longjmp. Its state lives in *job (the caller's object),
@@ -112,7 +112,10 @@ static ds_status decode(png_job *job) {
     png_read_end(job->png, job->end_info);
     job->width = (int)w;
     job->height = (int)h;
-    job->orientation = exif_orientation(job);
+    png_uint_32 n;
+    png_bytep exif = exif_chunk(job, &n);
+    job->orientation = exif ? ds_exif_orientation(exif, n) : 1;
+    job->focal_35mm = exif ? ds_exif_focal_35mm(exif, n) : 0;
     return DS_OK;
 }
 
@@ -134,7 +137,7 @@ ds_status ds_png_decode(const uint8_t *data, size_t len, const char *label, int6
         free(job.rgb);
         return s;
     }
-    *out = (ds_image){job.rgb, job.width, job.height};
+    *out = (ds_image){job.rgb, job.width, job.height, job.focal_35mm};
     *orientation = job.orientation;
     return DS_OK;
 }

@@ -1,0 +1,249 @@
+/*
+ * test_dav2_backend.c: the Depth Anything V2 networks on the CUDA backend,
+ * under the CPU emulation (cuda-emu) in `make test`, on a GPU with
+ * DS_TEST_DEVICE=cuda (`make test-gpu`; skipped, saying so, without one):
+ *  - the synthetic-weight networks against the PyTorch dumps of net_70x98
+ *    at every stage and the output: ViT-S relative and metric, ViT-B; the
+ *    two ViT-L (relative, metric VKITTI) on a GPU or with DS_TEST_SLOW=1
+ *    (their emulated GEMMs are the plain reference loops: 40 s each on 2
+ *    busy cores), and in `make test` on a 14x28 input (3 tokens, a 1x1
+ *    deepest map) against the CPU backend instead;
+ *  - the photo path on the device (preprocess, network, the bilinear
+ *    align_corners=True resize back), relative and metric, against the CPU
+ *    backend's at --input-size 70; at the real size (518x700) against
+ *    infer_image's depth.npy on a GPU or with DS_TEST_SLOW=1 (minutes
+ *    emulated).
+ *  Under the sanitizers: ViT-S relative and metric only.
+ *
+ * Tolerance: relative L2 <= 1e-4 (the reference README's float32 bound).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "depthsolve.h"
+#include "src/io/image.h"   /* ds_image_read */
+#include "src/io/npy.h"     /* ds_npy_read */
+#include "tests/op_check.h" /* op_rel_l2 */
+#include "tests/test.h"
+
+static const double TOLERANCE = 1e-4;
+enum { H = 70, W = 98 };
+
+static ds_device g_device = DS_DEVICE_CUDA_EMU;
+
+#if defined(__SANITIZE_ADDRESS__)
+enum { SANITIZED = 1 };
+#else
+enum { SANITIZED = 0 };
+#endif
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static ds_status open_engine(const char *arch, ds_device device, ds_engine **e) {
+    char model[512];
+    snprintf(model, sizeof model, "%s/%s.gguf", test_models_dir(), arch);
+    ds_engine_params p = ds_engine_default_params();
+    p.model_path = model;
+    p.device = device;
+    p.autotune = 0;
+    return ds_engine_create(&p, e);
+}
+
+typedef struct stage_check {
+    char dir[256], twin[560];
+    int n_stages;
+    char failure[512];
+} stage_check;
+
+/* The reference tensor `name`: the case's own, else its relative twin's
+ * (a metric case keeps only what differs; same_as.json names the twin). */
+static ds_status read_ref(const stage_check *c, const char *name, ds_npy *out) {
+    char path[900];
+    snprintf(path, sizeof path, "%s/%s.npy", c->dir, name);
+    if (ds_npy_read(path, out) == DS_OK)
+        return DS_OK;
+    snprintf(path, sizeof path, "%s/%s.npy", c->twin, name);
+    return ds_npy_read(path, out);
+}
+
+static void compare(stage_check *c, const char *name, const float *data, size_t n) {
+    ds_npy ref;
+    if (read_ref(c, name, &ref) != DS_OK) {
+        snprintf(c->failure, sizeof c->failure, "%s", ds_last_error());
+        return;
+    }
+    if ((size_t)ds_npy_numel(&ref) != n) {
+        snprintf(c->failure, sizeof c->failure, "%s: %zu values, the reference has %lld", name, n,
+                 (long long)ds_npy_numel(&ref));
+    } else {
+        double e = op_rel_l2(data, ref.data, n);
+        printf("    %-20s rel L2 %.2e\n", name, e);
+        c->n_stages++;
+        if (!(e <= TOLERANCE) && !c->failure[0])
+            snprintf(c->failure, sizeof c->failure, "%s: relative L2 %.3g > %.0e", name, e, TOLERANCE);
+    }
+    ds_npy_free(&ref);
+}
+
+/* Token sequences (1, C, 1, T) as the reference stores them, (1, T, C). */
+static void on_stage(const char *name, const float *nchw, int ch, int h, int w, void *user) {
+    size_t n = (size_t)ch * h * w;
+    if (h != 1) {
+        compare(user, name, nchw, n);
+        return;
+    }
+    float *tc = malloc(n * sizeof *tc);
+    for (int t = 0; tc && t < w; t++)
+        for (int k = 0; k < ch; k++)
+            tc[(size_t)t * ch + k] = nchw[(size_t)k * w + t];
+    if (tc)
+        compare(user, name, tc, n);
+    free(tc);
+}
+
+static void check_net(const char *arch) {
+    stage_check c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.dir, sizeof c.dir, "tests/data/reference/%s/net_%dx%d", arch, H, W);
+    /* metric cases: tests/data/reference/<relative twin>/net_70x98 (same_as.json) */
+    const char *twin = strstr(arch, "vitl") ? "depth_anything_v2_vitl" : "depth_anything_v2_vits";
+    snprintf(c.twin, sizeof c.twin, "tests/data/reference/%s/net_%dx%d", twin, H, W);
+    char input[600];
+    snprintf(input, sizeof input, "%s/input.npy", c.dir);
+    ds_npy x;
+    CHECK_OK(ds_npy_read(input, &x));
+    ds_engine *e;
+    CHECK_OK(open_engine(arch, g_device, &e));
+    static float depth[H * W];
+    const double t0 = now_seconds();
+    ds_status s = ds_engine_run_stages(e, x.data, H, W, depth, on_stage, &c);
+    printf("  %s on %s: %.1f s\n", arch, g_device == DS_DEVICE_CUDA ? "cuda" : "cuda-emu", now_seconds() - t0);
+    ds_engine_free(e);
+    ds_npy_free(&x);
+    CHECK_OK(s);
+    compare(&c, "output", depth, H * W);
+    CHECK_MSG(!c.failure[0], "%s", c.failure);
+    CHECK_MSG(c.n_stages == 20, "%d tensors compared", c.n_stages);
+}
+
+TEST(vits_net_matches_pytorch) { check_net("depth_anything_v2_vits"); }
+TEST(vitb_net_matches_pytorch) { check_net("depth_anything_v2_vitb"); }
+TEST(vitl_net_matches_pytorch) { check_net("depth_anything_v2_vitl"); }
+TEST(metric_hypersim_vits_net_matches_pytorch) { check_net("depth_anything_v2_metric_hypersim_vits"); }
+TEST(metric_vkitti_vitl_net_matches_pytorch) { check_net("depth_anything_v2_metric_vkitti_vitl"); }
+
+/* The device against the CPU backend on a 14x28 input (1x2 patches). */
+static void check_small(const char *arch) {
+    enum { SH = 14, SW = 28 };
+    static float in[3 * SH * SW], dev[SH * SW], cpu[SH * SW];
+    for (int i = 0; i < 3 * SH * SW; i++)
+        in[i] = (float)sin(0.37 * i) * 2.0f;
+    ds_engine *e;
+    CHECK_OK(open_engine(arch, g_device, &e));
+    const double t0 = now_seconds();
+    ds_status s = ds_engine_run(e, in, SH, SW, dev);
+    printf("  %s at %dx%d on the device: %.1f s\n", arch, SH, SW, now_seconds() - t0);
+    ds_engine_free(e);
+    CHECK_OK(s);
+    CHECK_OK(open_engine(arch, DS_DEVICE_CPU, &e));
+    s = ds_engine_run(e, in, SH, SW, cpu);
+    ds_engine_free(e);
+    CHECK_OK(s);
+    const double err = op_rel_l2(dev, cpu, SH * SW);
+    printf("    against the CPU backend: rel L2 %.2e\n", err);
+    CHECK_MSG(err <= TOLERANCE, "relative L2 %.3g", err);
+}
+
+TEST(vitl_small_net_equals_cpu) { check_small("depth_anything_v2_vitl"); }
+TEST(metric_vkitti_vitl_small_net_equals_cpu) { check_small("depth_anything_v2_metric_vkitti_vitl"); }
+
+/* The photo path on the device against the CPU backend's (input_size 70),
+ * or against infer_image's depth.npy (input_size 0: 518x700). */
+static void check_photo(const char *arch, int input_size) {
+    char path[600];
+    snprintf(path, sizeof path, "tests/data/reference/%s/pipeline_211x157/image.png", arch);
+    ds_image img;
+    CHECK_OK(ds_image_read(path, 0, &img));
+    const size_t n = (size_t)img.width * img.height;
+    float *dev = malloc(n * sizeof *dev), *want = malloc(n * sizeof *want);
+    CHECK(dev && want);
+    ds_solve_params sp = ds_solve_default_params();
+    sp.height = input_size;
+    ds_engine *e;
+    CHECK_OK(open_engine(arch, g_device, &e));
+    const double t0 = now_seconds();
+    ds_status s = ds_engine_solve_rgb8(e, img.rgb, img.width, img.height, (size_t)img.width * 3, &sp, dev);
+    printf("    %s photo at input size %d on the device: %.1f s\n", arch, input_size ? input_size : 518,
+           now_seconds() - t0);
+    ds_engine_free(e);
+    CHECK_OK(s);
+    ds_npy ref = {0};
+    if (input_size) {
+        CHECK_OK(open_engine(arch, DS_DEVICE_CPU, &e));
+        s = ds_engine_solve_rgb8(e, img.rgb, img.width, img.height, (size_t)img.width * 3, &sp, want);
+        ds_engine_free(e);
+        CHECK_OK(s);
+    } else {
+        snprintf(path, sizeof path, "tests/data/reference/%s/pipeline_211x157/depth.npy", arch);
+        CHECK_OK(ds_npy_read(path, &ref));
+        memcpy(want, ref.data, n * sizeof *want);
+        ds_npy_free(&ref);
+    }
+    const double e_d = op_rel_l2(dev, want, n);
+    printf("    %s depth against %s: rel L2 %.2e\n", arch, input_size ? "the CPU backend" : "infer_image", e_d);
+    free(dev);
+    free(want);
+    ds_image_free(&img);
+    CHECK_MSG(e_d <= TOLERANCE, "relative L2 %.3g", e_d);
+}
+
+TEST(photo_path_on_device_equals_cpu) {
+    check_photo("depth_anything_v2_vits", 70);
+    check_photo("depth_anything_v2_metric_hypersim_vits", 70);
+}
+
+TEST(photo_path_on_device_matches_infer_image) {
+    check_photo("depth_anything_v2_vits", 0);
+    check_photo("depth_anything_v2_metric_hypersim_vits", 0);
+}
+
+int main(void) {
+    const char *want = getenv("DS_TEST_DEVICE");
+    if (want && !strcmp(want, "cuda")) {
+        g_device = DS_DEVICE_CUDA;
+        ds_engine *probe = NULL;
+        ds_status s = open_engine("depth_anything_v2_vits", DS_DEVICE_CUDA, &probe);
+        ds_engine_free(probe);
+        if (s != DS_OK) {
+            printf("SKIP test_dav2_backend on a GPU: %s\n", ds_last_error());
+            return 0;
+        }
+        setenv("DS_TEST_SLOW", "1", 1); /* seconds on a GPU */
+    }
+    RUN(vits_net_matches_pytorch);
+    RUN(metric_hypersim_vits_net_matches_pytorch);
+    if (!SANITIZED) {
+        RUN(vitb_net_matches_pytorch);
+        if (getenv("DS_TEST_SLOW")) {
+            RUN(vitl_net_matches_pytorch);
+            RUN(metric_vkitti_vitl_net_matches_pytorch);
+        } else {
+            RUN(vitl_small_net_equals_cpu);
+            RUN(metric_vkitti_vitl_small_net_equals_cpu);
+            printf("note: DS_TEST_SLOW=1 runs the two ViT-L at 70x98 against PyTorch\n");
+        }
+    }
+    RUN(photo_path_on_device_equals_cpu);
+    if (getenv("DS_TEST_SLOW"))
+        RUN(photo_path_on_device_matches_infer_image);
+    else
+        printf("note: DS_TEST_SLOW=1 also runs the 518x700 photo path on the device against infer_image\n");
+    return test_summary();
+}
