@@ -111,6 +111,10 @@ TEST(swin2_large_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_SWIN2_LARG
 TEST(swin2_base_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_SWIN2_BASE_384); }
 TEST(swin2_tiny_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_SWIN2_TINY_256); }
 TEST(swin_large_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_SWIN_LARGE_384); }
+TEST(depth_anything_v2_keys_match_real_models) {
+    for (int a = DS_ARCH_DEPTH_ANYTHING_V2_VITS; a <= DS_ARCH_DEPTH_ANYTHING_V2_METRIC_VKITTI_VITL; a++)
+        check_arch_keys((ds_arch)a);
+}
 
 static ds_status no_weights(void *ctx, const ds_param_decl *d, ds_tensor_ref *w,
                             ds_tensor_ref *b) {
@@ -129,19 +133,24 @@ static int shape_is(const int64_t *s, int64_t h, int64_t w, int64_t c) {
 
 TEST(stage_shapes_follow_input_size) {
     ds_param_binder binder = {.bind = no_weights};
-    /* every architecture, portrait and landscape, the output is full size */
+    /* every architecture, portrait and landscape, the output is full size
+     * (in multiples of 32, or of the architecture's own multiple where 32 is none) */
     static const int sizes[][2] = {{64, 96}, {96, 64}, {32, 32}, {224, 160}, {384, 672}};
     for (int a = 0; a < DS_ARCH_COUNT; a++) {
         if (ds_arch_get((ds_arch)a)->fixed_size)
             continue; /* one size: swin_stages_and_windows */
+        const int m = ds_arch_get((ds_arch)a)->multiple, scale = 32 % m ? m : 32;
         for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-            int h = sizes[i][0], w = sizes[i][1];
+            int h = sizes[i][0] / 32 * scale, w = sizes[i][1] / 32 * scale;
             ds_graph g;
             CHECK_OK(ds_arch_build((ds_arch)a, h, w, &binder, &g));
             CHECK_MSG(shape_is(g.nodes[g.output].shape, h, w, 1), "%s %dx%d output",
                       ds_arch_name((ds_arch)a), h, w);
-            CHECK(shape_is(mark_shape(&g, "head_pre_relu"), h, w, 1));
-            CHECK(g.n_marks == 13);
+            /* the MiDaS heads; Depth Anything's (head_pre_act) in test_dav2_arch.c */
+            if (ds_graph_find_mark(&g, "head_pre_act") < 0) {
+                CHECK(shape_is(mark_shape(&g, "head_pre_relu"), h, w, 1));
+                CHECK(g.n_marks == 13);
+            }
             ds_graph_free(&g);
         }
     }
@@ -289,6 +298,7 @@ int main(void) {
     RUN(swin2_base_keys_match_real_model);
     RUN(swin2_tiny_keys_match_real_model);
     RUN(swin_large_keys_match_real_model);
+    RUN(depth_anything_v2_keys_match_real_models);
     RUN(stage_shapes_follow_input_size);
     RUN(swin_stages_and_windows);
     RUN(rejects_sizes_the_network_does_not_take);

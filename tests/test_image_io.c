@@ -514,6 +514,31 @@ TEST(exif_reader_follows_opencv) {
     CHECK(ds_exif_orientation(NULL, 0) == 1);
 }
 
+/* FocalLengthIn35mmFilm: IFD0's Exif pointer (0x8769) to an IFD with 0xA405. */
+TEST(exif_focal_length_and_field_of_view) {
+    static const uint8_t le[] = {'I', 'I', 0x2a, 0, 8, 0, 0, 0,
+                                 1, 0, 0x69, 0x87, 4, 0, 1, 0, 0, 0, 26, 0, 0, 0, 0, 0, 0, 0,
+                                 1, 0, 0x05, 0xa4, 3, 0, 1, 0, 0, 0, 28, 0, 0, 0, 0, 0, 0, 0};
+    static const uint8_t be[] = {'M', 'M', 0, 0x2a, 0, 0, 0, 8,
+                                 0, 1, 0x87, 0x69, 0, 4, 0, 0, 0, 1, 0, 0, 0, 26, 0, 0, 0, 0,
+                                 0, 1, 0xa4, 0x05, 0, 3, 0, 0, 0, 1, 0, 50, 0, 0, 0, 0, 0, 0};
+    CHECK(ds_exif_focal_35mm(le, sizeof le) == 28 && ds_exif_focal_35mm(be, sizeof be) == 50);
+    CHECK(ds_exif_orientation(le, sizeof le) == 1);
+    /* a shorter block reads the value once its two bytes are in (offset 36), and nothing past its end */
+    for (size_t cut = 0; cut < sizeof le; cut++) {
+        uint8_t *copy = malloc(cut ? cut : 1);
+        memcpy(copy, le, cut);
+        int f = ds_exif_focal_35mm(copy, cut);
+        free(copy);
+        CHECK_MSG(f == (cut >= 38 ? 28 : 0), "cut %zu: %d", cut, f);
+    }
+    /* a 3:2 photo's long side is the full frame's 36 mm: 50 mm sees 2 atan(18 / 50) */
+    ds_image img = {NULL, 300, 200, 50};
+    CHECK(fabsf(ds_image_fov_deg(&img) - 39.5977f) < 1e-3f);
+    img.focal_35mm = 0;
+    CHECK(ds_image_fov_deg(&img) == 0.0f);
+}
+
 /* ---- writers ---- */
 
 TEST(pfm_matches_run_py_byte_for_byte) {
@@ -645,6 +670,7 @@ int main(void) {
     RUN(files_that_are_not_there);
     RUN(every_truncation_fails);
     RUN(exif_reader_follows_opencv);
+    RUN(exif_focal_length_and_field_of_view);
     RUN(pfm_matches_run_py_byte_for_byte);
     RUN(png16_write_keeps_run_py_values);
     RUN(png8_writes_read_back);
