@@ -19,9 +19,7 @@ input), --tf32 lets cuDNN and cuBLAS use TF32.
       --arch midas_v21_small_256 --size 256x256 --threads 2
 """
 import argparse
-import json
 import os
-import resource
 import sys
 import time
 
@@ -29,6 +27,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import synth_weights  # noqa: E402
+import torch_timing  # noqa: E402
 
 
 def fail(msg):
@@ -192,33 +191,10 @@ def main():
         if args.half:
             x = x.to(memory_format=torch.channels_last).half()
         step = lambda: model(x)  # noqa: E731
-    times = []
-    with torch.no_grad():
-        t0 = time.perf_counter()
-        out = step()
-        sync()
-        first_ms = (time.perf_counter() - t0) * 1e3
-        for _ in range(args.warmup):
-            step()
-        sync()
-        for _ in range(args.runs):
-            t0 = time.perf_counter()
-            out = step()
-            sync()
-            times.append((time.perf_counter() - t0) * 1e3)
+    first_ms, times, out = torch_timing.time_steps(torch, step, args.runs, args.warmup, sync)
     if args.save:
         np.save(args.save, out.float().cpu().numpy().astype(np.float32))
-    times.sort()
-    q = lambda f: times[min(len(times) - 1, max(0, int(np.ceil(f * len(times))) - 1))]  # noqa: E731
-    print(json.dumps({
-        "engine": "pytorch", "torch": torch.__version__, "arch": args.arch,
-        "mode": "end_to_end" if args.image else "network", "height": h, "width": w,
-        "threads": torch.get_num_threads(), "runs": args.runs, "load_ms": round(load_ms, 3),
-        "first_ms": round(first_ms, 3), "median_ms": round(q(0.5), 3), "p90_ms": round(q(0.9), 3),
-        "p99_ms": round(q(0.99), 3), "min_ms": round(times[0], 3), "device": args.device,
-        "precision": "fp16" if args.half else "tf32" if args.tf32 else "fp32",
-        "peak_gpu_mib": round(torch.cuda.max_memory_allocated() / 1048576, 1) if args.device == "cuda" else 0,
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+    torch_timing.report(torch, args, args.arch, bool(args.image), h, w, load_ms, first_ms, times, args.half, args.tf32)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Runs the official PyTorch Depth Anything V2 network with synthetic weights, offline.
+
+Builds DepthAnythingV2 from a DepthAnything/Depth-Anything-V2 checkout
+(depth_anything_v2/ for the relative models, metric_depth/depth_anything_v2/
+with max_depth for the metric ones), fills it with the synthetic formula (or
+loads --checkpoint as run.py does), and prints the JSON line bench/compare
+reads (bench/torch_timing.py): the network on a 1x3xHxW input, or with
+--image infer_image's whole path on a photo (cv2 read, resize, network,
+bilinear back). --save writes the network output (1xHxW) as .npy.
+
+  bench/pytorch_dav2.py --dav2 ~/Depth-Anything-V2 --arch depth_anything_v2_vits --size 518x518 --threads 2
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import synth_weights  # noqa: E402
+import torch_timing  # noqa: E402
+
+CONFIGS = {"vits": (64, [48, 96, 192, 384]), "vitb": (128, [96, 192, 384, 768]),
+           "vitl": (256, [256, 512, 1024, 1024])}
+MAX_DEPTH = {"hypersim": 20.0, "vkitti": 80.0}
+
+
+def fail(msg):
+    print(f"pytorch_dav2.py: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+def build(dav2, arch):
+    """The model of a depthsolve architecture name (depth_anything_v2[_metric_<set>]_<encoder>)."""
+    parts = arch.split("_")
+    encoder = parts[-1]
+    if not arch.startswith("depth_anything_v2_") or encoder not in CONFIGS:
+        fail(f"unknown architecture {arch!r}")
+    features, out_channels = CONFIGS[encoder]
+    metric = parts[3] if parts[3] == "metric" and len(parts) == 6 else None
+    sys.path.insert(0, os.path.join(dav2, "metric_depth") if metric else dav2)
+    from depth_anything_v2.dpt import DepthAnythingV2
+    kwargs = {"encoder": encoder, "features": features, "out_channels": out_channels}
+    if metric:
+        kwargs["max_depth"] = MAX_DEPTH[parts[4]]
+    return DepthAnythingV2(**kwargs)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dav2", required=True, help="path to a DepthAnything/Depth-Anything-V2 checkout")
+    ap.add_argument("--arch", required=True)
+    ap.add_argument("--size", default="518x518", help="HxW of the network input (multiples of 14)")
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--checkpoint", help="load weights from this .pth as run.py does (timed)")
+    ap.add_argument("--input", help="1x3xHxW .npy input (default: the synthetic input)")
+    ap.add_argument("--save", help="write the output (1xHxW) here as .npy")
+    ap.add_argument("--image", help="time infer_image's whole path on this photo instead (needs cv2)")
+    ap.add_argument("--input-size", type=int, default=518, help="infer_image's input_size (with --image)")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--half", action="store_true", help="half weights and input (GPU)")
+    ap.add_argument("--tf32", action="store_true", help="allow TF32 in cuDNN and cuBLAS (GPU)")
+    args = ap.parse_args()
+    try:
+        import torch
+    except ImportError:
+        fail("PyTorch is not installed (Debian: python3-torch)")
+    if not os.path.isdir(os.path.join(args.dav2, "depth_anything_v2")):
+        fail(f"{args.dav2} is not a Depth-Anything-V2 checkout (no depth_anything_v2/ folder)")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        fail("no CUDA device for PyTorch (torch.cuda.is_available() is False)")
+    if (args.half or args.tf32) and args.device != "cuda":
+        fail("--half and --tf32 are for --device cuda")
+    if args.device == "cuda":
+        torch.backends.cudnn.allow_tf32 = args.tf32
+        torch.backends.cuda.matmul.allow_tf32 = args.tf32
+    device = torch.device(args.device)
+    sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
+    h, w = (int(v) for v in args.size.split("x"))
+
+    t0 = time.perf_counter()
+    model = build(args.dav2, args.arch)
+    if args.checkpoint:
+        model.load_state_dict(torch.load(args.checkpoint, map_location="cpu"))
+    else:
+        with torch.no_grad():
+            for key, t in model.state_dict().items():
+                t.copy_(torch.from_numpy(synth_weights.value(key, tuple(t.shape))))
+    model = model.to(device).eval()
+    if args.half:
+        model = model.half()
+    sync()
+    load_ms = (time.perf_counter() - t0) * 1e3
+
+    if args.image:
+        try:
+            import cv2
+        except ImportError:
+            fail("--image needs OpenCV (Debian: python3-opencv)")
+        raw = cv2.imread(args.image)
+        if raw is None:
+            fail(f"{args.image}: OpenCV cannot read it")
+        h, w = raw.shape[:2]
+        step = lambda: model.infer_image(cv2.imread(args.image), args.input_size)  # noqa: E731
+    else:
+        x = np.load(args.input) if args.input else synth_weights.network_input(h, w)
+        x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(device)
+        if args.half:
+            x = x.half()
+        step = lambda: model(x)  # noqa: E731
+    first_ms, times, out = torch_timing.time_steps(torch, step, args.runs, args.warmup, sync)
+    if args.save:
+        out = out if isinstance(out, np.ndarray) else out.float().cpu().numpy()
+        np.save(args.save, out.astype(np.float32))
+    torch_timing.report(torch, args, args.arch, bool(args.image), h, w, load_ms, first_ms, times, args.half, args.tf32)
+
+
+if __name__ == "__main__":
+    main()
