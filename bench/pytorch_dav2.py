@@ -16,10 +16,7 @@ import os
 import sys
 import time
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import synth_weights  # noqa: E402
 import torch_timing  # noqa: E402
 
 CONFIGS = {"vits": (64, [48, 96, 192, 384]), "vitb": (128, [96, 192, 384, 768]),
@@ -53,17 +50,11 @@ def main():
     ap.add_argument("--dav2", required=True, help="path to a DepthAnything/Depth-Anything-V2 checkout")
     ap.add_argument("--arch", required=True)
     ap.add_argument("--size", default="518x518", help="HxW of the network input (multiples of 14)")
-    ap.add_argument("--runs", type=int, default=10)
-    ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--checkpoint", help="load weights from this .pth as run.py does (timed)")
-    ap.add_argument("--input", help="1x3xHxW .npy input (default: the synthetic input)")
-    ap.add_argument("--save", help="write the output (1xHxW) here as .npy")
     ap.add_argument("--image", help="time infer_image's whole path on this photo instead (needs cv2)")
     ap.add_argument("--input-size", type=int, default=518, help="infer_image's input_size (with --image)")
-    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--half", action="store_true", help="half weights and input (GPU)")
-    ap.add_argument("--tf32", action="store_true", help="allow TF32 in cuDNN and cuBLAS (GPU)")
+    torch_timing.add_common_args(ap)
     args = ap.parse_args()
     try:
         import torch
@@ -71,17 +62,7 @@ def main():
         fail("PyTorch is not installed (Debian: python3-torch)")
     if not os.path.isdir(os.path.join(args.dav2, "depth_anything_v2")):
         fail(f"{args.dav2} is not a Depth-Anything-V2 checkout (no depth_anything_v2/ folder)")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if args.device == "cuda" and not torch.cuda.is_available():
-        fail("no CUDA device for PyTorch (torch.cuda.is_available() is False)")
-    if (args.half or args.tf32) and args.device != "cuda":
-        fail("--half and --tf32 are for --device cuda")
-    if args.device == "cuda":
-        torch.backends.cudnn.allow_tf32 = args.tf32
-        torch.backends.cuda.matmul.allow_tf32 = args.tf32
-    device = torch.device(args.device)
-    sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
+    device, sync = torch_timing.set_up(torch, args, fail)
     h, w = (int(v) for v in args.size.split("x"))
 
     t0 = time.perf_counter()
@@ -89,9 +70,7 @@ def main():
     if args.checkpoint:
         model.load_state_dict(torch.load(args.checkpoint, map_location="cpu"))
     else:
-        with torch.no_grad():
-            for key, t in model.state_dict().items():
-                t.copy_(torch.from_numpy(synth_weights.value(key, tuple(t.shape))))
+        torch_timing.load_synthetic(torch, model)
     model = model.to(device).eval()
     if args.half:
         model = model.half()
@@ -109,16 +88,8 @@ def main():
         h, w = raw.shape[:2]
         step = lambda: model.infer_image(cv2.imread(args.image), args.input_size)  # noqa: E731
     else:
-        x = np.load(args.input) if args.input else synth_weights.network_input(h, w)
-        x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(device)
-        if args.half:
-            x = x.half()
-        step = lambda: model(x)  # noqa: E731
-    first_ms, times, out = torch_timing.time_steps(torch, step, args.runs, args.warmup, sync)
-    if args.save:
-        out = out if isinstance(out, np.ndarray) else out.float().cpu().numpy()
-        np.save(args.save, out.astype(np.float32))
-    torch_timing.report(torch, args, args.arch, bool(args.image), h, w, load_ms, first_ms, times, args.half, args.tf32)
+        step = torch_timing.network_step(torch, model, args, h, w, device)
+    torch_timing.finish(torch, args, args.arch, bool(args.image), h, w, load_ms, step, sync)
 
 
 if __name__ == "__main__":

@@ -23,10 +23,7 @@ import os
 import sys
 import time
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import synth_weights  # noqa: E402
 import torch_timing  # noqa: E402
 
 
@@ -121,16 +118,10 @@ def main():
     ap.add_argument("--geffnet", help="path to a gen-efficientnet-pytorch checkout (small model)")
     ap.add_argument("--arch", required=True)
     ap.add_argument("--size", default=None, help="HxW (default: the training size, square)")
-    ap.add_argument("--runs", type=int, default=10)
-    ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--checkpoint", help="load weights from this .pt as MiDaS does (timed)")
-    ap.add_argument("--input", help="1x3xHxW .npy input (default: the synthetic input)")
-    ap.add_argument("--save", help="write the output (1xHxW) here as .npy")
     ap.add_argument("--image", help="time run.py's whole path on this photo instead (needs cv2)")
-    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--half", action="store_true", help="run.py's --optimize on the GPU: channels_last, half")
-    ap.add_argument("--tf32", action="store_true", help="allow TF32 in cuDNN and cuBLAS (GPU)")
+    torch_timing.add_common_args(ap)
     args = ap.parse_args()
 
     try:
@@ -145,17 +136,7 @@ def main():
         import timm  # noqa: F401
     except ImportError:
         fail("timm is not installed (pip install timm==0.6.13)")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if args.device == "cuda" and not torch.cuda.is_available():
-        fail("no CUDA device for PyTorch (torch.cuda.is_available() is False)")
-    if (args.half or args.tf32) and args.device != "cuda":
-        fail("--half and --tf32 are for --device cuda")
-    if args.device == "cuda":
-        torch.backends.cudnn.allow_tf32 = args.tf32
-        torch.backends.cuda.matmul.allow_tf32 = args.tf32
-    device = torch.device(args.device)
-    sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
+    device, sync = torch_timing.set_up(torch, args, fail)
     offline_hub(torch, torchvision, args.geffnet)
 
     net = NET_SIZE.get(args.arch, 384)
@@ -168,13 +149,7 @@ def main():
             params = params["model"]
         model.load_state_dict(params)
     else:
-        # parameters and BatchNorm statistics from the formula; buffers the model
-        # computes (Swin's relative_position_index, attn_mask) keep their values
-        synthetic = {k for k, _ in model.named_parameters()}
-        with torch.no_grad():
-            for key, t in model.state_dict().items():
-                if key in synthetic or key.rsplit(".", 1)[-1] in ("running_mean", "running_var", "num_batches_tracked"):
-                    t.copy_(torch.from_numpy(synth_weights.value(key, tuple(t.shape))))
+        torch_timing.load_synthetic(torch, model)
     model.eval()
     model.to(device)
     if args.half:
@@ -186,15 +161,8 @@ def main():
         step = run_py_path(torch, model, args.arch, args.image, device, args.half)
         h, w = step.size
     else:
-        x = np.load(args.input) if args.input else synth_weights.network_input(h, w)
-        x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(device)
-        if args.half:
-            x = x.to(memory_format=torch.channels_last).half()
-        step = lambda: model(x)  # noqa: E731
-    first_ms, times, out = torch_timing.time_steps(torch, step, args.runs, args.warmup, sync)
-    if args.save:
-        np.save(args.save, out.float().cpu().numpy().astype(np.float32))
-    torch_timing.report(torch, args, args.arch, bool(args.image), h, w, load_ms, first_ms, times, args.half, args.tf32)
+        step = torch_timing.network_step(torch, model, args, h, w, device, channels_last=True)
+    torch_timing.finish(torch, args, args.arch, bool(args.image), h, w, load_ms, step, sync)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,70 @@
-"""The timing and the JSON line of the PyTorch side of bench/compare
-(bench/pytorch_midas.py, bench/pytorch_dav2.py): one step timed after a
-first run and warm-up runs, its latencies, load time and peak memory."""
+"""What the PyTorch runners of bench/compare (bench/pytorch_midas.py,
+bench/pytorch_dav2.py) share: their common options and device set-up, the
+synthetic weights loaded into a model, one step timed after a first run and
+warm-up runs, and the JSON line with latencies, load time and peak memory."""
 import json
 import resource
+import sys
 import time
 
 import numpy as np
+
+import synth_weights
+
+
+def add_common_args(ap):
+    """The options of both runners besides the model's own."""
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--input", help="1x3xHxW .npy input (default: the synthetic input)")
+    ap.add_argument("--save", help="write the output (1xHxW) here as .npy")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--tf32", action="store_true", help="allow TF32 in cuDNN and cuBLAS (GPU)")
+
+
+def set_up(torch, args, fail):
+    """Threads, the device and its TF32 switches, as args say: (device, sync)."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        fail("no CUDA device for PyTorch (torch.cuda.is_available() is False)")
+    if (args.half or args.tf32) and args.device != "cuda":
+        fail("--half and --tf32 are for --device cuda")
+    if args.device == "cuda":
+        torch.backends.cudnn.allow_tf32 = args.tf32
+        torch.backends.cuda.matmul.allow_tf32 = args.tf32
+    return torch.device(args.device), (torch.cuda.synchronize if args.device == "cuda" else (lambda: None))
+
+
+def load_synthetic(torch, model):
+    """model's parameters and BatchNorm statistics from the synthetic formula;
+    buffers the model computes (Swin's relative_position_index, attn_mask)
+    keep their values."""
+    synthetic = {k for k, _ in model.named_parameters()}
+    with torch.no_grad():
+        for key, t in model.state_dict().items():
+            if key in synthetic or key.rsplit(".", 1)[-1] in ("running_mean", "running_var", "num_batches_tracked"):
+                t.copy_(torch.from_numpy(synth_weights.value(key, tuple(t.shape))))
+
+
+def network_step(torch, model, args, h, w, device, channels_last=False):
+    """model on the --input (or synthetic) 1x3xHxW tensor, as a step."""
+    x = np.load(args.input) if args.input else synth_weights.network_input(h, w)
+    x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(device)
+    if args.half:
+        x = (x.to(memory_format=torch.channels_last) if channels_last else x).half()
+    return lambda: model(x)
+
+
+def finish(torch, args, arch, end_to_end, h, w, load_ms, step, sync):
+    """Times step, saves its output if asked, prints the JSON line."""
+    first_ms, times, out = time_steps(torch, step, args.runs, args.warmup, sync)
+    if args.save:
+        out = out if isinstance(out, np.ndarray) else out.float().cpu().numpy()
+        np.save(args.save, out.astype(np.float32))
+    report(torch, args, arch, end_to_end, h, w, load_ms, first_ms, times, args.half, args.tf32)
+    sys.stdout.flush()
 
 
 def time_steps(torch, step, runs, warmup, sync):

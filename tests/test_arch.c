@@ -2,12 +2,15 @@
  * test_arch.c: each architecture description declares exactly the tensors of
  * the real model: every key of tests/data/reference/<model>/keys.tsv (the
  * state_dict of the official PyTorch model), with the same shape and dtype,
- * and nothing else. Also: graph shapes for odd input sizes, and size errors.
+ * and nothing else. Also: graph shapes for odd input sizes (Depth Anything
+ * V2's head on odd patch grids), what each architecture records, and size
+ * errors.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/bicubic.h" /* ds_bicubic_factor_scale */
 #include "weights_tools/arch_plan.h"
 #include "base/error.h"
 #include "tests/test.h"
@@ -146,7 +149,7 @@ TEST(stage_shapes_follow_input_size) {
             CHECK_OK(ds_arch_build((ds_arch)a, h, w, &binder, &g));
             CHECK_MSG(shape_is(g.nodes[g.output].shape, h, w, 1), "%s %dx%d output",
                       ds_arch_name((ds_arch)a), h, w);
-            /* the MiDaS heads; Depth Anything's (head_pre_act) in test_dav2_arch.c */
+            /* the MiDaS heads; Depth Anything's (head_pre_act) below */
             if (ds_graph_find_mark(&g, "head_pre_act") < 0) {
                 CHECK(shape_is(mark_shape(&g, "head_pre_relu"), h, w, 1));
                 CHECK(g.n_marks == 13);
@@ -286,6 +289,86 @@ TEST(graph_owns_its_constants) {
     CHECK(g.n_constants == 0 && g.constants == NULL);
 }
 
+/* Depth Anything V2 on patch grids the reference data does not have: 1 x 2
+ * (a 1x1 deepest map), 5 x 7, 37 x 37 (the stored position embedding),
+ * portrait and landscape. */
+TEST(dav2_head_shapes_follow_the_patch_grid) {
+    ds_param_binder binder = {.bind = no_weights};
+    static const int grids[][2] = {{1, 2}, {2, 1}, {5, 7}, {7, 5}, {37, 37}, {3, 40}};
+    for (int a = DS_ARCH_DEPTH_ANYTHING_V2_VITS; a <= DS_ARCH_DEPTH_ANYTHING_V2_METRIC_VKITTI_VITL; a++) {
+        const ds_arch_info *cfg = ds_arch_get((ds_arch)a);
+        for (size_t i = 0; i < sizeof grids / sizeof grids[0]; i++) {
+            const int gh = grids[i][0], gw = grids[i][1], f = cfg->features;
+            ds_graph g;
+            CHECK_OK(ds_arch_build((ds_arch)a, 14 * gh, 14 * gw, &binder, &g));
+            const int64_t *pos = mark_shape(&g, "pos_embed_resized");
+            CHECK(pos && pos[2] == 1 + gh * gw && pos[3] == cfg->vit_dim);
+            const ds_pos_attr *pa = &g.nodes[ds_graph_find_mark(&g, "pos_embed_resized")].a.pos;
+            const int same = gh == 37 && gw == 37; /* the stored embedding */
+            CHECK(pa->scale_h == (same ? 1.0f : ds_bicubic_factor_scale((gh + 0.1) / 37)) &&
+                  pa->scale_w == (same ? 1.0f : ds_bicubic_factor_scale((gw + 0.1) / 37)));
+            CHECK(shape_is(mark_shape(&g, "backbone_layer4"), gh, gw, cfg->vit_dim));
+            CHECK(shape_is(mark_shape(&g, "head_project1"), 4 * gh, 4 * gw, cfg->reassemble[0]));
+            CHECK(shape_is(mark_shape(&g, "head_project2"), 2 * gh, 2 * gw, cfg->reassemble[1]));
+            CHECK(shape_is(mark_shape(&g, "head_project3"), gh, gw, cfg->reassemble[2]));
+            /* the stride-2 3x3 conv rounds up: ceil(g / 2), and refinenet4 goes back to g */
+            CHECK(shape_is(mark_shape(&g, "head_project4"), (gh + 1) / 2, (gw + 1) / 2, cfg->reassemble[3]));
+            CHECK(shape_is(mark_shape(&g, "scratch_refinenet4"), gh, gw, f));
+            CHECK(shape_is(mark_shape(&g, "scratch_refinenet1"), 8 * gh, 8 * gw, f));
+            CHECK(shape_is(mark_shape(&g, "head_conv1"), 8 * gh, 8 * gw, f / 2));
+            CHECK(shape_is(mark_shape(&g, "head_pre_act"), 14 * gh, 14 * gw, 1));
+            CHECK_MSG(shape_is(g.nodes[g.output].shape, 14 * gh, 14 * gw, 1), "%s %dx%d patches", cfg->name, gh, gw);
+            CHECK(g.n_marks == 19);
+            /* the head's end: ReLU, or max_depth x Sigmoid */
+            const ds_node *out = &g.nodes[g.output];
+            if (cfg->quantity == DS_DEPTH_METRIC)
+                CHECK(out->op == DS_OP_SCALE && out->a.scale == cfg->max_depth &&
+                      g.nodes[out->in[0]].op == DS_OP_ACT && g.nodes[out->in[0]].a.act == DS_ACT_SIGMOID);
+            else
+                CHECK(out->op == DS_OP_ACT && out->a.act == DS_ACT_RELU);
+            ds_graph_free(&g);
+        }
+    }
+}
+
+TEST(dav2_rejects_sizes_it_does_not_take) {
+    ds_param_binder binder = {.bind = no_weights};
+    ds_graph g;
+    CHECK_FAILS(ds_arch_build(DS_ARCH_DEPTH_ANYTHING_V2_VITS, 70, 97, &binder, &g), DS_ERR_SHAPE,
+                "multiples of 14");
+    CHECK_FAILS(ds_arch_build(DS_ARCH_DEPTH_ANYTHING_V2_VITL, 64, 96, &binder, &g), DS_ERR_SHAPE,
+                "multiples of 14");
+    CHECK_FAILS(ds_arch_build(DS_ARCH_DEPTH_ANYTHING_V2_METRIC_VKITTI_VITB, 8204, 14, &binder, &g), DS_ERR_SHAPE,
+                "8192");
+}
+
+TEST(dav2_nine_architectures_by_name) {
+    static const struct {
+        const char *name;
+        int dim, quantity;
+        float max_depth;
+    } want[] = {
+        {"depth_anything_v2_vits", 384, DS_DEPTH_RELATIVE_INVERSE, 0},
+        {"depth_anything_v2_vitb", 768, DS_DEPTH_RELATIVE_INVERSE, 0},
+        {"depth_anything_v2_vitl", 1024, DS_DEPTH_RELATIVE_INVERSE, 0},
+        {"depth_anything_v2_metric_hypersim_vits", 384, DS_DEPTH_METRIC, 20},
+        {"depth_anything_v2_metric_hypersim_vitb", 768, DS_DEPTH_METRIC, 20},
+        {"depth_anything_v2_metric_hypersim_vitl", 1024, DS_DEPTH_METRIC, 20},
+        {"depth_anything_v2_metric_vkitti_vits", 384, DS_DEPTH_METRIC, 80},
+        {"depth_anything_v2_metric_vkitti_vitb", 768, DS_DEPTH_METRIC, 80},
+        {"depth_anything_v2_metric_vkitti_vitl", 1024, DS_DEPTH_METRIC, 80},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const ds_arch a = ds_arch_from_name(want[i].name);
+        const ds_arch_info *cfg = ds_arch_get(a);
+        CHECK_MSG(cfg && !strcmp(ds_arch_name(a), want[i].name), "%s unknown", want[i].name);
+        CHECK(cfg->vit_dim == want[i].dim && (int)cfg->quantity == want[i].quantity &&
+              cfg->max_depth == want[i].max_depth);
+        CHECK(cfg->multiple == 14 && cfg->net_size == 518 && !strcmp(cfg->resize_method, "lower_bound") &&
+              cfg->depth_resize == DS_DEPTH_RESIZE_BILINEAR_ALIGNED);
+    }
+}
+
 int main(void) {
     RUN(graph_owns_its_constants);
     RUN(small_keys_match_real_model);
@@ -302,5 +385,8 @@ int main(void) {
     RUN(stage_shapes_follow_input_size);
     RUN(swin_stages_and_windows);
     RUN(rejects_sizes_the_network_does_not_take);
+    RUN(dav2_head_shapes_follow_the_patch_grid);
+    RUN(dav2_rejects_sizes_it_does_not_take);
+    RUN(dav2_nine_architectures_by_name);
     return test_summary();
 }

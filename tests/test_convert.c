@@ -39,6 +39,31 @@ TEST(formula_matches_published_check_values) {
     CHECK(bits(ds_synth_value(ab, 2, ab_shape, ds_synth_seed(ab), 0)) == 0xbf3bcc04);
 }
 
+/* The reference README's check values for the rows Depth Anything V2 adds. */
+TEST(formula_matches_dav2_check_values) {
+    const struct {
+        const char *key;
+        int ndim;
+        int64_t shape[4];
+        uint32_t bits;
+    } rows[] = {
+        {"pretrained.blocks.0.ls1.gamma", 1, {384}, 0x3f0865b9},
+        {"pretrained.patch_embed.proj.weight", 4, {384, 3, 14, 14}, 0xbdaee5cb},
+        {"depth_head.resize_layers.0.weight", 4, {48, 48, 4, 4}, 0x3c07a0e3},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        const float v = ds_synth_value(rows[i].key, rows[i].ndim, rows[i].shape, ds_synth_seed(rows[i].key), 0);
+        CHECK_MSG(bits(v) == rows[i].bits, "%s[0] = %.9g (%08x), published %08x", rows[i].key, v, bits(v),
+                  rows[i].bits);
+    }
+    /* the head's last conv: 0.005 u and 1 + 0.1 u, not the plain rows */
+    const int64_t ws[4] = {1, 32, 1, 1}, bs[1] = {1};
+    const char *w = "depth_head.scratch.output_conv2.2.weight", *b = "depth_head.scratch.output_conv2.2.bias";
+    const float u = ds_synth_uniform(ds_synth_seed(w), 0), ub = ds_synth_uniform(ds_synth_seed(b), 0);
+    CHECK(ds_synth_value(w, 4, ws, ds_synth_seed(w), 0) == 0.005f * u);
+    CHECK(ds_synth_value(b, 1, bs, ds_synth_seed(b), 0) == 1.0f + 0.1f * ub);
+}
+
 TEST(input_generator_matches_reference_input) {
     FILE *f = fopen("tests/data/reference/midas_v21_small_256/net_64x96/input.npy", "rb");
     CHECK(f);
@@ -544,6 +569,7 @@ TEST(levit_index_buffers_are_checked_not_stored) {
 
 int main(void) {
     RUN(formula_matches_published_check_values);
+    RUN(formula_matches_dav2_check_values);
     RUN(input_generator_matches_reference_input);
     RUN(synth_small_folds_like_reference);
     RUN(synth_v21_384_folds_like_reference);

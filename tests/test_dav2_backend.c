@@ -25,8 +25,9 @@
 
 #include "depthsolve.h"
 #include "src/io/image.h"   /* ds_image_read */
-#include "src/io/npy.h"     /* ds_npy_read */
-#include "tests/op_check.h" /* op_rel_l2 */
+#include "src/io/npy.h"       /* ds_npy_read */
+#include "tests/net_stages.h" /* net_stages, net_stages_on_stage */
+#include "tests/op_check.h"   /* op_rel_l2 */
 #include "tests/test.h"
 
 static const double TOLERANCE = 1e-4;
@@ -56,79 +57,24 @@ static ds_status open_engine(const char *arch, ds_device device, ds_engine **e) 
     return ds_engine_create(&p, e);
 }
 
-typedef struct stage_check {
-    char dir[256], twin[560];
-    int n_stages;
-    char failure[512];
-} stage_check;
-
-/* The reference tensor `name`: the case's own, else its relative twin's
- * (a metric case keeps only what differs; same_as.json names the twin). */
-static ds_status read_ref(const stage_check *c, const char *name, ds_npy *out) {
-    char path[900];
-    snprintf(path, sizeof path, "%s/%s.npy", c->dir, name);
-    if (ds_npy_read(path, out) == DS_OK)
-        return DS_OK;
-    snprintf(path, sizeof path, "%s/%s.npy", c->twin, name);
-    return ds_npy_read(path, out);
-}
-
-static void compare(stage_check *c, const char *name, const float *data, size_t n) {
-    ds_npy ref;
-    if (read_ref(c, name, &ref) != DS_OK) {
-        snprintf(c->failure, sizeof c->failure, "%s", ds_last_error());
-        return;
-    }
-    if ((size_t)ds_npy_numel(&ref) != n) {
-        snprintf(c->failure, sizeof c->failure, "%s: %zu values, the reference has %lld", name, n,
-                 (long long)ds_npy_numel(&ref));
-    } else {
-        double e = op_rel_l2(data, ref.data, n);
-        printf("    %-20s rel L2 %.2e\n", name, e);
-        c->n_stages++;
-        if (!(e <= TOLERANCE) && !c->failure[0])
-            snprintf(c->failure, sizeof c->failure, "%s: relative L2 %.3g > %.0e", name, e, TOLERANCE);
-    }
-    ds_npy_free(&ref);
-}
-
-/* Token sequences (1, C, 1, T) as the reference stores them, (1, T, C). */
-static void on_stage(const char *name, const float *nchw, int ch, int h, int w, void *user) {
-    size_t n = (size_t)ch * h * w;
-    if (h != 1) {
-        compare(user, name, nchw, n);
-        return;
-    }
-    float *tc = malloc(n * sizeof *tc);
-    for (int t = 0; tc && t < w; t++)
-        for (int k = 0; k < ch; k++)
-            tc[(size_t)t * ch + k] = nchw[(size_t)k * w + t];
-    if (tc)
-        compare(user, name, tc, n);
-    free(tc);
-}
-
 static void check_net(const char *arch) {
-    stage_check c;
-    memset(&c, 0, sizeof c);
-    snprintf(c.dir, sizeof c.dir, "tests/data/reference/%s/net_%dx%d", arch, H, W);
-    /* metric cases: tests/data/reference/<relative twin>/net_70x98 (same_as.json) */
-    const char *twin = strstr(arch, "vitl") ? "depth_anything_v2_vitl" : "depth_anything_v2_vits";
-    snprintf(c.twin, sizeof c.twin, "tests/data/reference/%s/net_%dx%d", twin, H, W);
-    char input[600];
-    snprintf(input, sizeof input, "%s/input.npy", c.dir);
+    char dir[256], input[600];
+    snprintf(dir, sizeof dir, "tests/data/reference/%s/net_%dx%d", arch, H, W);
+    snprintf(input, sizeof input, "%s/input.npy", dir);
     ds_npy x;
     CHECK_OK(ds_npy_read(input, &x));
     ds_engine *e;
     CHECK_OK(open_engine(arch, g_device, &e));
     static float depth[H * W];
+    net_stages c;
+    net_stages_init(&c, dir, TOLERANCE);
     const double t0 = now_seconds();
-    ds_status s = ds_engine_run_stages(e, x.data, H, W, depth, on_stage, &c);
+    ds_status s = ds_engine_run_stages(e, x.data, H, W, depth, net_stages_on_stage, &c);
     printf("  %s on %s: %.1f s\n", arch, g_device == DS_DEVICE_CUDA ? "cuda" : "cuda-emu", now_seconds() - t0);
     ds_engine_free(e);
     ds_npy_free(&x);
     CHECK_OK(s);
-    compare(&c, "output", depth, H * W);
+    net_stages_compare(&c, NULL, "fp32", "output", depth, H * W);
     CHECK_MSG(!c.failure[0], "%s", c.failure);
     CHECK_MSG(c.n_stages == 20, "%d tensors compared", c.n_stages);
 }

@@ -18,6 +18,11 @@
  * synthetic LeViT, 4.6e-7 at its first stage to 1.2e-3 at the output), the
  * float64 truth within 3x PyTorch's own distance. Each stage's measured
  * error is printed.
+ *
+ * Depth Anything V2's five reference networks at 70x98 (5x7 patches:
+ * pos_embed_resized, backbone_layerN, head_projectN, scratch_layerN_rn,
+ * scratch_refinenetN, head_conv1, head_pre_act), and their output against
+ * the float64 truth (f64/) too: float32 PyTorch is 2.5e-7 .. 2e-6 from it.
  */
 #include <math.h>
 #include <stdio.h>
@@ -29,6 +34,7 @@
 #include "src/io/npy.h"
 #include "weights_tools/synth.h" /* ds_synth_input */
 #include "tests/op_check.h" /* op_rel_l2 */
+#include "tests/net_stages.h" /* net_stages: Depth Anything V2 */
 #include "tests/ref_case.h" /* ref_case_target */
 #include "tests/test.h"
 
@@ -160,6 +166,56 @@ TEST(swin_384_models_load) {
     check_loads("dpt_swin_large_384");
 }
 
+/* Depth Anything V2's case net_HxW (tests/net_stages.h: the metric models'
+ * folders keep only what differs from their relative twin's; token
+ * sequences): `stages` named stages and the output; `f64`: the output
+ * against f64/ too. */
+static void check_dav2(const char *arch, int h, int w, int stages, int reference, int f64) {
+    char model[512], dir[256], input[600];
+    snprintf(model, sizeof model, "%s/%s.gguf", test_models_dir(), arch);
+    snprintf(dir, sizeof dir, "tests/data/reference/%s/net_%dx%d", arch, h, w);
+    snprintf(input, sizeof input, "%s/input.npy", dir);
+    ds_npy x;
+    CHECK_OK(ds_npy_read(input, &x));
+    ds_engine_params p = ds_engine_default_params();
+    p.model_path = model;
+    p.device = DS_DEVICE_CPU;
+    p.reference = reference;
+    ds_engine *e;
+    CHECK_OK(ds_engine_create(&p, &e));
+    ds_model_info info;
+    CHECK_OK(ds_engine_model_info(e, &info));
+    float *depth = malloc((size_t)h * w * sizeof *depth);
+    CHECK(depth);
+    net_stages c;
+    net_stages_init(&c, dir, REF_CASE_TOLERANCE);
+    printf("  %s (%s ops)\n", arch, reference ? "reference" : "fast");
+    ds_status s = ds_engine_run_stages(e, x.data, h, w, depth, net_stages_on_stage, &c);
+    ds_engine_free(e);
+    ds_npy_free(&x);
+    CHECK_OK(s);
+    net_stages_compare(&c, NULL, "fp32", "output", depth, (size_t)h * w);
+    char f64_dir[300];
+    snprintf(f64_dir, sizeof f64_dir, "%s/f64", dir);
+    if (f64)
+        net_stages_compare(&c, f64_dir, "fp64", "output", depth, (size_t)h * w);
+    /* relative depth >= 0; metres inside the Sigmoid's range */
+    int in_range = 1;
+    for (int i = 0; i < h * w; i++)
+        in_range &= depth[i] >= 0.0f && (info.quantity != DS_DEPTH_METRIC || depth[i] < info.max_depth);
+    free(depth);
+    CHECK_MSG(!c.failure[0], "%s", c.failure);
+    CHECK_MSG(c.n_stages == stages + 1 + f64, "%d stages compared", c.n_stages);
+    CHECK_MSG(in_range, "an output outside its range");
+}
+
+TEST(dav2_vits_matches_pytorch) { check_dav2("depth_anything_v2_vits", 70, 98, 19, 0, 1); }
+TEST(dav2_vitb_matches_pytorch) { check_dav2("depth_anything_v2_vitb", 70, 98, 19, 0, 1); }
+TEST(dav2_vitl_matches_pytorch) { check_dav2("depth_anything_v2_vitl", 70, 98, 19, 0, 1); }
+TEST(dav2_metric_hypersim_vits_matches_pytorch) { check_dav2("depth_anything_v2_metric_hypersim_vits", 70, 98, 19, 0, 1); }
+TEST(dav2_metric_vkitti_vitl_matches_pytorch) { check_dav2("depth_anything_v2_metric_vkitti_vitl", 70, 98, 19, 0, 1); }
+TEST(dav2_vits_reference_ops_match_pytorch) { check_dav2("depth_anything_v2_vits", 70, 98, 19, 1, 1); }
+
 int main(void) {
     RUN(small_matches_pytorch);
     RUN(v21_384_matches_pytorch);
@@ -174,6 +230,14 @@ int main(void) {
         RUN(swin2_large_matches_pytorch);
         RUN(swin2_base_matches_pytorch);
         RUN(swin_large_matches_pytorch);
+    }
+    RUN(dav2_vits_matches_pytorch);
+    RUN(dav2_metric_hypersim_vits_matches_pytorch);
+    if (!SANITIZED) { /* Depth Anything's ViT-B and ViT-L in the plain build only */
+        RUN(dav2_vitb_matches_pytorch);
+        RUN(dav2_vitl_matches_pytorch);
+        RUN(dav2_metric_vkitti_vitl_matches_pytorch);
+        RUN(dav2_vits_reference_ops_match_pytorch);
     }
     return test_summary();
 }

@@ -5,6 +5,8 @@
  * and PNG files run.py writes. Also run.py's network-size rule on awkward
  * photo sizes.
  *
+ * And Depth Anything V2's own path (infer_image), below.
+ *
  * Tolerances: relative L2 <= 1e-4 on float tensors (the reference README;
  * the synthetic LeViT's depth map 3x PyTorch's own float32 error, see
  * tests/ref_case.h);
@@ -28,12 +30,20 @@
 #include "tests/ref_case.h" /* ref_case_pipeline_bound */
 #include "tests/test.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+enum { SANITIZED = 1 }; /* the 518x700 Depth Anything networks run in the plain build */
+#else
+enum { SANITIZED = 0 };
+#endif
+
 static const char *tmp_dir(void) {
     const char *d = getenv("DS_TEST_TMP");
     return d ? d : "/tmp";
 }
 
-/* Reads a 16-bit or 8-bit gray PNG written by run.py into ints (libpng). */
+/* Reads a 16-bit or 8-bit gray PNG written by run.py into ints (libpng); an
+ * 8-bit RGB one (Depth Anything's run.py repeats the gray value x3) by its
+ * first channel. */
 #include <png.h>
 static int *read_gray_png(const char *path, int *w, int *h, int *bits) {
     png_image img;
@@ -42,9 +52,10 @@ static int *read_gray_png(const char *path, int *w, int *h, int *bits) {
     if (!png_image_begin_read_from_file(&img, path))
         return NULL;
     *bits = (img.format & PNG_FORMAT_FLAG_LINEAR) ? 16 : 8;
-    img.format = *bits == 16 ? PNG_FORMAT_LINEAR_Y : PNG_FORMAT_GRAY;
+    const size_t ch = *bits == 8 && (img.format & PNG_FORMAT_FLAG_COLOR) ? 3 : 1;
+    img.format = *bits == 16 ? PNG_FORMAT_LINEAR_Y : ch == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
     size_t n = (size_t)img.width * img.height;
-    void *buf = malloc(n * 2);
+    void *buf = malloc(n * 2 * ch);
     int *out = malloc(n * sizeof *out);
     if (!buf || !out || !png_image_finish_read(&img, NULL, buf, 0, NULL)) {
         free(buf);
@@ -52,7 +63,7 @@ static int *read_gray_png(const char *path, int *w, int *h, int *bits) {
         return NULL;
     }
     for (size_t i = 0; i < n; i++)
-        out[i] = *bits == 16 ? ((uint16_t *)buf)[i] : ((uint8_t *)buf)[i];
+        out[i] = *bits == 16 ? ((uint16_t *)buf)[i] : ((uint8_t *)buf)[i * ch];
     free(buf);
     *w = (int)img.width;
     *h = (int)img.height;
@@ -252,6 +263,139 @@ TEST(tiny_and_extreme_photos_run) {
     ds_engine_free(e);
 }
 
+/* Depth Anything V2's photo path (infer_image): the network size rule
+ * (lower_bound: short side 518, multiples of 14, NumPy's half to even), the
+ * 518x700 network output, the bilinear (align_corners=True) resize back,
+ * metres for the metric model, and the 8-bit PNG run.py writes (near is
+ * bright for every model: the metric model's is the reference inverted).
+ * Under the sanitizers (slow) the same path runs at --input-size 70 and is
+ * checked for its shapes and ranges. */
+/* The synthetic model of `arch` on the CPU. */
+static ds_status open_cpu(const char *arch, ds_engine **e) {
+    char model[512];
+    snprintf(model, sizeof model, "%s/%s.gguf", test_models_dir(), arch);
+    ds_engine_params p = ds_engine_default_params();
+    p.model_path = model;
+    p.device = DS_DEVICE_CPU;
+    return ds_engine_create(&p, e);
+}
+
+TEST(dav2_network_size_follows_infer_image) {
+    /* photo w x h, target, keep aspect -> network w x h (util/transform.py Resize, lower_bound) */
+    static const int cases[][7] = {
+        {211, 157, 518, 1, 700, 518},  /* the reference photo */
+        {640, 480, 518, 1, 686, 518},  /* 690.7 -> 49.33 multiples -> 686 */
+        {300, 120, 518, 1, 1288, 518}, /* 1295 / 14 = 92.5 -> 92 (half to even; C round: 1302) */
+        {120, 300, 518, 1, 518, 1288}, /* portrait */
+        {518, 518, 518, 1, 518, 518},  /* the training size: the embedding as stored */
+        {1, 1, 518, 1, 518, 518},      /* a pixel */
+        {1000, 999, 518, 1, 518, 518}, /* 518.5 -> 518; the short side 518 */
+        {211, 157, 70, 1, 98, 70},     /* --input-size 70: 94.1 -> 7 multiples */
+        {211, 157, 518, 0, 518, 518},  /* --square */
+        {4000, 10, 14, 1, 5600, 14},   /* a long strip: scale 1.4 */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const int *c = cases[i];
+        int w, h;
+        ds_net_input_size_lower_bound(c[0], c[1], c[2], 14, c[3], &w, &h);
+        CHECK_MSG(w == c[4] && h == c[5], "%dx%d at %d%s: %dx%d, wanted %dx%d", c[0], c[1], c[2],
+                  c[3] ? "" : " square", w, h, c[4], c[5]);
+    }
+    /* through the engine, with its checks */
+    ds_engine *e;
+    CHECK_OK(open_cpu("depth_anything_v2_vits", &e));
+    ds_model_info info;
+    CHECK_OK(ds_engine_model_info(e, &info));
+    CHECK(info.resize_lower_bound && !info.resize_upper_bound && info.input_multiple == 14 && info.net_size == 518);
+    CHECK(info.depth_resize == DS_DEPTH_RESIZE_BILINEAR_ALIGNED && info.quantity == DS_DEPTH_RELATIVE_INVERSE);
+    int w, h;
+    CHECK_OK(ds_engine_input_size(e, 300, 120, NULL, &w, &h));
+    CHECK(w == 1288 && h == 518);
+    ds_solve_params sp = ds_solve_default_params();
+    sp.height = 13;
+    CHECK_FAILS(ds_engine_input_size(e, 300, 120, &sp, &w, &h), DS_ERR_INVALID_ARGUMENT, "must be 14 to 8192");
+    ds_engine_free(e);
+}
+
+/* The photo path of `arch` on the reference photo; with `full`, against the
+ * reference files. */
+static void check_dav2_pipeline(const char *arch, int full) {
+    char dir[256], path[600];
+    snprintf(dir, sizeof dir, "tests/data/reference/%s/pipeline_211x157", arch);
+    snprintf(path, sizeof path, "%s/image.png", dir);
+    ds_image img;
+    CHECK_OK(ds_image_read(path, 0, &img));
+    ds_engine *e;
+    CHECK_OK(open_cpu(arch, &e));
+    ds_model_info info;
+    CHECK_OK(ds_engine_model_info(e, &info));
+    ds_solve_params sp = ds_solve_default_params();
+    sp.height = full ? 0 : 70;
+    int nw, nh;
+    CHECK_OK(ds_engine_input_size(e, img.width, img.height, &sp, &nw, &nh));
+    CHECK_MSG(nw == (full ? 700 : 98) && nh == (full ? 518 : 70), "network %dx%d", nw, nh);
+    const size_t nn = (size_t)nw * nh, n = (size_t)img.width * img.height;
+    float *x = malloc(3 * nn * sizeof *x), *y = malloc(nn * sizeof *y), *depth = malloc(n * sizeof *depth);
+    CHECK(x && y && depth);
+    CHECK_OK(ds_engine_prepare_rgb8(e, img.rgb, img.width, img.height, (size_t)img.width * 3, nw, nh, x));
+    CHECK_OK(ds_engine_run(e, x, nh, nw, y));
+    ds_resize_depth_with(info.depth_resize, y, nw, nh, depth, img.width, img.height, 2);
+    const int metric = info.quantity == DS_DEPTH_METRIC;
+    float lo, hi;
+    ds_depth_range(depth, n, &lo, &hi);
+    printf("    %s at %dx%d: depth %.4g .. %.4g%s\n", arch, nw, nh, (double)lo, (double)hi, metric ? " m" : "");
+    CHECK(lo >= 0.0f && hi > lo && (!metric || hi < info.max_depth));
+    if (full) {
+        ds_npy ref;
+        snprintf(path, sizeof path, "%s/net_output.npy", dir);
+        if (ds_npy_read(path, &ref) == DS_OK) { /* the relative model's; the metric one has depth.npy only */
+            double e_net = op_rel_l2(y, ref.data, nn);
+            printf("    %s net_output rel L2 %.2e\n", arch, e_net);
+            ds_npy_free(&ref);
+            CHECK_MSG(e_net <= 1e-4, "net_output relative L2 %.3g", e_net);
+        }
+        snprintf(path, sizeof path, "%s/depth.npy", dir);
+        CHECK_OK(ds_npy_read(path, &ref));
+        double e_d = op_rel_l2(depth, ref.data, n), max_abs = 0;
+        for (size_t i = 0; i < n; i++)
+            max_abs = fmax(max_abs, fabs((double)depth[i] - ref.data[i]));
+        printf("    %s depth rel L2 %.2e (largest difference %.2g)\n", arch, e_d, max_abs);
+        ds_npy_free(&ref);
+        CHECK_MSG(e_d <= 1e-4, "depth relative L2 %.3g", e_d);
+        /* run.py --pred-only --grayscale: trunc(255 (d - min) / (max - min)), far bright
+         * for metres; ours keeps near bright, so the metric one is the inverse */
+        ds_output_opts o = {.dir = tmp_dir(), .model_name = arch, .formats = DS_OUT_PNG8,
+                            .colormap = DS_COLORMAP_GRAY, .metric = metric};
+        void *scratch = malloc(n * 8);
+        CHECK_OK(ds_write_png_outputs(&o, "dav2", depth, img.width, img.height, lo, hi, NULL, scratch));
+        free(scratch);
+        char ours[700];
+        snprintf(ours, sizeof ours, "%s/dav2-%s.png", tmp_dir(), arch);
+        snprintf(path, sizeof path, "%s/depth8.png", dir);
+        int wa, ha, wb, hb, ba, bb, worst = 0;
+        int *a = read_gray_png(ours, &wa, &ha, &ba), *b = read_gray_png(path, &wb, &hb, &bb);
+        CHECK(a && b && wa == wb && ha == hb && wa == img.width && ba == 8 && bb == 8);
+        for (size_t i = 0; i < n; i++) {
+            int d = abs(a[i] - (metric ? 255 - b[i] : b[i]));
+            worst = d > worst ? d : worst;
+        }
+        free(a);
+        free(b);
+        remove(ours);
+        const int bound = 1 + (int)(255.0 * max_abs / (hi - lo)) + metric; /* the inverse truncates the other way */
+        printf("    %s png8 max diff %d (bound %d)\n", arch, worst, bound);
+        CHECK_MSG(worst <= bound, "png8 differs by %d levels", worst);
+    }
+    free(x);
+    free(y);
+    free(depth);
+    ds_engine_free(e);
+    ds_image_free(&img);
+}
+
+TEST(dav2_photo_matches_infer_image) { check_dav2_pipeline("depth_anything_v2_vits", !SANITIZED); }
+TEST(dav2_metric_photo_is_in_metres) { check_dav2_pipeline("depth_anything_v2_metric_hypersim_vits", !SANITIZED); }
+
 int main(void) {
     RUN(small_pipeline_matches_run_py);
     RUN(v21_384_pipeline_matches_run_py);
@@ -261,5 +405,8 @@ int main(void) {
     RUN(swin2_tiny_pipeline_matches_run_py);
     RUN(network_size_rule_follows_run_py);
     RUN(tiny_and_extreme_photos_run);
+    RUN(dav2_network_size_follows_infer_image);
+    RUN(dav2_photo_matches_infer_image);
+    RUN(dav2_metric_photo_is_in_metres);
     return test_summary();
 }

@@ -593,51 +593,54 @@ static void decl_tensor(ds_param_decl *d, const char *name, int ndim, int64_t s0
     d->shape[2] = s2;
 }
 
-ds_val ds_b_pos_embed(ds_builder *b, const char *name, int grid, int channels, int gh, int gw) {
+/* A position embedding node (op POS_EMBED or POS_EMBED_BICUBIC) of the tensor
+ * <name> (1, 1 + grid^2, C) at a gh x gw grid, bound; scale_h, scale_w for the
+ * bicubic one. */
+static ds_val pos_embed(ds_builder *b, ds_op op, const char *name, int grid, int channels, int gh, int gw,
+                        float scale_h, float scale_w) {
     if (b->status != DS_OK)
         return -1;
-    ds_node *n = new_node(b, DS_OP_POS_EMBED, name, -1, -1);
+    ds_node *n = new_node(b, op, name, -1, -1);
     if (!n)
         return -1;
-    n->a.pos.grid = grid;
-    n->a.pos.gh = gh;
-    n->a.pos.gw = gw;
+    n->a.pos = (ds_pos_attr){.grid = grid, .gh = gh, .gw = gw, .scale_h = scale_h, .scale_w = scale_w};
     set_shape(n, 1, 1, 1 + (int64_t)gh * gw, channels);
     ds_param_decl d;
     decl_tensor(&d, name, 3, 1, 1 + (int64_t)grid * grid, channels);
     return bind_node(b, &d, n);
+}
+
+ds_val ds_b_pos_embed(ds_builder *b, const char *name, int grid, int channels, int gh, int gw) {
+    return pos_embed(b, DS_OP_POS_EMBED, name, grid, channels, gh, gw, 0.0f, 0.0f);
 }
 
 ds_val ds_b_pos_embed_bicubic(ds_builder *b, const char *name, int grid, int channels, int gh, int gw,
                               double offset) {
-    if (b->status != DS_OK)
-        return -1;
-    ds_node *n = new_node(b, DS_OP_POS_EMBED_BICUBIC, name, -1, -1);
-    if (!n)
-        return -1;
-    n->a.pos.grid = grid;
-    n->a.pos.gh = gh;
-    n->a.pos.gw = gw;
     /* DINOv2 returns the embedding as stored for the square trained grid; a
      * scale of 1 is that, exactly (weights 0, 1, 0, 0) */
     const bool same = gh == grid && gw == grid;
-    n->a.pos.scale_h = same ? 1.0f : ds_bicubic_factor_scale((gh + offset) / grid);
-    n->a.pos.scale_w = same ? 1.0f : ds_bicubic_factor_scale((gw + offset) / grid);
-    set_shape(n, 1, 1, 1 + (int64_t)gh * gw, channels);
-    ds_param_decl d;
-    decl_tensor(&d, name, 3, 1, 1 + (int64_t)grid * grid, channels);
-    return bind_node(b, &d, n);
+    return pos_embed(b, DS_OP_POS_EMBED_BICUBIC, name, grid, channels, gh, gw,
+                     same ? 1.0f : ds_bicubic_factor_scale((gh + offset) / grid),
+                     same ? 1.0f : ds_bicubic_factor_scale((gw + offset) / grid));
+}
+
+/* Whether x is a sequence (N, 1, 1 + gh*gw, C) of a class token and a gh x gw
+ * grid of patches; its shape into s. */
+static int token_grid(ds_builder *b, ds_val x, int gh, int gw, const char *what, int64_t s[4]) {
+    if (!live(b, x))
+        return 0;
+    memcpy(s, ds_b_shape(b, x), 4 * sizeof *s);
+    if (s[1] != 1 || s[2] != 1 + (int64_t)gh * gw) {
+        ds_b_error(b, DS_ERR_INTERNAL, "%s: %lld tokens are not 1 + %d x %d", what, (long long)s[2], gh, gw);
+        return 0;
+    }
+    return 1;
 }
 
 ds_val ds_b_drop_token(ds_builder *b, ds_val x, int gh, int gw) {
-    if (!live(b, x))
-        return -1;
     int64_t s[4];
-    memcpy(s, ds_b_shape(b, x), sizeof s);
-    if (s[1] != 1 || s[2] != 1 + (int64_t)gh * gw) {
-        ds_b_error(b, DS_ERR_INTERNAL, "drop_token: %lld tokens are not 1 + %d x %d", (long long)s[2], gh, gw);
+    if (!token_grid(b, x, gh, gw, "drop_token", s))
         return -1;
-    }
     ds_node *n = new_node(b, DS_OP_DROP_TOKEN, "drop_token", x, -1);
     if (!n)
         return -1;
@@ -677,15 +680,9 @@ ds_val ds_b_prepend_token(ds_builder *b, ds_val x, const char *name) {
 }
 
 ds_val ds_b_readout_cat(ds_builder *b, ds_val x, int gh, int gw) {
-    if (!live(b, x))
-        return -1;
     int64_t s[4];
-    memcpy(s, ds_b_shape(b, x), sizeof s);
-    if (s[1] != 1 || s[2] != 1 + (int64_t)gh * gw) {
-        ds_b_error(b, DS_ERR_INTERNAL, "readout: %lld tokens are not 1 + %d x %d",
-                   (long long)s[2], gh, gw);
+    if (!token_grid(b, x, gh, gw, "readout", s))
         return -1;
-    }
     ds_node *n = new_node(b, DS_OP_READOUT_CAT, "readout_cat", x, -1);
     if (!n)
         return -1;
