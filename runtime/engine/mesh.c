@@ -14,11 +14,13 @@
 static ds_status check(ds_engine *e, const uint8_t *rgb, int width, int height, size_t stride,
                        const ds_solve_params *solve, const ds_mesh_params *params, const void *out,
                        ds_mesh_params *mp, ds_mesh_grid *g, int *net_w, int *net_h) {
-    if (!e || !rgb || !out || !params)
-        return ds_fail(DS_ERR_INVALID_ARGUMENT, "mesh: NULL engine, photo, parameters or output");
+    if (!e || !rgb || !out)
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "mesh: NULL engine, photo or output");
     DS_TRY(ds_engine_input_size(e, width, height, solve, net_w, net_h));
     if (stride < (size_t)width * 3)
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "mesh: stride %zu < 3 x width %d", stride, width);
+    if (!params)
+        return ds_mesh_plan(NULL, width, height, g); /* says so */
     ds_model_info info;
     DS_TRY(ds_engine_model_info(e, &info));
     *mp = *params;
