@@ -248,7 +248,9 @@ DS_API ds_status ds_engine_collect(ds_engine *engine, float *depth_out);
 DS_API int ds_engine_pending(const ds_engine *engine);
 
 /* Called for each named stage output ("pretrained_layer1", "scratch_layer1_rn",
- * "scratch_refinenet1", "head_pre_relu", ...), as 1xCxHxW float32 (NCHW). */
+ * "scratch_refinenet1", "head_pre_relu", ...; Depth Anything V2's
+ * "backbone_layer1", "head_project1", "head_pre_act", ...), as 1xCxHxW
+ * float32 (NCHW); a token sequence (1, 1, T, C) comes as 1xCx1xT. */
 typedef void (*ds_stage_fn)(const char *name, const float *nchw, int channels, int height,
                             int width, void *user);
 
