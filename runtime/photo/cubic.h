@@ -10,7 +10,8 @@
 
 #include <math.h>
 
-#include "base/hd.h" /* DS_HD */
+#include "base/bicubic.h" /* ds_bicubic_weights: PyTorch's cubic_convolution1/2 */
+#include "base/hd.h"      /* DS_HD */
 
 /* OpenCV's interpolateCubic. */
 DS_HD void ds_cubic_coeffs_cv(float x, float c[4]) {
@@ -34,23 +35,13 @@ DS_HD void ds_cv_taps(int d, double scale, int size, int idx[4], float w[4]) {
     }
 }
 
-/* PyTorch's cubic_convolution1/2 and get_cubic_upsample_coefficients. */
-DS_HD void ds_cubic_coeffs_torch(float t, float c[4]) {
-    const float A = -0.75f;
-    float x1 = t + 1.0f, x2 = 1.0f - t, x3 = x2 + 1.0f;
-    c[0] = ((A * x1 - 5 * A) * x1 + 8 * A) * x1 - 4 * A;
-    c[1] = ((A + 2) * t - (A + 3)) * t * t + 1;
-    c[2] = ((A + 2) * x2 - (A + 3)) * x2 * x2 + 1;
-    c[3] = ((A * x3 - 5 * A) * x3 + 8 * A) * x3 - 4 * A;
-}
-
 /* Source indices and tap weights of output index d for PyTorch's bicubic,
  * align_corners=False (scale = in / out in float; no clamp of the source
  * coordinate at 0, unlike bilinear). */
 DS_HD void ds_torch_taps(int d, float scale, int size, int idx[4], float w[4]) {
     float real = scale * ((float)d + 0.5f) - 0.5f;
     int s = (int)floorf(real);
-    ds_cubic_coeffs_torch(real - (float)s, w);
+    ds_bicubic_weights(real - (float)s, w);
     for (int k = 0; k < 4; k++) {
         int i = s - 1 + k;
         idx[k] = i < 0 ? 0 : (i >= size ? size - 1 : i);
