@@ -344,16 +344,23 @@ ds_val ds_b_add(ds_builder *b, ds_val x, ds_val y, ds_act act) {
     return index_of(b, n);
 }
 
-ds_val ds_b_act(ds_builder *b, ds_val x, ds_act act) {
+/* An elementwise node `op` on x: the output has x's shape. */
+static ds_node *elementwise_node(ds_builder *b, ds_val x, ds_op op, const char *name) {
     if (!live(b, x))
-        return -1;
+        return NULL;
     int64_t s[4];
-    memcpy(s, ds_b_shape(b, x), sizeof s);
-    ds_node *n = new_node(b, DS_OP_ACT, ds_act_name(act), x, -1);
+    memcpy(s, ds_b_shape(b, x), sizeof s); /* new_node may move the nodes */
+    ds_node *n = new_node(b, op, name, x, -1);
+    if (n)
+        memcpy(n->shape, s, sizeof s);
+    return n;
+}
+
+ds_val ds_b_act(ds_builder *b, ds_val x, ds_act act) {
+    ds_node *n = elementwise_node(b, x, DS_OP_ACT, ds_act_name(act));
     if (!n)
         return -1;
     n->a.act = act;
-    memcpy(n->shape, s, sizeof s);
     return index_of(b, n);
 }
 
@@ -649,15 +656,10 @@ ds_val ds_b_drop_token(ds_builder *b, ds_val x, int gh, int gw) {
 }
 
 ds_val ds_b_scale(ds_builder *b, ds_val x, float scale) {
-    if (!live(b, x))
-        return -1;
-    int64_t s[4];
-    memcpy(s, ds_b_shape(b, x), sizeof s);
-    ds_node *n = new_node(b, DS_OP_SCALE, "scale", x, -1);
+    ds_node *n = elementwise_node(b, x, DS_OP_SCALE, "scale");
     if (!n)
         return -1;
     n->a.scale = scale;
-    memcpy(n->shape, s, sizeof s);
     return index_of(b, n);
 }
 
