@@ -85,7 +85,8 @@ class ModelInfo(ctypes.Structure):
     _fields_ = [("arch", _int), ("arch_name", _char_p), ("net_size", _int), ("input_multiple", _int),
                 ("resize_upper_bound", _int), ("mean", _float * 3), ("std", _float * 3),
                 ("n_params", ctypes.c_int64), ("n_threads", _int), ("device", _char_p),
-                ("fixed_size", _int)]
+                ("fixed_size", _int), ("resize_lower_bound", _int), ("depth_resize", _int), ("quantity", _int),
+                ("max_depth", _float)]
 
 
 class SolveParams(ctypes.Structure):
@@ -94,7 +95,7 @@ class SolveParams(ctypes.Structure):
 
 class MeshParams(ctypes.Structure):
     _fields_ = [("grid", _int), ("projection", _int), ("depth_scale", _float), ("fov_deg", _float),
-                ("near_m", _float), ("far_m", _float), ("tear", _float)]
+                ("near_m", _float), ("far_m", _float), ("tear", _float), ("metric", _int)]
 
 
 class Mesh(ctypes.Structure):

@@ -12,7 +12,7 @@ import numpy as np
 from . import _native, store
 
 ModelInfo = namedtuple("ModelInfo", "arch net_size input_multiple resize_upper_bound mean std n_params n_threads "
-                                    "device fixed_size path")
+                                    "device fixed_size quantity max_depth path")
 
 
 def parse_device(device):
@@ -63,9 +63,11 @@ def solve_params(square=False, height=0):
     return p
 
 
-def mesh_params(grid=128, projection="plane", depth_scale=0.25, fov=55.0, near=1.0, far=10.0, tear=0.0):
+def mesh_params(grid=128, projection="plane", depth_scale=0.25, fov=55.0, near=1.0, far=10.0, tear=0.0,
+                metric=False):
     """ds_mesh_params: grid cells along the long side, or "pixel" (a vertex at
-    every pixel centre); projection "plane" or "camera"."""
+    every pixel centre); projection "plane" or "camera"; metric: the depth map
+    holds metres (a metric model's; Engine.mesh sets it from the model)."""
     p = _native.lib().ds_mesh_default_params()
     if isinstance(grid, str):
         if grid != "pixel":
@@ -76,6 +78,7 @@ def mesh_params(grid=128, projection="plane", depth_scale=0.25, fov=55.0, near=1
         raise ValueError(f"projection '{projection}': use 'plane' or 'camera'")
     p.projection = _native.PROJECTION[projection]
     p.depth_scale, p.fov_deg, p.near_m, p.far_m, p.tear = depth_scale, fov, near, far, tear
+    p.metric = 1 if metric else 0
     return p
 
 
@@ -199,13 +202,16 @@ class Engine:
     def info(self):
         """ModelInfo: architecture, network size, normalization, parameters,
         threads, the device that runs it ("cpu", "cuda", "cuda-emu"), and
-        fixed_size: the network takes net_size x net_size only (Swin, LeViT)."""
+        fixed_size: the network takes net_size x net_size only (Swin, LeViT);
+        quantity: "relative" (inverse depth, MiDaS and Depth Anything V2) or
+        "metric" (metres, max_depth at most: the metric Depth Anything V2)."""
         i = _native.ModelInfo()
         with self._lock:
             _native.check(_native.lib().ds_engine_model_info(self._live(), ctypes.byref(i)))
         return ModelInfo(i.arch_name.decode(), i.net_size, i.input_multiple, bool(i.resize_upper_bound),
                          tuple(i.mean), tuple(i.std), i.n_params, i.n_threads, i.device.decode(),
-                         bool(i.fixed_size), self.path)
+                         bool(i.fixed_size), "metric" if i.quantity == 1 else "relative", i.max_depth,
+                         self.path)
 
     def depth(self, rgb, square=False, height=0):
         """The depth map of an RGB8 photo (H, W, 3) uint8 at its size: (H, W)

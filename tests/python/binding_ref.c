@@ -54,12 +54,14 @@ static int layout(void) {
     FIELD(ds_model_info, input_multiple); FIELD(ds_model_info, resize_upper_bound); FIELD(ds_model_info, mean);
     FIELD(ds_model_info, std); FIELD(ds_model_info, n_params); FIELD(ds_model_info, n_threads);
     FIELD(ds_model_info, device); FIELD(ds_model_info, fixed_size);
+    FIELD(ds_model_info, resize_lower_bound); FIELD(ds_model_info, depth_resize); FIELD(ds_model_info, quantity);
+    FIELD(ds_model_info, max_depth);
     printf("\nds_solve_params %zu", sizeof(ds_solve_params));
     FIELD(ds_solve_params, square); FIELD(ds_solve_params, height);
     printf("\nds_mesh_params %zu", sizeof(ds_mesh_params));
     FIELD(ds_mesh_params, grid); FIELD(ds_mesh_params, projection); FIELD(ds_mesh_params, depth_scale);
     FIELD(ds_mesh_params, fov_deg); FIELD(ds_mesh_params, near_m); FIELD(ds_mesh_params, far_m);
-    FIELD(ds_mesh_params, tear);
+    FIELD(ds_mesh_params, tear); FIELD(ds_mesh_params, metric);
     printf("\nds_mesh %zu", sizeof(ds_mesh));
     FIELD(ds_mesh, vertices); FIELD(ds_mesh, indices); FIELD(ds_mesh, n_vertices); FIELD(ds_mesh, n_triangles);
     FIELD(ds_mesh, cols); FIELD(ds_mesh, rows); FIELD(ds_mesh, yfov); FIELD(ds_mesh, aspect);
