@@ -10,6 +10,17 @@
 enum { GUARD = 64 };
 static const uint32_t GUARD_BITS = 0x7fc0dead; /* a NaN no kernel produces */
 
+ds_node op_node(ds_op op, int64_t n, int64_t h, int64_t w, int64_t c) {
+    ds_node node;
+    memset(&node, 0, sizeof node);
+    node.op = op;
+    node.name = ds_op_name(op);
+    node.in[0] = 0;
+    node.in[1] = -1;
+    node.shape[0] = n, node.shape[1] = h, node.shape[2] = w, node.shape[3] = c;
+    return node;
+}
+
 void op_random(float *dst, size_t n, uint64_t seed, float scale) {
     uint64_t z = seed * 0x9E3779B97F4A7C15ull + 1;
     for (size_t i = 0; i < n; i++) {

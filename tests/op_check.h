@@ -16,6 +16,9 @@
 extern "C" {
 #endif
 
+/* A node of `op` reading value 0 (in[0]) into an (n, h, w, c) output. */
+ds_node op_node(ds_op op, int64_t n, int64_t h, int64_t w, int64_t c);
+
 /* Uniform floats in [-scale, scale), reproducible from `seed`. */
 void op_random(float *dst, size_t n, uint64_t seed, float scale);
 

@@ -25,17 +25,6 @@
 static uint64_t seed = 1;
 static double worst; /* largest NMSE of the running family, in place or not */
 
-static ds_node make_node(ds_op op, int64_t n, int64_t h, int64_t w, int64_t c) {
-    ds_node node;
-    memset(&node, 0, sizeof node);
-    node.op = op;
-    node.name = ds_op_name(op);
-    node.in[0] = 0;
-    node.in[1] = -1;
-    node.shape[0] = n, node.shape[1] = h, node.shape[2] = w, node.shape[3] = c;
-    return node;
-}
-
 /* NULL when the fast kernel matches the reference within `limit` with 1 and 2
  * threads; otherwise what went wrong. */
 static const char *check_op(const ds_node *n, const int64_t xs[4], const int64_t *rs, size_t wl,
@@ -87,7 +76,7 @@ TEST(linear_matches_reference) {
             if (tokens[t] == 578 && cin * cout > 64 * 96)
                 continue; /* the double reference is slow under ASan */
             for (int variant = 0; variant < 4; variant++) {
-                ds_node n = make_node(DS_OP_LINEAR, 1, 1, tokens[t], cout);
+                ds_node n = op_node(DS_OP_LINEAR, 1, 1, tokens[t], cout);
                 n.a.linear.act = acts[(t + k + (size_t)variant) % 3];
                 int residual = variant & 1, bias = !(variant & 2);
                 n.in[1] = residual ? 1 : -1;
@@ -97,7 +86,7 @@ TEST(linear_matches_reference) {
             }
         }
     /* an (N, H, W, C) map: rows are every pixel of every item */
-    ds_node n = make_node(DS_OP_LINEAR, 2, 3, 5, 7);
+    ds_node n = op_node(DS_OP_LINEAR, 2, 3, 5, 7);
     n.a.linear.act = DS_ACT_GELU;
     int64_t xs[4] = {2, 3, 5, 34};
     CHECK_OP(&n, xs, NULL, 34 * 7, 7, 0.2f, LINEAR_LIMIT);
@@ -109,7 +98,7 @@ TEST(linear_matches_reference) {
  * only in their last value, which must not take that path. */
 static double readout_linear_nmse(int64_t T, int64_t C, int residual, int differ, int in_place,
                                   int threads) {
-    ds_node n = make_node(DS_OP_LINEAR, 1, 1, T, C);
+    ds_node n = op_node(DS_OP_LINEAR, 1, 1, T, C);
     n.a.linear.act = DS_ACT_GELU;
     n.in[1] = residual ? 1 : -1;
     size_t nx = (size_t)(T * 2 * C), ny = (size_t)(T * C);
@@ -180,14 +169,14 @@ TEST(attention_matches_reference) {
                 int64_t T = tokens[t], C = (int64_t)heads[h] * head_dims[d];
                 if (T == 578 && C > 64)
                     continue; /* the double reference is slow under ASan */
-                ds_node n = make_node(DS_OP_ATTENTION, 1, 1, T, C);
+                ds_node n = op_node(DS_OP_ATTENTION, 1, 1, T, C);
                 n.a.attn.heads = heads[h];
                 n.a.attn.scale = 1.0f / sqrtf((float)head_dims[d]);
                 int64_t xs[4] = {1, 1, T, 3 * C};
                 CHECK_OP(&n, xs, NULL, 0, 0, 1.0f, ATTENTION_LIMIT);
             }
     /* two items, and scores large enough for softmax to saturate */
-    ds_node n = make_node(DS_OP_ATTENTION, 2, 1, 33, 24);
+    ds_node n = op_node(DS_OP_ATTENTION, 2, 1, 33, 24);
     n.a.attn.heads = 3;
     n.a.attn.scale = 40.0f;
     int64_t xs[4] = {2, 1, 33, 72};
@@ -206,7 +195,7 @@ TEST(layernorm_matches_reference) {
     worst = 0;
     for (size_t r = 0; r < sizeof rows / sizeof *rows; r++)
         for (size_t c = 0; c < sizeof chans / sizeof *chans; c++) {
-            ds_node n = make_node(DS_OP_LAYERNORM, 1, 1, rows[r], chans[c]);
+            ds_node n = op_node(DS_OP_LAYERNORM, 1, 1, rows[r], chans[c]);
             n.a.norm.eps = 1e-6f;
             CHECK_OP(&n, n.shape, NULL, (size_t)chans[c], (size_t)chans[c], 1.0f, NORM_LIMIT);
         }
@@ -223,7 +212,7 @@ TEST(groupnorm_matches_reference) {
     worst = 0;
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         for (int variant = 0; variant < 4; variant++) {
-            ds_node n = make_node(DS_OP_GROUPNORM, cases[i].n, cases[i].h, cases[i].w, cases[i].c);
+            ds_node n = op_node(DS_OP_GROUPNORM, cases[i].n, cases[i].h, cases[i].w, cases[i].c);
             n.a.norm.groups = cases[i].groups;
             n.a.norm.eps = 1e-5f;
             n.a.norm.act = acts[variant & 1];
@@ -253,7 +242,7 @@ TEST(resize_matches_reference) {
         for (size_t c = 0; c < sizeof chans / sizeof *chans; c++)
             for (int ac = 0; ac < 2; ac++) {
                 int64_t N = 1 + (int64_t)(c & 1);
-                ds_node n = make_node(DS_OP_RESIZE, N, sizes[s][2], sizes[s][3], chans[c]);
+                ds_node n = op_node(DS_OP_RESIZE, N, sizes[s][2], sizes[s][3], chans[c]);
                 n.a.resize.align_corners = ac;
                 int64_t xs[4] = {N, sizes[s][0], sizes[s][1], chans[c]};
                 CHECK_OP(&n, xs, NULL, 0, 0, 1.0f, 0.0);
@@ -268,7 +257,7 @@ TEST(pos_embed_matches_reference) {
     for (size_t g = 0; g < sizeof grids / sizeof *grids; g++)
         for (size_t c = 0; c < sizeof chans / sizeof *chans; c++) {
             int G = grids[g][0], gh = grids[g][1], gw = grids[g][2];
-            ds_node n = make_node(DS_OP_POS_EMBED, 1, 1, 1 + (int64_t)gh * gw, chans[c]);
+            ds_node n = op_node(DS_OP_POS_EMBED, 1, 1, 1 + (int64_t)gh * gw, chans[c]);
             n.in[0] = -1;
             n.a.pos.grid = G, n.a.pos.gh = gh, n.a.pos.gw = gw;
             int64_t xs[4] = {1, 1, 1, 1}; /* no input; op_check wants one */
@@ -286,15 +275,15 @@ TEST(tokens_match_reference) {
     for (size_t c = 0; c < sizeof chans / sizeof *chans; c++) {
         for (size_t g = 0; g < sizeof grid / sizeof *grid; g++) {
             int64_t T = (int64_t)grid[g][0] * grid[g][1];
-            ds_node p = make_node(DS_OP_PREPEND_TOKEN, 1 + (int64_t)(g & 1), 1, T + 1, chans[c]);
+            ds_node p = op_node(DS_OP_PREPEND_TOKEN, 1 + (int64_t)(g & 1), 1, T + 1, chans[c]);
             int64_t ps[4] = {p.shape[0], 1, T, chans[c]};
             CHECK_OP(&p, ps, NULL, (size_t)chans[c], 0, 1.0f, 0.0);
-            ds_node r = make_node(DS_OP_READOUT_CAT, 1 + (int64_t)(g & 1), grid[g][0], grid[g][1],
+            ds_node r = op_node(DS_OP_READOUT_CAT, 1 + (int64_t)(g & 1), grid[g][0], grid[g][1],
                                   2 * chans[c]);
             int64_t rs[4] = {r.shape[0], 1, T + 1, chans[c]};
             CHECK_OP(&r, rs, NULL, 0, 0, 1.0f, 0.0);
         }
-        ds_node cp = make_node(DS_OP_RESHAPE, 1, 1, 97, chans[c]);
+        ds_node cp = op_node(DS_OP_RESHAPE, 1, 1, 97, chans[c]);
         int64_t cs[4] = {1, 97, 1, chans[c]};
         CHECK_OP(&cp, cs, NULL, 0, 0, 1.0f, 0.0);
     }
@@ -312,11 +301,11 @@ TEST(add_act_match_reference) {
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
         for (size_t a = 0; a < sizeof acts / sizeof *acts; a++) {
             const int64_t *sh = shapes[s];
-            ds_node add = make_node(DS_OP_ADD, sh[0], sh[1], sh[2], sh[3]);
+            ds_node add = op_node(DS_OP_ADD, sh[0], sh[1], sh[2], sh[3]);
             add.in[1] = 1;
             add.a.act = acts[a];
             CHECK_OP(&add, sh, sh, 0, 0, 1.0f, ELEMENTWISE_LIMIT);
-            ds_node act = make_node(DS_OP_ACT, sh[0], sh[1], sh[2], sh[3]);
+            ds_node act = op_node(DS_OP_ACT, sh[0], sh[1], sh[2], sh[3]);
             act.a.act = acts[a];
             CHECK_OP(&act, sh, NULL, 0, 0, 1.0f, ELEMENTWISE_LIMIT);
         }
@@ -571,10 +560,10 @@ TEST(drop_token_and_scale_match_reference) {
     for (size_t g = 0; g < sizeof grids / sizeof *grids; g++)
         for (size_t c = 0; c < sizeof chans / sizeof *chans; c++) {
             const int64_t N = 1 + (int64_t)(c & 1), T = (int64_t)grids[g][0] * grids[g][1];
-            ds_node d = make_node(DS_OP_DROP_TOKEN, N, grids[g][0], grids[g][1], chans[c]);
+            ds_node d = op_node(DS_OP_DROP_TOKEN, N, grids[g][0], grids[g][1], chans[c]);
             const int64_t ds[4] = {N, 1, T + 1, chans[c]};
             CHECK_OP(&d, ds, NULL, 0, 0, 1.0f, 0.0);
-            ds_node s = make_node(DS_OP_SCALE, N, grids[g][0], grids[g][1], chans[c]);
+            ds_node s = op_node(DS_OP_SCALE, N, grids[g][0], grids[g][1], chans[c]);
             s.a.scale = 80.0f;
             const int64_t ss[4] = {N, grids[g][0], grids[g][1], chans[c]};
             CHECK_OP(&s, ss, NULL, 0, 0, 1.0f, 0.0);
@@ -588,7 +577,7 @@ TEST(sigmoid_matches_reference) {
     for (int portable = 0; portable <= 1; portable++) {
         ds_vec_force_portable(portable);
         for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
-            ds_node n = make_node(DS_OP_ACT, sizes[i][0], sizes[i][1], sizes[i][2], sizes[i][3]);
+            ds_node n = op_node(DS_OP_ACT, sizes[i][0], sizes[i][1], sizes[i][2], sizes[i][3]);
             n.a.act = DS_ACT_SIGMOID;
             CHECK_OP(&n, sizes[i], NULL, 0, 0, 1.0f, 0.0);
         }

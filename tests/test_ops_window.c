@@ -31,20 +31,8 @@ typedef struct win_case {
     bool cosine, table, labels, head_scale;
 } win_case;
 
-/* A node of `op` reading value 0 into an (n, h, w, c) output. */
-static ds_node make_node(ds_op op, int64_t n, int64_t h, int64_t w, int64_t c) {
-    ds_node node;
-    memset(&node, 0, sizeof node);
-    node.op = op;
-    node.name = ds_op_name(op);
-    node.in[0] = 0;
-    node.in[1] = -1;
-    node.shape[0] = n, node.shape[1] = h, node.shape[2] = w, node.shape[3] = c;
-    return node;
-}
-
 static ds_node window_node(const win_case *c) {
-    ds_node node = make_node(DS_OP_WINDOW_ATTENTION, c->n, c->h, c->w, (int64_t)c->heads * c->hd);
+    ds_node node = op_node(DS_OP_WINDOW_ATTENTION, c->n, c->h, c->w, (int64_t)c->heads * c->hd);
     node.a.win = (ds_window_attr){.heads = c->heads, .win_h = c->win_h, .win_w = c->win_w,
                                   .shift_h = c->shift_h, .shift_w = c->shift_w,
                                   .scale = 1.0f / sqrtf((float)c->hd), .cosine = c->cosine};
@@ -156,7 +144,7 @@ TEST(patch_merge_matches_reference) {
     static const int64_t shapes[][4] = {{1, 1, 1, 1}, {2, 5, 7, 3}, {1, 4, 6, 8}, {1, 3, 1, 5}, {1, 96, 96, 2}};
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
         const int64_t *s = shapes[i];
-        ds_node node = make_node(DS_OP_PATCH_MERGE, s[0], (s[1] + 1) / 2, (s[2] + 1) / 2, 4 * s[3]);
+        ds_node node = op_node(DS_OP_PATCH_MERGE, s[0], (s[1] + 1) / 2, (s[2] + 1) / 2, 4 * s[3]);
         for (int threads = 1; threads <= 2; threads++) {
             op_check_result r = op_check_given(&node, s, NULL, NULL, NULL, NULL, &ds_cpu_fast_kernels[DS_OP_PATCH_MERGE],
                                                threads, seed++);
@@ -165,7 +153,7 @@ TEST(patch_merge_matches_reference) {
         }
     }
     /* the order of the four blocks: (0,0), (1,0), (0,1), (1,1) as (row, col) */
-    ds_node node = make_node(DS_OP_PATCH_MERGE, 1, 1, 1, 4);
+    ds_node node = op_node(DS_OP_PATCH_MERGE, 1, 1, 1, 4);
     float in[4] = {10, 11, 20, 21}, out[4]; /* (2, 2, 1): row-major */
     ds_tensor x = {in, {1, 2, 2, 1}}, y = {out, {1, 1, 1, 4}};
     ds_cpu_op op = {.node = &node, .x = &x, .y = &y};
