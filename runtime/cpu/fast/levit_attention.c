@@ -54,13 +54,7 @@ void ds_fast_levit_attention(const ds_cpu_op *op) {
     const int64_t N = op->y->shape[0], Tq = op->y->shape[2], Tk = a->keys, C = op->y->shape[3];
     const int64_t blocks = (Tq + BQ - 1) / BQ, tasks = a->heads * blocks;
     const size_t per = per_thread_floats(Tk);
-    int nt = op->ctx->n_threads;
-    if ((size_t)nt > op->ctx->scratch_bytes / sizeof(float) / per)
-        nt = (int)(op->ctx->scratch_bytes / sizeof(float) / per);
-    if (nt > tasks)
-        nt = (int)tasks;
-    if (nt < 1)
-        nt = 1;
+    const int nt = ds_fast_scratch_threads(op, per, tasks);
 #pragma omp parallel num_threads(nt)
     {
         float *ws = op->ctx->scratch + (size_t)omp_get_thread_num() * per;

@@ -111,3 +111,13 @@ int ds_fast_threads(const ds_cpu_op *op, double work) {
     int n = op->ctx->n_threads;
     return work < 32768.0 || n < 1 ? 1 : n;
 }
+
+int ds_fast_scratch_threads(const ds_cpu_op *op, size_t per_thread, int64_t tasks) {
+    int64_t n = op->ctx->n_threads;
+    const size_t fit = op->ctx->scratch_bytes / sizeof(float) / per_thread;
+    if ((size_t)n > fit)
+        n = (int64_t)fit;
+    if (n > tasks)
+        n = tasks;
+    return n < 1 ? 1 : (int)n;
+}

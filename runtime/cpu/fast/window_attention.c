@@ -143,13 +143,7 @@ void ds_fast_window_attention(const ds_cpu_op *op) {
     const int64_t nwy = ds_window_count(H, a->win_h), nwx = ds_window_count(W, a->win_w);
     const int64_t tasks = N * nwy * nwx * a->heads;
     const size_t per = task_floats(op->node, NULL);
-    int nt = op->ctx->n_threads;
-    if ((size_t)nt > op->ctx->scratch_bytes / sizeof(float) / per)
-        nt = (int)(op->ctx->scratch_bytes / sizeof(float) / per);
-    if (nt > tasks)
-        nt = (int)tasks;
-    if (nt < 1)
-        nt = 1;
+    const int nt = ds_fast_scratch_threads(op, per, tasks);
 #pragma omp parallel num_threads(nt)
     {
         const task_ws w = carve(op->node, op->ctx->scratch + (size_t)omp_get_thread_num() * per);
