@@ -41,32 +41,6 @@ def photo_rgb8(image):
     return v.astype(np.uint8)
 
 
-def grid_edges(idx, cols, nv):
-    """The edges of triangles on a vertex grid `cols` wide, found without a
-    hash: every edge of the library's meshes joins a vertex to its right,
-    lower or lower-right neighbour (index + 1, + cols, + cols + 1), so
-    (lower index, which of the three) names it. Returns the edges' vertex
-    pairs (n_edges, 2) and each corner's edge (the edge from that corner's
-    vertex to the next corner's), or None for a triangle list with another
-    kind of edge (Blender then finds the edges itself)."""
-    p = idx.ravel()
-    q = np.roll(idx, -1, axis=1).ravel()  # the next corner's vertex
-    lo = np.minimum(p, q)
-    delta = np.maximum(p, q) - lo
-    kind = (delta == cols).view(np.int8) + 2 * (delta == cols + 1).view(np.int8)
-    if not np.all((delta == 1) | (kind > 0)):
-        return None
-    key = lo.astype(np.int64 if 3 * nv >= 2 ** 31 else np.int32) * 3 + kind
-    used = np.zeros(3 * nv, bool)
-    used[key] = True
-    edge_of_key = np.cumsum(used, dtype=np.int32) - 1
-    keys = np.flatnonzero(used)
-    edges = np.empty((len(keys), 2), np.int32)
-    edges[:, 0] = keys // 3
-    edges[:, 1] = edges[:, 0] + np.array([1, cols, cols + 1], np.int32)[keys % 3]
-    return edges, edge_of_key[key]
-
-
 def mesh_data(name, mesh):
     """A Blender mesh of the library's arrays: its vertices, its triangles in
     their order, their edges, and a UV map "UVMap" (v up, Blender's)."""
@@ -89,11 +63,7 @@ def mesh_data(name, mesh):
     corner_uv = uv.view(np.complex64).ravel()[idx.ravel()]  # one 8-byte (u, v) per corner
     me.attributes.new("UVMap", "FLOAT2", "CORNER").data.foreach_set("vector", corner_uv.view(np.float32))
     me.uv_layers.active = me.uv_layers["UVMap"]
-    found = grid_edges(idx, mesh.cols, nv)
-    if found is None:
-        me.update(calc_edges=True)
-        return me
-    edges, corner_edges = found
+    edges, corner_edges = mesh.edges()  # the library's edge table: Blender's own search is a hash of 72 M corners
     me.edges.add(len(edges))
     me.attributes[".edge_verts"].data.foreach_set("value", edges.ravel())
     me.attributes[".corner_edge"].data.foreach_set("value", corner_edges)

@@ -375,6 +375,16 @@ DS_API ds_status ds_mesh_build(const float *depth, int width, int height, const 
                         ds_mesh *out);
 DS_API void ds_mesh_free(ds_mesh *mesh); /* NULL-safe; leaves *mesh empty */
 
+/* The mesh's edges, for importers that keep an edge table (Blender): every
+ * edge joins a grid vertex to its right, lower or lower-right neighbour, and
+ * edges are numbered by their lower vertex, then in that order. *n_edges gets
+ * their count; edges (NULL, or (*n_edges, 2) vertex pairs, lower first) and
+ * corner_edge (NULL, or 3 x n_triangles: the edge from each corner's vertex
+ * to the next corner's) are filled when given: call once with both NULL to
+ * size edges. DS_ERR_INVALID_ARGUMENT for a triangle with another kind of
+ * edge, DS_ERR_UNSUPPORTED past 32-bit indices. */
+DS_API ds_status ds_mesh_edges(const ds_mesh *mesh, int32_t *edges, int32_t *corner_edge, int64_t *n_edges);
+
 /* The photo's mesh in one call: ds_engine_solve_rgb8's depth map (solve may
  * be NULL for the defaults), then the mesh ds_mesh_build gives of it, the
  * same in every field. On a CUDA backend ("cuda", "cuda-emu") the mesh is

@@ -147,6 +147,7 @@ _PROTOTYPES = {
     "ds_mesh_default_params": (MeshParams, []),
     "ds_mesh_build": (_int, [_void_p, _int, _int, _P(MeshParams), _P(Mesh)]),
     "ds_mesh_free": (None, [_P(Mesh)]),
+    "ds_mesh_edges": (_int, [_P(Mesh), _void_p, _void_p, _P(ctypes.c_int64)]),
     "ds_engine_mesh_rgb8": (_int, [_void_p, _void_p, _int, _int, ctypes.c_size_t, _P(SolveParams),
                                    _P(MeshParams), _void_p, _P(Mesh)]),
     "ds_scene_default_params": (SceneParams, []),

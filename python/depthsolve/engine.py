@@ -117,6 +117,19 @@ class Mesh:
         self.bounds_min = np.array(c_mesh.bounds_min, np.float32)
         self.bounds_max = np.array(c_mesh.bounds_max, np.float32)
         self.depth = depth
+        self._memory = owner
+
+    def edges(self):
+        """ds_mesh_edges: the edge table importers that keep one need
+        (Blender): (edges (n, 2) int32 vertex pairs, lower first; corner_edge
+        (3 n_triangles,) int32, the edge from each corner to the next)."""
+        c_mesh, n = self._memory.mesh, ctypes.c_int64()
+        _native.check(_native.lib().ds_mesh_edges(ctypes.byref(c_mesh), None, None, ctypes.byref(n)))
+        edges = np.empty((n.value, 2), np.int32)
+        corner_edge = np.empty(3 * len(self.indices), np.int32)
+        _native.check(_native.lib().ds_mesh_edges(ctypes.byref(c_mesh), edges.ctypes.data, corner_edge.ctypes.data,
+                                                  ctypes.byref(n)))
+        return edges, corner_edge
 
     positions = property(lambda self: self.vertices[:, 0:3])
     normals = property(lambda self: self.vertices[:, 3:6])

@@ -92,6 +92,18 @@ def test_depth(engine, rgb, want):
     check("focus_equals_c", ds.depth_focus(got) == np.float32(focus), f"{ds.depth_focus(got)} vs {focus}")
 
 
+def check_edges(name, m):
+    """Mesh.edges: every triangle side once, lower vertex first, and each
+    corner's edge joining it to the next corner."""
+    edges, corner_edge = m.edges()
+    tri = m.indices.astype(np.int64)
+    nxt = np.roll(tri, -1, axis=1)
+    sides = np.unique(np.stack([np.minimum(tri, nxt).ravel(), np.maximum(tri, nxt).ravel()], 1), axis=0)
+    ok = (edges.dtype == np.int32 and corner_edge.shape == (tri.size,) and np.array_equal(edges, sides)
+          and np.array_equal(np.sort(edges[corner_edge], 1), np.sort(np.stack([tri.ravel(), nxt.ravel()], 1), 1)))
+    check(f"mesh_{name}_edges", ok, f"{len(edges)} edges, {len(sides)} triangle sides")
+
+
 def test_mesh(engine, rgb, depth, c_meshes):
     for (name, p), c in zip(MESHES, c_meshes):
         m = engine.mesh(rgb, with_depth=True, **p)
@@ -110,6 +122,7 @@ def test_mesh(engine, rgb, depth, c_meshes):
         built = ds.mesh_build(depth, **p)
         check(f"mesh_build_{name}", np.array_equal(built.vertices, c["vertices"])
               and np.array_equal(built.indices, c["indices"]))
+        check_edges(name, built)
     # the arrays are the library's memory: they outlive the Mesh and the engine's next calls
     m = engine.mesh(rgb, grid=8)
     v, i = m.vertices, m.indices
