@@ -172,6 +172,7 @@ ARCHS  := midas_v21_small_256 midas_v21_384 dpt_hybrid_384 dpt_large_384 \
           dpt_levit_224
 ARCHS  += depth_anything_v2_vits depth_anything_v2_vitb depth_anything_v2_vitl \
           depth_anything_v2_metric_hypersim_vits depth_anything_v2_metric_vkitti_vitl
+ARCHS  += da3_small da3mono_large da3metric_large
 MODELS_DIR := build/models
 MODELS := $(ARCHS:%=$(MODELS_DIR)/%.gguf)
 $(MODELS_DIR)/%.gguf: $(BUILD)/depthsolve

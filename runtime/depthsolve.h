@@ -89,6 +89,11 @@ typedef enum ds_arch {
     DS_ARCH_DEPTH_ANYTHING_V2_METRIC_VKITTI_VITS,
     DS_ARCH_DEPTH_ANYTHING_V2_METRIC_VKITTI_VITB,
     DS_ARCH_DEPTH_ANYTHING_V2_METRIC_VKITTI_VITL,
+    /* Depth Anything 3: DA3-Small (depth, confidence and the camera), and
+     * DA3Mono-Large / DA3Metric-Large (depth and sky); all Apache-2.0 */
+    DS_ARCH_DA3_SMALL,
+    DS_ARCH_DA3MONO_LARGE,
+    DS_ARCH_DA3METRIC_LARGE,
     DS_ARCH_COUNT
 } ds_arch;
 
@@ -175,7 +180,9 @@ DS_API void ds_engine_free(ds_engine *engine); /* NULL-safe */
 typedef enum ds_depth_quantity {
     DS_DEPTH_RELATIVE_INVERSE = 0, /* relative inverse depth: larger is nearer, up to an unknown scale
                                       and shift (MiDaS, Depth Anything V2 relative) */
-    DS_DEPTH_METRIC                /* depth in metres: larger is farther (Depth Anything V2 metric) */
+    DS_DEPTH_METRIC,               /* depth in metres: larger is farther (Depth Anything V2 metric) */
+    DS_DEPTH_RELATIVE              /* relative depth: larger is farther, up to an unknown scale
+                                      (Depth Anything 3) */
 } ds_depth_quantity;
 
 /* How a network's output goes back to the photo's size (ds_resize_depth_with). */

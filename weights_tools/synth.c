@@ -39,13 +39,21 @@ typedef struct rule {
 
 /* Rows of the formula for exact keys (the reference README's extra rows):
  * Depth Anything V2's last convolution, whose plain formula left every
- * output at zero (relative) or a saturated Sigmoid (metric). */
+ * output at zero (relative) or a saturated Sigmoid (metric); Depth Anything
+ * 3's last convolutions and field of view. */
 static const struct {
     const char *key;
     rule r;
 } key_rules[] = {
     {"depth_head.scratch.output_conv2.2.weight", {0.005f, 0.0f, 0}},
     {"depth_head.scratch.output_conv2.2.bias", {0.1f, 1.0f, 1}},
+    /* Depth Anything 3 (DA3_ROWS): exp overflowed, the field of view was 0 */
+    {"model.head.scratch.output_conv2.2.weight", {0.005f, 0.0f, 0}},
+    {"model.head.scratch.output_conv2.2.bias", {0.1f, 1.0f, 1}},
+    {"model.head.scratch.sky_output_conv2.2.weight", {0.005f, 0.0f, 0}},
+    {"model.head.scratch.sky_output_conv2.2.bias", {0.1f, -0.2f, 1}},
+    {"model.cam_dec.fc_fov.0.weight", {0.002f, 0.0f, 0}},
+    {"model.cam_dec.fc_fov.0.bias", {0.1f, 1.0f, 1}},
 };
 
 static rule rule_for(const char *key, int ndim, const int64_t *shape) {

@@ -1,0 +1,196 @@
+/*
+ * test_da3.c: Depth Anything 3's networks, run by the engine on the
+ * synthetic-weight models, against the official PyTorch outputs of
+ * tests/data/reference/<model>/net_70x98 at every dumped stage the engine
+ * runs (pos_embed_resized, backbone_layerN, head_projectN,
+ * scratch_layerN_rn, scratch_refinenetN, head_conv1, head_pre_act;
+ * cam_token and pose_enc for da3_small; sky_pre_act, head_depth for the
+ * large ones), their outputs (depth, depth_conf, sky) and, from pose_enc,
+ * extrinsics and intrinsics; outputs also against the float64 truth (f64/).
+ * The ray branch of da3_small (scratch_refinenetN_aux, head_conv1_aux,
+ * ray_pre_act, head_ray*) is not run: the model deletes its result.
+ *
+ * Also the post-processing on its own: the camera of a known pose, and the
+ * sky step's quantile on ties, tiny masks and NaN.
+ *
+ * Tolerance: relative L2 <= 1e-4 (the reference README measures float32
+ * PyTorch against float64 at 5e-7 .. 2e-6 here).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "depthsolve.h"
+#include "model/da3_post.h" /* ds_da3_camera, ds_da3_sky_fill */
+#include "src/io/npy.h"
+#include "tests/net_stages.h"
+#include "tests/test.h"
+
+static const double TOLERANCE = 1e-4;
+
+enum { H = 70, W = 98 };
+
+/* The stages, and a copy of the outputs the checks need after the run. */
+typedef struct capture {
+    net_stages stages;
+    float pose_enc[9];
+    float *sky;
+    int have_pose, have_sky;
+} capture;
+
+static void on_stage(const char *name, const float *nchw, int ch, int h, int w, void *user) {
+    capture *c = user;
+    net_stages_on_stage(name, nchw, ch, h, w, &c->stages);
+    if (!strcmp(name, "pose_enc") && ch == 9) {
+        memcpy(c->pose_enc, nchw, sizeof c->pose_enc);
+        c->have_pose = 1;
+    } else if (!strcmp(name, "sky") && c->sky && ch == 1 && h == H && w == W) {
+        memcpy(c->sky, nchw, (size_t)H * W * sizeof *c->sky);
+        c->have_sky = 1;
+    }
+}
+
+static void both(net_stages *c, const char *name, const float *v, size_t n) {
+    char f64[300];
+    snprintf(f64, sizeof f64, "%s/f64", c->dir);
+    net_stages_compare(c, NULL, "fp32", name, v, n);
+    net_stages_compare(c, f64, "fp64", name, v, n);
+}
+
+/* arch's net case; `stages`: how many comparisons in all. `input_from`: the
+ * folder whose input.npy the case uses (the metric model keeps only what
+ * differs from the mono one). */
+static void check_net(const char *arch, const char *input_from, int reference, int stages) {
+    char model[512], dir[256], input[600];
+    snprintf(model, sizeof model, "%s/%s.gguf", test_models_dir(), arch);
+    snprintf(dir, sizeof dir, "tests/data/reference/%s/net_%dx%d", arch, H, W);
+    snprintf(input, sizeof input, "tests/data/reference/%s/net_%dx%d/input.npy", input_from, H, W);
+    ds_npy x;
+    CHECK_OK(ds_npy_read(input, &x));
+    CHECK(ds_npy_numel(&x) == 3 * H * W);
+    ds_engine_params p = ds_engine_default_params();
+    p.model_path = model;
+    p.device = DS_DEVICE_CPU;
+    p.reference = reference;
+    ds_engine *e;
+    CHECK_OK(ds_engine_create(&p, &e));
+    float *depth = malloc((size_t)H * W * sizeof *depth), *sky = malloc((size_t)H * W * sizeof *sky);
+    CHECK(depth && sky);
+    capture c = {.sky = sky};
+    net_stages_init(&c.stages, dir, TOLERANCE);
+    printf("  %s (%s ops)\n", arch, reference ? "reference" : "fast");
+    ds_status s = ds_engine_run_stages(e, x.data, H, W, depth, on_stage, &c);
+    ds_engine_free(e);
+    ds_npy_free(&x);
+    CHECK_OK(s);
+    if (c.have_pose) { /* da3_small: depth, confidence (a stage) and the camera */
+        both(&c.stages, "depth", depth, (size_t)H * W);
+        float ext[12], intr[9];
+        ds_da3_camera(c.pose_enc, W, H, ext, intr);
+        both(&c.stages, "extrinsics", ext, 12);
+        both(&c.stages, "intrinsics", intr, 9);
+    } else { /* the large ones: the sky step on the head's depth */
+        CHECK(c.have_sky);
+        CHECK(ds_da3_sky_fill(depth, sky, (size_t)H * W) > 0.0f);
+        both(&c.stages, "depth", depth, (size_t)H * W);
+        both(&c.stages, "sky", sky, (size_t)H * W);
+    }
+    int positive = 1;
+    for (int i = 0; i < H * W; i++)
+        positive &= depth[i] > 0.0f;
+    free(depth);
+    free(sky);
+    CHECK_MSG(!c.stages.failure[0], "%s", c.stages.failure);
+    CHECK_MSG(c.stages.n_stages == stages, "%d comparisons", c.stages.n_stages);
+    CHECK_MSG(positive, "a depth <= 0 (exp)");
+}
+
+/* 1 pos_embed + 4 backbone + 4 project + 4 rn + 4 refinenet + head_conv1 +
+ * head_pre_act + cam_token + depth_conf + pose_enc, then depth, extrinsics,
+ * intrinsics twice each (fp32, fp64) */
+TEST(small_matches_pytorch) { check_net("da3_small", "da3_small", 0, 22 + 6); }
+TEST(small_reference_ops_match_pytorch) { check_net("da3_small", "da3_small", 1, 22 + 6); }
+/* 1 + 4 + 4 + 4 + 4 + head_conv1 + head_pre_act + sky_pre_act + head_depth + sky
+ * stages, then depth and sky twice each */
+TEST(mono_large_matches_pytorch) { check_net("da3mono_large", "da3mono_large", 0, 22 + 4); }
+
+/* The identity rotation and a half turn about z; the fields of view to focal lengths. */
+TEST(camera_of_known_poses) {
+    const float id[9] = {1, 2, 3, 0, 0, 0, 2, 1.0f, 1.2f}; /* q = (0,0,0,2): not unit, still identity */
+    float e[12], k[9];
+    ds_da3_camera(id, 98, 70, e, k);
+    const float want[12] = {1, 0, 0, -1, 0, 1, 0, -2, 0, 0, 1, -3};
+    for (int i = 0; i < 12; i++)
+        CHECK_MSG(fabsf(e[i] - want[i]) < 1e-6f, "extrinsics[%d] = %g", i, (double)e[i]);
+    CHECK(fabsf(k[0] - 49.0f / tanf(0.6f)) < 1e-4f && fabsf(k[4] - 35.0f / tanf(0.5f)) < 1e-4f);
+    CHECK(k[2] == 49.0f && k[5] == 35.0f && k[8] == 1.0f && k[1] == 0 && k[3] == 0 && k[6] == 0 && k[7] == 0);
+    const float turn[9] = {1, 0, 0, 0, 0, 1, 0, 0.0f, 0.0f}; /* 180 degrees about z; fov 0 -> 1e-6 */
+    ds_da3_camera(turn, 10, 10, e, k);
+    CHECK(e[0] == -1.0f && e[5] == -1.0f && e[10] == 1.0f && e[3] == 1.0f);
+    CHECK(k[0] == 5.0f / 1e-6f);
+}
+
+/* torch.quantile(v, 0.99) linear, by hand: sorted v, rank 0.99 (n - 1). */
+static float quantile99(float *v, int n) {
+    for (int i = 1; i < n; i++) /* insertion sort: small n */
+        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            float t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    double r = 0.99 * (n - 1);
+    int lo = (int)floor(r);
+    return (float)(v[lo] + (r - lo) * (v[lo + 1 < n ? lo + 1 : lo] - v[lo]));
+}
+
+TEST(sky_fill_quantile) {
+    enum { N = 64 };
+    float depth[N], sky[N], v[N], copy[N];
+    /* 11 clear, 53 sky: filled; ties among the clear depths */
+    for (int i = 0; i < N; i++) {
+        depth[i] = (float)(i % 5);
+        sky[i] = i < 11 ? 0.1f : 0.9f;
+    }
+    for (int i = 0; i < 11; i++)
+        v[i] = depth[i];
+    float want = quantile99(v, 11), got = ds_da3_sky_fill(depth, sky, N);
+    CHECK_MSG(fabsf(got - want) < 1e-6f, "quantile %g, want %g", (double)got, (double)want);
+    for (int i = 0; i < N; i++)
+        CHECK(i < 11 ? depth[i] == (float)(i % 5) : depth[i] == got);
+    /* exactly 10 clear pixels: left alone; exactly 10 sky pixels: left alone */
+    for (int t = 0; t < 2; t++) {
+        for (int i = 0; i < N; i++) {
+            depth[i] = copy[i] = (float)i;
+            sky[i] = (i < 10) == (t == 0) ? 0.0f : 1.0f;
+        }
+        CHECK(isnan(ds_da3_sky_fill(depth, sky, N)));
+        CHECK(!memcmp(depth, copy, sizeof depth));
+    }
+    /* the threshold: 0.3 is sky, just below is not; NaN is sky */
+    for (int i = 0; i < N; i++) {
+        depth[i] = (float)(N - i);
+        sky[i] = i < 20 ? nextafterf(0.3f, 0.0f) : (i < 40 ? 0.3f : NAN);
+    }
+    for (int i = 0; i < 20; i++)
+        v[i] = depth[i];
+    want = quantile99(v, 20);
+    got = ds_da3_sky_fill(depth, sky, N);
+    CHECK_MSG(fabsf(got - want) < 1e-5f, "quantile %.9g, want %.9g", (double)got, (double)want);
+    CHECK(depth[19] == 45.0f && depth[20] == got && depth[63] == got);
+    /* all equal: the quantile is that value */
+    for (int i = 0; i < N; i++) {
+        depth[i] = 2.5f;
+        sky[i] = (float)(i % 2);
+    }
+    CHECK(ds_da3_sky_fill(depth, sky, N) == 2.5f);
+}
+
+int main(void) {
+    RUN(small_matches_pytorch);
+    RUN(small_reference_ops_match_pytorch);
+    RUN(mono_large_matches_pytorch);
+    RUN(camera_of_known_poses);
+    RUN(sky_fill_quantile);
+    return test_summary();
+}
