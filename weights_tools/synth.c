@@ -98,8 +98,11 @@ float ds_synth_value(const char *key, int ndim, const int64_t *shape, uint64_t s
 }
 
 void ds_synth_fill(const char *key, int ndim, const int64_t *shape, float *out) {
+    ds_synth_fill_seeded(key, ndim, shape, ds_synth_seed(key), out);
+}
+
+void ds_synth_fill_seeded(const char *key, int ndim, const int64_t *shape, uint64_t seed, float *out) {
     rule r = rule_for(key, ndim, shape);
-    uint64_t seed = ds_synth_seed(key);
     int64_t n = 1;
     for (int d = 0; d < ndim; d++)
         n *= shape[d];
