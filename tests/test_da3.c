@@ -10,6 +10,7 @@
  * The ray branch of da3_small (scratch_refinenetN_aux, head_conv1_aux,
  * ray_pre_act, head_ray*) is not run: the model deletes its result.
  *
+ * The sanitizer build runs da3_small's fast ops only.
  * Also the post-processing on its own: the camera of a known pose, and the
  * sky step's quantile on ties, tiny masks and NaN.
  *
@@ -28,6 +29,12 @@
 #include "tests/test.h"
 
 static const double TOLERANCE = 1e-4;
+
+#if defined(__SANITIZE_ADDRESS__)
+enum { SANITIZED = 1 };
+#else
+enum { SANITIZED = 0 };
+#endif
 
 enum { H = 70, W = 98 };
 
@@ -90,9 +97,8 @@ static void check_net(const char *arch, const char *input_from, int reference, i
         ds_da3_camera(c.pose_enc, W, H, ext, intr);
         both(&c.stages, "extrinsics", ext, 12);
         both(&c.stages, "intrinsics", intr, 9);
-    } else { /* the large ones: the sky step on the head's depth */
+    } else { /* the large ones: the depth after the engine's sky step */
         CHECK(c.have_sky);
-        CHECK(ds_da3_sky_fill(depth, sky, (size_t)H * W) > 0.0f);
         both(&c.stages, "depth", depth, (size_t)H * W);
         both(&c.stages, "sky", sky, (size_t)H * W);
     }
@@ -110,10 +116,16 @@ static void check_net(const char *arch, const char *input_from, int reference, i
  * head_pre_act + cam_token + depth_conf + pose_enc, then depth, extrinsics,
  * intrinsics twice each (fp32, fp64) */
 TEST(small_matches_pytorch) { check_net("da3_small", "da3_small", 0, 22 + 6); }
-TEST(small_reference_ops_match_pytorch) { check_net("da3_small", "da3_small", 1, 22 + 6); }
+TEST(small_reference_ops_match_pytorch) {
+    if (!SANITIZED) /* minutes under the sanitizers: the plain build's */
+        check_net("da3_small", "da3_small", 1, 22 + 6);
+}
 /* 1 + 4 + 4 + 4 + 4 + head_conv1 + head_pre_act + sky_pre_act + head_depth + sky
  * stages, then depth and sky twice each */
-TEST(mono_large_matches_pytorch) { check_net("da3mono_large", "da3mono_large", 0, 22 + 4); }
+TEST(mono_large_matches_pytorch) {
+    if (!SANITIZED) /* the 1.3 GB model: the plain build's */
+        check_net("da3mono_large", "da3mono_large", 0, 22 + 4);
+}
 
 /* The identity rotation and a half turn about z; the fields of view to focal lengths. */
 TEST(camera_of_known_poses) {

@@ -134,10 +134,23 @@ TEST(reference_photo_to_net_input) {
     CHECK(worst < 2.01 && off < 3 * plane / 16);
 }
 
+/* The metric pipeline's intrinsics and metres (reference
+ * da3metric_large/pipeline_211x157/info.json): K of the 211x157 picture
+ * (fx = fy = 211) through 504x375 and 504x378 is fx' 504, fy' 508.012756
+ * (float32), and depth_m = depth x ((fx' + fy') / 2) / 300 takes the
+ * reference's depth range to its metres range. */
+TEST(metric_focal_and_metres) {
+    const float fx = ds_da3_processed_focal(211.0f, 211, 504, 504), fy = ds_da3_processed_focal(211.0f, 157, 375, 378);
+    CHECK_MSG(fx == 504.0f && fy == 508.01275634765625f, "fx' %.9g, fy' %.9g", (double)fx, (double)fy);
+    const float s = ds_da3_metric_scale(fx, fy, 300.0f);
+    CHECK(0.35115575790405273f * s == 0.5922901630401611f && 4.70088529586792f * s == 7.928926467895508f);
+}
+
 int main(void) {
     RUN(cubic_matches_cv2);
     RUN(area_matches_cv2);
     RUN(input_sizes);
     RUN(reference_photo_to_net_input);
+    RUN(metric_focal_and_metres);
     return test_summary();
 }

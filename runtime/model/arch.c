@@ -94,9 +94,11 @@ static const ds_arch_info archs[DS_ARCH_COUNT] = {
     DAV2_B(DS_ARCH_DEPTH_ANYTHING_V2_METRIC_VKITTI_VITB, depth_anything_v2_metric_vkitti_vitb, VKITTI),
     DAV2_L(DS_ARCH_DEPTH_ANYTHING_V2_METRIC_VKITTI_VITL, depth_anything_v2_metric_vkitti_vitl, VKITTI),
     DA3(DS_ARCH_DA3_SMALL, da3_small, "dinov2_vits14", 384, 12, 6, 64, .vit_hooks = {5, 7, 9, 11},
-        .reassemble = {48, 96, 192, 384}, .quantity = DS_DEPTH_RELATIVE),
-    DA3_L(DS_ARCH_DA3MONO_LARGE, da3mono_large, .quantity = DS_DEPTH_RELATIVE),
-    DA3_L(DS_ARCH_DA3METRIC_LARGE, da3metric_large, .quantity = DS_DEPTH_METRIC, .file_hint = "metric"),
+        .reassemble = {48, 96, 192, 384}, .quantity = DS_DEPTH_RELATIVE,
+        .outputs = DS_OUTPUT_CONFIDENCE | DS_OUTPUT_CAMERA),
+    DA3_L(DS_ARCH_DA3MONO_LARGE, da3mono_large, .quantity = DS_DEPTH_RELATIVE, .outputs = DS_OUTPUT_SKY),
+    DA3_L(DS_ARCH_DA3METRIC_LARGE, da3metric_large, .quantity = DS_DEPTH_METRIC, .file_hint = "metric",
+          .outputs = DS_OUTPUT_SKY, .metric_focal_ref = 300.0f),
 };
 
 const ds_arch_info *ds_arch_get(ds_arch arch) {

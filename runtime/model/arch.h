@@ -39,6 +39,9 @@ typedef struct ds_arch_info {
      * '|'-separated ("hypersim|indoor": the official file and the -hf page
      * names), or NULL for the one taken when no word says. */
     const char *file_hint;
+    /* Depth Anything 3 */
+    int outputs;            /* DS_OUTPUT_* bits */
+    float metric_focal_ref; /* metres = output x focal / this (300); 0: not metric this way */
 } ds_arch_info;
 
 enum { DS_MAX_INPUT_SIDE = 8192 };

@@ -61,3 +61,13 @@ int ds_da3_preprocess_rgb8(const uint8_t *rgb, int width, int height, size_t str
     free(b);
     return rc;
 }
+
+float ds_da3_processed_focal(float f, int orig, int mid, int net) {
+    f *= (float)((double)mid / orig);
+    return f * (float)((double)net / mid);
+}
+
+float ds_da3_metric_scale(float fx, float fy, float ref) {
+    const float focal = (fx + fy) / 2.0f;
+    return focal / ref;
+}

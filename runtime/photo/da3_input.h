@@ -25,4 +25,13 @@ void ds_da3_input_sizes(int width, int height, int target, int multiple, int *w1
 int ds_da3_preprocess_rgb8(const uint8_t *rgb, int width, int height, size_t stride, int target, int multiple,
                            const float mean[3], const float std[3], float *out_nchw);
 
+/* A photo focal length (pixels, along one axis of `orig` pixels) for the
+ * network input, as the processor rescales given intrinsics: times mid /
+ * orig, then net / mid, in float32 (numpy's K *= of a float32 K). */
+float ds_da3_processed_focal(float f, int orig, int mid, int net);
+
+/* The metric model's metres per output unit: ((fx + fy) / 2) / ref in
+ * float32, as utils/alignment.apply_metric_scaling (ref 300). */
+float ds_da3_metric_scale(float fx, float fy, float ref);
+
 #endif

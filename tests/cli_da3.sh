@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Depth Anything 3 through the depthsolve program:
+#  - `depth --net-size --format npy,conf` on the reference picture as the
+#    official processor resized it (tests/data/da3/net_input_504x378.png:
+#    sides already 504 and a multiple of 14, so it reaches the network
+#    unchanged): depth, confidence and the camera JSON's network intrinsics
+#    and pose against pipeline_211x157 (relative L2 <= 1e-4);
+#  - the photo's size (bilinear, align_corners) by default, the camera JSON
+#    scaled to the photo, PNG near bright;
+#  - the metric model: the focal length from --fov, EXIF, --camera-model or
+#    the default, said on stderr and in the camera JSON;
+#  - usage errors.
+# The 504x378 networks run in the plain build; the sanitizer build runs the
+# same commands at --height 70.
+. "$(dirname "$0")/shell_lib.sh"
+MODELS=${DS_MODELS:-build/models}
+S=$MODELS/da3_small.gguf
+M=$MODELS/da3metric_large.gguf
+R=tests/data/reference
+P=tests/data/da3/net_input_504x378.png
+SIZE=()
+case "${DS_BUILD:-}" in *asan*) SIZE=(--height 70) ;; esac
+
+"$DS_BIN" depth -q --device cpu "${SIZE[@]}" --model "$S" --net-size --format npy,conf "$P" -o "$T/net" &&
+    "$DS_BIN" depth -q --device cpu --height 70 --model "$S" --format png8,pfm,npy,conf \
+        $R/da3_small/pipeline_211x157/image.png -o "$T/photo" &&
+    pass da3_depth_runs || fail da3_depth_runs "exit $?"
+if has_numpy; then
+    out=$("$PY" - "$T" "$R" "${#SIZE[@]}" <<'PYEOF'
+import json, sys
+import numpy as np
+t, r, small = sys.argv[1], sys.argv[2], sys.argv[3] != "0"
+ok = []
+def rel(a, b): return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+cam = json.load(open(t + "/net/net_input_504x378-da3_small.camera.json"))
+if not small:
+    ref = r + "/da3_small/pipeline_211x157/"
+    d, c = np.load(t + "/net/net_input_504x378-da3_small.npy"), np.load(t + "/net/net_input_504x378-da3_small.conf.npy")
+    e = rel(d, np.load(ref + "depth.npy")[0]); ok.append(("da3_net_size_depth_matches_api", e <= 1e-4, "rel L2 %.2e" % e))
+    e = rel(c, np.load(ref + "conf.npy")[0]); ok.append(("da3_confidence_matches_api", e <= 1e-4, "rel L2 %.2e" % e))
+    k, x = np.load(ref + "intrinsics.npy")[0], np.load(ref + "extrinsics.npy")[0]
+    n = cam["network"]
+    ours = np.array([[n["fx"], 0, n["cx"]], [0, n["fy"], n["cy"]], [0, 0, 1]], np.float32)
+    e = rel(ours, k); ok.append(("da3_camera_json_intrinsics", e <= 1e-4 and n["width"] == 504, "rel L2 %.2e" % e))
+    e = rel(np.array(cam["extrinsics"], np.float32), x); ok.append(("da3_camera_json_extrinsics", e <= 1e-4, "rel L2 %.2e" % e))
+# at the photo's size: 211x157, the focal lengths scaled with the sides, the fields of view kept
+p = json.load(open(t + "/photo/image-da3_small.camera.json"))
+ph, nt = p["photo"], p["network"]
+good = (ph["width"], ph["height"], nt["width"], nt["height"]) == (211, 157, 70, 56) and \
+    abs(ph["fx"] - nt["fx"] * 211 / 70) < 1e-3 * ph["fx"] and abs(ph["fov_x_deg"] - nt["fov_x_deg"]) < 1e-3 and \
+    p["source"] == "estimated" and len(p["extrinsics"]) == 3
+ok.append(("da3_camera_json_at_photo_size", good, json.dumps(p)))
+d, c = np.load(t + "/photo/image-da3_small.npy"), np.load(t + "/photo/image-da3_small.conf.npy")
+ok.append(("da3_outputs_at_photo_size", d.shape == (157, 211) and c.shape == (157, 211) and d.min() > 0 and c.min() >= 1,
+           "%s %s" % (d.shape, c.shape)))
+for name, good, why in ok:
+    print(("PASS %s" if good else "FAIL %s: " + why) % name)
+PYEOF
+)
+    echo "$out"
+else
+    echo "SKIP da3_net_size_depth_matches_api: no numpy for $PY"
+fi
+
+# ---- the metric model's focal length (plain build: the 1.3 GB model) -----------
+I=$R/da3_small/pipeline_211x157/image.png
+case "${DS_BUILD:-}" in *asan*) M= ;; esac
+focal() { # DIR: the metric_focal_px and source of the camera JSON
+    sed -n 's/.*"\(source\)": "\([a-z-]*\)".*/\2/p; s/.*"metric_focal_px": \([0-9.e+-]*\).*/\1/p' \
+        "$1/image-da3metric_large.camera.json" | tr '\n' ' '
+}
+if [ -n "$M" ]; then
+err=$("$DS_BIN" depth --device cpu --height 70 --model "$M" --format pfm "$I" -o "$T/m0" 2>&1)
+grep -q "focal length .* px (default)" <<<"$err" && [ "$(focal "$T/m0" | cut -d' ' -f1)" = default ] &&
+    pass da3_metric_focal_default || fail da3_metric_focal_default "$err $(focal "$T/m0")"
+err=$("$DS_BIN" depth --device cpu --height 70 --model "$M" --fov 90 --format pfm "$I" -o "$T/m1" 2>&1)
+# 90 degrees over 211 px: f = 105.5 px; at the 70x56 network input 35 px (and 105.5 * 56/157)
+set -- $(focal "$T/m1")
+[ "$1" = fov ] && awk -v f="$2" 'BEGIN { w = (35 + 105.5 * 56 / 157) / 2; exit !(f > w - 1e-3 && f < w + 1e-3) }' &&
+    grep -q "focal length 105.5 px (fov)" <<<"$err" &&
+    pass da3_metric_focal_from_fov || fail da3_metric_focal_from_fov "$* / $err"
+"$DS_BIN" depth -q --device cpu --height 70 --model "$M" --camera-model "$S" --format pfm "$I" -o "$T/m2" &&
+    [ "$(focal "$T/m2" | cut -d' ' -f1)" = camera-model ] &&
+    pass da3_metric_focal_from_camera_model || fail da3_metric_focal_from_camera_model "$(focal "$T/m2")"
+if has_numpy; then
+    "$PY" - "$T" <<'PYEOF'
+import sys
+import numpy as np
+t = sys.argv[1]
+def pfm(path):
+    d = open(path, "rb").read()
+    head = d.split(b"\n", 3)
+    w, h = map(int, head[1].split())
+    return np.frombuffer(head[3], "<f4" if float(head[2]) < 0 else ">f4").reshape(h, w)[::-1]
+a, b = pfm(t + "/m0/image-da3metric_large.pfm"), pfm(t + "/m1/image-da3metric_large.pfm")
+# metres scale with the focal length: 90 degrees against the default 55
+want = (np.tan(np.radians(55 / 2)) / np.tan(np.radians(90 / 2)))
+r = float(np.median(b / a))
+print(("PASS %s" if abs(r - want) < 1e-4 else "FAIL %s: ratio %.6f, want %.6f" % ("%s", r, want)) % "da3_metric_metres_follow_focal")
+PYEOF
+fi
+fi
+
+# ---- usage --------------------------------------------------------------------
+expect da3_conf_needs_a_confidence 1 "gives no confidence map" -- \
+    "$DS_BIN" depth -q --device cpu --model "$MODELS/midas_v21_small_256.gguf" --format conf "$I" -o "$T/x"
+expect da3_camera_model_must_estimate 1 "does not estimate the camera" -- \
+    "$DS_BIN" depth -q --device cpu --model "$S" --camera-model "$MODELS/midas_v21_small_256.gguf" "$I" -o "$T/x"
+expect da3_net_size_not_side_by_side 2 "not with --net-size" -- \
+    "$DS_BIN" depth --model "$S" --net-size --side-by-side "$I" -o "$T/x"
+expect da3_fov_range 2 "--fov takes degrees" -- "$DS_BIN" depth --model "$S" --fov 180 "$I" -o "$T/x"
+rm -rf "$T"
