@@ -26,6 +26,7 @@
 #include "model/da3_post.h" /* ds_da3_camera, ds_da3_sky_fill */
 #include "src/io/npy.h"
 #include "tests/net_stages.h"
+#include "tests/op_check.h" /* op_rel_l2 */
 #include "tests/test.h"
 
 static const double TOLERANCE = 1e-4;
@@ -68,7 +69,7 @@ static void both(net_stages *c, const char *name, const float *v, size_t n) {
 /* arch's net case; `stages`: how many comparisons in all. `input_from`: the
  * folder whose input.npy the case uses (the metric model keeps only what
  * differs from the mono one). */
-static void check_net(const char *arch, const char *input_from, int reference, int stages) {
+static void check_net_on(const char *arch, const char *input_from, ds_device device, int reference, int stages) {
     char model[512], dir[256], input[600];
     snprintf(model, sizeof model, "%s/%s.gguf", test_models_dir(), arch);
     snprintf(dir, sizeof dir, "tests/data/reference/%s/net_%dx%d", arch, H, W);
@@ -78,15 +79,16 @@ static void check_net(const char *arch, const char *input_from, int reference, i
     CHECK(ds_npy_numel(&x) == 3 * H * W);
     ds_engine_params p = ds_engine_default_params();
     p.model_path = model;
-    p.device = DS_DEVICE_CPU;
+    p.device = device;
     p.reference = reference;
+    p.autotune = 0;
     ds_engine *e;
     CHECK_OK(ds_engine_create(&p, &e));
     float *depth = malloc((size_t)H * W * sizeof *depth), *sky = malloc((size_t)H * W * sizeof *sky);
     CHECK(depth && sky);
     capture c = {.sky = sky};
     net_stages_init(&c.stages, dir, TOLERANCE);
-    printf("  %s (%s ops)\n", arch, reference ? "reference" : "fast");
+    printf("  %s (%s)\n", arch, device == DS_DEVICE_CUDA_EMU ? "cuda-emu" : reference ? "reference ops" : "fast ops");
     ds_status s = ds_engine_run_stages(e, x.data, H, W, depth, on_stage, &c);
     ds_engine_free(e);
     ds_npy_free(&x);
@@ -112,6 +114,10 @@ static void check_net(const char *arch, const char *input_from, int reference, i
     CHECK_MSG(positive, "a depth <= 0 (exp)");
 }
 
+static void check_net(const char *arch, const char *input_from, int reference, int stages) {
+    check_net_on(arch, input_from, DS_DEVICE_CPU, reference, stages);
+}
+
 /* 1 pos_embed + 4 backbone + 4 project + 4 rn + 4 refinenet + head_conv1 +
  * head_pre_act + cam_token + depth_conf + pose_enc, then depth, extrinsics,
  * intrinsics twice each (fp32, fp64) */
@@ -126,6 +132,40 @@ TEST(mono_large_matches_pytorch) {
     if (!SANITIZED) /* the 1.3 GB model: the plain build's */
         check_net("da3mono_large", "da3mono_large", 0, 22 + 4);
 }
+
+/* The CUDA backend under the CPU emulator: da3_small against PyTorch at
+ * every stage; the large ones (emulated GEMMs are plain loops) on a 14x28
+ * input against the CPU backend (the depth after the sky step), in the
+ * plain build. */
+TEST(small_cuda_emu_matches_pytorch) { check_net_on("da3_small", "da3_small", DS_DEVICE_CUDA_EMU, 0, 22 + 6); }
+
+static void large_emu_equals_cpu(const char *arch) {
+    if (SANITIZED)
+        return;
+    enum { SH = 14, SW = 28 };
+    static float in[3 * SH * SW], depth[2][SH * SW];
+    for (int i = 0; i < 3 * SH * SW; i++)
+        in[i] = (float)sin(0.37 * i) * 2.0f;
+    for (int k = 0; k < 2; k++) {
+        char model[512];
+        snprintf(model, sizeof model, "%s/%s.gguf", test_models_dir(), arch);
+        ds_engine_params p = ds_engine_default_params();
+        p.model_path = model;
+        p.device = k ? DS_DEVICE_CPU : DS_DEVICE_CUDA_EMU;
+        p.autotune = 0;
+        ds_engine *e;
+        CHECK_OK(ds_engine_create(&p, &e));
+        ds_status s = ds_engine_run(e, in, SH, SW, depth[k]);
+        ds_engine_free(e);
+        CHECK_OK(s);
+    }
+    const double err = op_rel_l2(depth[0], depth[1], SH * SW);
+    printf("  %s at %dx%d, cuda-emu against the CPU: depth rel L2 %.2e\n", arch, SH, SW, err);
+    CHECK_MSG(err <= TOLERANCE, "relative L2 %.3g", err);
+}
+
+TEST(mono_large_cuda_emu_equals_cpu) { large_emu_equals_cpu("da3mono_large"); }
+TEST(metric_large_cuda_emu_equals_cpu) { large_emu_equals_cpu("da3metric_large"); }
 
 /* The identity rotation and a half turn about z; the fields of view to focal lengths. */
 TEST(camera_of_known_poses) {
@@ -202,6 +242,9 @@ int main(void) {
     RUN(small_matches_pytorch);
     RUN(small_reference_ops_match_pytorch);
     RUN(mono_large_matches_pytorch);
+    RUN(small_cuda_emu_matches_pytorch);
+    RUN(mono_large_cuda_emu_equals_cpu);
+    RUN(metric_large_cuda_emu_equals_cpu);
     RUN(camera_of_known_poses);
     RUN(sky_fill_quantile);
     return test_summary();

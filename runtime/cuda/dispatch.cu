@@ -159,11 +159,6 @@ bool node_supported(const ds_node *n) {
         return n->a.attn.heads > 0 && n->shape[3] / n->a.attn.heads <= ATTENTION_MAX_HEAD_DIM;
     case DS_OP_WINDOW_ATTENTION:
         return n->a.win.heads > 0 && n->shape[3] / n->a.win.heads <= WINDOW_ATTENTION_MAX_HEAD_DIM;
-    case DS_OP_QK_ROPE:
-    case DS_OP_CONCAT:
-    case DS_OP_SET_TOKEN:
-    case DS_OP_SLICE:
-    case DS_OP_CONSTANT:
     case DS_OP_COUNT:
         return false;
     default:
@@ -216,11 +211,11 @@ static ds_status issue(const node_exec *x, int i, bool plan_only) {
             return DS_OK; /* the planner's view */
         return cuda_memcpy_async(y.data, in.data, (size_t)ds_shape_numel(y.shape) * sizeof(float),
                                  cudaMemcpyDeviceToDevice, k->stream);
-    case DS_OP_QK_ROPE:
-    case DS_OP_CONCAT:
-    case DS_OP_SET_TOKEN:
-    case DS_OP_SLICE:
-    case DS_OP_CONSTANT:
+    case DS_OP_QK_ROPE: return op_qk_rope(k, &op);
+    case DS_OP_CONCAT: return op_concat(k, &op);
+    case DS_OP_SET_TOKEN: return op_set_token(k, &op);
+    case DS_OP_SLICE: return op_slice(k, &op);
+    case DS_OP_CONSTANT: return op_constant(k, &op);
     case DS_OP_COUNT:
         break;
     }

@@ -34,9 +34,8 @@ void ds_fast_qk_rope(const ds_cpu_op *op) {
     float *table = op->ctx->scratch; /* per position: cos[quarter], sin[quarter] */
     for (int p = 0; p < npos; p++)
         for (int j = 0; j < quarter; j++) {
-            const float ang = ds_rope_angle(a->base, quarter, j, p);
-            table[(size_t)p * 2 * quarter + j] = cosf(ang);
-            table[(size_t)p * 2 * quarter + quarter + j] = sinf(ang);
+            float *t = table + (size_t)p * 2 * quarter;
+            ds_rope_cos_sin(ds_rope_angle(a->base, quarter, j, p), &t[j], &t[quarter + j]);
         }
     const ds_vec_ops *v = ds_vec();
     const float *x = op->x->data;
@@ -44,7 +43,7 @@ void ds_fast_qk_rope(const ds_cpu_op *op) {
 #pragma omp parallel for num_threads(ds_fast_threads(op, (double)(N * T * C * 8))) schedule(static)
     for (int64_t nt = 0; nt < N * T; nt++) {
         int row, col;
-        ds_rope_pos(a, nt % T, &row, &col);
+        ds_rope_pos(a->flat, a->gw, nt % T, &row, &col);
         float *yt = y + nt * C3;
         if (yt != x + nt * C3)
             memcpy(yt, x + nt * C3, (size_t)C3 * sizeof(float));

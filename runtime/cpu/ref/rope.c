@@ -22,8 +22,9 @@ static void head_norm(float *v, int n, const float *w, const float *b, float eps
 /* Rotates the pairs (j, j + quarter) of one half of a head by position pos. */
 static void rotate_half(float *v, int quarter, float base, int pos) {
     for (int j = 0; j < quarter; j++) {
-        const double a = ds_rope_angle(base, quarter, j, pos);
-        const double c = (float)cos(a), s = (float)sin(a); /* PyTorch's float32 tables */
+        float cf, sf; /* PyTorch's float32 tables */
+        ds_rope_cos_sin(ds_rope_angle(base, quarter, j, pos), &cf, &sf);
+        const double c = cf, s = sf;
         const double x0 = v[j], x1 = v[j + quarter];
         v[j] = (float)(x0 * c - x1 * s);
         v[j + quarter] = (float)(x1 * c + x0 * s);
@@ -41,7 +42,7 @@ void ds_ref_qk_rope(const ds_cpu_op *op) {
     for (int64_t n = 0; n < N; n++)
         for (int64_t t = 0; t < T; t++) {
             int row, col;
-            ds_rope_pos(a, t, &row, &col);
+            ds_rope_pos(a->flat, a->gw, t, &row, &col);
             for (int part = 0; part < 2; part++) /* q, then k */
                 for (int h = 0; h < a->heads; h++) {
                     float *v = op->y->data + (n * T + t) * C3 + part * C + (int64_t)h * hd;
