@@ -336,7 +336,7 @@ static ds_status write_item(batch *b, item *it) {
     size_t n = (size_t)w * h;
     const float *depth = it->depth;
     if (b->o->sink)
-        return b->o->sink->write(b->o->sink->user, rel, &it->img, depth, w, h);
+        return b->o->sink->write(b->o->sink->user, rel, &it->img, depth, w, h, &it->ex);
     void *scratch = malloc(n * 8);
     ds_status s = scratch ? DS_OK : ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
     if (s == DS_OK)

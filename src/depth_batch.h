@@ -27,7 +27,7 @@ typedef struct ds_batch_sink {
     const char *cmd; /* the command named in messages */
     int (*exists)(void *user, const char *rel);
     ds_status (*write)(void *user, const char *rel, const ds_image *photo, const float *depth, int width,
-                       int height);
+                       int height, const ds_extras *extras); /* extras: what the run gave beside the depth */
     void *user;
     /* Optional: the main thread's step in place of resize + normalize +
      * network, for a sink that takes the whole photo to the engine

@@ -24,6 +24,7 @@
 
 #include "depthsolve.h"
 #include "model/da3_post.h" /* ds_da3_camera, ds_da3_sky_fill */
+#include "src/io/image.h" /* ds_image_read */
 #include "src/io/npy.h"
 #include "tests/net_stages.h"
 #include "tests/op_check.h" /* op_rel_l2 */
@@ -167,6 +168,52 @@ static void large_emu_equals_cpu(const char *arch) {
 TEST(mono_large_cuda_emu_equals_cpu) { large_emu_equals_cpu("da3mono_large"); }
 TEST(metric_large_cuda_emu_equals_cpu) { large_emu_equals_cpu("da3metric_large"); }
 
+/* A mesh built with the camera da3_small estimates for a photo (its field
+ * of view along the long side, every vertex on its pixel's ray at its
+ * depth), seen from that camera, is the photo: every vertex projects, by
+ * the estimated focal length, back onto its own UV pixel position. */
+TEST(mesh_from_estimated_camera_projects_to_the_photo) {
+    ds_image img;
+    CHECK_OK(ds_image_read("tests/data/reference/da3_small/pipeline_211x157/image.png", 0, &img));
+    const int w = img.width, h = img.height;
+    char model[512];
+    snprintf(model, sizeof model, "%s/da3_small.gguf", test_models_dir());
+    ds_engine_params p = ds_engine_default_params();
+    p.model_path = model;
+    p.device = DS_DEVICE_CPU;
+    ds_engine *e;
+    CHECK_OK(ds_engine_create(&p, &e));
+    float *depth = malloc((size_t)w * h * sizeof *depth);
+    ds_solve_params sp = ds_solve_default_params();
+    sp.height = 70;
+    ds_extras ex = {0};
+    ds_status st = ds_engine_solve_rgb8_ex(e, img.rgb, w, h, (size_t)w * 3, &sp, depth, &ex);
+    ds_mesh_params mp = ds_mesh_default_params();
+    mp.projection = DS_MESH_CAMERA;
+    mp.metric = 1; /* DA3's depth, placed as it is */
+    mp.fov_deg = w >= h ? ex.camera.fov_x_deg : ex.camera.fov_y_deg;
+    ds_mesh m = {0};
+    if (st == DS_OK)
+        st = ds_mesh_build(depth, w, h, &mp, &m);
+    ds_engine_free(e);
+    CHECK_OK(st);
+    CHECK(ex.has_camera && ex.camera.width == w && ex.camera.fov_x_deg > 1.0f && ex.camera.fov_x_deg < 179.0f);
+    /* the estimated camera's own focal length (pixels of the photo) along the long side */
+    const double f = w >= h ? ex.camera.fx : ex.camera.fy;
+    double worst = 0;
+    for (int64_t i = 0; i < m.n_vertices; i++) {
+        const float *v = m.vertices + i * 8; /* x y z nx ny nz u v; the camera looks down -Z, +Y up */
+        const double px = f * v[0] / -v[2] + w / 2.0, py = -f * v[1] / -v[2] + h / 2.0;
+        worst = fmax(worst, fmax(fabs(px - v[6] * w), fabs(py - v[7] * h)));
+    }
+    printf("  fov %.2f deg (estimated): %lld vertices back on their pixels within %.2e px\n", (double)mp.fov_deg,
+           (long long)m.n_vertices, worst);
+    ds_mesh_free(&m);
+    free(depth);
+    ds_image_free(&img);
+    CHECK_MSG(worst < 1e-2, "a vertex %.3g px off its pixel", worst);
+}
+
 /* The identity rotation and a half turn about z; the fields of view to focal lengths. */
 TEST(camera_of_known_poses) {
     const float id[9] = {1, 2, 3, 0, 0, 0, 2, 1.0f, 1.2f}; /* q = (0,0,0,2): not unit, still identity */
@@ -245,6 +292,7 @@ int main(void) {
     RUN(small_cuda_emu_matches_pytorch);
     RUN(mono_large_cuda_emu_equals_cpu);
     RUN(metric_large_cuda_emu_equals_cpu);
+    RUN(mesh_from_estimated_camera_projects_to_the_photo);
     RUN(camera_of_known_poses);
     RUN(sky_fill_quantile);
     return test_summary();
