@@ -101,6 +101,14 @@ PYEOF
 fi
 fi
 
+# ---- names: fetch, info --------------------------------------------------------
+# the Hugging Face file is model.safetensors for every model: fetched under the model's name
+err=$(DEPTHSOLVE_MODEL_BASE_URL=http://127.0.0.1:9 "$DS_BIN" fetch --dir "$T/store" da3metric_large 2>&1)
+grep -q "licensed Apache-2.0" <<<"$err" && grep -q "127.0.0.1:9/model.safetensors" <<<"$err" &&
+    pass da3_fetch_says_the_licence || fail da3_fetch_says_the_licence "$err"
+"$DS_BIN" info "$S" | grep -q "licence: *Apache-2.0" && pass da3_info_says_the_licence ||
+    fail da3_info_says_the_licence "$("$DS_BIN" info "$S" | head -5)"
+
 # ---- usage --------------------------------------------------------------------
 expect da3_conf_needs_a_confidence 1 "gives no confidence map" -- \
     "$DS_BIN" depth -q --device cpu --model "$MODELS/midas_v21_small_256.gguf" --format conf "$I" -o "$T/x"
