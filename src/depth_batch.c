@@ -171,6 +171,7 @@ static ds_status choose_focal(batch *b, item *it, ds_solve_params *p) {
             return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
         ds_extras ex = {0};
         ds_solve_params cp = ds_solve_default_params();
+        cp.height = b->o->solve.height; /* the same process_res */
         ds_status s = ds_engine_solve_rgb8_ex(b->o->camera_engine, img->rgb, img->width, img->height,
                                               (size_t)img->width * 3, &cp, tmp, &ex);
         free(tmp);

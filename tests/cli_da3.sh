@@ -7,8 +7,8 @@
 #    and pose against pipeline_211x157 (relative L2 <= 1e-4);
 #  - the photo's size (bilinear, align_corners) by default, the camera JSON
 #    scaled to the photo, PNG near bright;
-#  - the metric model: the focal length from --fov, EXIF, --camera-model or
-#    the default, said on stderr and in the camera JSON;
+#  - the metric model: the focal length from --fov, EXIF or --camera-model,
+#    said on stderr and in the camera JSON, and metres that follow it;
 #  - usage errors.
 # The 504x378 networks run in the plain build; the sanitizer build runs the
 # same commands at --height 70.
@@ -63,40 +63,50 @@ else
 fi
 
 # ---- the metric model's focal length (plain build: the 1.3 GB model) -----------
+# run 1, --camera-model: a photo with EXIF (28 mm equivalent) takes that, one without the estimate;
+# run 2, --fov 90 wins over both; the metres follow the focal length
 I=$R/da3_small/pipeline_211x157/image.png
 case "${DS_BUILD:-}" in *asan*) M= ;; esac
-focal() { # DIR: the metric_focal_px and source of the camera JSON
-    sed -n 's/.*"\(source\)": "\([a-z-]*\)".*/\2/p; s/.*"metric_focal_px": \([0-9.e+-]*\).*/\1/p' \
-        "$1/image-da3metric_large.camera.json" | tr '\n' ' '
-}
 if [ -n "$M" ]; then
-err=$("$DS_BIN" depth --device cpu --height 70 --model "$M" --format pfm "$I" -o "$T/m0" 2>&1)
-grep -q "focal length .* px (default)" <<<"$err" && [ "$(focal "$T/m0" | cut -d' ' -f1)" = default ] &&
-    pass da3_metric_focal_default || fail da3_metric_focal_default "$err $(focal "$T/m0")"
-err=$("$DS_BIN" depth --device cpu --height 70 --model "$M" --fov 90 --format pfm "$I" -o "$T/m1" 2>&1)
-# 90 degrees over 211 px: f = 105.5 px; at the 70x56 network input 35 px (and 105.5 * 56/157)
-set -- $(focal "$T/m1")
+J=tests/data/images/jpeg_baseline_420.jpg
+mkdir -p "$T/in"
+cp "$I" "$T/in/plain.png"
+{
+    head -c 2 "$J"
+    printf '\xff\xe1\x00\x34Exif\x00\x00II\x2a\x00\x08\x00\x00\x00'
+    printf '\x01\x00\x69\x87\x04\x00\x01\x00\x00\x00\x1a\x00\x00\x00\x00\x00\x00\x00'
+    printf '\x01\x00\x05\xa4\x03\x00\x01\x00\x00\x00\x1c\x00\x00\x00\x00\x00\x00\x00'
+    tail -c +3 "$J"
+} >"$T/in/focal28.jpg"
+focal() { # DIR NAME: the camera JSON's source and metric_focal_px
+    sed -n 's/.*"\(source\)": "\([a-z-]*\)".*/\2/p; s/.*"metric_focal_px": \([0-9.e+-]*\).*/\1/p' \
+        "$1/$2-da3metric_large.camera.json" | tr '\n' ' '
+}
+err1=$("$DS_BIN" depth --device cpu --height 70 --model "$M" --camera-model "$S" --format pfm "$T/in" -o "$T/m1" 2>&1)
+err2=$("$DS_BIN" depth --device cpu --height 70 --model "$M" --camera-model "$S" --fov 90 --format pfm "$I" -o "$T/m2" 2>&1)
+[ "$(focal "$T/m1" focal28 | cut -d' ' -f1)" = exif ] && grep -q "focal28.jpg: focal length .* px (exif)" <<<"$err1" &&
+    pass da3_metric_focal_from_exif || fail da3_metric_focal_from_exif "$(focal "$T/m1" focal28) / $err1"
+[ "$(focal "$T/m1" plain | cut -d' ' -f1)" = camera-model ] &&
+    pass da3_metric_focal_from_camera_model || fail da3_metric_focal_from_camera_model "$(focal "$T/m1" plain)"
+# 90 degrees over 211 px: f = 105.5 px; at the 70x56 network input 35 px and 105.5 * 56/157
+set -- $(focal "$T/m2" image)
 [ "$1" = fov ] && awk -v f="$2" 'BEGIN { w = (35 + 105.5 * 56 / 157) / 2; exit !(f > w - 1e-3 && f < w + 1e-3) }' &&
-    grep -q "focal length 105.5 px (fov)" <<<"$err" &&
-    pass da3_metric_focal_from_fov || fail da3_metric_focal_from_fov "$* / $err"
-"$DS_BIN" depth -q --device cpu --height 70 --model "$M" --camera-model "$S" --format pfm "$I" -o "$T/m2" &&
-    [ "$(focal "$T/m2" | cut -d' ' -f1)" = camera-model ] &&
-    pass da3_metric_focal_from_camera_model || fail da3_metric_focal_from_camera_model "$(focal "$T/m2")"
+    grep -q "focal length 105.5 px (fov)" <<<"$err2" &&
+    pass da3_metric_focal_from_fov || fail da3_metric_focal_from_fov "$* / $err2"
 if has_numpy; then
-    "$PY" - "$T" <<'PYEOF'
+    "$PY" - "$T" "$(focal "$T/m1" plain | cut -d' ' -f2)" "$2" <<'PYEOF'
 import sys
 import numpy as np
-t = sys.argv[1]
+t, f1, f2 = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
 def pfm(path):
     d = open(path, "rb").read()
     head = d.split(b"\n", 3)
     w, h = map(int, head[1].split())
     return np.frombuffer(head[3], "<f4" if float(head[2]) < 0 else ">f4").reshape(h, w)[::-1]
-a, b = pfm(t + "/m0/image-da3metric_large.pfm"), pfm(t + "/m1/image-da3metric_large.pfm")
-# metres scale with the focal length: 90 degrees against the default 55
-want = (np.tan(np.radians(55 / 2)) / np.tan(np.radians(90 / 2)))
+a, b = pfm(t + "/m1/plain-da3metric_large.pfm"), pfm(t + "/m2/image-da3metric_large.pfm")
 r = float(np.median(b / a))
-print(("PASS %s" if abs(r - want) < 1e-4 else "FAIL %s: ratio %.6f, want %.6f" % ("%s", r, want)) % "da3_metric_metres_follow_focal")
+print(("PASS %s" if abs(r - f2 / f1) < 1e-4 * r else "FAIL %s: ratio %.6f, want %.6f" % ("%s", r, f2 / f1))
+      % "da3_metric_metres_follow_focal")
 PYEOF
 fi
 fi
