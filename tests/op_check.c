@@ -2,6 +2,7 @@
 #include "tests/op_check.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,4 +154,26 @@ op_check_result op_check_given(const ds_node *node, const int64_t x_shape[4], co
     op_guarded_free(y_ref);
     op_guarded_free(y_fast);
     return res;
+}
+
+const char *op_check_message(const ds_node *n, const int64_t xs[4], const int64_t *rs, const size_t lens[4],
+                             float scale_w, double limit, uint64_t *seed, double *worst) {
+    static char msg[320];
+    for (int threads = 1; threads <= 2; threads++) {
+        op_check_result r = op_check_slots(n, xs, rs, lens, scale_w, &ds_cpu_fast_kernels[n->op], threads, (*seed)++);
+        double e = r.nmse > r.nmse_inplace ? r.nmse : r.nmse_inplace;
+        if (e > *worst)
+            *worst = e;
+        const char *what = op_check_failure(&r, limit);
+        if (what) {
+            snprintf(msg, sizeof msg,
+                     "%s %lldx%lldx%lldx%lld from %lldx%lldx%lldx%lld, %d thread(s): %s "
+                     "(NMSE %.3g, in place %.3g, limit %.1g)",
+                     n->name, (long long)n->shape[0], (long long)n->shape[1], (long long)n->shape[2],
+                     (long long)n->shape[3], (long long)xs[0], (long long)xs[1], (long long)xs[2], (long long)xs[3],
+                     threads, what, r.nmse, r.nmse_inplace, limit);
+            return msg;
+        }
+    }
+    return NULL;
 }

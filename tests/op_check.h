@@ -63,6 +63,11 @@ op_check_result op_check_slots(const ds_node *node, const int64_t x_shape[4], co
 op_check_result op_check_given(const ds_node *node, const int64_t x_shape[4], const int64_t *r_shape,
                                const float *const w[4], const ds_cpu_kernel *fast, int n_threads,
                                uint64_t seed);
+/* op_check_slots with 1 and 2 threads (seeds *seed, then +1 each), the
+ * worst NMSE (in place or not) raised into *worst: NULL when every run is
+ * within `limit`, else a message saying what went wrong (static storage). */
+const char *op_check_message(const ds_node *n, const int64_t xs[4], const int64_t *rs, const size_t lens[4],
+                             float scale_w, double limit, uint64_t *seed, double *worst);
 
 #ifdef __cplusplus
 }

@@ -205,35 +205,26 @@ static void folder(const char *name, char *path, size_t n) {
     snprintf(path + strlen(path), n - strlen(path), "/model.safetensors");
 }
 
-TEST(small_tied_once_equals_synth) {
+/* da3_small's file in folder `dir` (salt, tied copies stored once or not)
+ * converts to synth's tensors (same) or to others of the same names. */
+static void small_case(const char *dir, const char *salt, int tied_once, int same) {
     key_row *rows;
     int n = read_keys("da3_small", &rows);
     CHECK(n == 443);
     char path[512];
-    folder("DA3-SMALL", path, sizeof path);
-    CHECK(write_safetensors(path, rows, n, "", 1));
+    folder(dir, path, sizeof path);
+    const int written = write_safetensors(path, rows, n, salt, tied_once);
     free(rows);
+    CHECK(written);
     const char *synth = synth_of("da3_small");
     CHECK(synth);
-    check_file(path, "da3_small", synth, 1);
+    check_file(path, "da3_small", synth, same);
     remove(path);
     remove(synth);
 }
 
-TEST(small_tied_all_salted_converts) {
-    key_row *rows;
-    int n = read_keys("da3_small", &rows);
-    CHECK(n == 443);
-    char path[512];
-    folder("salted", path, sizeof path);
-    CHECK(write_safetensors(path, rows, n, "salt:", 0));
-    free(rows);
-    const char *synth = synth_of("da3_small");
-    CHECK(synth);
-    check_file(path, "da3_small", synth, 0);
-    remove(path);
-    remove(synth);
-}
+TEST(small_tied_once_equals_synth) { small_case("DA3-SMALL", "", 1, 1); }
+TEST(small_tied_all_salted_converts) { small_case("salted", "salt:", 0, 0); }
 
 /* The large models' tensor set, read from memory (the reader ds_ckpt_load
  * uses on the mapped file): the folder name picks Mono or Metric, and every

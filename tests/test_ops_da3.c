@@ -19,38 +19,9 @@
 static uint64_t seed = 7;
 static double worst;
 
-static ds_node make_node(ds_op op, int64_t n, int64_t h, int64_t w, int64_t c) {
-    ds_node node;
-    memset(&node, 0, sizeof node);
-    node.op = op;
-    node.name = ds_op_name(op);
-    node.in[0] = 0;
-    node.in[1] = -1;
-    node.shape[0] = n, node.shape[1] = h, node.shape[2] = w, node.shape[3] = c;
-    return node;
-}
-
 static const char *check_slots(const ds_node *n, const int64_t xs[4], const int64_t *rs, const size_t lens[4],
                                double limit) {
-    static char msg[320];
-    for (int threads = 1; threads <= 2; threads++) {
-        op_check_result r =
-            op_check_slots(n, xs, rs, lens, 1.0f, &ds_cpu_fast_kernels[n->op], threads, seed++);
-        double e = r.nmse > r.nmse_inplace ? r.nmse : r.nmse_inplace;
-        worst = e > worst ? e : worst;
-        const char *what = !r.guards_ok ? "wrote outside its output"
-                           : !r.finite  ? "produced a NaN or Inf"
-                           : !(r.nmse <= limit) ? "differs from the reference"
-                           : !(r.nmse_inplace <= limit) ? "differs in place"
-                                                         : NULL;
-        if (what) {
-            snprintf(msg, sizeof msg, "%s %lldx%lldx%lldx%lld, %d thread(s): %s (NMSE %.3g, in place %.3g)",
-                     n->name, (long long)n->shape[0], (long long)n->shape[1], (long long)n->shape[2],
-                     (long long)n->shape[3], threads, what, r.nmse, r.nmse_inplace);
-            return msg;
-        }
-    }
-    return NULL;
+    return op_check_message(n, xs, rs, lens, 1.0f, limit, &seed, &worst);
 }
 
 #define CHECK_SLOTS(...)                               \
@@ -72,7 +43,7 @@ TEST(qk_rope_fast_matches_reference) {
             for (int mode = 0; mode < 4; mode++) { /* bit 0: global (flat), bit 1: QK-norm */
                 const int heads = heads_dims[h][0], hd = heads_dims[h][1];
                 const int64_t N = 1 + (g + h) % 2, T = 1 + (int64_t)grids[g][0] * grids[g][1], C = heads * hd;
-                ds_node n = make_node(DS_OP_QK_ROPE, N, 1, T, 3 * C);
+                ds_node n = op_node(DS_OP_QK_ROPE, N, 1, T, 3 * C);
                 n.a.rope = (ds_rope_attr){.heads = heads, .gh = grids[g][0], .gw = grids[g][1],
                                           .flat = mode & 1, .base = 100.0f, .eps = 1e-5f};
                 const size_t norm = mode & 2 ? (size_t)hd : 0, lens[4] = {norm, norm, norm, norm};
@@ -92,7 +63,7 @@ TEST(qk_rope_reference_rotates_by_position) {
         for (int c = 0; c < 3 * C; c++)
             x[t * 3 * C + c] = c % C == 0 || c % C == 4 ? 1.0f : (c >= 2 * C ? 0.5f : 0.0f);
     for (int flat = 0; flat <= 1; flat++) {
-        ds_node n = make_node(DS_OP_QK_ROPE, 1, 1, T, 3 * C);
+        ds_node n = op_node(DS_OP_QK_ROPE, 1, 1, T, 3 * C);
         n.a.rope = (ds_rope_attr){.heads = 1, .gh = GH, .gw = GW, .flat = flat, .base = 100.0f};
         ds_tensor xt = {x, {1, 1, T, 3 * C}}, yt = {y, {1, 1, T, 3 * C}};
         ds_cpu_ctx ctx = {.n_threads = 1};
@@ -122,16 +93,16 @@ TEST(token_copies_match_reference) {
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
         const int64_t N = shapes[i][0], T = shapes[i][1], C = shapes[i][2];
         const int64_t xs[4] = {N, 1, T, C}, rs[4] = {N, 1, T, C + 3};
-        ds_node cat = make_node(DS_OP_CONCAT, N, 1, T, 2 * C + 3);
+        ds_node cat = op_node(DS_OP_CONCAT, N, 1, T, 2 * C + 3);
         cat.in[1] = 1;
         CHECK_SLOTS(&cat, xs, rs, none, 0.0);
-        ds_node set = make_node(DS_OP_SET_TOKEN, N, 1, T, C);
+        ds_node set = op_node(DS_OP_SET_TOKEN, N, 1, T, C);
         const size_t tok[4] = {(size_t)(2 * C), 0, 0, 0};
         CHECK_SLOTS(&set, xs, NULL, tok, 0.0);
-        ds_node sl = make_node(DS_OP_SLICE, N, 1, (T + 1) / 2, C > 2 ? C - 2 : 1);
+        ds_node sl = op_node(DS_OP_SLICE, N, 1, (T + 1) / 2, C > 2 ? C - 2 : 1);
         sl.a.slice = (ds_slice_attr){.w0 = (int)(T / 2), .c0 = C > 2 ? 1 : 0};
         CHECK_SLOTS(&sl, xs, NULL, none, 0.0);
-        ds_node k = make_node(DS_OP_CONSTANT, 1, T, 2, C);
+        ds_node k = op_node(DS_OP_CONSTANT, 1, T, 2, C);
         k.in[0] = -1;
         const size_t kl[4] = {(size_t)(T * 2 * C), 0, 0, 0};
         const int64_t one[4] = {1, 1, 1, 1};
@@ -148,7 +119,7 @@ TEST(exp_activations_match_reference) {
         ds_vec_force_portable(portable);
         for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
             for (int a = 0; a < 2; a++) {
-                ds_node n = make_node(DS_OP_ACT, sizes[i][0], sizes[i][1], sizes[i][2], sizes[i][3]);
+                ds_node n = op_node(DS_OP_ACT, sizes[i][0], sizes[i][1], sizes[i][2], sizes[i][3]);
                 n.a.act = a ? DS_ACT_EXP1 : DS_ACT_EXP;
                 CHECK_SLOTS(&n, sizes[i], NULL, none, 0.0);
             }
