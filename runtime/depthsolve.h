@@ -352,6 +352,11 @@ DS_API ds_status ds_engine_solve_rgb8_ex(ds_engine *engine, const uint8_t *rgb, 
                                          size_t stride, const ds_solve_params *params, float *depth_out,
                                          ds_extras *extras);
 
+/* The extras of the engine's last network run (ds_engine_run, ds_engine_run_stages...)
+ * at the network's size: the camera, and the confidence map copied into
+ * extras->confidence when given (room for the run's height x width). */
+DS_API ds_status ds_engine_last_extras(const ds_engine *engine, ds_extras *extras);
+
 /* ds_engine_solve_rgb8 queued, as ds_engine_submit: the photo is copied
  * (the caller may reuse it at once), and ds_engine_collect writes its depth
  * map at the photo's size (width x height floats). On a CUDA device the

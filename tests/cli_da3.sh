@@ -62,6 +62,25 @@ else
     echo "SKIP da3_net_size_depth_matches_api: no numpy for $PY"
 fi
 
+# ---- net --dump: every output under the reference's names ------------------------
+N=$R/da3_small/net_70x98
+"$DS_BIN" net -q --device cpu --model "$S" --input $N/input.npy -o "$T/net.npy" --dump "$T/dump" &&
+    pass da3_net_dump_runs || fail da3_net_dump_runs "exit $?"
+if has_numpy; then
+    "$PY" - "$T/dump" "$N" <<'PYEOF'
+import sys
+import numpy as np
+d, r = sys.argv[1], sys.argv[2]
+bad = []
+for name in ("depth", "depth_conf", "pose_enc", "extrinsics", "intrinsics", "cam_token"):
+    a, b = np.load("%s/%s.npy" % (d, name)), np.load("%s/%s.npy" % (r, name))
+    e = np.linalg.norm(a.ravel() - b.ravel()) / np.linalg.norm(b)
+    if a.size != b.size or not e <= 1e-4:
+        bad.append("%s %s %.2e" % (name, a.shape, e))
+print("PASS da3_net_dump_matches_reference" if not bad else "FAIL da3_net_dump_matches_reference: " + ", ".join(bad))
+PYEOF
+fi
+
 # ---- the metric model's focal length (plain build: the 1.3 GB model) -----------
 # run 1, --camera-model: a photo with EXIF (28 mm equivalent) takes that, one without the estimate;
 # run 2, --fov 90 wins over both; the metres follow the focal length

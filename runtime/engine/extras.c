@@ -43,20 +43,25 @@ static int net_camera(const ds_net_extras *n, ds_pinhole *out) {
     return 1;
 }
 
-ds_status ds_engine_run_ex(ds_engine *e, const float *input, int h, int w, float *depth, ds_extras *extras) {
-    if (extras)
-        ds_extras_clear(extras);
-    DS_TRY(ds_engine_run(e, input, h, w, depth));
-    if (!extras)
-        return DS_OK;
+ds_status ds_engine_last_extras(const ds_engine *e, ds_extras *extras) {
+    if (!e || !extras)
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "last_extras: NULL argument");
+    ds_extras_clear(extras);
     const ds_net_extras *n = ds_engine_net_extras(e);
     if (n->confidence && extras->confidence) {
-        memcpy(extras->confidence, n->confidence, (size_t)h * w * sizeof(float));
+        memcpy(extras->confidence, n->confidence, (size_t)n->height * n->width * sizeof(float));
         extras->has_confidence = 1;
     }
     extras->has_camera = net_camera(n, &extras->net_camera);
     extras->camera = extras->net_camera;
     return DS_OK;
+}
+
+ds_status ds_engine_run_ex(ds_engine *e, const float *input, int h, int w, float *depth, ds_extras *extras) {
+    if (extras)
+        ds_extras_clear(extras);
+    DS_TRY(ds_engine_run(e, input, h, w, depth));
+    return extras ? ds_engine_last_extras(e, extras) : DS_OK;
 }
 
 ds_status ds_da3_solve(ds_engine *e, const uint8_t *rgb, int width, int height, size_t stride,
