@@ -10,6 +10,7 @@
  * The ray branch of da3_small (scratch_refinenetN_aux, head_conv1_aux,
  * ray_pre_act, head_ray*) is not run: the model deletes its result.
  *
+ * With DS_TEST_DEVICE=cuda (`make test-gpu`) the CUDA cases run on the GPU.
  * The sanitizer build runs da3_small's fast ops only; the network on the
  * reference ops with DS_TEST_SLOW=1.
  * Also the post-processing on its own: the camera of a known pose, and the
@@ -32,6 +33,10 @@
 #include "tests/test.h"
 
 static const double TOLERANCE = 1e-4;
+
+/* The CUDA backend's device: the emulator in `make test`, the GPU with
+ * DS_TEST_DEVICE=cuda (`make test-gpu`). */
+static ds_device g_device = DS_DEVICE_CUDA_EMU;
 
 #if defined(__SANITIZE_ADDRESS__)
 enum { SANITIZED = 1 };
@@ -90,7 +95,8 @@ static void check_net_on(const char *arch, const char *input_from, ds_device dev
     CHECK(depth && sky);
     capture c = {.sky = sky};
     net_stages_init(&c.stages, dir, TOLERANCE);
-    printf("  %s (%s)\n", arch, device == DS_DEVICE_CUDA_EMU ? "cuda-emu" : reference ? "reference ops" : "fast ops");
+    printf("  %s (%s)\n", arch, device == DS_DEVICE_CUDA_EMU ? "cuda-emu" : device == DS_DEVICE_CUDA ? "cuda"
+                                 : reference ? "reference ops" : "fast ops");
     ds_status s = ds_engine_run_stages(e, x.data, H, W, depth, on_stage, &c);
     ds_engine_free(e);
     ds_npy_free(&x);
@@ -145,7 +151,7 @@ TEST(mono_large_matches_pytorch) {
  * Metric share it) on a 14x28
  * input against the CPU backend (the depth after the sky step), in the
  * plain build. */
-TEST(small_cuda_emu_matches_pytorch) { check_net_on("da3_small", "da3_small", DS_DEVICE_CUDA_EMU, 0, 22 + 6); }
+TEST(small_cuda_emu_matches_pytorch) { check_net_on("da3_small", "da3_small", g_device, 0, 22 + 6); }
 
 static void large_emu_equals_cpu(const char *arch) {
     if (SANITIZED)
@@ -159,7 +165,7 @@ static void large_emu_equals_cpu(const char *arch) {
         snprintf(model, sizeof model, "%s/%s.gguf", test_models_dir(), arch);
         ds_engine_params p = ds_engine_default_params();
         p.model_path = model;
-        p.device = k ? DS_DEVICE_CPU : DS_DEVICE_CUDA_EMU;
+        p.device = k ? DS_DEVICE_CPU : g_device;
         p.autotune = 0;
         ds_engine *e;
         CHECK_OK(ds_engine_create(&p, &e));
@@ -168,7 +174,7 @@ static void large_emu_equals_cpu(const char *arch) {
         CHECK_OK(s);
     }
     const double err = op_rel_l2(depth[0], depth[1], SH * SW);
-    printf("  %s at %dx%d, cuda-emu against the CPU: depth rel L2 %.2e\n", arch, SH, SW, err);
+    printf("  %s at %dx%d, the CUDA backend against the CPU: depth rel L2 %.2e\n", arch, SH, SW, err);
     CHECK_MSG(err <= TOLERANCE, "relative L2 %.3g", err);
 }
 
@@ -293,6 +299,25 @@ TEST(sky_fill_quantile) {
 }
 
 int main(void) {
+    const char *want = getenv("DS_TEST_DEVICE");
+    if (want && !strcmp(want, "cuda")) { /* make test-gpu: the device cases alone */
+        g_device = DS_DEVICE_CUDA;
+        char model[512];
+        snprintf(model, sizeof model, "%s/da3_small.gguf", test_models_dir());
+        ds_engine_params p = ds_engine_default_params();
+        p.model_path = model;
+        p.device = DS_DEVICE_CUDA;
+        ds_engine *probe = NULL;
+        ds_status s = ds_engine_create(&p, &probe);
+        ds_engine_free(probe);
+        if (s != DS_OK) {
+            printf("SKIP test_da3 on a GPU: %s\n", ds_last_error());
+            return 0;
+        }
+        RUN(small_cuda_emu_matches_pytorch);
+        RUN(metric_large_cuda_emu_equals_cpu);
+        return test_summary();
+    }
     RUN(small_matches_pytorch);
     RUN(small_reference_ops_match_pytorch);
     RUN(mono_large_matches_pytorch);
