@@ -172,6 +172,7 @@ ARCHS  := midas_v21_small_256 midas_v21_384 dpt_hybrid_384 dpt_large_384 \
           dpt_levit_224
 ARCHS  += depth_anything_v2_vits depth_anything_v2_vitb depth_anything_v2_vitl \
           depth_anything_v2_metric_hypersim_vits depth_anything_v2_metric_vkitti_vitl
+ARCHS  += da3_small da3mono_large da3metric_large
 MODELS_DIR := build/models
 MODELS := $(ARCHS:%=$(MODELS_DIR)/%.gguf)
 $(MODELS_DIR)/%.gguf: $(BUILD)/depthsolve
@@ -336,12 +337,14 @@ $(BUILD)/render_bench: $(call obj,bench/render_bench.c) $(BUILD)/libcli.a $(BUIL
 ifneq ($(NVCC_BUILD),)
 cuda: $(BUILD)/cuda/resources.txt $(GPU_TEST_BIN)
 # ... and the backend test on the device (the four networks, fp16, replay, leaks).
-test-gpu: $(GPU_TEST_BIN) $(BUILD)/tests/test_backend_cuda $(BUILD)/tests/test_dav2_backend models
+test-gpu: $(GPU_TEST_BIN) $(BUILD)/tests/test_backend_cuda $(BUILD)/tests/test_dav2_backend $(BUILD)/tests/test_da3 models
 	@for t in $(GPU_TEST_BIN); do echo "--- $$t"; $$t || exit 1; done
 	@echo "--- $(BUILD)/tests/test_backend_cuda (DS_TEST_DEVICE=cuda)"
 	@DS_TEST_DEVICE=cuda DS_MODELS=$(MODELS_DIR) $(BUILD)/tests/test_backend_cuda
 	@echo "--- $(BUILD)/tests/test_dav2_backend (DS_TEST_DEVICE=cuda)"
 	@DS_TEST_DEVICE=cuda DS_MODELS=$(MODELS_DIR) $(BUILD)/tests/test_dav2_backend
+	@echo "--- $(BUILD)/tests/test_da3 (DS_TEST_DEVICE=cuda)"
+	@DS_TEST_DEVICE=cuda DS_MODELS=$(MODELS_DIR) $(BUILD)/tests/test_da3
 else
 cuda test-gpu:
 	@echo "$@: skipped: no nvcc or no $(CUDA_HOME)/include (CUDA=0, or no CUDA toolkit)"

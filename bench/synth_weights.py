@@ -40,10 +40,17 @@ def levit_bias_idxs(shape) -> np.ndarray:
     return (np.abs(stride * qy[:, None] - ky[None, :]) * res + np.abs(stride * qx[:, None] - kx[None, :])).astype(np.int64)
 
 
-# Rows for exact keys (scale, offset): Depth Anything V2's last convolution.
+# Rows for exact keys (scale, offset): Depth Anything V2's last convolution;
+# Depth Anything 3's last convolutions and field of view (the reference README's DA3 rows).
 KEY_ROWS = {
     "depth_head.scratch.output_conv2.2.weight": (0.005, None),
     "depth_head.scratch.output_conv2.2.bias": (0.1, 1.0),
+    "model.head.scratch.output_conv2.2.weight": (0.005, None),
+    "model.head.scratch.output_conv2.2.bias": (0.1, 1.0),
+    "model.head.scratch.sky_output_conv2.2.weight": (0.005, None),
+    "model.head.scratch.sky_output_conv2.2.bias": (0.1, -0.2),
+    "model.cam_dec.fc_fov.0.weight": (0.002, None),
+    "model.cam_dec.fc_fov.0.bias": (0.1, 1.0),
 }
 
 

@@ -78,6 +78,11 @@ ds_status op_levit_attention(const kern_ctx *k, const gpu_op *op);
 ds_status op_pos_embed_bicubic(const kern_ctx *k, const gpu_op *op); /* DS_OP_POS_EMBED_BICUBIC */
 ds_status op_drop_token(const kern_ctx *k, const gpu_op *op);   /* DS_OP_DROP_TOKEN */
 ds_status op_scale(const kern_ctx *k, const gpu_op *op);        /* DS_OP_SCALE: x * scale */
+ds_status op_qk_rope(const kern_ctx *k, const gpu_op *op);      /* DS_OP_QK_ROPE: norms w, b | w2, w3 */
+ds_status op_concat(const kern_ctx *k, const gpu_op *op);       /* DS_OP_CONCAT: x | r over channels */
+ds_status op_set_token(const kern_ctx *k, const gpu_op *op);    /* DS_OP_SET_TOKEN: token 0 = w */
+ds_status op_slice(const kern_ctx *k, const gpu_op *op);        /* DS_OP_SLICE */
+ds_status op_constant(const kern_ctx *k, const gpu_op *op);     /* DS_OP_CONSTANT: y = w */
 
 /* ---- epilogue of a library convolution or GEMM ---- */
 /* y = act(x + b[c] + res_act(r)) with x, r, y (N, H, W, C) and b (C); b and r

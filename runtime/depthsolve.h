@@ -89,6 +89,11 @@ typedef enum ds_arch {
     DS_ARCH_DEPTH_ANYTHING_V2_METRIC_VKITTI_VITS,
     DS_ARCH_DEPTH_ANYTHING_V2_METRIC_VKITTI_VITB,
     DS_ARCH_DEPTH_ANYTHING_V2_METRIC_VKITTI_VITL,
+    /* Depth Anything 3: DA3-Small (depth, confidence and the camera), and
+     * DA3Mono-Large / DA3Metric-Large (depth and sky); all Apache-2.0 */
+    DS_ARCH_DA3_SMALL,
+    DS_ARCH_DA3MONO_LARGE,
+    DS_ARCH_DA3METRIC_LARGE,
     DS_ARCH_COUNT
 } ds_arch;
 
@@ -175,7 +180,9 @@ DS_API void ds_engine_free(ds_engine *engine); /* NULL-safe */
 typedef enum ds_depth_quantity {
     DS_DEPTH_RELATIVE_INVERSE = 0, /* relative inverse depth: larger is nearer, up to an unknown scale
                                       and shift (MiDaS, Depth Anything V2 relative) */
-    DS_DEPTH_METRIC                /* depth in metres: larger is farther (Depth Anything V2 metric) */
+    DS_DEPTH_METRIC,               /* depth in metres: larger is farther (Depth Anything V2 metric) */
+    DS_DEPTH_RELATIVE              /* relative depth: larger is farther, up to an unknown scale
+                                      (Depth Anything 3) */
 } ds_depth_quantity;
 
 /* How a network's output goes back to the photo's size (ds_resize_depth_with). */
@@ -202,7 +209,45 @@ typedef struct ds_model_info {
     ds_depth_resize depth_resize; /* how the depth map goes back to the photo's size */
     ds_depth_quantity quantity;   /* what the depth map holds */
     float max_depth;              /* DS_DEPTH_METRIC: the largest depth the model gives (metres), else 0 */
+    /* Depth Anything 3's input processor: the longest side to net_size (or the
+     * ds_solve_params target), then each side to the nearest multiple of
+     * input_multiple, by two 8-bit OpenCV resizes (cubic up, area down). */
+    int resize_da3;
+    int outputs;            /* what a run gives beside the depth: DS_OUTPUT_* bits (ds_extras) */
+    /* Depth Anything 3 metric: metres = network output x focal / metric_focal_ref, the
+     * focal length in pixels of the network input (300); 0 for other models */
+    float metric_focal_ref;
 } ds_model_info;
+
+/* ds_model_info.outputs */
+enum {
+    DS_OUTPUT_CONFIDENCE = 1, /* a confidence map (Depth Anything 3 small: exp + 1, >= 1) */
+    DS_OUTPUT_CAMERA = 2,     /* the camera: intrinsics and pose (Depth Anything 3 small) */
+    DS_OUTPUT_SKY = 4         /* a sky map (Depth Anything 3 large), already used on the depth */
+};
+
+/* A pinhole camera for an image of width x height pixels: focal lengths
+ * and principal point in pixels, the fields of view they make, and the pose
+ * as a 3x4 world-to-camera matrix [R | t] (row-major; OpenCV axes: x right,
+ * y down, z forward). */
+typedef struct ds_pinhole {
+    int width, height;
+    float fx, fy, cx, cy;
+    float fov_x_deg, fov_y_deg; /* 2 atan(width / (2 fx)), 2 atan(height / (2 fy)) */
+    float extrinsics[12];
+} ds_pinhole;
+
+/* What a run gives beside the depth map (ds_model_info.outputs says which). */
+typedef struct ds_extras {
+    float *confidence;    /* in: NULL, or room for a map of the depth's size; filled when has_confidence */
+    int has_confidence;
+    int has_camera;
+    ds_pinhole camera;     /* at the depth map's size: the photo's for the rgb8 calls */
+    ds_pinhole net_camera; /* at the network input's size, as the model estimates it */
+    /* Depth Anything 3 metric, rgb8 calls: the focal length (pixels of the network
+     * input, (fx + fy) / 2) the metres were computed with; else 0 */
+    float metric_focal;
+} ds_extras;
 
 DS_API ds_status ds_engine_model_info(const ds_engine *engine, ds_model_info *out);
 
@@ -244,6 +289,8 @@ DS_API ds_status ds_engine_submit(ds_engine *engine, const float *input_nchw, in
 /* Writes the oldest run's depth map: height x width of the submitted input
  * (ds_engine_submit), or of the photo (ds_engine_submit_rgb8). */
 DS_API ds_status ds_engine_collect(ds_engine *engine, float *depth_out);
+/* ds_engine_collect with the run's extras (as ds_engine_solve_rgb8_ex; may be NULL). */
+DS_API ds_status ds_engine_collect_ex(ds_engine *engine, float *depth_out, ds_extras *extras);
 /* Runs submitted and not collected yet. */
 DS_API int ds_engine_pending(const ds_engine *engine);
 
@@ -263,8 +310,18 @@ DS_API ds_status ds_engine_run_stages(ds_engine *engine, const float *input_nchw
 typedef struct ds_solve_params {
     int square; /* run.py --square: stretch to net_size x net_size */
     int height; /* network size to aim for (0: the model's): MiDaS run.py's --height,
-                   Depth Anything run.py's --input-size (the short side) */
+                   Depth Anything run.py's --input-size (the short side), Depth Anything 3's
+                   process_res (the long side) */
+    /* Depth Anything 3 metric: the photo's focal lengths in pixels of the photo, which
+     * the metres depend on; 0: a field of view of DS_DEFAULT_FOV_DEG along the long side */
+    float focal_x, focal_y;
+    /* non-zero: the depth (and confidence) at the network input's size, as Depth
+     * Anything 3's API returns them (depth_out holds ds_engine_input_size's
+     * net_width x net_height floats), not resized to the photo's */
+    int net_output;
 } ds_solve_params;
+
+#define DS_DEFAULT_FOV_DEG 55.0f
 
 DS_API ds_solve_params ds_solve_default_params(void);
 
@@ -284,6 +341,21 @@ DS_API ds_status ds_engine_input_size(const ds_engine *engine, int width, int he
  * edges, exactly as run.py's does), or metres. */
 DS_API ds_status ds_engine_solve_rgb8(ds_engine *engine, const uint8_t *rgb, int width, int height,
                                size_t stride, const ds_solve_params *params, float *depth_out);
+
+/* ds_engine_run and ds_engine_solve_rgb8 that also give what the model
+ * gives beside the depth (ds_model_info.outputs): the confidence map (at the
+ * depth's size: resized to the photo as the depth is), the camera. extras
+ * may be NULL. */
+DS_API ds_status ds_engine_run_ex(ds_engine *engine, const float *input_nchw, int height, int width,
+                                  float *depth_out, ds_extras *extras);
+DS_API ds_status ds_engine_solve_rgb8_ex(ds_engine *engine, const uint8_t *rgb, int width, int height,
+                                         size_t stride, const ds_solve_params *params, float *depth_out,
+                                         ds_extras *extras);
+
+/* The extras of the engine's last network run (ds_engine_run, ds_engine_run_stages...)
+ * at the network's size: the camera, and the confidence map copied into
+ * extras->confidence when given (room for the run's height x width). */
+DS_API ds_status ds_engine_last_extras(const ds_engine *engine, ds_extras *extras);
 
 /* ds_engine_solve_rgb8 queued, as ds_engine_submit: the photo is copied
  * (the caller may reuse it at once), and ds_engine_collect writes its depth

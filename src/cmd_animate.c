@@ -45,7 +45,8 @@ static const char ANIMATE_HELP[] =
     "                     depth (default: zoom 0.3, dolly 0.2, others 0.06)\n"
     "  --focus F          auto (default: the subject, from the depth map) or the\n"
     "                     normalized inverse depth to aim at, 0 (far) to 1 (near)\n"
-    "  --fov DEG          the photo's field of view along its long side (default 55)\n"
+    "  --fov DEG          the photo's field of view along its long side (default: the\n"
+    "                     one the model estimates (Depth Anything 3 small), else 55)\n"
     "  --tear S           stretch at which surfaces tear apart at depth edges\n"
     "                     (default 2.5; higher keeps more rubber sheets)\n"
     "  --crf N            H.264 quality, 0 (lossless) to 51 (default 18)\n"
@@ -65,6 +66,7 @@ typedef struct animate_args {
     ds_scene_params scene;
     float seconds;
     int fps, width, height, crf, quiet, focus_auto, shard, n_shards;
+    int fov_given; /* --fov: the model's estimate is not used */
 } animate_args;
 
 static int parse(int argc, char **argv, animate_args *a) {
@@ -131,6 +133,7 @@ static int parse(int argc, char **argv, animate_args *a) {
             if (!ds_cli_parse_float(optarg, 0.0, 180.0, &a->scene.fov_deg) || !(a->scene.fov_deg > 0.0f) ||
                 !(a->scene.fov_deg < 180.0f))
                 return ds_cli_usage_error("animate", "--fov takes degrees between 0 and 180");
+            a->fov_given = 1;
             break;
         case 'T':
             if (!ds_cli_parse_float(optarg, 1.0, 1e6, &a->scene.tear) || !(a->scene.tear > 1.0f))
@@ -235,8 +238,11 @@ static ds_status prepare(animate_args *a, ds_video_kind kind, clip *c) {
     ds_engine *e;
     DS_TRY(ds_open_model(a->model, &a->engine, &e));
     const double t0 = ds_cli_seconds();
-    ds_status s = ds_engine_solve_rgb8(e, c->frame0.rgb, a->width, a->height, (size_t)a->width * 3, &a->batch.solve,
-                                       c->depth);
+    ds_extras ex = {0};
+    ds_status s = ds_engine_solve_rgb8_ex(e, c->frame0.rgb, a->width, a->height, (size_t)a->width * 3,
+                                          &a->batch.solve, c->depth, &ex);
+    if (s == DS_OK && ex.has_camera && !a->fov_given) /* the field of view the model estimated */
+        a->scene.fov_deg = a->width >= a->height ? ex.camera.fov_x_deg : ex.camera.fov_y_deg;
     c->depth_seconds = ds_cli_seconds() - t0;
     /* The network's depth edges, upsampled to the frame, spread over about
      * two network pixels: the scene makes ramps that wide steps. */
@@ -255,7 +261,7 @@ static ds_status prepare(animate_args *a, ds_video_kind kind, clip *c) {
     a->scene.n_threads = info.n_threads;
     ds_engine_free(e);
     DS_TRY(s);
-    if (info.quantity == DS_DEPTH_METRIC)
+    if (info.quantity == DS_DEPTH_METRIC || info.quantity == DS_DEPTH_RELATIVE) /* depth, not its inverse */
         metric_scene(c->depth, (size_t)a->width * a->height, &a->scene);
     if (a->focus_auto)
         a->path.focus = ds_depth_focus(c->depth, a->width, a->height);

@@ -36,7 +36,9 @@ static const char DEPTH_HELP[] =
     "  -o, --output DIR     where outputs go: DIR/<name>-<model>.<ext>\n"
     "  -r, --recursive      descend into sub-directories (outputs mirror them)\n"
     "  -L, --follow-links   -r, and into links to directories too (each directory once)\n"
-    "  --format LIST        png8,png16,pfm,npy (default png8,pfm as run.py)\n"
+    "  --format LIST        png8,png16,pfm,npy,conf (default png8,pfm as run.py);\n"
+    "                       conf: the model's confidence map, <name>-<model>.conf.pfm\n"
+    "                       (and .conf.npy with npy): Depth Anything 3 small\n"
     "  --colormap NAME      gray, inferno (default, as run.py) or turbo, for png8\n"
     "  --grayscale          run.py's flag: png16 gray instead of png8 inferno\n"
     "  --side-by-side       png8 shows the photo and its depth side by side\n"
@@ -44,10 +46,20 @@ static const char DEPTH_HELP[] =
     "                       over the batch: no flicker between video frames), or\n"
     "                       fixed:MIN,MAX (values outside are clamped)\n"
     "  --square             stretch to the network size (run.py --square)\n"
-    "  --height N           network size to aim for (run.py --height)\n"
+    "  --height N           network size to aim for (run.py --height; Depth Anything 3:\n"
+    "                       its process_res, the long side, default 504)\n"
     "                       dpt_levit_224 takes 224x224 only: every photo is\n"
     "                       stretched to it, as run.py does, and --height does not\n"
     "                       apply\n"
+    "  --net-size           outputs at the network input's size, not resized to the\n"
+    "                       photo's (as Depth Anything 3's API returns them); else\n"
+    "                       the model's resize back (Depth Anything: bilinear,\n"
+    "                       align_corners)\n"
+    "  --fov DEG            Depth Anything 3 metric: the photos' field of view along\n"
+    "                       the long side, for the focal length metres depend on\n"
+    "                       (default: the photo's EXIF, else --camera-model's\n"
+    "                       estimate, else 55; a line says which)\n"
+    "  --camera-model M     a camera-estimating model (da3_small) for that focal length\n"
     "  --overwrite          redo photos whose outputs exist (default: skip them)\n"
     "  --shard I/N          only the I-th (0-based) of N slices of the sorted photo\n"
     "                       list, for array jobs (Slurm, Kubernetes indexed jobs)\n"
@@ -62,10 +74,14 @@ static const char DEPTH_HELP[] =
     "  --threads N          CPU threads (default: all cores)\n"
     "  -q, --quiet          no progress line and no summary\n"
     "\n"
+    "A model that estimates the camera (Depth Anything 3 small), or a metric Depth\n"
+    "Anything 3, also writes <name>-<model>.camera.json: the intrinsics at the\n"
+    "photo's and the network's size, the fields of view, and the pose if estimated.\n"
+    "\n"
     "Exit status: 0 all photos done (or skipped), 1 some failed, 2 usage error.\n";
 
 typedef struct depth_args {
-    const char *model, *out_dir;
+    const char *model, *out_dir, *camera_model;
     ds_engine_params engine;
     ds_batch_opts batch;
     int walk_flags, quiet, shard, n_shards, grayscale, formats_given;
@@ -77,7 +93,8 @@ static int parse(int argc, char **argv, depth_args *a) {
         {"recursive", no_argument, 0, 'r'},       {"follow-links", no_argument, 0, 'L'},       {"format", required_argument, 0, 'f'},
         {"colormap", required_argument, 0, 'c'},  {"grayscale", no_argument, 0, 'g'},
         {"side-by-side", no_argument, 0, 's'},    {"normalize", required_argument, 0, 'n'},
-        {"shard", required_argument, 0, 'x'},
+        {"shard", required_argument, 0, 'x'},     {"net-size", no_argument, 0, 'N'},
+        {"fov", required_argument, 0, 'F'},       {"camera-model", required_argument, 0, 'C'},
         {0, 0, 0, 0}};
     ds_output_opts *o = &a->batch.out;
     int c;
@@ -105,6 +122,13 @@ static int parse(int argc, char **argv, depth_args *a) {
                 return ds_cli_usage_error("depth", "--colormap takes gray, inferno or turbo");
             break;
         case 'g': a->grayscale = 1; break;
+        case 'N': a->batch.solve.net_output = 1; break;
+        case 'F':
+            if (!ds_cli_parse_float(optarg, 0.0f, 180.0f, &a->batch.fov_deg) || !(a->batch.fov_deg > 0.0f) ||
+                !(a->batch.fov_deg < 180.0f))
+                return ds_cli_usage_error("depth", "--fov takes degrees between 0 and 180");
+            break;
+        case 'C': a->camera_model = optarg; break;
         case 's': o->side_by_side = 1; break;
         case 'n':
             if (!ds_parse_normalize(optarg, &o->norm, &o->fixed_min, &o->fixed_max))
@@ -117,6 +141,8 @@ static int parse(int argc, char **argv, depth_args *a) {
     }
     if (!a->model || !a->out_dir || optind >= argc)
         return ds_cli_usage_error("depth", "--model, -o OUTDIR and at least one INPUT are required");
+    if (a->batch.solve.net_output && o->side_by_side)
+        return ds_cli_usage_error("depth", "--side-by-side needs the photo's size: not with --net-size");
     if (a->grayscale && !a->formats_given)
         o->formats = DS_OUT_PNG16 | DS_OUT_PFM;
     if (a->grayscale)
@@ -174,16 +200,44 @@ int ds_cmd_depth(int argc, char **argv) {
     }
     ds_model_info info;
     ds_engine_model_info(e, &info);
+    ds_engine *cam = NULL;
+    if (s == DS_OK && (a.batch.out.formats & DS_OUT_CONF) && !(info.outputs & DS_OUTPUT_CONFIDENCE)) {
+        fprintf(stderr, "depthsolve depth: --format conf: %s gives no confidence map\n", info.arch_name);
+        s = DS_ERR_INVALID_ARGUMENT;
+    }
+    if (s == DS_OK && a.camera_model) {
+        ds_engine_params cp = a.engine;
+        s = ds_open_model(a.camera_model, &cp, &cam);
+        ds_model_info ci;
+        if (s == DS_OK && ds_engine_model_info(cam, &ci) == DS_OK && !(ci.outputs & DS_OUTPUT_CAMERA)) {
+            fprintf(stderr, "depthsolve depth: --camera-model %s: %s does not estimate the camera\n", a.camera_model,
+                    ci.arch_name);
+            s = DS_ERR_INVALID_ARGUMENT;
+        } else if (s != DS_OK) {
+            ds_cli_report("depth", s);
+        }
+    }
+    if (s != DS_OK) {
+        ds_engine_free(cam);
+        ds_engine_free(e);
+        ds_inputs_free(&inputs);
+        return DS_EXIT_FAILED;
+    }
     a.batch.engine = e;
+    a.batch.camera_engine = cam;
+    a.batch.quiet = a.quiet;
     a.batch.out.dir = a.out_dir;
     a.batch.out.model_name = info.arch_name;
-    a.batch.out.metric = info.quantity == DS_DEPTH_METRIC;
+    /* depth (metres, or Depth Anything 3's relative depth): near is small */
+    a.batch.out.metric = info.quantity == DS_DEPTH_METRIC || info.quantity == DS_DEPTH_RELATIVE;
+    a.batch.out.camera_json = (info.outputs & DS_OUTPUT_CAMERA) || info.metric_focal_ref > 0;
     a.batch.progress = !a.quiet && isatty(2);
     ds_batch_result r;
     ds_batch_run(&a.batch, &inputs, &r);
     if (!a.quiet)
         ds_cli_batch_summary("depth", &r, inputs.n_problems);
     int failed = r.failed || inputs.n_problems;
+    ds_engine_free(cam);
     ds_engine_free(e);
     ds_inputs_free(&inputs);
     return failed ? DS_EXIT_FAILED : DS_EXIT_OK;

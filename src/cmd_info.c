@@ -6,6 +6,7 @@
 
 #include "weights_tools/readers/checkpoint.h" /* ds_ckpt_load */
 #include "src/cli.h"
+#include "src/model_store.h" /* ds_model_licence */
 #include "weights_tools/convert.h"    /* ds_detect_arch */
 #include "gguf/gguf.h"       /* ds_gguf_open */
 #include "base/shape.h" /* ds_format_shape */
@@ -58,6 +59,13 @@ static void print_dtype_counts(const size_t counts[DS_DTYPE_COUNT]) {
     printf("\n");
 }
 
+/* The licence of the official weights of a known architecture. */
+static void print_licence(ds_arch arch) {
+    const char *licence = arch != DS_ARCH_UNKNOWN ? ds_model_licence(arch) : NULL;
+    if (licence)
+        printf("  licence:      %s (the official weights)\n", licence);
+}
+
 static int info_gguf(const char *path, int list) {
     ds_gguf *g;
     ds_status s = ds_gguf_open(path, &g);
@@ -68,6 +76,7 @@ static int info_gguf(const char *path, int list) {
     printf("%s\n  format:       GGUF v%u, %zu bytes, alignment %zu\n", path, ds_gguf_version(g),
            ds_gguf_file_size(g), ds_gguf_alignment(g));
     printf("  architecture: %s\n", arch);
+    print_licence(ds_arch_from_name(arch));
     size_t counts[DS_DTYPE_COUNT] = {0};
     int64_t params = 0;
     for (size_t i = 0; i < ds_gguf_n_tensors(g); i++) {
@@ -120,9 +129,10 @@ static int info_checkpoint(const char *path, int list) {
         s = ds_detect_arch(&named, path, &arch);
     if (layout)
         printf("  layout:       %s (renamed to the official names)\n", layout);
-    if (s == DS_OK)
+    if (s == DS_OK) {
         printf("  architecture: %s\n", ds_arch_name(arch));
-    else
+        print_licence(arch);
+    } else
         printf("  architecture: unknown (%s)\n", ds_last_error());
     ds_ckpt_free(&named);
     printf("  tensors:      %zu\n  parameters:   %" PRId64 " (%.1fM)\n", ck.n_tensors, params,

@@ -39,9 +39,11 @@ static const char MESH_HELP[] =
     "                       depth normalized to [0, 1]; camera: vertices along the\n"
     "                       rays of a pinhole camera, the mesh seen from it is the photo;\n"
     "                       with a metric model (Depth Anything V2 metric) each vertex\n"
-    "                       lies at its depth in metres: the mesh has its true size\n"
+    "                       lies at its depth in metres: the mesh has its true size;\n"
+    "                       Depth Anything 3's depths are placed as they are too\n"
     "  --depth-scale S      plane: metres at the nearest point (default 0.25)\n"
-    "  --fov DEG            camera field of view along the long side (default: from the\n"
+    "  --fov DEG            camera field of view along the long side (default: the one\n"
+    "                       the model estimates (Depth Anything 3 small), else from the\n"
     "                       photo's EXIF 35 mm focal length when it has one, else 55)\n"
     "  --near Z, --far Z    depths of the nearest and farthest points (default 1, 10;\n"
     "                       a metric model's depths are its own)\n"
@@ -183,19 +185,24 @@ static ds_status write_mesh(const mesh_args *a, const char *rel, const ds_image 
     return ds_mesh_write(path, a->format, m, photo);
 }
 
-/* The parameters for one photo: its own field of view (EXIF) unless --fov. */
-static ds_mesh_params params_for(const mesh_args *a, const ds_image *photo) {
+/* The parameters for one photo: unless --fov, the field of view along the
+ * long side the model estimated (Depth Anything 3 small), else the photo's
+ * EXIF one. */
+static ds_mesh_params params_for(const mesh_args *a, const ds_image *photo, const ds_extras *ex) {
     ds_mesh_params p = a->mesh;
     const float fov = ds_image_fov_deg(photo);
-    if (!a->fov_given && fov > 0.0f)
+    if (!a->fov_given && ex && ex->has_camera)
+        p.fov_deg = photo->width >= photo->height ? ex->camera.fov_x_deg : ex->camera.fov_y_deg;
+    else if (!a->fov_given && fov > 0.0f)
         p.fov_deg = fov;
     return p;
 }
 
 /* The CPU backend's way (writer thread): the mesh of the host depth map. */
-static ds_status mesh_write(void *user, const char *rel, const ds_image *photo, const float *depth, int w, int h) {
+static ds_status mesh_write(void *user, const char *rel, const ds_image *photo, const float *depth, int w, int h,
+                            const ds_extras *ex) {
     const mesh_args *a = user;
-    const ds_mesh_params p = params_for(a, photo);
+    const ds_mesh_params p = params_for(a, photo, ex);
     ds_mesh m;
     DS_TRY(ds_mesh_build(depth, w, h, &p, &m));
     ds_status s = write_mesh(a, rel, photo, &m);
@@ -208,7 +215,7 @@ static ds_status mesh_write(void *user, const char *rel, const ds_image *photo, 
 static ds_status mesh_on_engine(void *user, ds_engine *e, const ds_image *photo, const ds_solve_params *solve,
                                 void **result) {
     const mesh_args *a = user;
-    const ds_mesh_params p = params_for(a, photo);
+    const ds_mesh_params p = params_for(a, photo, NULL);
     ds_mesh *m = malloc(sizeof *m);
     if (!m)
         return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
@@ -276,13 +283,17 @@ int ds_cmd_mesh(int argc, char **argv) {
     ds_model_info info;
     ds_engine_model_info(e, &info);
     a.model_name = info.arch_name;
-    a.mesh.metric = info.quantity == DS_DEPTH_METRIC; /* metres: the camera projection puts them as they are */
-    /* "cuda", "cuda-emu": the mesh built where the network left the depth map */
-    const int on_device = strncmp(info.device, "cuda", 4) == 0;
+    /* depth (metres, or Depth Anything 3's depth up to a scale): the camera projection puts it as it is */
+    a.mesh.metric = info.quantity == DS_DEPTH_METRIC || info.quantity == DS_DEPTH_RELATIVE;
+    /* "cuda", "cuda-emu": the mesh built where the network left the depth map (not Depth Anything 3's
+     * photo path, which runs on the host and gives the camera with the depth) */
+    const int on_device = strncmp(info.device, "cuda", 4) == 0 && !info.resize_da3;
     const ds_batch_sink sink = {.cmd = "mesh", .exists = mesh_exists, .write = mesh_write, .user = &a,
                                 .solve = on_device ? mesh_on_engine : NULL, .write_result = write_engine_mesh};
     a.batch.engine = e;
     a.batch.sink = &sink;
+    a.batch.fov_deg = a.fov_given ? a.mesh.fov_deg : 0.0f; /* a metric Depth Anything 3's metres */
+    a.batch.quiet = a.quiet;
     a.batch.out.dir = dir; /* --normalize global's temporary files would go there; unused here */
     a.batch.out.model_name = info.arch_name;
     a.batch.progress = !a.quiet && isatty(2);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/error.h" /* DS_TRY */
 #include "src/cli.h"
 #include "src/io/dirs.h" /* ds_is_dir, ds_mkdirs */
 #include "base/shape.h" /* ds_format_shape */
@@ -19,13 +20,15 @@ static const char NET_HELP[] =
     "\n"
     "  --model FILE        converted model (depthsolve convert / synth)\n"
     "  --input FILE        1x3xHxW float32 .npy; H and W multiples of 32 (16 for DPT,\n"
-    "                      14 for Depth Anything V2)\n"
+    "                      14 for Depth Anything V2 and 3)\n"
     "  -o, --output FILE   1xHxW float32 .npy\n"
     "  --dump DIR          also write every named stage as DIR/<stage>.npy (1xCxHxW):\n"
     "                      pretrained_layerN, scratch_layerN_rn, scratch_refinenetN,\n"
-    "                      head_pre_relu; Depth Anything V2: pos_embed_resized,\n"
+    "                      head_pre_relu; Depth Anything V2 and 3: pos_embed_resized,\n"
     "                      backbone_layerN, head_projectN, head_conv1, head_pre_act\n"
-    "                      (the names of the PyTorch reference dumps)\n"
+    "                      (the names of the PyTorch reference dumps), and the\n"
+    "                      outputs: depth.npy, and Depth Anything 3's depth_conf,\n"
+    "                      sky, pose_enc, extrinsics, intrinsics\n"
     "  --device D          auto, cpu, cuda, cuda:N, cuda-emu (default auto: the GPU\n"
     "                      when one works, else the CPU; cuda-emu is the CUDA\n"
     "                      backend on the CPU emulator: slow, for checking)\n"
@@ -52,6 +55,27 @@ static void dump_stage(const char *name, const float *nchw, int c, int h, int w,
         ds_cli_report("net", DS_ERR_IO);
         d->failed = 1;
     }
+}
+
+/* The model's outputs under the reference names: depth.npy (1x1xHxW), and
+ * for a model that estimates the camera extrinsics.npy (1x1x3x4) and
+ * intrinsics.npy (1x1x3x3) at the network's size. */
+static ds_status dump_outputs(const ds_engine *e, const char *dir, const float *depth, int h, int w) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/depth.npy", dir);
+    const int64_t ds[4] = {1, 1, h, w};
+    DS_TRY(ds_npy_write(path, depth, 4, ds));
+    ds_extras ex = {0};
+    DS_TRY(ds_engine_last_extras(e, &ex));
+    if (!ex.has_camera)
+        return DS_OK;
+    const ds_pinhole *c = &ex.net_camera;
+    const float k[9] = {c->fx, 0, c->cx, 0, c->fy, c->cy, 0, 0, 1};
+    const int64_t es[4] = {1, 1, 3, 4}, ks[4] = {1, 1, 3, 3};
+    snprintf(path, sizeof path, "%s/extrinsics.npy", dir);
+    DS_TRY(ds_npy_write(path, c->extrinsics, 4, es));
+    snprintf(path, sizeof path, "%s/intrinsics.npy", dir);
+    return ds_npy_write(path, k, 4, ks);
 }
 
 int ds_cmd_net(int argc, char **argv) {
@@ -110,6 +134,11 @@ int ds_cmd_net(int argc, char **argv) {
     ds_status s = ds_npy_read(input, &x);
     if (s != DS_OK)
         return ds_cli_report("net", s);
+    if (x.ndim == 5 && x.shape[0] == 1 && x.shape[1] == 1) { /* Depth Anything 3's (B, S views, C, H, W) */
+        for (int d = 1; d < 5; d++)
+            x.shape[d - 1] = x.shape[d];
+        x.ndim = 4;
+    }
     if (x.ndim != 4 || x.shape[0] != 1 || x.shape[1] != 3) {
         char shape[128];
         ds_format_shape(shape, sizeof shape, x.ndim, x.shape);
@@ -129,6 +158,8 @@ int ds_cmd_net(int argc, char **argv) {
         int64_t shape[3] = {1, h, w};
         s = ds_npy_write(output, depth, 3, shape);
     }
+    if (s == DS_OK && dump_dir)
+        s = dump_outputs(e, dump_dir, depth, h, w);
     ds_engine_free(e);
     ds_npy_free(&x);
     free(depth);

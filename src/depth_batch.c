@@ -10,14 +10,20 @@
 
 #include "base/error.h"      /* ds_fail */
 #include "src/cli.h"        /* ds_cli_seconds */
-#include "src/io/image.h"      /* ds_image_read */
+#include "src/depth_camera.h" /* ds_write_camera_json */
+#include "src/io/image.h"      /* ds_image_read, ds_image_fov_deg */
 
 enum { QUEUE_CAP = 2 }; /* photos in flight between two stages */
 
 typedef struct item {
     size_t index;
     ds_image img;
-    float *depth;   /* (height, width): the photo's depth map, from the engine's queue */
+    float *depth;   /* (dh, dw): the photo's depth map, from the engine's queue */
+    int dw, dh;     /* the photo's size, or the network's (--net-size) */
+    float *conf;    /* (dh, dw) confidence map, or NULL */
+    ds_extras ex;   /* what the run gave beside the depth */
+    const char *focal_source; /* metric Depth Anything 3: where the focal length came from, else NULL */
+    float focal_x, focal_y;   /* that focal length, pixels of the photo */
     void *result;   /* the sink's solve, or NULL: its write_result releases it */
     char *error;    /* why this photo failed, or NULL */
     int skipped;
@@ -90,6 +96,7 @@ static void drain(queue *q) {
 static void free_item(item *it) {
     ds_image_free(&it->img);
     free(it->depth);
+    free(it->conf);
     free(it->error);
     free(it);
 }
@@ -148,12 +155,65 @@ static void *reader(void *arg) {
 /* One photo submitted to the engine's queue: resizes and network where the
  * engine runs them (on a CUDA device, all on the device); ds_engine_collect
  * writes it->depth at the photo's size. */
+/* A metric Depth Anything 3's focal length for this photo (ds_batch_opts.fov_deg). */
+static ds_status choose_focal(batch *b, item *it, ds_solve_params *p) {
+    const ds_image *img = &it->img;
+    const int longest = img->width > img->height ? img->width : img->height;
+    float fov = b->o->fov_deg;
+    it->focal_source = "fov";
+    if (!(fov > 0)) {
+        fov = ds_image_fov_deg(img);
+        it->focal_source = "exif";
+    }
+    if (!(fov > 0) && b->o->camera_engine) {
+        float *tmp = malloc((size_t)img->width * img->height * sizeof *tmp);
+        if (!tmp)
+            return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
+        ds_extras ex = {0};
+        ds_solve_params cp = ds_solve_default_params();
+        cp.height = b->o->solve.height; /* the same process_res */
+        ds_status s = ds_engine_solve_rgb8_ex(b->o->camera_engine, img->rgb, img->width, img->height,
+                                              (size_t)img->width * 3, &cp, tmp, &ex);
+        free(tmp);
+        DS_TRY(s);
+        if (ex.has_camera) {
+            it->focal_source = "camera-model";
+            p->focal_x = it->focal_x = ex.camera.fx;
+            p->focal_y = it->focal_y = ex.camera.fy;
+            return DS_OK;
+        }
+    }
+    if (!(fov > 0)) {
+        fov = DS_DEFAULT_FOV_DEG;
+        it->focal_source = "default";
+    }
+    p->focal_x = p->focal_y = it->focal_x = it->focal_y =
+        (float)(longest / 2.0 / tan(fov / 2.0 * M_PI / 180.0));
+    return DS_OK;
+}
+
 static ds_status submit_photo(batch *b, item *it) {
-    if (!(it->depth = malloc((size_t)it->img.width * it->img.height * sizeof(float))))
-        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory for a %dx%d depth map", it->img.width,
-                       it->img.height);
+    ds_model_info info;
+    DS_TRY(ds_engine_model_info(b->o->engine, &info));
+    ds_solve_params p = b->o->solve;
+    if (info.metric_focal_ref > 0) {
+        DS_TRY(choose_focal(b, it, &p));
+        if (!b->o->quiet)
+            fprintf(stderr, "depthsolve depth: %s: focal length %.1f px (%s)\n", b->in->items[it->index].path,
+                    (double)(it->focal_x + it->focal_y) / 2, it->focal_source);
+    }
+    it->dw = it->img.width;
+    it->dh = it->img.height;
+    if (p.net_output)
+        DS_TRY(ds_engine_input_size(b->o->engine, it->img.width, it->img.height, &p, &it->dw, &it->dh));
+    const size_t n = (size_t)it->dw * it->dh;
+    if (!(it->depth = malloc(n * sizeof(float))))
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory for a %dx%d depth map", it->dw, it->dh);
+    if ((info.outputs & DS_OUTPUT_CONFIDENCE) && (b->o->out.formats & DS_OUT_CONF) &&
+        !(it->conf = malloc(n * sizeof(float))))
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory for a %dx%d confidence map", it->dw, it->dh);
     return ds_engine_submit_rgb8(b->o->engine, it->img.rgb, it->img.width, it->img.height,
-                                 (size_t)it->img.width * 3, &b->o->solve);
+                                 (size_t)it->img.width * 3, &p);
 }
 
 static void note_error(batch *b, item *it, ds_status s) {
@@ -174,7 +234,8 @@ typedef struct in_flight {
 /* The oldest run collected into its photo, which goes to the writer. */
 static void collect_oldest(batch *b, in_flight *f) {
     item *it = f->items[0];
-    note_error(b, it, ds_engine_collect(b->o->engine, it->depth));
+    it->ex.confidence = it->conf;
+    note_error(b, it, ds_engine_collect_ex(b->o->engine, it->depth, &it->ex));
     memmove(f->items, f->items + 1, (size_t)(--f->n) * sizeof *f->items);
     push(&b->solved, it);
 }
@@ -241,6 +302,28 @@ static ds_status save_pending(batch *b, size_t index, const float *depth, int w,
     return DS_OK;
 }
 
+/* The camera JSON: the model's estimate, or the focal length a metric model used. */
+static ds_status write_camera(batch *b, item *it, const char *rel) {
+    const ds_output_opts *o = &b->o->out;
+    char path[4400];
+    ds_camera_json_path(o, rel, path, sizeof path);
+    int nw, nh;
+    ds_solve_params p = b->o->solve;
+    DS_TRY(ds_engine_input_size(b->o->engine, it->img.width, it->img.height, &p, &nw, &nh));
+    const int pw = it->img.width, ph = it->img.height;
+    if (it->ex.has_camera) { /* at the photo's size: the network's focal lengths scaled with the sides */
+        ds_pinhole photo = ds_pinhole_of(pw, ph, it->ex.net_camera.fx * (float)pw / (float)nw,
+                                         it->ex.net_camera.fy * (float)ph / (float)nh);
+        return ds_write_camera_json(path, o->model_name, "estimated", &photo, &it->ex.net_camera,
+                                    it->ex.net_camera.extrinsics, 0.0f);
+    }
+    if (!it->focal_source)
+        return DS_OK;
+    const ds_pinhole photo = ds_pinhole_of(pw, ph, it->focal_x, it->focal_y);
+    const ds_pinhole net = ds_pinhole_of(nw, nh, it->focal_x * (float)nw / (float)pw, it->focal_y * (float)nh / (float)ph);
+    return ds_write_camera_json(path, o->model_name, it->focal_source, &photo, &net, NULL, it->ex.metric_focal);
+}
+
 /* Every output of one photo. */
 static ds_status write_item(batch *b, item *it) {
     const ds_output_opts *o = &b->o->out;
@@ -250,15 +333,19 @@ static ds_status write_item(batch *b, item *it) {
         it->result = NULL;
         return b->o->sink->write_result(b->o->sink->user, rel, &it->img, result);
     }
-    int w = it->img.width, h = it->img.height;
+    int w = it->dw, h = it->dh;
     size_t n = (size_t)w * h;
     const float *depth = it->depth;
     if (b->o->sink)
-        return b->o->sink->write(b->o->sink->user, rel, &it->img, depth, w, h);
+        return b->o->sink->write(b->o->sink->user, rel, &it->img, depth, w, h, &it->ex);
     void *scratch = malloc(n * 8);
     ds_status s = scratch ? DS_OK : ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
     if (s == DS_OK)
         s = ds_write_float_outputs(o, rel, depth, w, h);
+    if (s == DS_OK && (o->formats & DS_OUT_CONF) && it->ex.has_confidence)
+        s = ds_write_conf_outputs(o, rel, it->conf, w, h);
+    if (s == DS_OK && o->camera_json)
+        s = write_camera(b, it, rel);
     if (s == DS_OK && (o->formats & (DS_OUT_PNG8 | DS_OUT_PNG16))) {
         float lo = o->fixed_min, hi = o->fixed_max;
         if (o->norm == DS_NORM_GLOBAL) {

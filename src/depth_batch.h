@@ -27,7 +27,7 @@ typedef struct ds_batch_sink {
     const char *cmd; /* the command named in messages */
     int (*exists)(void *user, const char *rel);
     ds_status (*write)(void *user, const char *rel, const ds_image *photo, const float *depth, int width,
-                       int height);
+                       int height, const ds_extras *extras); /* extras: what the run gave beside the depth */
     void *user;
     /* Optional: the main thread's step in place of resize + normalize +
      * network, for a sink that takes the whole photo to the engine
@@ -47,6 +47,13 @@ typedef struct ds_batch_opts {
     int overwrite;      /* rewrite photos whose outputs all exist */
     int progress;       /* a progress line on stderr */
     int64_t max_pixels; /* decoder limit */
+    /* Depth Anything 3's metric model takes each photo's focal length from
+     * fov_deg (--fov, along the long side; 0: not given), else the photo's
+     * EXIF, else camera_engine's estimate (--camera-model), else
+     * DS_DEFAULT_FOV_DEG; a line on stderr says which unless quiet. */
+    float fov_deg;
+    ds_engine *camera_engine;
+    int quiet;
 } ds_batch_opts;
 
 typedef struct ds_batch_result {

@@ -17,7 +17,8 @@
 
 int ds_parse_formats(const char *s, unsigned *out) {
     static const struct { const char *name; unsigned bit; } names[] = {
-        {"png8", DS_OUT_PNG8}, {"png16", DS_OUT_PNG16}, {"pfm", DS_OUT_PFM}, {"npy", DS_OUT_NPY}};
+        {"png8", DS_OUT_PNG8}, {"png16", DS_OUT_PNG16}, {"pfm", DS_OUT_PFM}, {"npy", DS_OUT_NPY},
+        {"conf", DS_OUT_CONF}};
     unsigned bits = 0;
     const char *p = s;
     while (*p) {
@@ -63,13 +64,14 @@ int ds_parse_normalize(const char *s, ds_norm_mode *mode, float *lo, float *hi) 
 
 void ds_output_path(const ds_output_opts *o, const char *rel, unsigned format, char *buf,
                     size_t len) {
-    const char *ext = format == DS_OUT_PFM ? ".pfm" : format == DS_OUT_NPY ? ".npy" : ".png";
+    const char *ext = format == DS_OUT_PFM ? ".pfm" : format == DS_OUT_NPY ? ".npy" : format == DS_OUT_CONF ? ".conf.pfm"
+                                                                                              : ".png";
     const char *tag = (format == DS_OUT_PNG16 && (o->formats & DS_OUT_PNG8)) ? "-16bit" : "";
     snprintf(buf, len, "%s/%s-%s%s%s", o->dir, rel, o->model_name, tag, ext);
 }
 
 int ds_outputs_exist(const ds_output_opts *o, const char *rel) {
-    for (unsigned bit = 1; bit <= DS_OUT_NPY; bit <<= 1) {
+    for (unsigned bit = 1; bit <= DS_OUT_CONF; bit <<= 1) {
         if (!(o->formats & bit))
             continue;
         char path[4400];
@@ -107,6 +109,23 @@ ds_status ds_write_float_outputs(const ds_output_opts *o, const char *rel, const
         DS_TRY(ds_npy_write(path, depth, 2, shape));
     }
     return DS_OK;
+}
+
+ds_status ds_write_conf_outputs(const ds_output_opts *o, const char *rel, const float *conf, int w, int h) {
+    char path[4400];
+    ds_output_path(o, rel, DS_OUT_CONF, path, sizeof path);
+    DS_TRY(make_parent(path));
+    DS_TRY(ds_pfm_write(path, conf, w, h));
+    if (o->formats & DS_OUT_NPY) {
+        int64_t shape[2] = {h, w};
+        snprintf(path, sizeof path, "%s/%s-%s.conf.npy", o->dir, rel, o->model_name);
+        DS_TRY(ds_npy_write(path, conf, 2, shape));
+    }
+    return DS_OK;
+}
+
+void ds_camera_json_path(const ds_output_opts *o, const char *rel, char *buf, size_t len) {
+    snprintf(buf, len, "%s/%s-%s.camera.json", o->dir, rel, o->model_name);
 }
 
 /* run.py's write_depth: max_val * (d - lo) / (hi - lo) in float32, truncated;

@@ -26,6 +26,7 @@ enum {
     DS_OUT_PNG16 = 2,
     DS_OUT_PFM = 4,
     DS_OUT_NPY = 8,
+    DS_OUT_CONF = 16, /* a model's confidence map: <name>-<model>.conf.pfm (and .conf.npy with npy) */
 };
 
 typedef enum ds_norm_mode { DS_NORM_IMAGE = 0, DS_NORM_GLOBAL, DS_NORM_FIXED } ds_norm_mode;
@@ -38,10 +39,12 @@ typedef struct ds_output_opts {
     int side_by_side;       /* png8 is the photo and its depth side by side */
     ds_norm_mode norm;
     float fixed_min, fixed_max;
-    int metric;             /* the depth map holds metres: PNGs put the nearest (smallest) bright */
+    int metric;             /* the depth map holds depth (metres, or Depth Anything 3's relative
+                               depth): PNGs put the nearest (smallest) bright */
+    int camera_json;        /* write <name>-<model>.camera.json (a model that knows the camera) */
 } ds_output_opts;
 
-/* "png16,png8,pfm,npy" (any subset, comma separated); 0 if malformed. */
+/* "png16,png8,pfm,npy,conf" (any subset, comma separated); 0 if malformed. */
 int ds_parse_formats(const char *s, unsigned *out);
 /* "image", "global" or "fixed:MIN,MAX"; 0 if malformed. */
 int ds_parse_normalize(const char *s, ds_norm_mode *mode, float *lo, float *hi);
@@ -60,6 +63,10 @@ float ds_depth_quantize(float d, float lo, float hi, float max_val);
 /* Writes the float outputs (pfm, npy) of one photo. */
 ds_status ds_write_float_outputs(const ds_output_opts *o, const char *rel, const float *depth,
                                  int width, int height);
+/* Writes the confidence map (--format conf): .conf.pfm, and .conf.npy when npy is asked for. */
+ds_status ds_write_conf_outputs(const ds_output_opts *o, const char *rel, const float *conf, int width, int height);
+/* OUTDIR/<rel>-<model>.camera.json */
+void ds_camera_json_path(const ds_output_opts *o, const char *rel, char *buf, size_t len);
 /* Writes the PNG outputs with values mapped from [lo, hi] (from [hi, lo] when
  * o->metric: near is bright for every model); `photo` is used for
  * --side-by-side. `scratch` holds at least width*height*8 bytes. */

@@ -17,15 +17,17 @@
 /* Where each architecture's official checkpoint is published, its file
  * name there, and the licence of its weights. */
 typedef struct model_source {
-    const char *url_dir; /* the file is url_dir/file */
-    const char *file;
+    const char *url_dir; /* the file is url_dir/file (url_dir/remote when set) */
+    const char *file;    /* its name in the model store */
     const char *licence;
+    const char *remote;  /* the name on the server when several share it (model.safetensors), or NULL */
 } model_source;
 
 #define MIDAS_V21 "https://github.com/isl-org/MiDaS/releases/download/v2_1"
 #define MIDAS_V3 "https://github.com/isl-org/MiDaS/releases/download/v3"
 #define MIDAS_V31 "https://github.com/isl-org/MiDaS/releases/download/v3_1"
 #define DAV2 "https://huggingface.co/depth-anything/Depth-Anything-V2-"
+#define DA3 "https://huggingface.co/depth-anything/"
 #define APACHE "Apache-2.0"
 #define NON_COMMERCIAL "CC-BY-NC-4.0 (non-commercial use only)"
 static const model_source SOURCES[DS_ARCH_COUNT] = {
@@ -53,6 +55,12 @@ static const model_source SOURCES[DS_ARCH_COUNT] = {
                                                       "depth_anything_v2_metric_vkitti_vitb.pth", NON_COMMERCIAL},
     [DS_ARCH_DEPTH_ANYTHING_V2_METRIC_VKITTI_VITL] = {DAV2 "Metric-VKITTI-Large/resolve/main",
                                                       "depth_anything_v2_metric_vkitti_vitl.pth", NON_COMMERCIAL},
+    /* Depth Anything 3: the Apache-2.0 ones (DA3-Large, -Giant, -Nested are CC BY-NC 4.0, not fetched) */
+    [DS_ARCH_DA3_SMALL] = {DA3 "DA3-SMALL/resolve/main", "da3_small.safetensors", APACHE, "model.safetensors"},
+    [DS_ARCH_DA3MONO_LARGE] = {DA3 "DA3MONO-LARGE/resolve/main", "da3mono_large.safetensors", APACHE,
+                               "model.safetensors"},
+    [DS_ARCH_DA3METRIC_LARGE] = {DA3 "DA3METRIC-LARGE/resolve/main", "da3metric_large.safetensors", APACHE,
+                                 "model.safetensors"},
 };
 
 static const model_source *source_of(ds_arch arch) {
@@ -73,7 +81,7 @@ const char *ds_model_url(ds_arch arch, char *buf, size_t len) {
     if (!src)
         return NULL;
     const char *base = getenv("DEPTHSOLVE_MODEL_BASE_URL");
-    snprintf(buf, len, "%s/%s", base && *base ? base : src->url_dir, src->file);
+    snprintf(buf, len, "%s/%s", base && *base ? base : src->url_dir, src->remote ? src->remote : src->file);
     return buf;
 }
 

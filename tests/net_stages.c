@@ -74,7 +74,9 @@ void net_stages_on_stage(const char *name, const float *nchw, int ch, int h, int
     ds_npy ref;
     if (!read_ref(c, NULL, name, &ref))
         return;
-    if (ref.ndim != 3 || h != 1) { /* a map (1, C, H, W) */
+    /* tokens: (1, T, C), or (1, 1, T, C) as Depth Anything 3's dumps keep them */
+    const int tokens = h == 1 && (ref.ndim == 3 || (ref.ndim == 4 && ref.shape[1] == 1 && ref.shape[3] == ch));
+    if (!tokens) { /* a map (1, C, H, W) */
         if (ref.ndim == 4 && (ref.shape[1] != ch || ref.shape[2] != h || ref.shape[3] != w) && !c->failure[0])
             snprintf(c->failure, sizeof c->failure, "%s: %dx%dx%d, the reference %lldx%lldx%lld", name, ch, h, w,
                      (long long)ref.shape[1], (long long)ref.shape[2], (long long)ref.shape[3]);

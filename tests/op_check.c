@@ -2,6 +2,7 @@
 #include "tests/op_check.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,13 +70,13 @@ double op_rel_l2(const float *a, const float *ref, size_t n) { return sqrt(op_nm
 static size_t numel(const int64_t s[4]) { return (size_t)(s[0] * s[1] * s[2] * s[3]); }
 
 static void run(const ds_cpu_kernel *k, const ds_node *node, ds_tensor *x, ds_tensor *r, ds_tensor *y,
-                const float *w, const float *b, const float *w2, int n_threads) {
+                const float *const w[4], int n_threads) {
     size_t scratch = k->scratch_bytes ? k->scratch_bytes(node, n_threads) : 0;
     float *s = op_guarded_alloc(scratch / sizeof(float) + 1);
-    void *packed = k->pack && w ? k->pack(node, w, n_threads) : NULL;
+    void *packed = k->pack && w[0] ? k->pack(node, w[0], n_threads) : NULL;
     ds_cpu_ctx ctx = {.n_threads = n_threads, .scratch = s, .scratch_bytes = scratch};
-    ds_cpu_op op = {.node = node, .x = x, .r = r, .y = y, .w = w, .b = b, .packed = packed,
-                    .ctx = &ctx, .w2 = w2};
+    ds_cpu_op op = {.node = node, .x = x, .r = r, .y = y, .w = w[0], .b = w[1], .packed = packed,
+                    .ctx = &ctx, .w2 = w[2], .w3 = w[3]};
     k->run(&op);
     free(packed);
     op_guarded_free(s);
@@ -92,20 +93,29 @@ const char *op_check_failure(const op_check_result *r, double limit) {
 op_check_result op_check(const ds_node *node, const int64_t x_shape[4], const int64_t *r_shape,
                          size_t w_len, size_t b_len, float scale_w, const ds_cpu_kernel *fast,
                          int n_threads, uint64_t seed) {
-    float *w = w_len ? malloc(w_len * sizeof *w) : NULL, *b = b_len ? malloc(b_len * sizeof *b) : NULL;
-    if (w)
-        op_random(w, w_len, seed + 2, scale_w);
-    if (b)
-        op_random(b, b_len, seed + 3, 0.1f);
-    op_check_result res = op_check_given(node, x_shape, r_shape, w, b, NULL, fast, n_threads, seed);
-    free(w);
-    free(b);
+    const size_t lens[4] = {w_len, b_len, 0, 0};
+    return op_check_slots(node, x_shape, r_shape, lens, scale_w, fast, n_threads, seed);
+}
+
+op_check_result op_check_slots(const ds_node *node, const int64_t x_shape[4], const int64_t *r_shape,
+                               const size_t lens[4], float scale_w, const ds_cpu_kernel *fast, int n_threads,
+                               uint64_t seed) {
+    float *w[4];
+    for (int k = 0; k < 4; k++) { /* slots 0, 2: weights (scale_w); 1, 3: biases (0.1) */
+        w[k] = lens[k] ? malloc(lens[k] * sizeof *w[k]) : NULL;
+        if (w[k])
+            op_random(w[k], lens[k], seed + 2 + (uint64_t)k, k % 2 ? 0.1f : scale_w);
+    }
+    const float *const given[4] = {w[0], w[1], w[2], w[3]};
+    op_check_result res = op_check_given(node, x_shape, r_shape, given, fast, n_threads, seed);
+    for (int k = 0; k < 4; k++)
+        free(w[k]);
     return res;
 }
 
 op_check_result op_check_given(const ds_node *node, const int64_t x_shape[4], const int64_t *r_shape,
-                               const float *w, const float *b, const float *w2, const ds_cpu_kernel *fast,
-                               int n_threads, uint64_t seed) {
+                               const float *const w[4], const ds_cpu_kernel *fast, int n_threads,
+                               uint64_t seed) {
     op_check_result res = {.nmse = INFINITY, .nmse_inplace = -1};
     size_t nx = numel(x_shape), nr = r_shape ? numel(r_shape) : 0, ny = numel(node->shape);
     float *xd = op_guarded_alloc(nx), *rd = r_shape ? op_guarded_alloc(nr) : NULL;
@@ -120,8 +130,8 @@ op_check_result op_check_given(const ds_node *node, const int64_t x_shape[4], co
     ds_tensor yr = {y_ref, {0}}, yf = {y_fast, {0}};
     memcpy(yr.shape, node->shape, sizeof yr.shape);
     memcpy(yf.shape, node->shape, sizeof yf.shape);
-    run(&ds_cpu_ref_kernels[node->op], node, &x, rd ? &r : NULL, &yr, w, b, w2, 1);
-    run(fast, node, &x, rd ? &r : NULL, &yf, w, b, w2, n_threads);
+    run(&ds_cpu_ref_kernels[node->op], node, &x, rd ? &r : NULL, &yr, w, 1);
+    run(fast, node, &x, rd ? &r : NULL, &yf, w, n_threads);
     res.nmse = op_nmse(y_fast, y_ref, ny);
     res.guards_ok = op_guards_intact(y_fast, ny) && op_guards_intact(xd, nx) &&
                     (!rd || op_guards_intact(rd, nr));
@@ -135,7 +145,7 @@ op_check_result op_check_given(const ds_node *node, const int64_t x_shape[4], co
     if (src && nsrc == ny) {
         ds_tensor yi = {src, {0}};
         memcpy(yi.shape, node->shape, sizeof yi.shape);
-        run(fast, node, &x, rd ? &r : NULL, &yi, w, b, w2, n_threads);
+        run(fast, node, &x, rd ? &r : NULL, &yi, w, n_threads);
         res.nmse_inplace = op_nmse(src, y_ref, ny);
         res.guards_ok &= op_guards_intact(src, ny);
     }
@@ -144,4 +154,26 @@ op_check_result op_check_given(const ds_node *node, const int64_t x_shape[4], co
     op_guarded_free(y_ref);
     op_guarded_free(y_fast);
     return res;
+}
+
+const char *op_check_message(const ds_node *n, const int64_t xs[4], const int64_t *rs, const size_t lens[4],
+                             float scale_w, double limit, uint64_t *seed, double *worst) {
+    static char msg[320];
+    for (int threads = 1; threads <= 2; threads++) {
+        op_check_result r = op_check_slots(n, xs, rs, lens, scale_w, &ds_cpu_fast_kernels[n->op], threads, (*seed)++);
+        double e = r.nmse > r.nmse_inplace ? r.nmse : r.nmse_inplace;
+        if (e > *worst)
+            *worst = e;
+        const char *what = op_check_failure(&r, limit);
+        if (what) {
+            snprintf(msg, sizeof msg,
+                     "%s %lldx%lldx%lldx%lld from %lldx%lldx%lldx%lld, %d thread(s): %s "
+                     "(NMSE %.3g, in place %.3g, limit %.1g)",
+                     n->name, (long long)n->shape[0], (long long)n->shape[1], (long long)n->shape[2],
+                     (long long)n->shape[3], (long long)xs[0], (long long)xs[1], (long long)xs[2], (long long)xs[3],
+                     threads, what, r.nmse, r.nmse_inplace, limit);
+            return msg;
+        }
+    }
+    return NULL;
 }

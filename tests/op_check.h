@@ -52,11 +52,22 @@ op_check_result op_check(const ds_node *node, const int64_t x_shape[4], const in
                          size_t w_len, size_t b_len, float scale_w, const ds_cpu_kernel *fast,
                          int n_threads, uint64_t seed);
 
-/* op_check with the node's weights given: w, b and w2 as ds_cpu_op takes
- * them (graph.h's slots 0, 1, 2), NULL where absent. */
+/* The same with all four weight slots of the node (graph.h): lens[k] random
+ * floats each (0: none), slots 0 and 2 scaled by scale_w, 1 and 3 by 0.1. */
+op_check_result op_check_slots(const ds_node *node, const int64_t x_shape[4], const int64_t *r_shape,
+                               const size_t lens[4], float scale_w, const ds_cpu_kernel *fast, int n_threads,
+                               uint64_t seed);
+
+/* op_check with the node's weights given: w[k] is graph.h's slot k as
+ * ds_cpu_op takes it (w, b, w2, w3), NULL where absent. */
 op_check_result op_check_given(const ds_node *node, const int64_t x_shape[4], const int64_t *r_shape,
-                               const float *w, const float *b, const float *w2, const ds_cpu_kernel *fast,
-                               int n_threads, uint64_t seed);
+                               const float *const w[4], const ds_cpu_kernel *fast, int n_threads,
+                               uint64_t seed);
+/* op_check_slots with 1 and 2 threads (seeds *seed, then +1 each), the
+ * worst NMSE (in place or not) raised into *worst: NULL when every run is
+ * within `limit`, else a message saying what went wrong (static storage). */
+const char *op_check_message(const ds_node *n, const int64_t xs[4], const int64_t *rs, const size_t lens[4],
+                             float scale_w, double limit, uint64_t *seed, double *worst);
 
 #ifdef __cplusplus
 }

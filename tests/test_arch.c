@@ -119,6 +119,11 @@ TEST(depth_anything_v2_keys_match_real_models) {
         check_arch_keys((ds_arch)a);
 }
 
+TEST(da3_keys_match_real_models) {
+    for (int a = DS_ARCH_DA3_SMALL; a <= DS_ARCH_DA3METRIC_LARGE; a++)
+        check_arch_keys((ds_arch)a);
+}
+
 static ds_status no_weights(void *ctx, const ds_param_decl *d, ds_tensor_ref *w,
                             ds_tensor_ref *b) {
     (void)ctx, (void)d, (void)w, (void)b;
@@ -369,6 +374,46 @@ TEST(dav2_nine_architectures_by_name) {
     }
 }
 
+/* Depth Anything 3 on patch grids the reference data does not have (1 x 1,
+ * portrait, landscape, 37 x 37): every output at the input's size, the
+ * taps 2C wide (cat_token) for the small model, the camera token and pose. */
+TEST(da3_shapes_follow_the_patch_grid) {
+    ds_param_binder binder = {.bind = no_weights};
+    static const int grids[][2] = {{1, 1}, {1, 2}, {7, 5}, {5, 7}, {37, 37}, {3, 40}};
+    for (int a = DS_ARCH_DA3_SMALL; a <= DS_ARCH_DA3METRIC_LARGE; a++) {
+        const ds_arch_info *cfg = ds_arch_get((ds_arch)a);
+        const int small = a == DS_ARCH_DA3_SMALL, width = small ? 2 * cfg->vit_dim : cfg->vit_dim;
+        for (size_t i = 0; i < sizeof grids / sizeof grids[0]; i++) {
+            const int gh = grids[i][0], gw = grids[i][1], f = cfg->features;
+            ds_graph g;
+            CHECK_OK(ds_arch_build((ds_arch)a, 14 * gh, 14 * gw, &binder, &g));
+            for (int k = 1; k <= 4; k++) {
+                char name[32];
+                snprintf(name, sizeof name, "backbone_layer%d", k);
+                CHECK(shape_is(mark_shape(&g, name), 1, gh * gw, width));
+            }
+            CHECK(shape_is(mark_shape(&g, "head_project4"), (gh + 1) / 2, (gw + 1) / 2, cfg->reassemble[3]));
+            CHECK(shape_is(mark_shape(&g, "scratch_refinenet1"), 8 * gh, 8 * gw, f));
+            CHECK(shape_is(mark_shape(&g, "head_pre_act"), 14 * gh, 14 * gw, small ? 2 : 1));
+            CHECK_MSG(shape_is(g.nodes[g.output].shape, 14 * gh, 14 * gw, 1), "%s %dx%d patches", cfg->name, gh, gw);
+            CHECK(g.nodes[g.output].op == DS_OP_ACT && g.nodes[g.output].a.act == DS_ACT_EXP);
+            int outputs = 0;
+            for (int m = 0; m < g.n_marks; m++)
+                outputs += g.marks[m].output;
+            if (small) {
+                CHECK(shape_is(mark_shape(&g, "depth_conf"), 14 * gh, 14 * gw, 1));
+                CHECK(shape_is(mark_shape(&g, "cam_token"), 1, 1, width));
+                CHECK(shape_is(mark_shape(&g, "pose_enc"), 1, 1, 9));
+                CHECK_MSG(outputs == 2 && g.n_marks == 22, "%d outputs, %d marks", outputs, g.n_marks);
+            } else {
+                CHECK(shape_is(mark_shape(&g, "sky"), 14 * gh, 14 * gw, 1));
+                CHECK_MSG(outputs == 1 && g.n_marks == 22, "%d outputs, %d marks", outputs, g.n_marks);
+            }
+            ds_graph_free(&g);
+        }
+    }
+}
+
 int main(void) {
     RUN(graph_owns_its_constants);
     RUN(small_keys_match_real_model);
@@ -388,5 +433,7 @@ int main(void) {
     RUN(dav2_head_shapes_follow_the_patch_grid);
     RUN(dav2_rejects_sizes_it_does_not_take);
     RUN(dav2_nine_architectures_by_name);
+    RUN(da3_keys_match_real_models);
+    RUN(da3_shapes_follow_the_patch_grid);
     return test_summary();
 }

@@ -369,7 +369,8 @@ TEST(detects_each_architecture) {
         CHECK_OK(keys_only((ds_arch)a, &ck));
         for (int t = 0; t < DS_ARCH_COUNT; t++) {
             if (t != a && (ds_arch_twins((ds_arch)a) < 2 ||
-                           strcmp(ds_arch_get((ds_arch)t)->backbone, ds_arch_get((ds_arch)a)->backbone)))
+                           strcmp(ds_arch_get((ds_arch)t)->backbone, ds_arch_get((ds_arch)a)->backbone) ||
+                           ds_arch_get((ds_arch)t)->net_size != ds_arch_get((ds_arch)a)->net_size))
                 continue;
             char label[128];
             snprintf(label, sizeof label, "/models/%s.pth", ds_arch_name((ds_arch)t));

@@ -81,22 +81,27 @@ struct given_weights {
 };
 
 /* Random inputs (x scaled by x_scale), the reference into y_ref, the kernel
- * at `block` threads into guarded device memory, then in place if allowed. */
-static ds_status run_graph_op(graph_op_fn fn, const ds_node *node, const int64_t xs[4], const int64_t *rs,
-                              size_t w_len, size_t b_len, float x_scale, int block, uint64_t seed,
-                              case_result *res, const given_weights &given = given_weights()) {
-    const size_t nx = numel(xs), nr = rs ? numel(rs) : 0, ny = numel(node->shape), nw2 = given.w2 ? given.w2_len : 0;
-    std::vector<float> x(nx), r(nr), w(w_len), b(b_len), w2(nw2), y_ref(ny), y(ny);
+ * at `block` threads into guarded device memory, then in place if allowed.
+ * The node's weight slots 0..3 (lens: floats of each; 0: none) are random,
+ * except what `given` sets. */
+static ds_status run_graph_op_slots(graph_op_fn fn, const ds_node *node, const int64_t xs[4], const int64_t *rs,
+                                    const size_t lens[4], float x_scale, int block, uint64_t seed, case_result *res,
+                                    const given_weights &given = given_weights()) {
+    const size_t w_len = lens[0], b_len = lens[1], w2_len = lens[2], w3_len = lens[3];
+    const size_t nx = numel(xs), nr = rs ? numel(rs) : 0, ny = numel(node->shape);
+    std::vector<float> x(nx), r(nr), w(w_len), b(b_len), w2(w2_len), w3(w3_len), y_ref(ny), y(ny);
     op_random(x.data(), nx, seed, x_scale);
     op_random(r.data(), nr, seed + 1, 1.0f);
     op_random(w.data(), w_len, seed + 2, 1.0f);
     op_random(b.data(), b_len, seed + 3, 0.5f);
+    op_random(w2.data(), w2_len, seed + 4, 1.0f);
+    op_random(w3.data(), w3_len, seed + 5, 0.5f);
     if (given.w && w_len) /* a slot the case leaves empty has no storage */
         memcpy(w.data(), given.w, w_len * sizeof(float));
     if (given.b && b_len)
         memcpy(b.data(), given.b, b_len * sizeof(float));
-    if (nw2)
-        memcpy(w2.data(), given.w2, nw2 * sizeof(float));
+    if (given.w2 && w2_len)
+        memcpy(w2.data(), given.w2, w2_len * sizeof(float));
     ds_tensor hx = {x.data(), {xs[0], xs[1], xs[2], xs[3]}}, hr = {r.data(), {0, 0, 0, 0}};
     ds_tensor hy = {y_ref.data(), {0, 0, 0, 0}};
     if (rs)
@@ -107,22 +112,24 @@ static ds_status run_graph_op(graph_op_fn fn, const ds_node *node, const int64_t
     std::vector<double> scratch(scratch_bytes / sizeof(double) + 1); /* attention: T doubles */
     ds_cpu_ctx ctx = {1, (float *)scratch.data(), scratch_bytes};
     ds_cpu_op ref = {node, &hx, rs ? &hr : NULL, &hy, w_len ? w.data() : NULL, b_len ? b.data() : NULL, NULL, &ctx,
-                     nw2 ? w2.data() : NULL, NULL};
+                     w2_len ? w2.data() : NULL, w3_len ? w3.data() : NULL};
     rk->run(&ref);
 
-    dev_buf<float> dx, dr, dw, db, dw2, dy;
+    dev_buf<float> dx, dr, dw, db, dw2, dw3, dy;
     ds_status s = DS_OK;
     if ((s = dev_alloc(&dx, nx)) || (s = dev_alloc(&dr, nr)) || (s = dev_alloc(&dw, w_len)) ||
-        (s = dev_alloc(&db, b_len)) || (s = dev_alloc(&dw2, nw2)) || (s = dev_alloc(&dy, ny)) ||
-        (s = dev_upload(&dx, x.data())) || (s = dev_upload(&dr, r.data())) || (s = dev_upload(&dw, w.data())) ||
-        (s = dev_upload(&db, b.data())) || (s = dev_upload(&dw2, w2.data())))
+        (s = dev_alloc(&db, b_len)) || (s = dev_alloc(&dw2, w2_len)) || (s = dev_alloc(&dw3, w3_len)) ||
+        (s = dev_alloc(&dy, ny)) || (s = dev_upload(&dx, x.data())) || (s = dev_upload(&dr, r.data())) ||
+        (s = dev_upload(&dw, w.data())) || (s = dev_upload(&db, b.data())) || (s = dev_upload(&dw2, w2.data())) ||
+        (s = dev_upload(&dw3, w3.data())))
         goto done;
     {
         ds_tensor tx = {dx.p, {xs[0], xs[1], xs[2], xs[3]}}, tr = {dr.p, {0, 0, 0, 0}}, ty = {dy.p, {0, 0, 0, 0}};
         if (rs)
             memcpy(tr.shape, rs, sizeof tr.shape);
         memcpy(ty.shape, node->shape, sizeof ty.shape);
-        gpu_op op = {node, &tx, rs ? &tr : NULL, &ty, w_len ? dw.p : NULL, b_len ? db.p : NULL, nw2 ? dw2.p : NULL};
+        gpu_op op = {node, &tx, rs ? &tr : NULL, &ty, w_len ? dw.p : NULL, b_len ? db.p : NULL, w2_len ? dw2.p : NULL,
+                     w3_len ? dw3.p : NULL};
         kern_ctx k = {g_stream, block};
         if ((s = fn(&k, &op)) || (s = cuda_stream_sync(g_stream)) || (s = dev_download(dy, y.data())))
             goto done;
@@ -147,8 +154,17 @@ done:
     dev_release(&dw);
     dev_release(&db);
     dev_release(&dw2);
+    dev_release(&dw3);
     dev_release(&dy);
     return s;
+}
+
+/* Slots 0 and 1 (weight and bias), and slot 2 only as `given` sets it. */
+static ds_status run_graph_op(graph_op_fn fn, const ds_node *node, const int64_t xs[4], const int64_t *rs,
+                              size_t w_len, size_t b_len, float x_scale, int block, uint64_t seed,
+                              case_result *res, const given_weights &given = given_weights()) {
+    const size_t lens[4] = {w_len, b_len, given.w2 ? given.w2_len : 0, 0};
+    return run_graph_op_slots(fn, node, xs, rs, lens, x_scale, block, seed, res, given);
 }
 
 static ds_node make_node(ds_op op, const int64_t shape[4]) {
@@ -165,10 +181,13 @@ static ds_node make_node(ds_op op, const int64_t shape[4]) {
 /* Shapes (N, H, W, C): size-1 dimensions, primes, tall and wide. */
 static const int64_t SHAPES[][4] = {{1, 1, 1, 1}, {1, 7, 13, 3}, {2, 5, 3, 17}, {1, 3, 11, 1}, {1, 1, 29, 8}};
 static const int BLOCKS[] = {0, 1, 32, 97};
-static const ds_act ACTS[] = {DS_ACT_NONE, DS_ACT_RELU, DS_ACT_RELU6, DS_ACT_GELU, DS_ACT_HARDSWISH, DS_ACT_SIGMOID};
+static const ds_act ACTS[] = {DS_ACT_NONE, DS_ACT_RELU, DS_ACT_RELU6, DS_ACT_GELU, DS_ACT_HARDSWISH,
+                              DS_ACT_SIGMOID, DS_ACT_EXP, DS_ACT_EXP1};
 
 /* erff and expf of the GPU differ from the host's in the last bits */
-static double act_threshold(ds_act a) { return a == DS_ACT_GELU || a == DS_ACT_SIGMOID ? 1e-12 : 0.0; }
+static double act_threshold(ds_act a) {
+    return a == DS_ACT_GELU || a == DS_ACT_SIGMOID || a == DS_ACT_EXP || a == DS_ACT_EXP1 ? 1e-12 : 0.0;
+}
 
 #define CHECK_CASE(res, thr, ...)                                                              \
     do {                                                                                       \
@@ -981,6 +1000,58 @@ TEST(tokens) {
                 "x is 1x1x13x4, expected 1x1x16x4");
 }
 
+/* QK-norm + 2-D RoPE (Depth Anything 3): local and global positions, with
+ * and without the norms, patch grids 1x1, 5x7, portrait; in place too. */
+TEST(rope) {
+    static const int grids[][2] = {{1, 1}, {5, 7}, {9, 4}};
+    static const int heads_dims[][2] = {{6, 64}, {1, 8}, {3, 16}};
+    g_worst = 0;
+    for (const auto &g : grids)
+        for (const auto &hd : heads_dims)
+            for (int mode = 0; mode < 4; mode++)
+                for (int block : BLOCKS) {
+                    const int64_t T = 1 + (int64_t)g[0] * g[1], C = (int64_t)hd[0] * hd[1], N = 1 + mode % 2;
+                    const int64_t s[4] = {N, 1, T, 3 * C};
+                    ds_node n = make_node(DS_OP_QK_ROPE, s);
+                    n.a.rope = ds_rope_attr{hd[0], g[0], g[1], (mode & 1) != 0, 100.0f, 1e-5f};
+                    const size_t norm = mode & 2 ? (size_t)hd[1] : 0, lens[4] = {norm, norm, norm, norm};
+                    case_result r;
+                    CHECK_OK(run_graph_op_slots(op_qk_rope, &n, s, NULL, lens, 1.0f, block, 49, &r));
+                    /* float statistics and rotations against double (GPU: FMA) */
+                    CHECK_CASE(r, 1e-12, "qk_rope %s %dx%d heads %d mode %d block %d", shape_str(s).c_str(), g[0],
+                               g[1], hd[0], mode, block);
+                }
+    print_worst("qk_rope");
+}
+
+/* concat, set_token, slice, constant (Depth Anything 3): copies, bit for bit. */
+TEST(da3_tokens) {
+    static const int64_t seqs[][3] = {{1, 1, 1}, {1, 36, 7}, {2, 15, 3}}; /* N, T, C */
+    for (const auto &q : seqs)
+        for (int block : BLOCKS) {
+            const int64_t N = q[0], T = q[1], C = q[2];
+            const int64_t xs[4] = {N, 1, T, C}, rs[4] = {N, 1, T, C + 2}, cs[4] = {N, 1, T, 2 * C + 2};
+            ds_node n = make_node(DS_OP_CONCAT, cs);
+            n.in[1] = 1;
+            case_result r;
+            CHECK_OK(run_graph_op(op_concat, &n, xs, rs, 0, 0, 1.0f, block, 50, &r));
+            CHECK_CASE(r, 0.0, "concat %s block %d", shape_str(cs).c_str(), block);
+            ds_node st = make_node(DS_OP_SET_TOKEN, xs);
+            CHECK_OK(run_graph_op(op_set_token, &st, xs, NULL, (size_t)(2 * C), 0, 1.0f, block, 51, &r));
+            CHECK_CASE(r, 0.0, "set_token %s block %d", shape_str(xs).c_str(), block);
+            const int64_t ss[4] = {N, 1, (T + 1) / 2, C > 2 ? C - 2 : 1};
+            ds_node sl = make_node(DS_OP_SLICE, ss);
+            sl.a.slice = ds_slice_attr{(int)(T / 2), C > 2 ? 1 : 0};
+            CHECK_OK(run_graph_op(op_slice, &sl, xs, NULL, 0, 0, 1.0f, block, 52, &r));
+            CHECK_CASE(r, 0.0, "slice %s block %d", shape_str(ss).c_str(), block);
+            const int64_t ks[4] = {1, T, 2, C}, one[4] = {1, 1, 1, 1};
+            ds_node kn = make_node(DS_OP_CONSTANT, ks);
+            kn.in[0] = -1;
+            CHECK_OK(run_graph_op(op_constant, &kn, one, NULL, (size_t)(T * 2 * C), 0, 1.0f, block, 53, &r));
+            CHECK_CASE(r, 0.0, "constant %s block %d", shape_str(ks).c_str(), block);
+        }
+}
+
 /* kernels/<file>.cu -> its test here. */
 static const struct {
     const char *file;
@@ -993,6 +1064,7 @@ static const struct {
     {"conv_transpose", conv_transpose}, {"attention", attention}, {"pos_embed", pos_embed},
     {"tokens", tokens},   {"levit_attention", levit_attention}, {"window_attention", window_attention},
     {"patch_merge", patch_merge}, {"pos_embed_bicubic", pos_embed_bicubic},
+    {"rope", rope},       {"da3_tokens", da3_tokens},
 };
 
 /* The names after "__global__ void" in a source file. */

@@ -29,26 +29,8 @@ static double worst; /* largest NMSE of the running family, in place or not */
  * threads; otherwise what went wrong. */
 static const char *check_op(const ds_node *n, const int64_t xs[4], const int64_t *rs, size_t wl,
                             size_t bl, float sw, double limit) {
-    static char msg[320];
-    for (int threads = 1; threads <= 2; threads++) {
-        op_check_result r = op_check(n, xs, rs, wl, bl, sw, &ds_cpu_fast_kernels[n->op], threads,
-                                     seed++);
-        double e = r.nmse > r.nmse_inplace ? r.nmse : r.nmse_inplace;
-        if (e > worst)
-            worst = e;
-        const char *what = op_check_failure(&r, limit);
-        if (what) {
-            snprintf(msg, sizeof msg,
-                     "%s %lldx%lldx%lldx%lld from %lldx%lldx%lldx%lld, %d thread(s): %s "
-                     "(NMSE %.3g, in place %.3g, limit %.1g)",
-                     n->name, (long long)n->shape[0], (long long)n->shape[1],
-                     (long long)n->shape[2], (long long)n->shape[3], (long long)xs[0],
-                     (long long)xs[1], (long long)xs[2], (long long)xs[3], threads, what, r.nmse,
-                     r.nmse_inplace, limit);
-            return msg;
-        }
-    }
-    return NULL;
+    const size_t lens[4] = {wl, bl, 0, 0};
+    return op_check_message(n, xs, rs, lens, sw, limit, &seed, &worst);
 }
 
 #define CHECK_OP(...)                                  \

@@ -61,9 +61,10 @@ static const char *check_window(const win_case *c) {
     const int64_t xs[4] = {c->n, c->h, c->w, 3 * node.shape[3]};
     const char *what = NULL;
     for (int threads = 1; threads <= 2 && !what; threads++) {
-        op_check_result r = op_check_given(&node, xs, NULL, c->table ? table : NULL, c->labels ? labels : NULL,
-                                           c->head_scale ? scale : NULL,
-                                           &ds_cpu_fast_kernels[DS_OP_WINDOW_ATTENTION], threads, seed++);
+        const float *const w[4] = {c->table ? table : NULL, c->labels ? labels : NULL, c->head_scale ? scale : NULL,
+                                   NULL};
+        op_check_result r = op_check_given(&node, xs, NULL, w, &ds_cpu_fast_kernels[DS_OP_WINDOW_ATTENTION], threads,
+                                           seed++);
         if (r.nmse > worst)
             worst = r.nmse;
         what = !r.guards_ok ? "wrote outside its output"
@@ -146,8 +147,9 @@ TEST(patch_merge_matches_reference) {
         const int64_t *s = shapes[i];
         ds_node node = op_node(DS_OP_PATCH_MERGE, s[0], (s[1] + 1) / 2, (s[2] + 1) / 2, 4 * s[3]);
         for (int threads = 1; threads <= 2; threads++) {
-            op_check_result r = op_check_given(&node, s, NULL, NULL, NULL, NULL, &ds_cpu_fast_kernels[DS_OP_PATCH_MERGE],
-                                               threads, seed++);
+            const float *const none[4] = {NULL, NULL, NULL, NULL};
+            op_check_result r = op_check_given(&node, s, NULL, none, &ds_cpu_fast_kernels[DS_OP_PATCH_MERGE], threads,
+                                               seed++);
             CHECK_MSG(r.guards_ok && r.nmse == 0.0, "patch_merge %lldx%lldx%lldx%lld: NMSE %g, guards %d",
                       (long long)s[0], (long long)s[1], (long long)s[2], (long long)s[3], r.nmse, r.guards_ok);
         }

@@ -328,7 +328,7 @@ static ds_status write_metadata(ds_gguf_writer *w, const ds_arch_info *a, const 
     DS_TRY(ds_gguf_set_bool(w, "depthsolve.batchnorm_folded", true));
     DS_TRY(ds_gguf_set_str(w, "depthsolve.source_format", ck->format ? ck->format : "unknown"));
     DS_TRY(ds_gguf_set_str(w, "depthsolve.depth_quantity",
-                           a->quantity == DS_DEPTH_METRIC ? "metric_depth_m" : "relative_inverse_depth"));
+                           ds_depth_quantity_key(a->quantity)));
     if (a->quantity == DS_DEPTH_METRIC)
         DS_TRY(ds_gguf_set_f32(w, "depthsolve.max_depth", a->max_depth));
     if (source)

@@ -3,6 +3,7 @@
 
 #include "weights_tools/readers/checkpoint.h" /* ds_ckpt_load */
 #include "weights_tools/convert.h"
+#include "model/arch.h"   /* ds_arch_get */
 #include "base/error.h"
 #include "base/log.h"        /* ds_log */
 #include "weights_tools/synth.h"      /* ds_synth_ckpt */
@@ -25,7 +26,12 @@ static ds_status convert_and_write(ds_ckpt *ck, const char *label, const char *s
                                    const char *out_path, const ds_convert_params *p) {
     ds_converted c;
     ds_status s = ds_convert_ckpt(ck, label, source, p, &c);
-    if (s == DS_OK && p->arch == DS_ARCH_UNKNOWN && ds_arch_twins(c.arch) > 1)
+    if (s == DS_OK && p->arch == DS_ARCH_UNKNOWN && ds_arch_twins(c.arch) > 1 && ds_arch_get(c.arch)->net_size == 504)
+        ds_log(p->log, p->log_user, DS_LOG_INFO,
+               "%s: Depth Anything 3's Mono-Large and Metric-Large hold the same tensors: taken as %s (the word "
+               "metric in the path picks da3metric_large); --arch names another",
+               label, ds_arch_name(c.arch));
+    else if (s == DS_OK && p->arch == DS_ARCH_UNKNOWN && ds_arch_twins(c.arch) > 1)
         ds_log(p->log, p->log_user, DS_LOG_INFO,
                "%s: Depth Anything V2's relative and metric models hold the same tensors: taken as %s (a word of "
                "the path picks a metric one: hypersim or indoor, vkitti or outdoor); --arch names another",

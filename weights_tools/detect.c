@@ -51,7 +51,8 @@ int ds_arch_twins(ds_arch arch) {
     const ds_arch_info *a = ds_arch_get(arch);
     int n = 0;
     for (int i = 0; a && i < DS_ARCH_COUNT; i++)
-        n += !strcmp(ds_arch_get((ds_arch)i)->backbone, a->backbone) && ds_arch_get((ds_arch)i)->vit_dim == a->vit_dim;
+        n += !strcmp(ds_arch_get((ds_arch)i)->backbone, a->backbone) && ds_arch_get((ds_arch)i)->vit_dim == a->vit_dim &&
+             ds_arch_get((ds_arch)i)->net_size == a->net_size; /* Depth Anything V2 (518) is not 3 (504) */
     return n;
 }
 

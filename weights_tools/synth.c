@@ -39,13 +39,21 @@ typedef struct rule {
 
 /* Rows of the formula for exact keys (the reference README's extra rows):
  * Depth Anything V2's last convolution, whose plain formula left every
- * output at zero (relative) or a saturated Sigmoid (metric). */
+ * output at zero (relative) or a saturated Sigmoid (metric); Depth Anything
+ * 3's last convolutions and field of view. */
 static const struct {
     const char *key;
     rule r;
 } key_rules[] = {
     {"depth_head.scratch.output_conv2.2.weight", {0.005f, 0.0f, 0}},
     {"depth_head.scratch.output_conv2.2.bias", {0.1f, 1.0f, 1}},
+    /* Depth Anything 3 (DA3_ROWS): exp overflowed, the field of view was 0 */
+    {"model.head.scratch.output_conv2.2.weight", {0.005f, 0.0f, 0}},
+    {"model.head.scratch.output_conv2.2.bias", {0.1f, 1.0f, 1}},
+    {"model.head.scratch.sky_output_conv2.2.weight", {0.005f, 0.0f, 0}},
+    {"model.head.scratch.sky_output_conv2.2.bias", {0.1f, -0.2f, 1}},
+    {"model.cam_dec.fc_fov.0.weight", {0.002f, 0.0f, 0}},
+    {"model.cam_dec.fc_fov.0.bias", {0.1f, 1.0f, 1}},
 };
 
 static rule rule_for(const char *key, int ndim, const int64_t *shape) {
@@ -90,8 +98,11 @@ float ds_synth_value(const char *key, int ndim, const int64_t *shape, uint64_t s
 }
 
 void ds_synth_fill(const char *key, int ndim, const int64_t *shape, float *out) {
+    ds_synth_fill_seeded(key, ndim, shape, ds_synth_seed(key), out);
+}
+
+void ds_synth_fill_seeded(const char *key, int ndim, const int64_t *shape, uint64_t seed, float *out) {
     rule r = rule_for(key, ndim, shape);
-    uint64_t seed = ds_synth_seed(key);
     int64_t n = 1;
     for (int d = 0; d < ndim; d++)
         n *= shape[d];

@@ -20,6 +20,8 @@ float ds_synth_uniform(uint64_t seed, uint64_t i);
 float ds_synth_value(const char *key, int ndim, const int64_t *shape, uint64_t seed, uint64_t i);
 /* All elements of tensor `key` (numel of shape floats). */
 void ds_synth_fill(const char *key, int ndim, const int64_t *shape, float *out);
+/* The same from another seed (a salted key's: other values, same rule). */
+void ds_synth_fill_seeded(const char *key, int ndim, const int64_t *shape, uint64_t seed, float *out);
 
 /* The raw state_dict of `arch` filled with the formula (num_batches_tracked = 0). */
 ds_status ds_synth_ckpt(ds_arch arch, ds_ckpt *out);

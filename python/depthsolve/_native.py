@@ -86,11 +86,11 @@ class ModelInfo(ctypes.Structure):
                 ("resize_upper_bound", _int), ("mean", _float * 3), ("std", _float * 3),
                 ("n_params", ctypes.c_int64), ("n_threads", _int), ("device", _char_p),
                 ("fixed_size", _int), ("resize_lower_bound", _int), ("depth_resize", _int), ("quantity", _int),
-                ("max_depth", _float)]
+                ("max_depth", _float), ("resize_da3", _int), ("outputs", _int), ("metric_focal_ref", _float)]
 
 
 class SolveParams(ctypes.Structure):
-    _fields_ = [("square", _int), ("height", _int)]
+    _fields_ = [("square", _int), ("height", _int), ("focal_x", _float), ("focal_y", _float), ("net_output", _int)]
 
 
 class MeshParams(ctypes.Structure):

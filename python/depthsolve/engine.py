@@ -14,6 +14,9 @@ from . import _native, store
 ModelInfo = namedtuple("ModelInfo", "arch net_size input_multiple resize_upper_bound mean std n_params n_threads "
                                     "device fixed_size quantity max_depth path")
 
+# ds_depth_quantity's names
+QUANTITY = {0: "relative", 1: "metric", 2: "relative_depth"}
+
 
 def parse_device(device):
     """'auto', 'cpu', 'cuda', 'cuda:N' or 'cuda-emu' to (ds_device, ordinal)."""
@@ -216,14 +219,16 @@ class Engine:
         """ModelInfo: architecture, network size, normalization, parameters,
         threads, the device that runs it ("cpu", "cuda", "cuda-emu"), and
         fixed_size: the network takes net_size x net_size only (Swin, LeViT);
-        quantity: "relative" (inverse depth, MiDaS and Depth Anything V2) or
-        "metric" (metres, max_depth at most: the metric Depth Anything V2)."""
+        quantity: "relative" (inverse depth, MiDaS and Depth Anything V2),
+        "metric" (metres: the metric Depth Anything V2, max_depth at most, and
+        Depth Anything 3 metric) or "relative_depth" (depth up to a scale,
+        larger is farther: Depth Anything 3)."""
         i = _native.ModelInfo()
         with self._lock:
             _native.check(_native.lib().ds_engine_model_info(self._live(), ctypes.byref(i)))
         return ModelInfo(i.arch_name.decode(), i.net_size, i.input_multiple, bool(i.resize_upper_bound),
                          tuple(i.mean), tuple(i.std), i.n_params, i.n_threads, i.device.decode(),
-                         bool(i.fixed_size), "metric" if i.quantity == 1 else "relative", i.max_depth,
+                         bool(i.fixed_size), QUANTITY.get(i.quantity, "relative"), i.max_depth,
                          self.path)
 
     def depth(self, rgb, square=False, height=0):

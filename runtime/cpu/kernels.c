@@ -24,4 +24,9 @@ const ds_cpu_kernel ds_cpu_ref_kernels[DS_OP_COUNT] = {
     [DS_OP_POS_EMBED_BICUBIC] = {.run = ds_ref_pos_embed_bicubic},
     [DS_OP_DROP_TOKEN] = {.run = ds_ref_drop_token},
     [DS_OP_SCALE] = {.run = ds_ref_scale},
+    [DS_OP_QK_ROPE] = {.run = ds_ref_qk_rope},
+    [DS_OP_CONCAT] = {.run = ds_ref_concat},
+    [DS_OP_SET_TOKEN] = {.run = ds_ref_set_token},
+    [DS_OP_SLICE] = {.run = ds_ref_slice},
+    [DS_OP_CONSTANT] = {.run = ds_ref_constant},
 };

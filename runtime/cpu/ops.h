@@ -83,6 +83,11 @@ size_t ds_ref_levit_attention_scratch(const ds_node *n, int n_threads);
 void ds_ref_pos_embed_bicubic(const ds_cpu_op *op);
 void ds_ref_drop_token(const ds_cpu_op *op);
 void ds_ref_scale(const ds_cpu_op *op);
+void ds_ref_qk_rope(const ds_cpu_op *op);
+void ds_ref_concat(const ds_cpu_op *op);
+void ds_ref_set_token(const ds_cpu_op *op);
+void ds_ref_slice(const ds_cpu_op *op);
+void ds_ref_constant(const ds_cpu_op *op);
 
 #ifdef __cplusplus
 }

@@ -28,7 +28,9 @@ static inline DS_AVX2 __m256 ds_act8(ds_act act, __m256 v) {
         return _mm256_div_ps(_mm256_mul_ps(v, r), _mm256_set1_ps(6.0f));
     }
     case DS_ACT_GELU:
-    case DS_ACT_SIGMOID: {
+    case DS_ACT_SIGMOID:
+    case DS_ACT_EXP:
+    case DS_ACT_EXP1: {
         float t[8];
         _mm256_storeu_ps(t, v);
         for (int i = 0; i < 8; i++)

@@ -211,6 +211,11 @@ static ds_status issue(const node_exec *x, int i, bool plan_only) {
             return DS_OK; /* the planner's view */
         return cuda_memcpy_async(y.data, in.data, (size_t)ds_shape_numel(y.shape) * sizeof(float),
                                  cudaMemcpyDeviceToDevice, k->stream);
+    case DS_OP_QK_ROPE: return op_qk_rope(k, &op);
+    case DS_OP_CONCAT: return op_concat(k, &op);
+    case DS_OP_SET_TOKEN: return op_set_token(k, &op);
+    case DS_OP_SLICE: return op_slice(k, &op);
+    case DS_OP_CONSTANT: return op_constant(k, &op);
     case DS_OP_COUNT:
         break;
     }

@@ -16,6 +16,7 @@
 #include "base/log.h"      /* ds_log */
 #include "engine/engine_internal.h"
 #include "model/bind.h"
+#include "model/da3_post.h"  /* ds_da3_sky_fill */
 #include "graph/planner.h"  /* ds_plan_make */
 
 /* Input sizes kept prepared at once: a folder that mixes portrait and
@@ -48,6 +49,9 @@ struct ds_engine {
     float *pipe_in, *pipe_out; /* network input and output of ds_engine_solve_rgb8 */
     size_t pipe_in_cap, pipe_out_cap;
     ds_run_queue *queue; /* ds_engine_submit's, created at the first submit */
+    ds_net_extras extras; /* the last run's outputs beside the depth */
+    float *conf_buf, *sky_buf;
+    size_t extras_cap;
 };
 
 ds_engine_params ds_engine_default_params(void) {
@@ -78,6 +82,8 @@ void ds_engine_free(ds_engine *e) {
     free(e->stage_nchw);
     free(e->pipe_in);
     free(e->pipe_out);
+    free(e->conf_buf);
+    free(e->sky_buf);
     ds_model_binder_free(&e->binder);
     ds_gguf_close(e->gguf);
     free(e);
@@ -170,6 +176,9 @@ ds_status ds_engine_model_info(const ds_engine *e, ds_model_info *out) {
     out->depth_resize = e->arch->depth_resize;
     out->quantity = e->arch->quantity;
     out->max_depth = e->arch->max_depth;
+    out->resize_da3 = strcmp(e->arch->resize_method, "da3") == 0;
+    out->outputs = e->arch->outputs;
+    out->metric_focal_ref = e->arch->metric_focal_ref;
     memcpy(out->mean, e->arch->mean, sizeof out->mean);
     memcpy(out->std, e->arch->std, sizeof out->std);
     out->n_params = e->binder.n_params;
@@ -303,6 +312,47 @@ static void log_profile(const ds_engine *e, const shape_state *s, const double *
     }
 }
 
+/* The model outputs beside the depth (marks with .output) read back into
+ * the engine's buffers; then the large Depth Anything 3's sky step on the
+ * depth (network size). */
+static ds_status read_extras(ds_engine *e, const shape_state *s, float *depth) {
+    const size_t n = (size_t)s->h * s->w;
+    memset(&e->extras, 0, sizeof e->extras);
+    e->extras.width = s->w;
+    e->extras.height = s->h;
+    for (int m = 0; m < s->graph.n_marks; m++) {
+        const ds_graph_mark *k = &s->graph.marks[m];
+        if (!k->output)
+            continue;
+        const int64_t numel = ds_shape_numel(s->graph.nodes[k->node].shape);
+        float *dst = NULL;
+        if (!strcmp(k->name, "pose_enc") && numel == 9) {
+            dst = e->extras.pose_enc;
+            e->extras.has_pose = 1;
+        } else if ((!strcmp(k->name, "depth_conf") || !strcmp(k->name, "sky")) && (size_t)numel == n) {
+            if (n > e->extras_cap) {
+                free(e->conf_buf);
+                free(e->sky_buf);
+                e->conf_buf = malloc(n * sizeof(float));
+                e->sky_buf = malloc(n * sizeof(float));
+                e->extras_cap = e->conf_buf && e->sky_buf ? n : 0;
+                if (!e->extras_cap)
+                    return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory for a %dx%d output", s->h, s->w);
+            }
+            dst = k->name[0] == 'd' ? e->conf_buf : e->sky_buf;
+            *(k->name[0] == 'd' ? &e->extras.confidence : &e->extras.sky) = dst;
+        } else {
+            return ds_fail(DS_ERR_INTERNAL, "%s: unknown output %s", e->arch->name, k->name);
+        }
+        DS_TRY(e->backend->read(e->backend_state, s->prepared, k->node, dst));
+    }
+    if (e->extras.sky && ds_da3_sky_fill(depth, e->extras.sky, n) < 0.0f)
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory for the sky step");
+    return DS_OK;
+}
+
+const ds_net_extras *ds_engine_net_extras(const ds_engine *e) { return &e->extras; }
+
 ds_status ds_engine_run_stages(ds_engine *e, const float *input, int h, int w, float *depth,
                                ds_stage_fn on_stage, void *user) {
     if (!e || !input || !depth)
@@ -316,6 +366,7 @@ ds_status ds_engine_run_stages(ds_engine *e, const float *input, int h, int w, f
         log_profile(e, s, sec, omp_get_wtime() - t0);
     free(sec);
     DS_TRY(st);
+    DS_TRY(read_extras(e, s, depth));
     for (int m = 0; on_stage && m < s->graph.n_marks; m++) {
         const int64_t *shape = s->graph.nodes[s->graph.marks[m].node].shape;
         DS_TRY(e->backend->read(e->backend_state, s->prepared, s->graph.marks[m].node, e->stage_nhwc));

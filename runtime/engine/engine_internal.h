@@ -26,4 +26,22 @@ typedef struct ds_run_queue ds_run_queue;
 ds_run_queue **ds_engine_run_queue(ds_engine *e);
 void ds_run_queue_free(ds_run_queue *q); /* NULL-safe */
 
+/* What the last network run gave beside the depth (the graph's output
+ * marks, ds_graph_mark.output), at the network's size; valid until the next
+ * run. The sky step has already been applied to that run's depth. */
+typedef struct ds_net_extras {
+    int width, height;       /* the network input's */
+    const float *confidence; /* (height, width), or NULL */
+    const float *sky;        /* (height, width), or NULL */
+    int has_pose;
+    float pose_enc[9];       /* t, quaternion xyzw, fov_h, fov_w (radians) */
+} ds_net_extras;
+const ds_net_extras *ds_engine_net_extras(const ds_engine *e);
+
+/* engine/extras.c: Depth Anything 3's photo path (network input nw x nh),
+ * its outputs beside the depth, and the metric scaling. */
+void ds_extras_clear(ds_extras *x); /* keeps x->confidence, zeroes the rest */
+ds_status ds_da3_solve(ds_engine *e, const uint8_t *rgb, int width, int height, size_t stride,
+                       const ds_solve_params *params, int nw, int nh, float *depth, ds_extras *extras);
+
 #endif

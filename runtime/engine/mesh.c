@@ -24,7 +24,7 @@ static ds_status check(ds_engine *e, const uint8_t *rgb, int width, int height, 
     ds_model_info info;
     DS_TRY(ds_engine_model_info(e, &info));
     *mp = *params;
-    mp->metric = info.quantity == DS_DEPTH_METRIC;
+    mp->metric = info.quantity == DS_DEPTH_METRIC || info.quantity == DS_DEPTH_RELATIVE; /* depth: z = d */
     return ds_mesh_plan(mp, width, height, g);
 }
 
@@ -37,10 +37,11 @@ static ds_status mesh_on_device(ds_engine *e, const uint8_t *rgb, int width, int
     return b->photo->mesh_rgb8(state, prepared, rgb, width, height, stride, g, depth_out, dev);
 }
 
-/* Whether the backend meshes on its device. */
+/* Whether the backend meshes on its device (not Depth Anything 3's photo path: on the host). */
 static bool meshes_on_device(const ds_engine *e) {
     void *state;
-    return ds_engine_backend(e, &state)->photo != NULL;
+    ds_model_info info;
+    return ds_engine_backend(e, &state)->photo != NULL && ds_engine_model_info(e, &info) == DS_OK && !info.resize_da3;
 }
 
 /* Solve, then ds_mesh_build on the host depth map (into depth_out when given). */

@@ -20,13 +20,18 @@ struct ds_run_queue {
     bool photo[DS_ENGINE_QUEUE_DEPTH];  /* a photo's run (ds_engine_submit_rgb8) */
     float *out[DS_ENGINE_QUEUE_DEPTH];  /* (h, w): runs made at submit */
     size_t cap[DS_ENGINE_QUEUE_DEPTH];  /* floats of out */
+    ds_extras extras[DS_ENGINE_QUEUE_DEPTH]; /* runs made at submit: what they gave beside the depth */
+    float *conf[DS_ENGINE_QUEUE_DEPTH]; /* (h, w): their confidence maps */
+    size_t conf_cap[DS_ENGINE_QUEUE_DEPTH];
 };
 
 void ds_run_queue_free(ds_run_queue *q) {
     if (!q)
         return;
-    for (int i = 0; i < DS_ENGINE_QUEUE_DEPTH; i++)
+    for (int i = 0; i < DS_ENGINE_QUEUE_DEPTH; i++) {
         free(q->out[i]);
+        free(q->conf[i]);
+    }
     free(q);
 }
 
@@ -64,6 +69,33 @@ static ds_status slot_buffer(ds_run_queue *q, int slot, int h, int w) {
     return DS_OK;
 }
 
+/* Whether runs must be made here: a model with outputs beside the depth
+ * (read, and the sky step applied, after each run) or a profiled engine
+ * (ds_engine_run times the nodes one by one). */
+static bool made_here(ds_engine *e) {
+    ds_model_info info;
+    return ds_engine_profiling(e) || ds_engine_model_info(e, &info) != DS_OK || info.outputs || info.resize_da3;
+}
+
+/* The slot's extras, with room for a confidence map of h x w when the model gives one. */
+static ds_status slot_extras(ds_engine *e, ds_run_queue *q, int slot, int h, int w) {
+    ds_model_info info;
+    DS_TRY(ds_engine_model_info(e, &info));
+    memset(&q->extras[slot], 0, sizeof q->extras[slot]);
+    const size_t n = (size_t)h * w;
+    if (!(info.outputs & DS_OUTPUT_CONFIDENCE))
+        return DS_OK;
+    if (n > q->conf_cap[slot]) {
+        float *grown = realloc(q->conf[slot], n * sizeof *grown);
+        if (!grown)
+            return ds_fail(DS_ERR_OUT_OF_MEMORY, "submit: out of memory for a %dx%d confidence map", h, w);
+        q->conf[slot] = grown;
+        q->conf_cap[slot] = n;
+    }
+    q->extras[slot].confidence = q->conf[slot];
+    return DS_OK;
+}
+
 static void enqueue(ds_run_queue *q, int slot, int h, int w, bool on_backend, bool photo) {
     q->h[slot] = h;
     q->w[slot] = w;
@@ -80,15 +112,15 @@ ds_status ds_engine_submit(ds_engine *e, const float *input, int h, int w) {
     DS_TRY(free_slot(e, "submit", &q, &slot));
     void *state;
     const ds_backend_ops *b = ds_engine_backend(e, &state);
-    /* a profiled run times its nodes one by one: ds_engine_run does that */
-    const bool on_backend = b->submit && b->collect && !ds_engine_profiling(e);
+    const bool on_backend = b->submit && b->collect && !made_here(e);
     if (on_backend) {
         void *prepared;
         DS_TRY(ds_engine_prepare_network(e, h, w, &prepared));
         DS_TRY(b->submit(state, prepared, slot, input));
     } else {
         DS_TRY(slot_buffer(q, slot, h, w));
-        DS_TRY(ds_engine_run(e, input, h, w, q->out[slot]));
+        DS_TRY(slot_extras(e, q, slot, h, w));
+        DS_TRY(ds_engine_run_ex(e, input, h, w, q->out[slot], &q->extras[slot]));
     }
     enqueue(q, slot, h, w, on_backend, false);
     return DS_OK;
@@ -106,7 +138,7 @@ ds_status ds_engine_submit_rgb8(ds_engine *e, const uint8_t *rgb, int width, int
     DS_TRY(free_slot(e, "submit", &q, &slot));
     void *state;
     const ds_backend_ops *b = ds_engine_backend(e, &state);
-    const bool on_backend = b->photo && b->photo->submit_rgb8 && !ds_engine_profiling(e);
+    const bool on_backend = b->photo && b->photo->submit_rgb8 && !made_here(e) && !(params && params->net_output);
     if (on_backend) {
         int nw, nh;
         void *prepared;
@@ -114,14 +146,24 @@ ds_status ds_engine_submit_rgb8(ds_engine *e, const uint8_t *rgb, int width, int
         DS_TRY(ds_engine_prepare_network(e, nh, nw, &prepared));
         DS_TRY(b->photo->submit_rgb8(state, prepared, slot, rgb, width, height, stride));
     } else {
-        DS_TRY(slot_buffer(q, slot, height, width));
-        DS_TRY(ds_engine_solve_rgb8(e, rgb, width, height, stride, params, q->out[slot]));
+        int ow = width, oh = height; /* the depth map's size: the photo's, or the network's */
+        if (params && params->net_output)
+            DS_TRY(ds_engine_input_size(e, width, height, params, &ow, &oh));
+        DS_TRY(slot_buffer(q, slot, oh, ow));
+        DS_TRY(slot_extras(e, q, slot, oh, ow));
+        DS_TRY(ds_engine_solve_rgb8_ex(e, rgb, width, height, stride, params, q->out[slot], &q->extras[slot]));
+        enqueue(q, slot, oh, ow, false, true);
+        return DS_OK;
     }
     enqueue(q, slot, height, width, on_backend, true);
     return DS_OK;
 }
 
-ds_status ds_engine_collect(ds_engine *e, float *depth) {
+ds_status ds_engine_collect(ds_engine *e, float *depth) { return ds_engine_collect_ex(e, depth, NULL); }
+
+ds_status ds_engine_collect_ex(ds_engine *e, float *depth, ds_extras *extras) {
+    if (extras)
+        ds_extras_clear(extras);
     if (!e || !depth)
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "collect: NULL argument");
     ds_run_queue *q = *ds_engine_run_queue(e);
@@ -132,7 +174,16 @@ ds_status ds_engine_collect(ds_engine *e, float *depth) {
     q->head = (q->head + 1) % DS_ENGINE_QUEUE_DEPTH;
     q->count--;
     if (!q->on_backend[slot]) {
-        memcpy(depth, q->out[slot], (size_t)q->h[slot] * q->w[slot] * sizeof *depth);
+        const size_t n = (size_t)q->h[slot] * q->w[slot];
+        memcpy(depth, q->out[slot], n * sizeof *depth);
+        if (extras) {
+            float *conf = extras->confidence;
+            *extras = q->extras[slot];
+            extras->confidence = conf;
+            extras->has_confidence = q->extras[slot].has_confidence && conf;
+            if (extras->has_confidence)
+                memcpy(conf, q->conf[slot], n * sizeof *conf);
+        }
         return DS_OK;
     }
     void *state;

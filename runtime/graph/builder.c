@@ -760,10 +760,122 @@ void ds_b_mark(ds_builder *b, const char *stage_name, ds_val v) {
     }
     g->marks[g->n_marks].name = stage_name;
     g->marks[g->n_marks].node = v;
+    g->marks[g->n_marks].output = false;
     g->n_marks++;
 }
 
 void ds_b_output(ds_builder *b, ds_val v) {
     if (live(b, v))
         b->g->output = v;
+}
+
+/* ---- Depth Anything 3 ---- */
+
+ds_val ds_b_qk_rope(ds_builder *b, ds_val qkv, const ds_rope_attr *attr, const char *q_norm, const char *k_norm) {
+    if (!live(b, qkv))
+        return -1;
+    int64_t s[4];
+    memcpy(s, ds_b_shape(b, qkv), sizeof s);
+    const int64_t c = s[3] / 3;
+    if (s[1] != 1 || s[3] % 3 || attr->heads < 1 || c % attr->heads || (c / attr->heads) % 4 ||
+        s[2] != 1 + (int64_t)attr->gh * attr->gw) {
+        ds_b_error(b, DS_ERR_INTERNAL, "qk_rope: %lld tokens of %lld channels do not fit %d heads on %dx%d patches",
+                   (long long)s[2], (long long)s[3], attr->heads, attr->gh, attr->gw);
+        return -1;
+    }
+    ds_node *n = new_node(b, DS_OP_QK_ROPE, q_norm ? q_norm : "rope", qkv, -1);
+    if (!n)
+        return -1;
+    n->a.rope = *attr;
+    memcpy(n->shape, s, sizeof s);
+    ds_val v = index_of(b, n);
+    if (!q_norm || !k_norm)
+        return v;
+    ds_param_decl d;
+    decl_norm(&d, q_norm, c / attr->heads);
+    bind(b, &d, &b->g->nodes[v]);
+    ds_node k = {0};
+    decl_norm(&d, k_norm, c / attr->heads);
+    bind(b, &d, &k);
+    b->g->nodes[v].w[2] = k.w[0];
+    b->g->nodes[v].w[3] = k.w[1];
+    return b->status == DS_OK ? v : -1;
+}
+
+ds_val ds_b_concat(ds_builder *b, ds_val x, ds_val y) {
+    if (!live(b, x) || !live(b, y))
+        return -1;
+    int64_t s[4], t[4];
+    memcpy(s, ds_b_shape(b, x), sizeof s);
+    memcpy(t, ds_b_shape(b, y), sizeof t);
+    if (s[0] != t[0] || s[1] != t[1] || s[2] != t[2]) {
+        ds_b_error(b, DS_ERR_INTERNAL, "concat: %s and %s differ in more than channels", b->g->nodes[x].name,
+                   b->g->nodes[y].name);
+        return -1;
+    }
+    ds_node *n = new_node(b, DS_OP_CONCAT, "concat", x, y);
+    if (!n)
+        return -1;
+    set_shape(n, s[0], s[1], s[2], s[3] + t[3]);
+    return index_of(b, n);
+}
+
+ds_val ds_b_set_token(ds_builder *b, ds_val x, const char *name, int stored) {
+    if (!live(b, x))
+        return -1;
+    int64_t s[4];
+    memcpy(s, ds_b_shape(b, x), sizeof s);
+    if (s[1] != 1 || stored < 1) {
+        ds_b_error(b, DS_ERR_INTERNAL, "%s: expects a token sequence (N, 1, T, C)", name);
+        return -1;
+    }
+    ds_node *n = new_node(b, DS_OP_SET_TOKEN, name, x, -1);
+    if (!n)
+        return -1;
+    memcpy(n->shape, s, sizeof s);
+    ds_param_decl d;
+    decl_tensor(&d, name, 3, 1, stored, s[3]);
+    return bind_node(b, &d, n);
+}
+
+ds_val ds_b_slice(ds_builder *b, ds_val x, int w0, int w, int c0, int c) {
+    if (!live(b, x))
+        return -1;
+    int64_t s[4];
+    memcpy(s, ds_b_shape(b, x), sizeof s);
+    if (w0 < 0 || w < 1 || w0 + w > s[2] || c0 < 0 || c < 1 || c0 + c > s[3]) {
+        ds_b_error(b, DS_ERR_INTERNAL, "slice of %s: columns %d+%d, channels %d+%d out of %lldx%lld",
+                   b->g->nodes[x].name, w0, w, c0, c, (long long)s[2], (long long)s[3]);
+        return -1;
+    }
+    ds_node *n = new_node(b, DS_OP_SLICE, "slice", x, -1);
+    if (!n)
+        return -1;
+    n->a.slice = (ds_slice_attr){.w0 = w0, .c0 = c0};
+    set_shape(n, s[0], s[1], w, c);
+    return index_of(b, n);
+}
+
+ds_val ds_b_constant_value(ds_builder *b, const char *name, int64_t h, int64_t w, int64_t c, float **data) {
+    *data = NULL;
+    if (b->status != DS_OK)
+        return -1;
+    ds_tensor_ref ref;
+    const int64_t shape[4] = {1, h, w, c};
+    float *p = ds_b_constant(b, &ref, name, 4, shape);
+    if (!p)
+        return -1;
+    ds_node *n = new_node(b, DS_OP_CONSTANT, name, -1, -1);
+    if (!n)
+        return -1;
+    n->w[0] = ref;
+    set_shape(n, 1, h, w, c);
+    *data = p;
+    return index_of(b, n);
+}
+
+void ds_b_output_named(ds_builder *b, const char *name, ds_val v) {
+    ds_b_mark(b, name, v);
+    if (b->status == DS_OK && live(b, v))
+        b->g->marks[b->g->n_marks - 1].output = true;
 }

@@ -194,4 +194,21 @@ void ds_b_unused(ds_builder *b, ds_param_kind kind, const char *name, int ndim,
 void ds_b_mark(ds_builder *b, const char *stage_name, ds_val v);
 void ds_b_output(ds_builder *b, ds_val v);
 
+/* ---- Depth Anything 3 ---- */
+/* QK-norm and 2-D RoPE on packed (1, 1, 1 + gh*gw, 3C) q|k|v (graph.h,
+ * DS_OP_QK_ROPE); q_norm and k_norm the per-head LayerNorms (head_dim), or
+ * both NULL for the rotation alone. */
+ds_val ds_b_qk_rope(ds_builder *b, ds_val qkv, const ds_rope_attr *attr, const char *q_norm, const char *k_norm);
+/* (N, H, W, C0), (N, H, W, C1) -> (N, H, W, C0 + C1). */
+ds_val ds_b_concat(ds_builder *b, ds_val x, ds_val y);
+/* Token 0 of (N, 1, T, C) replaced by row 0 of the tensor <name>, stored as (1, stored, C). */
+ds_val ds_b_set_token(ds_builder *b, ds_val x, const char *name, int stored);
+/* Columns w0 .. w0+w-1 and channels c0 .. c0+c-1 of (N, H, W, C). */
+ds_val ds_b_slice(ds_builder *b, ds_val x, int w0, int w, int c0, int c);
+/* A (1, h, w, c) value the description computes into *data (ds_b_constant). */
+ds_val ds_b_constant_value(ds_builder *b, const char *name, int64_t h, int64_t w, int64_t c, float **data);
+/* A model output beside the depth, under its reference name: a mark that
+ * every plan keeps (ds_graph_mark.output). */
+void ds_b_output_named(ds_builder *b, const char *name, ds_val v);
+
 #endif

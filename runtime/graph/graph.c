@@ -31,7 +31,7 @@ const char *ds_op_name(ds_op op) {
         "attention", "pos_embed", "prepend_token",  "readout_cat", "reshape",
         "window_attention", "patch_merge",
         "levit_attention",
-        "pos_embed_bicubic", "drop_token", "scale",
+        "pos_embed_bicubic", "drop_token", "scale", "qk_rope", "concat", "set_token", "slice", "constant",
     };
     return (unsigned)op < DS_OP_COUNT ? names[op] : "?";
 }
@@ -44,6 +44,8 @@ const char *ds_act_name(ds_act act) {
     case DS_ACT_GELU: return "gelu";
     case DS_ACT_HARDSWISH: return "hardswish";
     case DS_ACT_SIGMOID: return "sigmoid";
+    case DS_ACT_EXP: return "exp";
+    case DS_ACT_EXP1: return "exp1";
     }
     return "?";
 }

@@ -45,6 +45,11 @@ typedef enum ds_op {
     DS_OP_POS_EMBED_BICUBIC, /* (1, 1+G*G, C) weight -> (1, 1, 1+gh*gw, C), bicubic by a scale factor (DINOv2) */
     DS_OP_DROP_TOKEN,     /* (N, 1, 1+T, C) -> (N, gh, gw, C): the tokens after token 0 */
     DS_OP_SCALE,          /* y = x * a.scale */
+    DS_OP_QK_ROPE,        /* (N, 1, T, 3C) q|k|v -> the same with q and k per head LayerNorm'd (w[0..3], optional) and 2-D RoPE rotated */
+    DS_OP_CONCAT,         /* (N, H, W, C0), (N, H, W, C1) -> (N, H, W, C0 + C1) */
+    DS_OP_SET_TOKEN,      /* (N, 1, T, C): token 0 replaced by the first C values of w[0] */
+    DS_OP_SLICE,          /* (N, H, W, C) -> (N, H, w, c): columns a.slice.w0.., channels a.slice.c0.. */
+    DS_OP_CONSTANT,       /* the graph-owned tensor w[0], shaped as the node */
     DS_OP_COUNT
 } ds_op;
 
@@ -55,6 +60,8 @@ typedef enum ds_act {
     DS_ACT_GELU, /* exact: x * 0.5 * (1 + erf(x / sqrt(2))) */
     DS_ACT_HARDSWISH, /* torch's x * clamp(x + 3, 0, 6) / 6 (LeViT) */
     DS_ACT_SIGMOID, /* 1 / (1 + exp(-x)) */
+    DS_ACT_EXP,     /* exp(x) */
+    DS_ACT_EXP1,    /* exp(x) + 1 (Depth Anything 3's confidences) */
 } ds_act;
 
 /* A weight tensor as the engine uses it (converted layout, see convert.h). */
@@ -159,6 +166,22 @@ typedef struct ds_levit_layout {
     int64_t q_row, q_head, q_off;
     int64_t kv_row, kv_head, k_off, v_off;
 } ds_levit_layout;
+/* QK_ROPE: token 0 sits at (0, 0); token t >= 1 is patch t - 1 of a gh x gw
+ * grid, at (row + 1, col + 1), or at (1, 1) when `flat` (Depth Anything 3's
+ * global blocks). Per head of hd channels, the first hd/2 rotate by the row
+ * and the rest by the column: pairs (j, j + hd/4) of each half by the angle
+ * pos * base^(-4j/hd), in float32 as PyTorch forms it. */
+typedef struct ds_rope_attr {
+    int heads;
+    int gh, gw;
+    bool flat;
+    float base;
+    float eps; /* of the per-head LayerNorm of q (w[0], w[1]) and k (w[2], w[3]) when w[0] is set */
+} ds_rope_attr;
+
+typedef struct ds_slice_attr {
+    int w0, c0; /* first column and channel taken; the node's shape says how many */
+} ds_slice_attr;
 
 enum { DS_NODE_MAX_IN = 2, DS_NODE_MAX_W = 4 };
 
@@ -180,6 +203,8 @@ typedef struct ds_node {
         ds_act act;              /* ACT, ADD */
         ds_levit_attn_attr levit; /* LEVIT_ATTENTION */
         float scale;             /* SCALE */
+        ds_rope_attr rope;       /* QK_ROPE */
+        ds_slice_attr slice;     /* SLICE */
     } a;
 } ds_node;
 
@@ -187,6 +212,7 @@ typedef struct ds_node {
 typedef struct ds_graph_mark {
     const char *name; /* "pretrained_layer1", "scratch_refinenet4", "head_pre_relu" */
     int node;
+    bool output; /* a model output beside the depth ("depth_conf", "pose_enc", "sky"): kept by every plan */
 } ds_graph_mark;
 
 typedef struct ds_graph {

@@ -11,6 +11,8 @@ int ds_plan_inplace_input(const ds_node *n) {
     case DS_OP_ACT:
     case DS_OP_ADD:
     case DS_OP_LAYERNORM:
+    case DS_OP_QK_ROPE:
+    case DS_OP_SET_TOKEN:
         return 0;
     case DS_OP_CONV2D:
     case DS_OP_LINEAR:
@@ -110,8 +112,9 @@ ds_status ds_plan_make(const ds_graph *g, const ds_plan_options *o, ds_plan *p) 
             if (g->nodes[i].in[k] >= 0)
                 p->last_use[g->nodes[i].in[k]] = i;
     p->last_use[g->output] = n;
-    for (int m = 0; o->keep_marks && m < g->n_marks; m++)
-        p->last_use[g->marks[m].node] = n;
+    for (int m = 0; m < g->n_marks; m++)
+        if (o->keep_marks || g->marks[m].output)
+            p->last_use[g->marks[m].node] = n;
     for (int i = 0; i < n; i++) {
         int s = storage_of(g, i);
         if (p->last_use[i] > owner_last[s])

@@ -34,6 +34,8 @@ DS_HD float ds_apply_act(ds_act act, float v) {
         return v * (r < 0.0f ? 0.0f : (r > 6.0f ? 6.0f : r)) / 6.0f;
     }
     case DS_ACT_SIGMOID: return 1.0f / (1.0f + expf(-v));
+    case DS_ACT_EXP: return expf(v);
+    case DS_ACT_EXP1: return expf(v) + 1.0f;
     }
     return v;
 }

@@ -34,6 +34,18 @@
     DAV2(ID, NAME, "dinov2_vitl14", 1024, 24, 16, 256, .vit_hooks = {4, 11, 17, 23},               \
          .reassemble = {256, 512, 1024, 1024}, __VA_ARGS__)
 
+/* Depth Anything 3: DINOv2 ViT/14 (37x37 position grid) + DPT heads, 504
+ * pixels on the longest side; depth = exp of the head. */
+#define DA3(ID, NAME, BACKBONE, DIM, DEPTH, HEADS, FEATURES, ...)                                    \
+    {.id = ID, .name = #NAME, .backbone = BACKBONE, .net_size = 504, .resize_method = "da3",           \
+     .mean = IMAGENET_MEAN, .std = IMAGENET_STD, .multiple = 14, .features = FEATURES,              \
+     .vit_dim = DIM, .vit_depth = DEPTH, .vit_heads = HEADS, .patch_size = 14, .pos_grid = 37,       \
+     .no_readout = true, .describe = ds_describe_##NAME,                                             \
+     .depth_resize = DS_DEPTH_RESIZE_BILINEAR_ALIGNED, __VA_ARGS__}
+#define DA3_L(ID, NAME, ...)                                                                        \
+    DA3(ID, NAME, "dinov2_vitl14", 1024, 24, 16, 256, .vit_hooks = {4, 11, 17, 23},                \
+        .reassemble = {256, 512, 1024, 1024}, __VA_ARGS__)
+
 static const ds_arch_info archs[DS_ARCH_COUNT] = {
     {.id = DS_ARCH_MIDAS_V21_SMALL_256, .name = "midas_v21_small_256",
      .backbone = "efficientnet_lite3", .net_size = 256, .resize_method = "upper_bound",
@@ -81,6 +93,12 @@ static const ds_arch_info archs[DS_ARCH_COUNT] = {
     DAV2_S(DS_ARCH_DEPTH_ANYTHING_V2_METRIC_VKITTI_VITS, depth_anything_v2_metric_vkitti_vits, VKITTI),
     DAV2_B(DS_ARCH_DEPTH_ANYTHING_V2_METRIC_VKITTI_VITB, depth_anything_v2_metric_vkitti_vitb, VKITTI),
     DAV2_L(DS_ARCH_DEPTH_ANYTHING_V2_METRIC_VKITTI_VITL, depth_anything_v2_metric_vkitti_vitl, VKITTI),
+    DA3(DS_ARCH_DA3_SMALL, da3_small, "dinov2_vits14", 384, 12, 6, 64, .vit_hooks = {5, 7, 9, 11},
+        .reassemble = {48, 96, 192, 384}, .quantity = DS_DEPTH_RELATIVE,
+        .outputs = DS_OUTPUT_CONFIDENCE | DS_OUTPUT_CAMERA),
+    DA3_L(DS_ARCH_DA3MONO_LARGE, da3mono_large, .quantity = DS_DEPTH_RELATIVE, .outputs = DS_OUTPUT_SKY),
+    DA3_L(DS_ARCH_DA3METRIC_LARGE, da3metric_large, .quantity = DS_DEPTH_METRIC, .file_hint = "metric",
+          .outputs = DS_OUTPUT_SKY, .metric_focal_ref = 300.0f),
 };
 
 const ds_arch_info *ds_arch_get(ds_arch arch) {
@@ -106,6 +124,15 @@ ds_arch ds_arch_from_name(const char *name) {
         if (strcmp(archs[i].name, name) == 0)
             return archs[i].id;
     return DS_ARCH_UNKNOWN;
+}
+
+const char *ds_depth_quantity_key(ds_depth_quantity q) {
+    switch (q) {
+    case DS_DEPTH_RELATIVE_INVERSE: return "relative_inverse_depth";
+    case DS_DEPTH_METRIC: return "metric_depth_m";
+    case DS_DEPTH_RELATIVE: return "relative_depth";
+    }
+    return "?";
 }
 
 ds_status ds_arch_build(ds_arch arch, int h, int w, const ds_param_binder *binder, ds_graph *g) {

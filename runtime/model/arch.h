@@ -39,6 +39,9 @@ typedef struct ds_arch_info {
      * '|'-separated ("hypersim|indoor": the official file and the -hf page
      * names), or NULL for the one taken when no word says. */
     const char *file_hint;
+    /* Depth Anything 3 */
+    int outputs;            /* DS_OUTPUT_* bits */
+    float metric_focal_ref; /* metres = output x focal / this (300); 0: not metric this way */
 } ds_arch_info;
 
 enum { DS_MAX_INPUT_SIDE = 8192 };
@@ -46,6 +49,8 @@ enum { DS_MAX_INPUT_SIDE = 8192 };
 const ds_arch_info *ds_arch_get(ds_arch arch); /* NULL if out of range */
 /* "midas_v21_small_256, midas_v21_384, ...": every architecture's name, for messages. */
 void ds_arch_list(char *buf, size_t len);
+/* The GGUF value of depthsolve.depth_quantity: "relative_inverse_depth", ... */
+const char *ds_depth_quantity_key(ds_depth_quantity q);
 
 /* Builds the graph of `arch` for a 1x3xHxW input. Sizes that are not
  * positive multiples of the architecture's multiple, or too large, fail
@@ -71,5 +76,8 @@ void ds_describe_depth_anything_v2_metric_hypersim_vitl(ds_builder *b, int h, in
 void ds_describe_depth_anything_v2_metric_vkitti_vits(ds_builder *b, int h, int w);
 void ds_describe_depth_anything_v2_metric_vkitti_vitb(ds_builder *b, int h, int w);
 void ds_describe_depth_anything_v2_metric_vkitti_vitl(ds_builder *b, int h, int w);
+void ds_describe_da3_small(ds_builder *b, int h, int w);
+void ds_describe_da3mono_large(ds_builder *b, int h, int w);
+void ds_describe_da3metric_large(ds_builder *b, int h, int w);
 
 #endif

@@ -119,8 +119,8 @@ static ds_status check_metadata(const ds_gguf *g, const ds_arch_info **out) {
         if (mean[i] != a->mean[i] || std[i] != a->std[i])
             return ds_fail(DS_ERR_MODEL, "%s: depthsolve.mean/std differ from %s's", path, a->name);
     /* files from before metric models have no quantity: relative inverse depth */
-    const char *quantity = a->quantity == DS_DEPTH_METRIC ? "metric_depth_m" : "relative_inverse_depth";
-    if (ds_gguf_find_kv(g, "depthsolve.depth_quantity") >= 0 || a->quantity == DS_DEPTH_METRIC)
+    const char *quantity = ds_depth_quantity_key(a->quantity);
+    if (ds_gguf_find_kv(g, "depthsolve.depth_quantity") >= 0 || a->quantity != DS_DEPTH_RELATIVE_INVERSE)
         DS_TRY(check_str(g, "depthsolve.depth_quantity", quantity, a->name));
     float max_depth;
     if (a->quantity == DS_DEPTH_METRIC) {

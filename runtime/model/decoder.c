@@ -39,14 +39,15 @@ ds_val ds_decoder_fusion(ds_builder *b, int n, ds_val x0, ds_val x1, int out_h, 
     return ds_decoder_fusion_in(b, "scratch", n, x0, x1, out_h, out_w, out_conv, inplace_relu);
 }
 
-ds_val ds_decoder_fusion_in(ds_builder *b, const char *scope, int n, ds_val x0, ds_val x1, int out_h, int out_w,
-                            int out_conv, bool inplace_relu) {
+/* unit1: the deepest block (x1 < 0) still holds resConfUnit1 (declared unused) */
+static ds_val fusion(ds_builder *b, const char *scope, int n, ds_val x0, ds_val x1, int out_h, int out_w,
+                     int out_conv, bool inplace_relu, bool unit1) {
     const char *prefix = ds_b_name(b, "%s.refinenet%d", scope, n);
     ds_val out = x0;
     if (x1 >= 0) {
         ds_val r = residual_conv_unit(b, ds_b_name(b, "%s.resConfUnit1", prefix), x1, inplace_relu);
         out = ds_b_add(b, out, r, DS_ACT_NONE);
-    } else if (x0 >= 0) {
+    } else if (x0 >= 0 && unit1) {
         /* the deepest block has one input: its first unit exists but never runs */
         int64_t c = ds_b_shape(b, x0)[3];
         int64_t shape[4] = {c, c, 3, 3};
@@ -67,6 +68,16 @@ ds_val ds_decoder_fusion_in(ds_builder *b, const char *scope, int n, ds_val x0, 
     }
     ds_b_mark(b, ds_b_name(b, "scratch_refinenet%d", n), out);
     return out;
+}
+
+ds_val ds_decoder_fusion_in(ds_builder *b, const char *scope, int n, ds_val x0, ds_val x1, int out_h, int out_w,
+                            int out_conv, bool inplace_relu) {
+    return fusion(b, scope, n, x0, x1, out_h, out_w, out_conv, inplace_relu, true);
+}
+
+ds_val ds_decoder_fusion_deepest(ds_builder *b, const char *scope, int n, ds_val x0, int out_h, int out_w,
+                                 int out_conv) {
+    return fusion(b, scope, n, x0, -1, out_h, out_w, out_conv, false, false);
 }
 
 void ds_decoder_head(ds_builder *b, ds_val x, int mid, bool align_corners) {

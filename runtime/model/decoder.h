@@ -25,6 +25,11 @@ ds_val ds_decoder_fusion(ds_builder *b, int n, ds_val x0, ds_val x1, int out_h, 
 ds_val ds_decoder_fusion_in(ds_builder *b, const char *scope, int n, ds_val x0, ds_val x1, int out_h, int out_w,
                             int out_conv, bool inplace_relu);
 
+/* The deepest block built with has_residual=False (Depth Anything 3): no
+ * resConfUnit1 in the checkpoint at all. */
+ds_val ds_decoder_fusion_deepest(ds_builder *b, const char *scope, int n, ds_val x0, int out_h, int out_w,
+                                 int out_conv);
+
 /* scratch.output_conv: conv3x3 -> x2 bilinear -> conv3x3+ReLU -> conv1x1 -> ReLU.
  * Marks head_pre_relu (before the last ReLU) and sets the graph output. */
 void ds_decoder_head(ds_builder *b, ds_val x, int mid, bool align_corners);

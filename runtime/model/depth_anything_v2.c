@@ -13,27 +13,10 @@
  * then ReLU (relative) or Sigmoid x max_depth (metric).
  */
 #include "model/arch.h"
-#include "model/decoder.h" /* ds_decoder_layer_rn_in, ds_decoder_fusion_in */
+#include "model/da_head.h" /* ds_da_head_fuse */
 #include "model/dinov2.h"  /* ds_dinov2_taps */
 
 static const char *const SCRATCH = "depth_head.scratch";
-
-/* projects[i] then resize_layers[i]; marks head_project{i+1}. */
-static ds_val reassemble(ds_builder *b, ds_val x, int i, const ds_arch_info *cfg) {
-    const int out = cfg->reassemble[i];
-    ds_conv_spec p = {.name = ds_b_name(b, "depth_head.projects.%d", i), .out = out, .k = 1, .stride = 1,
-                      .bias = true};
-    x = ds_b_conv(b, x, &p, -1);
-    const char *resize = ds_b_name(b, "depth_head.resize_layers.%d", i);
-    if (i == 0 || i == 1) {
-        x = ds_b_conv_transpose(b, x, resize, out, i == 0 ? 4 : 2);
-    } else if (i == 3) {
-        ds_conv_spec down = {.name = resize, .out = out, .k = 3, .stride = 2, .pad = 1, .bias = true};
-        x = ds_b_conv(b, x, &down, -1);
-    }
-    ds_b_mark(b, ds_b_name(b, "head_project%d", i + 1), x);
-    return x;
-}
 
 /* output_conv1 -> bilinear to (h, w) -> output_conv2 -> the head's last activation. */
 static void depth_out(ds_builder *b, ds_val x, int h, int w, const ds_arch_info *cfg) {
@@ -58,22 +41,10 @@ static void depth_out(ds_builder *b, ds_val x, int h, int w, const ds_arch_info 
 
 static void describe(ds_builder *b, int h, int w, ds_arch id) {
     const ds_arch_info *cfg = ds_arch_get(id);
-    ds_val taps[4], layer[4], rn[4];
+    ds_val taps[4];
     ds_dinov2_taps(b, ds_b_input(b, h, w), "pretrained", cfg, taps);
-    for (int i = 0; i < 4; i++)
-        layer[i] = reassemble(b, taps[i], i, cfg);
-    const int width[4] = {cfg->features, cfg->features, cfg->features, cfg->features};
-    ds_decoder_layer_rn_in(b, SCRATCH, layer, width, rn);
-    if (b->status != DS_OK)
-        return;
-    const int64_t *s3 = ds_b_shape(b, rn[2]), *s2 = ds_b_shape(b, rn[1]), *s1 = ds_b_shape(b, rn[0]);
-    const int h3 = (int)s3[1], w3 = (int)s3[2], h2 = (int)s2[1], w2 = (int)s2[2];
-    const int h1 = (int)s1[1], w1 = (int)s1[2], f = cfg->features;
-    ds_val path = ds_decoder_fusion_in(b, SCRATCH, 4, rn[3], -1, h3, w3, f, false);
-    path = ds_decoder_fusion_in(b, SCRATCH, 3, path, rn[2], h2, w2, f, false);
-    path = ds_decoder_fusion_in(b, SCRATCH, 2, path, rn[1], h1, w1, f, false);
-    path = ds_decoder_fusion_in(b, SCRATCH, 1, path, rn[0], 0, 0, f, false);
-    depth_out(b, path, h, w, cfg);
+    const ds_da_head head = {.scope = "depth_head", .deepest_unit1 = true};
+    depth_out(b, ds_da_head_fuse(b, taps, cfg, &head), h, w, cfg);
 }
 
 #define DESCRIBE(NAME, ID) \

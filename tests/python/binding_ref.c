@@ -55,9 +55,11 @@ static int layout(void) {
     FIELD(ds_model_info, std); FIELD(ds_model_info, n_params); FIELD(ds_model_info, n_threads);
     FIELD(ds_model_info, device); FIELD(ds_model_info, fixed_size);
     FIELD(ds_model_info, resize_lower_bound); FIELD(ds_model_info, depth_resize); FIELD(ds_model_info, quantity);
-    FIELD(ds_model_info, max_depth);
+    FIELD(ds_model_info, max_depth); FIELD(ds_model_info, resize_da3); FIELD(ds_model_info, outputs);
+    FIELD(ds_model_info, metric_focal_ref);
     printf("\nds_solve_params %zu", sizeof(ds_solve_params));
-    FIELD(ds_solve_params, square); FIELD(ds_solve_params, height);
+    FIELD(ds_solve_params, square); FIELD(ds_solve_params, height); FIELD(ds_solve_params, focal_x);
+    FIELD(ds_solve_params, focal_y); FIELD(ds_solve_params, net_output);
     printf("\nds_mesh_params %zu", sizeof(ds_mesh_params));
     FIELD(ds_mesh_params, grid); FIELD(ds_mesh_params, projection); FIELD(ds_mesh_params, depth_scale);
     FIELD(ds_mesh_params, fov_deg); FIELD(ds_mesh_params, near_m); FIELD(ds_mesh_params, far_m);

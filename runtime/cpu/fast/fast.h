@@ -94,5 +94,11 @@ size_t ds_fast_levit_attention_scratch(const ds_node *n, int n_threads);
 void ds_fast_pos_embed_bicubic(const ds_cpu_op *op);
 void ds_fast_drop_token(const ds_cpu_op *op);
 void ds_fast_scale(const ds_cpu_op *op);
+void ds_fast_qk_rope(const ds_cpu_op *op);
+size_t ds_fast_qk_rope_scratch(const ds_node *n, int n_threads);
+void ds_fast_concat(const ds_cpu_op *op);
+void ds_fast_set_token(const ds_cpu_op *op);
+void ds_fast_slice(const ds_cpu_op *op);
+void ds_fast_constant(const ds_cpu_op *op);
 
 #endif

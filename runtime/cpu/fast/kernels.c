@@ -30,4 +30,9 @@ const ds_cpu_kernel ds_cpu_fast_kernels[DS_OP_COUNT] = {
     [DS_OP_POS_EMBED_BICUBIC] = {.run = ds_fast_pos_embed_bicubic},
     [DS_OP_DROP_TOKEN] = {.run = ds_fast_drop_token},
     [DS_OP_SCALE] = {.run = ds_fast_scale},
+    [DS_OP_QK_ROPE] = {.run = ds_fast_qk_rope, .scratch_bytes = ds_fast_qk_rope_scratch},
+    [DS_OP_CONCAT] = {.run = ds_fast_concat},
+    [DS_OP_SET_TOKEN] = {.run = ds_fast_set_token},
+    [DS_OP_SLICE] = {.run = ds_fast_slice},
+    [DS_OP_CONSTANT] = {.run = ds_fast_constant},
 };

@@ -93,7 +93,9 @@ static inline __m256 act8(ds_act act, __m256 v) {
         return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v),
                              _mm256_add_ps(_mm256_set1_ps(1.0f), e));
     }
-    case DS_ACT_SIGMOID: { /* one per model (a metric depth head): lane by lane, as the scalar form */
+    case DS_ACT_SIGMOID: /* one per model (a metric depth head): lane by lane, as the scalar form */
+    case DS_ACT_EXP:
+    case DS_ACT_EXP1: {
         float t[8];
         _mm256_storeu_ps(t, v);
         for (int i = 0; i < 8; i++)
