@@ -106,10 +106,12 @@ class DEPTHSOLVE_OT_import_photo(bpy.types.Operator, ImportHelper, settings.Impo
         wm.progress_update(20)
         t_photo = time.perf_counter()
         move = self.camera_move.lower()
+        estimated = self.fov_from_model and self.projection == "CAMERA" and engine.info.camera
         mesh = engine.mesh(rgb, with_depth=move != "none" and self.move_focus_auto,
                            grid="pixel" if self.pixel_grid else self.grid, projection=self.projection.lower(),
-                           depth_scale=self.depth_scale, fov=self.fov, near=self.near, far=self.far,
-                           tear=self.tear)
+                           depth_scale=self.depth_scale, fov=0.0 if estimated else self.fov, near=self.near,
+                           far=self.far, tear=self.tear)
+        fov = scene.long_side_fov_deg(mesh) if estimated else self.fov
         t_mesh = time.perf_counter()
         wm.progress_update(70)
 
@@ -119,10 +121,10 @@ class DEPTHSOLVE_OT_import_photo(bpy.types.Operator, ImportHelper, settings.Impo
         focus = None
         if move != "none":
             focus = ds.depth_focus(mesh.depth) if self.move_focus_auto else self.move_focus
-            self.camera_move_keys(context, cam, mesh, move, focus)
+            self.camera_move_keys(context, cam, mesh, move, focus, fov)
         obj["depthsolve"] = {"model": model, "device": engine.info.device, "projection": self.projection,
                              "grid": 0 if self.pixel_grid else self.grid, "camera_move": self.camera_move,
-                             "focus": -1.0 if focus is None else focus}
+                             "focus": -1.0 if focus is None else focus, "fov": fov, "fov_estimated": estimated}
         t_end = time.perf_counter()
         last_timings.clear()
         last_timings.update(photo=t_photo - t_start, depth_and_mesh=t_mesh - t_photo, blender=t_end - t_mesh,
@@ -154,13 +156,13 @@ class DEPTHSOLVE_OT_import_photo(bpy.types.Operator, ImportHelper, settings.Impo
         context.view_layer.objects.active = obj
         return obj, cam
 
-    def camera_move_keys(self, context, cam, mesh, move, focus):
+    def camera_move_keys(self, context, cam, mesh, move, focus, fov):
         """A keyframe per frame of the move, as `depthsolve animate` places them."""
         sc = context.scene
         n = max(1, round(self.move_seconds * sc.render.fps / sc.render.fps_base))
         near, far = path_depths(self, mesh)
         strength = self.move_strength or None
-        poses = [ds.camera_on_path(t, move, strength, focus, near, far, self.fov) for t in ds.frame_times(n, move)]
+        poses = [ds.camera_on_path(t, move, strength, focus, near, far, fov) for t in ds.frame_times(n, move)]
         scene.keyframe_move(cam, poses, sc.frame_start, mesh)
         sc.frame_end = sc.frame_start + n - 1
 

@@ -60,6 +60,7 @@ class DEPTHSOLVE_PT_import(bpy.types.Panel):
         if s.projection == "PLANE":
             col.prop(s, "depth_scale")
         else:
+            col.prop(s, "fov_from_model")
             col.prop(s, "fov")
         col.prop(s, "tear")
         col.prop(s, "shading")

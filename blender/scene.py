@@ -98,6 +98,11 @@ def photo_material(name, image, shading):
     return mat
 
 
+def long_side_fov_deg(mesh):
+    """The field of view along the photo's long side the mesh was built with."""
+    return math.degrees(2 * math.atan(math.tan(mesh.yfov / 2) * max(mesh.aspect, 1.0)))
+
+
 def base_lens(mesh):
     """(focal length in mm, sensor fit) of the view the mesh fills: 36 mm
     along the photo's long side, whose field of view is the projection's."""

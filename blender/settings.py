@@ -35,6 +35,10 @@ class ImportOptions:
         default="CAMERA")
     depth_scale: FloatProperty(name="Depth Scale", description="Plane: how far the nearest point comes out",
                                default=0.25, min=0.0, soft_max=2.0, unit="LENGTH")
+    fov_from_model: BoolProperty(name="Estimated Field of View",
+                                 description="Camera: the photo's field of view as the model estimates it "
+                                             "(Depth Anything 3 small); other models use Field of View",
+                                 default=True)
     fov: FloatProperty(name="Field of View", description="Camera: the photo's view along its long side, degrees",
                        default=55.0, min=1.0, max=179.0)
     near: FloatProperty(name="Near", description="Camera: depth of the nearest point", default=1.0, min=0.001,

@@ -416,7 +416,9 @@ typedef struct ds_mesh_params {
     int grid;                      /* cells along the long side (1..16384); 0: one vertex per pixel */
     ds_mesh_projection projection; /* default DS_MESH_PLANE */
     float depth_scale;             /* plane: displacement of the nearest point, metres (0.25) */
-    float fov_deg;                 /* camera: field of view along the long side (55) */
+    float fov_deg;                 /* camera: field of view along the long side (55); 0 in
+                                      ds_engine_mesh_rgb8: the model's estimate (ds_model_info.outputs
+                                      has DS_OUTPUT_CAMERA: Depth Anything 3 small), else 55 */
     float near_m, far_m;           /* depth of n = 1 and n = 0 (1, 10); 0 < near < far */
     float tear;                    /* <= 0: keep every triangle (default 0) */
     /* The depth map holds metres (a metric model's, DS_DEPTH_METRIC): the camera

@@ -205,11 +205,24 @@ TEST(mesh_from_estimated_camera_projects_to_the_photo) {
     mp.projection = DS_MESH_CAMERA;
     mp.metric = 1; /* DA3's depth, placed as it is */
     mp.fov_deg = w >= h ? ex.camera.fov_x_deg : ex.camera.fov_y_deg;
-    ds_mesh m = {0};
+    ds_mesh m = {0}, asked = {0};
     if (st == DS_OK)
         st = ds_mesh_build(depth, w, h, &mp, &m);
+    /* the engine's mesh call with fov 0 takes the same estimate itself */
+    ds_mesh_params mp0 = ds_mesh_default_params();
+    mp0.projection = DS_MESH_CAMERA;
+    mp0.fov_deg = 0.0f;
+    if (st == DS_OK)
+        st = ds_engine_mesh_rgb8(e, img.rgb, w, h, (size_t)w * 3, &sp, &mp0, NULL, &asked);
     ds_engine_free(e);
+    const bool same = st == DS_OK && asked.n_vertices == m.n_vertices && asked.n_triangles == m.n_triangles &&
+                      asked.yfov == m.yfov &&
+                      !memcmp(asked.vertices, m.vertices, (size_t)m.n_vertices * 8 * sizeof(float));
+    ds_mesh_free(&asked);
+    if (!same)
+        ds_mesh_free(&m);
     CHECK_OK(st);
+    CHECK_MSG(same, "ds_engine_mesh_rgb8 with fov 0: not the mesh of the estimated field of view");
     CHECK(ex.has_camera && ex.camera.width == w && ex.camera.fov_x_deg > 1.0f && ex.camera.fov_x_deg < 179.0f);
     /* the estimated camera's own focal length (pixels of the photo) along the long side */
     const double f = w >= h ? ex.camera.fx : ex.camera.fy;

@@ -261,6 +261,33 @@ TEST(cpu_backend_meshes_on_the_host_only) {
     CHECK_MSG(!d.vertices && !d.indices && !d.n_vertices && !d.stream, "output not zeroed");
 }
 
+/* fov 0 asks for the model's estimate of the camera; a model that gives
+ * none (MiDaS) meshes with the default field of view, 55 degrees. */
+TEST(fov_zero_without_an_estimate_is_the_default) {
+    uint8_t *photo = make_photo(PW, PH, 0);
+    const ds_solve_params solve = small_net();
+    ds_mesh_params p0 = ds_mesh_default_params(), p55 = p0;
+    p0.projection = p55.projection = DS_MESH_CAMERA;
+    p0.fov_deg = 0.0f;
+    p55.fov_deg = 55.0f;
+    ds_mesh got, want;
+    memset(&got, 0, sizeof got);
+    memset(&want, 0, sizeof want);
+    ds_engine *e = NULL;
+    ds_status s = photo ? open_engine(DS_DEVICE_CPU, &e) : DS_ERR_OUT_OF_MEMORY;
+    if (s == DS_OK)
+        s = ds_engine_mesh_rgb8(e, photo, PW, PH, PW * 3, &solve, &p0, NULL, &got);
+    if (s == DS_OK)
+        s = ds_engine_mesh_rgb8(e, photo, PW, PH, PW * 3, &solve, &p55, NULL, &want);
+    const char *diff = s == DS_OK ? mesh_diff(&got, &want) : "";
+    ds_mesh_free(&got);
+    ds_mesh_free(&want);
+    ds_engine_free(e);
+    free(photo);
+    CHECK_OK(s);
+    CHECK_MSG(!diff[0], "fov 0 on a model without a camera differs from fov 55: %s", diff);
+}
+
 /* Both variants on the same arguments: the host variant's status; *same
  * when the device variant said the same in the same one line, *zeroed when
  * both left their output empty. */
@@ -340,6 +367,7 @@ int main(void) {
     RUN(depth_out_is_solve_rgb8s);
     RUN(device_variant_holds_the_same_mesh);
     RUN(cpu_backend_meshes_on_the_host_only);
+    RUN(fov_zero_without_an_estimate_is_the_default);
     RUN(bad_arguments_fail_in_one_line);
     return test_summary();
 }

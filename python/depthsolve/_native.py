@@ -129,6 +129,7 @@ DS_ERR_IO = 2
 DS_ARCH_UNKNOWN = -1
 DEVICE = {"auto": 0, "cpu": 1, "cuda": 2, "cuda-emu": 3}
 PROJECTION = {"plane": 0, "camera": 1}
+OUTPUT_CAMERA = 2  # ds_model_info.outputs: DS_OUTPUT_CAMERA
 
 _P = ctypes.POINTER
 _PROTOTYPES = {

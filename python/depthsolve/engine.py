@@ -12,7 +12,7 @@ import numpy as np
 from . import _native, store
 
 ModelInfo = namedtuple("ModelInfo", "arch net_size input_multiple resize_upper_bound mean std n_params n_threads "
-                                    "device fixed_size quantity max_depth path")
+                                    "device fixed_size quantity max_depth path camera")
 
 # ds_depth_quantity's names
 QUANTITY = {0: "relative", 1: "metric", 2: "relative_depth"}
@@ -222,14 +222,15 @@ class Engine:
         quantity: "relative" (inverse depth, MiDaS and Depth Anything V2),
         "metric" (metres: the metric Depth Anything V2, max_depth at most, and
         Depth Anything 3 metric) or "relative_depth" (depth up to a scale,
-        larger is farther: Depth Anything 3)."""
+        larger is farther: Depth Anything 3); camera: the model estimates
+        the photo's camera (Depth Anything 3 small), which mesh(fov=0) uses."""
         i = _native.ModelInfo()
         with self._lock:
             _native.check(_native.lib().ds_engine_model_info(self._live(), ctypes.byref(i)))
         return ModelInfo(i.arch_name.decode(), i.net_size, i.input_multiple, bool(i.resize_upper_bound),
                          tuple(i.mean), tuple(i.std), i.n_params, i.n_threads, i.device.decode(),
                          bool(i.fixed_size), QUANTITY.get(i.quantity, "relative"), i.max_depth,
-                         self.path)
+                         self.path, bool(i.outputs & _native.OUTPUT_CAMERA))
 
     def depth(self, rgb, square=False, height=0):
         """The depth map of an RGB8 photo (H, W, 3) uint8 at its size: (H, W)
@@ -245,7 +246,8 @@ class Engine:
 
     def mesh(self, rgb, with_depth=False, square=False, height=0, **params):
         """The photo's mesh (Mesh), as ds_engine_mesh_rgb8; params as
-        mesh_params (grid, projection, depth_scale, fov, near, far, tear).
+        mesh_params (grid, projection, depth_scale, fov, near, far, tear);
+        fov=0: the field of view the model estimates (info.camera), else 55.
         with_depth: also keep the depth map in Mesh.depth."""
         rgb, stride = as_rgb8(rgb)
         h, w = rgb.shape[:2]

@@ -10,10 +10,14 @@
 #include "mesh/mesh.h"            /* ds_mesh_plan, ds_mesh_describe, ds_mesh_alloc */
 
 /* The checks of both variants, the grid and the network size; *mp the
- * parameters with the model's quantity (metres for a metric model). */
+ * parameters with the model's quantity (metres for a metric model).
+ * fov_deg 0 asks for the model's estimate: *estimate set when the model
+ * estimates the camera (the field of view is then known after the run),
+ * else the default field of view. */
 static ds_status check(ds_engine *e, const uint8_t *rgb, int width, int height, size_t stride,
                        const ds_solve_params *solve, const ds_mesh_params *params, const void *out,
-                       ds_mesh_params *mp, ds_mesh_grid *g, int *net_w, int *net_h) {
+                       ds_mesh_params *mp, ds_mesh_grid *g, int *net_w, int *net_h, bool *estimate) {
+    *estimate = false;
     if (!e || !rgb || !out)
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "mesh: NULL engine, photo or output");
     DS_TRY(ds_engine_input_size(e, width, height, solve, net_w, net_h));
@@ -25,6 +29,10 @@ static ds_status check(ds_engine *e, const uint8_t *rgb, int width, int height, 
     DS_TRY(ds_engine_model_info(e, &info));
     *mp = *params;
     mp->metric = info.quantity == DS_DEPTH_METRIC || info.quantity == DS_DEPTH_RELATIVE; /* depth: z = d */
+    if (mp->fov_deg == 0.0f) {
+        *estimate = (info.outputs & DS_OUTPUT_CAMERA) != 0;
+        mp->fov_deg = ds_mesh_default_params().fov_deg; /* the estimate replaces it after the run */
+    }
     return ds_mesh_plan(mp, width, height, g);
 }
 
@@ -44,16 +52,21 @@ static bool meshes_on_device(const ds_engine *e) {
     return ds_engine_backend(e, &state)->photo != NULL && ds_engine_model_info(e, &info) == DS_OK && !info.resize_da3;
 }
 
-/* Solve, then ds_mesh_build on the host depth map (into depth_out when given). */
+/* Solve, then ds_mesh_build on the host depth map (into depth_out when given),
+ * with the field of view along the long side the model estimated if asked. */
 static ds_status mesh_on_host(ds_engine *e, const uint8_t *rgb, int width, int height, size_t stride,
-                              const ds_solve_params *solve, const ds_mesh_params *params, float *depth_out,
-                              ds_mesh *out) {
+                              const ds_solve_params *solve, const ds_mesh_params *params, bool estimate,
+                              float *depth_out, ds_mesh *out) {
     float *depth = depth_out ? depth_out : malloc((size_t)width * height * sizeof *depth);
     if (!depth)
         return ds_fail(DS_ERR_OUT_OF_MEMORY, "mesh: out of memory for a %dx%d depth map", width, height);
-    ds_status s = ds_engine_solve_rgb8(e, rgb, width, height, stride, solve, depth);
+    ds_extras ex = {0};
+    ds_mesh_params p = *params;
+    ds_status s = ds_engine_solve_rgb8_ex(e, rgb, width, height, stride, solve, depth, estimate ? &ex : NULL);
+    if (s == DS_OK && estimate && ex.has_camera)
+        p.fov_deg = width >= height ? ex.camera.fov_x_deg : ex.camera.fov_y_deg;
     if (s == DS_OK)
-        s = ds_mesh_build(depth, width, height, params, out);
+        s = ds_mesh_build(depth, width, height, &p, out);
     if (depth != depth_out)
         free(depth);
     return s;
@@ -67,9 +80,10 @@ ds_status ds_engine_mesh_rgb8(ds_engine *e, const uint8_t *rgb, int width, int h
     ds_mesh_params mp;
     ds_mesh_grid g;
     int nw, nh;
-    DS_TRY(check(e, rgb, width, height, stride, solve, params, out, &mp, &g, &nw, &nh));
-    if (!meshes_on_device(e))
-        return mesh_on_host(e, rgb, width, height, stride, solve, &mp, depth_out, out);
+    bool estimate;
+    DS_TRY(check(e, rgb, width, height, stride, solve, params, out, &mp, &g, &nw, &nh, &estimate));
+    if (!meshes_on_device(e) || estimate)
+        return mesh_on_host(e, rgb, width, height, stride, solve, &mp, estimate, depth_out, out);
     ds_backend_mesh dev;
     DS_TRY(mesh_on_device(e, rgb, width, height, stride, nw, nh, &g, depth_out, &dev));
     DS_TRY(ds_mesh_alloc(out, dev.n_vertices, dev.n_triangles));
@@ -91,8 +105,9 @@ ds_status ds_engine_mesh_rgb8_device(ds_engine *e, const uint8_t *rgb, int width
     ds_mesh_params mp;
     ds_mesh_grid g;
     int nw, nh;
-    DS_TRY(check(e, rgb, width, height, stride, solve, params, out, &mp, &g, &nw, &nh));
-    if (!meshes_on_device(e)) {
+    bool estimate;
+    DS_TRY(check(e, rgb, width, height, stride, solve, params, out, &mp, &g, &nw, &nh, &estimate));
+    if (!meshes_on_device(e) || estimate) { /* a camera-estimating model meshes on the host */
         ds_model_info info;
         DS_TRY(ds_engine_model_info(e, &info));
         return ds_fail(DS_ERR_UNSUPPORTED, "mesh: the %s backend has no device memory (ds_engine_mesh_rgb8 "

@@ -171,6 +171,28 @@ def test_import_camera(ext, c):
           f"PSNR {psnr:.2f} dB < {PSNR_MIN_DB}")
 
 
+def test_estimated_camera():
+    """Depth Anything 3 small estimates the photo's camera: the import's
+    mesh and camera take its field of view (the C API's mesh with fov 0),
+    unless the user turns that off."""
+    _, _, (cm,) = c_solve("32,CAMERA,0.25,0,1,10,0", model="da3_small")
+    yfov = float(cm["view"][0])
+    for from_model in (True, False):
+        clear_scene()
+        obj, cam = new_objects(lambda: bpy.ops.depthsolve.import_photo(
+            filepath=PHOTO, model="da3_small", device="CPU", grid=32, projection="CAMERA",
+            fov_from_model=from_model))
+        co, _, _ = blender_mesh_arrays(obj.data)
+        v = cm["vertices"]
+        fov = 2 * math.atan(cam.data.sensor_width / 2 / cam.data.lens)  # along the long side (landscape)
+        want = 2 * math.atan(math.tan(yfov / 2) * cm["view"][1]) if from_model else math.radians(55)
+        name = "estimated" if from_model else "given"
+        check(f"da3_{name}_field_of_view", abs(fov - want) < 1e-5 and abs(want - math.radians(55)) > 1e-3
+              if from_model else abs(fov - want) < 1e-5, f"{math.degrees(fov)} vs {math.degrees(want)} degrees")
+        if from_model:
+            check("da3_mesh_equals_c_with_its_estimate", np.array_equal(co, np.stack([v[:, 0], -v[:, 2], v[:, 1]], 1)))
+
+
 def frame_poses(cam, frames):
     """(position, world -> camera rotation, lens) of the camera at each frame, in glTF axes."""
     sc, out = bpy.context.scene, []
@@ -285,7 +307,8 @@ def main():
     # models by name come from the extension's preference only (its folder is the CLI's store by default)
     os.environ["DEPTHSOLVE_MODELS"] = os.path.join(TMP, "no-store")
     bpy.context.preferences.addons[EXT].preferences.models_dir = MODELS
-    for test in (lambda: test_photo_16bit(ext), lambda: test_import_camera(ext, c), lambda: test_camera_moves(c), lambda: test_errors_and_store(ext)):
+    for test in (lambda: test_photo_16bit(ext), lambda: test_import_camera(ext, c), lambda: test_camera_moves(c), test_estimated_camera,
+                 lambda: test_errors_and_store(ext)):
         try:
             test()
         except Exception as e:  # noqa: BLE001 - reported as one failure, the rest still runs

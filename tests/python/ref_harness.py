@@ -35,11 +35,11 @@ def ref(*args):
     return out.stdout
 
 
-def c_solve(*meshes):
-    """The C API on PHOTO with MODEL on the CPU (one binding_ref process): the
+def c_solve(*meshes, model=MODEL):
+    """The C API on PHOTO with a model (MODEL) on the CPU (one binding_ref process): the
     decoded photo (H, W, 3), its depth map, and for each mesh spec
     "GRID,PLANE|CAMERA,DEPTH_SCALE,FOV,NEAR,FAR,TEAR" the mesh's arrays and fields."""
-    lines = ref("solve", MODEL, "cpu", PHOTO, f"{TMP}/c", *meshes).splitlines()
+    lines = ref("solve", model, "cpu", PHOTO, f"{TMP}/c", *meshes).splitlines()
     w, h = map(int, lines[0].split())
     rgb = np.fromfile(f"{TMP}/c.rgb", np.uint8).reshape(h, w, 3)
     depth = np.fromfile(f"{TMP}/c.depth", np.float32).reshape(h, w)

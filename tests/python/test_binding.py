@@ -242,6 +242,19 @@ def test_bundled_fallback():
           and "libdepthsolve.so could not be loaded" in out.stderr, out.stderr[-300:])
 
 
+def test_estimated_camera(rgb):
+    """fov=0: Depth Anything 3 small's own estimate of the photo's camera,
+    as the C API's ds_engine_mesh_rgb8 gives it; MiDaS says it has none."""
+    _, _, (cm,) = c_solve("32,CAMERA,0.25,0,1,10,0", model="da3_small")
+    with ds.Engine(os.path.join(MODELS, "da3_small.gguf"), device="cpu", threads=2) as e:
+        m = e.mesh(rgb, grid=32, projection="camera", fov=0)
+        given = e.mesh(rgb, grid=32, projection="camera", fov=55).yfov
+        check("estimated_camera_info", e.info.camera and not ds.Engine(os.path.join(MODELS, MODEL + ".gguf")).info.camera)
+    check("estimated_camera_mesh_equals_c", np.array_equal(m.vertices, cm["vertices"])
+          and np.float32(m.yfov) == cm["view"][0] and abs(m.yfov - given) > 1e-3,
+          f"yfov {m.yfov} vs {cm['view'][0]} (55 degrees: {given})")
+
+
 def main():
     test_layout()
     rgb, depth, c_meshes = c_side()
@@ -252,6 +265,7 @@ def main():
     test_errors(engine, rgb)
     test_store(rgb)
     test_bundled_fallback()
+    test_estimated_camera(rgb)
     engine.close()
     return 1 if ref_harness.failures else 0
 
