@@ -414,8 +414,43 @@ TEST(da3_shapes_follow_the_patch_grid) {
     }
 }
 
+/* An attention bias is checked where the graph is built: shapes against
+ * the tokens and heads, the index's dtype and every entry against the table. */
+TEST(attention_bias_is_checked) {
+    ds_param_binder binder = {.bind = no_weights};
+    for (int variant = 0; variant < 5; variant++) {
+        ds_graph g;
+        ds_builder b;
+        ds_builder_init(&b, &g, &binder);
+        ds_val x = ds_b_input(&b, 16, 16); /* any node to reshape into 5 tokens of 3 x 12 */
+        x = ds_b_conv(&b, x, &(ds_conv_spec){.name = "qkv", .out = 36 * 3, .k = 1, .stride = 1}, -1);
+        x = ds_b_reshape(&b, x, 1, 1, 256, 108);
+        ds_tensor_ref bias, index;
+        const int64_t dense[3] = {3, 256, 256}, table[2] = {3, 9}, square[2] = {256, 256};
+        float *bd = ds_b_constant(&b, &bias, "bias", variant == 0 ? 3 : 2, variant == 0 ? dense : table);
+        int32_t *id = ds_b_constant_i32(&b, &index, "index", 2, square);
+        CHECK(bd && id);
+        id[77] = variant == 2 ? 9 : variant == 3 ? -1 : 8;
+        if (variant == 4)
+            index.dtype = DS_F32;
+        ds_val y = ds_b_attention_bias(&b, x, 3, &bias, variant ? &index : NULL);
+        if (variant <= 1) {
+            CHECK_OK(b.status);
+            const ds_node *n = &g.nodes[y];
+            CHECK(n->w[0].data == bd && (variant ? n->w[2].data == id : !n->w[2].name));
+            CHECK(ds_attn_bias_per_head(n) == (variant ? 9 : 256 * 256));
+        } else {
+            CHECK_MSG(y < 0 && b.status == DS_ERR_INTERNAL, "variant %d accepted", variant);
+            CHECK_MSG(strstr(ds_last_error(), variant == 4 ? "int32" : "outside the table"), "%s",
+                      ds_last_error());
+        }
+        ds_graph_free(&g);
+    }
+}
+
 int main(void) {
     RUN(graph_owns_its_constants);
+    RUN(attention_bias_is_checked);
     RUN(small_keys_match_real_model);
     RUN(v21_384_keys_match_real_model);
     RUN(dpt_hybrid_keys_match_real_model);
