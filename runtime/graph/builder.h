@@ -43,7 +43,8 @@ typedef struct ds_param_decl {
     float ws_eps;        /* > 0: weight standardization folded (timm StdConv2d) */
     bool unused;         /* in every checkpoint, but not needed for depth: dropped */
     const char *row_scale; /* a tensor (O) that multiplies the layer's output (layer scale,
-                              DINOv2's ls1.gamma): folded into the weight's rows and the bias */
+                              DINOv2's ls1.gamma, BEiT's gamma_1): folded into the weight's
+                              rows and the bias */
     const char *weight_name; /* "<name>.weight", or <name> for DS_PARAM_TENSOR and _BUFFER */
     const char *bias_name;   /* "<name>.bias" if the layer has a (possibly folded) bias */
     /* DS_PARAM_BUFFER: the values the architecture computes (numel of shape;
