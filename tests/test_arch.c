@@ -118,6 +118,9 @@ TEST(depth_anything_v2_keys_match_real_models) {
     for (int a = DS_ARCH_DEPTH_ANYTHING_V2_VITS; a <= DS_ARCH_DEPTH_ANYTHING_V2_METRIC_VKITTI_VITL; a++)
         check_arch_keys((ds_arch)a);
 }
+TEST(beit_large_512_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_BEIT_LARGE_512); }
+TEST(beit_large_384_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_BEIT_LARGE_384); }
+TEST(beit_base_384_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_BEIT_BASE_384); }
 
 TEST(da3_keys_match_real_models) {
     for (int a = DS_ARCH_DA3_SMALL; a <= DS_ARCH_DA3METRIC_LARGE; a++)
@@ -173,6 +176,14 @@ TEST(stage_shapes_follow_input_size) {
     CHECK(shape_is(mark_shape(&g, "pretrained_layer1"), 16, 24, 256));
     CHECK(shape_is(mark_shape(&g, "pretrained_layer3"), 4, 6, 1024));
     CHECK(shape_is(mark_shape(&g, "pretrained_layer4"), 2, 3, 1024));
+    ds_graph_free(&g);
+    /* BEiT-B on a portrait 5 x 3 grid of patches: the stride-2 reassemble rounds up */
+    CHECK_OK(ds_arch_build(DS_ARCH_DPT_BEIT_BASE_384, 80, 48, &binder, &g));
+    CHECK(shape_is(mark_shape(&g, "pretrained_layer1"), 20, 12, 96));
+    CHECK(shape_is(mark_shape(&g, "pretrained_layer2"), 10, 6, 192));
+    CHECK(shape_is(mark_shape(&g, "pretrained_layer3"), 5, 3, 384));
+    CHECK(shape_is(mark_shape(&g, "pretrained_layer4"), 3, 2, 768));
+    CHECK(shape_is(g.nodes[g.output].shape, 80, 48, 1));
     ds_graph_free(&g);
     /* DPT takes multiples of 16, where the stride-2 reassemble rounds up */
     CHECK_OK(ds_arch_build(DS_ARCH_DPT_HYBRID_384, 48, 80, &binder, &g));
@@ -462,6 +473,9 @@ int main(void) {
     RUN(swin2_tiny_keys_match_real_model);
     RUN(swin_large_keys_match_real_model);
     RUN(depth_anything_v2_keys_match_real_models);
+    RUN(beit_large_512_keys_match_real_model);
+    RUN(beit_large_384_keys_match_real_model);
+    RUN(beit_base_384_keys_match_real_model);
     RUN(stage_shapes_follow_input_size);
     RUN(swin_stages_and_windows);
     RUN(rejects_sizes_the_network_does_not_take);

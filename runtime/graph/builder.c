@@ -780,6 +780,21 @@ static ds_param_decl decl_of(ds_param_kind kind, const char *name, int ndim, con
     return d;
 }
 
+const ds_tensor_ref *ds_b_qkv_bias(ds_builder *b, const char *attn, int dim, ds_tensor_ref *out) {
+    const int64_t shape[1] = {dim}, full[1] = {3 * (int64_t)dim};
+    ds_tensor_ref q, v;
+    ds_b_param(b, DS_PARAM_TENSOR, ds_b_name(b, "%s.q_bias", attn), 1, shape, false, &q, NULL);
+    ds_b_param(b, DS_PARAM_TENSOR, ds_b_name(b, "%s.v_bias", attn), 1, shape, false, &v, NULL);
+    float *bias = ds_b_constant(b, out, ds_b_name(b, "%s.qkv.bias", attn), 1, full);
+    if (!bias)
+        return NULL;
+    for (int c = 0; q.data && v.data && c < dim; c++) {
+        bias[c] = ((const float *)q.data)[c];
+        bias[2 * dim + c] = ((const float *)v.data)[c];
+    }
+    return out;
+}
+
 void ds_b_param(ds_builder *b, ds_param_kind kind, const char *name, int ndim, const int64_t *shape,
                 bool has_bias, ds_tensor_ref *w, ds_tensor_ref *bias) {
     ds_param_decl d = decl_of(kind, name, ndim, shape, has_bias);

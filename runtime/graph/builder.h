@@ -186,6 +186,12 @@ int32_t *ds_b_constant_i32(ds_builder *b, ds_tensor_ref *out, const char *name, 
 void ds_b_param(ds_builder *b, ds_param_kind kind, const char *name, int ndim, const int64_t *shape,
                 bool has_bias, ds_tensor_ref *w, ds_tensor_ref *bias);
 
+/* The q|k|v bias [q_bias | 0 | v_bias] of the attention module <attn>
+ * (BEiT, Swin v2: the k bias is a zero buffer, not stored), dim values
+ * each: a constant of the graph in *out, built from the declared
+ * <attn>.q_bias and <attn>.v_bias; out, or NULL after a failure. */
+const ds_tensor_ref *ds_b_qkv_bias(ds_builder *b, const char *attn, int dim, ds_tensor_ref *out);
+
 /* Whether the binder lists parameters (the converter, synth): then buffers
  * are declared, with the values a checkpoint's copy must have. */
 bool ds_b_lists_params(const ds_builder *b);
