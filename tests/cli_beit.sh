@@ -10,7 +10,8 @@
 #  - the release URL of each (v3_1) in the message for a model not fetched;
 #  - BEiT-B's pipeline_211x157 case through `depthsolve depth` (queued photos,
 #    a 18 x 24 grid) against run.py's depth map (relative L2 <= 1e-4;
-#    tests/test_pipeline.c runs both cases through the library, PNGs too).
+#    tests/test_pipeline.c runs BEiT-L 512's case, and BEiT-B's under ASan,
+#    through the library, PNG files too).
 # The sanitizer build runs the URL messages only: tests/test_convert.c
 # converts BEiT-B under ASan, tests/test_pipeline.c runs it.
 . "$(dirname "$0")/shell_lib.sh"
