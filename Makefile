@@ -173,6 +173,7 @@ ARCHS  := midas_v21_small_256 midas_v21_384 dpt_hybrid_384 dpt_large_384 \
 ARCHS  += depth_anything_v2_vits depth_anything_v2_vitb depth_anything_v2_vitl \
           depth_anything_v2_metric_hypersim_vits depth_anything_v2_metric_vkitti_vitl
 ARCHS  += da3_small da3mono_large da3metric_large
+ARCHS  += dpt_beit_large_512 dpt_beit_large_384 dpt_beit_base_384
 MODELS_DIR := build/models
 MODELS := $(ARCHS:%=$(MODELS_DIR)/%.gguf)
 $(MODELS_DIR)/%.gguf: $(BUILD)/depthsolve

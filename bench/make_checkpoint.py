@@ -28,6 +28,9 @@ def main():
     ap.add_argument("--legacy", action="store_true", help="pre-1.6 (non-zip) format")
     ap.add_argument("--wrap", action="store_true", help='{"model": sd, "optimizer": {...}} like some releases')
     ap.add_argument("--half", action="store_true", help="store float tensors as float16")
+    ap.add_argument("--zeros", action="store_true",
+                    help="float tensors all zero, computed buffers of one shape sharing one storage: the "
+                         "full key set written fast, for readers and converters (not the formula's numbers)")
     args = ap.parse_args()
     try:
         import torch
@@ -37,10 +40,18 @@ def main():
     if not os.path.exists(keys):
         sys.exit(f"make_checkpoint.py: no keys for '{args.arch}' ({keys})")
     sd = collections.OrderedDict()
-    for key, _dtype, shape in synth_weights.read_keys(keys):
+    shared = {}
+    for key, dtype, shape in synth_weights.read_keys(keys):
+        if args.zeros and dtype == "float32":
+            sd[key] = torch.zeros(shape, dtype=torch.float16 if args.half else torch.float32)
+            continue
+        if args.zeros and (key.rsplit(".", 1)[-1], shape) in shared:
+            sd[key] = shared[(key.rsplit(".", 1)[-1], shape)]
+            continue
         # np.array keeps 0-dim tensors (num_batches_tracked) 0-dim; ascontiguousarray would not
         t = torch.from_numpy(np.array(synth_weights.value(key, shape), order="C"))
         sd[key] = t.half() if args.half and t.is_floating_point() else t
+        shared[(key.rsplit(".", 1)[-1], shape)] = sd[key]
     obj = {"model": sd, "optimizer": {"state": {}, "param_groups": [{"lr": 1e-4, "params": []}]}} if args.wrap else sd
     torch.save(obj, args.output, _use_new_zipfile_serialization=not args.legacy)
     print(f"wrote {args.output}: {len(sd)} tensors, {os.path.getsize(args.output) / 1e6:.1f} MB")

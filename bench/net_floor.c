@@ -11,8 +11,9 @@
  *  - weights: every parameter the graph binds (folded BatchNorm included
  *    once), in float32 and float16 bytes.
  *  - activations: each node reads its inputs and writes its output once
- *    (reshapes are views); the least traffic any implementation has
- *    without fusing nodes.
+ *    (reshapes are views), and an attention its bias (BEiT: the block's
+ *    table and the (T, T) index, 4 bytes an entry); the least traffic any
+ *    implementation has without fusing nodes.
  *  - launches: nodes that run work (not the input, not reshapes).
  *  - floor: max(FLOPs / peak, bytes / bandwidth), a bound no implementation
  *    beats; launch overhead is not in it.
@@ -43,6 +44,8 @@ static const net_case CASES[] = {
     {DS_ARCH_DPT_SWIN2_LARGE_384, 384, 384}, {DS_ARCH_DPT_SWIN2_BASE_384, 384, 384},
     {DS_ARCH_DPT_SWIN2_TINY_256, 256, 256},  {DS_ARCH_DPT_SWIN_LARGE_384, 384, 384},
     {DS_ARCH_DPT_LEVIT_224, 224, 224},
+    {DS_ARCH_DPT_BEIT_LARGE_512, 512, 512},  {DS_ARCH_DPT_BEIT_LARGE_512, 512, 672},
+    {DS_ARCH_DPT_BEIT_LARGE_384, 384, 384},  {DS_ARCH_DPT_BEIT_BASE_384, 384, 384},
 };
 
 /* H100 SXM5, dense (NVIDIA H100 datasheet). */
@@ -112,6 +115,9 @@ static int stats_of(const net_case *nc, net_stats *st) {
         }
         st->launches++;
         st->acts += (double)ds_shape_numel(n->shape);
+        for (int k = 0; k < DS_NODE_MAX_W; k++)
+            if (n->w[k].graph_owned) /* a constant of this size: the weights count the bound ones */
+                st->acts += (double)ds_shape_numel_n(n->w[k].shape, n->w[k].ndim);
         for (int k = 0; k < DS_NODE_MAX_IN; k++)
             if (n->in[k] >= 0)
                 st->acts += (double)ds_shape_numel(g.nodes[n->in[k]].shape);

@@ -49,7 +49,7 @@ def offline_hub(torch, torchvision, geffnet):
 
 
 # model_loader.py's net_w = net_h (384 where not named)
-NET_SIZE = {"midas_v21_small_256": 256, "dpt_swin2_tiny_256": 256, "dpt_levit_224": 224}
+NET_SIZE = {"midas_v21_small_256": 256, "dpt_swin2_tiny_256": 256, "dpt_levit_224": 224, "dpt_beit_large_512": 512}
 # model_loader.py's keep_aspect_ratio=False: every photo stretched to the one size
 FIXED_SIZE = {"dpt_swin2_large_384", "dpt_swin2_base_384", "dpt_swin2_tiny_256", "dpt_swin_large_384",
               "dpt_levit_224"}
@@ -65,6 +65,9 @@ def build(arch):
     if arch == "dpt_levit_224":
         return DPTDepthModel(path=None, backbone="levit_384", non_negative=True, head_features_1=64,
                              head_features_2=8)
+    beit = {"dpt_beit_large_512": "beitl16_512", "dpt_beit_large_384": "beitl16_384", "dpt_beit_base_384": "beitb16_384"}
+    if arch in beit:  # MiDaS v3.1: timm builds the BEiT with pretrained=False
+        return DPTDepthModel(path=None, backbone=beit[arch], non_negative=True)
     if arch == "dpt_hybrid_384":
         return DPTDepthModel(path=None, backbone="vitb_rn50_384", non_negative=True)
     if arch == "midas_v21_384":

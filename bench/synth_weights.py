@@ -54,6 +54,19 @@ KEY_ROWS = {
 }
 
 
+def relative_position_index(gh: int, gw: int) -> np.ndarray:
+    """timm 0.6.13's gen_relative_position_index((gh, gw)), int64 (T, T), T = 1 + gh*gw."""
+    y, x = np.divmod(np.arange(gh * gw), gw)
+    r = (y[:, None] - y[None, :] + gh - 1) * (2 * gw - 1) + (x[:, None] - x[None, :] + gw - 1)
+    n = (2 * gh - 1) * (2 * gw - 1) + 3
+    out = np.zeros((gh * gw + 1,) * 2, dtype=np.int64)
+    out[1:, 1:] = r
+    out[0, :] = n - 3
+    out[:, 0] = n - 2
+    out[0, 0] = n - 1
+    return out
+
+
 def value(key: str, shape) -> np.ndarray:
     """The tensor `key` of `shape` (tuple) as the formula defines it (computed
     buffers: as the model computes them)."""
@@ -63,6 +76,9 @@ def value(key: str, shape) -> np.ndarray:
         return np.zeros(shape, dtype=np.int64)
     if leaf == "attention_bias_idxs":
         return levit_bias_idxs(shape)
+    if leaf == "relative_position_index" and len(shape) == 2 and round((shape[0] - 1) ** 0.5) ** 2 == shape[0] - 1:
+        g = int(round((shape[0] - 1) ** 0.5))  # BEiT's (G^2 + 1) square, for the trained G x G grid
+        return relative_position_index(g, g)
     n = int(np.prod(shape)) if shape else 1
     u = uniform(fnv1a64(key), n)
     if key in KEY_ROWS:
@@ -85,6 +101,8 @@ def value(key: str, shape) -> np.ndarray:
         v = u
     elif leaf == "relative_position_bias_table":
         v = u
+    elif leaf in ("gamma_1", "gamma_2", "gamma"):  # BEiT's layer scale
+        v = np.float32(0.5) + np.float32(0.25) * u
     elif leaf == "logit_scale":
         v = np.float32(1.5) + np.float32(0.5) * u
     elif leaf in ("q_bias", "v_bias"):
@@ -124,4 +142,9 @@ if __name__ == "__main__":
     swin2 = "pretrained.model.layers.0.blocks.0.attn."
     assert value(swin2 + "logit_scale", (3, 1, 1)).ravel()[0].view(np.uint32) == 0x3FDD9D2C
     assert value(swin2 + "q_bias", (96,))[0].view(np.uint32) == 0xBDC6A127
+    assert value("pretrained.model.blocks.0.gamma_1", (768,))[0].view(np.uint32) == 0x3F20F2E0
+    t = value("pretrained.model.blocks.0.attn.relative_position_bias_table", (2212, 12)).ravel()
+    assert t[1].view(np.uint32) == 0x3F61165E
+    i = value("pretrained.model.blocks.0.attn.relative_position_index", (577, 577))
+    assert i[0, 0] == 2211 and i[0, 5] == 2209 and i[5, 0] == 2210 and i[1, 1] == 23 * 47 + 23
     print("check values ok")

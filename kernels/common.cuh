@@ -13,6 +13,9 @@
  *   DS_UNROLL
  *       #pragma unroll under nvcc (register arrays indexed by the loop stay
  *       in registers); nothing under g++, which warns on the pragma.
+ *   DS_NO_UNROLL
+ *       #pragma unroll 1 under nvcc (a loop whose unrolled copies would need
+ *       more registers than the kernel's launch bound leaves); nothing under g++.
  */
 #ifndef DS_KERNELS_COMMON_CUH
 #define DS_KERNELS_COMMON_CUH
@@ -31,6 +34,7 @@
      ::DS_CUDA_NS::cuda_launch_status(#kernel))
 #define DS_DYNAMIC_SHARED(type, name) extern __shared__ type name[]
 #define DS_UNROLL _Pragma("unroll")
+#define DS_NO_UNROLL _Pragma("unroll 1")
 #else
 #include "gpu/emu/emu_device.h" /* threadIdx, __syncthreads, __shfl_*_sync, atomics, ... */
 #include "gpu/emu/emu_launch.h" /* ds_emu::launch */
@@ -38,6 +42,7 @@
     ::ds_emu::launch(#kernel, (grid), (block), (smem_bytes), (stream), kernel, ##__VA_ARGS__)
 #define DS_DYNAMIC_SHARED(type, name) type *const name = (type *)::ds_emu::dynamic_shared()
 #define DS_UNROLL
+#define DS_NO_UNROLL
 #endif
 
 namespace DS_CUDA_NS {

@@ -94,6 +94,9 @@ typedef enum ds_arch {
     DS_ARCH_DA3_SMALL,
     DS_ARCH_DA3MONO_LARGE,
     DS_ARCH_DA3METRIC_LARGE,
+    DS_ARCH_DPT_BEIT_LARGE_512, /* MiDaS v3.1 BEiT: run.py's default model */
+    DS_ARCH_DPT_BEIT_LARGE_384,
+    DS_ARCH_DPT_BEIT_BASE_384,
     DS_ARCH_COUNT
 } ds_arch;
 

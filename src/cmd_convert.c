@@ -26,7 +26,8 @@ static const char CONVERT_HELP[] =
     "  --arch auto|NAME      architecture; auto detects it from names and shapes\n"
     "                        (midas_v21_small_256, midas_v21_384, dpt_hybrid_384,\n"
     "                        dpt_large_384, dpt_swin2_large_384, dpt_swin2_base_384,\n"
-    "                        dpt_swin2_tiny_256, dpt_swin_large_384, dpt_levit_224)\n"
+    "                        dpt_swin2_tiny_256, dpt_swin_large_384, dpt_levit_224,\n"
+    "                        dpt_beit_large_512, dpt_beit_large_384, dpt_beit_base_384)\n"
     "  --dtype f32|f16       storage of conv and linear weights (default f32)\n"
     "  -q, --quiet           no progress messages\n";
 

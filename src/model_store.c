@@ -61,6 +61,9 @@ static const model_source SOURCES[DS_ARCH_COUNT] = {
                                "model.safetensors"},
     [DS_ARCH_DA3METRIC_LARGE] = {DA3 "DA3METRIC-LARGE/resolve/main", "da3metric_large.safetensors", APACHE,
                                  "model.safetensors"},
+    [DS_ARCH_DPT_BEIT_LARGE_512] = {MIDAS_V31, "dpt_beit_large_512.pt", "MIT"},
+    [DS_ARCH_DPT_BEIT_LARGE_384] = {MIDAS_V31, "dpt_beit_large_384.pt", "MIT"},
+    [DS_ARCH_DPT_BEIT_BASE_384] = {MIDAS_V31, "dpt_beit_base_384.pt", "MIT"},
 };
 
 static const model_source *source_of(ds_arch arch) {

@@ -118,6 +118,9 @@ TEST(depth_anything_v2_keys_match_real_models) {
     for (int a = DS_ARCH_DEPTH_ANYTHING_V2_VITS; a <= DS_ARCH_DEPTH_ANYTHING_V2_METRIC_VKITTI_VITL; a++)
         check_arch_keys((ds_arch)a);
 }
+TEST(beit_large_512_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_BEIT_LARGE_512); }
+TEST(beit_large_384_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_BEIT_LARGE_384); }
+TEST(beit_base_384_keys_match_real_model) { check_arch_keys(DS_ARCH_DPT_BEIT_BASE_384); }
 
 TEST(da3_keys_match_real_models) {
     for (int a = DS_ARCH_DA3_SMALL; a <= DS_ARCH_DA3METRIC_LARGE; a++)
@@ -173,6 +176,14 @@ TEST(stage_shapes_follow_input_size) {
     CHECK(shape_is(mark_shape(&g, "pretrained_layer1"), 16, 24, 256));
     CHECK(shape_is(mark_shape(&g, "pretrained_layer3"), 4, 6, 1024));
     CHECK(shape_is(mark_shape(&g, "pretrained_layer4"), 2, 3, 1024));
+    ds_graph_free(&g);
+    /* BEiT-B on a portrait 5 x 3 grid of patches: the stride-2 reassemble rounds up */
+    CHECK_OK(ds_arch_build(DS_ARCH_DPT_BEIT_BASE_384, 80, 48, &binder, &g));
+    CHECK(shape_is(mark_shape(&g, "pretrained_layer1"), 20, 12, 96));
+    CHECK(shape_is(mark_shape(&g, "pretrained_layer2"), 10, 6, 192));
+    CHECK(shape_is(mark_shape(&g, "pretrained_layer3"), 5, 3, 384));
+    CHECK(shape_is(mark_shape(&g, "pretrained_layer4"), 3, 2, 768));
+    CHECK(shape_is(g.nodes[g.output].shape, 80, 48, 1));
     ds_graph_free(&g);
     /* DPT takes multiples of 16, where the stride-2 reassemble rounds up */
     CHECK_OK(ds_arch_build(DS_ARCH_DPT_HYBRID_384, 48, 80, &binder, &g));
@@ -414,8 +425,43 @@ TEST(da3_shapes_follow_the_patch_grid) {
     }
 }
 
+/* An attention bias is checked where the graph is built: shapes against
+ * the tokens and heads, the index's dtype and every entry against the table. */
+TEST(attention_bias_is_checked) {
+    ds_param_binder binder = {.bind = no_weights};
+    for (int variant = 0; variant < 5; variant++) {
+        ds_graph g;
+        ds_builder b;
+        ds_builder_init(&b, &g, &binder);
+        ds_val x = ds_b_input(&b, 16, 16); /* any node to reshape into 5 tokens of 3 x 12 */
+        x = ds_b_conv(&b, x, &(ds_conv_spec){.name = "qkv", .out = 36 * 3, .k = 1, .stride = 1}, -1);
+        x = ds_b_reshape(&b, x, 1, 1, 256, 108);
+        ds_tensor_ref bias, index;
+        const int64_t dense[3] = {3, 256, 256}, table[2] = {3, 9}, square[2] = {256, 256};
+        float *bd = ds_b_constant(&b, &bias, "bias", variant == 0 ? 3 : 2, variant == 0 ? dense : table);
+        int32_t *id = ds_b_constant_i32(&b, &index, "index", 2, square);
+        CHECK(bd && id);
+        id[77] = variant == 2 ? 9 : variant == 3 ? -1 : 8;
+        if (variant == 4)
+            index.dtype = DS_F32;
+        ds_val y = ds_b_attention_bias(&b, x, 3, &bias, variant ? &index : NULL);
+        if (variant <= 1) {
+            CHECK_OK(b.status);
+            const ds_node *n = &g.nodes[y];
+            CHECK(n->w[0].data == bd && (variant ? n->w[2].data == id : !n->w[2].name));
+            CHECK(ds_attn_bias_per_head(n) == (variant ? 9 : 256 * 256));
+        } else {
+            CHECK_MSG(y < 0 && b.status == DS_ERR_INTERNAL, "variant %d accepted", variant);
+            CHECK_MSG(strstr(ds_last_error(), variant == 4 ? "int32" : "outside the table"), "%s",
+                      ds_last_error());
+        }
+        ds_graph_free(&g);
+    }
+}
+
 int main(void) {
     RUN(graph_owns_its_constants);
+    RUN(attention_bias_is_checked);
     RUN(small_keys_match_real_model);
     RUN(v21_384_keys_match_real_model);
     RUN(dpt_hybrid_keys_match_real_model);
@@ -427,6 +473,9 @@ int main(void) {
     RUN(swin2_tiny_keys_match_real_model);
     RUN(swin_large_keys_match_real_model);
     RUN(depth_anything_v2_keys_match_real_models);
+    RUN(beit_large_512_keys_match_real_model);
+    RUN(beit_large_384_keys_match_real_model);
+    RUN(beit_base_384_keys_match_real_model);
     RUN(stage_shapes_follow_input_size);
     RUN(swin_stages_and_windows);
     RUN(rejects_sizes_the_network_does_not_take);

@@ -3,7 +3,8 @@
  * under the CPU emulation (cuda-emu) in `make test`, and on a GPU (cuda)
  * in `make test-gpu` (DS_TEST_DEVICE=cuda; skipped, saying so, without
  * one), on the synthetic-weight models:
- *  - each of the four networks against the PyTorch dumps of
+ *  - each of the four networks (and BEiT-B; the two BEiT-L with
+ *    DS_TEST_SLOW=1) against the PyTorch dumps of
  *    tests/data/reference/<model>/net_64x96 at every stage and the output,
  *    and the whole photo path (pipeline_211x157: resizes on the device)
  *    against run.py's depth; dpt_levit_224's net_224x224 in the plain
@@ -11,7 +12,10 @@
  *    networks at their one size too (net_384x384, net_256x256: minutes each
  *    under emulation; make test runs Swin2-T's backbone,
  *    tests/test_backend_swin.c);
- *  - the emulated backend against the CPU backend on the same input;
+ *  - the emulated backend against the CPU backend on the same input (the
+ *    small network; BEiT-L 512 at 32x48 in the plain build, BEiT-B under
+ *    ASan, BEiT-L 384 with DS_TEST_SLOW=1: a relative position bias
+ *    resized per block);
  *  - the captured graph replayed against the nodes issued one by one (a
  *    profiled run), and a replay after another image against the first;
  *  - --device cuda and auto without a GPU: one clear line, and the CPU;
@@ -145,10 +149,10 @@ static void on_stage(const char *name, const float *nchw, int ch, int h, int w, 
 static struct {
     const char *arch;
     double err;
-} g_fp32_err[8];
+} g_fp32_err[DS_ARCH_COUNT];
 
 static void note_fp32_err(const char *arch, double err) {
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < DS_ARCH_COUNT; i++)
         if (!g_fp32_err[i].arch || !strcmp(g_fp32_err[i].arch, arch)) {
             g_fp32_err[i].arch = arch;
             g_fp32_err[i].err = err;
@@ -157,7 +161,7 @@ static void note_fp32_err(const char *arch, double err) {
 }
 
 static double fp32_err_of(const char *arch) {
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < DS_ARCH_COUNT; i++)
         if (g_fp32_err[i].arch && !strcmp(g_fp32_err[i].arch, arch))
             return g_fp32_err[i].err;
     return 0;
@@ -200,6 +204,39 @@ static void check_net_case(const char *arch, int h, int w, int stages) {
 }
 
 static void check_net(const char *arch) { check_net_case(arch, 64, 96, 14); }
+
+/* This backend against the CPU backend on one h x w input (NCHW): the
+ * outputs agree to float32 rounding. */
+static void check_against_cpu(const char *arch, const float *in, int h, int w, const float *dev) {
+    float *cpu = malloc((size_t)h * w * sizeof *cpu);
+    CHECK(cpu);
+    ds_engine *e;
+    ds_status s = open_engine(arch, DS_DEVICE_CPU, 0, &e);
+    if (s == DS_OK)
+        s = ds_engine_run(e, in, h, w, cpu);
+    ds_engine_free(e);
+    const double err = s == DS_OK ? op_rel_l2(dev, cpu, (size_t)h * w) : INFINITY;
+    free(cpu);
+    CHECK_OK(s);
+    printf("    %s %dx%d: %s vs cpu rel L2 %.2e\n", arch, h, w, g_device_name, err);
+    CHECK_MSG(err <= TOLERANCE, "%s %dx%d: relative L2 %.3g against the CPU backend", arch, h, w, err);
+}
+
+/* This backend and the CPU backend on one 32x48 input (2 x 3 patches). */
+static void check_small_input_against_cpu(const char *arch) {
+    static float in[3 * 32 * 48], dev[32 * 48];
+    for (int i = 0; i < 3 * 32 * 48; i++)
+        in[i] = (float)((i * 7919) % 2001) / 1000.0f - 1.0f;
+    ds_engine *e;
+    const double t0 = now_seconds();
+    ds_status s = open_engine(arch, g_device, 0, &e);
+    if (s == DS_OK)
+        s = ds_engine_run(e, in, 32, 48, dev);
+    ds_engine_free(e);
+    CHECK_OK(s);
+    printf("    %s 32x48 (%s) %.1f s\n", arch, g_device_name, now_seconds() - t0);
+    check_against_cpu(arch, in, 32, 48, dev);
+}
 
 static void check_pipeline(const char *arch) {
     char dir[256], path[600];
@@ -252,6 +289,12 @@ TEST(dpt_hybrid_net_matches_pytorch) { check_net("dpt_hybrid_384"); }
 TEST(dpt_large_net_matches_pytorch) { check_net("dpt_large_384"); }
 /* layer1..3, layer3_rn, refinenet3, stem_transpose, head_pre_relu, output */
 TEST(dpt_levit_net_matches_pytorch) { check_net_case("dpt_levit_224", 224, 224, 8); }
+TEST(beit_large_512_net_matches_pytorch) { check_net("dpt_beit_large_512"); }
+TEST(beit_large_384_net_matches_pytorch) { check_net("dpt_beit_large_384"); }
+TEST(beit_base_384_net_matches_pytorch) { check_net("dpt_beit_base_384"); }
+TEST(beit_large_512_equals_cpu) { check_small_input_against_cpu("dpt_beit_large_512"); }
+TEST(beit_large_384_equals_cpu) { check_small_input_against_cpu("dpt_beit_large_384"); }
+TEST(beit_base_384_equals_cpu) { check_small_input_against_cpu("dpt_beit_base_384"); }
 TEST(small_pipeline_matches_run_py) { check_pipeline("midas_v21_small_256"); }
 TEST(dpt_levit_pipeline_matches_run_py) { check_pipeline("dpt_levit_224"); }
 TEST(v21_384_pipeline_matches_run_py) { check_pipeline("midas_v21_384"); }
@@ -636,6 +679,22 @@ int main(void) {
     RUN(v21_384_net_matches_pytorch);
     RUN(dpt_hybrid_net_matches_pytorch);
     RUN(dpt_large_net_matches_pytorch);
+    /* BEiT: the emulated GEMMs are the reference loops (12 s of CPU for
+     * BEiT-L at 64x96, 4 s at 32x48): BEiT-B at 64x96 and run.py's default,
+     * BEiT-L 512, at 32x48 in the plain build; BEiT-B at 32x48 under ASan */
+    if (!SANITIZED) {
+        RUN(beit_base_384_net_matches_pytorch);
+        RUN(beit_large_512_equals_cpu);
+    } else {
+        RUN(beit_base_384_equals_cpu);
+    }
+    if (getenv("DS_TEST_SLOW")) {
+        RUN(beit_large_384_equals_cpu);
+        RUN(beit_large_512_net_matches_pytorch);
+        RUN(beit_large_384_net_matches_pytorch);
+    } else {
+        printf("note: DS_TEST_SLOW=1 also runs BEiT-L 384 at 32x48 and both BEiT-L at 64x96 against PyTorch\n");
+    }
     RUN(small_pipeline_matches_run_py);
     if (!SANITIZED) /* seconds under emulation: the plain build checks the LeViT kernels in place */
         RUN(dpt_levit_net_matches_pytorch);

@@ -37,6 +37,11 @@ TEST(formula_matches_published_check_values) {
     const char *ab = "pretrained.model.blocks.0.m.attention_biases"; /* dpt_levit_224: plain u */
     int64_t ab_shape[2] = {6, 196};
     CHECK(bits(ds_synth_value(ab, 2, ab_shape, ds_synth_seed(ab), 0)) == 0xbf3bcc04);
+    const char *g1 = "pretrained.model.blocks.0.gamma_1"; /* BEiT's layer scale: 0.5 + 0.25 u */
+    const int64_t g1_shape[1] = {768}, rpb_shape[2] = {2212, 12};
+    CHECK(bits(ds_synth_value(g1, 1, g1_shape, ds_synth_seed(g1), 0)) == 0x3f20f2e0);
+    const char *rpb = "pretrained.model.blocks.0.attn.relative_position_bias_table"; /* plain u */
+    CHECK(bits(ds_synth_value(rpb, 2, rpb_shape, ds_synth_seed(rpb), 1)) == 0x3f61165e);
 }
 
 /* The reference README's check values for the rows Depth Anything V2 adds. */
@@ -276,6 +281,9 @@ TEST(swin2_formula_rows_match_published_check_values) {
     CHECK(bits(ds_synth_value(qb, 1, qb_shape, ds_synth_seed(qb), 0)) == 0xbdc6a127);
 }
 TEST(synth_depth_anything_v2_folds_like_reference) { check_synth_model(DS_ARCH_DEPTH_ANYTHING_V2_VITS); }
+/* BEiT-B: q/v biases, the layer scale folded, the index buffers checked and
+ * not stored (BEiT-L declares the same kinds: 3x the time for nothing new) */
+TEST(synth_beit_base_folds_like_reference) { check_synth_model(DS_ARCH_DPT_BEIT_BASE_384); }
 
 TEST(metadata_describes_the_model) {
     char path[512];
@@ -502,6 +510,29 @@ TEST(integer_weight_is_refused) {
     ds_ckpt_free(&ck);
 }
 
+/* BEiT: the relative_position_index buffers are checked (an integer tensor of
+ * the trained grid's shape) and dropped; the qkv linear has no bias of its
+ * own, q_bias and v_bias stand for it. */
+TEST(beit_index_buffers_are_checked) {
+    ds_ckpt ck;
+    CHECK_OK(ds_synth_ckpt(DS_ARCH_DPT_BEIT_BASE_384, &ck));
+    const char *name = "pretrained.model.blocks.3.attn.relative_position_index";
+    ds_ckpt_tensor *t = find_mut(&ck, name);
+    CHECK(t && t->dtype == DS_I64 && t->ndim == 2 && t->shape[0] == 577 && t->shape[1] == 577);
+    ((int64_t *)t->owned)[5] += 1; /* row 0 (the class query): the table's row R - 3 = 2209 */
+    char needle[300];
+    snprintf(needle, sizeof needle, "buffer '%s' holds 2210 at element 5 where dpt_beit_base_384 computes 2209", name);
+    CHECK_FAILS(convert_small(&ck, DS_ARCH_DPT_BEIT_BASE_384), DS_ERR_MODEL, needle);
+    ((int64_t *)t->owned)[5] -= 1;
+    ds_ckpt_tensor *q = find_mut(&ck, "pretrained.model.blocks.0.attn.q_bias");
+    CHECK(q);
+    free(q->name);
+    q->name = strdup("pretrained.model.blocks.0.attn.qkv.bias");
+    CHECK_FAILS(convert_small(&ck, DS_ARCH_DPT_BEIT_BASE_384), DS_ERR_MODEL,
+                "missing tensor 'pretrained.model.blocks.0.attn.q_bias' (768)");
+    ds_ckpt_free(&ck);
+}
+
 TEST(data_parallel_prefix_and_f16_input_are_accepted) {
     ds_ckpt ck;
     CHECK_OK(ds_synth_ckpt(DS_ARCH_MIDAS_V21_SMALL_256, &ck));
@@ -581,6 +612,7 @@ int main(void) {
     RUN(synth_swin2_tiny_folds_like_reference);
     RUN(swin2_formula_rows_match_published_check_values);
     RUN(synth_depth_anything_v2_folds_like_reference);
+    RUN(synth_beit_base_folds_like_reference);
     RUN(metadata_describes_the_model);
     RUN(f16_weights_are_the_rounded_f32_weights);
     RUN(detects_each_architecture);
@@ -590,6 +622,7 @@ int main(void) {
     RUN(wrong_architecture_is_refused);
     RUN(integer_weight_is_refused);
     RUN(changed_buffer_is_refused);
+    RUN(beit_index_buffers_are_checked);
     RUN(data_parallel_prefix_and_f16_input_are_accepted);
     return test_summary();
 }

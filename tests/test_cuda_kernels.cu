@@ -766,6 +766,72 @@ TEST(conv_transpose) {
     print_worst("conv_transpose");
 }
 
+/* DS_OP_ATTENTION with a bias (graph.h's ds_attn_attr): dense when R == 0,
+ * else a table of R entries per head and a random (T, T) index; the kernel
+ * against ds_ref_attention. *effect: the reference's NMSE without the bias
+ * against with it (what a kernel that dropped it would miss by). */
+static ds_status run_attention_bias(int64_t N, int64_t T, int64_t C, int heads, int64_t R, int block,
+                                    uint64_t seed, case_result *res, double *effect) {
+    const int64_t ys[4] = {N, 1, T, C}, xs[4] = {N, 1, T, 3 * C}, per_head = R ? R : T * T;
+    ds_node n = make_node(DS_OP_ATTENTION, ys);
+    n.a.attn.heads = heads;
+    n.a.attn.scale = (float)(1.0 / sqrt((double)(C / heads)));
+    n.w[0].name = "bias";
+    n.w[0].dtype = DS_F32;
+    n.w[0].ndim = R ? 2 : 3;
+    n.w[0].shape[0] = heads, n.w[0].shape[1] = R ? R : T, n.w[0].shape[2] = R ? 0 : T;
+    if (R) {
+        n.w[2].name = "index";
+        n.w[2].dtype = DS_I32;
+        n.w[2].ndim = 2;
+        n.w[2].shape[0] = n.w[2].shape[1] = T;
+    }
+    const size_t nx = numel(xs), ny = numel(ys), nb = (size_t)(heads * per_head), ni = R ? (size_t)(T * T) : 0;
+    std::vector<float> x(nx), bias(nb), y_ref(ny), y_plain(ny), y(ny);
+    std::vector<int32_t> index(ni);
+    op_random(x.data(), nx, seed, 3.0f);
+    op_random(bias.data(), nb, seed + 1, 3.0f);
+    uint64_t z = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (size_t i = 0; i < ni; i++) {
+        z ^= z << 13, z ^= z >> 7, z ^= z << 17;
+        index[i] = (int32_t)(z % (uint64_t)R);
+    }
+    ds_tensor hx = {x.data(), {xs[0], xs[1], xs[2], xs[3]}}, hy = {y_ref.data(), {ys[0], ys[1], ys[2], ys[3]}};
+    ds_tensor hp = {y_plain.data(), {ys[0], ys[1], ys[2], ys[3]}};
+    const size_t scratch_bytes = ds_ref_attention_scratch(&n, 1);
+    std::vector<double> scratch(scratch_bytes / sizeof(double) + 1);
+    ds_cpu_ctx ctx = {1, (float *)scratch.data(), scratch_bytes};
+    ds_cpu_op ref = {&n, &hx, NULL, &hy, bias.data(), NULL, NULL, &ctx, R ? (const float *)index.data() : NULL, NULL};
+    ds_ref_attention(&ref);
+    ds_node plain = n;
+    memset(plain.w, 0, sizeof plain.w);
+    ds_cpu_op ref_plain = {&plain, &hx, NULL, &hp, NULL, NULL, NULL, &ctx, NULL, NULL};
+    ds_ref_attention(&ref_plain);
+    *effect = op_nmse(y_plain.data(), y_ref.data(), ny);
+
+    dev_buf<float> dx, db, dy;
+    dev_buf<int32_t> di;
+    ds_status s = DS_OK;
+    if ((s = dev_alloc(&dx, nx)) || (s = dev_alloc(&db, nb)) || (s = dev_alloc(&di, ni)) || (s = dev_alloc(&dy, ny)) ||
+        (s = dev_upload(&dx, x.data())) || (s = dev_upload(&db, bias.data())) || (s = dev_upload(&di, index.data())))
+        goto done;
+    {
+        ds_tensor tx = {dx.p, {xs[0], xs[1], xs[2], xs[3]}}, ty = {dy.p, {ys[0], ys[1], ys[2], ys[3]}};
+        gpu_op op = {&n, &tx, NULL, &ty, db.p, NULL, R ? (const float *)di.p : NULL, NULL};
+        kern_ctx k = {g_stream, block};
+        if ((s = op_attention(&k, &op)) || (s = cuda_stream_sync(g_stream)) || (s = dev_download(dy, y.data())))
+            goto done;
+        res->nmse = op_nmse(y.data(), y_ref.data(), ny);
+        res->guards_ok = dev_guards_ok(dy) && dev_guards_ok(dx) && dev_guards_ok(db) && dev_guards_ok(di);
+    }
+done:
+    dev_release(&dx);
+    dev_release(&db);
+    dev_release(&di);
+    dev_release(&dy);
+    return s;
+}
+
 TEST(attention) {
     g_worst = 0;
     struct at_case {
@@ -806,6 +872,25 @@ TEST(attention) {
                 "48 threads per block is not a multiple of 32");
     CHECK_FAILS(run_graph_op(op_attention, &n2, xs2, NULL, 0, 0, 1.0f, 512, 1, &r), DS_ERR_INVALID_ARGUMENT,
                 "512 threads per block is above the kernel's 256");
+    /* with a bias: odd token counts (across key tiles and query blocks), head sizes 1 to 100 */
+    struct bias_case {
+        int64_t N, T, C;
+        int heads;
+        int64_t R; /* 0: dense (heads, T, T) */
+    };
+    static const bias_case bias_cases[] = {
+        {1, 1, 1, 1, 0},    {1, 5, 24, 3, 7},   {1, 37, 64, 1, 0},  {2, 70, 96, 3, 2212},
+        {1, 33, 100, 1, 5}, {1, 17, 80, 5, 0},  {1, 45, 17, 1, 31}, {1, 67, 48, 3, 0},
+    };
+    for (const bias_case &c : bias_cases)
+        for (int block : {0, 32, 256}) {
+            double effect = 0;
+            CHECK_OK(run_attention_bias(c.N, c.T, c.C, c.heads, c.R, block, 47, &r, &effect));
+            CHECK_CASE(r, 1e-12, "attention+bias N %lld T %lld C %lld heads %d table %lld block %d", (long long)c.N,
+                       (long long)c.T, (long long)c.C, c.heads, (long long)c.R, block);
+            CHECK_MSG(c.T == 1 || effect > 1e-4, "the bias barely changes T=%lld (NMSE %.3g without it)",
+                      (long long)c.T, effect);
+        }
     print_worst("attention");
 }
 

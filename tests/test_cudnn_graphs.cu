@@ -1,5 +1,6 @@
 /*
- * test_cudnn_graphs.cu: every convolution of the networks (the four, and dpt_levit_224) as the cuDNN
+ * test_cudnn_graphs.cu: every convolution of the networks (the four,
+ * dpt_levit_224, and the BEiT models' own widths and 512 size) as the cuDNN
  * operation graphs gpu_libs_cudnn.cu builds, without a GPU.
  *
  * What cuDNN 9.19 does here without a device (measured, and asserted):
@@ -198,6 +199,9 @@ static const net_size SIZES[] = {
     {DS_ARCH_DPT_HYBRID_384, 64, 96},      {DS_ARCH_DPT_HYBRID_384, 384, 384},
     {DS_ARCH_DPT_LARGE_384, 64, 96},       {DS_ARCH_DPT_LARGE_384, 384, 384},
     {DS_ARCH_DPT_LEVIT_224, 224, 224},
+    /* BEiT: BEiT-L's convolutions are DPT-Large's at 384; its 512 size, and BEiT-B's widths */
+    {DS_ARCH_DPT_BEIT_LARGE_512, 512, 512}, {DS_ARCH_DPT_BEIT_BASE_384, 64, 96},
+    {DS_ARCH_DPT_BEIT_BASE_384, 384, 384},
 };
 
 struct conv_result {

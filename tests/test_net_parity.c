@@ -13,8 +13,10 @@
  * Tolerance (tests/ref_case.h): relative L2 <= 1e-4 against float32 PyTorch.
  * The reference README measures float32 PyTorch against float64 at 1.8e-6
  * (small), 3.0e-6 (v2.1 384), 3.1e-5 (DPT-Hybrid) and 1.1e-6 to 4.3e-6 for
- * Swin: a correct float32 engine lands in that range, and above 1e-4 is a
- * bug. Where float32 PyTorch itself is further than 3e-5 from float64 (the
+ * Swin, 1.2e-6 to 4.5e-6 for BEiT: a correct float32 engine lands in that
+ * range, and above 1e-4 is a bug. The BEiT cases (4 x 6 patches) also run
+ * the relative position bias resized from the trained 32 x 32 or 24 x 24
+ * grid. Where float32 PyTorch itself is further than 3e-5 from float64 (the
  * synthetic LeViT, 4.6e-7 at its first stage to 1.2e-3 at the output), the
  * float64 truth within 3x PyTorch's own distance. Each stage's measured
  * error is printed.
@@ -123,6 +125,9 @@ TEST(dpt_large_matches_pytorch) { check_net("dpt_large_384", 64, 96, 14, 0); }
 TEST(small_reference_ops_match_pytorch) { check_net("midas_v21_small_256", 64, 96, 14, 1); }
 /* layer1..3, layer3_rn, refinenet3, stem_transpose, head_pre_relu, output */
 TEST(dpt_levit_matches_pytorch) { check_net("dpt_levit_224", 224, 224, 8, 0); }
+TEST(beit_large_512_matches_pytorch) { check_net("dpt_beit_large_512", 64, 96, 14, 0); }
+TEST(beit_large_384_matches_pytorch) { check_net("dpt_beit_large_384", 64, 96, 14, 0); }
+TEST(beit_base_384_matches_pytorch) { check_net("dpt_beit_base_384", 64, 96, 14, 0); }
 
 /* A Swin network at its size, on the formula's input: every stage the
  * reference kept, and the output. */
@@ -224,6 +229,11 @@ int main(void) {
     RUN(small_reference_ops_match_pytorch);
     RUN(dpt_levit_matches_pytorch);
     RUN(swin2_tiny_matches_pytorch);
+    RUN(beit_base_384_matches_pytorch);
+    if (!SANITIZED) { /* the same code as BEiT-B's, on 3x the weights: the plain build's */
+        RUN(beit_large_512_matches_pytorch);
+        RUN(beit_large_384_matches_pytorch);
+    }
     if (SANITIZED) {
         RUN(swin_384_models_load);
     } else {

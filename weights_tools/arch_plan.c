@@ -94,12 +94,6 @@ int ds_raw_keys(const ds_param_decl *d, ds_raw_key out[DS_RAW_KEYS_MAX]) {
         add(out, &n, d->name, NULL, d->ndim, d->shape)->is_int64 = d->is_int64;
         return n;
     }
-    if (d->kind == DS_PARAM_BUFFER) { /* recomputed: a checkpoint without it is fine */
-        ds_raw_key *k = add(out, &n, d->name, NULL, d->ndim, d->shape);
-        k->is_int64 = d->is_int64;
-        k->optional = 1;
-        return n;
-    }
     int64_t bias_len = d->kind == DS_PARAM_CONV_T ? d->shape[1] : d->shape[0];
     if (d->kind == DS_PARAM_BATCHNORM) {
         add_batchnorm(out, &n, d->name, &bias_len);

@@ -1,5 +1,5 @@
 /* attention.cu: multi-head self-attention, flash style (DS_OP_ATTENTION,
- * ds_ref_attention): softmax(q k^T * scale) v per head, with the keys and
+ * ds_ref_attention): softmax(q k^T * scale + bias) v per head, with the keys and
  * values streamed through shared memory in tiles of AT_KEYS and an online
  * softmax (a running max and sum per query that rescales what was summed
  * when the max grows), so no T x T matrix exists anywhere.
@@ -8,8 +8,13 @@
  * within one warp), each holding AT_DIMS of its head_dim dimensions of q and
  * of the output in registers; a score is the group's partial dot products
  * summed by shuffles. head_dim up to G * AT_DIMS = 128 (G = 8); the op fails
- * above. Everything is float, the reference double: measured NMSE in
- * tests/test_cuda_kernels.cu. */
+ * above. The optional bias (graph.h's ds_attn_attr: dense, or a table and
+ * an index) of the block's queries and the tile's keys is read row by row
+ * (coalesced) into the scores' shared array before the tile's scores are
+ * computed; the lane that writes a score adds its entry, and the group's
+ * running max is then read from the array (a separate kernel instance:
+ * the unbiased one keeps its registers). Everything is float, the
+ * reference double: measured NMSE in tests/test_cuda_kernels.cu. */
 #include <math.h>
 
 #include "kernels/common.cuh" /* DS_LAUNCH, DS_DYNAMIC_SHARED, kern_ctx, need_shape */
@@ -31,9 +36,11 @@ static_assert(ATTENTION_MAX_HEAD_DIM == AT_DIMS * AT_MAX_GROUP, "kernels.h's hea
  * sm_120); left alone, ptxas takes 95 to 168. Dynamic shared memory: the K
  * and V tiles, (AT_KEYS, G * AT_DIMS) each, zero beyond head_dim and beyond
  * the last key, then the scores (blockDim.x / G, AT_KEYS). */
+template <bool BIASED>
 static __global__ __launch_bounds__(AT_MAX_BLOCK, AT_MIN_BLOCKS) void attention_kernel(
     const float *qkv /* (N, T, 3, heads, hd) */, float *y /* (N, T, heads, hd) */, int T, int heads, int hd,
-    int group, float scale) {
+    int group, float scale, const float *bias /* (heads, T, T), or (heads, per_head) with index; or NULL */,
+    const int *index /* (T, T) or NULL */, int per_head) {
     DS_DYNAMIC_SHARED(float, smem);
     const int hdp = group * AT_DIMS; /* the tile's row length */
     float *ks = smem, *vs = ks + AT_KEYS * hdp, *scores = vs + AT_KEYS * hdp;
@@ -58,6 +65,14 @@ static __global__ __launch_bounds__(AT_MAX_BLOCK, AT_MIN_BLOCKS) void attention_
             ks[e] = in ? kv[0] : 0.0f;
             vs[e] = in ? kv[C] : 0.0f;
         }
+        /* the bias of the block's queries and the tile's keys; the kernel's
+         * parameters re-read here rather than kept in registers */
+        DS_NO_UNROLL /* an unrolled gather needs more registers than the launch bound leaves */
+        for (int e = (int)threadIdx.x; BIASED && e < (int)(blockDim.x / group) * AT_KEYS; e += (int)blockDim.x) {
+            const int q = (int)(blockIdx.x * (blockDim.x / group)) + e / AT_KEYS, j = j0 + e % AT_KEYS;
+            const int at = q * T + j; /* T * T and heads * per_head < 2^31: op_attention checks */
+            scores[e] = q < T && j < T ? bias[h * per_head + (index ? index[at] : at)] : 0.0f;
+        }
         __syncthreads();
         /* the tile's scores of this query, written once by lane j % G, then read by the whole group */
         float *sq = scores + (threadIdx.x / group) * AT_KEYS, mt = m;
@@ -70,11 +85,18 @@ static __global__ __launch_bounds__(AT_MAX_BLOCK, AT_MIN_BLOCKS) void attention_
             for (int off = 1; off < group; off <<= 1) /* xor butterfly: the group's lanes agree bit for bit */
                 part += __shfl_xor_sync(0xffffffffu, part, off);
             const float sj = part * scale;
-            mt = fmaxf(mt, sj);
-            if (j % group == g)
-                sq[j] = sj;
+            if (BIASED) { /* only the owner reads its bias: the max is taken below */
+                if (j % group == g)
+                    sq[j] = sj + sq[j];
+            } else {
+                mt = fmaxf(mt, sj);
+                if (j % group == g)
+                    sq[j] = sj;
+            }
         }
         __syncwarp(0xffffffffu); /* the group's scores are visible to the group */
+        for (int j = 0; BIASED && j < nk; j++)
+            mt = fmaxf(mt, sq[j]);
         const float corr = expf(m - mt); /* 0 at the first tile (m = -inf) */
         l *= corr;
         DS_UNROLL
@@ -127,9 +149,19 @@ ds_status op_attention(const kern_ctx *k, const gpu_op *op) {
                        (int)AT_MAX_BLOCK);
     const int queries = block / group;
     const size_t smem = ((size_t)2 * group * AT_DIMS + (size_t)queries) * AT_KEYS * sizeof(float);
-    return DS_LAUNCH(attention_kernel, dim3((unsigned)((d[2] + queries - 1) / queries), (unsigned)(d[0] * heads)),
-                     block, smem, k->stream, op->x->data, op->y->data, (int)d[2], heads, (int)hd, group,
-                     op->node->a.attn.scale);
+    const int64_t per_head = ds_attn_bias_per_head(op->node);
+    if (per_head && (!op->w || (op->node->w[2].name && !op->w2)))
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "attention: the node's bias has no device data");
+    if (per_head && (d[2] * d[2] > 0x7fffffff || per_head * heads > 0x7fffffff))
+        return ds_fail(DS_ERR_SHAPE, "attention: a bias over %lld tokens of %d heads is too large", (long long)d[2],
+                       heads);
+    const dim3 grid((unsigned)((d[2] + queries - 1) / queries), (unsigned)(d[0] * heads));
+    if (per_head)
+        return DS_LAUNCH(attention_kernel<true>, grid, block, smem, k->stream, op->x->data, op->y->data, (int)d[2],
+                         heads, (int)hd, group, op->node->a.attn.scale, op->w,
+                         op->node->w[2].name ? (const int *)op->w2 : (const int *)NULL, (int)per_head);
+    return DS_LAUNCH(attention_kernel<false>, grid, block, smem, k->stream, op->x->data, op->y->data, (int)d[2], heads,
+                     (int)hd, group, op->node->a.attn.scale, (const float *)NULL, (const int *)NULL, 0);
 }
 
 } // namespace DS_CUDA_NS

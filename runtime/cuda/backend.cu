@@ -77,6 +77,7 @@ struct cuda_shape {
     std::vector<node_weights> w_dev;         /* per node: its weight slots on the device */
     std::vector<const __half *> wh_dev;      /* per node, fp16 */
     std::vector<float *> owned;              /* device copies of the graph's own constants */
+    std::unordered_map<const void *, const float *> owned_of; /* host constant -> its copy: nodes share them */
     cudaGraphExec_t forward = NULL;
     size_t forward_nodes = 0;                /* operations in `forward` */
     uint64_t generation = 0;                 /* of the buffers `forward` uses */
@@ -228,15 +229,22 @@ static bool cu_supports_op(void *state, const ds_node *node) {
     return node_supported(node);
 }
 
-/* A copy of a graph-owned constant for this size alone (cu_release frees it). */
+/* A copy of a graph-owned constant for this size alone (cu_release frees
+ * it), one per constant however many nodes use it. */
 static ds_status shape_constant(cuda_shape *sh, const ds_tensor_ref *t, const float **out) {
-    const size_t bytes = (size_t)ds_shape_numel_n(t->shape, t->ndim) * sizeof(float);
+    auto it = sh->owned_of.find(t->data);
+    if (it != sh->owned_of.end()) {
+        *out = it->second;
+        return DS_OK;
+    }
+    const size_t bytes = (size_t)ds_shape_numel_n(t->shape, t->ndim) * ds_dtype_size(t->dtype);
     float *d = NULL;
     CUDA_CHECK(cuda_malloc((void **)&d, bytes ? bytes : sizeof(float)));
     sh->owned.push_back(d);
     ds_status s = cuda_memcpy(d, t->data, bytes, cudaMemcpyHostToDevice);
     if (s != DS_OK)
         return ds_fail_context(s, "uploading %s", t->name);
+    sh->owned_of[t->data] = d;
     *out = d;
     return DS_OK;
 }

@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,32 +64,42 @@ const char *ds_b_name(ds_builder *b, const char *fmt, ...) {
     return s;
 }
 
-float *ds_b_constant(ds_builder *b, ds_tensor_ref *out, const char *name, int ndim, const int64_t *shape) {
+/* A zeroed, 64-byte aligned tensor of `ndim` dims the graph owns (ds_b_constant). */
+static void *constant(ds_builder *b, ds_tensor_ref *out, const char *name, ds_dtype dtype, int ndim,
+                      const int64_t *shape) {
     memset(out, 0, sizeof *out);
     if (b->status != DS_OK)
         return NULL;
     ds_graph *g = b->g;
-    const int64_t n = ds_shape_numel_n(shape, ndim);
-    if (ndim < 1 || ndim > 4 || n < 0) {
+    const int64_t n = ndim >= 1 && ndim <= 4 ? ds_shape_numel_n(shape, ndim) : -1;
+    if (n < 0 || (uint64_t)n > (SIZE_MAX - 128) / ds_dtype_size(dtype)) {
         ds_b_error(b, DS_ERR_INTERNAL, "constant %s: bad shape", name);
         return NULL;
     }
-    const size_t bytes = ((size_t)n * sizeof(float) + 63) / 64 * 64 + 64;
-    float *data = aligned_alloc(64, bytes);
+    const size_t bytes = ((size_t)n * ds_dtype_size(dtype) + 63) / 64 * 64 + 64;
+    void *data = aligned_alloc(64, bytes);
     if (!data || !grow((void **)&g->constants, &g->cap_constants, g->n_constants + 1, sizeof *g->constants)) {
         free(data);
-        ds_b_error(b, DS_ERR_OUT_OF_MEMORY, "out of memory for the constant %s", name);
+        ds_b_error(b, DS_ERR_OUT_OF_MEMORY, "out of memory for the constant %s (%zu MiB)", name, bytes >> 20);
         return NULL;
     }
     memset(data, 0, bytes);
     g->constants[g->n_constants++] = data;
     out->name = name;
-    out->dtype = DS_F32;
+    out->dtype = dtype;
     out->ndim = ndim;
     memcpy(out->shape, shape, (size_t)ndim * sizeof *shape);
     out->data = data;
     out->graph_owned = true;
     return data;
+}
+
+float *ds_b_constant(ds_builder *b, ds_tensor_ref *out, const char *name, int ndim, const int64_t *shape) {
+    return constant(b, out, name, DS_F32, ndim, shape);
+}
+
+int32_t *ds_b_constant_i32(ds_builder *b, ds_tensor_ref *out, const char *name, int ndim, const int64_t *shape) {
+    return constant(b, out, name, DS_I32, ndim, shape);
 }
 
 const int64_t *ds_b_shape(const ds_builder *b, ds_val v) { return b->g->nodes[v].shape; }
@@ -521,15 +532,59 @@ ds_val ds_b_linear_scaled(ds_builder *b, ds_val x, const char *name, int out, co
 }
 
 ds_val ds_b_attention(ds_builder *b, ds_val qkv, int heads) {
+    return ds_b_attention_bias(b, qkv, heads, NULL, NULL);
+}
+
+/* Whether the bias (and index) fit graph.h's DS_OP_ATTENTION for T tokens
+ * and `heads`; an index's entries are checked when it has data. */
+static int attention_bias_ok(ds_builder *b, int64_t T, int heads, const ds_tensor_ref *bias,
+                             const ds_tensor_ref *index) {
+    const char *name = bias->name ? bias->name : "attention bias";
+    const uint64_t per_head = index ? (uint64_t)(bias->ndim == 2 ? bias->shape[1] : 0) : (uint64_t)T * (uint64_t)T;
+    if ((uint64_t)T * (uint64_t)T > INT32_MAX || per_head * (uint64_t)heads > INT32_MAX) {
+        ds_b_error(b, DS_ERR_SHAPE, "%s: %lld tokens of %d heads are too many for an attention bias "
+                   "(2^31 entries at most)", name, (long long)T, heads);
+        return 0;
+    }
+    if (bias->dtype != DS_F32 || (index && (index->dtype != DS_I32 || index->ndim != 2 ||
+                                            index->shape[0] != T || index->shape[1] != T))) {
+        ds_b_error(b, DS_ERR_INTERNAL, "%s: not a float32 bias with an int32 (%lld, %lld) index",
+                   name, (long long)T, (long long)T);
+        return 0;
+    }
+    if (index ? bias->ndim != 2 || bias->shape[0] != heads || bias->shape[1] < 1
+              : bias->ndim != 3 || bias->shape[0] != heads || bias->shape[1] != T || bias->shape[2] != T) {
+        ds_b_error(b, DS_ERR_INTERNAL, "%s: shape is not (%d, %s) for %lld tokens", name, heads,
+                   index ? "R" : "T, T", (long long)T);
+        return 0;
+    }
+    const int32_t *idx = index ? index->data : NULL;
+    for (int64_t i = 0; idx && i < T * T; i++)
+        if (idx[i] < 0 || idx[i] >= bias->shape[1]) {
+            ds_b_error(b, DS_ERR_INTERNAL, "%s: index %d at %lld is outside the table's %lld entries",
+                       index->name, idx[i], (long long)i, (long long)bias->shape[1]);
+            return 0;
+        }
+    return 1;
+}
+
+ds_val ds_b_attention_bias(ds_builder *b, ds_val qkv, int heads, const ds_tensor_ref *bias,
+                           const ds_tensor_ref *index) {
     if (!live(b, qkv))
         return -1;
     int64_t s[4];
     memcpy(s, ds_b_shape(b, qkv), sizeof s);
-    if (s[3] % 3 || (s[3] / 3) % heads) {
+    if (heads < 1 || s[1] != 1 || s[3] % 3 || (s[3] / 3) % heads) {
         ds_b_error(b, DS_ERR_INTERNAL, "attention: %lld channels are not 3 x %d heads",
                    (long long)s[3], heads);
         return -1;
     }
+    if (index && !bias) {
+        ds_b_error(b, DS_ERR_INTERNAL, "attention: an index without a bias");
+        return -1;
+    }
+    if (bias && !attention_bias_ok(b, s[2], heads, bias, index))
+        return -1;
     ds_node *n = new_node(b, DS_OP_ATTENTION, "attention", qkv, -1);
     if (!n)
         return -1;
@@ -537,6 +592,10 @@ ds_val ds_b_attention(ds_builder *b, ds_val qkv, int heads) {
     n->a.attn.heads = heads;
     n->a.attn.scale = (float)(1.0 / sqrt((double)(s[3] / heads)));
     memcpy(n->shape, s, sizeof s);
+    if (bias)
+        n->w[0] = *bias;
+    if (index)
+        n->w[2] = *index;
     return index_of(b, n);
 }
 
@@ -719,6 +778,21 @@ static ds_param_decl decl_of(ds_param_kind kind, const char *name, int ndim, con
         d.shape[i] = shape[i];
     d.has_bias = has_bias;
     return d;
+}
+
+const ds_tensor_ref *ds_b_qkv_bias(ds_builder *b, const char *attn, int dim, ds_tensor_ref *out) {
+    const int64_t shape[1] = {dim}, full[1] = {3 * (int64_t)dim};
+    ds_tensor_ref q, v;
+    ds_b_param(b, DS_PARAM_TENSOR, ds_b_name(b, "%s.q_bias", attn), 1, shape, false, &q, NULL);
+    ds_b_param(b, DS_PARAM_TENSOR, ds_b_name(b, "%s.v_bias", attn), 1, shape, false, &v, NULL);
+    float *bias = ds_b_constant(b, out, ds_b_name(b, "%s.qkv.bias", attn), 1, full);
+    if (!bias)
+        return NULL;
+    for (int c = 0; q.data && v.data && c < dim; c++) {
+        bias[c] = ((const float *)q.data)[c];
+        bias[2 * dim + c] = ((const float *)v.data)[c];
+    }
+    return out;
 }
 
 void ds_b_param(ds_builder *b, ds_param_kind kind, const char *name, int ndim, const int64_t *shape,

@@ -43,7 +43,8 @@ typedef struct ds_param_decl {
     float ws_eps;        /* > 0: weight standardization folded (timm StdConv2d) */
     bool unused;         /* in every checkpoint, but not needed for depth: dropped */
     const char *row_scale; /* a tensor (O) that multiplies the layer's output (layer scale,
-                              DINOv2's ls1.gamma): folded into the weight's rows and the bias */
+                              DINOv2's ls1.gamma, BEiT's gamma_1): folded into the weight's
+                              rows and the bias */
     const char *weight_name; /* "<name>.weight", or <name> for DS_PARAM_TENSOR and _BUFFER */
     const char *bias_name;   /* "<name>.bias" if the layer has a (possibly folded) bias */
     /* DS_PARAM_BUFFER: the values the architecture computes (numel of shape;
@@ -136,6 +137,13 @@ ds_val ds_b_linear_scaled(ds_builder *b, ds_val x, const char *name, int out, co
                           ds_val residual);
 /* Multi-head self-attention on packed (1, 1, T, 3C) q|k|v. */
 ds_val ds_b_attention(ds_builder *b, ds_val qkv, int heads);
+/* The same with an additive bias on the scaled logits (graph.h, ds_attn_attr):
+ * `bias` float32 (heads, T, T) and index NULL, or `bias` a table (heads, R)
+ * and `index` int32 (T, T) into it; usually constants of this input size
+ * (ds_b_constant, ds_b_constant_i32) that nodes may share. The index's
+ * entries are checked against R. */
+ds_val ds_b_attention_bias(ds_builder *b, ds_val qkv, int heads, const ds_tensor_ref *bias,
+                           const ds_tensor_ref *index);
 /* Window attention (graph.h, ds_window_attr) on a (N, H, W, 3C) map; the
  * table, labels and head scales are the description's constants, or NULL. */
 ds_val ds_b_window_attention(ds_builder *b, ds_val qkv, const ds_window_attr *a, const ds_tensor_ref *table,
@@ -167,6 +175,8 @@ ds_val ds_b_reshape(ds_builder *b, ds_val x, int64_t n, int64_t h, int64_t w, in
  * for a node's weight slot and returns the data to fill, or NULL after a
  * failure (sticky, as every call). */
 float *ds_b_constant(ds_builder *b, ds_tensor_ref *out, const char *name, int ndim, const int64_t *shape);
+/* The same for an int32 tensor (an index). */
+int32_t *ds_b_constant_i32(ds_builder *b, ds_tensor_ref *out, const char *name, int ndim, const int64_t *shape);
 
 /* Declares parameters the description reads itself while it builds (a
  * table it gathers into a ds_b_constant, a position-bias MLP, q and v
@@ -175,6 +185,12 @@ float *ds_b_constant(ds_builder *b, ds_tensor_ref *out, const char *name, int nd
  * parameters (the converter), so check it before computing from it. */
 void ds_b_param(ds_builder *b, ds_param_kind kind, const char *name, int ndim, const int64_t *shape,
                 bool has_bias, ds_tensor_ref *w, ds_tensor_ref *bias);
+
+/* The q|k|v bias [q_bias | 0 | v_bias] of the attention module <attn>
+ * (BEiT, Swin v2: the k bias is a zero buffer, not stored), dim values
+ * each: a constant of the graph in *out, built from the declared
+ * <attn>.q_bias and <attn>.v_bias; out, or NULL after a failure. */
+const ds_tensor_ref *ds_b_qkv_bias(ds_builder *b, const char *attn, int dim, ds_tensor_ref *out);
 
 /* Whether the binder lists parameters (the converter, synth): then buffers
  * are declared, with the values a checkpoint's copy must have. */

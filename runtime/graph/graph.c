@@ -50,6 +50,12 @@ const char *ds_act_name(ds_act act) {
     return "?";
 }
 
+int64_t ds_attn_bias_per_head(const ds_node *n) {
+    if (n->op != DS_OP_ATTENTION || !n->w[0].name)
+        return 0;
+    return n->w[2].name ? n->w[0].shape[1] : n->shape[2] * n->shape[2];
+}
+
 int ds_graph_find_mark(const ds_graph *g, const char *name) {
     for (int i = 0; i < g->n_marks; i++)
         if (strcmp(g->marks[i].name, name) == 0)

@@ -34,7 +34,7 @@ typedef enum ds_op {
     DS_OP_GROUPNORM,      /* + optional residual, then act */
     DS_OP_LAYERNORM,      /* over C */
     DS_OP_LINEAR,         /* over C: (.., Cin) -> (.., Cout), + bias, residual, act */
-    DS_OP_ATTENTION,      /* (1, 1, T, 3C) packed q|k|v -> (1, 1, T, C) */
+    DS_OP_ATTENTION,      /* (N, 1, T, 3C) packed q|k|v -> (N, 1, T, C), optional bias: ds_attn_attr */
     DS_OP_POS_EMBED,      /* (1, 1, 1+G*G, C) weight -> (1, 1, 1+gh*gw, C) resized */
     DS_OP_PREPEND_TOKEN,  /* (1, 1, T, C) -> (1, 1, T+1, C) with a learned token first */
     DS_OP_READOUT_CAT,    /* (1, 1, 1+T, C) -> (1, gh, gw, 2C): [token t, token 0] */
@@ -108,6 +108,15 @@ typedef struct ds_linear_attr {
     ds_act act; /* act(x W^T + b + residual), like every op with a residual */
 } ds_linear_attr;
 
+/* softmax(q k^T * scale + bias) v per head. The bias is optional (w[0]
+ * empty: none) and the same for every item n < N:
+ *  - w[0] float32 (heads, T, T): bias[h][i][j] added to the logit of query
+ *    i and key j of head h;
+ *  - or w[0] float32 (heads, R) with w[2] int32 (T, T): a table per head
+ *    that the index picks from, bias[h][i][j] = w0[h][w2[i][j]], every index
+ *    in [0, R) (relative position biases: T x T entries of 4 bytes shared
+ *    by every head instead of heads x T x T).
+ * Either is usually a graph-owned constant (ds_b_constant) for this size. */
 typedef struct ds_attn_attr {
     int heads;
     float scale; /* head_dim^-0.5 */
@@ -223,7 +232,7 @@ typedef struct ds_graph {
     int n_marks, cap_marks;
     char **strings; /* names owned by the graph */
     int n_strings, cap_strings;
-    float **constants; /* ds_b_constant's tensors, owned by the graph */
+    void **constants; /* ds_b_constant's tensors, owned by the graph */
     int n_constants, cap_constants;
 } ds_graph;
 
@@ -253,6 +262,9 @@ ds_status ds_conv_check_shapes(const char *call, const ds_conv_attr *a, const in
 double ds_node_macs(const ds_graph *g, const ds_node *n);
 /* A DS_OP_LEVIT_ATTENTION node's layout. */
 ds_levit_layout ds_levit_layout_of(const ds_node *n);
+/* Values per head of an attention node's bias (w[0]): T * T when dense,
+ * R when indexed (w[2]); 0 without a bias. */
+int64_t ds_attn_bias_per_head(const ds_node *n);
 /* The node a mark names, or -1. */
 int ds_graph_find_mark(const ds_graph *g, const char *name);
 

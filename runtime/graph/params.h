@@ -6,7 +6,10 @@
  * (O, I/g, kh, kw) becomes (O, kh, kw, I/g) ("OHWI", cuDNN's KRSC for NHWC),
  * a transposed-conv weight (I, O, kh, kw) becomes (I, kh, kw, O). BatchNorm is
  * folded into the conv before it (which then always has a bias) and weight
- * standardization into the weight. Everything else is stored as in PyTorch.
+ * standardization into the weight. A layer scale (DINOv2's ls1/ls2.gamma,
+ * BEiT's gamma_1/gamma_2: ds_param_decl.row_scale) is folded into the weight
+ * rows and bias of the layer whose output it scales. Everything else is
+ * stored as in PyTorch.
  */
 #ifndef DS_PARAMS_H
 #define DS_PARAMS_H

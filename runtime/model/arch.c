@@ -99,6 +99,21 @@ static const ds_arch_info archs[DS_ARCH_COUNT] = {
     DA3_L(DS_ARCH_DA3MONO_LARGE, da3mono_large, .quantity = DS_DEPTH_RELATIVE, .outputs = DS_OUTPUT_SKY),
     DA3_L(DS_ARCH_DA3METRIC_LARGE, da3metric_large, .quantity = DS_DEPTH_METRIC, .file_hint = "metric",
           .outputs = DS_OUTPUT_SKY, .metric_focal_ref = 300.0f),
+    {.id = DS_ARCH_DPT_BEIT_LARGE_512, .name = "dpt_beit_large_512", .backbone = "beitl16_512",
+     .net_size = 512, .resize_method = "minimal", .mean = HALF, .std = HALF, .multiple = 16,
+     .features = 256, .vit_dim = 1024, .vit_depth = 24, .vit_heads = 16,
+     .vit_hooks = {5, 11, 17, 23}, .reassemble = {256, 512, 1024, 1024}, .patch_size = 16,
+     .pos_grid = 32, .describe = ds_describe_beit_large_512},
+    {.id = DS_ARCH_DPT_BEIT_LARGE_384, .name = "dpt_beit_large_384", .backbone = "beitl16_384",
+     .net_size = 384, .resize_method = "minimal", .mean = HALF, .std = HALF, .multiple = 16,
+     .features = 256, .vit_dim = 1024, .vit_depth = 24, .vit_heads = 16,
+     .vit_hooks = {5, 11, 17, 23}, .reassemble = {256, 512, 1024, 1024}, .patch_size = 16,
+     .pos_grid = 24, .describe = ds_describe_beit_large_384},
+    {.id = DS_ARCH_DPT_BEIT_BASE_384, .name = "dpt_beit_base_384", .backbone = "beitb16_384",
+     .net_size = 384, .resize_method = "minimal", .mean = HALF, .std = HALF, .multiple = 16,
+     .features = 256, .vit_dim = 768, .vit_depth = 12, .vit_heads = 12,
+     .vit_hooks = {2, 5, 8, 11}, .reassemble = {96, 192, 384, 768}, .patch_size = 16,
+     .pos_grid = 24, .describe = ds_describe_beit_base_384},
 };
 
 const ds_arch_info *ds_arch_get(ds_arch arch) {

@@ -25,7 +25,8 @@ typedef struct ds_arch_info {
     int vit_dim, vit_depth, vit_heads;
     int vit_hooks[4];          /* blocks read by the decoder; -1: a ResNet stem stage */
     int reassemble[4];         /* widths of the four reassembled maps */
-    int patch_size, pos_grid;  /* 16, and the 24x24 grid of the trained position embedding */
+    int patch_size, pos_grid;  /* 16, and the 24x24 grid of the trained position embedding
+                                  (BEiT: of the trained relative position tables) */
     bool fixed_size;           /* only net_size x net_size inputs (Swin's windows and masks, LeViT's tables are built for it) */
     bool no_readout;           /* the class token is dropped (Depth Anything), not DPT's readout "project" */
     /* Builds the graph for an (h, w) input; h and w are already checked. */
@@ -79,5 +80,8 @@ void ds_describe_depth_anything_v2_metric_vkitti_vitl(ds_builder *b, int h, int 
 void ds_describe_da3_small(ds_builder *b, int h, int w);
 void ds_describe_da3mono_large(ds_builder *b, int h, int w);
 void ds_describe_da3metric_large(ds_builder *b, int h, int w);
+void ds_describe_beit_large_512(ds_builder *b, int h, int w);
+void ds_describe_beit_large_384(ds_builder *b, int h, int w);
+void ds_describe_beit_base_384(ds_builder *b, int h, int w);
 
 #endif

@@ -5,16 +5,15 @@
  * Shapes: tokens are (1, 1, T, C) with T = 1 + gh*gw, gh = H/16, gw = W/16.
  * Timm 0.6.13 VisionTransformer blocks: x += proj(attn(LN1(x))); x += fc2(GELU(fc1(LN2(x)))).
  */
-#include "model/arch.h"
+#include "model/dpt.h"
+
 #include "model/decoder.h"
 #include "model/vit.h" /* ds_vit_block */
 
 static const float GN_EPS = 1e-5f;
 static const float WS_EPS = 1e-8f; /* timm: StdConv2dSame(eps=1e-8) in the hybrid stem */
 
-/* act_postprocessN: readout project, unflatten, 1x1 conv, then resample:
- * N=1 ConvTranspose k4, N=2 ConvTranspose k2, N=3 nothing, N=4 3x3 stride-2 conv. */
-static ds_val reassemble(ds_builder *b, ds_val tokens, int n, int gh, int gw, const ds_arch_info *cfg) {
+ds_val ds_dpt_reassemble(ds_builder *b, ds_val tokens, int n, int gh, int gw, const ds_arch_info *cfg) {
     const char *p = ds_b_name(b, "pretrained.act_postprocess%d", n);
     int f = cfg->reassemble[n - 1];
     ds_val x = ds_b_readout_cat(b, tokens, gh, gw);
@@ -115,7 +114,7 @@ static void describe_dpt(ds_builder *b, int h, int w, const ds_arch_info *cfg, i
     ds_b_unused(b, DS_PARAM_LINEAR, "pretrained.model.head", 2, head_shape, true);
     for (int k = 0; k < 4; k++)
         if (cfg->vit_hooks[k] >= 0)
-            layer[k] = reassemble(b, hooked[k], k + 1, gh, gw, cfg);
+            layer[k] = ds_dpt_reassemble(b, hooked[k], k + 1, gh, gw, cfg);
     ds_decoder_dpt(b, layer);
 }
 

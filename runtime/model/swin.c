@@ -34,22 +34,6 @@ static const swin_cfg SWIN2_BASE = {true, 128, {2, 2, 18, 2}, {4, 8, 16, 32}, 24
 static const swin_cfg SWIN2_TINY = {true, 96, {2, 2, 6, 2}, {3, 6, 12, 24}, 16, {0, 0, 0, 0}};
 static const swin_cfg SWIN1_LARGE = {false, 192, {2, 2, 18, 2}, {6, 12, 24, 48}, 12, {0, 0, 0, 0}};
 
-/* q|k|v bias of a v2 block: [q_bias | 0 | v_bias] (the k bias is a zero buffer, not stored). */
-static const ds_tensor_ref *qkv_bias(ds_builder *b, const char *attn, int dim, ds_tensor_ref *out) {
-    const int64_t shape[1] = {dim}, full[1] = {3 * (int64_t)dim};
-    ds_tensor_ref q, v;
-    ds_b_param(b, DS_PARAM_TENSOR, ds_b_name(b, "%s.q_bias", attn), 1, shape, false, &q, NULL);
-    ds_b_param(b, DS_PARAM_TENSOR, ds_b_name(b, "%s.v_bias", attn), 1, shape, false, &v, NULL);
-    float *bias = ds_b_constant(b, out, ds_b_name(b, "%s.qkv.bias", attn), 1, full);
-    if (!bias)
-        return NULL;
-    for (int c = 0; q.data && v.data && c < dim; c++) {
-        bias[c] = ((const float *)q.data)[c];
-        bias[2 * dim + c] = ((const float *)v.data)[c];
-    }
-    return out;
-}
-
 /* exp(min(logit_scale, log(100))) per head: the cosine logits' scale. */
 static const ds_tensor_ref *head_scale(ds_builder *b, const char *attn, int heads, ds_tensor_ref *out) {
     const int64_t shape[3] = {heads, 1, 1}, flat[1] = {heads};
@@ -81,7 +65,7 @@ static ds_val window_attention(ds_builder *b, ds_val x, const char *p, const swi
     if (cfg->v2) {
         const int pw = cfg->pretrained_window[stage];
         ds_swin2_position_bias(b, attn, heads, win, (pw > 0 ? pw : win) - 1, &table);
-        qkv = ds_b_linear_bias(b, x, ds_b_name(b, "%s.qkv", attn), 3 * dim, qkv_bias(b, attn, dim, &bias),
+        qkv = ds_b_linear_bias(b, x, ds_b_name(b, "%s.qkv", attn), 3 * dim, ds_b_qkv_bias(b, attn, dim, &bias),
                                DS_ACT_NONE, -1);
         return ds_b_window_attention(b, qkv, &a, &table, lab, head_scale(b, attn, heads, &scale));
     }

@@ -9,10 +9,12 @@
  * ever goes to memory, and a plain two-pass softmax (max, then exp and sum)
  * runs on them. With AVX2+FMA the task is cpu/fast/attention_avx2.c's
  * register-tiled kernel; otherwise two sgemm calls on strided views of q, k
- * and v, which OpenMP OpenBLAS runs on the calling thread inside the loop.
+ * and v, which OpenMP OpenBLAS runs on the calling thread inside the loop
+ * (the first adds to the scores, which start as the bias rows).
  */
 #include <cblas.h>
 #include <omp.h>
+#include <string.h>
 
 #include "cpu/fast/fast.h"
 
@@ -37,16 +39,33 @@ size_t ds_fast_attention_scratch(const ds_node *n, int n_threads) {
            sizeof(float);
 }
 
+/* scores (bq, T) = the bias rows of queries [q0, q0 + bq) of one head. */
+static void bias_rows(float *scores, int64_t T, int64_t q0, int64_t bq, const float *bias,
+                      const int32_t *index) {
+    for (int64_t i = 0; i < bq; i++) {
+        float *row = scores + i * T;
+        if (!index) {
+            memcpy(row, bias + (q0 + i) * T, (size_t)T * sizeof *row);
+            continue;
+        }
+        const int32_t *ir = index + (q0 + i) * T;
+        for (int64_t j = 0; j < T; j++)
+            row[j] = bias[ir[j]];
+    }
+}
+
 static void task_sgemm(const ds_cpu_op *op, const float *qkv, int64_t h, int64_t q0, int64_t bq,
-                       float *y, float *ws) {
+                       const float *bias, float *y, float *ws) {
     const int64_t T = op->x->shape[2], C = op->y->shape[3];
     const int64_t hd = C / op->node->a.attn.heads;
     const ds_vec_ops *v = ds_vec();
     float *scores = ws, *sums = ws + BQ * T; /* (bq, T), (bq) */
     const float *q = qkv + q0 * 3 * C + h * hd, *k = qkv + C + h * hd, *vv = qkv + 2 * C + h * hd;
+    if (bias)
+        bias_rows(scores, T, q0, bq, bias, (const int32_t *)op->w2);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)bq, (blasint)T, (blasint)hd,
-                op->node->a.attn.scale, q, (blasint)(3 * C), k, (blasint)(3 * C), 0.0f, scores,
-                (blasint)T);
+                op->node->a.attn.scale, q, (blasint)(3 * C), k, (blasint)(3 * C), bias ? 1.0f : 0.0f,
+                scores, (blasint)T);
     for (int64_t i = 0; i < bq; i++)
         sums[i] = v->exp_sum(scores + i * T, (size_t)T);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)bq, (blasint)hd, (blasint)T,
@@ -59,6 +78,7 @@ void ds_fast_attention(const ds_cpu_op *op) {
     const int64_t N = op->x->shape[0], T = op->x->shape[2], C = op->y->shape[3];
     const int heads = op->node->a.attn.heads;
     const int64_t hd = C / heads, blocks = (T + BQ - 1) / BQ, tasks = heads * blocks;
+    const int64_t per_head = ds_attn_bias_per_head(op->node);
     const size_t shared = shared_floats(op->node), per = per_thread_floats(T);
     const float scale = op->node->a.attn.scale;
     const int avx2 = ds_vec() != ds_vec_portable();
@@ -85,11 +105,13 @@ void ds_fast_attention(const ds_cpu_op *op) {
             for (int64_t t = 0; t < tasks; t++) {
                 const int h = (int)(t / blocks);
                 const int64_t b = t % blocks, q0 = b * BQ, bq = T - q0 < BQ ? T - q0 : BQ;
+                const float *bias = op->w ? op->w + h * per_head : NULL; /* (T, T) or (R) */
                 float *y = op->y->data + (n * T + q0) * C + h * hd;
                 if (avx2)
-                    ds_attention_task_avx2(op->ctx->scratch, T, C, heads, h, b, y, ws);
+                    ds_attention_task_avx2(op->ctx->scratch, T, C, heads, h, b, bias,
+                                           (const int32_t *)op->w2, y, ws);
                 else
-                    task_sgemm(op, qkv, h, q0, bq, y, ws);
+                    task_sgemm(op, qkv, h, q0, bq, bias, y, ws);
             }
         }
     }

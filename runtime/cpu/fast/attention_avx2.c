@@ -8,6 +8,10 @@
  * broadcasts 6 queries' probabilities (adjacent in st's row) against 16
  * channels of v.
  *
+ * An additive bias (graph.h's ds_attn_attr) is first written into st,
+ * transposed 8 x 8 in registers from its rows (a dense row, or an index row
+ * gathered from the head's table), and the score tiles add to it.
+ *
  * q, k and v are first copied out of the (T, 3C) tokens for all heads, once
  * per item, 64 tokens at a time: q scaled and transposed per block of 64
  * queries (heads, blocks, hd, 64), k as (heads, T, hd), v as 16-channel
@@ -80,9 +84,10 @@ void ds_attention_pack_avx2(const float *qkv, int64_t T, int64_t C, int heads, f
     } while (0)
 
 /* st rows [j, j + rows) x 16 queries: k rows (stride ldk) against q^T
- * columns (rows of QMAX), and the running column max. */
+ * columns (rows of QMAX), plus the bias already in st when `biased`, and
+ * the running column max. */
 static void score_tile(int rows, const float *k, int64_t ldk, const float *qt, int64_t hd,
-                       float *st, int64_t nq, float *mx) {
+                       float *st, int64_t nq, float *mx, int biased) {
     const float *kr[6];
     for (int r = 0; r < 6; r++)
         kr[r] = k + (r < rows ? r : rows - 1) * ldk;
@@ -105,13 +110,66 @@ static void score_tile(int rows, const float *k, int64_t ldk, const float *qt, i
     const __m256 acc[6][2] = {{a0, b0}, {a1, b1}, {a2, b2}, {a3, b3}, {a4, b4}, {a5, b5}};
     __m256 m0 = _mm256_loadu_ps(mx), m1 = _mm256_loadu_ps(mx + 8);
     for (int r = 0; r < rows; r++) {
-        _mm256_storeu_ps(st + r * nq, acc[r][0]);
-        _mm256_storeu_ps(st + r * nq + 8, acc[r][1]);
-        m0 = _mm256_max_ps(m0, acc[r][0]);
-        m1 = _mm256_max_ps(m1, acc[r][1]);
+        __m256 s0 = acc[r][0], s1 = acc[r][1];
+        if (biased) {
+            s0 = _mm256_add_ps(s0, _mm256_loadu_ps(st + r * nq));
+            s1 = _mm256_add_ps(s1, _mm256_loadu_ps(st + r * nq + 8));
+        }
+        _mm256_storeu_ps(st + r * nq, s0);
+        _mm256_storeu_ps(st + r * nq + 8, s1);
+        m0 = _mm256_max_ps(m0, s0);
+        m1 = _mm256_max_ps(m1, s1);
     }
     _mm256_storeu_ps(mx, m0);
     _mm256_storeu_ps(mx + 8, m1);
+}
+
+/* c[m] = column m of the 8 x 8 block of rows r[0..7]. */
+static void transpose8(const __m256 r[8], __m256 c[8]) {
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        c[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        c[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+
+/* Keys [j0, j0 + n) of query q's bias row (n <= 8; the rest of the vector 0
+ * when dense, the table's entry 0 when indexed: never stored). */
+static __m256 bias_row(const float *bias, const int32_t *index, int64_t T, int64_t q, int64_t j0, int64_t n) {
+    if (!index) {
+        const float *p = bias + q * T + j0;
+        return n >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, tail_mask((size_t)n));
+    }
+    const int *p = (const int *)index + q * T + j0;
+    const __m256i iv = n >= 8 ? _mm256_loadu_si256((const __m256i *)p)
+                              : _mm256_maskload_epi32(p, tail_mask((size_t)n));
+    return _mm256_i32gather_ps(bias, iv, 4);
+}
+
+/* st (T, nq) = the bias of queries [q0, q0 + bq) transposed, 0 in the
+ * padding columns [bq, nq). */
+static void bias_columns(float *st, int64_t T, int64_t nq, int64_t q0, int64_t bq, const float *bias,
+                         const int32_t *index) {
+    for (int64_t c = 0; c < nq; c += 8)
+        for (int64_t j0 = 0; j0 < T; j0 += 8) {
+            const int64_t n = T - j0 < 8 ? T - j0 : 8;
+            __m256 r[8], col[8];
+            for (int i = 0; i < 8; i++)
+                r[i] = c + i < bq ? bias_row(bias, index, T, q0 + c + i, j0, n) : _mm256_setzero_ps();
+            transpose8(r, col);
+            for (int64_t m = 0; m < n; m++)
+                _mm256_storeu_ps(st + (j0 + m) * nq + c, col[m]);
+        }
 }
 
 /* y rows [q, q + rows) x 16 channels (the first `cols` stored) = st columns
@@ -171,7 +229,7 @@ static void softmax_columns(float *st, int64_t T, int64_t nq, const float *mx, f
 }
 
 void ds_attention_task_avx2(const float *shared, int64_t T, int64_t C, int heads, int h,
-                            int64_t b, float *y, float *ws) {
+                            int64_t b, const float *bias, const int32_t *index, float *y, float *ws) {
     const int64_t hd = C / heads, hd16 = round16(hd), blocks = blocks_of(T);
     const int64_t q0 = b * QMAX, bq = T - q0 < QMAX ? T - q0 : QMAX, nq = round16(bq);
     const float *qt = shared + (h * blocks + b) * hd * QMAX;   /* (hd, QMAX) */
@@ -181,12 +239,14 @@ void ds_attention_task_avx2(const float *shared, int64_t T, int64_t C, int heads
     float *mx = st + T * QMAX; /* (nq) column max */
     float *sum = mx + QMAX;    /* (nq) column sum */
 
+    if (bias)
+        bias_columns(st, T, nq, q0, bq, bias, index);
     for (int64_t i = 0; i < nq; i++)
         mx[i] = -INFINITY;
     for (int64_t j = 0; j < T; j += 6) {
         int rows = T - j < 6 ? (int)(T - j) : 6;
         for (int64_t c = 0; c < nq; c += 16)
-            score_tile(rows, k + j * hd, hd, qt + c, hd, st + j * nq + c, nq, mx + c);
+            score_tile(rows, k + j * hd, hd, qt + c, hd, st + j * nq + c, nq, mx + c, bias != NULL);
     }
     for (int64_t c = 0; c < nq; c += 16)
         softmax_columns(st + c, T, nq, mx + c, sum + c);

@@ -56,14 +56,16 @@ extern const ds_vec_ops ds_vec_avx2_ops;
  * `shared` (ds_attention_avx2_shared_floats); once every block is there, the
  * task of head h and block b writes its queries' hd channels into y (rows of
  * stride C, from query DS_ATTENTION_BLOCK * b, channel h * hd), with
- * ds_attention_avx2_floats(T) floats of its own workspace. */
+ * ds_attention_avx2_floats(T) floats of its own workspace. `bias` is head
+ * h's part of the node's bias, (T, T), or its table when `index` (T, T) is
+ * given (graph.h's ds_attn_attr); NULL: none. */
 enum { DS_ATTENTION_BLOCK = 64 };
 size_t ds_attention_avx2_shared_floats(int64_t T, int64_t C, int heads);
 size_t ds_attention_avx2_floats(int64_t T);
 void ds_attention_pack_avx2(const float *qkv, int64_t T, int64_t C, int heads, float scale,
                             int64_t b, float *shared);
 void ds_attention_task_avx2(const float *shared, int64_t T, int64_t C, int heads, int h,
-                            int64_t b, float *y, float *ws);
+                            int64_t b, const float *bias, const int32_t *index, float *y, float *ws);
 
 /* Threads for a loop of `work` floats: 1 when splitting costs more than it saves. */
 int ds_fast_threads(const ds_cpu_op *op, double work);

@@ -19,19 +19,22 @@ void ds_ref_linear(const ds_cpu_op *op) {
         }
 }
 
-/* softmax(q k^T * scale) v per head. Input channels are (3, heads, head_dim),
- * output channels (heads, head_dim), as timm's Attention reshapes them. */
+/* softmax(q k^T * scale + bias) v per head. Input channels are (3, heads,
+ * head_dim), output channels (heads, head_dim), as timm's Attention
+ * reshapes them; the optional bias as graph.h's ds_attn_attr says. */
 void ds_ref_attention(const ds_cpu_op *op) {
     const int64_t N = op->x->shape[0], T = op->x->shape[2], C = op->y->shape[3];
     const int heads = op->node->a.attn.heads;
-    const int64_t hd = C / heads;
+    const int64_t hd = C / heads, per_head = ds_attn_bias_per_head(op->node);
     const double scale = op->node->a.attn.scale;
+    const int32_t *index = (const int32_t *)op->w2; /* (T, T), or NULL */
     double *p = (double *)op->ctx->scratch; /* T scores, see ds_ref_attention_scratch */
     for (int64_t n = 0; n < N; n++)
         for (int h = 0; h < heads; h++)
             for (int64_t i = 0; i < T; i++) {
                 const float *qkv = op->x->data + n * T * 3 * C;
                 const float *q = qkv + i * 3 * C + h * hd;
+                const float *bias = op->w ? op->w + h * per_head : NULL; /* this head's T x T or R */
                 double mx = -INFINITY, sum = 0;
                 for (int64_t j = 0; j < T; j++) {
                     const float *k = qkv + j * 3 * C + C + h * hd;
@@ -39,6 +42,8 @@ void ds_ref_attention(const ds_cpu_op *op) {
                     for (int64_t d = 0; d < hd; d++)
                         s += (double)q[d] * k[d];
                     p[j] = s * scale;
+                    if (bias)
+                        p[j] += bias[index ? index[i * T + j] : i * T + j];
                     if (p[j] > mx)
                         mx = p[j];
                 }
