@@ -153,8 +153,10 @@ typedef struct ds_engine ds_engine;
 typedef enum ds_precision {
     DS_PRECISION_FP32 = 0, /* float32 math, no tensor cores: parity with the reference (default) */
     DS_PRECISION_TF32,     /* float32 storage, TF32 tensor cores (10-bit mantissa products) */
-    DS_PRECISION_FP16      /* half operands of convolutions and linears on tensor cores, float32
+    DS_PRECISION_FP16,     /* half operands of convolutions and linears on tensor cores, float32
                               accumulation and storage between layers; half copies of their weights */
+    DS_PRECISION_BF16      /* CPU only: bfloat16 operands, float32 accumulation; needs AVX512-BF16
+                              or AMX-BF16 (an error elsewhere, and on CUDA) */
 } ds_precision;
 
 typedef struct ds_engine_params {

@@ -89,6 +89,8 @@ int ds_cli_parse_precision(const char *s, ds_precision *out) {
         *out = DS_PRECISION_TF32;
     else if (!strcmp(s, "fp16"))
         *out = DS_PRECISION_FP16;
+    else if (!strcmp(s, "bf16"))
+        *out = DS_PRECISION_BF16;
     else
         return 0;
     return 1;
@@ -113,7 +115,10 @@ long ds_cli_rss_kib(void) {
 }
 
 const char *ds_cli_precision_name(ds_precision p) {
-    return p == DS_PRECISION_TF32 ? "tf32" : p == DS_PRECISION_FP16 ? "fp16" : "fp32";
+    return p == DS_PRECISION_TF32   ? "tf32"
+           : p == DS_PRECISION_FP16 ? "fp16"
+           : p == DS_PRECISION_BF16 ? "bf16"
+                                    : "fp32";
 }
 
 int ds_cli_parse_threads(const char *s, int *out) {

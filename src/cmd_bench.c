@@ -191,7 +191,7 @@ int ds_cmd_bench(int argc, char **argv) {
         case 'A': p.autotune = 0; break;
         case 'Y':
             if (!ds_cli_parse_precision(optarg, &p.precision))
-                return ds_cli_usage_error("bench", "--precision takes fp32, tf32 or fp16");
+                return ds_cli_usage_error("bench", "--precision takes fp32, tf32, fp16 or bf16");
             break;
         case 'i': image = optarg; break;
         case 'h': fputs(BENCH_HELP, stdout); return DS_EXIT_OK;

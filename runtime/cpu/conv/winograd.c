@@ -18,8 +18,7 @@
  * block's input into its own scratch, multiplies, and writes the output
  * through the fused epilogue, so nothing but y leaves the thread.
  */
-#include <omp.h>
-
+#include "base/pool.h" /* ds_parallel_for */
 #include "cpu/conv/conv.h"
 
 size_t ds_wino_packed_floats(const ds_node *n) {
@@ -110,33 +109,44 @@ size_t ds_conv_winograd_scratch(const ds_node *n, int n_threads) {
     return (size_t)n_threads * plan_of(n, n_threads).thread_floats * sizeof(float);
 }
 
+typedef struct wino_job {
+    const ds_cpu_op *op;
+    const wino_plan *p;
+    const float *u;
+    int simd;
+} wino_job;
+
+static void wino_item(void *ctx, int64_t it, int thread) {
+    const wino_job *j = ctx;
+    const wino_plan *p = j->p;
+    const ds_cpu_op *op = j->op;
+    const int64_t C = op->x->shape[3], O = op->y->shape[3];
+    float *v = op->ctx->scratch + (size_t)thread * p->thread_floats;
+    ds_wino_block b;
+    b.op = op;
+    b.th = p->th;
+    b.tw = p->tw;
+    b.t0 = it / p->n_chunks * p->bt;
+    b.nt = p->tiles - b.t0 < p->bt ? p->tiles - b.t0 : p->bt;
+    b.o0 = it % p->n_chunks * p->oc;
+    b.no = O - b.o0 < p->oc ? O - b.o0 : p->oc;
+    b.ldm = round_up(b.no, DS_WINO_PANEL);
+    b.v = v;                 /* (36, nt, C) */
+    b.m = v + 36 * b.nt * C; /* (36, nt, ldm) */
+    b.u = j->u;
+    if (j->simd) {
+        ds_wino_input_avx2(&b);
+        ds_wino_gemm_avx2(&b);
+        ds_wino_output_avx2(&b);
+    } else {
+        ds_wino_input_c(&b, 0, C);
+        ds_wino_gemm_c(&b);
+        ds_wino_output_c(&b, 0, b.no);
+    }
+}
+
 void ds_conv_winograd(const ds_cpu_op *op, const float *u, int simd) {
     const wino_plan p = plan_of(op->node, op->ctx->n_threads);
-    const int64_t C = op->x->shape[3], O = op->y->shape[3];
-    const int64_t items = p.n_blocks * p.n_chunks;
-#pragma omp parallel for num_threads(op->ctx->n_threads) schedule(dynamic, 1)
-    for (int64_t it = 0; it < items; it++) {
-        float *v = op->ctx->scratch + (size_t)omp_get_thread_num() * p.thread_floats;
-        ds_wino_block b;
-        b.op = op;
-        b.th = p.th;
-        b.tw = p.tw;
-        b.t0 = it / p.n_chunks * p.bt;
-        b.nt = p.tiles - b.t0 < p.bt ? p.tiles - b.t0 : p.bt;
-        b.o0 = it % p.n_chunks * p.oc;
-        b.no = O - b.o0 < p.oc ? O - b.o0 : p.oc;
-        b.ldm = round_up(b.no, DS_WINO_PANEL);
-        b.v = v;                 /* (36, nt, C) */
-        b.m = v + 36 * b.nt * C; /* (36, nt, ldm) */
-        b.u = u;
-        if (simd) {
-            ds_wino_input_avx2(&b);
-            ds_wino_gemm_avx2(&b);
-            ds_wino_output_avx2(&b);
-        } else {
-            ds_wino_input_c(&b, 0, C);
-            ds_wino_gemm_c(&b);
-            ds_wino_output_c(&b, 0, b.no);
-        }
-    }
+    wino_job j = {op, &p, u, simd};
+    ds_parallel_for(op->ctx->n_threads, p.n_blocks * p.n_chunks, wino_item, &j);
 }

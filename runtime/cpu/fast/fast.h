@@ -39,7 +39,7 @@ typedef struct ds_vec_ops {
                      const float *p11, float fx, float fy, size_t n);
 } ds_vec_ops;
 
-/* The set for this CPU (AVX2+FMA when it has them). */
+/* The set for this CPU (AVX2+FMA when it has them and the ISA chosen is avx2, cpu/isa.h). */
 const ds_vec_ops *ds_vec(void);
 /* Each set on its own, for the tests; ds_vec_avx2() is NULL without AVX2+FMA. */
 const ds_vec_ops *ds_vec_portable(void);
