@@ -18,6 +18,8 @@
  * block's input into its own scratch, multiplies, and writes the output
  * through the fused epilogue, so nothing but y leaves the thread.
  */
+#include <string.h>
+
 #include "base/pool.h" /* ds_parallel_for */
 #include "cpu/conv/conv.h"
 
@@ -37,29 +39,35 @@ static const double G[6][3] = {
     {0, 0, 1},
 };
 
-/* In double, rounded once: the weights carry no extra transform error. */
+/* In double, rounded once: the weights carry no extra transform error. A
+ * panel's 16 outputs of one channel are transformed together, so that each
+ * of the 36 positions gets one whole 64-byte line (the writes stream). */
 void ds_wino_pack(const ds_node *n, const float *w, float *u) {
     ds_conv_dims d = ds_conv_dims_of(n);
     const int64_t panels = (d.o + DS_WINO_PANEL - 1) / DS_WINO_PANEL;
-    for (int64_t o = 0; o < panels * DS_WINO_PANEL; o++)
+    for (int64_t pn = 0; pn < panels; pn++)
         for (int64_t c = 0; c < d.c; c++) {
-            double gg[6][6] = {{0}};
-            if (o < d.o) {
-                const float *g = w + o * 9 * d.c + c; /* g[ky][kx] = g[(ky*3 + kx) * C] */
-                double t[6][3];                       /* G g */
-                for (int i = 0; i < 6; i++)
-                    for (int kx = 0; kx < 3; kx++)
-                        t[i][kx] = G[i][0] * g[kx * d.c] + G[i][1] * g[(3 + kx) * d.c] +
-                                   G[i][2] * g[(6 + kx) * d.c];
-                for (int i = 0; i < 6; i++)
-                    for (int j = 0; j < 6; j++)
-                        gg[i][j] = t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
+            float lines[36][DS_WINO_PANEL]; /* (position, output of the panel) */
+            for (int l = 0; l < DS_WINO_PANEL; l++) {
+                const int64_t o = pn * DS_WINO_PANEL + l;
+                double gg[6][6] = {{0}};
+                if (o < d.o) {
+                    const float *g = w + o * 9 * d.c + c; /* g[ky][kx] = g[(ky*3 + kx) * C] */
+                    double t[6][3];                       /* G g */
+                    for (int i = 0; i < 6; i++)
+                        for (int kx = 0; kx < 3; kx++)
+                            t[i][kx] = G[i][0] * g[kx * d.c] + G[i][1] * g[(3 + kx) * d.c] +
+                                       G[i][2] * g[(6 + kx) * d.c];
+                    for (int i = 0; i < 6; i++)
+                        for (int j = 0; j < 6; j++)
+                            gg[i][j] = t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
+                }
+                for (int k = 0; k < 36; k++)
+                    lines[k][l] = (float)gg[k / 6][k % 6];
             }
-            for (int k = 0; k < 36; k++) {
-                size_t at = (((size_t)k * panels + o / DS_WINO_PANEL) * d.c + c) * DS_WINO_PANEL +
-                            o % DS_WINO_PANEL;
-                u[at] = (float)gg[k / 6][k % 6];
-            }
+            for (int k = 0; k < 36; k++)
+                memcpy(u + (((size_t)k * panels + pn) * d.c + c) * DS_WINO_PANEL, lines[k],
+                       sizeof lines[k]);
         }
 }
 
