@@ -268,6 +268,20 @@ typedef struct ds_engine_stats {
 } ds_engine_stats;
 DS_API ds_status ds_engine_get_stats(const ds_engine *engine, ds_engine_stats *out);
 
+/* How the CPU backend runs in this process: its default thread count (the
+ * CPUs of the affinity mask, capped by the cgroup's CPU quota) and the
+ * instruction set of its kernels (the best this CPU runs, or DS_CPU_ISA),
+ * each with the reason. Fails, in one line, on a DS_CPU_ISA this build or
+ * this CPU cannot run. */
+typedef struct ds_cpu_info {
+    int default_threads;
+    char threads_why[128]; /* "affinity 8 CPUs, cgroup quota 1.50 CPUs" */
+    char isa[16];          /* "avx2", "portable" */
+    char isa_why[128];
+    char features[256];    /* the CPU's vector features: "avx2 fma; no avx512f ..." */
+} ds_cpu_info;
+DS_API ds_status ds_cpu_get_info(ds_cpu_info *out);
+
 /* Runs the network on a normalized 1x3xHxW float32 tensor (NCHW). Writes the
  * HxW depth map: relative inverse depth (non-negative, larger is nearer), or
  * metres for a metric model (ds_model_info.quantity). The first run at a new

@@ -129,3 +129,15 @@ int ds_cli_parse_threads(const char *s, int *out) {
     *out = (int)v;
     return 1;
 }
+
+ds_status ds_cli_print_cpu(FILE *f, int asked) {
+    ds_cpu_info c;
+    DS_TRY(ds_cpu_get_info(&c));
+    if (asked)
+        fprintf(f, "CPU: %d thread%s (--threads; default %d: %s), %s kernels (%s); %s\n", asked,
+                asked == 1 ? "" : "s", c.default_threads, c.threads_why, c.isa, c.isa_why, c.features);
+    else
+        fprintf(f, "CPU: %d thread%s (%s), %s kernels (%s); %s\n", c.default_threads,
+                c.default_threads == 1 ? "" : "s", c.threads_why, c.isa, c.isa_why, c.features);
+    return DS_OK;
+}

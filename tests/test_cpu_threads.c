@@ -28,7 +28,7 @@
 #include "base/pool.h" /* ds_parallel_for, ds_pool_workers */
 #include "cpu/isa.h"   /* ds_cpu_isa_* */
 #include "depthsolve.h"
-#include "test.h"
+#include "tests/test.h"
 #include "weights_tools/synth.h" /* ds_synth_input */
 
 static int count_tasks(void) {
@@ -294,6 +294,35 @@ TEST(every_isa_path_against_the_reference) {
     CHECK_OK(ds_cpu_isa_select(why, sizeof why)); /* back to the default */
 }
 
+TEST(cpu_info_says_threads_and_kernels) {
+    ds_cpu_info c;
+    CHECK(ds_cpu_get_info(NULL) == DS_ERR_INVALID_ARGUMENT);
+    CHECK_OK(ds_cpu_get_info(&c));
+    char why[160];
+    CHECK(c.default_threads == ds_default_threads(why, sizeof why));
+    CHECK_MSG(!strcmp(c.threads_why, why), "%s / %s", c.threads_why, why);
+    CHECK_MSG(strstr(c.features, "avx2") && strstr(c.features, "avx512f"), "%s", c.features);
+    ds_cpu_isa best = DS_ISA_PORTABLE;
+    for (int i = 0; i < DS_ISA_COUNT; i++)
+        if (ds_cpu_isa_supported((ds_cpu_isa)i))
+            best = (ds_cpu_isa)i;
+    CHECK_MSG(!strcmp(c.isa, ds_cpu_isa_name(best)), "%s, best %s", c.isa, ds_cpu_isa_name(best));
+    CHECK(strstr(c.isa_why, "the best this CPU runs"));
+    ds_cpu_info forced;
+    setenv("DS_CPU_ISA", "portable", 1);
+    ds_status s = ds_cpu_get_info(&forced);
+    setenv("DS_CPU_ISA", "sse9", 1);
+    ds_status bad = ds_cpu_get_info(&c);
+    unsetenv("DS_CPU_ISA");
+    CHECK_OK(s);
+    CHECK_MSG(!strcmp(forced.isa, "portable") && strstr(forced.isa_why, "DS_CPU_ISA=portable"),
+              "%s (%s)", forced.isa, forced.isa_why);
+    CHECK_MSG(bad == DS_ERR_INVALID_ARGUMENT && strstr(ds_last_error(), "DS_CPU_ISA=sse9: unknown"),
+              "%s", ds_last_error());
+    CHECK_OK(ds_cpu_get_info(&c)); /* back to the default */
+    CHECK(!strcmp(c.isa, ds_cpu_isa_name(best)));
+}
+
 TEST(bf16_refused_without_the_instructions) {
     char path[1024];
     snprintf(path, sizeof path, "%s/midas_v21_small_256.gguf", test_models_dir());
@@ -320,6 +349,7 @@ int main(void) {
     RUN(cgroup_quota_files);
     RUN(default_threads_follow_affinity);
     RUN(every_isa_path_against_the_reference);
+    RUN(cpu_info_says_threads_and_kernels);
     RUN(bf16_refused_without_the_instructions);
     test_remove_tmp_dir();
     return test_summary();
