@@ -7,11 +7,11 @@
  * ds_gemm_packed_avx2 on W packed once at load (ds_fast_linear_pack): bias,
  * residual and activation in registers, and a speed that does not depend on
  * OpenBLAS recognising the CPU (its SSE3 kernels, where it does not, are 4x
- * slower: bench/RESULTS.md, "OpenBLAS's CPU detection"). Otherwise one
- * single-threaded OpenBLAS sgemm per task: the block is filled with b (or
- * r + b) and the sgemm accumulates onto it (beta = 1), which is also right
- * when the planner put y on top of r; the activation takes one pass after,
- * on the block still in cache.
+ * slower: bench/RESULTS.md, "CPU kernels per instruction set and library").
+ * Otherwise one single-threaded OpenBLAS sgemm per task: the block is filled
+ * with b (or r + b) and the sgemm accumulates onto it (beta = 1), which is
+ * also right when the planner put y on top of r; the activation takes one
+ * pass after, on the block still in cache.
  *
  * When every row ends in the same cin/2 values, as the DPT readout's
  * [patch token, class token] rows do, that half's product is the same for
