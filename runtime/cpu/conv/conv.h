@@ -108,7 +108,6 @@ typedef struct ds_gemm_args {
     const float *bias; /* n, or NULL */
     ds_act res_act, act;
     int64_t n0, n1; /* n0 % 16 == 0 */
-    int64_t kb;     /* the K b was packed with (>= k: a product over its first k rows) */
 } ds_gemm_args;
 void ds_gemm_packed_avx2(const ds_gemm_args *g);
 

@@ -203,7 +203,7 @@ static void packed_tile(void *ctx, int64_t it, int thread) {
     ds_gemm_args g;
     g.m = m - p0 < j->rows ? m - p0 : j->rows;
     g.n = d->o;
-    g.k = g.kb = d->k;
+    g.k = d->k;
     g.a = op->x->data + p0 * d->c; /* (m, C) rows of x */
     g.lda = d->c;
     if (!j->pointwise) {

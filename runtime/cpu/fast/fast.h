@@ -74,11 +74,6 @@ int ds_fast_scratch_threads(const ds_cpu_op *op, size_t per_thread, int64_t task
 /* ---- the kernels ---- */
 void ds_fast_linear(const ds_cpu_op *op);
 size_t ds_fast_linear_scratch(const ds_node *n, int n_threads);
-/* W (cout, cin) in ds_gemm_pack's panels, for the AVX2 path. */
-void *ds_fast_linear_pack(const ds_node *n, const float *w, int n_threads);
-/* ds_fast_linear; returns 1 if the packed AVX2 GEMM ran, 0 if OpenBLAS did
- * (the portable ISA, or no packed weights). */
-int ds_fast_linear_run(const ds_cpu_op *op);
 void ds_fast_attention(const ds_cpu_op *op);
 size_t ds_fast_attention_scratch(const ds_node *n, int n_threads);
 void ds_fast_layernorm(const ds_cpu_op *op);

@@ -125,7 +125,7 @@ DS_AVX2 void ds_gemm_packed_avx2(const ds_gemm_args *g) {
             t.a = g->a + k0;
             t.lda = g->lda;
             t.kc = kc;
-            t.b = g->b + (j / 16 * g->kb + k0) * 16;
+            t.b = g->b + (j / 16 * g->k + k0) * 16;
             t.c = g->c + j;
             t.ldc = g->ldc;
             t.r = g->r ? g->r + j : NULL;

@@ -1,31 +1,26 @@
 /*
- * cpu/fast/linear.c: y = act(x W^T + b + r).
+ * cpu/fast/linear.c: y = act(x W^T + b + r) with one OpenBLAS sgemm.
  *
  * The output is split in blocks of columns (of W's rows), one task each on
- * our threads: every task reads all of x and its own part of W, the larger
- * operand in a transformer's layers. With AVX2+FMA a task runs
- * ds_gemm_packed_avx2 on W packed once at load (ds_fast_linear_pack): bias,
- * residual and activation in registers, and a speed that does not depend on
- * OpenBLAS recognising the CPU (its SSE3 kernels, where it does not, are 4x
- * slower: bench/RESULTS.md, "CPU kernels per instruction set and library").
- * Otherwise one single-threaded OpenBLAS sgemm per task: the block is filled
- * with b (or r + b) and the sgemm accumulates onto it (beta = 1), which is
- * also right when the planner put y on top of r; the activation takes one
- * pass after, on the block still in cache.
+ * our threads, each a single-threaded sgemm: every task reads all of x and
+ * its own part of W, the larger operand in a transformer's layers. Bias and
+ * residual go in first: the block is filled with b (or r + b) and the sgemm
+ * accumulates onto it (beta = 1), which is also right when the planner put y
+ * on top of r, and costs no more than the pass in which OpenBLAS would clear
+ * y for beta = 0. The activation, if any, takes one pass after, on the block
+ * still in cache.
  *
  * When every row ends in the same cin/2 values, as the DPT readout's
  * [patch token, class token] rows do, that half's product is the same for
  * all rows: y = x_l W_l^T + (x_r W_r^T + b), one matrix-vector product
- * folded into the bias, and the GEMM does half the work.
+ * folded into the bias, and the sgemm does half the work.
  */
 /* cblas.h pulls in complex.h: no variable may be called I */
 #include <cblas.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "base/pool.h" /* ds_parallel_for */
 #include "cpu/blas.h"   /* ds_blas_serial */
-#include "cpu/conv/conv.h" /* ds_gemm_pack, ds_gemm_packed_avx2 */
 #include "cpu/fast/fast.h"
 
 typedef struct linear_job {
@@ -36,34 +31,13 @@ typedef struct linear_job {
     int64_t rows, cin, cout, k; /* k: the inner dimension the sgemm runs over */
     int64_t cols;   /* output columns per task, a multiple of 16 */
     ds_act act;
-    const float *packed; /* ds_fast_linear_pack of w: the AVX2 path; NULL: OpenBLAS */
 } linear_job;
-
-void *ds_fast_linear_pack(const ds_node *n, const float *w, int n_threads) {
-    (void)n_threads;
-    const int64_t cout = n->w[0].shape[0], cin = n->w[0].shape[1];
-    float *b = malloc(ds_gemm_packed_floats(cout, cin) * sizeof *b);
-    if (b)
-        ds_gemm_pack(w, cout, cin, b);
-    return b;
-}
-
-static void packed_block(const linear_job *j, int64_t c0, int64_t n) {
-    ds_gemm_args g = {.m = j->rows, .n = j->cout, .k = j->k, .kb = j->cin, .a = j->x, .lda = j->cin,
-                      .b = j->packed, .c = j->y, .ldc = j->cout, .r = j->r, .ldr = j->cout,
-                      .bias = j->bias, .res_act = DS_ACT_NONE, .act = j->act, .n0 = c0, .n1 = c0 + n};
-    ds_gemm_packed_avx2(&g);
-}
 
 static void linear_block(void *ctx, int64_t task, int thread) {
     (void)thread;
     const linear_job *j = ctx;
     const ds_vec_ops *v = ds_vec();
     const int64_t c0 = task * j->cols, n = j->cout - c0 < j->cols ? j->cout - c0 : j->cols;
-    if (j->packed) {
-        packed_block(j, c0, n);
-        return;
-    }
     float *y = j->y + c0;
     ds_blas_serial();
     const float *r = j->r ? j->r + c0 : NULL, *bias = j->bias ? j->bias + c0 : NULL;
@@ -103,42 +77,28 @@ size_t ds_fast_linear_scratch(const ds_node *n, int n_threads) {
  * back costs its neighbours one block, not half the op. */
 enum { BLOCKS_PER_THREAD = 2 };
 
-int ds_fast_linear_run(const ds_cpu_op *op) {
+void ds_fast_linear(const ds_cpu_op *op) {
     const int64_t cin = op->x->shape[3], cout = op->y->shape[3];
     const int64_t rows = ds_shape_numel(op->x->shape) / cin;
     const float *x = op->x->data, *bias = op->b;
-    const float *packed = ds_vec() != ds_vec_portable() ? op->packed : NULL;
-    int64_t k = cin; /* the inner dimension the GEMM runs over */
+    int64_t k = cin; /* the inner dimension the sgemm runs over */
     ds_blas_serial();
     if (op->ctx->scratch_bytes >= (size_t)cout * sizeof(float) &&
         shared_right_half(x, rows, cin)) {
         float *folded = op->ctx->scratch; /* (cout) W_r x_r + b */
         k = cin / 2;
-        if (packed) {
-            /* one row: x_r against rows k.. of every panel */
-            ds_gemm_args g = {.m = 1, .n = cout, .k = k, .kb = cin, .a = x + k, .lda = cin,
-                              .b = packed + k * 16, .c = folded, .ldc = cout, .bias = bias,
-                              .res_act = DS_ACT_NONE, .act = DS_ACT_NONE, .n0 = 0, .n1 = cout};
-            ds_gemm_packed_avx2(&g);
-        } else {
-            if (bias)
-                memcpy(folded, bias, (size_t)cout * sizeof(float));
-            else
-                memset(folded, 0, (size_t)cout * sizeof(float));
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint)cout, (blasint)k, 1.0f, op->w + k,
-                        (blasint)cin, x + k, 1, 1.0f, folded, 1);
-        }
+        if (bias)
+            memcpy(folded, bias, (size_t)cout * sizeof(float));
+        else
+            memset(folded, 0, (size_t)cout * sizeof(float));
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint)cout, (blasint)k, 1.0f, op->w + k,
+                    (blasint)cin, x + k, 1, 1.0f, folded, 1);
         bias = folded;
     }
     const int nt = ds_fast_threads(op, (double)rows * (double)cout * (double)k / 16);
     int64_t cols = (cout + (int64_t)nt * BLOCKS_PER_THREAD - 1) / ((int64_t)nt * BLOCKS_PER_THREAD);
     cols = (cols + 15) / 16 * 16;
     linear_job j = {x, op->w, op->r ? op->r->data : NULL, bias, op->y->data, rows, cin, cout, k,
-                    cols, op->node->a.linear.act, packed};
+                    cols, op->node->a.linear.act};
     ds_parallel_for(nt, (cout + cols - 1) / cols, linear_block, &j);
-    return packed != NULL;
-}
-
-void ds_fast_linear(const ds_cpu_op *op) {
-    ds_fast_linear_run(op);
 }
