@@ -15,6 +15,38 @@
  * runs (from a task of it, or from another thread of the caller's program)
  * runs its tasks on the calling thread alone, so threads are never
  * oversubscribed by nesting.
+ *
+ * Moving a `#pragma omp parallel for` loop here (no OpenMP in the build: a
+ * pragma left behind fails it, -Wunknown-pragmas -Werror):
+ *
+ *     #pragma omp parallel for num_threads(nt) schedule(static)
+ *     for (int64_t i = 0; i < n; i++)
+ *         y[i] = f(x[i], s);
+ *
+ * becomes a job struct holding what the body reads, the body as a task of i,
+ * and one call:
+ *
+ *     typedef struct f_job { const float *x; float *y; float s; } f_job;
+ *     static void f_task(void *ctx, int64_t i, int thread) {
+ *         (void)thread;
+ *         const f_job *j = ctx;
+ *         j->y[i] = f(j->x[i], j->s);
+ *     }
+ *     f_job j = {x, y, s};
+ *     ds_parallel_for(nt, n, f_task, &j);
+ *
+ * - num_threads(...) is the first argument; in cpu/fast keep the kernels'
+ *   rules: ds_fast_threads(op, work), or ds_fast_scratch_threads() where a
+ *   task uses a per-thread workspace (cpu/fast/fast.h).
+ * - omp_get_thread_num() is `thread` (0 .. nt-1): index per-thread scratch
+ *   or partial results with it (a reduction: one slot per task or thread,
+ *   summed by the caller after the call).
+ * - Indices are handed out one at a time (like schedule(dynamic, 1)): make a
+ *   task a row or a chunk of a few thousand floats, not one float.
+ * - A `#pragma omp parallel` region with an inner `omp for` becomes one
+ *   ds_parallel_for over the inner loop's (flattened) indices.
+ * - OpenBLAS called inside a task: call ds_blas_serial() first (cpu/blas.h).
+ * - `omp simd`: use `#pragma GCC ivdep` or nothing.
  */
 #ifndef DS_BASE_POOL_H
 #define DS_BASE_POOL_H

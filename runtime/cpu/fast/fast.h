@@ -68,7 +68,9 @@ void ds_attention_task_avx2(const float *shared, int64_t T, int64_t C, int heads
 /* Threads for a loop of `work` floats: 1 when splitting costs more than it saves. */
 int ds_fast_threads(const ds_cpu_op *op, double work);
 /* Threads for `tasks` tasks that each need `per_thread` floats of the
- * op's scratch: at most what the scratch holds, at least 1. */
+ * op's scratch: at most what the scratch holds, at least 1. Give it to
+ * ds_parallel_for; a task's `thread` (< it) picks its workspace,
+ * op->ctx->scratch + thread * per_thread. */
 int ds_fast_scratch_threads(const ds_cpu_op *op, size_t per_thread, int64_t tasks);
 
 /* ---- the kernels ---- */
