@@ -7,7 +7,7 @@
 
 #include "base/bilinear.h" /* ds_bilinear_coord */
 #include "base/pool.h"     /* ds_parallel_for */
-#include "photo/cubic.h"    /* ds_cv_taps, ds_torch_taps */
+#include "photo/cubic.h"   /* ds_cv_taps, ds_torch_taps */
 
 static atomic_uint_fast64_t host_resizes;
 
