@@ -20,17 +20,19 @@ FUZZ_SECONDS ?= 60
 # Which folder may include which: scripts/check-layers (make check-layers).
 INCLUDES := -Iruntime -I.
 
-# OpenBLAS built with OpenMP: its threads are the engine's threads (no
-# oversubscription), and a call made inside our own parallel loop runs serially.
+# OpenBLAS's OpenMP build, kept single-threaded (runtime/cpu/blas.c): it starts
+# no thread of its own, and runs on ours. Every parallel loop of the library is
+# on our own pool (runtime/base/pool.h), none on OpenMP: no -fopenmp, so an
+# `#pragma omp` left anywhere is an error (-Wunknown-pragmas, -Werror).
 OPENBLAS ?= /usr/lib/x86_64-linux-gnu/openblas-openmp
 OPENBLAS_INC ?= /usr/include/x86_64-linux-gnu/openblas-openmp
 
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wvla -Wstrict-prototypes
 # Hidden visibility: libdepthsolve.so exports the DS_API functions of depthsolve.h alone.
-CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -g -fopenmp -ffp-contract=off $(WARN) $(INCLUDES) \
+CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -g -ffp-contract=off $(WARN) $(INCLUDES) \
                  -I$(OPENBLAS_INC) -MMD -MP
 LDLIBS   := -lzip -ldeflate -lcjson -lpng -ljpeg -lcurl -lcrypto -L$(OPENBLAS) -Wl,-rpath,$(OPENBLAS) -lopenblas -lm \
-            -lpthread -fopenmp
+            -lpthread
 
 ifeq ($(DEBUG),1)
   OPT := -O0
@@ -354,7 +356,7 @@ endif
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------------
 # One clang command over every source: the *_avx2.c files need their ISA, so
 # the fuzzers (run on the machine that builds them) take it for all.
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fopenmp $(WARN) $(INCLUDES) -I$(OPENBLAS_INC) -mavx2 -mfma \
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) $(INCLUDES) -I$(OPENBLAS_INC) -mavx2 -mfma \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_BIN := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 

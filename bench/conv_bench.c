@@ -3,11 +3,11 @@
  * the numbers behind bench/RESULTS.md's convolution section. Not part of the
  * build; after `make`:
  *
- *   cc -O2 -std=c11 -D_GNU_SOURCE -fopenmp -Iruntime \
+ *   cc -O2 -std=c11 -D_GNU_SOURCE -Iruntime -I. \
  *      -I/usr/include/x86_64-linux-gnu/openblas-openmp bench/conv_bench.c \
  *      build/libdepthsolve.a -L/usr/lib/x86_64-linux-gnu/openblas-openmp \
  *      -Wl,-rpath,/usr/lib/x86_64-linux-gnu/openblas-openmp -lopenblas -lm \
- *      -o build/conv_bench
+ *      -lpthread -o build/conv_bench
  *   build/conv_bench H W C O K STRIDE PAD GROUPS ALGO SIMD THREADS REPS
  *
  * PAD -1 is TF "SAME"; ALGO -1 lets ds_conv_choose pick (0 GEMM, 1 Winograd,
@@ -23,8 +23,6 @@
 #include <time.h>
 
 #include "cpu/conv/conv.h"
-
-void openblas_set_num_threads(int n);
 
 static double seconds(clockid_t clock) {
     struct timespec t;
@@ -92,7 +90,6 @@ int main(int argc, char **argv) {
     ds_cpu_ctx ctx = {threads, scratch, sb};
     ds_tensor xt = {x, {1, h, w, c}}, yt = {y, {1, oh, ow, o}};
     ds_cpu_op op = {&n, &xt, NULL, &yt, wt, b, packed, &ctx, NULL, NULL};
-    openblas_set_num_threads(threads);
     double best = INFINITY, best_cpu = INFINITY;
     for (int r = 0; r < reps; r++) {
         double t0 = seconds(CLOCK_MONOTONIC), c0 = seconds(CLOCK_PROCESS_CPUTIME_ID);

@@ -37,10 +37,15 @@ def offline_hub(torch, torchvision, geffnet):
 
     def load(repo, model, *args, **kwargs):
         if repo == "rwightman/gen-efficientnet-pytorch":
-            if not geffnet:
-                fail("the small model needs --geffnet PATH (a gen-efficientnet-pytorch checkout)")
             kwargs["pretrained"] = False
-            return real_load(geffnet, model, *args, source="local", **kwargs)
+            if geffnet:
+                return real_load(geffnet, model, *args, source="local", **kwargs)
+            try:  # the same code as a package (PyPI geffnet)
+                import geffnet as package
+            except ImportError:
+                fail("the small model needs --geffnet PATH (a gen-efficientnet-pytorch checkout) "
+                     "or the geffnet package")
+            return getattr(package, model)(*args, **kwargs)
         if repo == "facebookresearch/WSL-Images" and model == "resnext101_32x8d_wsl":
             return torchvision.models.resnext101_32x8d()
         fail(f"unexpected torch.hub.load({repo!r}, {model!r}): refusing to download")

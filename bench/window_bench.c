@@ -6,10 +6,10 @@
  * ViT would run there). The numbers behind bench/RESULTS.md's Swin section.
  * Not part of the build; after `make`:
  *
- *   cc -O2 -std=c11 -D_GNU_SOURCE -fopenmp -Iruntime -I. \
+ *   cc -O2 -std=c11 -D_GNU_SOURCE -Iruntime -I. \
  *      -I/usr/include/x86_64-linux-gnu/openblas-openmp bench/window_bench.c \
  *      build/libdepthsolve.a -L/usr/lib/x86_64-linux-gnu/openblas-openmp \
- *      -Wl,-rpath,/usr/lib/x86_64-linux-gnu/openblas-openmp -lopenblas -lm -lstdc++ \
+ *      -Wl,-rpath,/usr/lib/x86_64-linux-gnu/openblas-openmp -lopenblas -lm -lstdc++ -lpthread \
  *      -o build/window_bench
  *   build/window_bench ARCH THREADS REPS
  *

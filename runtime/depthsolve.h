@@ -156,8 +156,10 @@ typedef struct ds_engine ds_engine;
 typedef enum ds_precision {
     DS_PRECISION_FP32 = 0, /* float32 math, no tensor cores: parity with the reference (default) */
     DS_PRECISION_TF32,     /* float32 storage, TF32 tensor cores (10-bit mantissa products) */
-    DS_PRECISION_FP16      /* half operands of convolutions and linears on tensor cores, float32
+    DS_PRECISION_FP16,     /* half operands of convolutions and linears on tensor cores, float32
                               accumulation and storage between layers; half copies of their weights */
+    DS_PRECISION_BF16      /* CPU only: bfloat16 operands, float32 accumulation; needs AVX512-BF16
+                              or AMX-BF16 (an error elsewhere, and on CUDA) */
 } ds_precision;
 
 typedef struct ds_engine_params {
@@ -268,6 +270,20 @@ typedef struct ds_engine_stats {
                                   allocation; -1 if it cannot be read */
 } ds_engine_stats;
 DS_API ds_status ds_engine_get_stats(const ds_engine *engine, ds_engine_stats *out);
+
+/* How the CPU backend runs in this process: its default thread count (the
+ * CPUs of the affinity mask, capped by the cgroup's CPU quota) and the
+ * instruction set of its kernels (the best this CPU runs, or DS_CPU_ISA),
+ * each with the reason. Fails, in one line, on a DS_CPU_ISA this build or
+ * this CPU cannot run. */
+typedef struct ds_cpu_info {
+    int default_threads;
+    char threads_why[128]; /* "affinity 8 CPUs, cgroup quota 1.50 CPUs" */
+    char isa[16];          /* "avx2", "portable" */
+    char isa_why[128];
+    char features[256];    /* the CPU's vector features: "avx2 fma; no avx512f ..." */
+} ds_cpu_info;
+DS_API ds_status ds_cpu_get_info(ds_cpu_info *out);
 
 /* Runs the network on a normalized 1x3xHxW float32 tensor (NCHW). Writes the
  * HxW depth map: relative inverse depth (non-negative, larger is nearer), or

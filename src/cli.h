@@ -2,6 +2,8 @@
 #ifndef DS_CLI_H
 #define DS_CLI_H
 
+#include <stdio.h>
+
 #include "depthsolve.h" /* ds_status, ds_arch, ds_log_level */
 
 /* Exit codes shared by every command. */
@@ -49,5 +51,9 @@ long ds_cli_rss_kib(void);
 const char *ds_cli_precision_name(ds_precision p);
 /* A positive thread count; 0 if not one. */
 int ds_cli_parse_threads(const char *s, int *out);
+/* One line on how the CPU backend runs here (ds_cpu_get_info): threads and
+ * why (`asked`: --threads, 0 for the default), kernels and why, the CPU's
+ * features. */
+ds_status ds_cli_print_cpu(FILE *f, int asked);
 
 #endif

@@ -52,7 +52,7 @@ int ds_cli_batch_option(const char *cmd, int c, const char *arg, const ds_batch_
     case 'A': b->engine->autotune = 0; return 0;
     case 'Y':
         if (!ds_cli_parse_precision(arg, &b->engine->precision))
-            return ds_cli_usage_error(cmd, "--precision takes fp32, tf32 or fp16");
+            return ds_cli_usage_error(cmd, "--precision takes fp32, tf32, fp16 or bf16");
         return 0;
     case 'q': *b->quiet = 1; return 0;
     default: return DS_CLI_NOT_MINE;

@@ -89,6 +89,8 @@ int ds_cli_parse_precision(const char *s, ds_precision *out) {
         *out = DS_PRECISION_TF32;
     else if (!strcmp(s, "fp16"))
         *out = DS_PRECISION_FP16;
+    else if (!strcmp(s, "bf16"))
+        *out = DS_PRECISION_BF16;
     else
         return 0;
     return 1;
@@ -113,7 +115,10 @@ long ds_cli_rss_kib(void) {
 }
 
 const char *ds_cli_precision_name(ds_precision p) {
-    return p == DS_PRECISION_TF32 ? "tf32" : p == DS_PRECISION_FP16 ? "fp16" : "fp32";
+    return p == DS_PRECISION_TF32   ? "tf32"
+           : p == DS_PRECISION_FP16 ? "fp16"
+           : p == DS_PRECISION_BF16 ? "bf16"
+                                    : "fp32";
 }
 
 int ds_cli_parse_threads(const char *s, int *out) {
@@ -123,4 +128,16 @@ int ds_cli_parse_threads(const char *s, int *out) {
         return 0;
     *out = (int)v;
     return 1;
+}
+
+ds_status ds_cli_print_cpu(FILE *f, int asked) {
+    ds_cpu_info c;
+    DS_TRY(ds_cpu_get_info(&c));
+    if (asked)
+        fprintf(f, "CPU: %d thread%s (--threads; default %d: %s), %s kernels (%s); %s\n", asked,
+                asked == 1 ? "" : "s", c.default_threads, c.threads_why, c.isa, c.isa_why, c.features);
+    else
+        fprintf(f, "CPU: %d thread%s (%s), %s kernels (%s); %s\n", c.default_threads,
+                c.default_threads == 1 ? "" : "s", c.threads_why, c.isa, c.isa_why, c.features);
+    return DS_OK;
 }

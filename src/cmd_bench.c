@@ -29,15 +29,19 @@ static const char BENCH_HELP[] =
     "                      network, resize back (what 'depthsolve depth' does)\n"
     "  --runs N            timed runs (default 10)\n"
     "  --warmup N          untimed runs first (default 2)\n"
-    "  --threads N         CPU threads (default: all cores)\n"
+    "  --threads N         CPU threads (default: the CPUs this process may use:\n"
+    "                      its affinity, capped by its cgroup's CPU quota)\n"
     "  --device D          auto, cpu, cuda, cuda:N, cuda-emu (default auto: the GPU\n"
     "                      when one works, else the CPU; cuda-emu is the CUDA\n"
-    "                      backend on the CPU emulator: slow, for checking)\n"
+    "                      backend on the CPU emulator: slow, for checking); on the\n"
+    "                      CPU a line says the threads and kernels and why\n"
+    "                      (DS_CPU_ISA=portable|avx2 picks the kernels)\n"
     "  --no-autotune       CUDA: the library's default algorithms, not timed ones\n"
     "  --precision P       CUDA: fp32 (default: float32 math, no tensor cores), tf32\n"
     "                      (TF32 tensor cores) or fp16 (half operands on tensor\n"
     "                      cores, float32 between layers); tf32 and fp16 also run\n"
-    "                      fp32 once and report their error against it\n"
+    "                      fp32 once and report their error against it. CPU: bf16\n"
+    "                      where AVX512-BF16 or AMX-BF16 exist (an error elsewhere)\n"
     "  --json              one JSON object instead of the table\n";
 
 static int cmp_double(const void *a, const void *b) {
@@ -191,7 +195,7 @@ int ds_cmd_bench(int argc, char **argv) {
         case 'A': p.autotune = 0; break;
         case 'Y':
             if (!ds_cli_parse_precision(optarg, &p.precision))
-                return ds_cli_usage_error("bench", "--precision takes fp32, tf32 or fp16");
+                return ds_cli_usage_error("bench", "--precision takes fp32, tf32, fp16 or bf16");
             break;
         case 'i': image = optarg; break;
         case 'h': fputs(BENCH_HELP, stdout); return DS_EXIT_OK;
@@ -210,6 +214,17 @@ int ds_cmd_bench(int argc, char **argv) {
     long load_rss = ds_cli_rss_kib(); /* the model is mapped: only what was touched counts */
     ds_model_info info;
     ds_engine_model_info(e, &info);
+    const int on_cpu = !strcmp(info.device, "cpu");
+    ds_cpu_info cpu = {0}; /* the threads and kernels, on the CPU */
+    if (on_cpu) {
+        s = ds_cpu_get_info(&cpu);
+        if (s != DS_OK) {
+            ds_engine_free(e);
+            return ds_cli_report("bench", s);
+        }
+        if (!json)
+            ds_cli_print_cpu(stdout, p.n_threads);
+    }
     if (!h)
         h = w = info.net_size;
     /* one timed unit: the network on a synthetic tensor, or the whole photo path */
@@ -254,12 +269,13 @@ int ds_cmd_bench(int argc, char **argv) {
                    "\"median_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f, \"min_ms\": %.3f, "
                    "\"images_per_s\": %.3f, \"queued_images_per_s\": %.3f, \"load_rss_mib\": %.1f, \"peak_rss_mib\": %.1f, "
                    "\"device_mib\": %.1f, \"graph_operations\": %lld, \"precision\": \"%s\", "
-                   "\"fp32_rel_l2\": %.3g, \"fp32_max_range_pct\": %.3g, \"fp32_u8_steps\": %d}\n",
+                   "\"fp32_rel_l2\": %.3g, \"fp32_max_range_pct\": %.3g, \"fp32_u8_steps\": %d, "
+                   "\"threads_why\": \"%s\", \"cpu_isa\": \"%s\"}\n",
                    spec, info.arch_name, image ? "end_to_end" : "network", h, w, info.device, info.n_threads, runs,
                    load * 1e3, first * 1e3, med * 1e3, p90 * 1e3, p99 * 1e3, times[0] * 1e3, runs / total,
                    queued, load_rss / 1024.0, peak_rss_kib() / 1024.0, st.device_bytes / 1048576.0,
                    (long long)st.graph_operations, ds_cli_precision_name(p.precision), perr.rel_l2, perr.range_pct,
-                   perr.u8_steps);
+                   perr.u8_steps, !on_cpu ? "" : p.n_threads ? "--threads" : cpu.threads_why, cpu.isa);
         } else {
             printf("%s %s %dx%d on %s: load %.1f ms (RSS %.1f MiB), first run %.1f ms, median %.2f ms, "
                    "p90 %.2f ms, p99 %.2f ms, min %.2f ms (%d runs), %.2f images/s, peak RSS %.1f MiB",

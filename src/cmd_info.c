@@ -12,11 +12,13 @@
 #include "base/shape.h" /* ds_format_shape */
 
 static const char INFO_HELP[] =
-    "usage: depthsolve info [--tensors] FILE...\n"
+    "usage: depthsolve info [--tensors] [FILE...]\n"
     "\n"
     "Prints what a checkpoint (.pt, .pth, .safetensors) or a converted model\n"
     "(.gguf) holds: format, architecture, metadata, tensor and parameter counts,\n"
-    "dtypes. Nothing in a checkpoint is executed.\n"
+    "dtypes. Nothing in a checkpoint is executed. With no FILE: how the CPU\n"
+    "backend runs here (default threads and why: affinity, cgroup CPU quota;\n"
+    "the kernels' instruction set and why: the CPU, DS_CPU_ISA).\n"
     "\n"
     "  --tensors   also list every tensor: name, dtype, shape, FNV-1a of its bytes\n";
 
@@ -164,8 +166,10 @@ int ds_cmd_info(int argc, char **argv) {
         }
         return ds_cli_usage_error("info", "bad option");
     }
-    if (optind >= argc)
-        return ds_cli_usage_error("info", "expected one or more files");
+    if (optind >= argc) {
+        ds_status s = ds_cli_print_cpu(stdout, 0);
+        return s == DS_OK ? DS_EXIT_OK : ds_cli_report("info", s);
+    }
     int failed = 0;
     for (int i = optind; i < argc; i++)
         failed |= (is_gguf(argv[i]) ? info_gguf(argv[i], list) : info_checkpoint(argv[i], list)) !=

@@ -110,7 +110,7 @@ int ds_cmd_net(int argc, char **argv) {
         case 'A': p.autotune = 0; break;
         case 'Y':
             if (!ds_cli_parse_precision(optarg, &p.precision))
-                return ds_cli_usage_error("net", "--precision takes fp32, tf32 or fp16");
+                return ds_cli_usage_error("net", "--precision takes fp32, tf32, fp16 or bf16");
             break;
         case 'P': p.profile = 1; break;
         case 'r':

@@ -27,4 +27,15 @@ expect compare_unknown_device 1 "--devices takes cpu and cuda" -- "$PY" bench/co
     --depthsolve "$DS_BIN" --results "$T/R4.md"
 expect compare_unknown_model 1 "unknown model 'midas_v4'" -- "$PY" bench/compare --models midas_v4 \
     --depthsolve "$DS_BIN" --results "$T/R2.md"
+# bench/load_bench without a MiDaS checkout: depthsolve alone, idle and beside a busy loop
+# that it starts and stops
+busy_loops() { pgrep -f "^$PY -c while True: pass$" | wc -l; }
+before=$(busy_loops)
+err=$("$PY" bench/load_bench --depthsolve "$DS_BIN" --models midas_v21_small_256 --size 64x64 --passes 1 \
+    --runs 1 --busy 1 --work "$T/load" --results "$T/LOAD.md" 2>&1 >/dev/null); rc=$?
+[ $rc -eq 0 ] && grep -q "timing depthsolve alone" <<<"$err" &&
+    grep -q "^| midas_v21_small_256 | depthsolve | [0-9.]* | [0-9.]* | [0-9.]*x |" "$T/LOAD.md" &&
+    pass load_bench_times_idle_and_loaded || fail load_bench_times_idle_and_loaded "exit $rc: $err"
+[ "$(busy_loops)" -eq "$before" ] && pass load_bench_stops_its_busy_loops ||
+    fail load_bench_stops_its_busy_loops "$(busy_loops) busy loops, $before before"
 rm -rf "$T"

@@ -2,18 +2,20 @@
  * cpu/backend.c: the CPU backend. Runs every node with the fast kernel
  * table (or the reference one) in one host arena laid out by the plan;
  * weights a kernel packs are packed once per engine and layout, and shared
- * by every input size that uses that layout.
+ * by every input size that uses that layout. Packing happens when a size is
+ * prepared, every weight at once on the engine's threads, so that the first
+ * run costs what the others do.
  */
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/error.h"     /* ds_fail */
+#include "base/pool.h"      /* ds_parallel_for */
+#include "cpu/isa.h"        /* ds_cpu_isa_select, ds_cpu_has_bf16 */
 #include "cpu/ops.h"        /* ds_cpu_kernel tables */
 #include "graph/backend.h"  /* ds_backend_ops */
-
-void openblas_set_num_threads(int n);
 
 typedef struct pack_entry {
     const float *w;
@@ -57,6 +59,19 @@ static void cpu_free(void *state) {
 
 static ds_status cpu_create(const ds_backend_config *cfg, void **state, char *describe,
                             size_t describe_len) {
+    char why[128];
+    DS_TRY(ds_cpu_isa_select(why, sizeof why));
+    if (cfg->precision == DS_PRECISION_BF16) {
+        char features[256];
+        ds_cpu_features(features, sizeof features);
+        if (!ds_cpu_has_bf16())
+            return ds_fail(DS_ERR_UNSUPPORTED,
+                           "precision bf16 on the CPU needs AVX512-BF16 or AMX-BF16, which this CPU "
+                           "lacks (%s); use fp32", features);
+        return ds_fail(DS_ERR_UNSUPPORTED,
+                       "precision bf16: this build has no bf16 CPU kernels yet (the CPU has %s); use fp32",
+                       features);
+    }
     cpu_state *c = calloc(1, sizeof *c);
     if (!c)
         return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory creating the CPU backend");
@@ -64,8 +79,10 @@ static ds_status cpu_create(const ds_backend_config *cfg, void **state, char *de
     c->release_weights = cfg->release_weights;
     c->release_ctx = cfg->release_ctx;
     c->n_threads = cfg->n_threads;
-    snprintf(describe, describe_len, "%d CPU thread%s%s", c->n_threads,
-             c->n_threads == 1 ? "" : "s", cfg->reference ? ", reference ops" : "");
+    snprintf(describe, describe_len, "%d CPU thread%s, %s%s", c->n_threads,
+             c->n_threads == 1 ? "" : "s",
+             cfg->reference ? "reference ops" : ds_cpu_isa_name(ds_cpu_isa_active()),
+             cfg->reference ? "" : " kernels");
     *state = c;
     return DS_OK;
 }
@@ -75,16 +92,15 @@ static bool cpu_supports_op(void *state, const ds_node *n) {
     return (unsigned)n->op < DS_OP_COUNT && c->kernels[n->op].run != NULL;
 }
 
-/* Packed weights are shared by every shape that needs the same layout. */
-static ds_status packed_for(cpu_state *c, const ds_node *n, const void **out) {
+/* The cache entry of node n's weight in the layout it needs, added (not yet
+ * packed: packed == NULL) when missing; *fresh says which. */
+static ds_status pack_entry_of(cpu_state *c, const ds_node *n, size_t *at, int *fresh) {
     const ds_cpu_kernel *k = &c->kernels[n->op];
-    *out = NULL;
-    if (!k->pack || !n->w[0].data)
-        return DS_OK;
     int key = k->pack_key ? k->pack_key(n, c->n_threads) : 0;
+    *fresh = 0;
     for (size_t i = 0; i < c->n_packs; i++)
         if (c->packs[i].w == n->w[0].data && c->packs[i].op == n->op && c->packs[i].key == key) {
-            *out = c->packs[i].packed;
+            *at = i;
             return DS_OK;
         }
     if (c->n_packs == c->cap_packs) {
@@ -95,15 +111,9 @@ static ds_status packed_for(cpu_state *c, const ds_node *n, const void **out) {
         c->packs = grown;
         c->cap_packs = cap;
     }
-    void *p = k->pack(n, n->w[0].data, c->n_threads);
-    if (!p)
-        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory packing %s", n->name);
-    c->packs[c->n_packs++] = (pack_entry){n->w[0].data, n->op, key, p};
-    /* the packed copy is what runs: let the mapped original leave memory */
-    if (c->release_weights)
-        c->release_weights(c->release_ctx, n->w[0].data,
-                           (size_t)ds_shape_numel_n(n->w[0].shape, n->w[0].ndim) * sizeof(float));
-    *out = p;
+    c->packs[c->n_packs] = (pack_entry){n->w[0].data, n->op, key, NULL};
+    *at = c->n_packs++;
+    *fresh = 1;
     return DS_OK;
 }
 
@@ -133,26 +143,90 @@ static void cpu_release(void *state, void *prepared) {
     free(p);
 }
 
-/* The packed weight of node n for this size: from the engine-wide cache,
- * or, for a weight the graph owns (computed for this size), packed for this
- * size alone. */
-static ds_status pack_node(cpu_state *c, cpu_shape *p, const ds_node *n, const void **out) {
-    const ds_cpu_kernel *k = &c->kernels[n->op];
-    if (!n->w[0].graph_owned)
-        return packed_for(c, n, out);
-    *out = NULL;
-    if (!k->pack || !n->w[0].data)
-        return DS_OK;
-    void **grown = realloc(p->own_packs, (size_t)(p->n_own_packs + 1) * sizeof *grown);
-    if (!grown)
-        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory packing %s", n->name);
-    p->own_packs = grown;
-    void *packed = k->pack(n, n->w[0].data, c->n_threads);
-    if (!packed)
-        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory packing %s", n->name);
-    p->own_packs[p->n_own_packs++] = packed;
-    *out = packed;
-    return DS_OK;
+/* One weight to pack: node n's, into *out (set once the cache stops growing). */
+typedef struct pack_job {
+    const ds_node *n;
+    size_t entry; /* its cache entry, or (size_t)-1 for the size's own packs */
+    int own;      /* its slot in own_packs */
+    void **out;
+} pack_job;
+
+typedef struct pack_jobs {
+    const cpu_state *c;
+    pack_job *jobs;
+} pack_jobs;
+
+static void pack_one(void *ctx, int64_t i, int thread) {
+    (void)thread;
+    const pack_jobs *p = ctx;
+    const ds_node *n = p->jobs[i].n;
+    *p->jobs[i].out = p->c->kernels[n->op].pack(n, n->w[0].data, p->c->n_threads);
+}
+
+/* Packs what this size needs and the cache lacks, all weights at once on the
+ * engine's threads (each pack is serial: the weights are the tasks). A
+ * graph-owned weight (computed for this size) gets a pack of this size's own. */
+static ds_status pack_size(cpu_state *c, cpu_shape *p) {
+    const ds_graph *g = p->shape.graph;
+    pack_job *jobs = calloc((size_t)g->n_nodes + 1, sizeof *jobs);
+    size_t *entry = calloc((size_t)g->n_nodes + 1, sizeof *entry); /* node -> cache entry */
+    p->own_packs = calloc((size_t)g->n_nodes + 1, sizeof *p->own_packs);
+    if (!jobs || !entry || !p->own_packs) {
+        free(jobs), free(entry);
+        return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory packing weights");
+    }
+    ds_status s = DS_OK;
+    int64_t n_jobs = 0;
+    for (int i = 0; i < g->n_nodes && s == DS_OK; i++) {
+        const ds_node *n = &g->nodes[i];
+        entry[i] = (size_t)-1;
+        if (!c->kernels[n->op].pack || !n->w[0].data)
+            continue;
+        if (n->w[0].graph_owned) {
+            jobs[n_jobs++] = (pack_job){n, (size_t)-1, p->n_own_packs++, NULL};
+            continue;
+        }
+        int fresh;
+        s = pack_entry_of(c, n, &entry[i], &fresh);
+        if (s == DS_OK && fresh)
+            jobs[n_jobs++] = (pack_job){n, entry[i], 0, NULL};
+    }
+    for (int64_t j = 0; j < n_jobs; j++) /* c->packs no longer moves */
+        jobs[j].out = jobs[j].entry == (size_t)-1 ? &p->own_packs[jobs[j].own]
+                                                  : &c->packs[jobs[j].entry].packed;
+    pack_jobs all = {c, jobs};
+    if (s == DS_OK)
+        ds_parallel_for(c->n_threads, n_jobs, pack_one, &all);
+    for (int64_t j = 0; j < n_jobs && s == DS_OK; j++) {
+        const ds_node *n = jobs[j].n;
+        if (!*jobs[j].out) {
+            s = ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory packing %s", n->name);
+        } else if (!n->w[0].graph_owned && c->release_weights) {
+            /* the packed copy is what runs: let the mapped original leave memory */
+            c->release_weights(c->release_ctx, n->w[0].data,
+                               (size_t)ds_shape_numel_n(n->w[0].shape, n->w[0].ndim) * sizeof(float));
+        }
+    }
+    /* a failed pack leaves a NULL entry: drop those, so a later prepare packs again */
+    size_t kept = 0;
+    for (size_t i = 0; i < c->n_packs; i++)
+        if (c->packs[i].packed)
+            c->packs[kept++] = c->packs[i];
+    if (kept != c->n_packs && s == DS_OK)
+        s = ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory packing weights");
+    c->n_packs = kept;
+    if (s == DS_OK) {
+        int own = 0;
+        for (int i = 0; i < g->n_nodes; i++) {
+            const ds_node *n = &g->nodes[i];
+            if (!c->kernels[n->op].pack || !n->w[0].data)
+                continue;
+            p->packed[i] = n->w[0].graph_owned ? p->own_packs[own++] : c->packs[entry[i]].packed;
+        }
+    }
+    free(jobs);
+    free(entry);
+    return s;
 }
 
 static ds_status cpu_prepare(void *state, const ds_backend_shape *shape, void **prepared) {
@@ -166,15 +240,14 @@ static ds_status cpu_prepare(void *state, const ds_backend_shape *shape, void **
     }
     p->shape = *shape;
     size_t scratch = 0;
-    ds_status s = DS_OK;
-    for (int i = 0; i < g->n_nodes && s == DS_OK; i++) {
+    for (int i = 0; i < g->n_nodes; i++) {
         const ds_node *n = &g->nodes[i];
         const ds_cpu_kernel *k = &c->kernels[n->op];
         size_t need = k->scratch_bytes ? k->scratch_bytes(n, c->n_threads) : 0;
         if (need > scratch)
             scratch = need;
-        s = pack_node(c, p, n, &p->packed[i]);
     }
+    ds_status s = pack_size(c, p);
     if (s == DS_OK)
         s = grow(&c->arena, &c->arena_bytes, shape->plan->arena_floats * sizeof(float));
     if (s == DS_OK)
@@ -187,6 +260,12 @@ static ds_status cpu_prepare(void *state, const ds_backend_shape *shape, void **
     return DS_OK;
 }
 
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
 static ds_tensor value(const cpu_state *c, const cpu_shape *p, int v) {
     return ds_plan_value(p->shape.plan, p->shape.graph, c->arena, v);
 }
@@ -195,7 +274,7 @@ static void execute(cpu_state *c, const cpu_shape *p, double *node_seconds) {
     const ds_graph *g = p->shape.graph;
     ds_cpu_ctx ctx = {.n_threads = c->n_threads, .scratch = c->scratch, .scratch_bytes = c->scratch_bytes};
     for (int i = 0; i < g->n_nodes; i++) {
-        double t0 = node_seconds ? omp_get_wtime() : 0;
+        double t0 = node_seconds ? now() : 0;
         const ds_node *n = &g->nodes[i];
         if (n->op == DS_OP_INPUT)
             continue; /* written by the caller's conversion */
@@ -209,7 +288,7 @@ static void execute(cpu_state *c, const cpu_shape *p, double *node_seconds) {
                         .packed = p->packed[i], .ctx = &ctx};
         c->kernels[n->op].run(&op);
         if (node_seconds)
-            node_seconds[i] = omp_get_wtime() - t0;
+            node_seconds[i] = now() - t0;
     }
 }
 
@@ -217,7 +296,6 @@ static ds_status cpu_run(void *state, void *prepared, const float *input, float 
     cpu_state *c = state;
     const cpu_shape *p = prepared;
     const ds_graph *g = p->shape.graph;
-    openblas_set_num_threads(c->n_threads);
     ds_tensor in = value(c, p, g->input);
     ds_nchw_to_nhwc(input, in.data, 3, (int64_t)p->shape.h * p->shape.w);
     execute(c, p, node_seconds);

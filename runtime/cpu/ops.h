@@ -2,7 +2,7 @@
  * cpu/ops.h: the CPU backend's operations, each in two versions:
  *  - ds_ref_*: the plain reference, single-threaded, written to be read and
  *    trusted; every other implementation (fast CPU, CUDA) is checked against it;
- *  - ds_fast_*: the fast path (OpenMP threads, OpenBLAS sgemm, vector kernels).
+ *  - ds_fast_*: the fast path (the pool's threads, base/pool.h; OpenBLAS sgemm, vector kernels).
  *
  * Layout: activations are NHWC float32, (N, H, W, C) with C fastest. Weights
  * are float32 in the stored layout of params.h: conv (O, kh, kw, I/g),

@@ -186,6 +186,8 @@ static void cu_free(void *state) {
 
 static ds_status cu_create(const ds_backend_config *cfg, void **state, char *describe,
                            size_t describe_len) {
+    if (cfg->precision == DS_PRECISION_BF16)
+        return ds_fail(DS_ERR_UNSUPPORTED, "precision bf16 is for the CPU; CUDA has fp32, tf32 and fp16");
     int n = 0;
     char why[256] = "";
     CUDA_CHECK(cuda_device_count(&n, why, sizeof why));

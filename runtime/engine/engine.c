@@ -3,13 +3,14 @@
  * binds its tensors to the architecture's graph, plans memory per input
  * shape, and has the backend the params name (backend.h) run the nodes.
  */
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "model/arch.h"     /* ds_arch_get, ds_arch_build */
 #include "graph/backend.h"  /* ds_backend_ops, ds_backend_cpu, ds_backend_cuda* */
+#include "base/cpus.h"     /* ds_cpus */
 #include "base/device.h"   /* ds_device_open */
 #include "base/error.h"    /* ds_fail */
 #include "gguf/gguf.h"     /* ds_gguf_open */
@@ -140,13 +141,13 @@ ds_status ds_engine_create(const ds_engine_params *params, ds_engine **out) {
     if (params->n_threads < 0)
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "engine: %d threads", params->n_threads);
     if (params->precision != DS_PRECISION_FP32 && params->precision != DS_PRECISION_TF32 &&
-        params->precision != DS_PRECISION_FP16)
+        params->precision != DS_PRECISION_FP16 && params->precision != DS_PRECISION_BF16)
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "engine: unknown precision %d", (int)params->precision);
     ds_engine *e = calloc(1, sizeof *e);
     if (!e)
         return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory creating the engine");
     e->params = *params;
-    e->n_threads = params->n_threads ? params->n_threads : omp_get_num_procs();
+    e->n_threads = params->n_threads ? params->n_threads : ds_cpus();
     char describe[256] = "";
     ds_status s = ds_gguf_open(params->model_path, &e->gguf);
     if (s == DS_OK)
@@ -353,6 +354,12 @@ static ds_status read_extras(ds_engine *e, const shape_state *s, float *depth) {
 
 const ds_net_extras *ds_engine_net_extras(const ds_engine *e) { return &e->extras; }
 
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
 ds_status ds_engine_run_stages(ds_engine *e, const float *input, int h, int w, float *depth,
                                ds_stage_fn on_stage, void *user) {
     if (!e || !input || !depth)
@@ -360,10 +367,10 @@ ds_status ds_engine_run_stages(ds_engine *e, const float *input, int h, int w, f
     shape_state *s;
     DS_TRY(prepare_shape(e, h, w, on_stage != NULL, &s));
     double *sec = e->params.profile ? calloc((size_t)s->graph.n_nodes, sizeof *sec) : NULL;
-    double t0 = omp_get_wtime();
+    double t0 = now();
     ds_status st = e->backend->run(e->backend_state, s->prepared, input, depth, sec);
     if (sec && st == DS_OK)
-        log_profile(e, s, sec, omp_get_wtime() - t0);
+        log_profile(e, s, sec, now() - t0);
     free(sec);
     DS_TRY(st);
     DS_TRY(read_extras(e, s, depth));

@@ -128,9 +128,9 @@ typedef ds_status (*ds_gguf_fill_fn)(void *user, void *dst, size_t nbytes);
 /* Registers a tensor whose bytes are produced while the file is written, so
  * a converter streams a model into the file instead of holding all of it:
  * `fill(user, ...)` is called once per tensor, in no set order and possibly
- * from several threads at once (OpenMP), straight into the mapped file where
- * the file system allows. An error from `fill` fails the write (the target
- * is left as it was). */
+ * from several threads at once (the library's pool), straight into the
+ * mapped file where the file system allows. An error from `fill` fails the
+ * write (the target is left as it was). */
 ds_status ds_gguf_add_tensor_fill(ds_gguf_writer *w, const char *name, ds_dtype dtype, int ndim,
                                   const int64_t *shape, size_t nbytes, ds_gguf_fill_fn fill,
                                   void *user);

@@ -8,6 +8,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/cpus.h" /* ds_cpus */
 #include "base/error.h"
+#include "base/pool.h" /* ds_parallel_for */
 #include "gguf/gguf.h"
 #include "base/atomic_file.h" /* ds_atomic_open_fd, ds_atomic_commit */
 #include "gguf/gguf_private.h"
@@ -429,37 +433,45 @@ static int write_streamed(int fd, const ds_gguf_writer *w, const buf *header, ds
     return err;
 }
 
+typedef struct fill_job {
+    const ds_gguf_writer *w;
+    uint8_t *data_section;
+    _Atomic int failed;
+    pthread_mutex_t lock; /* first and message */
+    ds_status first;
+    char message[1024];
+} fill_job;
+
+static void fill_one(void *ctx, int64_t i, int thread) {
+    (void)thread;
+    fill_job *j = ctx;
+    const wtensor *t = &j->w->tensors[i];
+    if (atomic_load(&j->failed))
+        return;
+    if (!t->fill) {
+        memcpy(j->data_section + t->offset, t->data, t->nbytes);
+        return;
+    }
+    ds_status s = t->fill(t->fill_user, j->data_section + t->offset, t->nbytes);
+    if (s == DS_OK)
+        return;
+    pthread_mutex_lock(&j->lock);
+    if (!atomic_load(&j->failed)) {
+        j->first = s;
+        snprintf(j->message, sizeof j->message, "%s", ds_last_error());
+        atomic_store(&j->failed, 1);
+    }
+    pthread_mutex_unlock(&j->lock);
+}
+
 /* Every filled tensor produced straight into the mapped file, in parallel:
  * no copy through write(), and the page faults spread over the cores. */
 static ds_status fill_in_place(const ds_gguf_writer *w, uint8_t *data_section) {
-    int failed = 0;
-    ds_status first = DS_OK;
-    char message[1024] = "";
-#pragma omp parallel for schedule(dynamic, 1)
-    for (size_t i = 0; i < w->n_tensors; i++) {
-        const wtensor *t = &w->tensors[i];
-        int stop;
-#pragma omp atomic read
-        stop = failed;
-        if (stop)
-            continue;
-        if (!t->fill) {
-            memcpy(data_section + t->offset, t->data, t->nbytes);
-            continue;
-        }
-        ds_status s = t->fill(t->fill_user, data_section + t->offset, t->nbytes);
-        if (s != DS_OK) {
-#pragma omp critical(ds_gguf_fill_failure)
-            if (!failed) {
-                first = s;
-                snprintf(message, sizeof message, "%s", ds_last_error());
-#pragma omp atomic write
-                failed = 1;
-            }
-        }
-    }
+    fill_job j = {.w = w, .data_section = data_section, .lock = PTHREAD_MUTEX_INITIALIZER};
+    ds_parallel_for(ds_cpus(), (int64_t)w->n_tensors, fill_one, &j);
+    pthread_mutex_destroy(&j.lock);
     /* the message was recorded on a worker thread: record it on this one */
-    return failed ? ds_fail(first, "%s", message) : DS_OK;
+    return atomic_load(&j.failed) ? ds_fail(j.first, "%s", j.message) : DS_OK;
 }
 
 /* The whole file through a shared mapping. The blocks are allocated first

@@ -1,8 +1,9 @@
 /* depth_range.c: the range of a depth map, as run.py normalizes it. */
 #include <math.h>
-#include <omp.h>
 #include <stddef.h>
 
+#include "base/cpus.h"  /* ds_cpus */
+#include "base/pool.h"  /* ds_parallel_for */
 #include "depthsolve.h" /* ds_depth_range */
 
 /* Range of d[0..n) into lo/hi (widened, not reset). Eight running minima
@@ -35,20 +36,34 @@ static void widen_range(const float *d, size_t n, float *lo, float *hi) {
     }
 }
 
+enum { PARTS = 64 }; /* the most parts a large map is split in */
+
+typedef struct range_job {
+    const float *d;
+    size_t n, parts;
+    float lo[PARTS], hi[PARTS];
+} range_job;
+
+static void range_part(void *ctx, int64_t t, int thread) {
+    (void)thread;
+    range_job *j = ctx;
+    const size_t begin = j->n * (size_t)t / j->parts, end = j->n * ((size_t)t + 1) / j->parts;
+    widen_range(j->d + begin, end - begin, &j->lo[t], &j->hi[t]);
+}
+
 void ds_depth_range(const float *d, size_t n, float *lo, float *hi) {
-    float mn = INFINITY, mx = -INFINITY;
     /* a 12 MP map is 48 MB: worth the cores; small ones are not */
-#pragma omp parallel if (n > ((size_t)1 << 20))
-    {
-        const size_t t = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads();
-        const size_t begin = n * t / nt, end = n * (t + 1) / nt;
-        float a = INFINITY, b = -INFINITY;
-        widen_range(d + begin, end - begin, &a, &b);
-#pragma omp critical(ds_depth_range)
-        {
-            mn = a < mn ? a : mn;
-            mx = b > mx ? b : mx;
-        }
+    const int threads = n > ((size_t)1 << 20) ? ds_cpus() : 1;
+    range_job j = {.d = d, .n = n, .parts = (size_t)(threads < PARTS ? threads : PARTS)};
+    for (size_t t = 0; t < j.parts; t++) {
+        j.lo[t] = INFINITY;
+        j.hi[t] = -INFINITY;
+    }
+    ds_parallel_for(threads, (int64_t)j.parts, range_part, &j);
+    float mn = INFINITY, mx = -INFINITY;
+    for (size_t t = 0; t < j.parts; t++) {
+        mn = j.lo[t] < mn ? j.lo[t] : mn;
+        mx = j.hi[t] > mx ? j.hi[t] : mx;
     }
     *lo = n ? mn : 0;
     *hi = n ? mx : 0;

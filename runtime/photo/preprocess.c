@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "base/bilinear.h" /* ds_bilinear_coord */
+#include "base/pool.h"     /* ds_parallel_for */
 #include "photo/cubic.h"   /* ds_cv_taps, ds_torch_taps */
 
 static atomic_uint_fast64_t host_resizes;
@@ -61,75 +62,107 @@ void ds_net_input_size_lower_bound(int width, int height, int target, int multip
     *net_w = constrain_up(scale_w * width, multiple, target);
 }
 
+typedef struct preprocess_job {
+    const uint8_t *rgb; /* (height, stride) RGB8 */
+    int width, height;
+    size_t stride;
+    int net_w, net_h;
+    const float *mean, *std;
+    float *out;         /* (3, net_h, net_w) */
+} preprocess_job;
+
+static void preprocess_row(void *ctx, int64_t row, int thread) {
+    (void)thread;
+    const preprocess_job *p = ctx;
+    const int y = (int)row;
+    const double sx = (double)p->width / p->net_w, sy = (double)p->height / p->net_h;
+    const size_t plane = (size_t)p->net_w * (size_t)p->net_h;
+    int ry[4];
+    float wy[4];
+    ds_cv_taps(y, sy, p->height, ry, wy);
+    for (int x = 0; x < p->net_w; x++) {
+        int rx[4];
+        float wx[4];
+        ds_cv_taps(x, sx, p->width, rx, wx);
+        for (int c = 0; c < 3; c++) {
+            double v = 0;
+            for (int j = 0; j < 4; j++) {
+                const uint8_t *r = p->rgb + (size_t)ry[j] * p->stride;
+                double h = 0; /* horizontal pass over [0,1] values, as on run.py's float64 image */
+                for (int i = 0; i < 4; i++)
+                    h += (r[rx[i] * 3 + c] / 255.0) * wx[i];
+                v += h * wy[j];
+            }
+            p->out[c * plane + (size_t)y * p->net_w + x] = (float)((v - p->mean[c]) / p->std[c]);
+        }
+    }
+}
+
 void ds_preprocess_rgb8(const uint8_t *rgb, int width, int height, size_t stride, int net_w,
                         int net_h, const float mean[3], const float std[3], float *out,
                         int n_threads) {
     atomic_fetch_add(&host_resizes, 1);
-    double sx = (double)width / net_w, sy = (double)height / net_h;
-    size_t plane = (size_t)net_w * (size_t)net_h;
-    #pragma omp parallel for num_threads(n_threads) schedule(static)
-    for (int y = 0; y < net_h; y++) {
-        int ry[4];
-        float wy[4];
-        ds_cv_taps(y, sy, height, ry, wy);
-        for (int x = 0; x < net_w; x++) {
-            int rx[4];
-            float wx[4];
-            ds_cv_taps(x, sx, width, rx, wx);
-            for (int c = 0; c < 3; c++) {
-                double v = 0;
-                for (int j = 0; j < 4; j++) {
-                    const uint8_t *row = rgb + (size_t)ry[j] * stride;
-                    double h = 0; /* horizontal pass over [0,1] values, as on run.py's float64 image */
-                    for (int i = 0; i < 4; i++)
-                        h += (row[rx[i] * 3 + c] / 255.0) * wx[i];
-                    v += h * wy[j];
-                }
-                out[c * plane + (size_t)y * net_w + x] = (float)((v - mean[c]) / std[c]);
-            }
+    preprocess_job p = {rgb, width, height, stride, net_w, net_h, mean, std, out};
+    ds_parallel_for(n_threads, net_h, preprocess_row, &p);
+}
+
+/* One float plane resized into another (the PyTorch bicubic and bilinear). */
+typedef struct plane_job {
+    const float *in;  /* (in_h, in_w) */
+    int in_w, in_h;
+    float *out;       /* (out_h, out_w) */
+    int out_w, out_h;
+} plane_job;
+
+static void torch_row(void *ctx, int64_t row, int thread) {
+    (void)thread;
+    const plane_job *t = ctx;
+    const int y = (int)row;
+    const float sx = (float)t->in_w / (float)t->out_w, sy = (float)t->in_h / (float)t->out_h;
+    int ry[4];
+    float wy[4];
+    ds_torch_taps(y, sy, t->in_h, ry, wy);
+    for (int x = 0; x < t->out_w; x++) {
+        int rx[4];
+        float wx[4];
+        ds_torch_taps(x, sx, t->in_w, rx, wx);
+        float rows[4];
+        for (int j = 0; j < 4; j++) {
+            const float *r = t->in + (size_t)ry[j] * t->in_w;
+            rows[j] = r[rx[0]] * wx[0] + r[rx[1]] * wx[1] + r[rx[2]] * wx[2] + r[rx[3]] * wx[3];
         }
+        t->out[(size_t)y * t->out_w + x] =
+            rows[0] * wy[0] + rows[1] * wy[1] + rows[2] * wy[2] + rows[3] * wy[3];
     }
 }
 
 void ds_resize_bicubic_torch(const float *in, int in_w, int in_h, float *out, int out_w,
                              int out_h, int n_threads) {
     atomic_fetch_add(&host_resizes, 1);
-    float sx = (float)in_w / (float)out_w, sy = (float)in_h / (float)out_h;
-    #pragma omp parallel for num_threads(n_threads) schedule(static)
-    for (int y = 0; y < out_h; y++) {
-        int ry[4];
-        float wy[4];
-        ds_torch_taps(y, sy, in_h, ry, wy);
-        for (int x = 0; x < out_w; x++) {
-            int rx[4];
-            float wx[4];
-            ds_torch_taps(x, sx, in_w, rx, wx);
-            float rows[4];
-            for (int j = 0; j < 4; j++) {
-                const float *r = in + (size_t)ry[j] * in_w;
-                rows[j] = r[rx[0]] * wx[0] + r[rx[1]] * wx[1] + r[rx[2]] * wx[2] + r[rx[3]] * wx[3];
-            }
-            out[(size_t)y * out_w + x] =
-                rows[0] * wy[0] + rows[1] * wy[1] + rows[2] * wy[2] + rows[3] * wy[3];
-        }
+    plane_job t = {in, in_w, in_h, out, out_w, out_h};
+    ds_parallel_for(n_threads, out_h, torch_row, &t);
+}
+
+static void aligned_row(void *ctx, int64_t row, int thread) {
+    (void)thread;
+    const plane_job *t = ctx;
+    const int y = (int)row;
+    int64_t y0, y1;
+    float fy;
+    ds_bilinear_coord(y, t->in_h, t->out_h, 1, &y0, &y1, &fy);
+    const float *top = t->in + y0 * t->in_w, *bot = t->in + y1 * t->in_w;
+    for (int x = 0; x < t->out_w; x++) {
+        int64_t x0, x1;
+        float fx;
+        ds_bilinear_coord(x, t->in_w, t->out_w, 1, &x0, &x1, &fx);
+        t->out[(size_t)y * t->out_w + x] = (1.0f - fy) * ((1.0f - fx) * top[x0] + fx * top[x1]) +
+                                           fy * ((1.0f - fx) * bot[x0] + fx * bot[x1]);
     }
 }
 
 void ds_resize_bilinear_aligned(const float *in, int in_w, int in_h, float *out, int out_w, int out_h,
                                 int n_threads) {
     atomic_fetch_add(&host_resizes, 1);
-    #pragma omp parallel for num_threads(n_threads) schedule(static)
-    for (int y = 0; y < out_h; y++) {
-        int64_t y0, y1;
-        float fy;
-        ds_bilinear_coord(y, in_h, out_h, 1, &y0, &y1, &fy);
-        const float *top = in + y0 * in_w, *bot = in + y1 * in_w;
-        for (int x = 0; x < out_w; x++) {
-            int64_t x0, x1;
-            float fx;
-            ds_bilinear_coord(x, in_w, out_w, 1, &x0, &x1, &fx);
-            out[(size_t)y * out_w + x] = (1.0f - fy) * ((1.0f - fx) * top[x0] + fx * top[x1]) +
-                                         fy * ((1.0f - fx) * bot[x0] + fx * bot[x1]);
-        }
-    }
+    plane_job t = {in, in_w, in_h, out, out_w, out_h};
+    ds_parallel_for(n_threads, out_h, aligned_row, &t);
 }

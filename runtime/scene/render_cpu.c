@@ -1,12 +1,14 @@
 /* render_cpu.c: a frame of a scene in plain C, the steps of render_math.h
- * over OpenMP threads: project the vertices, rasterize the triangles into a
+ * over the library's threads (base/pool.h): project the vertices, rasterize the triangles into a
  * 64-bit z-buffer (depth bits, triangle: an atomic minimum, so the result
  * does not depend on the order threads get there), resolve each pixel's
  * colour, fill the holes. kernels/scene/render.cu does the same on a GPU. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h" /* ds_fail */
+#include "base/pool.h"  /* ds_parallel_for */
 #include "scene/render.h"
 
 ds_status ds_render_cpu_init(ds_render_cpu *r, const ds_render_grid *g, int n_threads) {
@@ -78,67 +80,100 @@ static void rasterize_quad(const ds_render_view *v, const float *proj, uint64_t 
     }
 }
 
-/* One hole-filling pass from (rgb, inv_depth)[src] into [dst]; the holes left. */
-static int64_t fill_pass(ds_render_cpu *r, const ds_render_view *v, int src, int dst) {
-    const uint8_t *rgb = r->rgb[src];
-    const float *inv_depth = r->inv_depth[src];
-    uint8_t *orgb = r->rgb[dst];
-    float *out_inv_depth = r->inv_depth[dst];
+typedef struct frame_job {
+    ds_render_cpu *r;
+    const ds_render_grid *g;
+    const ds_render_view *v;
+    int src, dst;          /* hole filling: from (rgb, inv_depth)[src] into [dst] */
+    _Atomic int64_t holes; /* pixels no triangle (or pass) reached */
+} frame_job;
+
+/* Row y of one hole-filling pass. */
+static void fill_row(void *ctx, int64_t y, int thread) {
+    (void)thread;
+    frame_job *f = ctx;
+    const ds_render_view *v = f->v;
+    const uint8_t *rgb = f->r->rgb[f->src];
+    const float *inv_depth = f->r->inv_depth[f->src];
+    uint8_t *orgb = f->r->rgb[f->dst];
+    float *out_inv_depth = f->r->inv_depth[f->dst];
     int64_t holes = 0;
-#pragma omp parallel for schedule(dynamic, 16) num_threads(r->n_threads) reduction(+ : holes)
-    for (int y = 0; y < v->out_h; y++)
-        for (int x = 0; x < v->out_w; x++) {
-            const int64_t at = (int64_t)y * v->out_w + x;
-            if (inv_depth[at] > 0.0f) {
-                memcpy(orgb + at * 3, rgb + at * 3, 3);
-                out_inv_depth[at] = inv_depth[at];
-                continue;
-            }
-            out_inv_depth[at] = ds_rd_fill(v, rgb, inv_depth, x, y, orgb + at * 3);
-            holes += !(out_inv_depth[at] > 0.0f);
+    for (int x = 0; x < v->out_w; x++) {
+        const int64_t at = y * v->out_w + x;
+        if (inv_depth[at] > 0.0f) {
+            memcpy(orgb + at * 3, rgb + at * 3, 3);
+            out_inv_depth[at] = inv_depth[at];
+            continue;
         }
-    return holes;
+        out_inv_depth[at] = ds_rd_fill(v, rgb, inv_depth, x, (int)y, orgb + at * 3);
+        holes += !(out_inv_depth[at] > 0.0f);
+    }
+    if (holes)
+        atomic_fetch_add_explicit(&f->holes, holes, memory_order_relaxed);
+}
+
+/* Row j of the vertices projected into the view. */
+static void project_row(void *ctx, int64_t j, int thread) {
+    (void)thread;
+    const frame_job *f = ctx;
+    for (int i = 0; i < f->v->grid_w; i++) {
+        const int64_t k = j * f->v->grid_w + i;
+        ds_rd_project(f->v, i, (int)j, f->g->z[k], f->r->proj + k * 3);
+    }
+}
+
+static void clear_row(void *ctx, int64_t y, int thread) {
+    (void)thread;
+    const frame_job *f = ctx;
+    for (int64_t k = y * f->v->out_w; k < (y + 1) * f->v->out_w; k++)
+        f->r->keys[k] = DS_RENDER_EMPTY;
+}
+
+static void rasterize_row(void *ctx, int64_t j, int thread) {
+    (void)thread;
+    const frame_job *f = ctx;
+    for (int i = 0; i < f->v->grid_w - 1; i++)
+        rasterize_quad(f->v, f->r->proj, f->r->keys, i, (int)j);
+}
+
+static void resolve_row(void *ctx, int64_t y, int thread) {
+    (void)thread;
+    frame_job *f = ctx;
+    ds_render_cpu *r = f->r;
+    int64_t holes = 0;
+    for (int x = 0; x < f->v->out_w; x++) {
+        const int64_t k = y * f->v->out_w + x;
+        const uint64_t key = r->keys[k];
+        if (key == DS_RENDER_EMPTY) {
+            r->inv_depth[0][k] = 0.0f;
+            memset(r->rgb[0] + k * 3, 0, 3);
+            holes++;
+        } else {
+            r->inv_depth[0][k] = ds_rd_resolve(f->v, r->proj, f->g->z, f->g->rgb, key, x, (int)y, r->rgb[0] + k * 3);
+        }
+    }
+    if (holes)
+        atomic_fetch_add_explicit(&f->holes, holes, memory_order_relaxed);
 }
 
 void ds_render_cpu_frame(ds_render_cpu *r, const ds_render_grid *g, const ds_render_view *v, uint8_t *out,
                          size_t stride) {
-    const int64_t np = (int64_t)v->out_w * v->out_h;
-    int64_t holes = 0;
-#pragma omp parallel num_threads(r->n_threads)
-    {
-#pragma omp for schedule(static)
-        for (int j = 0; j < v->grid_h; j++)
-            for (int i = 0; i < v->grid_w; i++) {
-                const int64_t k = (int64_t)j * v->grid_w + i;
-                ds_rd_project(v, i, j, g->z[k], r->proj + k * 3);
-            }
-#pragma omp for schedule(static)
-        for (int64_t k = 0; k < np; k++)
-            r->keys[k] = DS_RENDER_EMPTY;
-        /* (the barrier after each loop: every vertex projected, the buffer clear) */
-#pragma omp for schedule(dynamic, 4)
-        for (int j = 0; j < v->grid_h - 1; j++)
-            for (int i = 0; i < v->grid_w - 1; i++)
-                rasterize_quad(v, r->proj, r->keys, i, j);
-#pragma omp for schedule(static) reduction(+ : holes)
-        for (int y = 0; y < v->out_h; y++)
-            for (int x = 0; x < v->out_w; x++) {
-                const int64_t k = (int64_t)y * v->out_w + x;
-                const uint64_t key = r->keys[k];
-                if (key == DS_RENDER_EMPTY) {
-                    r->inv_depth[0][k] = 0.0f;
-                    memset(r->rgb[0] + k * 3, 0, 3);
-                    holes++;
-                } else {
-                    r->inv_depth[0][k] = ds_rd_resolve(v, r->proj, g->z, g->rgb, key, x, y, r->rgb[0] + k * 3);
-                }
-            }
-    }
+    frame_job f = {r, g, v, 0, 0, 0};
+    ds_parallel_for(r->n_threads, v->grid_h, project_row, &f);
+    ds_parallel_for(r->n_threads, v->out_h, clear_row, &f);
+    /* (every vertex projected, the buffer clear) */
+    ds_parallel_for(r->n_threads, v->grid_h - 1, rasterize_row, &f);
+    ds_parallel_for(r->n_threads, v->out_h, resolve_row, &f);
+    int64_t holes = atomic_load(&f.holes);
     /* a frame without holes (the photo's own view, small moves) skips the passes */
     int cur = 0;
     const int passes = ds_render_fill_passes(v);
     for (int p = 0; p < passes && holes > 0; p++) {
-        holes = fill_pass(r, v, cur, !cur);
+        f.src = cur;
+        f.dst = !cur;
+        atomic_store(&f.holes, 0);
+        ds_parallel_for(r->n_threads, v->out_h, fill_row, &f);
+        holes = atomic_load(&f.holes);
         cur = !cur;
     }
     for (int y = 0; y < v->out_h; y++)

@@ -10,37 +10,59 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/cpus.h"  /* ds_cpus */
 #include "base/error.h" /* ds_fail */
+#include "base/pool.h"  /* ds_parallel_for */
 #include "scene/render.h"
 
-/* lo/hi (h, w): min and max of q over the window of radius r around each pixel. */
-static void window_range(const float *q, int w, int h, int r, float *lo, float *hi, float *tlo, float *thi) {
-#pragma omp parallel for schedule(static)
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            const int x0 = x - r < 0 ? 0 : x - r, x1 = x + r > w - 1 ? w - 1 : x + r;
-            float a = q[(size_t)y * w + x0], b = a;
-            for (int i = x0 + 1; i <= x1; i++) {
-                const float v = q[(size_t)y * w + i];
-                a = v < a ? v : a;
-                b = v > b ? v : b;
-            }
-            tlo[(size_t)y * w + x] = a;
-            thi[(size_t)y * w + x] = b;
+typedef struct edges_job {
+    float *q;         /* (h, w) */
+    int w, h, r;
+    float threshold;
+    float *lo, *hi;   /* (h, w): min and max of q over the window of radius r */
+    float *tlo, *thi; /* (h, w): the same along rows only */
+} edges_job;
+
+static void row_range(void *ctx, int64_t y, int thread) {
+    (void)thread;
+    const edges_job *e = ctx;
+    const int w = e->w, r = e->r;
+    const float *q = e->q + (size_t)y * w;
+    for (int x = 0; x < w; x++) {
+        const int x0 = x - r < 0 ? 0 : x - r, x1 = x + r > w - 1 ? w - 1 : x + r;
+        float a = q[x0], b = a;
+        for (int i = x0 + 1; i <= x1; i++) {
+            const float v = q[i];
+            a = v < a ? v : a;
+            b = v > b ? v : b;
         }
-#pragma omp parallel for schedule(static)
-    for (int y = 0; y < h; y++) {
-        const int y0 = y - r < 0 ? 0 : y - r, y1 = y + r > h - 1 ? h - 1 : y + r;
-        for (int x = 0; x < w; x++) {
-            float a = tlo[(size_t)y0 * w + x], b = thi[(size_t)y0 * w + x];
-            for (int j = y0 + 1; j <= y1; j++) {
-                a = tlo[(size_t)j * w + x] < a ? tlo[(size_t)j * w + x] : a;
-                b = thi[(size_t)j * w + x] > b ? thi[(size_t)j * w + x] : b;
-            }
-            lo[(size_t)y * w + x] = a;
-            hi[(size_t)y * w + x] = b;
-        }
+        e->tlo[(size_t)y * w + x] = a;
+        e->thi[(size_t)y * w + x] = b;
     }
+}
+
+static void column_range(void *ctx, int64_t y, int thread) {
+    (void)thread;
+    const edges_job *e = ctx;
+    const int w = e->w, h = e->h, r = e->r;
+    const int y0 = (int)y - r < 0 ? 0 : (int)y - r, y1 = (int)y + r > h - 1 ? h - 1 : (int)y + r;
+    for (int x = 0; x < w; x++) {
+        float a = e->tlo[(size_t)y0 * w + x], b = e->thi[(size_t)y0 * w + x];
+        for (int j = y0 + 1; j <= y1; j++) {
+            a = e->tlo[(size_t)j * w + x] < a ? e->tlo[(size_t)j * w + x] : a;
+            b = e->thi[(size_t)j * w + x] > b ? e->thi[(size_t)j * w + x] : b;
+        }
+        e->lo[(size_t)y * w + x] = a;
+        e->hi[(size_t)y * w + x] = b;
+    }
+}
+
+static void sharpen_row(void *ctx, int64_t y, int thread) {
+    (void)thread;
+    const edges_job *e = ctx;
+    for (size_t k = (size_t)y * e->w; k < (size_t)(y + 1) * e->w; k++)
+        if (e->hi[k] - e->lo[k] > e->threshold * e->hi[k])
+            e->q[k] = e->q[k] - e->lo[k] < e->hi[k] - e->q[k] ? e->lo[k] : e->hi[k];
 }
 
 ds_status ds_render_sharpen(float *q, int w, int h, int radius, float threshold) {
@@ -50,12 +72,11 @@ ds_status ds_render_sharpen(float *q, int w, int h, int radius, float threshold)
     float *buf = malloc(4 * n * sizeof(float));
     if (!buf)
         return ds_fail(DS_ERR_OUT_OF_MEMORY, "scene: out of memory for the depth edges");
-    float *lo = buf, *hi = buf + n;
-    window_range(q, w, h, radius, lo, hi, buf + 2 * n, buf + 3 * n);
-#pragma omp parallel for schedule(static)
-    for (size_t k = 0; k < n; k++)
-        if (hi[k] - lo[k] > threshold * hi[k])
-            q[k] = q[k] - lo[k] < hi[k] - q[k] ? lo[k] : hi[k];
+    edges_job e = {q, w, h, radius, threshold, buf, buf + n, buf + 2 * n, buf + 3 * n};
+    const int threads = ds_cpus();
+    ds_parallel_for(threads, h, row_range, &e);
+    ds_parallel_for(threads, h, column_range, &e);
+    ds_parallel_for(threads, h, sharpen_row, &e);
     free(buf);
     return DS_OK;
 }

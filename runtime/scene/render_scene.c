@@ -2,10 +2,10 @@
  * of vertices with a mirrored border, and the frame of a camera drawn by
  * the plain C path or the CUDA kernels. */
 #include <math.h>
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/cpus.h"   /* ds_cpus */
 #include "base/device.h" /* ds_device_open */
 #include "base/error.h"  /* ds_fail, DS_TRY */
 #include "scene/render.h"
@@ -182,7 +182,7 @@ static ds_status open_device(void *ctx, ds_device which) {
         return DS_OK;
     }
     s->device = "cpu";
-    return ds_render_cpu_init(&s->cpu, &s->grid, p->n_threads ? p->n_threads : omp_get_num_procs());
+    return ds_render_cpu_init(&s->cpu, &s->grid, p->n_threads ? p->n_threads : ds_cpus());
 }
 
 ds_status ds_scene_create(const uint8_t *rgb, int width, int height, size_t stride, const float *depth,

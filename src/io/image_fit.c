@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/cpus.h"  /* ds_cpus */
 #include "base/error.h" /* ds_fail */
+#include "base/pool.h"  /* ds_parallel_for */
 
 /* Per output sample: the first source index and the weights of a tent
  * filter `support` source pixels wide each side, normalized. */
@@ -75,6 +77,47 @@ void ds_image_fit_default_size(int width, int height, int max_side, int even, in
     *out_h = h;
 }
 
+typedef struct fit_job {
+    const ds_image *src;
+    ds_image *out;
+    int width;
+    const axis_taps *ax, *ay;
+    float *rows; /* (src height, width, 3) */
+} fit_job;
+
+static void fit_row_h(void *ctx, int64_t y, int thread) {
+    (void)thread;
+    const fit_job *j = ctx;
+    const axis_taps *ax = j->ax;
+    for (int x = 0; x < j->width; x++) {
+        const uint8_t *p = j->src->rgb + ((size_t)y * j->src->width + ax->first[x]) * 3;
+        const float *w = ax->w + (size_t)x * ax->taps;
+        float acc[3] = {0.0f, 0.0f, 0.0f};
+        for (int k = 0; k < ax->count[x]; k++)
+            for (int c = 0; c < 3; c++)
+                acc[c] += w[k] * (float)p[k * 3 + c];
+        memcpy(j->rows + ((size_t)y * j->width + x) * 3, acc, sizeof acc);
+    }
+}
+
+static void fit_row_v(void *ctx, int64_t y, int thread) {
+    (void)thread;
+    const fit_job *j = ctx;
+    const axis_taps *ay = j->ay;
+    const int width = j->width;
+    for (int x = 0; x < width; x++) {
+        const float *w = ay->w + (size_t)y * ay->taps;
+        float acc[3] = {0.0f, 0.0f, 0.0f};
+        for (int k = 0; k < ay->count[y]; k++)
+            for (int c = 0; c < 3; c++)
+                acc[c] += w[k] * j->rows[((size_t)(ay->first[y] + k) * width + x) * 3 + c];
+        for (int c = 0; c < 3; c++) {
+            const float v = acc[c] < 0.0f ? 0.0f : acc[c] > 255.0f ? 255.0f : acc[c];
+            j->out->rgb[((size_t)y * width + x) * 3 + c] = (uint8_t)(v + 0.5f);
+        }
+    }
+}
+
 ds_status ds_image_fit(const ds_image *src, int width, int height, ds_image *out) {
     memset(out, 0, sizeof *out);
     if (width < 1 || height < 1)
@@ -109,30 +152,9 @@ ds_status ds_image_fit(const ds_image *src, int width, int height, ds_image *out
         return s;
     }
     /* horizontal: every source row to width samples; then vertical */
-#pragma omp parallel for schedule(static)
-    for (int y = 0; y < src->height; y++)
-        for (int x = 0; x < width; x++) {
-            const uint8_t *p = src->rgb + ((size_t)y * src->width + ax.first[x]) * 3;
-            const float *w = ax.w + (size_t)x * ax.taps;
-            float acc[3] = {0.0f, 0.0f, 0.0f};
-            for (int k = 0; k < ax.count[x]; k++)
-                for (int c = 0; c < 3; c++)
-                    acc[c] += w[k] * (float)p[k * 3 + c];
-            memcpy(rows + ((size_t)y * width + x) * 3, acc, sizeof acc);
-        }
-#pragma omp parallel for schedule(static)
-    for (int y = 0; y < height; y++)
-        for (int x = 0; x < width; x++) {
-            const float *w = ay.w + (size_t)y * ay.taps;
-            float acc[3] = {0.0f, 0.0f, 0.0f};
-            for (int k = 0; k < ay.count[y]; k++)
-                for (int c = 0; c < 3; c++)
-                    acc[c] += w[k] * rows[((size_t)(ay.first[y] + k) * width + x) * 3 + c];
-            for (int c = 0; c < 3; c++) {
-                const float v = acc[c] < 0.0f ? 0.0f : acc[c] > 255.0f ? 255.0f : acc[c];
-                out->rgb[((size_t)y * width + x) * 3 + c] = (uint8_t)(v + 0.5f);
-            }
-        }
+    fit_job j = {src, out, width, &ax, &ay, rows};
+    ds_parallel_for(ds_cpus(), src->height, fit_row_h, &j);
+    ds_parallel_for(ds_cpus(), height, fit_row_v, &j);
     free(rows);
     taps_free(&ax);
     taps_free(&ay);

@@ -1,11 +1,12 @@
 /* cpu/conv/conv.c: the fast CONV2D entry: picks an algorithm per node, packs weights, dispatches. */
 #include "cpu/conv/conv.h"
+#include "cpu/isa.h" /* ds_cpu_isa_active */
 
 #include <stdlib.h>
 #include <string.h>
 
 int ds_cpu_has_avx2_fma(void) {
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return ds_cpu_isa_active() >= DS_ISA_AVX2;
 }
 
 void ds_conv_tap_range(int64_t o, int stride, int pad, int dil, int k, int64_t in, int *k0,

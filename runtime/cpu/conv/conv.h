@@ -64,7 +64,7 @@ int ds_conv2d_run_algo(const ds_cpu_op *op, ds_conv_algo a, int simd);
 ds_conv_dims ds_conv_dims_of(const ds_node *n);
 ds_conv_algo ds_conv_choose(const ds_node *n, int n_threads);
 
-/* 1 if this CPU runs the AVX2+FMA kernels. */
+/* 1 if the AVX2+FMA kernels run (the CPU has them and DS_CPU_ISA does not say otherwise). */
 int ds_cpu_has_avx2_fma(void);
 
 /* Packed weights: one allocation (released with free()), a header then floats;

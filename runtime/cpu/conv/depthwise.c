@@ -4,6 +4,7 @@
  * channels under each tap, so the work vectorizes across channels with no
  * rearranging. Threads split the output rows.
  */
+#include "base/pool.h" /* ds_parallel_for */
 #include "cpu/conv/conv.h"
 
 size_t ds_depthwise_packed_floats(const ds_node *n) {
@@ -46,13 +47,23 @@ void ds_depthwise_row_c(const ds_cpu_op *op, const float *p, int64_t nb, int64_t
     }
 }
 
+typedef struct dw_job {
+    const ds_cpu_op *op;
+    const float *p;
+    int simd;
+} dw_job;
+
+static void dw_row(void *ctx, int64_t row, int thread) {
+    (void)thread;
+    const dw_job *j = ctx;
+    const int64_t OH = j->op->y->shape[1];
+    if (j->simd)
+        ds_depthwise_row_avx2(j->op, j->p, row / OH, row % OH);
+    else
+        ds_depthwise_row_c(j->op, j->p, row / OH, row % OH, 0, j->op->y->shape[3]);
+}
+
 void ds_conv_depthwise(const ds_cpu_op *op, const float *p, int simd) {
-    const int64_t N = op->y->shape[0], OH = op->y->shape[1];
-#pragma omp parallel for num_threads(op->ctx->n_threads) schedule(dynamic, 1)
-    for (int64_t row = 0; row < N * OH; row++) {
-        if (simd)
-            ds_depthwise_row_avx2(op, p, row / OH, row % OH);
-        else
-            ds_depthwise_row_c(op, p, row / OH, row % OH, 0, op->y->shape[3]);
-    }
+    dw_job j = {op, p, simd};
+    ds_parallel_for(op->ctx->n_threads, op->y->shape[0] * op->y->shape[1], dw_row, &j);
 }

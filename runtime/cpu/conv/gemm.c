@@ -10,32 +10,30 @@
  * plus a separate epilogue pass, the more so the shorter K
  * (bench/RESULTS.md, "CPU convolution kernels").
  *
- * Two ways to thread the OpenBLAS path:
- *  - per thread: small weights, many pixels. Each thread builds its own tiles
- *    and calls sgemm from inside the parallel loop (OpenBLAS then runs
- *    serially), and the epilogue runs on a tile still in cache;
- *  - through OpenBLAS: large weights (or few pixels), where per-call packing
- *    of W would dominate. One sgemm per (large) tile from outside any
- *    parallel region uses OpenBLAS's threads; im2col and epilogue are
- *    parallel loops of their own.
+ * Without the packed kernel (a CPU without AVX2, or fewer than 8 outputs),
+ * OpenBLAS runs single-threaded inside our tasks: each task builds the
+ * im2col rows of its tile of output pixels, calls sgemm on them, and runs
+ * the epilogue on a tile still in cache. Small weights get L2-sized tiles;
+ * large ones (where OpenBLAS's per-call packing of W costs most) one tile a
+ * thread, so W is packed once per thread.
  */
 #include <cblas.h>
-#include <omp.h>
 #include <string.h>
 
+#include "base/pool.h" /* ds_parallel_for */
+#include "cpu/blas.h"   /* ds_blas_serial */
 #include "cpu/conv/conv.h"
 
 typedef struct gemm_plan {
-    int direct;     /* A is x: 1x1, stride 1, no padding, no in_act */
-    int per_thread; /* see the file comment */
-    int64_t tile;   /* output pixels per tile */
+    int direct;   /* A is x: 1x1, stride 1, no padding, no in_act */
+    int64_t tile; /* output pixels per tile */
 } gemm_plan;
 
 /* Weights up to this many floats (L2-sized) are cheap enough to pack per tile. */
 enum { PER_THREAD_MAX_WEIGHTS = 1 << 17 };
 /* Bytes of A and C per tile that a core's L2 should hold in per-thread mode. */
 enum { TILE_BYTES = 256 << 10 };
-/* The bound on an OpenBLAS-threaded im2col tile, in floats (8 MiB). */
+/* The bound on all threads' im2col tiles together, in floats (8 MiB). */
 enum { IM2COL_MAX_FLOATS = 1 << 21 };
 
 static int direct(const ds_conv_attr *a) {
@@ -52,15 +50,16 @@ static gemm_plan plan_of(const ds_node *n, int n_threads) {
     int64_t m = d.n * d.oh * d.ow;
     gemm_plan p;
     p.direct = direct(&n->a.conv);
-    p.per_thread = d.k * d.o <= PER_THREAD_MAX_WEIGHTS && m >= (int64_t)n_threads * 64;
-    if (p.per_thread) {
+    if (d.k * d.o <= PER_THREAD_MAX_WEIGHTS && m >= (int64_t)n_threads * 64) {
         int64_t t = TILE_BYTES / (int64_t)sizeof(float) / (d.k + d.o);
         int64_t balance = (m + 4 * n_threads - 1) / (4 * n_threads); /* >= 4 tiles a thread */
         if (t > balance)
             t = balance;
         p.tile = t < 16 ? 16 : t > 512 ? 512 : t;
     } else {
-        int64_t t = p.direct ? m : IM2COL_MAX_FLOATS / d.k;
+        int64_t t = (m + n_threads - 1) / n_threads;
+        if (!p.direct && t > IM2COL_MAX_FLOATS / n_threads / d.k)
+            t = IM2COL_MAX_FLOATS / n_threads / d.k;
         p.tile = t < 1 ? 1 : t > m ? m : t;
     }
     return p;
@@ -72,8 +71,7 @@ static size_t packed_scratch(const ds_node *n, int n_threads);
 size_t ds_conv_gemm_scratch(const ds_node *n, int n_threads) {
     gemm_plan p = plan_of(n, n_threads);
     ds_conv_dims d = ds_conv_dims_of(n);
-    size_t copies = p.per_thread ? (size_t)n_threads : 1;
-    size_t blas = p.direct ? 0 : copies * (size_t)p.tile * (size_t)d.k * sizeof(float);
+    size_t blas = p.direct ? 0 : (size_t)n_threads * (size_t)p.tile * (size_t)d.k * sizeof(float);
     size_t packed = packed_scratch(n, n_threads);
     return blas > packed ? blas : packed;
 }
@@ -127,80 +125,45 @@ static void sgemm(int64_t rows, const ds_conv_dims *d, const float *a, int64_t l
                 a, (int)lda, w, (int)d->k, beta, y, (int)d->o);
 }
 
-static void run_per_thread(const ds_cpu_op *op, const gemm_plan *p, const ds_conv_dims *d,
-                           int simd) {
+typedef struct blas_job {
+    const ds_cpu_op *op;
+    const gemm_plan *p;
+    const ds_conv_dims *d;
+    int simd;
+} blas_job;
+
+static void blas_tile(void *ctx, int64_t t, int thread) {
+    const blas_job *j = ctx;
+    const ds_cpu_op *op = j->op;
+    const ds_conv_dims *d = j->d;
     const ds_conv_attr *at = &op->node->a.conv;
-    const int64_t m = d->n * d->oh * d->ow, n_tiles = (m + p->tile - 1) / p->tile;
-#pragma omp parallel for num_threads(op->ctx->n_threads) schedule(dynamic, 1)
-    for (int64_t t = 0; t < n_tiles; t++) {
-        int64_t p0 = t * p->tile, rows = m - p0 < p->tile ? m - p0 : p->tile;
-        const float *a = op->x->data + p0 * d->c; /* (rows, C) rows of x */
-        int64_t lda = d->c;
-        if (!p->direct) {
-            float *cols = op->ctx->scratch + (size_t)omp_get_thread_num() * p->tile * d->k;
-            im2col(op, p0, rows, cols); /* (rows, K) */
-            a = cols;
-            lda = d->k;
-        }
-        float *y = op->y->data + p0 * d->o; /* (rows, O) */
-        if (op->r) {
-            ds_conv_prefill(y, op->r->data + p0 * d->o, op->b, (size_t)rows, (size_t)d->o,
-                            at->res_act, simd);
-            sgemm(rows, d, a, lda, op->w, 1.0f, y);
-            ds_conv_finish(y, NULL, (size_t)rows, (size_t)d->o, at->act, simd);
-        } else {
-            sgemm(rows, d, a, lda, op->w, 0.0f, y);
-            ds_conv_finish(y, op->b, (size_t)rows, (size_t)d->o, at->act, simd);
-        }
+    const int64_t m = d->n * d->oh * d->ow, p0 = t * j->p->tile;
+    const int64_t rows = m - p0 < j->p->tile ? m - p0 : j->p->tile;
+    ds_blas_serial();
+    const float *a = op->x->data + p0 * d->c; /* (rows, C) rows of x */
+    int64_t lda = d->c;
+    if (!j->p->direct) {
+        float *cols = op->ctx->scratch + (size_t)thread * j->p->tile * d->k;
+        im2col(op, p0, rows, cols); /* (rows, K) */
+        a = cols;
+        lda = d->k;
+    }
+    float *y = op->y->data + p0 * d->o; /* (rows, O) */
+    if (op->r) {
+        ds_conv_prefill(y, op->r->data + p0 * d->o, op->b, (size_t)rows, (size_t)d->o,
+                        at->res_act, j->simd);
+        sgemm(rows, d, a, lda, op->w, 1.0f, y);
+        ds_conv_finish(y, NULL, (size_t)rows, (size_t)d->o, at->act, j->simd);
+    } else {
+        sgemm(rows, d, a, lda, op->w, 0.0f, y);
+        ds_conv_finish(y, op->b, (size_t)rows, (size_t)d->o, at->act, j->simd);
     }
 }
 
-enum { EPILOGUE_ROWS = 32 }; /* rows per parallel epilogue chunk */
-
-static void run_blas_threads(const ds_cpu_op *op, const gemm_plan *p, const ds_conv_dims *d,
-                             int simd) {
-    const ds_conv_attr *at = &op->node->a.conv;
-    const int nt = op->ctx->n_threads;
+static void run_blas(const ds_cpu_op *op, const gemm_plan *p, const ds_conv_dims *d, int simd) {
     const int64_t m = d->n * d->oh * d->ow;
-    for (int64_t p0 = 0; p0 < m; p0 += p->tile) {
-        int64_t rows = m - p0 < p->tile ? m - p0 : p->tile;
-        const float *a = op->x->data + p0 * d->c;
-        int64_t lda = d->c;
-        if (!p->direct) {
-            float *cols = op->ctx->scratch; /* (rows, K) */
-            int64_t chunks = (rows + EPILOGUE_ROWS - 1) / EPILOGUE_ROWS;
-#pragma omp parallel for num_threads(nt) schedule(static)
-            for (int64_t i = 0; i < chunks; i++) {
-                int64_t r0 = i * EPILOGUE_ROWS;
-                int64_t nr = rows - r0 < EPILOGUE_ROWS ? rows - r0 : EPILOGUE_ROWS;
-                im2col(op, p0 + r0, nr, cols + r0 * d->k);
-            }
-            a = cols;
-            lda = d->k;
-        }
-        float *y = op->y->data + p0 * d->o;
-        int64_t chunks = (rows + EPILOGUE_ROWS - 1) / EPILOGUE_ROWS;
-        if (op->r) {
-            const float *r = op->r->data + p0 * d->o;
-#pragma omp parallel for num_threads(nt) schedule(static)
-            for (int64_t i = 0; i < chunks; i++) {
-                int64_t r0 = i * EPILOGUE_ROWS;
-                int64_t nr = rows - r0 < EPILOGUE_ROWS ? rows - r0 : EPILOGUE_ROWS;
-                ds_conv_prefill(y + r0 * d->o, r + r0 * d->o, op->b, (size_t)nr, (size_t)d->o,
-                                at->res_act, simd);
-            }
-        }
-        sgemm(rows, d, a, lda, op->w, op->r ? 1.0f : 0.0f, y);
-        const float *bias = op->r ? NULL : op->b;
-        if (!bias && at->act == DS_ACT_NONE)
-            continue;
-#pragma omp parallel for num_threads(nt) schedule(static)
-        for (int64_t i = 0; i < chunks; i++) {
-            int64_t r0 = i * EPILOGUE_ROWS;
-            int64_t nr = rows - r0 < EPILOGUE_ROWS ? rows - r0 : EPILOGUE_ROWS;
-            ds_conv_finish(y + r0 * d->o, bias, (size_t)nr, (size_t)d->o, at->act, simd);
-        }
-    }
+    blas_job j = {op, p, d, simd};
+    ds_parallel_for(op->ctx->n_threads, (m + p->tile - 1) / p->tile, blas_tile, &j);
 }
 
 /* Packed path: rows of output pixels per tile (96: with a K block of A they
@@ -222,10 +185,49 @@ static size_t packed_scratch(const ds_node *n, int n_threads) {
            sizeof(float);
 }
 
-static void run_packed(const ds_cpu_op *op, const float *b, const ds_conv_dims *d) {
+typedef struct packed_job {
+    const ds_cpu_op *op;
+    const float *b;
+    const ds_conv_dims *d;
+    int64_t rows, n_chunks, per_chunk;
+    int pointwise;
+} packed_job;
+
+static void packed_tile(void *ctx, int64_t it, int thread) {
+    const packed_job *j = ctx;
+    const ds_cpu_op *op = j->op;
+    const ds_conv_dims *d = j->d;
     const ds_conv_attr *at = &op->node->a.conv;
+    const int64_t m = d->n * d->oh * d->ow;
+    const int64_t p0 = it / j->n_chunks * j->rows, ch = it % j->n_chunks;
+    ds_gemm_args g;
+    g.m = m - p0 < j->rows ? m - p0 : j->rows;
+    g.n = d->o;
+    g.k = d->k;
+    g.a = op->x->data + p0 * d->c; /* (m, C) rows of x */
+    g.lda = d->c;
+    if (!j->pointwise) {
+        float *cols = op->ctx->scratch + (size_t)thread * j->rows * d->k;
+        im2col(op, p0, g.m, cols); /* (m, K) */
+        g.a = cols;
+        g.lda = d->k;
+    }
+    g.b = j->b;
+    g.c = op->y->data + p0 * d->o;
+    g.ldc = d->o;
+    g.r = op->r ? op->r->data + p0 * d->o : NULL;
+    g.ldr = d->o;
+    g.bias = op->b;
+    g.res_act = at->res_act;
+    g.act = at->act;
+    g.n0 = ch * j->per_chunk * 16;
+    g.n1 = (ch + 1) * j->per_chunk * 16 < d->o ? (ch + 1) * j->per_chunk * 16 : d->o;
+    ds_gemm_packed_avx2(&g);
+}
+
+static void run_packed(const ds_cpu_op *op, const float *b, const ds_conv_dims *d) {
     const int nt = op->ctx->n_threads;
-    const int64_t rows = packed_rows(op->node), pointwise = ds_conv_is_pointwise(op->node);
+    const int64_t rows = packed_rows(op->node);
     const int64_t m = d->n * d->oh * d->ow, m_tiles = (m + rows - 1) / rows;
     const int64_t panels = (d->o + 15) / 16;
     /* too few rows for the threads: split the columns too */
@@ -233,33 +235,8 @@ static void run_packed(const ds_cpu_op *op, const float *b, const ds_conv_dims *
     n_chunks = n_chunks < panels ? n_chunks : panels;
     const int64_t per_chunk = (panels + n_chunks - 1) / n_chunks;
     n_chunks = (panels + per_chunk - 1) / per_chunk;
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
-    for (int64_t it = 0; it < m_tiles * n_chunks; it++) {
-        const int64_t p0 = it / n_chunks * rows, ch = it % n_chunks;
-        ds_gemm_args g;
-        g.m = m - p0 < rows ? m - p0 : rows;
-        g.n = d->o;
-        g.k = d->k;
-        g.a = op->x->data + p0 * d->c; /* (m, C) rows of x */
-        g.lda = d->c;
-        if (!pointwise) {
-            float *cols = op->ctx->scratch + (size_t)omp_get_thread_num() * rows * d->k;
-            im2col(op, p0, g.m, cols); /* (m, K) */
-            g.a = cols;
-            g.lda = d->k;
-        }
-        g.b = b;
-        g.c = op->y->data + p0 * d->o;
-        g.ldc = d->o;
-        g.r = op->r ? op->r->data + p0 * d->o : NULL;
-        g.ldr = d->o;
-        g.bias = op->b;
-        g.res_act = at->res_act;
-        g.act = at->act;
-        g.n0 = ch * per_chunk * 16;
-        g.n1 = (ch + 1) * per_chunk * 16 < d->o ? (ch + 1) * per_chunk * 16 : d->o;
-        ds_gemm_packed_avx2(&g);
-    }
+    packed_job j = {op, b, d, rows, n_chunks, per_chunk, ds_conv_is_pointwise(op->node)};
+    ds_parallel_for(nt, m_tiles * n_chunks, packed_tile, &j);
 }
 
 void ds_conv_gemm(const ds_cpu_op *op, const ds_conv_packed *packed, int simd) {
@@ -268,8 +245,6 @@ void ds_conv_gemm(const ds_cpu_op *op, const ds_conv_packed *packed, int simd) {
     /* below 8 outputs most of a 16-wide panel would be padding: OpenBLAS's gemv is faster */
     if (simd && packed && packed->gemm && d.o >= 8)
         run_packed(op, packed->gemm, &d);
-    else if (p.per_thread)
-        run_per_thread(op, &p, &d, simd);
     else
-        run_blas_threads(op, &p, &d, simd);
+        run_blas(op, &p, &d, simd);
 }

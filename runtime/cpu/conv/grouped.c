@@ -6,8 +6,7 @@
  * the taps and the group's input channels (cpu/conv/grouped_avx2.c; the C
  * version here goes one output at a time).
  */
-#include <omp.h>
-
+#include "base/pool.h" /* ds_parallel_for */
 #include "cpu/conv/conv.h"
 
 static int64_t blocks_of(const ds_node *n) {
@@ -80,19 +79,34 @@ size_t ds_grouped_scratch(const ds_node *n, int n_threads) {
            (size_t)C * sizeof(float);
 }
 
+typedef struct grouped_job {
+    const ds_cpu_op *op;
+    const float *p;
+    size_t buf_floats;
+} grouped_job;
+
+static void grouped_row_avx2(void *ctx, int64_t row, int thread) {
+    const grouped_job *j = ctx;
+    const int64_t OH = j->op->y->shape[1];
+    ds_grouped_row_avx2(j->op, j->p, row / OH, row % OH,
+                        j->op->ctx->scratch + (size_t)thread * j->buf_floats);
+}
+
+/* item = g * rows + row */
+static void grouped_row_c(void *ctx, int64_t item, int thread) {
+    (void)thread;
+    const grouped_job *j = ctx;
+    const int64_t OH = j->op->y->shape[1], rows = j->op->y->shape[0] * OH;
+    const int64_t g = item / rows, row = item % rows;
+    ds_grouped_row_c(j->op, j->p, g, row / OH, row % OH);
+}
+
 void ds_conv_grouped(const ds_cpu_op *op, const float *p, int simd) {
-    const int64_t G = op->node->a.conv.groups, N = op->y->shape[0], OH = op->y->shape[1];
-    if (simd) {
-        /* rows outermost: each thread pads its input rows once for every group */
-        const size_t buf_floats = ds_grouped_scratch(op->node, 1) / sizeof(float);
-#pragma omp parallel for num_threads(op->ctx->n_threads) schedule(dynamic, 1)
-        for (int64_t row = 0; row < N * OH; row++)
-            ds_grouped_row_avx2(op, p, row / OH, row % OH,
-                                op->ctx->scratch + (size_t)omp_get_thread_num() * buf_floats);
-        return;
-    }
-#pragma omp parallel for collapse(2) num_threads(op->ctx->n_threads) schedule(static)
-    for (int64_t g = 0; g < G; g++)
-        for (int64_t row = 0; row < N * OH; row++)
-            ds_grouped_row_c(op, p, g, row / OH, row % OH);
+    const int64_t G = op->node->a.conv.groups, rows = op->y->shape[0] * op->y->shape[1];
+    /* AVX2: rows outermost, each thread pads its input rows once for every group */
+    grouped_job j = {op, p, ds_grouped_scratch(op->node, 1) / sizeof(float)};
+    if (simd)
+        ds_parallel_for(op->ctx->n_threads, rows, grouped_row_avx2, &j);
+    else
+        ds_parallel_for(op->ctx->n_threads, G * rows, grouped_row_c, &j);
 }

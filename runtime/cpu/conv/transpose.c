@@ -8,12 +8,17 @@
  *  - anything else (LeViT's stem_transpose: k3, s2, p1, output_padding 1):
  *    patches overlap, so each output row gathers the taps that reach it from
  *    the chunk's rows, threads splitting the output rows (no two write one).
- * Rows of input go in chunks so that T stays bounded.
+ * Rows of input go in chunks so that T stays bounded; a chunk's sgemm is
+ * split in one block of input rows per thread, each a single-threaded
+ * OpenBLAS call on our pool (the patch form scatters its block in the same
+ * task).
  */
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
 
+#include "base/pool.h" /* ds_parallel_for */
+#include "cpu/blas.h"   /* ds_blas_serial */
 #include "cpu/conv/conv.h"
 
 enum { T_MAX_FLOATS = 1 << 21 }; /* 8 MiB of T per chunk, at least one input row */
@@ -53,69 +58,91 @@ size_t ds_fast_conv_transpose_scratch(const ds_node *n, int n_threads) {
     return (size_t)(rows * w * a->kh * a->kw * n->shape[3]) * sizeof(float);
 }
 
-/* Item nb's output rows painted by input rows [r0, r0 + rows) of T. */
-static void scatter_patches(const ds_cpu_op *op, const float *t, int64_t nb, int64_t r0, int64_t rows) {
+typedef struct transpose_job {
+    const ds_cpu_op *op;
+    float *t;              /* (rows * W, kh*kw*O) of the chunk */
+    int64_t nb, r0, rows;  /* item nb's input rows [r0, r0 + rows) */
+    int64_t per_task;      /* input rows per sgemm task */
+    int patches, first, last;
+} transpose_job;
+
+/* Item nb's output rows painted by input row r0 + r, from row r of T. */
+static void scatter_row(const transpose_job *j, int64_t r) {
+    const ds_cpu_op *op = j->op;
     const ds_conv_attr *a = &op->node->a.conv;
     const int64_t W = op->x->shape[2];
     const int64_t OH = op->y->shape[1], OW = op->y->shape[2], O = op->y->shape[3];
-    const int64_t patch = (int64_t)a->kh * a->kw * O;
-#pragma omp parallel for collapse(2) num_threads(op->ctx->n_threads) schedule(static)
-    for (int64_t r = 0; r < rows; r++)
-        for (int64_t ky = 0; ky < a->kh; ky++) {
-            const int64_t iy = r0 + r;
-            float *y = op->y->data + ((nb * OH + iy * a->kh + ky) * OW) * O; /* output row */
-            for (int64_t ix = 0; ix < W; ix++) {
-                const float *src = t + (r * W + ix) * patch + ky * a->kw * O;
-                float *dst = y + ix * a->kw * O; /* kw pixels, contiguous */
-                for (int64_t k = 0; k < a->kw * O; k++)
-                    dst[k] = ds_apply_act(a->act, op->b ? src[k] + op->b[k % O] : src[k]);
-            }
+    const int64_t patch = (int64_t)a->kh * a->kw * O, iy = j->r0 + r;
+    for (int64_t ky = 0; ky < a->kh; ky++) {
+        float *y = op->y->data + ((j->nb * OH + iy * a->kh + ky) * OW) * O; /* output row */
+        for (int64_t ix = 0; ix < W; ix++) {
+            const float *src = j->t + (r * W + ix) * patch + ky * a->kw * O;
+            float *dst = y + ix * a->kw * O; /* kw pixels, contiguous */
+            for (int64_t k = 0; k < a->kw * O; k++)
+                dst[k] = ds_apply_act(a->act, op->b ? src[k] + op->b[k % O] : src[k]);
         }
+    }
 }
 
-/* Item nb's output rows from input rows [r0, r0 + rows) of T: the first chunk
- * starts from the bias, the last applies act. */
-static void gather_rows(const ds_cpu_op *op, const float *t, int64_t nb, int64_t r0, int64_t rows, int first,
-                        int last) {
+/* T's rows of one block of the chunk's input rows; the patch form paints them. */
+static void sgemm_block(void *ctx, int64_t task, int thread) {
+    (void)thread;
+    const transpose_job *j = ctx;
+    const ds_cpu_op *op = j->op;
+    const ds_conv_attr *a = &op->node->a.conv;
+    const int64_t H = op->x->shape[1], W = op->x->shape[2], CI = op->x->shape[3];
+    const int64_t patch = (int64_t)a->kh * a->kw * op->y->shape[3];
+    const int64_t first = task * j->per_task;
+    const int64_t rows = j->rows - first < j->per_task ? j->rows - first : j->per_task;
+    ds_blas_serial();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(rows * W), (int)patch, (int)CI, 1.0f,
+                op->x->data + ((j->nb * H + j->r0 + first) * W) * CI, (int)CI, op->w, (int)patch, 0.0f,
+                j->t + first * W * patch, (int)patch);
+    for (int64_t r = first; j->patches && r < first + rows; r++)
+        scatter_row(j, r);
+}
+
+/* Output row oy of item nb from the chunk's rows of T: the first chunk starts
+ * from the bias, the last applies act. */
+static void gather_row(void *ctx, int64_t oy, int thread) {
+    (void)thread;
+    const transpose_job *j = ctx;
+    const ds_cpu_op *op = j->op;
     const ds_conv_attr *a = &op->node->a.conv;
     const int64_t W = op->x->shape[2];
     const int64_t OH = op->y->shape[1], OW = op->y->shape[2], O = op->y->shape[3];
-    const int64_t patch = (int64_t)a->kh * a->kw * O;
-#pragma omp parallel for num_threads(op->ctx->n_threads) schedule(static)
-    for (int64_t oy = 0; oy < OH; oy++) {
-        for (int64_t ox = 0; ox < OW; ox++) {
-            float *y = op->y->data + ((nb * OH + oy) * OW + ox) * O;
-            if (first && op->b)
-                memcpy(y, op->b, (size_t)O * sizeof *y);
-            else if (first)
-                memset(y, 0, (size_t)O * sizeof *y);
-            for (int64_t ky = 0; ky < a->kh; ky++) {
-                const int64_t ty = oy + a->pad_t - ky * a->dil_h;
-                if (ty < 0 || ty % a->stride_h || ty / a->stride_h < r0 || ty / a->stride_h >= r0 + rows)
+    const int64_t patch = (int64_t)a->kh * a->kw * O, r0 = j->r0, rows = j->rows;
+    for (int64_t ox = 0; ox < OW; ox++) {
+        float *y = op->y->data + ((j->nb * OH + oy) * OW + ox) * O;
+        if (j->first && op->b)
+            memcpy(y, op->b, (size_t)O * sizeof *y);
+        else if (j->first)
+            memset(y, 0, (size_t)O * sizeof *y);
+        for (int64_t ky = 0; ky < a->kh; ky++) {
+            const int64_t ty = oy + a->pad_t - ky * a->dil_h;
+            if (ty < 0 || ty % a->stride_h || ty / a->stride_h < r0 || ty / a->stride_h >= r0 + rows)
+                continue;
+            const int64_t r = ty / a->stride_h - r0;
+            for (int64_t kx = 0; kx < a->kw; kx++) {
+                const int64_t tx = ox + a->pad_l - kx * a->dil_w;
+                if (tx < 0 || tx % a->stride_w || tx / a->stride_w >= W)
                     continue;
-                const int64_t r = ty / a->stride_h - r0;
-                for (int64_t kx = 0; kx < a->kw; kx++) {
-                    const int64_t tx = ox + a->pad_l - kx * a->dil_w;
-                    if (tx < 0 || tx % a->stride_w || tx / a->stride_w >= W)
-                        continue;
-                    const float *src = t + (r * W + tx / a->stride_w) * patch + (ky * a->kw + kx) * O;
-#pragma omp simd
-                    for (int64_t o = 0; o < O; o++)
-                        y[o] += src[o];
-                }
-            }
-            if (last && a->act != DS_ACT_NONE)
+                const float *src = j->t + (r * W + tx / a->stride_w) * patch + (ky * a->kw + kx) * O;
+#pragma GCC ivdep
                 for (int64_t o = 0; o < O; o++)
-                    y[o] = ds_apply_act(a->act, y[o]);
+                    y[o] += src[o];
+            }
         }
+        if (j->last && a->act != DS_ACT_NONE)
+            for (int64_t o = 0; o < O; o++)
+                y[o] = ds_apply_act(a->act, y[o]);
     }
 }
 
 void ds_fast_conv_transpose(const ds_cpu_op *op) {
     const ds_conv_attr *a = &op->node->a.conv;
     const int64_t N = op->x->shape[0], H = op->x->shape[1], W = op->x->shape[2];
-    const int64_t CI = op->x->shape[3], OH = op->y->shape[1], OW = op->y->shape[2];
-    const int64_t O = op->y->shape[3], patch = (int64_t)a->kh * a->kw * O;
+    const int64_t OH = op->y->shape[1], OW = op->y->shape[2];
     int64_t h_bound, w_bound;
     input_bound(op->node, &h_bound, &w_bound);
     const int64_t chunk = rows_per_chunk(op->node, w_bound);
@@ -124,15 +151,14 @@ void ds_fast_conv_transpose(const ds_cpu_op *op) {
         ds_ref_conv_transpose(op); /* an input the node's shape does not come from, or a small workspace */
         return;
     }
-    float *t = op->ctx->scratch; /* (rows * W, kh*kw*O) */
+    const int nt = op->ctx->n_threads;
     for (int64_t nb = 0; nb < N; nb++)
         for (int64_t r0 = 0; r0 < H; r0 += chunk) {
             const int64_t rows = H - r0 < chunk ? H - r0 : chunk;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(rows * W), (int)patch, (int)CI, 1.0f,
-                        op->x->data + ((nb * H + r0) * W) * CI, (int)CI, op->w, (int)patch, 0.0f, t, (int)patch);
-            if (patches)
-                scatter_patches(op, t, nb, r0, rows);
-            else
-                gather_rows(op, t, nb, r0, rows, r0 == 0, r0 + rows >= H);
+            transpose_job j = {op, op->ctx->scratch, nb, r0, rows, (rows + nt - 1) / nt, patches,
+                               r0 == 0, r0 + rows >= H};
+            ds_parallel_for(nt, (rows + j.per_task - 1) / j.per_task, sgemm_block, &j);
+            if (!patches)
+                ds_parallel_for(nt, OH, gather_row, &j);
         }
 }

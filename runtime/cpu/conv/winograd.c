@@ -18,8 +18,9 @@
  * block's input into its own scratch, multiplies, and writes the output
  * through the fused epilogue, so nothing but y leaves the thread.
  */
-#include <omp.h>
+#include <string.h>
 
+#include "base/pool.h" /* ds_parallel_for */
 #include "cpu/conv/conv.h"
 
 size_t ds_wino_packed_floats(const ds_node *n) {
@@ -38,29 +39,35 @@ static const double G[6][3] = {
     {0, 0, 1},
 };
 
-/* In double, rounded once: the weights carry no extra transform error. */
+/* In double, rounded once: the weights carry no extra transform error. A
+ * panel's 16 outputs of one channel are transformed together, so that each
+ * of the 36 positions gets one whole 64-byte line (the writes stream). */
 void ds_wino_pack(const ds_node *n, const float *w, float *u) {
     ds_conv_dims d = ds_conv_dims_of(n);
     const int64_t panels = (d.o + DS_WINO_PANEL - 1) / DS_WINO_PANEL;
-    for (int64_t o = 0; o < panels * DS_WINO_PANEL; o++)
+    for (int64_t pn = 0; pn < panels; pn++)
         for (int64_t c = 0; c < d.c; c++) {
-            double gg[6][6] = {{0}};
-            if (o < d.o) {
-                const float *g = w + o * 9 * d.c + c; /* g[ky][kx] = g[(ky*3 + kx) * C] */
-                double t[6][3];                       /* G g */
-                for (int i = 0; i < 6; i++)
-                    for (int kx = 0; kx < 3; kx++)
-                        t[i][kx] = G[i][0] * g[kx * d.c] + G[i][1] * g[(3 + kx) * d.c] +
-                                   G[i][2] * g[(6 + kx) * d.c];
-                for (int i = 0; i < 6; i++)
-                    for (int j = 0; j < 6; j++)
-                        gg[i][j] = t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
+            float lines[36][DS_WINO_PANEL]; /* (position, output of the panel) */
+            for (int l = 0; l < DS_WINO_PANEL; l++) {
+                const int64_t o = pn * DS_WINO_PANEL + l;
+                double gg[6][6] = {{0}};
+                if (o < d.o) {
+                    const float *g = w + o * 9 * d.c + c; /* g[ky][kx] = g[(ky*3 + kx) * C] */
+                    double t[6][3];                       /* G g */
+                    for (int i = 0; i < 6; i++)
+                        for (int kx = 0; kx < 3; kx++)
+                            t[i][kx] = G[i][0] * g[kx * d.c] + G[i][1] * g[(3 + kx) * d.c] +
+                                       G[i][2] * g[(6 + kx) * d.c];
+                    for (int i = 0; i < 6; i++)
+                        for (int j = 0; j < 6; j++)
+                            gg[i][j] = t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
+                }
+                for (int k = 0; k < 36; k++)
+                    lines[k][l] = (float)gg[k / 6][k % 6];
             }
-            for (int k = 0; k < 36; k++) {
-                size_t at = (((size_t)k * panels + o / DS_WINO_PANEL) * d.c + c) * DS_WINO_PANEL +
-                            o % DS_WINO_PANEL;
-                u[at] = (float)gg[k / 6][k % 6];
-            }
+            for (int k = 0; k < 36; k++)
+                memcpy(u + (((size_t)k * panels + pn) * d.c + c) * DS_WINO_PANEL, lines[k],
+                       sizeof lines[k]);
         }
 }
 
@@ -110,33 +117,44 @@ size_t ds_conv_winograd_scratch(const ds_node *n, int n_threads) {
     return (size_t)n_threads * plan_of(n, n_threads).thread_floats * sizeof(float);
 }
 
+typedef struct wino_job {
+    const ds_cpu_op *op;
+    const wino_plan *p;
+    const float *u;
+    int simd;
+} wino_job;
+
+static void wino_item(void *ctx, int64_t it, int thread) {
+    const wino_job *j = ctx;
+    const wino_plan *p = j->p;
+    const ds_cpu_op *op = j->op;
+    const int64_t C = op->x->shape[3], O = op->y->shape[3];
+    float *v = op->ctx->scratch + (size_t)thread * p->thread_floats;
+    ds_wino_block b;
+    b.op = op;
+    b.th = p->th;
+    b.tw = p->tw;
+    b.t0 = it / p->n_chunks * p->bt;
+    b.nt = p->tiles - b.t0 < p->bt ? p->tiles - b.t0 : p->bt;
+    b.o0 = it % p->n_chunks * p->oc;
+    b.no = O - b.o0 < p->oc ? O - b.o0 : p->oc;
+    b.ldm = round_up(b.no, DS_WINO_PANEL);
+    b.v = v;                 /* (36, nt, C) */
+    b.m = v + 36 * b.nt * C; /* (36, nt, ldm) */
+    b.u = j->u;
+    if (j->simd) {
+        ds_wino_input_avx2(&b);
+        ds_wino_gemm_avx2(&b);
+        ds_wino_output_avx2(&b);
+    } else {
+        ds_wino_input_c(&b, 0, C);
+        ds_wino_gemm_c(&b);
+        ds_wino_output_c(&b, 0, b.no);
+    }
+}
+
 void ds_conv_winograd(const ds_cpu_op *op, const float *u, int simd) {
     const wino_plan p = plan_of(op->node, op->ctx->n_threads);
-    const int64_t C = op->x->shape[3], O = op->y->shape[3];
-    const int64_t items = p.n_blocks * p.n_chunks;
-#pragma omp parallel for num_threads(op->ctx->n_threads) schedule(dynamic, 1)
-    for (int64_t it = 0; it < items; it++) {
-        float *v = op->ctx->scratch + (size_t)omp_get_thread_num() * p.thread_floats;
-        ds_wino_block b;
-        b.op = op;
-        b.th = p.th;
-        b.tw = p.tw;
-        b.t0 = it / p.n_chunks * p.bt;
-        b.nt = p.tiles - b.t0 < p.bt ? p.tiles - b.t0 : p.bt;
-        b.o0 = it % p.n_chunks * p.oc;
-        b.no = O - b.o0 < p.oc ? O - b.o0 : p.oc;
-        b.ldm = round_up(b.no, DS_WINO_PANEL);
-        b.v = v;                 /* (36, nt, C) */
-        b.m = v + 36 * b.nt * C; /* (36, nt, ldm) */
-        b.u = u;
-        if (simd) {
-            ds_wino_input_avx2(&b);
-            ds_wino_gemm_avx2(&b);
-            ds_wino_output_avx2(&b);
-        } else {
-            ds_wino_input_c(&b, 0, C);
-            ds_wino_gemm_c(&b);
-            ds_wino_output_c(&b, 0, b.no);
-        }
-    }
+    wino_job j = {op, &p, u, simd};
+    ds_parallel_for(op->ctx->n_threads, p.n_blocks * p.n_chunks, wino_item, &j);
 }

@@ -8,14 +8,15 @@
  * 384x672 input): they stay in the thread's L2, so no head's T x T matrix
  * ever goes to memory, and a plain two-pass softmax (max, then exp and sum)
  * runs on them. With AVX2+FMA the task is cpu/fast/attention_avx2.c's
- * register-tiled kernel; otherwise two sgemm calls on strided views of q, k
- * and v, which OpenMP OpenBLAS runs on the calling thread inside the loop
- * (the first adds to the scores, which start as the bias rows).
+ * register-tiled kernel; otherwise two single-threaded sgemm calls on
+ * strided views of q, k and v (the first adds to the scores, which start as
+ * the bias rows).
  */
 #include <cblas.h>
-#include <omp.h>
 #include <string.h>
 
+#include "base/pool.h" /* ds_parallel_for */
+#include "cpu/blas.h"   /* ds_blas_serial */
 #include "cpu/fast/fast.h"
 
 enum { BQ = DS_ATTENTION_BLOCK }; /* queries per task */
@@ -60,6 +61,7 @@ static void task_sgemm(const ds_cpu_op *op, const float *qkv, int64_t h, int64_t
     const int64_t hd = C / op->node->a.attn.heads;
     const ds_vec_ops *v = ds_vec();
     float *scores = ws, *sums = ws + BQ * T; /* (bq, T), (bq) */
+    ds_blas_serial();
     const float *q = qkv + q0 * 3 * C + h * hd, *k = qkv + C + h * hd, *vv = qkv + 2 * C + h * hd;
     if (bias)
         bias_rows(scores, T, q0, bq, bias, (const int32_t *)op->w2);
@@ -74,13 +76,48 @@ static void task_sgemm(const ds_cpu_op *op, const float *qkv, int64_t h, int64_t
         v->scale(y + i * C, (size_t)hd, 1.0f / sums[i]);
 }
 
+typedef struct attn_job {
+    const ds_cpu_op *op;
+    const float *qkv; /* (T, 3C) of one item */
+    float *y;         /* (T, C) of one item */
+    int64_t blocks;
+    size_t shared, per; /* floats: the shared copies, each thread's part */
+    int64_t per_head;   /* floats of the bias per head: (T, T), or (R) with op->w2's index */
+    int avx2;
+} attn_job;
+
+static void attn_pack(void *ctx, int64_t b, int thread) {
+    (void)thread;
+    const attn_job *j = ctx;
+    const ds_cpu_op *op = j->op;
+    ds_attention_pack_avx2(j->qkv, op->x->shape[2], op->y->shape[3], op->node->a.attn.heads,
+                           op->node->a.attn.scale, b, op->ctx->scratch);
+}
+
+/* task t: head t / blocks, query block t % blocks (consecutive tasks share a
+ * head, so its k and v stay in cache) */
+static void attn_task(void *ctx, int64_t t, int thread) {
+    const attn_job *j = ctx;
+    const ds_cpu_op *op = j->op;
+    const int64_t T = op->x->shape[2], C = op->y->shape[3];
+    const int heads = op->node->a.attn.heads;
+    const int64_t hd = C / heads;
+    const int h = (int)(t / j->blocks);
+    const int64_t b = t % j->blocks, q0 = b * BQ, bq = T - q0 < BQ ? T - q0 : BQ;
+    float *ws = op->ctx->scratch + j->shared + (size_t)thread * j->per;
+    float *y = j->y + q0 * C + h * hd;
+    const float *bias = op->w ? op->w + h * j->per_head : NULL; /* (T, T) or (R) */
+    if (j->avx2)
+        ds_attention_task_avx2(op->ctx->scratch, T, C, heads, h, b, bias, (const int32_t *)op->w2, y, ws);
+    else
+        task_sgemm(op, j->qkv, h, q0, bq, bias, y, ws);
+}
+
 void ds_fast_attention(const ds_cpu_op *op) {
     const int64_t N = op->x->shape[0], T = op->x->shape[2], C = op->y->shape[3];
     const int heads = op->node->a.attn.heads;
-    const int64_t hd = C / heads, blocks = (T + BQ - 1) / BQ, tasks = heads * blocks;
-    const int64_t per_head = ds_attn_bias_per_head(op->node);
+    const int64_t blocks = (T + BQ - 1) / BQ, tasks = heads * blocks;
     const size_t shared = shared_floats(op->node), per = per_thread_floats(T);
-    const float scale = op->node->a.attn.scale;
     const int avx2 = ds_vec() != ds_vec_portable();
     size_t room = op->ctx->scratch_bytes / sizeof(float);
     int nt = op->ctx->n_threads;
@@ -90,29 +127,11 @@ void ds_fast_attention(const ds_cpu_op *op) {
         nt = (int)tasks;
     if (nt < 1)
         nt = 1;
-#pragma omp parallel num_threads(nt)
-    {
-        float *ws = op->ctx->scratch + shared + (size_t)omp_get_thread_num() * per;
-        for (int64_t n = 0; n < N; n++) {
-            const float *qkv = op->x->data + n * T * 3 * C; /* (T, 3C) */
-            if (avx2) {
-#pragma omp for schedule(static)
-                for (int64_t b = 0; b < blocks; b++)
-                    ds_attention_pack_avx2(qkv, T, C, heads, scale, b, op->ctx->scratch);
-            }
-            /* consecutive tasks share a head, so its k and v stay in cache */
-#pragma omp for schedule(dynamic, 1)
-            for (int64_t t = 0; t < tasks; t++) {
-                const int h = (int)(t / blocks);
-                const int64_t b = t % blocks, q0 = b * BQ, bq = T - q0 < BQ ? T - q0 : BQ;
-                const float *bias = op->w ? op->w + h * per_head : NULL; /* (T, T) or (R) */
-                float *y = op->y->data + (n * T + q0) * C + h * hd;
-                if (avx2)
-                    ds_attention_task_avx2(op->ctx->scratch, T, C, heads, h, b, bias,
-                                           (const int32_t *)op->w2, y, ws);
-                else
-                    task_sgemm(op, qkv, h, q0, bq, bias, y, ws);
-            }
-        }
+    for (int64_t n = 0; n < N; n++) {
+        attn_job j = {op, op->x->data + n * T * 3 * C, op->y->data + n * T * C, blocks, shared, per,
+                      ds_attn_bias_per_head(op->node), avx2};
+        if (avx2)
+            ds_parallel_for(nt, blocks, attn_pack, &j);
+        ds_parallel_for(nt, tasks, attn_task, &j);
     }
 }

@@ -6,30 +6,46 @@
  */
 #include <string.h>
 
+#include "base/pool.h" /* ds_parallel_for */
 #include "cpu/fast/fast.h"
 
 enum { CHUNK = 16384 }; /* floats per piece of work: 64 KB */
 
+typedef struct elem_job {
+    float *y;
+    const float *a, *b; /* b optional */
+    size_t n;
+    ds_act act;
+    float scale; /* ds_fast_scale's factor */
+} elem_job;
+
+static void elem_piece(void *ctx, int64_t p, int thread) {
+    (void)thread;
+    const elem_job *j = ctx;
+    size_t i = (size_t)p * CHUNK, len = j->n - i < CHUNK ? j->n - i : CHUNK;
+    ds_vec()->add_act(j->y + i, j->a + i, j->b ? j->b + i : NULL, NULL, len, j->act);
+}
+
+static void copy_piece(void *ctx, int64_t p, int thread) {
+    (void)thread;
+    const elem_job *j = ctx;
+    size_t i = (size_t)p * CHUNK, len = j->n - i < CHUNK ? j->n - i : CHUNK;
+    memcpy(j->y + i, j->a + i, len * sizeof(float));
+}
+
 /* y = act(a + b) over n floats, b optional */
 static void elementwise(const ds_cpu_op *op, float *y, const float *a, const float *b, size_t n,
                         ds_act act) {
-    const ds_vec_ops *v = ds_vec();
-    const size_t pieces = (n + CHUNK - 1) / CHUNK;
-#pragma omp parallel for num_threads(ds_fast_threads(op, (double)n)) schedule(static)
-    for (size_t p = 0; p < pieces; p++) {
-        size_t i = p * CHUNK, len = n - i < CHUNK ? n - i : CHUNK;
-        v->add_act(y + i, a + i, b ? b + i : NULL, NULL, len, act);
-    }
+    elem_job j = {y, a, b, n, act, 0.0f};
+    ds_parallel_for(ds_fast_threads(op, (double)n), (int64_t)((n + CHUNK - 1) / CHUNK), elem_piece,
+                    &j);
 }
 
 /* dst and src must not overlap */
 static void copy(const ds_cpu_op *op, float *dst, const float *src, size_t n) {
-    const size_t pieces = (n + CHUNK - 1) / CHUNK;
-#pragma omp parallel for num_threads(ds_fast_threads(op, (double)n)) schedule(static)
-    for (size_t p = 0; p < pieces; p++) {
-        size_t i = p * CHUNK, len = n - i < CHUNK ? n - i : CHUNK;
-        memcpy(dst + i, src + i, len * sizeof(float));
-    }
+    elem_job j = {dst, src, NULL, n, DS_ACT_NONE, 0.0f};
+    ds_parallel_for(ds_fast_threads(op, (double)n), (int64_t)((n + CHUNK - 1) / CHUNK), copy_piece,
+                    &j);
 }
 
 void ds_fast_add(const ds_cpu_op *op) {
@@ -64,18 +80,21 @@ void ds_fast_prepend_token(const ds_cpu_op *op) {
     }
 }
 
+static void readout_row(void *ctx, int64_t nt, int thread) {
+    (void)thread;
+    const ds_cpu_op *op = ctx;
+    const int64_t T1 = op->x->shape[2], C = op->x->shape[3], T = T1 - 1;
+    const int64_t n = nt / T, t = nt % T;
+    const float *x = op->x->data + n * T1 * C; /* (1+T, C) */
+    float *y = op->y->data + nt * 2 * C;
+    memcpy(y, x + (t + 1) * C, (size_t)C * sizeof(float));
+    memcpy(y + C, x, (size_t)C * sizeof(float));
+}
+
 /* (N, 1, 1+T, C) -> (N, gh, gw, 2C): [patch token t, class token]. */
 void ds_fast_readout_cat(const ds_cpu_op *op) {
-    const int64_t N = op->x->shape[0], T1 = op->x->shape[2], C = op->x->shape[3];
-    const int64_t T = T1 - 1;
-#pragma omp parallel for num_threads(ds_fast_threads(op, (double)(N * T * 2 * C))) schedule(static)
-    for (int64_t nt = 0; nt < N * T; nt++) {
-        const int64_t n = nt / T, t = nt % T;
-        const float *x = op->x->data + n * T1 * C; /* (1+T, C) */
-        float *y = op->y->data + nt * 2 * C;
-        memcpy(y, x + (t + 1) * C, (size_t)C * sizeof(float));
-        memcpy(y + C, x, (size_t)C * sizeof(float));
-    }
+    const int64_t N = op->x->shape[0], T = op->x->shape[2] - 1, C = op->x->shape[3];
+    ds_parallel_for(ds_fast_threads(op, (double)(N * T * 2 * C)), N * T, readout_row, (void *)op);
 }
 
 /* (N, 1, 1+T, C) -> (N, gh, gw, C): the patch tokens, token 0 left out. */
@@ -85,14 +104,17 @@ void ds_fast_drop_token(const ds_cpu_op *op) {
         copy(op, op->y->data + n * (T1 - 1) * C, op->x->data + (n * T1 + 1) * C, (size_t)((T1 - 1) * C));
 }
 
+static void scale_piece(void *ctx, int64_t p, int thread) {
+    (void)thread;
+    const elem_job *j = ctx;
+    const size_t i0 = (size_t)p * CHUNK, end = j->n - i0 < CHUNK ? j->n : i0 + CHUNK;
+    for (size_t i = i0; i < end; i++)
+        j->y[i] = j->a[i] * j->scale;
+}
+
 void ds_fast_scale(const ds_cpu_op *op) {
-    const size_t n = (size_t)ds_shape_numel(op->y->shape), pieces = (n + CHUNK - 1) / CHUNK;
-    const float s = op->node->a.scale, *x = op->x->data;
-    float *y = op->y->data;
-#pragma omp parallel for num_threads(ds_fast_threads(op, (double)n)) schedule(static)
-    for (size_t p = 0; p < pieces; p++) {
-        const size_t end = p * CHUNK + CHUNK < n ? p * CHUNK + CHUNK : n;
-        for (size_t i = p * CHUNK; i < end; i++)
-            y[i] = x[i] * s;
-    }
+    const size_t n = (size_t)ds_shape_numel(op->y->shape);
+    elem_job j = {op->y->data, op->x->data, NULL, n, DS_ACT_NONE, op->node->a.scale};
+    ds_parallel_for(ds_fast_threads(op, (double)n), (int64_t)((n + CHUNK - 1) / CHUNK), scale_piece,
+                    &j);
 }

@@ -39,7 +39,7 @@ typedef struct ds_vec_ops {
                      const float *p11, float fx, float fy, size_t n);
 } ds_vec_ops;
 
-/* The set for this CPU (AVX2+FMA when it has them). */
+/* The set for this CPU (AVX2+FMA when it has them and the ISA chosen is avx2, cpu/isa.h). */
 const ds_vec_ops *ds_vec(void);
 /* Each set on its own, for the tests; ds_vec_avx2() is NULL without AVX2+FMA. */
 const ds_vec_ops *ds_vec_portable(void);
@@ -70,7 +70,9 @@ void ds_attention_task_avx2(const float *shared, int64_t T, int64_t C, int heads
 /* Threads for a loop of `work` floats: 1 when splitting costs more than it saves. */
 int ds_fast_threads(const ds_cpu_op *op, double work);
 /* Threads for `tasks` tasks that each need `per_thread` floats of the
- * op's scratch: at most what the scratch holds, at least 1. */
+ * op's scratch: at most what the scratch holds, at least 1. Give it to
+ * ds_parallel_for; a task's `thread` (< it) picks its workspace,
+ * op->ctx->scratch + thread * per_thread. */
 int ds_fast_scratch_threads(const ds_cpu_op *op, size_t per_thread, int64_t tasks);
 
 /* ---- the kernels ---- */

@@ -6,12 +6,13 @@
  * Tasks of one head and a block of up to 64 queries are handed to the
  * threads in turn; a task's scores (64 x Tk floats, Tk = 196 at most in
  * LeViT-384: 50 KB) stay in its thread's cache. Two sgemm calls on strided
- * views of q, k and v (OpenMP OpenBLAS runs them on the calling thread
- * inside the loop), the bias rows added, a two-pass softmax per row.
+ * views of q, k and v (single-threaded OpenBLAS inside our tasks), the
+ * bias rows added, a two-pass softmax per row.
  */
 #include <cblas.h>
-#include <omp.h>
 
+#include "base/pool.h" /* ds_parallel_for */
+#include "cpu/blas.h"   /* ds_blas_serial */
 #include "cpu/fast/fast.h"
 
 enum { BQ = 64 }; /* queries per task */
@@ -48,27 +49,34 @@ static void task(const ds_cpu_op *op, const ds_levit_layout *l, const float *kv,
     }
 }
 
+typedef struct levit_job {
+    const ds_cpu_op *op;
+    const ds_levit_layout *l;
+    int64_t blocks, tasks; /* query blocks per head, tasks per item */
+    size_t per;            /* workspace floats per thread */
+} levit_job;
+
+static void levit_task(void *ctx, int64_t i, int thread) {
+    const levit_job *j = ctx;
+    const ds_cpu_op *op = j->op;
+    const int64_t Tq = op->y->shape[2], Tk = op->node->a.levit.keys, C = op->y->shape[3];
+    const int64_t n = i / j->tasks, t = i % j->tasks;
+    const float *kv = op->x->data + n * Tk * j->l->kv_row;
+    const float *qs = op->r ? op->r->data + n * Tq * j->l->q_row : kv;
+    const int h = (int)(t / j->blocks);
+    const int64_t q0 = t % j->blocks * BQ, bq = Tq - q0 < BQ ? Tq - q0 : BQ;
+    ds_blas_serial();
+    task(op, j->l, kv, qs, op->y->data + n * Tq * C, h, q0, bq, op->ctx->scratch + (size_t)thread * j->per);
+}
+
 void ds_fast_levit_attention(const ds_cpu_op *op) {
     const ds_levit_attn_attr *a = &op->node->a.levit;
     const ds_levit_layout l = ds_levit_layout_of(op->node);
-    const int64_t N = op->y->shape[0], Tq = op->y->shape[2], Tk = a->keys, C = op->y->shape[3];
+    const int64_t N = op->y->shape[0], Tq = op->y->shape[2], Tk = a->keys;
     const int64_t blocks = (Tq + BQ - 1) / BQ, tasks = a->heads * blocks;
     const size_t per = per_thread_floats(Tk);
-    const int nt = ds_fast_scratch_threads(op, per, tasks);
-#pragma omp parallel num_threads(nt)
-    {
-        float *ws = op->ctx->scratch + (size_t)omp_get_thread_num() * per;
-        for (int64_t n = 0; n < N; n++) {
-            const float *kv = op->x->data + n * Tk * l.kv_row;
-            const float *qs = op->r ? op->r->data + n * Tq * l.q_row : kv;
-            float *y = op->y->data + n * Tq * C;
-            /* consecutive tasks share a head, so its k and v stay in cache */
-#pragma omp for schedule(dynamic, 1)
-            for (int64_t t = 0; t < tasks; t++) {
-                const int h = (int)(t / blocks);
-                const int64_t q0 = t % blocks * BQ, bq = Tq - q0 < BQ ? Tq - q0 : BQ;
-                task(op, &l, kv, qs, y, h, q0, bq, ws);
-            }
-        }
-    }
+    const int nt = ds_fast_scratch_threads(op, per, N * tasks);
+    levit_job j = {op, &l, blocks, tasks, per};
+    /* consecutive tasks share a head, so its k and v stay in cache */
+    ds_parallel_for(nt, N * tasks, levit_task, &j);
 }

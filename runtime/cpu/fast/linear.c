@@ -1,12 +1,14 @@
 /*
  * cpu/fast/linear.c: y = act(x W^T + b + r) with one OpenBLAS sgemm.
  *
- * The sgemm is called outside any parallel region, so OpenBLAS (OpenMP build)
- * spreads it over the engine's threads. Bias and residual go in first: y is
- * filled with b (or r + b) and the sgemm accumulates onto it (beta = 1),
- * which is also right when the planner put y on top of r, and costs no more
- * than the pass in which OpenBLAS would clear y for beta = 0. The
- * activation, if any, takes one pass after.
+ * The output is split in blocks of columns (of W's rows), one task each on
+ * our threads, each a single-threaded sgemm: every task reads all of x and
+ * its own part of W, the larger operand in a transformer's layers. Bias and
+ * residual go in first: the block is filled with b (or r + b) and the sgemm
+ * accumulates onto it (beta = 1), which is also right when the planner put y
+ * on top of r, and costs no more than the pass in which OpenBLAS would clear
+ * y for beta = 0. The activation, if any, takes one pass after, on the block
+ * still in cache.
  *
  * When every row ends in the same cin/2 values, as the DPT readout's
  * [patch token, class token] rows do, that half's product is the same for
@@ -17,26 +19,42 @@
 #include <cblas.h>
 #include <string.h>
 
+#include "base/pool.h" /* ds_parallel_for */
+#include "cpu/blas.h"   /* ds_blas_serial */
 #include "cpu/fast/fast.h"
 
-/* y (rows, cols) = a + bias per row (a or bias may be NULL, not both), or act(y). */
-static void fill(const ds_cpu_op *op, float *y, const float *a, const float *bias, int64_t rows,
-                 int64_t cols, ds_act act) {
-    const ds_vec_ops *v = ds_vec();
-#pragma omp parallel for num_threads(ds_fast_threads(op, (double)rows * (double)cols)) \
-    schedule(static)
-    for (int64_t t = 0; t < rows; t++) {
-        float *row = y + t * cols;
-        if (a || act != DS_ACT_NONE)
-            v->add_act(row, a ? a + t * cols : row, bias, NULL, (size_t)cols, act);
-        else
-            memcpy(row, bias, (size_t)cols * sizeof(float));
-    }
-}
+typedef struct linear_job {
+    const float *x; /* (rows, cin) */
+    const float *w; /* (cout, cin) */
+    const float *r, *bias; /* (rows, cout), (cout), either may be NULL */
+    float *y;       /* (rows, cout) */
+    int64_t rows, cin, cout, k; /* k: the inner dimension the sgemm runs over */
+    int64_t cols;   /* output columns per task, a multiple of 16 */
+    ds_act act;
+} linear_job;
 
-static void set_blas_threads(int n) {
-    if (n >= 1 && openblas_get_num_threads() != n)
-        openblas_set_num_threads(n);
+static void linear_block(void *ctx, int64_t task, int thread) {
+    (void)thread;
+    const linear_job *j = ctx;
+    const ds_vec_ops *v = ds_vec();
+    const int64_t c0 = task * j->cols, n = j->cout - c0 < j->cols ? j->cout - c0 : j->cols;
+    float *y = j->y + c0;
+    ds_blas_serial();
+    const float *r = j->r ? j->r + c0 : NULL, *bias = j->bias ? j->bias + c0 : NULL;
+    if (bias || (r && r != y))
+        for (int64_t t = 0; t < j->rows; t++) {
+            float *row = y + t * j->cout;
+            if (r)
+                v->add_act(row, r + t * j->cout, bias, NULL, (size_t)n, DS_ACT_NONE);
+            else
+                memcpy(row, bias, (size_t)n * sizeof(float));
+        }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)j->rows, (blasint)n,
+                (blasint)j->k, 1.0f, j->x, (blasint)j->cin, j->w + c0 * j->cin, (blasint)j->cin,
+                bias || r ? 1.0f : 0.0f, y, (blasint)j->cout);
+    if (j->act != DS_ACT_NONE)
+        for (int64_t t = 0; t < j->rows; t++)
+            v->add_act(y + t * j->cout, y + t * j->cout, NULL, NULL, (size_t)n, j->act);
 }
 
 /* Whether rows 1.. end in the same cin/2 floats as row 0 (bitwise). */
@@ -55,14 +73,16 @@ size_t ds_fast_linear_scratch(const ds_node *n, int n_threads) {
     return (size_t)n->shape[3] * sizeof(float); /* the folded bias */
 }
 
+/* Column blocks per thread: more than one, so that a thread the OS holds
+ * back costs its neighbours one block, not half the op. */
+enum { BLOCKS_PER_THREAD = 2 };
+
 void ds_fast_linear(const ds_cpu_op *op) {
     const int64_t cin = op->x->shape[3], cout = op->y->shape[3];
     const int64_t rows = ds_shape_numel(op->x->shape) / cin;
-    const ds_act act = op->node->a.linear.act;
     const float *x = op->x->data, *bias = op->b;
     int64_t k = cin; /* the inner dimension the sgemm runs over */
-    float *y = op->y->data; /* (rows, cout) */
-    set_blas_threads(op->ctx->n_threads);
+    ds_blas_serial();
     if (op->ctx->scratch_bytes >= (size_t)cout * sizeof(float) &&
         shared_right_half(x, rows, cin)) {
         float *folded = op->ctx->scratch; /* (cout) W_r x_r + b */
@@ -75,12 +95,10 @@ void ds_fast_linear(const ds_cpu_op *op) {
                     (blasint)cin, x + k, 1, 1.0f, folded, 1);
         bias = folded;
     }
-    const float *r = op->r ? op->r->data : NULL;
-    if (bias || (r && r != y))
-        fill(op, y, r, bias, rows, cout, DS_ACT_NONE);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)rows, (blasint)cout, (blasint)k,
-                1.0f, x, (blasint)cin, op->w, (blasint)cin, bias || r ? 1.0f : 0.0f, y,
-                (blasint)cout);
-    if (act != DS_ACT_NONE)
-        fill(op, y, NULL, NULL, rows, cout, act);
+    const int nt = ds_fast_threads(op, (double)rows * (double)cout * (double)k / 16);
+    int64_t cols = (cout + (int64_t)nt * BLOCKS_PER_THREAD - 1) / ((int64_t)nt * BLOCKS_PER_THREAD);
+    cols = (cols + 15) / 16 * 16;
+    linear_job j = {x, op->w, op->r ? op->r->data : NULL, bias, op->y->data, rows, cin, cout, k,
+                    cols, op->node->a.linear.act};
+    ds_parallel_for(nt, (cout + cols - 1) / cols, linear_block, &j);
 }

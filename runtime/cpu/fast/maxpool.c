@@ -6,6 +6,7 @@
  */
 #include <math.h>
 
+#include "base/pool.h" /* ds_parallel_for */
 #include "cpu/conv/conv.h"
 
 void ds_maxpool_row_c(const ds_cpu_op *op, int64_t nb, int64_t oy) {
@@ -31,15 +32,21 @@ void ds_maxpool_row_c(const ds_cpu_op *op, int64_t nb, int64_t oy) {
     }
 }
 
+static void row_avx2(void *ctx, int64_t row, int thread) {
+    (void)thread;
+    const ds_cpu_op *op = ctx;
+    ds_maxpool_row_avx2(op, row / op->y->shape[1], row % op->y->shape[1]);
+}
+
+static void row_c(void *ctx, int64_t row, int thread) {
+    (void)thread;
+    const ds_cpu_op *op = ctx;
+    ds_maxpool_row_c(op, row / op->y->shape[1], row % op->y->shape[1]);
+}
+
 static void run(const ds_cpu_op *op, int simd) {
-    const int64_t N = op->y->shape[0], OH = op->y->shape[1];
-#pragma omp parallel for num_threads(op->ctx->n_threads) schedule(static)
-    for (int64_t row = 0; row < N * OH; row++) {
-        if (simd)
-            ds_maxpool_row_avx2(op, row / OH, row % OH);
-        else
-            ds_maxpool_row_c(op, row / OH, row % OH);
-    }
+    ds_parallel_for(op->ctx->n_threads, op->y->shape[0] * op->y->shape[1], simd ? row_avx2 : row_c,
+                    (void *)op);
 }
 
 void ds_fast_maxpool(const ds_cpu_op *op) {

@@ -10,28 +10,41 @@
 #include <string.h>
 
 #include "base/bicubic.h" /* ds_bicubic_taps */
+#include "base/pool.h" /* ds_parallel_for */
 #include "cpu/fast/fast.h"
+
+typedef struct resize_job {
+    const float *x; /* (N, H, W, C) */
+    int64_t H, W, C;
+    float *y;       /* (N, OH, OW, C) */
+    int64_t OH, OW;
+    int align_corners;
+} resize_job;
+
+static void resize_row(void *ctx, int64_t row, int thread) {
+    (void)thread;
+    const resize_job *j = ctx;
+    const ds_vec_ops *v = ds_vec();
+    const int64_t H = j->H, W = j->W, C = j->C, OH = j->OH, OW = j->OW;
+    const int64_t n = row / OH, oy = row % OH;
+    int64_t y0, y1;
+    float fy;
+    ds_bilinear_coord(oy, H, OH, j->align_corners, &y0, &y1, &fy);
+    const float *top = j->x + (n * H + y0) * W * C, *bot = j->x + (n * H + y1) * W * C;
+    float *out = j->y + row * OW * C; /* (OW, C) */
+    for (int64_t ox = 0; ox < OW; ox++) {
+        int64_t x0, x1;
+        float fx;
+        ds_bilinear_coord(ox, W, OW, j->align_corners, &x0, &x1, &fx);
+        v->bilinear(out + ox * C, top + x0 * C, top + x1 * C, bot + x0 * C, bot + x1 * C, fx, fy,
+                    (size_t)C);
+    }
+}
 
 static void resize_map(const ds_cpu_op *op, const float *x, int64_t N, int64_t H, int64_t W,
                        int64_t C, float *y, int64_t OH, int64_t OW, int align_corners) {
-    const ds_vec_ops *v = ds_vec();
-    const int nt = ds_fast_threads(op, (double)(N * OH * OW * C));
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t row = 0; row < N * OH; row++) {
-        const int64_t n = row / OH, oy = row % OH;
-        int64_t y0, y1;
-        float fy;
-        ds_bilinear_coord(oy, H, OH, align_corners, &y0, &y1, &fy);
-        const float *top = x + (n * H + y0) * W * C, *bot = x + (n * H + y1) * W * C;
-        float *out = y + row * OW * C; /* (OW, C) */
-        for (int64_t ox = 0; ox < OW; ox++) {
-            int64_t x0, x1;
-            float fx;
-            ds_bilinear_coord(ox, W, OW, align_corners, &x0, &x1, &fx);
-            v->bilinear(out + ox * C, top + x0 * C, top + x1 * C, bot + x0 * C, bot + x1 * C, fx,
-                        fy, (size_t)C);
-        }
-    }
+    resize_job j = {x, H, W, C, y, OH, OW, align_corners};
+    ds_parallel_for(ds_fast_threads(op, (double)(N * OH * OW * C)), N * OH, resize_row, &j);
 }
 
 void ds_fast_resize(const ds_cpu_op *op) {
@@ -48,32 +61,44 @@ void ds_fast_pos_embed(const ds_cpu_op *op) {
     resize_map(op, op->w + C, 1, a->grid, a->grid, C, op->y->data + C, a->gh, a->gw, 0);
 }
 
+typedef struct bicubic_job {
+    const ds_pos_attr *a;
+    const float *grid; /* (G, G, C) */
+    float *y;          /* (gh, gw, C): the rows after the class entry */
+    int64_t C;
+} bicubic_job;
+
+static void bicubic_row(void *ctx, int64_t oy, int thread) {
+    (void)thread;
+    const bicubic_job *b = ctx;
+    const ds_pos_attr *a = b->a;
+    const int64_t C = b->C, G = a->grid, gw = a->gw;
+    int64_t iy[4];
+    float wy[4];
+    ds_bicubic_taps(oy, G, a->scale_h, iy, wy);
+    for (int64_t ox = 0; ox < gw; ox++) {
+        int64_t ix[4];
+        float wx[4];
+        ds_bicubic_taps(ox, G, a->scale_w, ix, wx);
+        float *out = b->y + (oy * gw + ox) * C; /* (C) */
+        for (int64_t c = 0; c < C; c++) {
+            float v = 0.0f;
+            for (int j = 0; j < 4; j++) {
+                const float *r = b->grid + iy[j] * G * C + c; /* row iy[j], channel c */
+                v += wy[j] * (wx[0] * r[ix[0] * C] + wx[1] * r[ix[1] * C] + wx[2] * r[ix[2] * C] +
+                              wx[3] * r[ix[3] * C]);
+            }
+            out[c] = v;
+        }
+    }
+}
+
 /* (1, 1+G*G, C) weight -> the class entry, then the G x G grid resized
  * bicubically to gh x gw with the node's coordinate scales. */
 void ds_fast_pos_embed_bicubic(const ds_cpu_op *op) {
     const ds_pos_attr *a = &op->node->a.pos;
-    const int64_t C = op->y->shape[3], G = a->grid, gw = a->gw;
-    const float *grid = op->w + C; /* (G, G, C) */
+    const int64_t C = op->y->shape[3];
     memcpy(op->y->data, op->w, (size_t)C * sizeof(float));
-#pragma omp parallel for num_threads(ds_fast_threads(op, 16.0 * (double)(a->gh * gw * C))) schedule(static)
-    for (int64_t oy = 0; oy < a->gh; oy++) {
-        int64_t iy[4];
-        float wy[4];
-        ds_bicubic_taps(oy, G, a->scale_h, iy, wy);
-        for (int64_t ox = 0; ox < gw; ox++) {
-            int64_t ix[4];
-            float wx[4];
-            ds_bicubic_taps(ox, G, a->scale_w, ix, wx);
-            float *out = op->y->data + (1 + oy * gw + ox) * C; /* (C) */
-            for (int64_t c = 0; c < C; c++) {
-                float v = 0.0f;
-                for (int j = 0; j < 4; j++) {
-                    const float *r = grid + iy[j] * G * C + c; /* row iy[j], channel c */
-                    v += wy[j] * (wx[0] * r[ix[0] * C] + wx[1] * r[ix[1] * C] + wx[2] * r[ix[2] * C] +
-                                  wx[3] * r[ix[3] * C]);
-                }
-                out[c] = v;
-            }
-        }
-    }
+    bicubic_job b = {a, op->w + C, op->y->data + C, C};
+    ds_parallel_for(ds_fast_threads(op, 16.0 * (double)(a->gh * a->gw * C)), a->gh, bicubic_row, &b);
 }

@@ -2,6 +2,7 @@
 #include <math.h>
 
 #include "cpu/fast/fast.h"
+#include "cpu/isa.h" /* ds_cpu_isa_active */
 
 static void add_act_c(float *y, const float *a, const float *b, const float *c, size_t n,
                       ds_act act) {
@@ -102,7 +103,8 @@ static int force_portable;
 void ds_vec_force_portable(int on) { force_portable = on; }
 
 const ds_vec_ops *ds_vec(void) {
-    const ds_vec_ops *v = force_portable ? NULL : ds_vec_avx2();
+    const ds_vec_ops *v =
+        force_portable || ds_cpu_isa_active() < DS_ISA_AVX2 ? NULL : ds_vec_avx2();
     return v ? v : &portable;
 }
 

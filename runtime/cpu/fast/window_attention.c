@@ -12,13 +12,15 @@
  * -100 region mask; exp, then probabilities x v (sgemm) scattered back to
  * the queries' places and divided by the softmax sums there. The
  * scores of a block (64 x 576 floats for Swin v2's largest windows) stay in
- * the thread's L2. OpenMP OpenBLAS runs the sgemms on the calling thread.
+ * the thread's L2. The sgemms are single-threaded OpenBLAS calls inside our
+ * tasks.
  */
 #include <cblas.h>
 #include <math.h>
-#include <omp.h>
 #include <string.h>
 
+#include "base/pool.h" /* ds_parallel_for */
+#include "cpu/blas.h"   /* ds_blas_serial */
 #include "cpu/fast/fast.h"
 #include "graph/window.h" /* ds_window_*: windows, rolled coordinates, bias index */
 
@@ -137,22 +139,32 @@ static void window_task(const ds_cpu_op *op, const float *qkv, float *y, int64_t
     }
 }
 
+typedef struct window_job {
+    const ds_cpu_op *op;
+    int64_t nwy, nwx; /* windows down and across */
+    size_t per;       /* workspace floats per thread */
+} window_job;
+
+static void window_one(void *ctx, int64_t t, int thread) {
+    const window_job *j = ctx;
+    const ds_cpu_op *op = j->op;
+    const ds_window_attr *a = &op->node->a.win;
+    const int64_t H = op->y->shape[1], W = op->y->shape[2], C = op->y->shape[3];
+    const task_ws w = carve(op->node, op->ctx->scratch + (size_t)thread * j->per);
+    const int h = (int)(t % a->heads);
+    const int64_t win = t / a->heads, n = win / (j->nwy * j->nwx), wy = win / j->nwx % j->nwy, wx = win % j->nwx;
+    ds_blas_serial();
+    window_task(op, op->x->data + n * H * W * 3 * C, op->y->data + n * H * W * C, wy, wx, h, &w);
+}
+
 void ds_fast_window_attention(const ds_cpu_op *op) {
     const ds_window_attr *a = &op->node->a.win;
-    const int64_t N = op->y->shape[0], H = op->y->shape[1], W = op->y->shape[2], C = op->y->shape[3];
+    const int64_t N = op->y->shape[0], H = op->y->shape[1], W = op->y->shape[2];
     const int64_t nwy = ds_window_count(H, a->win_h), nwx = ds_window_count(W, a->win_w);
     const int64_t tasks = N * nwy * nwx * a->heads;
     const size_t per = task_floats(op->node, NULL);
     const int nt = ds_fast_scratch_threads(op, per, tasks);
-#pragma omp parallel num_threads(nt)
-    {
-        const task_ws w = carve(op->node, op->ctx->scratch + (size_t)omp_get_thread_num() * per);
-        /* consecutive tasks share a window: its tokens stay in cache */
-#pragma omp for schedule(dynamic, 1)
-        for (int64_t t = 0; t < tasks; t++) {
-            const int h = (int)(t % a->heads);
-            const int64_t win = t / a->heads, n = win / (nwy * nwx), wy = win / nwx % nwy, wx = win % nwx;
-            window_task(op, op->x->data + n * H * W * 3 * C, op->y->data + n * H * W * C, wy, wx, h, &w);
-        }
-    }
+    window_job j = {op, nwy, nwx, per};
+    /* consecutive tasks share a window: its tokens stay in cache */
+    ds_parallel_for(nt, tasks, window_one, &j);
 }

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Exports the official PyTorch MiDaS network, with the synthetic weights
+(or a checkpoint), to ONNX at one input size, for the peer runtimes.
+
+The model is built as bench/pytorch_midas.py builds it (offline). torch 1.13
+cannot export the DPT backbones' nn.Unflatten, whose sizes come from traced
+shapes: it is replaced by the same reshape with Python int sizes, which
+exports every model (the graph is for this one input size).
+
+  bench/export_onnx.py --midas ~/MiDaS --arch dpt_hybrid_384 --size 384x384 -o dpt.onnx
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pytorch_midas  # noqa: E402
+import synth_weights  # noqa: E402
+
+
+def int_unflatten(torch):
+    class IntUnflatten(torch.nn.Module):
+        """nn.Unflatten with its sizes as Python ints (constants in the export)."""
+
+        def __init__(self, dim, sizes):
+            super().__init__()
+            self.dim = dim
+            self.sizes = [int(s) for s in sizes]
+
+        def forward(self, x):
+            shape = list(x.shape)  # aten::unflatten has no ONNX export in torch 1.13: a reshape
+            return x.reshape(shape[:self.dim] + self.sizes + shape[self.dim + 1:])
+
+    return IntUnflatten
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--midas", required=True, help="path to an isl-org/MiDaS checkout")
+    ap.add_argument("--geffnet", help="gen-efficientnet-pytorch checkout (else the geffnet package)")
+    ap.add_argument("--arch", required=True)
+    ap.add_argument("--size", required=True, help="HxW")
+    ap.add_argument("--checkpoint", help="weights from this .pt (default: the synthetic formula)")
+    ap.add_argument("-o", "--output", required=True)
+    args = ap.parse_args()
+    try:
+        import torch
+        import torchvision
+    except ImportError:
+        pytorch_midas.fail("PyTorch and torchvision are not installed")
+    sys.path.insert(0, args.midas)
+    torch.nn.Unflatten = int_unflatten(torch)
+    pytorch_midas.offline_hub(torch, torchvision, args.geffnet)
+    h, w = (int(v) for v in args.size.split("x"))
+    model = pytorch_midas.build(args.arch)
+    if args.checkpoint:
+        params = torch.load(args.checkpoint, map_location="cpu")
+        model.load_state_dict(params["model"] if "optimizer" in params else params)
+    else:
+        with torch.no_grad():
+            for key, t in model.state_dict().items():
+                t.copy_(torch.from_numpy(synth_weights.value(key, tuple(t.shape))))
+    model.eval()
+    x = torch.from_numpy(synth_weights.network_input(h, w))
+    tmp = args.output + ".tmp"
+    with torch.no_grad():
+        torch.onnx.export(model, x, tmp, input_names=["input"], output_names=["depth"], opset_version=13)
+    os.replace(tmp, args.output)
+
+
+if __name__ == "__main__":
+    main()
