@@ -9,7 +9,8 @@ net() { "$DS_BIN" net --model "$M" --input $R/net_64x96/input.npy "$@"; }
 
 err=$(net -o "$T/emu.npy" --device cuda-emu --dump "$T/dump" 2>&1); rc=$?
 [ $rc -eq 0 ] && grep -q "cuda-emu device 0" <<<"$err" && pass net_cuda_emu_runs || fail net_cuda_emu_runs "exit $rc: $err"
-[ "$(ls "$T/dump" 2>/dev/null | wc -l)" -eq 13 ] && pass net_cuda_emu_dumps_every_stage ||
+# the 13 stages and the output under the reference's name (depth.npy)
+[ "$(ls "$T/dump" 2>/dev/null | wc -l)" -eq 14 ] && [ -f "$T/dump/depth.npy" ] && pass net_cuda_emu_dumps_every_stage ||
     fail net_cuda_emu_dumps_every_stage "$(ls "$T/dump" 2>&1)"
 net -q -o "$T/cpu.npy" --device cpu 2>/dev/null
 
@@ -33,7 +34,7 @@ done
 # fp16 under the emulator rounds as the GPU does: the output differs from fp32's, a little (checked below)
 net -q -o "$T/emu16.npy" --device cuda-emu --precision fp16 && ! cmp -s "$T/emu16.npy" "$T/emu.npy" &&
     pass net_precision_fp16_on_cuda_emu || fail net_precision_fp16_on_cuda_emu "exit $? or equal to fp32"
-expect net_unknown_precision 2 "--precision takes fp32, tf32 or fp16" -- net -o "$T/x.npy" --precision fp8
+expect net_unknown_precision 2 "--precision takes fp32, tf32, fp16 or bf16" -- net -o "$T/x.npy" --precision fp8
 
 # bench: latency quantiles everywhere; on cuda-emu the device memory and graph operations; a
 # reduced precision's error against fp32 (the small network in fp16: 1 step of an 8-bit map)
@@ -43,7 +44,7 @@ out=$("$DS_BIN" bench --model "$M" --device cuda-emu --size 64x96 --runs 1 --war
     grep -Eq '"graph_operations": [1-9][0-9]*, "precision": "fp16", "fp32_rel_l2": 0\.00[0-9]+, "fp32_max_range_pct": [0-9.]+, "fp32_u8_steps": [0-9]+' <<<"$out" &&
     grep -Eq '"device_mib": [1-9]' <<<"$out" && pass bench_fp16_error_and_device_stats ||
     fail bench_fp16_error_and_device_stats "$out"
-expect bench_unknown_precision 2 "--precision takes fp32, tf32 or fp16" -- \
+expect bench_unknown_precision 2 "--precision takes fp32, tf32, fp16 or bf16" -- \
     "$DS_BIN" bench --model "$M" --precision fp8
 
 I=$R/pipeline_211x157/image.png
