@@ -6,6 +6,8 @@
 #include "model/da_head.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "model/decoder.h" /* ds_decoder_layer_rn_in, ds_decoder_fusion_in */
 
@@ -31,22 +33,36 @@ ds_val ds_da_uv_add(ds_builder *b, ds_val x, int image_w, int image_h) {
     ds_val k = ds_b_constant_value(b, ds_b_name(b, "uv_embed_%dx%dx%d", h, w, c), h, w, c, &pe);
     if (!pe)
         return -1;
-    /* create_uv_grid: spans from the aspect ratio, in Python doubles */
+    /* create_uv_grid: spans from the aspect ratio, in Python doubles. u's C/2
+     * channels depend on the column only and v's on the row only: each
+     * column's and row's sin/cos are computed once (h + w of them, not h * w),
+     * then copied to every pixel. */
     const double aspect = (double)image_w / image_h, diag = sqrt(aspect * aspect + 1.0);
     const double sx = aspect / diag, sy = 1.0 / diag;
+    const int half_c = 2 * quarter;
+    float *cols = malloc(((size_t)w + (size_t)h) * (size_t)half_c * sizeof *cols);
+    if (!cols) {
+        ds_b_error(b, DS_ERR_OUT_OF_MEMORY, "UV embedding of %dx%dx%d: out of memory", h, w, c);
+        return -1;
+    }
+    float *rows = cols + (size_t)w * half_c; /* (h, C/2): v's channels */
+    for (int i = 0; i < w + h; i++) {
+        const float t = i < w ? linspace_at((float)(-sx * (w - 1) / w), (float)(sx * (w - 1) / w), w, i)
+                              : linspace_at((float)(-sy * (h - 1) / h), (float)(sy * (h - 1) / h), h, i - w);
+        float *e = cols + (size_t)i * half_c; /* sin of each frequency, then cos */
+        for (int k2 = 0; k2 < quarter; k2++) {
+            const float a = t * (1.0f / powf(100.0f, (float)k2 / (float)quarter));
+            e[k2] = (float)sin((double)a) * 0.1f;
+            e[quarter + k2] = (float)cos((double)a) * 0.1f;
+        }
+    }
     for (int y = 0; y < h; y++)
         for (int xi = 0; xi < w; xi++) {
-            const float u = linspace_at((float)(-sx * (w - 1) / w), (float)(sx * (w - 1) / w), w, xi);
-            const float v = linspace_at((float)(-sy * (h - 1) / h), (float)(sy * (h - 1) / h), h, y);
-            float *p = pe + ((int64_t)y * w + xi) * c;
-            for (int half = 0; half < 2; half++) /* u's C/2 channels, then v's */
-                for (int k2 = 0; k2 < quarter; k2++) {
-                    const float omega = 1.0f / powf(100.0f, (float)k2 / (float)quarter);
-                    const float a = (half ? v : u) * omega;
-                    p[half * 2 * quarter + k2] = (float)sin((double)a) * 0.1f;
-                    p[half * 2 * quarter + quarter + k2] = (float)cos((double)a) * 0.1f;
-                }
+            float *p = pe + ((int64_t)y * w + xi) * c; /* u's C/2 channels, then v's */
+            memcpy(p, cols + (size_t)xi * half_c, (size_t)half_c * sizeof *p);
+            memcpy(p + half_c, rows + (size_t)y * half_c, (size_t)half_c * sizeof *p);
         }
+    free(cols);
     return ds_b_add(b, x, k, DS_ACT_NONE);
 }
 

@@ -35,20 +35,29 @@ void ds_fast_set_token(const ds_cpu_op *op) {
     ds_parallel_for(ds_fast_threads(op, (double)(N * T * C)), N * T, set_token_row, (void *)op);
 }
 
-static void slice_row(void *ctx, int64_t r, int thread) {
+/* Rows of the output per slice task: enough floats that a task is not
+ * mostly its hand-off (a one-channel slice is one float a row). */
+static int64_t slice_rows_per_task(int64_t c) { return c >= 4096 ? 1 : 4096 / c; }
+
+static void slice_rows(void *ctx, int64_t task, int thread) {
     (void)thread;
     const ds_cpu_op *op = ctx;
     const int64_t *xs = op->x->shape, *ys = op->y->shape;
     const int64_t w0 = op->node->a.slice.w0, c0 = op->node->a.slice.c0;
-    const int64_t nh = r / ys[2], col = r % ys[2];
-    memcpy(op->y->data + r * ys[3], op->x->data + (nh * xs[2] + col + w0) * xs[3] + c0,
-           (size_t)ys[3] * sizeof(float));
+    const int64_t per = slice_rows_per_task(ys[3]), rows = ys[0] * ys[1] * ys[2];
+    const int64_t end = (task + 1) * per < rows ? (task + 1) * per : rows;
+    for (int64_t r = task * per; r < end; r++) {
+        const int64_t nh = r / ys[2], col = r % ys[2];
+        memcpy(op->y->data + r * ys[3], op->x->data + (nh * xs[2] + col + w0) * xs[3] + c0,
+               (size_t)ys[3] * sizeof(float));
+    }
 }
 
 void ds_fast_slice(const ds_cpu_op *op) {
     const int64_t *ys = op->y->shape;
-    const int64_t rows = ys[0] * ys[1] * ys[2];
-    ds_parallel_for(ds_fast_threads(op, (double)(rows * ys[3])), rows, slice_row, (void *)op);
+    const int64_t rows = ys[0] * ys[1] * ys[2], per = slice_rows_per_task(ys[3]);
+    ds_parallel_for(ds_fast_threads(op, (double)(rows * ys[3])), (rows + per - 1) / per, slice_rows,
+                    (void *)op);
 }
 
 void ds_fast_constant(const ds_cpu_op *op) {
