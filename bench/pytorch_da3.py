@@ -78,7 +78,8 @@ def main():
     net = api.model.to(device).eval()
     sync()
     load_ms = (time.perf_counter() - t0) * 1e3
-    step = torch_timing.network_step(torch, lambda x: net(x[:, None])["depth"], args, h, w, device)
+    # (1, 3, H, W) as one view of one batch; depth (1, 1, H, W) -> (1, H, W)
+    step = torch_timing.network_step(torch, lambda x: net(x[:, None])["depth"][:, 0], args, h, w, device)
     torch_timing.finish(torch, args, args.arch, False, h, w, load_ms, step, sync)
 
 
