@@ -23,6 +23,14 @@ else
     grep -q "GPU rows left out" <<<"$err" && pass compare_without_gpu_leaves_gpu_rows_out ||
         fail compare_without_gpu_leaves_gpu_rows_out "$err"
 fi
+# Depth Anything 3 without its checkout: said, and depthsolve timed alone
+err=$("$PY" bench/compare --models da3_small --sizes 28x42 --runs 1 --warmup 0 --folder 1 \
+    --depthsolve "$DS_BIN" --results "$T/R3.md" --chart "$T/chart3.png" 2>&1 >/dev/null); rc=$?
+[ $rc -eq 0 ] && grep -q "PyTorch Depth Anything 3 not available for da3_small: no Depth-Anything-3 checkout" <<<"$err" &&
+    grep -q "| da3_small | 28x42 | cpu | fp32 | depthsolve |" "$T/R3.md" &&
+    pass compare_da3_without_checkout || fail compare_da3_without_checkout "exit $rc: $err"
+expect compare_da3_real_weights 1 "Depth Anything 3 runs on synthetic weights only" -- "$PY" bench/compare \
+    --models da3_small --weights "$T" --depthsolve "$DS_BIN" --results "$T/R5.md"
 expect compare_unknown_device 1 "--devices takes cpu and cuda" -- "$PY" bench/compare --devices tpu \
     --depthsolve "$DS_BIN" --results "$T/R4.md"
 expect compare_unknown_model 1 "unknown model 'midas_v4'" -- "$PY" bench/compare --models midas_v4 \
