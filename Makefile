@@ -101,7 +101,7 @@ $(BUILD)/obj/%_avx2.o: %_avx2.c
 	$(Q)$(CC) $(CFLAGS) -O3 -mavx2 -mfma -c $< -o $@
 
 # ---- the CUDA backends inside the library -------------------------------------
-# The CUDA backend (runtime/cuda/backend.cu, dispatch.cu) is built
+# The CUDA backend (runtime/cuda/backend*.cu, dispatch.cu) is built
 # twice, as kernels/ are (see the CUDA section): by g++ against the emulator
 # for --device cuda-emu (with the emulator and the g++ kernels), whenever the
 # CUDA headers are there; and by nvcc for --device cuda, when nvcc is there
@@ -116,7 +116,8 @@ else
 endif
 KERNEL_SRC    := $(shell find kernels -name '*.cu' | sort)
 EMU_SRC       := $(wildcard runtime/gpu/emu/*.cc) runtime/cuda/gpu_libs_emu.cc
-BACKEND_CU    := runtime/cuda/backend.cu runtime/cuda/dispatch.cu
+BACKEND_CU    := runtime/cuda/backend.cu runtime/cuda/backend_prepare.cu runtime/cuda/backend_run.cu \
+                 runtime/cuda/backend_photo.cu runtime/cuda/dispatch.cu
 # The cuDNN + cuBLASLt seam when cuDNN's headers are there, else one that says it is missing
 CUDNN_SRC     := runtime/cuda/gpu_libs_cudnn.cu runtime/cuda/cudnn_conv.cu runtime/cuda/tune_cache.cu \
                  runtime/cuda/cublaslt_load.cu
