@@ -226,7 +226,8 @@ $(BUILD)/depthsolve-blender.zip: $(BUILD)/libdepthsolve.so scripts/blender-exten
 # `make test-gpu` runs the device-capable tests (GPU_TESTS) built by nvcc on
 # the GPU; they say so and pass when there is none.
 CUDA_ARCHS ?= 75 80 86 89 90 100 120
-GPU_TESTS  := test_cuda_kernels test_cuda_semantics test_cuda_mesh test_cuda_render test_cuda_half
+GPU_TESTS  := test_cuda_nn_conv test_cuda_nn_attention test_cuda_nn_tokens test_cuda_photo \
+              test_cuda_semantics test_cuda_mesh test_cuda_render test_cuda_half
 
 CUDA_TEST_SRC := $(wildcard tests/test_cuda_*.cu)
 CUDA_INCLUDES := $(INCLUDES) -isystem $(CUDA_HOME)/include

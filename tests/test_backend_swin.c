@@ -10,7 +10,7 @@
  * reference loops): Swin2-T's whole network there takes ~45 s of CPU, its
  * backbone ~11 s. So this runs Swin2-T's graph cut after its last stage,
  * through the backend table itself, in the plain build (the sanitizer build
- * checks the same kernels in tests/test_cuda_kernels.cu); DS_TEST_SLOW=1
+ * checks the same kernels in tests/test_cuda_nn_*.cu); DS_TEST_SLOW=1
  * runs the four whole networks in test_backend_cuda.c.
  *
  * Tolerance: relative L2 <= 1e-4 at every stage, as test_net_parity.c.
@@ -129,7 +129,7 @@ TEST(swin2_tiny_backbone_on_cuda_emu_matches_pytorch) {
 int main(void) {
     if (SANITIZED)
         printf("SKIP swin2_tiny_backbone_on_cuda_emu_matches_pytorch: the plain build's (its kernels: "
-               "test_cuda_kernels)\n");
+               "test_cuda_nn_attention, test_cuda_nn_tokens)\n");
     else
         RUN(swin2_tiny_backbone_on_cuda_emu_matches_pytorch);
     return test_summary();

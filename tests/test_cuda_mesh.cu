@@ -543,7 +543,7 @@ TEST(public_api) {
     CHECK_MSG(view, "view or bounds wrong");
 }
 
-/* Every kernel of kernels/mesh*.cu ran (tests/test_cuda_kernels.cu leaves these files to this test). */
+/* Every kernel of kernels/mesh*.cu ran (tests/cuda_kernel_test.h leaves these files to this test). */
 TEST(every_mesh_kernel_ran) {
     if (!cuda_is_emulated()) {
         printf("    (emulator only: a GPU does not count launches)\n");

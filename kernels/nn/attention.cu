@@ -14,7 +14,7 @@
  * computed; the lane that writes a score adds its entry, and the group's
  * running max is then read from the array (a separate kernel instance:
  * the unbiased one keeps its registers). Everything is float, the
- * reference double: measured NMSE in tests/test_cuda_kernels.cu. */
+ * reference double: measured NMSE in tests/test_cuda_nn_attention.cu. */
 #include <math.h>
 
 #include "kernels/common.cuh" /* DS_LAUNCH, DS_DYNAMIC_SHARED, kern_ctx, need_shape */

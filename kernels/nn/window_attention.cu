@@ -13,7 +13,7 @@
  * normalizes q in registers (the group's sum of squares) and scales each
  * key's score by its inverse norm, computed once per tile. head_dim up to
  * G * WA_DIMS = 128. Everything is float, the reference double: measured
- * NMSE in tests/test_cuda_kernels.cu. */
+ * NMSE in tests/test_cuda_nn_attention.cu. */
 #include <math.h>
 
 #include "graph/window.h"     /* ds_window_*: windows, rolled coordinates, bias index */
