@@ -17,13 +17,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <vector>
 
 #include "base/error.h"  /* DS_TRY */
 #include "gpu/gpu_rt.h" /* cuda_malloc, cuda_memcpy, ... */
-#include "tests/test.h"   /* TEST, CHECK */
+#include "tests/test.h"   /* TEST, CHECK, test_seconds */
 
 #if defined(__CUDACC__)
 static inline long long kernel_launches(const char *name) {
@@ -122,12 +121,6 @@ static inline int cuda_test_setup(const char *argv0, cudaStream_t *stream) {
         return 1;
     }
     return -1;
-}
-
-static inline double test_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
 /* A CUDA test's main: skipped without a device (said so), else the stream

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "depthsolve.h" /* ds_device, ds_engine, ds_precision */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -41,6 +43,27 @@ const char *test_models_dir(void);
 double test_psnr_u8(const uint8_t *a, const uint8_t *b, size_t n);
 /* Writes n bytes to path; 1 on success. */
 int test_write_file(const char *path, const void *p, size_t n);
+/* CLOCK_MONOTONIC in seconds, for the times tests print. */
+double test_seconds(void);
+
+/* 1 in the ASan+UBSan build (build/asan): the costly cases are left to the
+ * plain build there. */
+#if defined(__SANITIZE_ADDRESS__)
+enum { SANITIZED = 1 };
+#else
+enum { SANITIZED = 0 };
+#endif
+
+/* ds_engine_create with p and the synthetic model <test_models_dir()>/<arch>.gguf. */
+ds_status test_create_engine(const char *arch, const ds_engine_params *p, ds_engine **e);
+/* An engine of that model on `device`, autotune off (two engines of a test
+ * run the heuristics' same first plans). */
+ds_status test_open_engine(const char *arch, ds_device device, int profile, ds_precision precision, ds_engine **e);
+/* The device of a CUDA backend test: cuda-emu in `make test`; with
+ * DS_TEST_DEVICE=cuda (`make test-gpu`) the GPU, once an engine of `arch`
+ * opens on it. 0 when it does not: "SKIP <test> on a GPU: why" is printed
+ * and main returns 0. */
+int test_cuda_device(const char *test, const char *arch, ds_device *device);
 
 #define TEST(name) static void name(void)
 #define RUN(name) test_run(#name, name)

@@ -55,7 +55,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "src/cli.h" /* ds_cli_rss_kib */
@@ -67,44 +66,19 @@
 #include "tests/op_check.h" /* op_rel_l2 */
 #include "tests/ref_case.h" /* ref_case_target, ref_case_pipeline_bound */
 #include "weights_tools/synth.h" /* ds_synth_input */
-#include "tests/test.h"
+#include "tests/test.h" /* test_open_engine, test_cuda_device, test_seconds, SANITIZED */
 
 static const double TOLERANCE = 1e-4;
 
 static ds_device g_device = DS_DEVICE_CUDA_EMU;
 static const char *g_device_name = "cuda-emu";
 
-#if defined(__SANITIZE_ADDRESS__)
 /* ASan's quarantine keeps freed memory resident: RSS grows without a leak
- * (LeakSanitizer checks host leaks in that build instead). The reduced
- * precisions' numbers on the large networks are the plain build's to check
- * (the emulator checks every seam call's device pointers in both). */
-enum { RSS_CHECKED = 0, SANITIZED = 1 };
-#else
-enum { RSS_CHECKED = 1, SANITIZED = 0 };
-#endif
-
-static double now_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static ds_status open_engine_at(const char *arch, ds_device device, int profile, ds_precision precision,
-                                ds_engine **e) {
-    char model[512];
-    snprintf(model, sizeof model, "%s/%s.gguf", test_models_dir(), arch);
-    ds_engine_params p = ds_engine_default_params();
-    p.model_path = model;
-    p.device = device;
-    p.profile = profile;
-    p.precision = precision;
-    p.autotune = 0; /* the heuristics' first plans: two engines of a test run the same ones */
-    return ds_engine_create(&p, e);
-}
+ * (LeakSanitizer checks host leaks in that build instead). */
+enum { RSS_CHECKED = !SANITIZED };
 
 static ds_status open_engine(const char *arch, ds_device device, int profile, ds_engine **e) {
-    return open_engine_at(arch, device, profile, DS_PRECISION_FP32, e);
+    return test_open_engine(arch, device, profile, DS_PRECISION_FP32, e);
 }
 
 typedef struct stage_check {
@@ -177,10 +151,10 @@ static void check_net_on(const char *arch, int h, int w, int stages, const float
     float *depth = malloc((size_t)h * w * sizeof *depth);
     stage_check c = {.dir = dir};
     printf("  %s (%s)\n", arch, g_device_name);
-    double t0 = now_seconds();
+    double t0 = test_seconds();
     if (s == DS_OK)
         s = depth ? ds_engine_run_stages(e, x, h, w, depth, on_stage, &c) : DS_ERR_OUT_OF_MEMORY;
-    printf("    %.1f s\n", now_seconds() - t0);
+    printf("    %.1f s\n", test_seconds() - t0);
     ds_engine_free(e);
     if (s == DS_OK)
         compare(&c, "output", depth, (size_t)h * w);
@@ -228,13 +202,13 @@ static void check_small_input_against_cpu(const char *arch) {
     for (int i = 0; i < 3 * 32 * 48; i++)
         in[i] = (float)((i * 7919) % 2001) / 1000.0f - 1.0f;
     ds_engine *e;
-    const double t0 = now_seconds();
+    const double t0 = test_seconds();
     ds_status s = open_engine(arch, g_device, 0, &e);
     if (s == DS_OK)
         s = ds_engine_run(e, in, 32, 48, dev);
     ds_engine_free(e);
     CHECK_OK(s);
-    printf("    %s 32x48 (%s) %.1f s\n", arch, g_device_name, now_seconds() - t0);
+    printf("    %s 32x48 (%s) %.1f s\n", arch, g_device_name, test_seconds() - t0);
     check_against_cpu(arch, in, 32, 48, dev);
 }
 
@@ -251,10 +225,10 @@ static void check_pipeline(const char *arch) {
     float *depth = malloc(n * sizeof *depth);
     ds_engine *e;
     ds_status s = depth ? open_engine(arch, g_device, 0, &e) : DS_ERR_OUT_OF_MEMORY;
-    double t0 = now_seconds();
+    double t0 = test_seconds();
     if (s == DS_OK)
         s = ds_engine_solve_rgb8(e, img.rgb, img.width, img.height, (size_t)img.width * 3, NULL, depth);
-    double dt = now_seconds() - t0;
+    double dt = test_seconds() - t0;
     ds_engine_free(e);
     double err = s == DS_OK && (size_t)ds_npy_numel(&ref) == n ? op_rel_l2(depth, ref.data, n) : INFINITY;
     free(depth);
@@ -385,13 +359,13 @@ static void check_reduced(const char *arch, reduced rp, int eager_too) {
     CHECK_OK(ds_npy_read(path, &ref));
     static float out32[64 * 96], out[64 * 96], eager[64 * 96];
     ds_engine *e32 = NULL, *e = NULL, *timed = NULL;
-    const double t0 = now_seconds();
+    const double t0 = test_seconds();
     const int need32 = fp32_err_of(arch) <= 0;
-    ds_status s = need32 ? open_engine_at(arch, g_device, 0, DS_PRECISION_FP32, &e32) : DS_OK;
+    ds_status s = need32 ? test_open_engine(arch, g_device, 0, DS_PRECISION_FP32, &e32) : DS_OK;
     if (s == DS_OK)
-        s = open_engine_at(arch, g_device, 0, rp.precision, &e);
+        s = test_open_engine(arch, g_device, 0, rp.precision, &e);
     if (s == DS_OK && eager_too)
-        s = open_engine_at(arch, g_device, 1, rp.precision, &timed);
+        s = test_open_engine(arch, g_device, 1, rp.precision, &timed);
     if (s == DS_OK && need32)
         s = ds_engine_run(e32, x.data, 64, 96, out32);
     if (s == DS_OK)
@@ -416,7 +390,7 @@ static void check_reduced(const char *arch, reduced rp, int eager_too) {
     }
     ds_npy_free(&ref);
     printf("    %s: %s rel L2 %.2e (fp32 %.2e, ratio %.0f), largest error %.2f%% of the depth range, %.1f s\n",
-           arch, rp.name, err, e32_err, err / e32_err, 100.0 * worst / (hi - lo), now_seconds() - t0);
+           arch, rp.name, err, e32_err, err / e32_err, 100.0 * worst / (hi - lo), test_seconds() - t0);
     CHECK_MSG(err > e32_err, "%s (%.3g) is not less precise than fp32 (%.3g): did it round?", rp.name, err, e32_err);
     CHECK_MSG(err <= rp.bound * e32_err, "%s rel L2 %.3g > %.0f x fp32's %.3g", rp.name, err, rp.bound, e32_err);
     if (eager_too)
@@ -505,17 +479,14 @@ static void check_photo_queue(ds_device device, bool sizes_too) {
         want[i] = malloc((size_t)sizes[i][0] * sizes[i][1] * sizeof(float));
         CHECK(photo[i] && want[i]);
     }
-    char model[512];
-    snprintf(model, sizeof model, "%s/midas_v21_small_256.gguf", test_models_dir());
     ds_engine_params p = ds_engine_default_params();
-    p.model_path = model;
     p.device = device;
     p.autotune = 0;
     int prepares = 0;
     p.log = count_prepares;
     p.log_user = &prepares;
     ds_engine *e = NULL;
-    CHECK_OK(ds_engine_create(&p, &e));
+    CHECK_OK(test_create_engine("midas_v21_small_256", &p, &e));
     ds_solve_params sp = ds_solve_default_params();
     sp.height = 96;
 #define PHOTO(i) photo[i], sizes[i][0], sizes[i][1], (size_t)sizes[i][0] * 3, &sp
@@ -642,15 +613,12 @@ TEST(auto_without_gpu_falls_back_with_one_line) {
     ds_engine *cuda = NULL;
     int has_gpu = open_engine("midas_v21_small_256", DS_DEVICE_CUDA, 0, &cuda) == DS_OK;
     ds_engine_free(cuda);
-    char model[512];
-    snprintf(model, sizeof model, "%s/midas_v21_small_256.gguf", test_models_dir());
     ds_engine_params p = ds_engine_default_params();
     int lines = 0;
-    p.model_path = model;
     p.log = count_fallback;
     p.log_user = &lines;
     ds_engine *e = NULL;
-    ds_status s = ds_engine_create(&p, &e);
+    ds_status s = test_create_engine("midas_v21_small_256", &p, &e);
     float *in = small_input(0);
     static float depth[64 * 96];
     if (s == DS_OK && in)
@@ -662,17 +630,10 @@ TEST(auto_without_gpu_falls_back_with_one_line) {
 }
 
 int main(void) {
-    const char *want = getenv("DS_TEST_DEVICE");
-    if (want && !strcmp(want, "cuda")) {
-        g_device = DS_DEVICE_CUDA;
+    if (!test_cuda_device("test_backend_cuda", "midas_v21_small_256", &g_device))
+        return 0;
+    if (g_device == DS_DEVICE_CUDA) {
         g_device_name = "cuda";
-        ds_engine *probe = NULL;
-        ds_status s = open_engine("midas_v21_small_256", DS_DEVICE_CUDA, 0, &probe);
-        ds_engine_free(probe);
-        if (s != DS_OK) {
-            printf("SKIP test_backend_cuda on a GPU: %s\n", ds_last_error());
-            return 0;
-        }
         setenv("DS_TEST_SLOW", "1", 1); /* minutes under emulation, seconds on a GPU */
     }
     RUN(small_net_matches_pytorch);
@@ -718,6 +679,9 @@ int main(void) {
     RUN(emulated_backend_equals_cpu_backend);
     RUN(graph_replay_equals_eager_run);
     RUN(small_fp16_error);
+    /* the reduced precisions' numbers on the large networks are the plain
+     * build's to check (the emulator checks every seam call's device
+     * pointers in both) */
     if (!SANITIZED)
         RUN(dpt_hybrid_fp16_error);
     RUN(small_tf32_error);

@@ -30,12 +30,6 @@
 #include "tests/test.h"
 #include "weights_tools/synth.h" /* ds_synth_input */
 
-#if defined(__SANITIZE_ADDRESS__)
-enum { SANITIZED = 1 };
-#else
-enum { SANITIZED = 0 };
-#endif
-
 /* The graph up to `last` (kept node indices), its marks up to there, its
  * output a node with at least h * w values (what run() copies out). */
 static void cut_after(ds_graph *g, int last, int output) {

@@ -21,7 +21,6 @@
 #include <sched.h>
 #include <sys/stat.h>
 #include <stdatomic.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/cpus.h" /* ds_default_threads, ds_cgroup_quota, ds_cpu_max_parse */
@@ -43,14 +42,11 @@ static int count_tasks(void) {
 }
 
 static ds_status open_engine(const char *arch, int threads, int reference, ds_engine **e) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s.gguf", test_models_dir(), arch);
     ds_engine_params p = ds_engine_default_params();
-    p.model_path = path;
     p.device = DS_DEVICE_CPU;
     p.n_threads = threads;
     p.reference = reference;
-    return ds_engine_create(&p, e);
+    return test_create_engine(arch, &p, e);
 }
 
 enum { H = 64, W = 96 };
@@ -77,12 +73,6 @@ TEST(threads_started_are_the_count_asked) {
                   count_tasks(), before);
         CHECK(ds_pool_workers() == 2);
     }
-}
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
 enum { MAX_TASKS = 256 };
@@ -119,10 +109,10 @@ TEST(threads_n_keeps_at_most_n_busy) {
     CHECK_OK(open_engine("dpt_hybrid_384", 2, 0, &e));
     ds_status s = run_once(e, depth);
     const int n0 = thread_times(tid0, ns0);
-    const double t0 = now();
-    while (s == DS_OK && now() - t0 < 0.5)
+    const double t0 = test_seconds();
+    while (s == DS_OK && test_seconds() - t0 < 0.5)
         s = run_once(e, depth);
-    const double wall = now() - t0;
+    const double wall = test_seconds() - t0;
     const int n1 = thread_times(tid1, ns1);
     ds_engine_free(e);
     CHECK_OK(s);
@@ -324,14 +314,11 @@ TEST(cpu_info_says_threads_and_kernels) {
 }
 
 TEST(bf16_refused_without_the_instructions) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/midas_v21_small_256.gguf", test_models_dir());
     ds_engine_params p = ds_engine_default_params();
-    p.model_path = path;
     p.device = DS_DEVICE_CPU;
     p.precision = DS_PRECISION_BF16;
     ds_engine *e = NULL;
-    ds_status s = ds_engine_create(&p, &e);
+    ds_status s = test_create_engine("midas_v21_small_256", &p, &e);
     ds_engine_free(e);
     CHECK(s == DS_ERR_UNSUPPORTED);
     CHECK(!strchr(ds_last_error(), '\n'));

@@ -287,12 +287,6 @@ static const int SIZES[][2] = {{37, 23}, {23, 37}, {1, 1}, {1000, 3}, {3, 1000},
 static const int GRIDS[] = {128, 7, 1, 0};
 static const int BLOCKS[] = {32, 64, 256};
 
-#if defined(__SANITIZE_ADDRESS__)
-enum { SANITIZED = 1 };
-#else
-enum { SANITIZED = 0 };
-#endif
-
 static void run_cases(ds_mesh_projection proj, bool metric) {
     g_worst = 0;
     int cases = 0, torn = 0, ambiguous = 0;

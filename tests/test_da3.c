@@ -38,12 +38,6 @@ static const double TOLERANCE = 1e-4;
  * DS_TEST_DEVICE=cuda (`make test-gpu`). */
 static ds_device g_device = DS_DEVICE_CUDA_EMU;
 
-#if defined(__SANITIZE_ADDRESS__)
-enum { SANITIZED = 1 };
-#else
-enum { SANITIZED = 0 };
-#endif
-
 enum { H = 70, W = 98 };
 
 /* The stages, and a copy of the outputs the checks need after the run. */
@@ -161,14 +155,8 @@ static void large_emu_equals_cpu(const char *arch) {
     for (int i = 0; i < 3 * SH * SW; i++)
         in[i] = (float)sin(0.37 * i) * 2.0f;
     for (int k = 0; k < 2; k++) {
-        char model[512];
-        snprintf(model, sizeof model, "%s/%s.gguf", test_models_dir(), arch);
-        ds_engine_params p = ds_engine_default_params();
-        p.model_path = model;
-        p.device = k ? DS_DEVICE_CPU : g_device;
-        p.autotune = 0;
         ds_engine *e;
-        CHECK_OK(ds_engine_create(&p, &e));
+        CHECK_OK(test_open_engine(arch, k ? DS_DEVICE_CPU : g_device, 0, DS_PRECISION_FP32, &e));
         ds_status s = ds_engine_run(e, in, SH, SW, depth[k]);
         ds_engine_free(e);
         CHECK_OK(s);
@@ -312,21 +300,9 @@ TEST(sky_fill_quantile) {
 }
 
 int main(void) {
-    const char *want = getenv("DS_TEST_DEVICE");
-    if (want && !strcmp(want, "cuda")) { /* make test-gpu: the device cases alone */
-        g_device = DS_DEVICE_CUDA;
-        char model[512];
-        snprintf(model, sizeof model, "%s/da3_small.gguf", test_models_dir());
-        ds_engine_params p = ds_engine_default_params();
-        p.model_path = model;
-        p.device = DS_DEVICE_CUDA;
-        ds_engine *probe = NULL;
-        ds_status s = ds_engine_create(&p, &probe);
-        ds_engine_free(probe);
-        if (s != DS_OK) {
-            printf("SKIP test_da3 on a GPU: %s\n", ds_last_error());
-            return 0;
-        }
+    if (!test_cuda_device("test_da3", "da3_small", &g_device))
+        return 0;
+    if (g_device == DS_DEVICE_CUDA) { /* make test-gpu: the device cases alone */
         RUN(small_cuda_emu_matches_pytorch);
         RUN(metric_large_cuda_emu_equals_cpu);
         return test_summary();

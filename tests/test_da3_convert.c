@@ -28,12 +28,6 @@
 #include "weights_tools/readers/checkpoint.h" /* ds_ckpt_load_memory */
 #include "weights_tools/synth.h" /* ds_synth_seed, ds_synth_fill_seeded */
 
-#if defined(__SANITIZE_ADDRESS__)
-enum { SANITIZED = 1 };
-#else
-enum { SANITIZED = 0 };
-#endif
-
 typedef struct key_row {
     char name[192], kind[16];
     int ndim;

@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "depthsolve.h"
 #include "src/io/image.h"   /* ds_image_read */
@@ -36,26 +35,8 @@ enum { H = 70, W = 98 };
 
 static ds_device g_device = DS_DEVICE_CUDA_EMU;
 
-#if defined(__SANITIZE_ADDRESS__)
-enum { SANITIZED = 1 };
-#else
-enum { SANITIZED = 0 };
-#endif
-
-static double now_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 static ds_status open_engine(const char *arch, ds_device device, ds_engine **e) {
-    char model[512];
-    snprintf(model, sizeof model, "%s/%s.gguf", test_models_dir(), arch);
-    ds_engine_params p = ds_engine_default_params();
-    p.model_path = model;
-    p.device = device;
-    p.autotune = 0;
-    return ds_engine_create(&p, e);
+    return test_open_engine(arch, device, 0, DS_PRECISION_FP32, e);
 }
 
 static void check_net(const char *arch) {
@@ -69,9 +50,9 @@ static void check_net(const char *arch) {
     static float depth[H * W];
     net_stages c;
     net_stages_init(&c, dir, TOLERANCE);
-    const double t0 = now_seconds();
+    const double t0 = test_seconds();
     ds_status s = ds_engine_run_stages(e, x.data, H, W, depth, net_stages_on_stage, &c);
-    printf("  %s on %s: %.1f s\n", arch, g_device == DS_DEVICE_CUDA ? "cuda" : "cuda-emu", now_seconds() - t0);
+    printf("  %s on %s: %.1f s\n", arch, g_device == DS_DEVICE_CUDA ? "cuda" : "cuda-emu", test_seconds() - t0);
     ds_engine_free(e);
     ds_npy_free(&x);
     CHECK_OK(s);
@@ -94,9 +75,9 @@ static void check_small(const char *arch) {
         in[i] = (float)sin(0.37 * i) * 2.0f;
     ds_engine *e;
     CHECK_OK(open_engine(arch, g_device, &e));
-    const double t0 = now_seconds();
+    const double t0 = test_seconds();
     ds_status s = ds_engine_run(e, in, SH, SW, dev);
-    printf("  %s at %dx%d on the device: %.1f s\n", arch, SH, SW, now_seconds() - t0);
+    printf("  %s at %dx%d on the device: %.1f s\n", arch, SH, SW, test_seconds() - t0);
     ds_engine_free(e);
     CHECK_OK(s);
     CHECK_OK(open_engine(arch, DS_DEVICE_CPU, &e));
@@ -125,10 +106,10 @@ static void check_photo(const char *arch, int input_size) {
     sp.height = input_size;
     ds_engine *e;
     CHECK_OK(open_engine(arch, g_device, &e));
-    const double t0 = now_seconds();
+    const double t0 = test_seconds();
     ds_status s = ds_engine_solve_rgb8(e, img.rgb, img.width, img.height, (size_t)img.width * 3, &sp, dev);
     printf("    %s photo at input size %d on the device: %.1f s\n", arch, input_size ? input_size : 518,
-           now_seconds() - t0);
+           test_seconds() - t0);
     ds_engine_free(e);
     CHECK_OK(s);
     ds_npy ref = {0};
@@ -163,18 +144,10 @@ TEST(photo_path_on_device_matches_infer_image) {
 }
 
 int main(void) {
-    const char *want = getenv("DS_TEST_DEVICE");
-    if (want && !strcmp(want, "cuda")) {
-        g_device = DS_DEVICE_CUDA;
-        ds_engine *probe = NULL;
-        ds_status s = open_engine("depth_anything_v2_vits", DS_DEVICE_CUDA, &probe);
-        ds_engine_free(probe);
-        if (s != DS_OK) {
-            printf("SKIP test_dav2_backend on a GPU: %s\n", ds_last_error());
-            return 0;
-        }
+    if (!test_cuda_device("test_dav2_backend", "depth_anything_v2_vits", &g_device))
+        return 0;
+    if (g_device == DS_DEVICE_CUDA)
         setenv("DS_TEST_SLOW", "1", 1); /* seconds on a GPU */
-    }
     RUN(vits_net_matches_pytorch);
     if (!SANITIZED) {
         RUN(metric_hypersim_vits_net_matches_pytorch);

@@ -4,6 +4,7 @@
 #include <ftw.h>
 #include <stdarg.h>
 #include <sys/stat.h>
+#include <time.h>
 
 int test_failed_now;
 int test_n_pass, test_n_fail;
@@ -90,4 +91,43 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 void test_remove_tmp_dir(void) {
     if (strcmp(test_tmp_dir(), "/tmp") != 0)
         nftw(test_tmp_dir(), remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+double test_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+ds_status test_create_engine(const char *arch, const ds_engine_params *p, ds_engine **e) {
+    char model[512];
+    snprintf(model, sizeof model, "%s/%s.gguf", test_models_dir(), arch);
+    ds_engine_params q = *p;
+    q.model_path = model;
+    return ds_engine_create(&q, e);
+}
+
+ds_status test_open_engine(const char *arch, ds_device device, int profile, ds_precision precision, ds_engine **e) {
+    ds_engine_params p = ds_engine_default_params();
+    p.device = device;
+    p.profile = profile;
+    p.precision = precision;
+    p.autotune = 0;
+    return test_create_engine(arch, &p, e);
+}
+
+int test_cuda_device(const char *test, const char *arch, ds_device *device) {
+    const char *want = getenv("DS_TEST_DEVICE");
+    *device = DS_DEVICE_CUDA_EMU;
+    if (!want || strcmp(want, "cuda") != 0)
+        return 1;
+    ds_engine *probe = NULL;
+    ds_status s = test_open_engine(arch, DS_DEVICE_CUDA, 0, DS_PRECISION_FP32, &probe);
+    ds_engine_free(probe);
+    if (s != DS_OK) {
+        printf("SKIP %s on a GPU: %s\n", test, ds_last_error());
+        return 0;
+    }
+    *device = DS_DEVICE_CUDA;
+    return 1;
 }

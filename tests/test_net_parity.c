@@ -144,12 +144,6 @@ TEST(swin2_large_matches_pytorch) { check_fixed("dpt_swin2_large_384", 384, 4); 
 TEST(swin2_base_matches_pytorch) { check_fixed("dpt_swin2_base_384", 384, 4); }
 TEST(swin_large_matches_pytorch) { check_fixed("dpt_swin_large_384", 384, 7); }
 
-#if defined(__SANITIZE_ADDRESS__)
-enum { SANITIZED = 1 };
-#else
-enum { SANITIZED = 0 };
-#endif
-
 /* Under ASan the 384 networks only load (binding and the constants their
  * descriptions compute: position-bias MLPs, tables, labels); the plain build
  * runs them, and Swin2-T runs in both. */
