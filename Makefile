@@ -342,10 +342,13 @@ $(BUILD)/render_bench: $(call obj,bench/render_bench.c) $(BUILD)/libcli.a $(BUIL
 ifneq ($(NVCC_BUILD),)
 cuda: $(BUILD)/cuda/resources.txt $(GPU_TEST_BIN)
 # ... and the backend test on the device (the four networks, fp16, replay, leaks).
-test-gpu: $(GPU_TEST_BIN) $(BUILD)/tests/test_backend_cuda $(BUILD)/tests/test_dav2_backend $(BUILD)/tests/test_da3 models
+test-gpu: $(GPU_TEST_BIN) $(BUILD)/tests/test_backend_cuda $(BUILD)/tests/test_backend_cuda_engine \
+          $(BUILD)/tests/test_dav2_backend $(BUILD)/tests/test_da3 models
 	@for t in $(GPU_TEST_BIN); do echo "--- $$t"; $$t || exit 1; done
 	@echo "--- $(BUILD)/tests/test_backend_cuda (DS_TEST_DEVICE=cuda)"
 	@DS_TEST_DEVICE=cuda DS_MODELS=$(MODELS_DIR) $(BUILD)/tests/test_backend_cuda
+	@echo "--- $(BUILD)/tests/test_backend_cuda_engine (DS_TEST_DEVICE=cuda)"
+	@DS_TEST_DEVICE=cuda DS_MODELS=$(MODELS_DIR) $(BUILD)/tests/test_backend_cuda_engine
 	@echo "--- $(BUILD)/tests/test_dav2_backend (DS_TEST_DEVICE=cuda)"
 	@DS_TEST_DEVICE=cuda DS_MODELS=$(MODELS_DIR) $(BUILD)/tests/test_dav2_backend
 	@echo "--- $(BUILD)/tests/test_da3 (DS_TEST_DEVICE=cuda)"
