@@ -1,9 +1,13 @@
 /*
  * cpu/fast/linear.c: y = act(x W^T + b + r) with one OpenBLAS sgemm.
  *
- * The output is split in blocks of columns (of W's rows), one task each on
- * our threads, each a single-threaded sgemm: every task reads all of x and
- * its own part of W, the larger operand in a transformer's layers. Bias and
+ * The output is split in blocks, one task each on our threads, each a
+ * single-threaded sgemm. Every task reads all of the operand it does not
+ * split, so the split is along the larger one: blocks of columns (of W's
+ * rows) when W has more rows than x (a ViT's layers: 577-1370 tokens, 768-
+ * 4096 outputs), blocks of rows when x has more (Swin's first stages: 9216
+ * tokens, 192-768 outputs; OpenBLAS on 48-column slices of those ran at
+ * two thirds of its speed: bench/RESULTS.md, "Linear split"). Bias and
  * residual go in first: the block is filled with b (or r + b) and the sgemm
  * accumulates onto it (beta = 1), which is also right when the planner put y
  * on top of r, and costs no more than the pass in which OpenBLAS would clear
@@ -30,33 +34,40 @@ typedef struct linear_job {
     const float *r, *bias; /* (rows, cout), (cout), either may be NULL */
     float *y;       /* (rows, cout) */
     int64_t rows, cin, cout, k; /* k: the inner dimension the sgemm runs over */
-    int64_t cols;   /* output columns per task, a multiple of 16 */
+    int64_t block;  /* rows or columns per task, a multiple of 16 */
+    int by_rows;    /* tasks split the rows (else the columns) */
     ds_act act;
 } linear_job;
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 static void linear_block(void *ctx, int64_t task, int thread) {
     (void)thread;
     const linear_job *j = ctx;
     const ds_vec_ops *v = ds_vec();
-    const int64_t c0 = task * j->cols, n = j->cout - c0 < j->cols ? j->cout - c0 : j->cols;
-    float *y = j->y + c0;
+    /* this task's rows [t0, t0 + m) and columns [c0, c0 + n) */
+    const int64_t t0 = j->by_rows ? task * j->block : 0, c0 = j->by_rows ? 0 : task * j->block;
+    const int64_t m = j->by_rows ? min64(j->rows - t0, j->block) : j->rows;
+    const int64_t n = j->by_rows ? j->cout : min64(j->cout - c0, j->block);
+    const int64_t at = t0 * j->cout + c0;
+    float *y = j->y + at;
     ds_blas_serial();
-    const float *r = j->r ? j->r + c0 : NULL, *bias = j->bias ? j->bias + c0 : NULL;
+    const float *r = j->r ? j->r + at : NULL, *bias = j->bias ? j->bias + c0 : NULL;
     /* with an activation and no residual the bias joins the activation's pass */
     const int bias_after = j->act != DS_ACT_NONE && !r;
     if (!bias_after && (bias || (r && r != y)))
-        for (int64_t t = 0; t < j->rows; t++) {
+        for (int64_t t = 0; t < m; t++) {
             float *row = y + t * j->cout;
             if (r)
                 v->add_act(row, r + t * j->cout, bias, NULL, (size_t)n, DS_ACT_NONE);
             else
                 memcpy(row, bias, (size_t)n * sizeof(float));
         }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)j->rows, (blasint)n,
-                (blasint)j->k, 1.0f, j->x, (blasint)j->cin, j->w + c0 * j->cin, (blasint)j->cin,
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)m, (blasint)n, (blasint)j->k, 1.0f,
+                j->x + t0 * j->cin, (blasint)j->cin, j->w + c0 * j->cin, (blasint)j->cin,
                 !bias_after && (bias || r) ? 1.0f : 0.0f, y, (blasint)j->cout);
     if (j->act != DS_ACT_NONE)
-        for (int64_t t = 0; t < j->rows; t++)
+        for (int64_t t = 0; t < m; t++)
             v->add_act(y + t * j->cout, y + t * j->cout, bias_after ? bias : NULL, NULL, (size_t)n, j->act);
 }
 
@@ -76,8 +87,8 @@ size_t ds_fast_linear_scratch(const ds_node *n, int n_threads) {
     return (size_t)n->shape[3] * sizeof(float); /* the folded bias */
 }
 
-/* Column blocks per thread: more than one, so that a thread the OS holds
- * back costs its neighbours one block, not half the op. */
+/* Blocks per thread: more than one, so that a thread the OS holds back
+ * costs its neighbours one block, not half the op. */
 enum { BLOCKS_PER_THREAD = 2 };
 
 void ds_fast_linear(const ds_cpu_op *op) {
@@ -99,9 +110,10 @@ void ds_fast_linear(const ds_cpu_op *op) {
         bias = folded;
     }
     const int nt = ds_fast_threads(op, (double)rows * (double)cout * (double)k / 16);
-    int64_t cols = (cout + (int64_t)nt * BLOCKS_PER_THREAD - 1) / ((int64_t)nt * BLOCKS_PER_THREAD);
-    cols = (cols + 15) / 16 * 16;
+    const int by_rows = rows > cout, blocks = nt * BLOCKS_PER_THREAD;
+    const int64_t span = by_rows ? rows : cout;
+    const int64_t block = ((span + blocks - 1) / blocks + 15) / 16 * 16;
     linear_job j = {x, op->w, op->r ? op->r->data : NULL, bias, op->y->data, rows, cin, cout, k,
-                    cols, op->node->a.linear.act};
-    ds_parallel_for(nt, (cout + cols - 1) / cols, linear_block, &j);
+                    block, by_rows, op->node->a.linear.act};
+    ds_parallel_for(nt, (span + block - 1) / block, linear_block, &j);
 }
