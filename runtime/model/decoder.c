@@ -60,12 +60,20 @@ static ds_val fusion(ds_builder *b, const char *scope, int n, ds_val x0, ds_val 
     const int64_t *s = ds_b_shape(b, out);
     int h = out_h ? out_h : (int)s[1] * 2;
     int w = out_h ? out_w : (int)s[2] * 2;
-    out = ds_b_resize(b, out, h, w, true);
+    /* out_conv(resize(x)) as resize(out_conv(x)) when the resize enlarges:
+     * a 1x1 conv and a bilinear resize commute (each output pixel's weights
+     * sum to 1, so the bias passes through unchanged), and the conv then
+     * runs on the smaller grid, 4x fewer multiplies for a 2x upsample. */
+    const bool conv_first = (int64_t)h * w >= s[1] * s[2];
+    if (!conv_first)
+        out = ds_b_resize(b, out, h, w, true);
     if (out_conv > 0) {
         ds_conv_spec oc = {.name = ds_b_name(b, "%s.out_conv", prefix), .out = out_conv,
                            .k = 1, .stride = 1, .bias = true};
         out = ds_b_conv(b, out, &oc, -1);
     }
+    if (conv_first)
+        out = ds_b_resize(b, out, h, w, true);
     ds_b_mark(b, ds_b_name(b, "scratch_refinenet%d", n), out);
     return out;
 }
