@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "base/error.h"     /* ds_fail */
+#include "base/large_alloc.h" /* ds_large_alloc */
 #include "base/pool.h"      /* ds_parallel_for */
 #include "cpu/isa.h"        /* ds_cpu_isa_select, ds_cpu_has_bf16 */
 #include "cpu/ops.h"        /* ds_cpu_kernel tables */
@@ -122,7 +123,7 @@ static ds_status grow(float **buf, size_t *cap, size_t bytes) {
     bytes = (bytes + 63) / 64 * 64 + 64;
     if (bytes <= *cap)
         return DS_OK;
-    float *p = aligned_alloc(64, bytes);
+    float *p = ds_large_alloc(bytes);
     if (!p)
         return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory for %zu MiB of activations", bytes >> 20);
     free(*buf);

@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/error.h" /* ds_fail */
+#include "base/error.h"       /* ds_fail */
+#include "base/large_alloc.h" /* ds_large_alloc */
 #include "graph/builder_internal.h" /* ds_b_live, ds_b_index_of, ds_b_set_shape */
 
 void ds_builder_init(ds_builder *b, ds_graph *g, const ds_param_binder *binder) {
@@ -82,7 +83,7 @@ static void *constant(ds_builder *b, ds_tensor_ref *out, const char *name, ds_dt
         return NULL;
     }
     const size_t bytes = ((size_t)n * ds_dtype_size(dtype) + 63) / 64 * 64 + 64;
-    void *data = aligned_alloc(64, bytes);
+    void *data = ds_large_alloc(bytes);
     if (!data || !grow((void **)&g->constants, &g->cap_constants, g->n_constants + 1, sizeof *g->constants)) {
         free(data);
         ds_b_error(b, DS_ERR_OUT_OF_MEMORY, "out of memory for the constant %s (%zu MiB)", name, bytes >> 20);

@@ -5,10 +5,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
-#include "base/error.h" /* ds_fail */
+#include "base/error.h"       /* ds_fail */
+#include "base/large_alloc.h" /* ds_large_alloc */
 
 enum { MESH_MAX_GRID = 16384 };
 
@@ -98,24 +97,13 @@ void ds_mesh_describe(const ds_mesh_grid *g, ds_mesh *m) {
         }
 }
 
-/* Large arrays in 2 MiB pages where the kernel offers them (transparent huge
- * pages on request): a pixel-grid mesh of a 12 MP photo is 670 MB, and its
- * 4 KiB page faults alone cost a good part of building it. */
-static void *alloc_large(size_t bytes) {
-    void *p = malloc(bytes);
-    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), huge = (uintptr_t)2 << 20;
-    if (p && bytes >= 2 * huge && page > 0) {
-        const uintptr_t start = ((uintptr_t)p + page - 1) / page * page, end = ((uintptr_t)p + bytes) / page * page;
-        madvise((void *)start, end - start, MADV_HUGEPAGE); /* advice: a refusal changes nothing */
-    }
-    return p;
-}
-
 ds_status ds_mesh_alloc(ds_mesh *m, int64_t n_vertices, int64_t n_triangles) {
     memset(m, 0, sizeof *m);
-    m->vertices = alloc_large((size_t)n_vertices * 8 * sizeof(float));
+    /* huge pages: a pixel-grid mesh of a 12 MP photo is 670 MB, and its 4 KiB
+     * page faults alone cost a good part of building it */
+    m->vertices = ds_large_alloc((size_t)n_vertices * 8 * sizeof(float));
     /* at least one triangle's room: malloc(0) may give NULL */
-    m->indices = alloc_large((size_t)(n_triangles ? n_triangles : 1) * 3 * sizeof(uint32_t));
+    m->indices = ds_large_alloc((size_t)(n_triangles ? n_triangles : 1) * 3 * sizeof(uint32_t));
     if (!m->vertices || !m->indices) {
         ds_mesh_free(m);
         return ds_fail(DS_ERR_OUT_OF_MEMORY, "mesh: out of memory for %lld vertices", (long long)n_vertices);

@@ -1,6 +1,7 @@
 /* cpu/conv/conv.c: the fast CONV2D entry: picks an algorithm per node, packs weights, dispatches. */
 #include "cpu/conv/conv.h"
-#include "cpu/isa.h" /* ds_cpu_isa_active */
+#include "base/large_alloc.h" /* ds_large_alloc */
+#include "cpu/isa.h"          /* ds_cpu_isa_active */
 
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +110,7 @@ static void *pack_layouts(const ds_node *n, const float *w, unsigned algos) {
                                : 0;
     enum { HEAD = 64 }; /* the header, then 64-byte aligned floats */
     size_t bytes = HEAD + (n_wino + round16(n_other)) * sizeof(float);
-    char *mem = aligned_alloc(64, bytes);
+    char *mem = ds_large_alloc(bytes);
     if (!mem)
         return NULL;
     ds_conv_packed *p = (ds_conv_packed *)mem;
