@@ -23,6 +23,20 @@ else
     grep -q "GPU rows left out" <<<"$err" && pass compare_without_gpu_leaves_gpu_rows_out ||
         fail compare_without_gpu_leaves_gpu_rows_out "$err"
 fi
+# --rounds 3 against a stand-in PyTorch whose network takes 500 ms: three alternating rounds, each
+# with its ratio, and the median ratio
+mkdir -p "$T/fake/midas"
+printf '#!/bin/sh\nexec %s %s "$@"\n' "$PY" "$PWD/tests/fake_pytorch.py" >"$T/fake/python"
+chmod +x "$T/fake/python"
+err=$(FAKE_PYTORCH_MS=500 "$PY" bench/compare --models midas_v21_small_256 --sizes 64x64 --runs 2 --warmup 0 \
+    --folder 1 --rounds 3 --pytorch-python "$T/fake/python" --midas "$T/fake" --depthsolve "$DS_BIN" \
+    --results "$T/R6.md" --chart "$T/chart6.png" 2>&1 >/dev/null); rc=$?
+rounds=$(grep -c "^Network medians in 3 alternating rounds" "$T/R6.md")
+[ $rc -eq 0 ] && [ "$rounds" = 1 ] &&
+    grep -Eq '^- midas_v21_small_256 64x64 cpu fp32: ([0-9]+ / 500 \([0-9.]+x\)(, |;)){3} median speed-up \*\*[0-9.]+x\*\*$' \
+        "$T/R6.md" && pass compare_rounds_alternate || fail compare_rounds_alternate "exit $rc: $err $(cat "$T/R6.md")"
+expect compare_rounds_positive 1 "--rounds takes 1 or more" -- "$PY" bench/compare --rounds 0 \
+    --depthsolve "$DS_BIN" --results "$T/R7.md"
 # Depth Anything 3 without its checkout: said, and depthsolve timed alone
 err=$("$PY" bench/compare --models da3_small --sizes 28x42 --runs 1 --warmup 0 --folder 1 \
     --depthsolve "$DS_BIN" --results "$T/R3.md" --chart "$T/chart3.png" 2>&1 >/dev/null); rc=$?

@@ -1,0 +1,26 @@
+"""A stand-in for bench/compare's PyTorch interpreter (--pytorch-python, a
+wrapper that runs this file with its arguments), for tests: answers the
+version probes, and for a runner script (bench/pytorch_*.py
+ARGS) writes a depth of ones where --save asks and prints the JSON line the
+runners print, with a network median of FAKE_PYTORCH_MS (default 1000 ms)."""
+import json
+import os
+import sys
+
+import numpy as np
+
+if sys.argv[1] == "-c":  # probes: "import torch, torchvision; print(...)", "import timm"
+    if "print" in sys.argv[2]:
+        print("0.0+fake False")
+    sys.exit(0)
+args = sys.argv[2:]
+value = lambda flag, default=None: args[args.index(flag) + 1] if flag in args else default  # noqa: E731
+h, w = (int(v) for v in value("--size", "64x64").split("x"))
+if value("--save"):
+    np.save(value("--save"), np.ones((1, h, w), np.float32))
+ms = float(os.environ.get("FAKE_PYTORCH_MS", "1000"))
+print(json.dumps({"engine": "pytorch", "torch": "0.0+fake", "arch": value("--arch"),
+                  "mode": "end_to_end" if "--image" in args else "network", "height": h, "width": w,
+                  "threads": 1, "runs": 1, "load_ms": 1.0, "first_ms": ms, "median_ms": ms, "p90_ms": ms,
+                  "p99_ms": ms, "min_ms": ms, "device": "cpu", "precision": "fp32", "peak_gpu_mib": 0,
+                  "peak_rss_mib": 1.0}))
