@@ -14,7 +14,10 @@
  *   follows the affinity mask;
  * - every ISA path this CPU has against the reference ops on a whole
  *   network (DS_CPU_ISA), unknown paths refused, --precision bf16 refused in
- *   one line where the CPU lacks AVX512-BF16 and AMX.
+ *   one line where the CPU lacks AVX512-BF16 and AMX;
+ * - ds_large_alloc (base/large_alloc.h): 64-byte aligned, writable to the
+ *   last byte, and from 4 MiB its pages advised huge (the "hg" flag of its
+ *   mapping in /proc/self/smaps) where the kernel has transparent huge pages.
  * The engine tests come first: they count the pool's workers from zero.
  */
 #include <dirent.h>
@@ -24,6 +27,7 @@
 #include <unistd.h>
 
 #include "base/cpus.h" /* ds_default_threads, ds_cgroup_quota, ds_cpu_max_parse */
+#include "base/large_alloc.h" /* ds_large_alloc */
 #include "base/pool.h" /* ds_parallel_for, ds_pool_workers */
 #include "cpu/isa.h"   /* ds_cpu_isa_* */
 #include "depthsolve.h"
@@ -328,6 +332,54 @@ TEST(bf16_refused_without_the_instructions) {
         CHECK_MSG(strstr(ds_last_error(), "no bf16 CPU kernels"), "%s", ds_last_error());
 }
 
+/* Whether the mapping holding p carries VmFlags "hg" (MADV_HUGEPAGE), in /proc/self/smaps. */
+static int advised_huge(const void *p) {
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f)
+        return -1;
+    char line[512];
+    int inside = 0, huge = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) { /* a mapping's header line */
+            inside = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+            continue;
+        }
+        if (inside && !strncmp(line, "VmFlags:", 8))
+            huge = strstr(line, " hg") != NULL;
+    }
+    fclose(f);
+    return huge;
+}
+
+/* transparent huge pages offered at all: /sys/.../enabled is not "[never]" */
+static int thp_offered(void) {
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    char text[128] = "";
+    if (!f)
+        return 0;
+    int ok = fgets(text, sizeof text, f) != NULL && !strstr(text, "[never]");
+    fclose(f);
+    return ok;
+}
+
+TEST(large_alloc_aligned_and_advised_huge) {
+    static const size_t sizes[] = {1, 63, 4096, (4u << 20) - 1, (4u << 20) + 3, 9u << 20};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        unsigned char *p = ds_large_alloc(sizes[i]);
+        CHECK_MSG(p && (uintptr_t)p % 64 == 0, "%zu bytes at %p", sizes[i], (void *)p);
+        if (!p)
+            continue;
+        memset(p, 0xa5, sizes[i]); /* ASan: every byte is ours */
+        if (sizes[i] >= 4u << 20 && thp_offered()) {
+            /* the page past the first 2 MiB boundary lies in the advised range */
+            const unsigned char *inner = p + (2u << 20);
+            CHECK_MSG(advised_huge(inner) == 1, "%zu bytes: not advised huge", sizes[i]);
+        }
+        free(p);
+    }
+}
+
 int main(void) {
     RUN(threads_started_are_the_count_asked);
     RUN(threads_n_keeps_at_most_n_busy);
@@ -338,6 +390,7 @@ int main(void) {
     RUN(every_isa_path_against_the_reference);
     RUN(cpu_info_says_threads_and_kernels);
     RUN(bf16_refused_without_the_instructions);
+    RUN(large_alloc_aligned_and_advised_huge);
     test_remove_tmp_dir();
     return test_summary();
 }
