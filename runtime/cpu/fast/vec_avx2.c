@@ -3,17 +3,17 @@
  * a step; a tail shorter than 8 goes through masked loads and stores, so
  * every element sees the same arithmetic.
  *
- * erf (and exp, in cpu/fast/fast_avx2.h) are polynomial approximations whose
- * coefficients were fitted by scripts/fit_vec_math.py (least squares on
- * Chebyshev nodes, each coefficient rounded to float in turn and the rest
- * refitted). Measured over dense sweeps: exp within 0.7 ulp over
- * [-87.3, 88], erf within 7e-8 absolute (tests/test_ops_vit.c checks both).
+ * erf (ds_erf8, cpu/simd_avx2.h) and exp (cpu/fast/fast_avx2.h) are polynomial
+ * approximations whose coefficients were fitted by scripts/fit_vec_math.py.
+ * Measured over dense sweeps: exp within 0.7 ulp over [-87.3, 88], erf
+ * within 7e-8 absolute (tests/test_ops_vit.c checks both).
  */
 #include <immintrin.h>
 #include <math.h>
 
 #include "cpu/fast/fast.h"
 #include "cpu/fast/fast_avx2.h" /* exp8, tail masks */
+#include "cpu/simd_avx2.h"    /* ds_act8, ds_erf8 */
 
 static inline float hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -29,83 +29,6 @@ static inline float hmax(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-/* erf(z) = sign(z) * (|z| < 1 ? |z| (c0 + P(z^2)) : 1 - Q_k(|z| - 1.25 - k/2)), where
- * Q_k approximates erfc on [1 + k/2, 1.5 + k/2], k < 6, its coefficients picked per lane
- * by a permute; |z| is clamped to 4, past which erf rounds to 1 in float. c0 is 2/sqrt(pi)
- * rounded to float; P's constant term carries the rounding error. */
-static inline __m256 erf8(__m256 z) {
-    static const float P[7] = {-6.533955598797547e-08f, -0.37612611055374146f,
-                               0.11283467710018158f,   -0.026849806308746338f,
-                               0.005181682761758566f,  -0.0007957256166264415f,
-                               7.691582868574187e-05f};
-    static _Alignas(32) const float Q[7][8] = {
-        {0.07709987461566925f, 0.013328328728675842f, 0.0014627167256549f,
-         0.00010062190995085984f, 4.302769866626477e-06f, 1.137258891503734e-07f},
-        {-0.23652122914791107f, -0.052774835377931595f, -0.00714229978621006f,
-         -0.000586294278036803f, -2.9193646696512587e-05f, -8.818866490400978e-07f},
-        {0.29565128684043884f, 0.09235621988773346f, 0.016070153564214706f,
-         0.0016122676897794008f, 9.486931230640039e-05f, 3.306070539110806e-06f},
-        {-0.16752272844314575f, -0.0901777520775795f, -0.02172698639333248f,
-         -0.002758206333965063f, -0.00019521931244526058f, -7.911728062026668e-06f},
-        {0.006146744359284639f, 0.04810493066906929f, 0.019088374450802803f,
-         0.0032577025704085827f, 0.00028617007774300873f, 1.3785422197543085e-05f},
-        {0.04677283391356468f, -0.005968545097857714f, -0.010581057518720627f,
-         -0.0028258427046239376f, -0.00033261560020036995f, -2.0205261535011232e-05f},
-        {-0.02073255367577076f, -0.009043983183801174f, 0.0027784258127212524f,
-         0.001667918637394905f, 0.00027375263744033873f, 2.0692301404778846e-05f},
-    };
-    const __m256 sign_bit = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f);
-    __m256 sign = _mm256_and_ps(z, sign_bit);
-    __m256 a = _mm256_andnot_ps(sign_bit, z);
-    __m256 a2 = _mm256_mul_ps(a, a);
-    __m256 p = _mm256_set1_ps(P[6]);
-    for (int i = 5; i >= 0; i--)
-        p = _mm256_fmadd_ps(p, a2, _mm256_set1_ps(P[i]));
-    __m256 small = _mm256_fmadd_ps(a, _mm256_set1_ps(1.128379225730896f), _mm256_mul_ps(a, p));
-    /* piece k = floor(2 (|z| - 1)) in [0, 5]; u = |z| - 1.25 - k/2 is exact */
-    __m256 ac = _mm256_min_ps(_mm256_set1_ps(4.0f), a); /* NaN passes */
-    __m256 kf = _mm256_round_ps(_mm256_add_ps(ac, _mm256_sub_ps(ac, _mm256_set1_ps(2.0f))),
-                                _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-    kf = _mm256_max_ps(_mm256_setzero_ps(), _mm256_min_ps(_mm256_set1_ps(5.0f), kf));
-    __m256i k = _mm256_cvtps_epi32(kf);
-    __m256 u = _mm256_fnmadd_ps(kf, _mm256_set1_ps(0.5f), _mm256_sub_ps(ac, _mm256_set1_ps(1.25f)));
-    __m256 q = _mm256_permutevar8x32_ps(_mm256_load_ps(Q[6]), k);
-    for (int i = 5; i >= 0; i--)
-        q = _mm256_fmadd_ps(q, u, _mm256_permutevar8x32_ps(_mm256_load_ps(Q[i]), k));
-    __m256 big = _mm256_sub_ps(one, q);
-    __m256 r = _mm256_blendv_ps(big, small, _mm256_cmp_ps(a, one, _CMP_LT_OQ));
-    return _mm256_or_ps(r, sign);
-}
-
-/* ds_apply_act on 8 lanes; max/min keep NaN (second operand) and -0, as the scalar form. */
-static inline __m256 act8(ds_act act, __m256 v) {
-    const __m256 zero = _mm256_setzero_ps();
-    switch (act) {
-    case DS_ACT_NONE: return v;
-    case DS_ACT_RELU: return _mm256_max_ps(zero, v);
-    case DS_ACT_RELU6: return _mm256_min_ps(_mm256_set1_ps(6.0f), _mm256_max_ps(zero, v));
-    case DS_ACT_HARDSWISH: {
-        const __m256 r = _mm256_min_ps(_mm256_set1_ps(6.0f), _mm256_max_ps(zero, _mm256_add_ps(v, _mm256_set1_ps(3.0f))));
-        return _mm256_div_ps(_mm256_mul_ps(v, r), _mm256_set1_ps(6.0f));
-    }
-    case DS_ACT_GELU: {
-        __m256 e = erf8(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752f)));
-        return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v),
-                             _mm256_add_ps(_mm256_set1_ps(1.0f), e));
-    }
-    case DS_ACT_SIGMOID: /* one per model (a metric depth head): lane by lane, as the scalar form */
-    case DS_ACT_EXP:
-    case DS_ACT_EXP1: {
-        float t[8];
-        _mm256_storeu_ps(t, v);
-        for (int i = 0; i < 8; i++)
-            t[i] = ds_apply_act(act, t[i]);
-        return _mm256_loadu_ps(t);
-    }
-    }
-    return v;
-}
-
 static inline __m256 sum3(const float *a, const float *b, const float *c, size_t i) {
     __m256 v = _mm256_loadu_ps(a + i);
     if (b)
@@ -119,7 +42,7 @@ static void add_act_avx2(float *y, const float *a, const float *b, const float *
                          ds_act act) {
     size_t i = 0;
     for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(y + i, act8(act, sum3(a, b, c, i)));
+        _mm256_storeu_ps(y + i, ds_act8(act, sum3(a, b, c, i)));
     if (i < n) {
         __m256i m = tail_mask(n - i);
         __m256 v = load_tail(a + i, m);
@@ -127,17 +50,17 @@ static void add_act_avx2(float *y, const float *a, const float *b, const float *
             v = _mm256_add_ps(v, load_tail(b + i, m));
         if (c)
             v = _mm256_add_ps(v, load_tail(c + i, m));
-        _mm256_maskstore_ps(y + i, m, act8(act, v));
+        _mm256_maskstore_ps(y + i, m, ds_act8(act, v));
     }
 }
 
 static void erf_avx2(float *y, const float *x, size_t n) {
     size_t i = 0;
     for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(y + i, erf8(_mm256_loadu_ps(x + i)));
+        _mm256_storeu_ps(y + i, ds_erf8(_mm256_loadu_ps(x + i)));
     if (i < n) {
         __m256i m = tail_mask(n - i);
-        _mm256_maskstore_ps(y + i, m, erf8(load_tail(x + i, m)));
+        _mm256_maskstore_ps(y + i, m, ds_erf8(load_tail(x + i, m)));
     }
 }
 
@@ -245,7 +168,7 @@ static void norm_apply_avx2(float *y, const float *x, const float *r, const floa
                          _mm256_loadu_ps(scale + k), _mm256_loadu_ps(shift + k));
         if (r)
             v = _mm256_add_ps(v, _mm256_loadu_ps(r + k));
-        _mm256_storeu_ps(y + k, act8(act, v));
+        _mm256_storeu_ps(y + k, ds_act8(act, v));
     }
     if (k < n) {
         __m256i m = tail_mask(n - k);
@@ -253,7 +176,7 @@ static void norm_apply_avx2(float *y, const float *x, const float *r, const floa
                          load_tail(shift + k, m));
         if (r)
             v = _mm256_add_ps(v, load_tail(r + k, m));
-        _mm256_maskstore_ps(y + k, m, act8(act, v));
+        _mm256_maskstore_ps(y + k, m, ds_act8(act, v));
     }
 }
 
