@@ -73,7 +73,8 @@ void ds_attention_pack_avx2(const float *qkv, int64_t T, int64_t C, int heads, f
 }
 
 /* Six-row tiles keep their twelve accumulators in named variables: GCC
- * stores an array of them back to the stack on every step. A tile with
+ * stores an array of them back to the stack on every step. Their loops are
+ * unrolled 4 times (2-3% of the attention measured; -O3 does not unroll). A tile with
  * fewer rows computes the last one again for the missing ones and keeps
  * only its `rows`. */
 #define TILE_ZERO(a, b) __m256 a = _mm256_setzero_ps(), b = _mm256_setzero_ps()
@@ -98,6 +99,7 @@ static void score_tile(int rows, const float *k, int64_t ldk, const float *qt, i
     TILE_ZERO(a3, b3);
     TILE_ZERO(a4, b4);
     TILE_ZERO(a5, b5);
+#pragma GCC unroll 4
     for (int64_t d = 0; d < hd; d++) {
         __m256 q0 = _mm256_loadu_ps(qt + d * QMAX), q1 = _mm256_loadu_ps(qt + d * QMAX + 8);
         TILE_FMA(_mm256_broadcast_ss(k0 + d), q0, q1, a0, b0);
@@ -184,6 +186,7 @@ static void out_tile(int rows, const float *st, int64_t nq, const float *vp, int
     TILE_ZERO(a3, b3);
     TILE_ZERO(a4, b4);
     TILE_ZERO(a5, b5);
+#pragma GCC unroll 4
     for (int64_t j = 0; j < T; j++) {
         const float *p = st + j * nq;
         _mm_prefetch((const char *)(p + 8 * nq), _MM_HINT_T0); /* st rows come from L2 */

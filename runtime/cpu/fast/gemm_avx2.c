@@ -72,6 +72,7 @@ ALWAYS_INLINE void tile(int mr, int full, const tile_args *t) {
     for (int r = 0; r < mr; r++)
         c0[r] = c1[r] = _mm256_setzero_ps();
     const float *a = t->a, *b = t->b;
+#pragma GCC unroll 4
     for (int64_t k = 0; k < t->kc; k++) {
         __m256 b0 = _mm256_loadu_ps(b + 16 * k), b1 = _mm256_loadu_ps(b + 16 * k + 8);
         for (int r = 0; r < mr; r++) {
