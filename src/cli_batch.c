@@ -7,6 +7,7 @@
 
 #include "src/cli.h"          /* ds_cli_usage_error, ds_cli_parse_device */
 #include "src/depth_inputs.h" /* ds_parse_shard */
+#include "src/model_store.h"  /* ds_open_model */
 
 static int parse_long(const char *s, long long lo, long long hi, long long *out) {
     char *end;
@@ -59,10 +60,28 @@ int ds_cli_batch_option(const char *cmd, int c, const char *arg, const ds_batch_
     }
 }
 
-int ds_cli_batch_check_model(const char *cmd, ds_engine *engine, const ds_solve_params *solve) {
+static int check_model(const char *cmd, ds_engine *engine, const ds_solve_params *solve) {
     int w, h;
     ds_status s = ds_engine_input_size(engine, 1, 1, solve, &w, &h);
     return s == DS_OK ? DS_EXIT_OK : ds_cli_report(cmd, s);
+}
+
+int ds_cli_batch_open(const char *cmd, const char *model, ds_engine_params *params, int *quiet,
+                      const ds_solve_params *solve, ds_engine **out) {
+    *out = NULL;
+    params->log = ds_cli_log;
+    params->log_user = quiet;
+    ds_engine *e;
+    ds_status s = ds_open_model(model, params, &e);
+    if (s != DS_OK)
+        return ds_cli_report(cmd, s);
+    int rc = check_model(cmd, e, solve);
+    if (rc != DS_EXIT_OK) {
+        ds_engine_free(e);
+        return rc;
+    }
+    *out = e;
+    return DS_EXIT_OK;
 }
 
 int ds_cli_batch_inputs(const char *cmd, char **paths, int n_paths, int walk_flags, int shard,

@@ -43,10 +43,12 @@ int ds_cli_batch_option(const char *cmd, int c, const char *arg, const ds_batch_
  * exit status. */
 int ds_cli_batch_inputs(const char *cmd, char **paths, int n_paths, int walk_flags, int shard,
                         int n_shards, ds_input_list *out);
-/* Whether the model takes the batch's size options (--height does not apply
- * to a fixed-size network): DS_EXIT_OK, or the error printed (one line) as
- * an exit status. */
-int ds_cli_batch_check_model(const char *cmd, ds_engine *engine, const ds_solve_params *solve);
+/* The engine of `model` (a path or a name, ds_open_model), logging through
+ * ds_cli_log (silent while *quiet), checked to take the batch's size options
+ * (--height does not apply to a fixed-size network): DS_EXIT_OK and *out, or
+ * the error printed (one line) as an exit status and *out NULL. */
+int ds_cli_batch_open(const char *cmd, const char *model, ds_engine_params *params, int *quiet,
+                      const ds_solve_params *solve, ds_engine **out);
 /* "<cmd>: N written, N skipped (outputs exist), N failed in S s (I images/s,
  * network P% of the time)" on stderr. */
 void ds_cli_batch_summary(const char *cmd, const ds_batch_result *r, size_t listing_problems);

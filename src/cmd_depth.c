@@ -181,29 +181,20 @@ int ds_cmd_depth(int argc, char **argv) {
     rc = ds_cli_batch_inputs("depth", argv + optind, argc - optind, a.walk_flags, a.shard, a.n_shards, &inputs);
     if (rc != DS_EXIT_OK)
         return rc;
-    ds_status s;
     if (!check_out_dir(a.out_dir)) {
         ds_inputs_free(&inputs);
         return DS_EXIT_FAILED;
     }
-    int quiet = a.quiet;
-    a.engine.log = ds_cli_log;
-    a.engine.log_user = &quiet;
     ds_engine *e;
-    s = ds_open_model(a.model, &a.engine, &e);
-    if (s != DS_OK) {
-        ds_inputs_free(&inputs);
-        return ds_cli_report("depth", s);
-    }
-    if ((rc = ds_cli_batch_check_model("depth", e, &a.batch.solve)) != DS_EXIT_OK) {
-        ds_engine_free(e);
+    if ((rc = ds_cli_batch_open("depth", a.model, &a.engine, &a.quiet, &a.batch.solve, &e)) != DS_EXIT_OK) {
         ds_inputs_free(&inputs);
         return rc;
     }
     ds_model_info info;
     ds_engine_model_info(e, &info);
     ds_engine *cam = NULL;
-    if (s == DS_OK && (a.batch.out.formats & DS_OUT_CONF) && !(info.outputs & DS_OUTPUT_CONFIDENCE)) {
+    ds_status s = DS_OK;
+    if ((a.batch.out.formats & DS_OUT_CONF) && !(info.outputs & DS_OUTPUT_CONFIDENCE)) {
         fprintf(stderr, "depthsolve depth: --format conf: %s gives no confidence map\n", info.arch_name);
         s = DS_ERR_INVALID_ARGUMENT;
     }

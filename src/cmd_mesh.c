@@ -17,7 +17,6 @@
 #include "base/error.h"        /* ds_fail */
 #include "src/io/image.h"        /* DS_IMAGE_MAX_PIXELS_DEFAULT */
 #include "src/io/mesh_write.h"   /* ds_mesh_write, ds_mesh_format */
-#include "src/model_store.h"  /* ds_open_model */
 
 static const char MESH_HELP[] =
     "usage: depthsolve mesh --model M [options] IMAGE -o OUT.{glb,obj,ply}\n"
@@ -253,7 +252,6 @@ int ds_cmd_mesh(int argc, char **argv) {
     rc = ds_cli_batch_inputs("mesh", argv + optind, argc - optind, a.walk_flags, a.shard, a.n_shards, &inputs);
     if (rc != DS_EXIT_OK)
         return rc;
-    ds_status s;
     const char *dir = a.out;
     char parent[4096];
     if (a.single) { /* the file's directory must exist */
@@ -266,17 +264,8 @@ int ds_cmd_mesh(int argc, char **argv) {
         ds_inputs_free(&inputs);
         return DS_EXIT_FAILED;
     }
-    int quiet = a.quiet;
-    a.engine.log = ds_cli_log;
-    a.engine.log_user = &quiet;
     ds_engine *e;
-    s = ds_open_model(a.model, &a.engine, &e);
-    if (s != DS_OK) {
-        ds_inputs_free(&inputs);
-        return ds_cli_report("mesh", s);
-    }
-    if ((rc = ds_cli_batch_check_model("mesh", e, &a.batch.solve)) != DS_EXIT_OK) {
-        ds_engine_free(e);
+    if ((rc = ds_cli_batch_open("mesh", a.model, &a.engine, &a.quiet, &a.batch.solve, &e)) != DS_EXIT_OK) {
         ds_inputs_free(&inputs);
         return rc;
     }
