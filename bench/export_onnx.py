@@ -1,21 +1,29 @@
 #!/usr/bin/env python3
-"""Exports the official PyTorch MiDaS network, with the synthetic weights
-(or a checkpoint), to ONNX at one input size, for the peer runtimes.
+"""Exports the official PyTorch MiDaS or Depth Anything V2 network, with the
+synthetic weights (or a checkpoint), to ONNX at one input size, for the peer
+runtimes.
 
 The model is built as bench/pytorch_midas.py builds it (offline). torch 1.13
 cannot export the DPT backbones' nn.Unflatten, whose sizes come from traced
 shapes: it is replaced by the same reshape with Python int sizes, which
 exports every model (the graph is for this one input size).
 
+Depth Anything V2 (--dav2, built as bench/pytorch_dav2.py builds it) exports
+as it is: its DINOv2 position embedding is resized with sizes traced as
+constants, right for the one input size of the graph.
+
   bench/export_onnx.py --midas ~/MiDaS --arch dpt_hybrid_384 --size 384x384 -o dpt.onnx
+  bench/export_onnx.py --dav2 ~/Depth-Anything-V2 --arch depth_anything_v2_vits --size 518x518 -o v.onnx
 """
 import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pytorch_dav2  # noqa: E402
 import pytorch_midas  # noqa: E402
 import synth_weights  # noqa: E402
+import torch_timing  # noqa: E402
 
 
 def int_unflatten(torch):
@@ -36,7 +44,8 @@ def int_unflatten(torch):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--midas", required=True, help="path to an isl-org/MiDaS checkout")
+    ap.add_argument("--midas", help="path to an isl-org/MiDaS checkout (MiDaS models)")
+    ap.add_argument("--dav2", help="path to a DepthAnything/Depth-Anything-V2 checkout (depth_anything_v2_*)")
     ap.add_argument("--geffnet", help="gen-efficientnet-pytorch checkout (else the geffnet package)")
     ap.add_argument("--arch", required=True)
     ap.add_argument("--size", required=True, help="HxW")
@@ -48,18 +57,29 @@ def main():
         import torchvision
     except ImportError:
         pytorch_midas.fail("PyTorch and torchvision are not installed")
-    sys.path.insert(0, args.midas)
-    torch.nn.Unflatten = int_unflatten(torch)
-    pytorch_midas.offline_hub(torch, torchvision, args.geffnet)
     h, w = (int(v) for v in args.size.split("x"))
-    model = pytorch_midas.build(args.arch)
-    if args.checkpoint:
-        params = torch.load(args.checkpoint, map_location="cpu")
-        model.load_state_dict(params["model"] if "optimizer" in params else params)
+    if args.arch.startswith("depth_anything_v2_"):
+        if not args.dav2:
+            pytorch_midas.fail(f"{args.arch} needs --dav2 (a Depth-Anything-V2 checkout)")
+        model = pytorch_dav2.build(args.dav2, args.arch)
+        if args.checkpoint:
+            model.load_state_dict(torch.load(args.checkpoint, map_location="cpu"))
+        else:
+            torch_timing.load_synthetic(torch, model)
     else:
-        with torch.no_grad():
-            for key, t in model.state_dict().items():
-                t.copy_(torch.from_numpy(synth_weights.value(key, tuple(t.shape))))
+        if not args.midas:
+            pytorch_midas.fail(f"{args.arch} needs --midas (a MiDaS checkout)")
+        sys.path.insert(0, args.midas)
+        torch.nn.Unflatten = int_unflatten(torch)
+        pytorch_midas.offline_hub(torch, torchvision, args.geffnet)
+        model = pytorch_midas.build(args.arch)
+        if args.checkpoint:
+            params = torch.load(args.checkpoint, map_location="cpu")
+            model.load_state_dict(params["model"] if "optimizer" in params else params)
+        else:
+            with torch.no_grad():
+                for key, t in model.state_dict().items():
+                    t.copy_(torch.from_numpy(synth_weights.value(key, tuple(t.shape))))
     model.eval()
     x = torch.from_numpy(synth_weights.network_input(h, w))
     tmp = args.output + ".tmp"

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Times an ONNX model on ONNX Runtime's CPU provider, as `depthsolve bench`
 times ours: session creation, first run, then the median, p90 and minimum of
---runs after --warmup, on the synthetic network input of the model's size.
+--runs after --warmup, on the synthetic network input of the model's size,
+and the process's peak RSS.
 Default session settings (those a user gets), but for the thread count.
 
 Prints one JSON object; --save writes the output as .npy.
@@ -11,6 +12,7 @@ Prints one JSON object; --save writes the output as .npy.
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 
@@ -59,7 +61,8 @@ def main():
                       "threads": args.threads, "runs": args.runs, "load_ms": round(load_ms, 3),
                       "first_ms": round(first_ms, 3), "median_ms": round(float(np.median(times)), 3),
                       "p90_ms": round(times[min(len(times) - 1, int(np.ceil(0.9 * len(times))) - 1)], 3),
-                      "min_ms": round(times[0], 3)}))
+                      "min_ms": round(times[0], 3),
+                      "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
 
 
 if __name__ == "__main__":

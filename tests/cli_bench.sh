@@ -35,6 +35,25 @@ rounds=$(grep -c "^Network medians in 3 alternating rounds" "$T/R6.md")
 [ $rc -eq 0 ] && [ "$rounds" = 1 ] &&
     grep -Eq '^- midas_v21_small_256 64x64 cpu fp32: ([0-9]+ / 500 \([0-9.]+x\)(, |;)){3} median speed-up \*\*[0-9.]+x\*\*$' \
         "$T/R6.md" && pass compare_rounds_alternate || fail compare_rounds_alternate "exit $rc: $err $(cat "$T/R6.md")"
+# --ort-python: ONNX Runtime's row (the stand-in exports and times it in 250 ms) and its median in each round
+err=$(FAKE_PYTORCH_MS=500 FAKE_ORT_MS=250 "$PY" bench/compare --models midas_v21_small_256 --sizes 64x64 --runs 2 \
+    --warmup 0 --folder 1 --rounds 2 --pytorch-python "$T/fake/python" --midas "$T/fake" --ort-python "$T/fake/python" \
+    --depthsolve "$DS_BIN" --results "$T/R8.md" --chart "$T/chart8.png" 2>&1 >/dev/null); rc=$?
+[ $rc -eq 0 ] && grep -q "| midas_v21_small_256 | 64x64 | cpu | fp32 | ONNX Runtime 0.0+fake | 1.0 | 250.00 / 250.00" "$T/R8.md" &&
+    grep -Eq '^- midas_v21_small_256 64x64 cpu fp32: ([0-9]+ / 500 / 250 \([0-9.]+x, [0-9.]+x\)(, |;)){2} median speed-up \*\*[0-9.]+x\*\*, over ONNX Runtime \*\*[0-9.]+x\*\*$' \
+        "$T/R8.md" && pass compare_ort_rows_and_rounds || fail compare_ort_rows_and_rounds "exit $rc: $err $(cat "$T/R8.md")"
+# an --ort-python without onnxruntime: said, and the rest measured
+err=$("$PY" bench/compare --models midas_v21_small_256 --sizes 64x64 --runs 1 --warmup 0 --folder 1 \
+    --pytorch-python /bin/false --ort-python /bin/false --depthsolve "$DS_BIN" --results "$T/R9.md" \
+    --chart "$T/chart9.png" 2>&1 >/dev/null); rc=$?
+[ $rc -eq 0 ] && grep -q "ONNX Runtime not timed for midas_v21_small_256: onnxruntime cannot be imported by /bin/false" <<<"$err" &&
+    ! grep -q "ONNX Runtime" "$T/R9.md" && pass compare_without_onnxruntime || fail compare_without_onnxruntime "exit $rc: $err"
+# a PyTorch side that fails: one line naming the model and the runner's own message, exit 1
+err=$(FAKE_PYTORCH_FAIL=1 "$PY" bench/compare --models midas_v21_small_256 --sizes 64x64 --runs 1 --warmup 0 \
+    --folder 1 --pytorch-python "$T/fake/python" --midas "$T/fake" --depthsolve "$DS_BIN" --results "$T/R10.md" \
+    --chart "$T/chart10.png" 2>&1 >/dev/null); rc=$?
+[ $rc -eq 1 ] && [ "$(tail -1 <<<"$err")" = "compare: midas_v21_small_256 64x64: python pytorch_midas.py failed (exit 2): pytorch_midas.py: cannot import the model (fake)" ] &&
+    ! grep -q Traceback <<<"$err" && pass compare_pytorch_failure_one_line || fail compare_pytorch_failure_one_line "exit $rc: $err"
 expect compare_rounds_positive 1 "--rounds takes 1 or more" -- "$PY" bench/compare --rounds 0 \
     --depthsolve "$DS_BIN" --results "$T/R7.md"
 # Depth Anything 3 without its checkout: said, and depthsolve timed alone
