@@ -35,13 +35,18 @@ rounds=$(grep -c "^Network medians in 3 alternating rounds" "$T/R6.md")
 [ $rc -eq 0 ] && [ "$rounds" = 1 ] &&
     grep -Eq '^- midas_v21_small_256 64x64 cpu fp32: ([0-9]+ / 500 \([0-9.]+x\)(, |;)){3} median speed-up \*\*[0-9.]+x\*\*$' \
         "$T/R6.md" && pass compare_rounds_alternate || fail compare_rounds_alternate "exit $rc: $err $(cat "$T/R6.md")"
-# --ort-python: ONNX Runtime's row (the stand-in exports and times it in 250 ms) and its median in each round
-err=$(FAKE_PYTORCH_MS=500 FAKE_ORT_MS=250 "$PY" bench/compare --models midas_v21_small_256 --sizes 64x64 --runs 2 \
-    --warmup 0 --folder 1 --rounds 2 --pytorch-python "$T/fake/python" --midas "$T/fake" --ort-python "$T/fake/python" \
-    --depthsolve "$DS_BIN" --results "$T/R8.md" --chart "$T/chart8.png" 2>&1 >/dev/null); rc=$?
+# --ort-python, --openvino-python: each runtime's row (the stand-in exports the network, ONNX Runtime
+# runs it in 250 ms, OpenVINO in 125 ms) and its median in each round
+err=$(FAKE_PYTORCH_MS=500 FAKE_ORT_MS=250 FAKE_OV_MS=125 "$PY" bench/compare --models midas_v21_small_256 \
+    --sizes 64x64 --runs 2 --warmup 0 --folder 1 --rounds 2 --pytorch-python "$T/fake/python" --midas "$T/fake" \
+    --ort-python "$T/fake/python" --openvino-python "$T/fake/python" --depthsolve "$DS_BIN" --results "$T/R8.md" \
+    --chart "$T/chart8.png" 2>&1 >/dev/null); rc=$?
 [ $rc -eq 0 ] && grep -q "| midas_v21_small_256 | 64x64 | cpu | fp32 | ONNX Runtime 0.0+fake | 1.0 | 250.00 / 250.00" "$T/R8.md" &&
-    grep -Eq '^- midas_v21_small_256 64x64 cpu fp32: ([0-9]+ / 500 / 250 \([0-9.]+x, [0-9.]+x\)(, |;)){2} median speed-up \*\*[0-9.]+x\*\*, over ONNX Runtime \*\*[0-9.]+x\*\*$' \
-        "$T/R8.md" && pass compare_ort_rows_and_rounds || fail compare_ort_rows_and_rounds "exit $rc: $err $(cat "$T/R8.md")"
+    grep -q "| midas_v21_small_256 | 64x64 | cpu | fp32 | OpenVINO 0.0+fake | 1.0 | 125.00 / 125.00" "$T/R8.md" &&
+    grep -q "^Network medians in 2 alternating rounds (depthsolve / PyTorch / ONNX Runtime / OpenVINO ms" "$T/R8.md" &&
+    grep -Eq '^- midas_v21_small_256 64x64 cpu fp32: ([0-9]+ / 500 / 250 / 125 \([0-9.]+x, [0-9.]+x, [0-9.]+x\)(, |;)){2} median speed-up \*\*[0-9.]+x\*\*, over ONNX Runtime \*\*[0-9.]+x\*\*, over OpenVINO \*\*[0-9.]+x\*\*$' \
+        "$T/R8.md" && pass compare_peer_runtime_rows_and_rounds ||
+    fail compare_peer_runtime_rows_and_rounds "exit $rc: $err $(cat "$T/R8.md")"
 # an --ort-python without onnxruntime: said, and the rest measured
 err=$("$PY" bench/compare --models midas_v21_small_256 --sizes 64x64 --runs 1 --warmup 0 --folder 1 \
     --pytorch-python /bin/false --ort-python /bin/false --depthsolve "$DS_BIN" --results "$T/R9.md" \

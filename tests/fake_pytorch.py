@@ -3,9 +3,10 @@ wrapper that runs this file with its arguments), for tests: answers the
 version probes, and for a runner script (bench/pytorch_*.py
 ARGS) writes a depth of ones where --save asks and prints the JSON line the
 runners print, with a network median of FAKE_PYTORCH_MS (default 1000 ms).
-It also stands in for the ONNX side (--ort-python): bench/export_onnx.py
-writes a placeholder model file named <model>_<H>x<W>.onnx, and
-bench/ort_bench.py on it answers like the runners, in FAKE_ORT_MS.
+It also stands in for the ONNX side (--ort-python, --openvino-python):
+bench/export_onnx.py writes a placeholder model file named
+<model>_<H>x<W>.onnx, and bench/onnx_bench.py on it answers like the
+runners, in FAKE_ORT_MS (onnxruntime) or FAKE_OV_MS (openvino).
 With FAKE_PYTORCH_FAIL set, a runner fails as a broken checkout would."""
 import json
 import os
@@ -26,12 +27,13 @@ if script == "export_onnx.py":
     with open(value("-o"), "w") as f:
         f.write("fake onnx\n")
     sys.exit(0)
-if script == "ort_bench.py":  # the size is in the exported file's name
+if script == "onnx_bench.py":  # the size is in the exported file's name
     args += ["--size", value("--model").rsplit("_", 1)[1].removesuffix(".onnx")]
 h, w = (int(v) for v in value("--size", "64x64").split("x"))
 if value("--save"):
     np.save(value("--save"), np.ones((1, h, w), np.float32))
-ms = float(os.environ.get("FAKE_ORT_MS" if script == "ort_bench.py" else "FAKE_PYTORCH_MS", "1000"))
+timing = {"onnxruntime": "FAKE_ORT_MS", "openvino": "FAKE_OV_MS"}.get(value("--runtime"), "FAKE_PYTORCH_MS")
+ms = float(os.environ.get(timing, "1000"))
 print(json.dumps({"engine": "pytorch", "torch": "0.0+fake", "arch": value("--arch"),
                   "mode": "end_to_end" if "--image" in args else "network", "height": h, "width": w,
                   "threads": 1, "runs": 1, "load_ms": 1.0, "first_ms": ms, "median_ms": ms, "p90_ms": ms,
