@@ -26,6 +26,11 @@ import synth_weights  # noqa: E402
 import torch_timing  # noqa: E402
 
 
+def fail(msg):
+    print(f"export_onnx.py: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
 def int_unflatten(torch):
     class IntUnflatten(torch.nn.Module):
         """nn.Unflatten with its sizes as Python ints (constants in the export)."""
@@ -56,30 +61,24 @@ def main():
         import torch
         import torchvision
     except ImportError:
-        pytorch_midas.fail("PyTorch and torchvision are not installed")
+        fail("PyTorch and torchvision are not installed")
     h, w = (int(v) for v in args.size.split("x"))
     if args.arch.startswith("depth_anything_v2_"):
         if not args.dav2:
-            pytorch_midas.fail(f"{args.arch} needs --dav2 (a Depth-Anything-V2 checkout)")
+            fail(f"{args.arch} needs --dav2 (a Depth-Anything-V2 checkout)")
         model = pytorch_dav2.build(args.dav2, args.arch)
-        if args.checkpoint:
-            model.load_state_dict(torch.load(args.checkpoint, map_location="cpu"))
-        else:
-            torch_timing.load_synthetic(torch, model)
     else:
         if not args.midas:
-            pytorch_midas.fail(f"{args.arch} needs --midas (a MiDaS checkout)")
+            fail(f"{args.arch} needs --midas (a MiDaS checkout)")
         sys.path.insert(0, args.midas)
         torch.nn.Unflatten = int_unflatten(torch)
         pytorch_midas.offline_hub(torch, torchvision, args.geffnet)
         model = pytorch_midas.build(args.arch)
-        if args.checkpoint:
-            params = torch.load(args.checkpoint, map_location="cpu")
-            model.load_state_dict(params["model"] if "optimizer" in params else params)
-        else:
-            with torch.no_grad():
-                for key, t in model.state_dict().items():
-                    t.copy_(torch.from_numpy(synth_weights.value(key, tuple(t.shape))))
+    if args.checkpoint:
+        params = torch.load(args.checkpoint, map_location="cpu")
+        model.load_state_dict(params["model"] if "optimizer" in params else params)
+    else:  # as the PyTorch runners fill it: buffers the model computes keep their values
+        torch_timing.load_synthetic(torch, model)
     model.eval()
     x = torch.from_numpy(synth_weights.network_input(h, w))
     tmp = args.output + ".tmp"
