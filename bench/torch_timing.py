@@ -21,6 +21,8 @@ def add_common_args(ap):
     ap.add_argument("--save", help="write the output (1xHxW) here as .npy")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--tf32", action="store_true", help="allow TF32 in cuDNN and cuBLAS (GPU)")
+    ap.add_argument("--profile", action="store_true",
+                    help="then --runs more under torch.profiler: milliseconds a run per op class in the JSON line")
 
 
 def set_up(torch, args, fail):
@@ -63,8 +65,47 @@ def finish(torch, args, arch, end_to_end, h, w, load_ms, step, sync):
     if args.save:
         out = out if isinstance(out, np.ndarray) else out.float().cpu().numpy()
         np.save(args.save, out.astype(np.float32))
-    report(torch, args, arch, end_to_end, h, w, load_ms, first_ms, times, args.half, args.tf32)
+    ops_ms = profile_steps(torch, step, args.runs) if args.profile else None
+    report(torch, args, arch, end_to_end, h, w, load_ms, first_ms, times, args.half, args.tf32, ops_ms)
     sys.stdout.flush()
+
+
+# aten ops by the class `depthsolve net --profile` counts them in
+OP_CLASSES = {
+    "linear": ("aten::addmm", "aten::mm", "aten::addmv", "aten::mv"),
+    "attention": ("aten::bmm", "aten::baddbmm", "aten::_softmax", "aten::_safe_softmax",
+                  "aten::_scaled_dot_product_flash_attention_for_cpu",
+                  "aten::_scaled_dot_product_attention_math"),
+    "convolution": ("aten::mkldnn_convolution", "aten::_convolution", "aten::convolution",
+                    "aten::slow_conv_transpose2d", "aten::_slow_conv2d_forward", "aten::thnn_conv2d",
+                    "aten::_nnpack_spatial_convolution", "aten::_conv_depthwise2d",
+                    "aten::mkldnn_convolution_transpose"),
+}
+
+
+def op_class(name):
+    """The class of one aten op's self time: linear, attention, convolution or other."""
+    for cls, names in OP_CLASSES.items():
+        if name in names:
+            return cls
+    return "other"
+
+
+def class_ms(self_us, runs):
+    """{op name: self microseconds} over `runs` runs -> ms a run per class, and the total."""
+    out = {cls: 0.0 for cls in (*OP_CLASSES, "other")}
+    for name, us in self_us.items():
+        out[op_class(name)] += us / 1e3 / runs
+    out["total"] = sum(out.values())
+    return {k: round(v, 3) for k, v in out.items()}
+
+
+def profile_steps(torch, step, runs):
+    """step() `runs` times under torch.profiler: ms a run per op class."""
+    with torch.no_grad(), torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        for _ in range(runs):
+            step()
+    return class_ms({e.key: e.self_cpu_time_total for e in prof.key_averages()}, runs)
 
 
 def time_steps(torch, step, runs, warmup, sync):
@@ -87,7 +128,7 @@ def time_steps(torch, step, runs, warmup, sync):
     return first_ms, times, out
 
 
-def report(torch, args, arch, end_to_end, h, w, load_ms, first_ms, times, half=False, tf32=False):
+def report(torch, args, arch, end_to_end, h, w, load_ms, first_ms, times, half=False, tf32=False, ops_ms=None):
     """The JSON line bench/compare reads."""
     q = lambda f: times[min(len(times) - 1, max(0, int(np.ceil(f * len(times))) - 1))]  # noqa: E731
     print(json.dumps({
@@ -98,4 +139,5 @@ def report(torch, args, arch, end_to_end, h, w, load_ms, first_ms, times, half=F
         "p99_ms": round(q(0.99), 3), "min_ms": round(times[0], 3), "device": args.device,
         "precision": "fp16" if half else "tf32" if tf32 else "fp32",
         "peak_gpu_mib": round(torch.cuda.max_memory_allocated() / 1048576, 1) if args.device == "cuda" else 0,
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        **({"ops_ms": ops_ms} if ops_ms else {})}))

@@ -8,6 +8,7 @@ if ! has_numpy; then
     exit 0
 fi
 "$PY" bench/test_metrics.py | grep -E '^(PASS|FAIL) '
+"$PY" bench/test_torch_timing.py | grep -E '^(PASS|FAIL) '
 # one run: PyTorch absent, --devices cpu,cuda (without a GPU: the CPU rows and a line saying the GPU rows are left out)
 err=$("$PY" bench/compare --models midas_v21_small_256 --sizes 64x64 --runs 2 --warmup 0 --folder 2 \
     --devices cpu,cuda --pytorch-python /bin/false --midas "$T" --depthsolve "$DS_BIN" --results "$T/RESULTS.md" \
