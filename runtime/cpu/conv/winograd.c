@@ -78,10 +78,13 @@ typedef struct wino_plan {
     size_t thread_floats; /* v and m of one thread */
 } wino_plan;
 
-/* Tiles per block: enough rows to amortize streaming the 36 weight matrices
- * from L3 once per block, fewer when those fit L2 and the block's own v and
- * m should too (bench/RESULTS.md, "CPU convolution kernels"). */
-enum { WINO_BLOCK_SMALL = 18, WINO_BLOCK_LARGE = 96, WINO_L2_BYTES = 512 << 10 };
+/* Tiles per block: 18. One position's v rows (18 x C) then stay in L1 beside
+ * the weight panel they meet, for every panel, and the block's v and m
+ * mostly in L2; the weights stream from L2/L3 once per block. Larger blocks
+ * (96, chosen earlier to stream the weights less often) measured 8-32%
+ * slower on every DPT decoder shape with 2 threads (bench/RESULTS.md,
+ * "Morning of 2026-12-07"); 12 was slower again. */
+enum { WINO_BLOCK = 18 };
 /* Cap on one thread's v + m, in floats (8 MiB): they live in L2/L3. */
 enum { WINO_MAX_FLOATS = 1 << 21 };
 
@@ -93,8 +96,7 @@ static wino_plan plan_of(const ds_node *n, int n_threads) {
     p.th = (d.oh + 3) / 4;
     p.tw = (d.ow + 3) / 4;
     p.tiles = d.n * p.th * p.tw;
-    int64_t bt = ds_wino_packed_floats(n) * sizeof(float) > WINO_L2_BYTES ? WINO_BLOCK_LARGE
-                                                                          : WINO_BLOCK_SMALL;
+    int64_t bt = WINO_BLOCK;
     while (bt > 6 && 36 * bt * (d.c + round_up(d.o, DS_WINO_PANEL)) > WINO_MAX_FLOATS)
         bt -= 6;
     /* a whole number of equal blocks per thread */
