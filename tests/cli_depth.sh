@@ -81,4 +81,15 @@ expect no_inputs 2 "at least one INPUT" -- "$DS_BIN" depth --model "$M" -o "$T/n
 expect bad_format 2 "--format takes" -- "$DS_BIN" depth --model "$M" --format jpg "$IN" -o "$T/n"
 expect bad_shard 2 "--shard takes" -- "$DS_BIN" depth --model "$M" --shard 2/2 "$IN" -o "$T/n"
 expect bad_normalize 2 "--normalize takes" -- "$DS_BIN" depth --model "$M" --normalize fixed:5,1 "$IN" -o "$T/n"
+# A write that fails part-way (a file-size limit: EFBIG) fails the photo with a
+# one-line error and leaves no file, in every format (a 96 x 64 photo: each
+# output passes stdio's buffer, so the failing call is an fwrite, not the flush)
+make_png "$T/big.png" 96 64
+for fmt in npy pfm png16 png8; do
+    err=$(bash -c 'trap "" XFSZ; ulimit -f 4; exec "$@"' _ "$DS_BIN" depth -q --height 64 --model "$M" \
+        "$T/big.png" -o "$T/wf-$fmt" --format $fmt 2>&1); rc=$?
+    left=$(find "$T/wf-$fmt" -type f 2>/dev/null)
+    [ $rc -eq 1 ] && grep -q "big.png: .*File too large" <<<"$err" && [ "$(grep -c . <<<"$err")" -eq 1 ] && [ -z "$left" ] &&
+        pass "failed_write_fails_the_photo_$fmt" || fail "failed_write_fails_the_photo_$fmt" "exit $rc, left '$left': $err"
+done
 rm -rf "$T"

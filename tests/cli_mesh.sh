@@ -137,3 +137,15 @@ expect near_above_far 2 "--near must be below --far" -- "$DS_BIN" mesh --model "
 expect one_file_one_image 2 "takes one IMAGE" -- "$DS_BIN" mesh --model "$M" "$IN" -o "$T/x.glb"
 expect format_contradicts 2 "contradicts" -- "$DS_BIN" mesh --model "$M" --format ply $I/png_rgb8.png -o "$T/x.glb"
 expect bad_format 2 "--format takes" -- "$DS_BIN" mesh --model "$M" --format stl "$IN" -o "$T/o"
+
+# A write that fails part-way (a file-size limit: EFBIG) fails the photo with a
+# one-line error and leaves none of its files (mesh, .mtl, texture)
+make_png "$T/big.png" 96 64
+for fmt in obj ply glb; do
+    mkdir -p "$T/wf-$fmt"
+    err=$(bash -c 'trap "" XFSZ; ulimit -f 4; exec "$@"' _ "$DS_BIN" mesh -q --height 64 --model "$M" \
+        "$T/big.png" -o "$T/wf-$fmt/m.$fmt" --grid pixel 2>&1); rc=$?
+    left=$(find "$T/wf-$fmt" -type f 2>/dev/null)
+    [ $rc -eq 1 ] && grep -q "File too large" <<<"$err" && [ "$(grep -c . <<<"$err")" -eq 1 ] && [ -z "$left" ] &&
+        pass "failed_write_fails_the_mesh_$fmt" || fail "failed_write_fails_the_mesh_$fmt" "exit $rc, left '$left': $err"
+done

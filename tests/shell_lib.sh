@@ -5,6 +5,17 @@ PY=${PYTHON:-/usr/bin/python3}
 pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1: $2"; }
 has_numpy() { "$PY" -c 'import numpy' 2>/dev/null; }
+# make_png PATH W H: an RGB gradient photo (Python's standard library only)
+make_png() {
+    "$PY" - "$@" <<'PYEOF'
+import struct, sys, zlib
+path, w, h = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+raw = b"".join(b"\0" + bytes((x * 2 + y + c * 40) % 256 for x in range(w) for c in range(3)) for y in range(h))
+chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
+                       chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+PYEOF
+}
 
 # expect NAME STATUS NEEDLE -- command...: exit status and a stderr substring
 expect() {

@@ -64,29 +64,43 @@ ds_status ds_atomic_open(ds_atomic_file *af, const char *path) {
     return DS_OK;
 }
 
-ds_status ds_atomic_commit(ds_atomic_file *af, int ok) {
+/* Closes the temporary; 0 or the errno of a failed flush or close. */
+static int close_temp(ds_atomic_file *af, const char **step) {
     int err = 0;
-    const char *step = "write";
     if (af->f) {
-        if (ok && fflush(af->f) != 0)
+        if (fflush(af->f) != 0)
             err = errno ? errno : EIO;
-        if (fclose(af->f) != 0 && ok && !err)
+        if (fclose(af->f) != 0 && !err)
             err = errno ? errno : EIO;
-    } else if (af->fd >= 0 && close(af->fd) != 0 && ok) {
+    } else if (af->fd >= 0 && close(af->fd) != 0) {
         err = errno ? errno : EIO;
-        step = "close";
+        *step = "close";
     }
     af->f = NULL;
     af->fd = -1;
-    if (ok && !err) {
+    return err;
+}
+
+void ds_atomic_abort(ds_atomic_file *af) {
+    const char *step = "write";
+    close_temp(af, &step);
+    unlink(af->tmp);
+}
+
+ds_status ds_atomic_commit(ds_atomic_file *af, int ok) {
+    const char *step = "write";
+    /* a failed fwrite or fprintf left its reason in errno */
+    const int write_err = ok ? 0 : errno ? errno : EIO;
+    int err = close_temp(af, &step);
+    if (!ok)
+        err = write_err;
+    if (!err) {
         if (rename(af->tmp, af->path) == 0)
             return DS_OK;
         err = errno;
         step = "replace";
     }
     unlink(af->tmp);
-    if (!ok)
-        return DS_OK;
     return ds_fail(DS_ERR_IO, "%s: cannot %s: %s (the file was left as it was)", af->path, step,
                    strerror(err ? err : EIO));
 }

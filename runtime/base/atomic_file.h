@@ -32,9 +32,13 @@ typedef struct ds_atomic_file {
 ds_status ds_atomic_open_fd(ds_atomic_file *af, const char *path);
 /* The same with a stream: af->f (af->fd is its descriptor). */
 ds_status ds_atomic_open(ds_atomic_file *af, const char *path);
-/* ok: flush, close and rename over the target; !ok or any failure: remove
- * the temporary (DS_ERR_IO naming the target, when ok). */
+/* ok (every write succeeded): flush, close and rename over the target.
+ * !ok (a write failed; errno says why) or a failure here: the temporary is
+ * removed and DS_ERR_IO names the target. */
 ds_status ds_atomic_commit(ds_atomic_file *af, int ok);
+/* Gives up: the temporary is removed, the target left as it was (the
+ * caller reports why). */
+void ds_atomic_abort(ds_atomic_file *af);
 
 #ifdef __cplusplus
 }

@@ -22,7 +22,7 @@
 #include "base/error.h"
 #include "base/pool.h" /* ds_parallel_for */
 #include "gguf/gguf.h"
-#include "base/atomic_file.h" /* ds_atomic_open_fd, ds_atomic_commit */
+#include "base/atomic_file.h" /* ds_atomic_open_fd, ds_atomic_commit, ds_atomic_abort */
 #include "gguf/gguf_private.h"
 
 enum { GGUF_VERSION = 3, GGUF_WRITE_MAX_DIMS = 4 };
@@ -510,11 +510,11 @@ static ds_status write_temp_and_rename(const ds_gguf_writer *w, const char *path
     ds_status failed = DS_OK;
     const int err = write_contents(af.fd, w, header, &failed);
     if (err < 0) { /* a producer failed: its status says why */
-        ds_atomic_commit(&af, 0);
+        ds_atomic_abort(&af);
         return failed;
     }
     if (err) {
-        ds_atomic_commit(&af, 0);
+        ds_atomic_abort(&af);
         return ds_fail(DS_ERR_IO, "%s: cannot write: %s (the file was left as it was)", path, strerror(err));
     }
     return ds_atomic_commit(&af, 1);

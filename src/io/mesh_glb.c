@@ -172,8 +172,5 @@ ds_status ds_mesh_write_glb(const char *path, const ds_mesh *m, const uint8_t *p
              fwrite(m->indices, 12, (size_t)m->n_triangles, f) == (size_t)m->n_triangles &&
              fwrite(png, 1, png_len, f) == png_len && put_pad(f, pad4(png_len) - png_len, 0);
     free(json);
-    s = ds_atomic_commit(&af, ok);
-    if (!ok && s == DS_OK)
-        s = ds_fail(DS_ERR_IO, "%s: write failed", path);
-    return s;
+    return ds_atomic_commit(&af, ok);
 }

@@ -1,8 +1,9 @@
 /* png_write.c: PNG files through libpng's simplified write API, atomically. */
+#include <errno.h>
 #include <png.h>
 #include <string.h>
 
-#include "base/atomic_file.h" /* ds_atomic_open, ds_atomic_commit */
+#include "base/atomic_file.h" /* ds_atomic_open, ds_atomic_commit, ds_atomic_abort */
 #include "base/error.h"       /* ds_fail */
 #include "src/io/image_write.h"
 
@@ -23,13 +24,17 @@ ds_status ds_png_write(const char *path, ds_png_kind kind, const void *pixels, i
     img.flags = PNG_IMAGE_FLAG_FAST;
     ds_atomic_file af;
     DS_TRY(ds_atomic_open(&af, path));
+    errno = 0;
     int ok = png_image_write_to_stdio(&img, af.f, 0, pixels, 0, NULL) != 0;
     if (!ok) {
+        const int err = errno; /* libpng says "Write Error"; the system says why */
         char why[sizeof img.message];
         memcpy(why, img.message, sizeof why);
         why[sizeof why - 1] = '\0';
-        ds_atomic_commit(&af, 0);
+        ds_atomic_abort(&af);
         png_image_free(&img);
+        if (err)
+            return ds_fail(DS_ERR_IO, "%s: PNG write failed: %s (%s)", path, strerror(err), why);
         return ds_fail(DS_ERR_IO, "%s: PNG write failed: %s", path, why);
     }
     return ds_atomic_commit(&af, 1);
