@@ -196,6 +196,48 @@ TEST(stage_shapes_follow_input_size) {
 /* dpt_levit_224 at its one size: three backbone levels, 14 -> 7 -> 4 (timm's
  * (res - 1) // 2 + 1), the decoder back up to 28, stem_transpose to 112, the
  * head to 224. */
+/* A binder whose call number fail_at reports a missing tensor, as the GGUF
+ * binder does (calls counts them all when fail_at < 0). */
+typedef struct failing_binder {
+    int calls, fail_at;
+} failing_binder;
+
+static ds_status fail_nth(void *ctx, const ds_param_decl *d, ds_tensor_ref *w, ds_tensor_ref *b) {
+    (void)w, (void)b;
+    failing_binder *f = ctx;
+    if (f->calls++ == f->fail_at)
+        return ds_fail(DS_ERR_MODEL, "missing tensor '%s'", d->name);
+    return DS_OK;
+}
+
+/* A model file without one of its tensors, wherever it is: the build fails
+ * with that error and reads nothing out of bounds on the way (the sanitizer
+ * build runs this: the small model's decoder once read nodes[-1]). */
+TEST(a_missing_tensor_anywhere_fails_cleanly) {
+    for (int a = 0; a < DS_ARCH_COUNT; a++) {
+        const ds_arch_info *info = ds_arch_get((ds_arch)a);
+        const int m = info->multiple, h = info->fixed_size ? info->net_size : 2 * m * ((32 + 2 * m - 1) / (2 * m)),
+                  w = info->fixed_size ? info->net_size : h + 2 * m;
+        failing_binder count = {0, -1};
+        ds_param_binder binder = {.ctx = &count, .bind = fail_nth};
+        ds_graph g;
+        CHECK_OK(ds_arch_build((ds_arch)a, h, w, &binder, &g));
+        ds_graph_free(&g);
+        /* 41 positions spread over the tensors, the first and the last among them */
+        for (int i = 0; i <= 40; i++) {
+            const int k = (int)((int64_t)(count.calls - 1) * i / 40);
+            failing_binder f = {0, k};
+            binder.ctx = &f;
+            ds_status s = ds_arch_build((ds_arch)a, h, w, &binder, &g);
+            CHECK_MSG(s == DS_ERR_MODEL && strstr(ds_last_error(), "missing tensor"),
+                      "%s without its tensor %d of %d: status %d, %s", info->name, k, count.calls, (int)s,
+                      ds_last_error());
+            if (s == DS_OK)
+                ds_graph_free(&g);
+        }
+    }
+}
+
 TEST(levit_stage_shapes) {
     ds_param_binder binder = {.bind = no_weights};
     ds_graph g;
@@ -467,6 +509,7 @@ int main(void) {
     RUN(dpt_hybrid_keys_match_real_model);
     RUN(dpt_large_keys_match_real_model);
     RUN(dpt_levit_keys_match_real_model);
+    RUN(a_missing_tensor_anywhere_fails_cleanly);
     RUN(levit_stage_shapes);
     RUN(swin2_large_keys_match_real_model);
     RUN(swin2_base_keys_match_real_model);

@@ -108,7 +108,13 @@ int32_t *ds_b_constant_i32(ds_builder *b, ds_tensor_ref *out, const char *name, 
     return constant(b, out, name, DS_I32, ndim, shape);
 }
 
-const int64_t *ds_b_shape(const ds_builder *b, ds_val v) { return b->g->nodes[v].shape; }
+/* A failed op's value (< 0: the builder holds the error) has a shape of
+ * zeros, so that the description goes on to its end without reading past
+ * the nodes; every op on that value fails too. */
+const int64_t *ds_b_shape(const ds_builder *b, ds_val v) {
+    static const int64_t none[4];
+    return v >= 0 && v < b->g->n_nodes ? b->g->nodes[v].shape : none;
+}
 
 ds_node *ds_b_new_node(ds_builder *b, ds_op op, const char *name, ds_val in0, ds_val in1) {
     ds_graph *g = b->g;
