@@ -3,12 +3,14 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "weights_tools/readers/checkpoint.h" /* ds_ckpt_load */
 #include "src/cli.h"
 #include "src/model_store.h" /* ds_model_licence */
 #include "weights_tools/convert.h"    /* ds_detect_arch */
 #include "gguf/gguf.h"       /* ds_gguf_open */
+#include "base/file_map.h" /* ds_open_regular */
 #include "base/shape.h" /* ds_format_shape */
 
 static const char INFO_HELP[] =
@@ -42,11 +44,12 @@ static void print_tensor(const char *name, ds_dtype dtype, int ndim, const int64
 }
 
 static int is_gguf(const char *path) {
-    FILE *f = fopen(path, "rb");
+    int fd;
+    if (ds_open_regular(path, &fd) != DS_OK)
+        return 0; /* the reader that runs next says why */
     char magic[4] = {0};
-    int yes = f && fread(magic, 1, 4, f) == 4 && !memcmp(magic, "GGUF", 4);
-    if (f)
-        fclose(f);
+    int yes = read(fd, magic, 4) == 4 && !memcmp(magic, "GGUF", 4);
+    close(fd);
     return yes;
 }
 

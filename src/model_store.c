@@ -143,6 +143,9 @@ ds_status ds_open_model(const char *spec, ds_engine_params *p, ds_engine **out) 
     }
     ds_arch arch = ds_arch_from_name(spec);
     if (arch == DS_ARCH_UNKNOWN) {
+        struct stat st;
+        if ((strchr(spec, '/') || strchr(spec, '.')) && stat(spec, &st) == 0) /* there, but no file */
+            return ds_fail(DS_ERR_IO, "%s: %s", spec, S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
         if (strchr(spec, '/') || strchr(spec, '.'))
             return ds_fail(DS_ERR_IO, "%s: no such model file", spec);
         char known[1024] = "";

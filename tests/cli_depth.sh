@@ -81,6 +81,16 @@ expect no_inputs 2 "at least one INPUT" -- "$DS_BIN" depth --model "$M" -o "$T/n
 expect bad_format 2 "--format takes" -- "$DS_BIN" depth --model "$M" --format jpg "$IN" -o "$T/n"
 expect bad_shard 2 "--shard takes" -- "$DS_BIN" depth --model "$M" --shard 2/2 "$IN" -o "$T/n"
 expect bad_normalize 2 "--normalize takes" -- "$DS_BIN" depth --model "$M" --normalize fixed:5,1 "$IN" -o "$T/n"
+# A FIFO given as a photo, a model, a checkpoint or an input array is refused
+# at once (an open for reading would wait for a writer forever)
+mkfifo "$T/p.jpg" "$T/p.gguf" "$T/p.pt" "$T/p.npy"
+expect fifo_photo 1 "$T/p.jpg: not a regular file" -- timeout 20 "$DS_BIN" depth -q --model "$M" "$T/p.jpg" -o "$T/po"
+expect fifo_mesh_photo 1 "$T/p.jpg: not a regular file" -- timeout 20 "$DS_BIN" mesh -q --model "$M" "$T/p.jpg" -o "$T/po.glb"
+expect fifo_model 1 "$T/p.gguf: not a regular file" -- timeout 20 "$DS_BIN" depth -q --model "$T/p.gguf" "$IN/png_rgb8.png" -o "$T/po"
+expect fifo_info 1 "$T/p.gguf: not a regular file" -- timeout 20 "$DS_BIN" info "$T/p.gguf"
+expect fifo_checkpoint 1 "$T/p.pt: not a regular file" -- timeout 20 "$DS_BIN" convert "$T/p.pt" -o "$T/po.gguf"
+expect fifo_net_input 1 "$T/p.npy: not a regular file" -- timeout 20 "$DS_BIN" net --model "$M" --input "$T/p.npy" -o "$T/po.npy"
+
 # A write that fails part-way (a file-size limit: EFBIG) fails the photo with a
 # one-line error and leaves no file, in every format (a 96 x 64 photo: each
 # output passes stdio's buffer, so the failing call is an fwrite, not the flush)

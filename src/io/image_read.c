@@ -10,7 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base/error.h" /* ds_fail */
+#include "base/error.h"    /* ds_fail */
+#include "base/file_map.h" /* ds_open_regular */
 #include "src/io/image_codecs.h"
 
 /* Formats we recognize only to name them in the error. */
@@ -60,17 +61,12 @@ ds_status ds_image_decode(const uint8_t *data, size_t len, const char *label, in
 
 /* The whole file, if it is a regular file no larger than `limit` bytes. */
 static ds_status read_file(const char *path, uint64_t limit, uint8_t **data, size_t *len) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ds_fail(DS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    int fd;
+    DS_TRY(ds_open_regular(path, &fd));
     struct stat st;
     ds_status s = DS_OK;
     if (fstat(fd, &st) != 0)
         s = ds_fail(DS_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
-    else if (S_ISDIR(st.st_mode))
-        s = ds_fail(DS_ERR_IO, "%s: is a directory", path);
-    else if (!S_ISREG(st.st_mode))
-        s = ds_fail(DS_ERR_IO, "%s: not a regular file", path);
     else if ((uint64_t)st.st_size > limit)
         s = ds_fail(DS_ERR_UNSUPPORTED,
                     "%s: %lld bytes, more than any image within the pixel limit needs", path,

@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/atomic_file.h" /* ds_atomic_open, ds_atomic_commit */
 #include "base/error.h"       /* ds_fail */
+#include "base/file_map.h"    /* ds_open_regular */
 
 static const char MAGIC[6] = {'\x93', 'N', 'U', 'M', 'P', 'Y'};
 
@@ -74,9 +76,14 @@ static ds_status parse_header(const char *path, const char *h, ds_npy *out) {
 
 ds_status ds_npy_read(const char *path, ds_npy *out) {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ds_fail(DS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    int fd;
+    DS_TRY(ds_open_regular(path, &fd));
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        const int err = errno;
+        close(fd);
+        return ds_fail(DS_ERR_IO, "%s: cannot open: %s", path, strerror(err));
+    }
     unsigned char pre[12];
     ds_status s = DS_OK;
     size_t hlen = 0, got = fread(pre, 1, 10, f);
