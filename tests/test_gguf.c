@@ -438,7 +438,7 @@ TEST(open_errors_name_the_file) {
     test_tmp_path(path, sizeof path, "does-not-exist.gguf");
     CHECK_FAILS(ds_gguf_open(path, &g), DS_ERR_IO, "does-not-exist.gguf: cannot open");
     CHECK(g == NULL);
-    CHECK_FAILS(ds_gguf_open(test_tmp_dir(), &g), DS_ERR_IO, "not a regular file");
+    CHECK_FAILS(ds_gguf_open(test_tmp_dir(), &g), DS_ERR_IO, "is a directory");
     test_tmp_path(path, sizeof path, "empty.gguf");
     CHECK(test_write_file(path, "", 0));
     CHECK_FAILS(ds_gguf_open(path, &g), DS_ERR_FORMAT, "empty.gguf: empty file");
