@@ -56,6 +56,7 @@ static ds_status parse_header(const char *path, const char *h, ds_npy *out) {
         return ds_fail(DS_ERR_UNSUPPORTED, "%s: Fortran-order array; expected C order", path);
     const char *p = shape + 1;
     out->ndim = 0;
+    int64_t numel = 1; /* kept below 2^60, so that numel * 4 bytes fits an int64_t */
     while (*p && *p != ')') {
         while (*p == ' ' || *p == ',')
             p++;
@@ -66,6 +67,9 @@ static ds_status parse_header(const char *path, const char *h, ds_npy *out) {
         long long v = strtoll(p, &end, 10);
         if (end == p || errno || v < 0 || v > (1LL << 40) || out->ndim == DS_NPY_MAX_DIMS)
             return ds_fail(DS_ERR_FORMAT, "%s: bad shape in .npy header", path);
+        if (v > 0 && numel > (1LL << 60) / v)
+            return ds_fail(DS_ERR_FORMAT, "%s: the .npy shape holds more values than any file can", path);
+        numel *= v;
         out->shape[out->ndim++] = v;
         p = end;
     }
