@@ -170,8 +170,8 @@ int ds_cmd_bench(int argc, char **argv) {
         switch (c) {
         case 'm': p.model_path = optarg; break;
         case 's':
-            if (sscanf(optarg, "%dx%d", &h, &w) != 2 || h <= 0 || w <= 0)
-                return ds_cli_usage_error("bench", "--size takes HxW, e.g. 384x672");
+            if (sscanf(optarg, "%dx%d", &h, &w) != 2 || h <= 0 || w <= 0 || h > 8192 || w > 8192)
+                return ds_cli_usage_error("bench", "--size takes HxW, sides up to 8192, e.g. 384x672");
             break;
         case 'n':
             if (!ds_cli_parse_threads(optarg, &runs))

@@ -20,6 +20,8 @@ grep -q "portable kernels (DS_CPU_ISA=portable)" <<<"$out" && pass info_follows_
 expect info_unknown_isa 1 "DS_CPU_ISA=avx9: unknown" -- env DS_CPU_ISA=avx9 "$DS_BIN" info
 expect bench_unknown_isa 1 "DS_CPU_ISA=avx9: unknown" -- env DS_CPU_ISA=avx9 "$DS_BIN" bench \
     --model "$M" --size 32x32 --runs 1 --warmup 0 --device cpu
+expect bench_size_past_the_limit 2 "--size takes HxW, sides up to 8192" -- "$DS_BIN" bench \
+    --model "$M" --size 99999x99999 --runs 1 --warmup 0 --device cpu
 
 out=$(taskset -c 0 "$DS_BIN" bench --model "$M" --size 32x64 --runs 1 --warmup 0 --device cpu 2>&1); rc=$?
 [ $rc -eq 0 ] && grep -q "^CPU: 1 thread (affinity 1 CPU, .*), [a-z0-9]* kernels" <<<"$out" &&

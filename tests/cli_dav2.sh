@@ -135,6 +135,13 @@ expect input_size_too_small 2 "--input-size takes 14 to 8192" -- \
     "$DS_BIN" depth --model "$S" --input-size 13 "$P" -o "$T/x"
 expect input_size_off_the_model 1 "must be 32 to 8192" -- \
     "$DS_BIN" depth -q --device cpu --model "$MODELS/midas_v21_small_256.gguf" --input-size 20 "$P" -o "$T/x"
+expect input_size_rounds_past_the_limit 1 "must be 14 to 8190" -- \
+    "$DS_BIN" depth -q --device cpu --model "$S" --input-size 8192 "$P" -o "$T/x"
+# a 4000 x 1 photo: the short side at 518 would make a 518 x 2072000 input (13 GB of
+# activations); refused at once, before the photo is resized
+make_png "$T/thin.png" 4000 1
+expect photo_too_thin_for_the_model 1 "518x2072000 (HxW) network input for depth_anything_v2_vits, over 8192" -- \
+    timeout 60 "$DS_BIN" depth -q --device cpu --model "$S" "$T/thin.png" -o "$T/x"
 
 # ---- mesh: the photo's own field of view ------------------------------------
 # a JPEG with an EXIF block whose Exif IFD says FocalLengthIn35mmFilm = 28 mm

@@ -314,7 +314,14 @@ TEST(dav2_network_size_follows_infer_image) {
     CHECK(w == 1288 && h == 518);
     ds_solve_params sp = ds_solve_default_params();
     sp.height = 13;
-    CHECK_FAILS(ds_engine_input_size(e, 300, 120, &sp, &w, &h), DS_ERR_INVALID_ARGUMENT, "must be 14 to 8192");
+    CHECK_FAILS(ds_engine_input_size(e, 300, 120, &sp, &w, &h), DS_ERR_INVALID_ARGUMENT, "must be 14 to 8190");
+    sp.height = 8192; /* would round up to 8204 */
+    CHECK_FAILS(ds_engine_input_size(e, 300, 120, &sp, &w, &h), DS_ERR_INVALID_ARGUMENT, "must be 14 to 8190");
+    /* a long thin photo: the short side at 518 makes the long one 2072000, refused before any allocation */
+    CHECK_FAILS(ds_engine_input_size(e, 4000, 1, NULL, &w, &h), DS_ERR_SHAPE,
+                "a 4000x1 photo makes a 518x2072000 (HxW) network input for depth_anything_v2_vits, over 8192");
+    CHECK_OK(ds_engine_input_size(e, 8190 * 10 / 518, 10, NULL, &w, &h)); /* 158 x 10: 8190 wide, the limit */
+    CHECK(w <= 8192 && h == 518);
     ds_engine_free(e);
 }
 

@@ -4,6 +4,7 @@
 
 #include "engine/engine_internal.h"
 #include "base/error.h"      /* ds_fail */
+#include "model/arch.h"      /* DS_MAX_INPUT_SIDE */
 #include "photo/da3_input.h"  /* ds_da3_input_sizes, ds_da3_preprocess_rgb8 */
 #include "photo/preprocess.h" /* ds_net_input_size, ds_preprocess_rgb8, ds_resize_bicubic_torch */
 
@@ -22,9 +23,11 @@ ds_status ds_engine_input_size(const ds_engine *e, int width, int height,
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "image of %dx%d pixels", width, height);
     /* MiDaS's run.py always aims at multiples of 32, also for DPT; Depth Anything at its 14 */
     const int multiple = info.resize_lower_bound || info.resize_da3 ? info.input_multiple : 32;
-    if (p.height != 0 && (p.height < multiple || p.height > 8192))
-        return ds_fail(DS_ERR_INVALID_ARGUMENT, "network %s %d: must be %d to 8192",
-                       info.resize_lower_bound || info.resize_da3 ? "input size" : "height", p.height, multiple);
+    const int largest = DS_MAX_INPUT_SIDE / multiple * multiple; /* sizes round up to the multiple */
+    if (p.height != 0 && (p.height < multiple || p.height > largest))
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "network %s %d: must be %d to %d",
+                       info.resize_lower_bound || info.resize_da3 ? "input size" : "height", p.height, multiple,
+                       largest);
     if (info.fixed_size) { /* run.py: keep_aspect_ratio=False, the network's one size */
         if (p.height != 0 && p.height != info.net_size)
             return ds_fail(DS_ERR_INVALID_ARGUMENT, "%s takes %dx%d inputs only, not a network height of %d",
@@ -36,12 +39,18 @@ ds_status ds_engine_input_size(const ds_engine *e, int width, int height,
     if (info.resize_da3) {
         int w1, h1;
         ds_da3_input_sizes(width, height, target, info.input_multiple, &w1, &h1, net_w, net_h);
-        return DS_OK;
-    }
-    if (info.resize_lower_bound)
+    } else if (info.resize_lower_bound) {
         ds_net_input_size_lower_bound(width, height, target, multiple, !p.square, net_w, net_h);
-    else
+    } else {
         ds_net_input_size(width, height, target, 32, info.resize_upper_bound, !p.square, net_w, net_h);
+    }
+    /* a very long or very tall photo under a lower-bound resize: refused
+     * here, before the resized photo and the activations are allocated */
+    if (*net_w > DS_MAX_INPUT_SIDE || *net_h > DS_MAX_INPUT_SIDE)
+        return ds_fail(DS_ERR_SHAPE,
+                       "a %dx%d photo makes a %dx%d (HxW) network input for %s, over %d a side: its aspect "
+                       "ratio is too extreme for this model",
+                       width, height, *net_h, *net_w, info.arch_name, DS_MAX_INPUT_SIDE);
     return DS_OK;
 }
 
