@@ -81,6 +81,14 @@ expect no_inputs 2 "at least one INPUT" -- "$DS_BIN" depth --model "$M" -o "$T/n
 expect bad_format 2 "--format takes" -- "$DS_BIN" depth --model "$M" --format jpg "$IN" -o "$T/n"
 expect bad_shard 2 "--shard takes" -- "$DS_BIN" depth --model "$M" --shard 2/2 "$IN" -o "$T/n"
 expect bad_normalize 2 "--normalize takes" -- "$DS_BIN" depth --model "$M" --normalize fixed:5,1 "$IN" -o "$T/n"
+# A photo whose output name (249 characters) is within NAME_MAX while its
+# temporary name would not be: the temporary's name is cut, the output written
+long=$(printf 'a%.0s' $(seq 225))
+mkdir -p "$T/long" && cp "$IN/png_rgb8.png" "$T/long/$long.png"
+err=$("$DS_BIN" depth -q --height 64 --model "$M" "$T/long" -o "$T/long-out" --format png16,pfm 2>&1); rc=$?
+[ $rc -eq 0 ] && [ -f "$T/long-out/$long-midas_v21_small_256.pfm" ] && [ -z "$(find "$T/long-out" -name '.*')" ] &&
+    pass long_file_names_written || fail long_file_names_written "exit $rc: $err"
+
 # A FIFO given as a photo, a model, a checkpoint or an input array is refused
 # at once (an open for reading would wait for a writer forever)
 mkfifo "$T/p.jpg" "$T/p.gguf" "$T/p.pt" "$T/p.npy"

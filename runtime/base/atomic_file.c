@@ -2,6 +2,7 @@
 #include "base/atomic_file.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -33,7 +34,10 @@ ds_status ds_atomic_open_fd(ds_atomic_file *af, const char *path) {
         if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
             r = (uint32_t)getpid() * 2654435761u;
         r ^= atomic_fetch_add(&serial, 1) * 0x9E3779B9u;
-        snprintf(af->tmp, sizeof af->tmp, "%.*s.%s.tmp-%08x", dir_len, path, path + dir_len, (unsigned)r);
+        /* ".<name>.tmp-xxxxxxxx", the name cut so that this stays within
+         * NAME_MAX when the target's own name is near it */
+        const int keep = (int)strlen(path + dir_len) < NAME_MAX - 14 ? (int)strlen(path + dir_len) : NAME_MAX - 14;
+        snprintf(af->tmp, sizeof af->tmp, "%.*s.%.*s.tmp-%08x", dir_len, path, keep, path + dir_len, (unsigned)r);
         af->fd = open(af->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (af->fd < 0 && errno != EEXIST)
             break;
