@@ -34,6 +34,12 @@ PYEOF
     expect convert_wrong_arch 1 "missing tensor 'pretrained.model" -- \
         "$DS_BIN" convert -q --arch dpt_large_384 "$T/ckpt.safetensors" -o "$T/x.gguf"
     [ ! -e "$T/x.gguf" ] && pass wrong_arch_leaves_no_file || fail wrong_arch_leaves_no_file "file exists"
+    # -o naming the checkpoint itself (here through a second path): refused, the checkpoint kept
+    cp "$T/ckpt.safetensors" "$T/same.safetensors" && sum=$(md5sum <"$T/same.safetensors")
+    expect convert_onto_its_input 1 "the output is the checkpoint itself" -- \
+        "$DS_BIN" convert -q "$T/same.safetensors" -o "$T/./same.safetensors"
+    [ "$(md5sum <"$T/same.safetensors")" = "$sum" ] && pass convert_keeps_its_input ||
+        fail convert_keeps_its_input "the checkpoint changed"
 else
     echo "SKIP convert_equals_synth: no numpy for $PY"
 fi

@@ -1,5 +1,6 @@
 /* convert_api.c: the public conversion entry points of depthsolve.h. */
 #include <string.h>
+#include <sys/stat.h>
 
 #include "weights_tools/readers/checkpoint.h" /* ds_ckpt_load */
 #include "weights_tools/convert.h"
@@ -52,6 +53,11 @@ ds_status ds_convert_file(const char *in_path, const char *out_path,
     ds_convert_params p = params ? *params : ds_convert_default_params();
     if (!in_path || !out_path)
         return ds_fail(DS_ERR_INVALID_ARGUMENT, "convert: input and output paths are required");
+    struct stat in_st, out_st;
+    if (stat(in_path, &in_st) == 0 && stat(out_path, &out_st) == 0 && in_st.st_dev == out_st.st_dev &&
+        in_st.st_ino == out_st.st_ino)
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "%s: the output is the checkpoint itself, which it would replace",
+                       out_path);
     ds_ckpt ck;
     DS_TRY(ds_ckpt_load(in_path, &ck));
     ds_log(p.log, p.log_user, DS_LOG_INFO, "%s: read as %s", in_path, ck.format);
