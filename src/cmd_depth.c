@@ -192,6 +192,7 @@ int ds_cmd_depth(int argc, char **argv) {
     }
     ds_model_info info;
     ds_engine_model_info(e, &info);
+    ds_inputs_drop_outputs(&inputs, info.arch_name);
     ds_engine *cam = NULL;
     ds_status s = DS_OK;
     if ((a.batch.out.formats & DS_OUT_CONF) && !(info.outputs & DS_OUTPUT_CONFIDENCE)) {

@@ -44,7 +44,7 @@ static char *strip_extension(const char *rel) {
     return s;
 }
 
-static ds_status add(ds_input_list *l, const char *path, const char *rel) {
+static ds_status add(ds_input_list *l, const char *path, const char *rel, int from_dir) {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
         ds_input *grown = realloc(l->items, cap * sizeof *grown);
@@ -59,7 +59,7 @@ static ds_status add(ds_input_list *l, const char *path, const char *rel) {
         free(r);
         return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory listing inputs");
     }
-    l->items[l->n++] = (ds_input){p, r};
+    l->items[l->n++] = (ds_input){p, r, from_dir};
     return DS_OK;
 }
 
@@ -126,7 +126,7 @@ static ds_status walk(walk_state *w, const char *dir, const struct stat *dir_st,
             if ((w->flags & DS_INPUTS_RECURSIVE) && (!link || (w->flags & DS_INPUTS_FOLLOW_LINKS)))
                 s = walk(w, path, &st, sub);
         } else if (S_ISREG(st.st_mode) && is_photo_name(e->d_name)) {
-            s = add(l, path, sub);
+            s = add(l, path, sub, 1);
         }
     }
     closedir(d);
@@ -153,7 +153,7 @@ ds_status ds_inputs_collect(ds_input_list *l, char *const *args, int n_args, int
             s = walk(&w, dir, &st, "");
         } else {
             const char *slash = strrchr(args[i], '/');
-            s = add(l, args[i], slash ? slash + 1 : args[i]);
+            s = add(l, args[i], slash ? slash + 1 : args[i], 0);
         }
         if (s != DS_OK) {
             free(w.seen);
@@ -176,6 +176,23 @@ void ds_inputs_shard(ds_input_list *l, int shard, int n_shards) {
         }
     memmove(l->items, l->items + begin, (end - begin) * sizeof *l->items);
     l->n = end - begin;
+}
+
+void ds_inputs_drop_outputs(ds_input_list *l, const char *model_name) {
+    const size_t tail = strlen(model_name) + 1; /* "-<model>" */
+    size_t kept = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        const char *rel = l->items[i].rel, *ext = strrchr(l->items[i].path, '.');
+        const size_t n = strlen(rel);
+        if (l->items[i].from_dir && n > tail && rel[n - tail] == '-' && !strcmp(rel + n - tail + 1, model_name) &&
+            ext && !strcasecmp(ext, ".png")) {
+            free(l->items[i].path);
+            free(l->items[i].rel);
+            continue;
+        }
+        l->items[kept++] = l->items[i];
+    }
+    l->n = kept;
 }
 
 void ds_inputs_free(ds_input_list *l) {

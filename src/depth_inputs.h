@@ -17,6 +17,7 @@
 typedef struct ds_input {
     char *path; /* as found: "photos/2024/a.jpg" */
     char *rel;  /* output name without extension, relative to OUTDIR: "2024/a" */
+    int from_dir; /* found in a directory, not named on the command line */
 } ds_input;
 
 typedef struct ds_input_list {
@@ -37,6 +38,10 @@ enum {
 ds_status ds_inputs_collect(ds_input_list *list, char *const *args, int n_args, int flags);
 /* Keeps the shard-th of n_shards contiguous slices (0-based) of the sorted list. */
 void ds_inputs_shard(ds_input_list *list, int shard, int n_shards);
+/* Drops the PNGs found in directories that are named as model_name's depth
+ * maps ("a-<model>.png"): with -o inside an input folder, a rerun does not
+ * take its own outputs for photos. Files named on the command line stay. */
+void ds_inputs_drop_outputs(ds_input_list *list, const char *model_name);
 void ds_inputs_free(ds_input_list *list);
 
 /* "I/N" with 0 <= I < N; 0 if malformed. */

@@ -81,6 +81,14 @@ expect no_inputs 2 "at least one INPUT" -- "$DS_BIN" depth --model "$M" -o "$T/n
 expect bad_format 2 "--format takes" -- "$DS_BIN" depth --model "$M" --format jpg "$IN" -o "$T/n"
 expect bad_shard 2 "--shard takes" -- "$DS_BIN" depth --model "$M" --shard 2/2 "$IN" -o "$T/n"
 expect bad_normalize 2 "--normalize takes" -- "$DS_BIN" depth --model "$M" --normalize fixed:5,1 "$IN" -o "$T/n"
+# -o inside the input folder: a rerun skips the photos done and does not take
+# its own depth maps (a-midas_v21_small_256.png) for photos
+mkdir -p "$T/same" && cp "$IN/png_rgb8.png" "$IN/jpeg_progressive.jpg" "$T/same/"
+run "$T/same" -o "$T/same" 2>/dev/null
+err=$(run "$T/same" -o "$T/same" 2>&1); rc=$?
+n=$(find "$T/same" -type f | wc -l)
+[ $rc -eq 0 ] && [ "$n" -eq 6 ] && pass output_folder_inside_the_input || fail output_folder_inside_the_input "exit $rc, $n files: $(ls "$T/same")"
+
 # A photo whose output name (249 characters) is within NAME_MAX while its
 # temporary name would not be: the temporary's name is cut, the output written
 long=$(printf 'a%.0s' $(seq 225))
