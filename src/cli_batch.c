@@ -98,11 +98,22 @@ int ds_cli_batch_inputs(const char *cmd, char **paths, int n_paths, int walk_fla
     return DS_EXIT_OK;
 }
 
-void ds_cli_batch_summary(const char *cmd, const ds_batch_result *r, size_t listing_problems) {
+/* Names shown in the summary's list of failed photos; the rest are counted. */
+enum { SUMMARY_NAMES = 20 };
+
+void ds_cli_batch_summary(const char *cmd, const ds_batch_result *r, const ds_input_list *inputs) {
     fprintf(stderr, "depthsolve %s: %zu written, %zu skipped (outputs exist), %zu failed in %.1f s", cmd,
-            r->written, r->skipped, r->failed + listing_problems, r->wall_seconds);
+            r->written, r->skipped, r->failed + inputs->n_problems, r->wall_seconds);
     if (r->written && r->wall_seconds > 0)
         fprintf(stderr, " (%.2f images/s, network %.0f%% of the time)", r->written / r->wall_seconds,
                 100 * r->network_seconds / r->wall_seconds);
+    fprintf(stderr, "\n");
+    if (!r->n_failed_at)
+        return;
+    fprintf(stderr, "depthsolve %s: failed:", cmd);
+    for (size_t i = 0; i < r->n_failed_at && i < SUMMARY_NAMES; i++)
+        fprintf(stderr, "%s %s", i ? "," : "", inputs->items[r->failed_at[i]].path);
+    if (r->n_failed_at > SUMMARY_NAMES)
+        fprintf(stderr, " and %zu more", r->n_failed_at - SUMMARY_NAMES);
     fprintf(stderr, "\n");
 }

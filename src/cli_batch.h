@@ -50,7 +50,8 @@ int ds_cli_batch_inputs(const char *cmd, char **paths, int n_paths, int walk_fla
 int ds_cli_batch_open(const char *cmd, const char *model, ds_engine_params *params, int *quiet,
                       const ds_solve_params *solve, ds_engine **out);
 /* "<cmd>: N written, N skipped (outputs exist), N failed in S s (I images/s,
- * network P% of the time)" on stderr. */
-void ds_cli_batch_summary(const char *cmd, const ds_batch_result *r, size_t listing_problems);
+ * network P% of the time)" on stderr, then "<cmd>: failed: PATH, PATH, ..."
+ * naming the photos that failed (20, then a count). */
+void ds_cli_batch_summary(const char *cmd, const ds_batch_result *r, const ds_input_list *inputs);
 
 #endif

@@ -289,9 +289,10 @@ int ds_cmd_mesh(int argc, char **argv) {
     ds_batch_result r;
     ds_batch_run(&a.batch, &inputs, &r);
     if (!a.quiet)
-        ds_cli_batch_summary("mesh", &r, inputs.n_problems);
+        ds_cli_batch_summary("mesh", &r, &inputs);
     const int failed = r.failed || inputs.n_problems;
     ds_engine_free(e);
+    ds_batch_result_free(&r);
     ds_inputs_free(&inputs);
     return failed ? DS_EXIT_FAILED : DS_EXIT_OK;
 }

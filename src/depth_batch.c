@@ -271,11 +271,23 @@ static void progress_line(batch *b, const char *name) {
     fflush(stderr);
 }
 
-static void report_failure(batch *b, const char *msg) {
+/* Photo `index` failed: its line now, its name in the summary. */
+static void report_failure(batch *b, size_t index, const char *msg) {
     if (b->o->progress)
         fprintf(stderr, "\r\033[K");
     fprintf(stderr, "depthsolve %s: %s\n", b->o->sink ? b->o->sink->cmd : "depth", msg);
     b->r->failed++;
+    size_t *grown = realloc(b->r->failed_at, (b->r->n_failed_at + 1) * sizeof *grown);
+    if (grown) { /* without memory the summary only counts it */
+        b->r->failed_at = grown;
+        b->r->failed_at[b->r->n_failed_at++] = index;
+    }
+}
+
+void ds_batch_result_free(ds_batch_result *r) {
+    free(r->failed_at);
+    r->failed_at = NULL;
+    r->n_failed_at = 0;
 }
 
 static ds_status save_pending(batch *b, size_t index, const float *depth, int w, int h) {
@@ -371,11 +383,11 @@ static void *writer(void *arg) {
         if (it->skipped) {
             b->r->skipped++;
         } else if (it->error) {
-            report_failure(b, it->error);
+            report_failure(b, it->index, it->error);
         } else if (write_item(b, it) != DS_OK) {
             char msg[1200];
             snprintf(msg, sizeof msg, "%s: %s", path, ds_last_error());
-            report_failure(b, msg);
+            report_failure(b, it->index, msg);
         } else {
             b->r->written++;
         }
@@ -409,7 +421,7 @@ static void write_global_pngs(batch *b) {
         if (s != DS_OK) {
             char msg[1200];
             snprintf(msg, sizeof msg, "%s: %s", in->path, ds_last_error());
-            report_failure(b, msg);
+            report_failure(b, p->index, msg);
             b->r->written--;
         }
         remove(p->raw);

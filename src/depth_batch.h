@@ -58,10 +58,12 @@ typedef struct ds_batch_opts {
 
 typedef struct ds_batch_result {
     size_t written, skipped, failed;
+    size_t *failed_at, n_failed_at; /* the failed photos' indexes in the input list, in order */
     double wall_seconds, network_seconds; /* network: resize + normalize + the engine queue's submit and collect (or the sink's solve) */
 } ds_batch_result;
 
 /* Runs the batch; failures are printed to stderr as they happen, one line each. */
 void ds_batch_run(const ds_batch_opts *o, const ds_input_list *inputs, ds_batch_result *r);
+void ds_batch_result_free(ds_batch_result *r);
 
 #endif

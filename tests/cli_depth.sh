@@ -23,6 +23,12 @@ for f in empty.jpg notes.jpg truncated.png huge.png; do
     grep -q "$IN/$f: " <<<"$err" && pass "reports_$f" || fail "reports_$f" "$err"
 done
 [ "$(grep -c . <<<"$err")" -eq 4 ] && pass one_line_per_bad_file || fail one_line_per_bad_file "$err"
+# without -q the summary ends by naming the photos that failed
+err=$("$DS_BIN" depth --height 64 --model "$M" -r "$IN" -o "$OUT" --format png16,pfm 2>&1)
+last=$(tail -n 1 <<<"$err")
+[[ "$last" == "depthsolve depth: failed: "* ]] && [ "$(grep -o "$IN/[a-z]*\.[a-z]*" <<<"$last" | sort | tr '\n' ' ')" = \
+    "$IN/empty.jpg $IN/huge.png $IN/notes.jpg $IN/truncated.png " ] &&
+    pass summary_names_the_failed_photos || fail summary_names_the_failed_photos "$err"
 n_png=$(find "$OUT" -name '*.png' | wc -l); n_pfm=$(find "$OUT" -name '*.pfm' | wc -l)
 [ "$n_png" -eq 4 ] && [ "$n_pfm" -eq 4 ] && pass good_photos_written || fail good_photos_written "$n_png png, $n_pfm pfm"
 [ -f "$OUT/sub/deeper/png_gray16-midas_v21_small_256.png" ] && pass subfolders_mirrored || fail subfolders_mirrored "$(find "$OUT")"
