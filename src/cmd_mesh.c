@@ -260,7 +260,8 @@ int ds_cmd_mesh(int argc, char **argv) {
         dir = parent[0] ? parent : "/";
     }
     if ((!a.single && ds_mkdirs(dir) != DS_OK) || !ds_is_dir(dir) || access(dir, W_OK | X_OK) != 0) {
-        fprintf(stderr, "depthsolve mesh: %s: not a writable directory\n", dir);
+        fprintf(stderr, "depthsolve mesh: %s: %s\n", dir,
+                access(dir, F_OK) != 0 ? "no such directory" : "not a writable directory");
         ds_inputs_free(&inputs);
         return DS_EXIT_FAILED;
     }

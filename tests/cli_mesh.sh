@@ -149,3 +149,5 @@ for fmt in obj ply glb; do
     [ $rc -eq 1 ] && grep -q "File too large" <<<"$err" && [ "$(grep -c . <<<"$err")" -eq 1 ] && [ -z "$left" ] &&
         pass "failed_write_fails_the_mesh_$fmt" || fail "failed_write_fails_the_mesh_$fmt" "exit $rc, left '$left': $err"
 done
+expect mesh_into_missing_folder 1 "$T/no/such: no such directory" -- "$DS_BIN" mesh -q --model "$M" \
+    "$T/big.png" -o "$T/no/such/m.glb"
