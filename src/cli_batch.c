@@ -48,7 +48,7 @@ int ds_cli_batch_option(const char *cmd, int c, const char *arg, const ds_batch_
         return 0;
     case 't':
         if (!ds_cli_parse_threads(arg, &b->engine->n_threads))
-            return ds_cli_usage_error(cmd, "--threads takes a positive number");
+            return ds_cli_usage_error(cmd, "--threads takes 1 to 1024");
         return 0;
     case 'A': b->engine->autotune = 0; return 0;
     case 'Y':

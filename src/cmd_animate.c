@@ -90,7 +90,11 @@ static int parse(int argc, char **argv, animate_args *a) {
         }
         switch (c) {
         case 'm': a->model = optarg; break;
-        case 'o': a->out = optarg; break;
+        case 'o':
+            if (!optarg[0])
+                return ds_cli_usage_error("animate", "-o takes a path, not an empty one");
+            a->out = optarg;
+            break;
         case 'M':
             a->path.motion = ds_motion_from_name(optarg);
             if (a->path.motion == DS_MOTION_COUNT)

@@ -175,7 +175,7 @@ int ds_cmd_bench(int argc, char **argv) {
             break;
         case 'n':
             if (!ds_cli_parse_threads(optarg, &runs))
-                return ds_cli_usage_error("bench", "--runs takes a positive number");
+                return ds_cli_usage_error("bench", "--runs takes 1 to 1024");
             break;
         case 'W':
             if (!strcmp(optarg, "0"))
@@ -185,7 +185,7 @@ int ds_cmd_bench(int argc, char **argv) {
             break;
         case 't':
             if (!ds_cli_parse_threads(optarg, &p.n_threads))
-                return ds_cli_usage_error("bench", "--threads takes a positive number");
+                return ds_cli_usage_error("bench", "--threads takes 1 to 1024");
             break;
         case 'd':
             if (!ds_cli_parse_device(optarg, &p.device, &p.device_index))

@@ -60,7 +60,11 @@ static int parse_options(gguf_cmd *g, int argc, char **argv) {
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
         switch (c) {
-        case 'o': g->out = optarg; break;
+        case 'o':
+            if (!optarg[0])
+                return ds_cli_usage_error(g->name, "-o takes a path, not an empty one");
+            g->out = optarg;
+            break;
         case 'a':
             if (!ds_cli_parse_arch(optarg, &g->p.arch))
                 return ds_cli_usage_error(g->name, "unknown architecture '%s'", optarg);

@@ -111,7 +111,11 @@ static int parse(int argc, char **argv, depth_args *a) {
         }
         switch (c) {
         case 'm': a->model = optarg; break;
-        case 'o': a->out_dir = optarg; break;
+        case 'o':
+            if (!optarg[0])
+                return ds_cli_usage_error("depth", "-o takes a path, not an empty one");
+            a->out_dir = optarg;
+            break;
         case 'r': a->walk_flags |= DS_INPUTS_RECURSIVE; break;
         case 'L': a->walk_flags |= DS_INPUTS_RECURSIVE | DS_INPUTS_FOLLOW_LINKS; break;
         case 'f':

@@ -89,7 +89,11 @@ static int parse(int argc, char **argv, mesh_args *a) {
         }
         switch (c) {
         case 'm': a->model = optarg; break;
-        case 'o': a->out = optarg; break;
+        case 'o':
+            if (!optarg[0])
+                return ds_cli_usage_error("mesh", "-o takes a path, not an empty one");
+            a->out = optarg;
+            break;
         case 'r': a->walk_flags |= DS_INPUTS_RECURSIVE; break;
         case 'L': a->walk_flags |= DS_INPUTS_RECURSIVE | DS_INPUTS_FOLLOW_LINKS; break;
         case 'f':

@@ -95,7 +95,11 @@ int ds_cmd_net(int argc, char **argv) {
         switch (c) {
         case 'm': p.model_path = optarg; break;
         case 'i': input = optarg; break;
-        case 'o': output = optarg; break;
+        case 'o':
+            if (!optarg[0])
+                return ds_cli_usage_error("net", "-o takes a path, not an empty one");
+            output = optarg;
+            break;
         case 'D': dump_dir = optarg; break;
         case 'd':
             if (!ds_cli_parse_device(optarg, &p.device, &p.device_index))
@@ -103,7 +107,7 @@ int ds_cmd_net(int argc, char **argv) {
             break;
         case 't':
             if (!ds_cli_parse_threads(optarg, &p.n_threads))
-                return ds_cli_usage_error("net", "--threads takes a positive number, not '%s'",
+                return ds_cli_usage_error("net", "--threads takes 1 to 1024, not '%s'",
                                           optarg);
             break;
         case 'R': p.reference = 1; break;

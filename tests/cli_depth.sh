@@ -86,6 +86,8 @@ expect missing_input 1 "$T/nope.jpg" -- "$DS_BIN" depth -q --height 64 --model "
 expect no_inputs 2 "at least one INPUT" -- "$DS_BIN" depth --model "$M" -o "$T/n"
 expect bad_format 2 "--format takes" -- "$DS_BIN" depth --model "$M" --format jpg "$IN" -o "$T/n"
 expect bad_shard 2 "--shard takes" -- "$DS_BIN" depth --model "$M" --shard 2/2 "$IN" -o "$T/n"
+expect empty_output_path 2 "-o takes a path, not an empty one" -- "$DS_BIN" depth --model "$M" "$IN" -o ""
+expect threads_past_the_limit 2 "--threads takes 1 to 1024" -- "$DS_BIN" depth --model "$M" --threads 9999 "$IN" -o "$T/n"
 expect bad_normalize 2 "--normalize takes" -- "$DS_BIN" depth --model "$M" --normalize fixed:5,1 "$IN" -o "$T/n"
 # -o inside the input folder: a rerun skips the photos done and does not take
 # its own depth maps (a-midas_v21_small_256.png) for photos
