@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "base/error.h"        /* ds_one_line */
 #include "src/cli.h"          /* ds_cli_usage_error, ds_cli_parse_device */
 #include "src/depth_inputs.h" /* ds_parse_shard */
 #include "src/model_store.h"  /* ds_open_model */
@@ -111,8 +112,12 @@ void ds_cli_batch_summary(const char *cmd, const ds_batch_result *r, const ds_in
     if (!r->n_failed_at)
         return;
     fprintf(stderr, "depthsolve %s: failed:", cmd);
-    for (size_t i = 0; i < r->n_failed_at && i < SUMMARY_NAMES; i++)
-        fprintf(stderr, "%s %s", i ? "," : "", inputs->items[r->failed_at[i]].path);
+    for (size_t i = 0; i < r->n_failed_at && i < SUMMARY_NAMES; i++) {
+        char name[4096];
+        snprintf(name, sizeof name, "%s", inputs->items[r->failed_at[i]].path);
+        ds_one_line(name);
+        fprintf(stderr, "%s %s", i ? "," : "", name);
+    }
     if (r->n_failed_at > SUMMARY_NAMES)
         fprintf(stderr, " and %zu more", r->n_failed_at - SUMMARY_NAMES);
     fprintf(stderr, "\n");

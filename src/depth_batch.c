@@ -275,7 +275,10 @@ static void progress_line(batch *b, const char *name) {
 static void report_failure(batch *b, size_t index, const char *msg) {
     if (b->o->progress)
         fprintf(stderr, "\r\033[K");
-    fprintf(stderr, "depthsolve %s: %s\n", b->o->sink ? b->o->sink->cmd : "depth", msg);
+    char line[1200];
+    snprintf(line, sizeof line, "%s", msg);
+    ds_one_line(line); /* the path may hold a newline */
+    fprintf(stderr, "depthsolve %s: %s\n", b->o->sink ? b->o->sink->cmd : "depth", line);
     b->r->failed++;
     size_t *grown = realloc(b->r->failed_at, (b->r->n_failed_at + 1) * sizeof *grown);
     if (grown) { /* without memory the summary only counts it */

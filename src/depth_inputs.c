@@ -21,6 +21,7 @@ static int is_photo_name(const char *name) {
 static ds_status note_problem(ds_input_list *l, const char *path, const char *what) {
     char msg[4400];
     snprintf(msg, sizeof msg, "%s: %s", path, what ? what : strerror(errno));
+    ds_one_line(msg);
     char **grown = realloc(l->problems, (l->n_problems + 1) * sizeof *grown);
     char *copy = strdup(msg);
     if (!grown || !copy) {

@@ -97,6 +97,13 @@ err=$(run "$T/same" -o "$T/same" 2>&1); rc=$?
 n=$(find "$T/same" -type f | wc -l)
 [ $rc -eq 0 ] && [ "$n" -eq 6 ] && pass output_folder_inside_the_input || fail output_folder_inside_the_input "exit $rc, $n files: $(ls "$T/same")"
 
+# A bad photo whose name holds a newline: its error is still one line
+mkdir -p "$T/nl" && printf 'not an image' >"$T/nl/bad
+name.jpg"
+err=$(run "$T/nl" -o "$T/nl-out" 2>&1); rc=$?
+[ $rc -eq 1 ] && [ "$(grep -c . <<<"$err")" -eq 1 ] && grep -qF "$T/nl/bad?name.jpg: " <<<"$err" &&
+    pass newline_in_a_name_stays_one_line || fail newline_in_a_name_stays_one_line "exit $rc: $err"
+
 # A photo whose output name (249 characters) is within NAME_MAX while its
 # temporary name would not be: the temporary's name is cut, the output written
 long=$(printf 'a%.0s' $(seq 225))

@@ -31,11 +31,18 @@ const char *ds_last_error(void) { return last_error; }
 
 void ds_clear_error(void) { last_error[0] = '\0'; }
 
+void ds_one_line(char *s) {
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
 ds_status ds_fail(ds_status status, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(last_error, sizeof last_error, fmt, ap);
     va_end(ap);
+    ds_one_line(last_error);
     return status;
 }
 
@@ -54,5 +61,6 @@ ds_status ds_fail_context(ds_status status, const char *fmt, ...) {
         memcpy(last_error + at + 2, old, keep);
         last_error[at + 2 + keep] = '\0';
     }
+    ds_one_line(last_error);
     return status;
 }

@@ -24,6 +24,10 @@ ds_status ds_fail_context(ds_status status, const char *fmt, ...) DS_PRINTF(2, 3
 
 void ds_clear_error(void);
 
+/* Control characters in s (a newline in a file name) become '?', so that a
+ * message naming the file stays one line. ds_fail applies it. */
+void ds_one_line(char *s);
+
 /* Propagates a failure: `DS_TRY(read_header(f));` */
 #define DS_TRY(expr)                     \
     do {                                 \
