@@ -45,7 +45,8 @@ static void print_tensor(const char *name, ds_dtype dtype, int ndim, const int64
 
 static int is_gguf(const char *path) {
     int fd;
-    if (ds_open_regular(path, &fd) != DS_OK)
+    struct stat st;
+    if (ds_open_regular(path, &fd, &st) != DS_OK)
         return 0; /* the reader that runs next says why */
     char magic[4] = {0};
     int yes = read(fd, magic, 4) == 4 && !memcmp(magic, "GGUF", 4);

@@ -10,16 +10,15 @@
 
 #include "base/error.h" /* ds_fail */
 
-ds_status ds_open_regular(const char *path, int *fd) {
+ds_status ds_open_regular(const char *path, int *fd, struct stat *st) {
     *fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (*fd < 0)
         return ds_fail(DS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    const int stat_errno = fstat(*fd, &st) != 0 ? errno : 0;
+    const int stat_errno = fstat(*fd, st) != 0 ? errno : 0;
     const char *why = stat_errno ? strerror(stat_errno)
-                      : S_ISDIR(st.st_mode) ? "is a directory"
-                      : !S_ISREG(st.st_mode) ? "not a regular file"
-                                             : NULL;
+                      : S_ISDIR(st->st_mode) ? "is a directory"
+                      : !S_ISREG(st->st_mode) ? "not a regular file"
+                                              : NULL;
     if (why) {
         close(*fd);
         *fd = -1;
@@ -33,13 +32,8 @@ ds_status ds_map_file(const char *path, const char *what, bool whole, void **map
     *map = NULL;
     *size = 0;
     int fd;
-    DS_TRY(ds_open_regular(path, &fd));
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        const int err = errno;
-        close(fd);
-        return ds_fail(DS_ERR_IO, "%s: cannot stat: %s", path, strerror(err));
-    }
+    DS_TRY(ds_open_regular(path, &fd, &st));
     if (st.st_size == 0) {
         close(fd);
         return ds_fail(DS_ERR_FORMAT, "%s: empty file, %s", path, what);

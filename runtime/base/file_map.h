@@ -4,13 +4,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "depthsolve.h" /* ds_status */
 
-/* Opens `path` for reading if it is a regular file: *fd. A directory, a
- * FIFO or a device is an error naming it, found before any read could
- * block (the open does not wait for a FIFO's writer). */
-ds_status ds_open_regular(const char *path, int *fd);
+/* Opens `path` for reading if it is a regular file: *fd, and its *st
+ * (size, ...). A directory, a FIFO or a device is an error naming it, found
+ * before any read could block (the open does not wait for a FIFO's writer). */
+ds_status ds_open_regular(const char *path, int *fd, struct stat *st);
 
 /* Maps `path` (PROT_READ, MAP_PRIVATE); an empty file, a directory or any
  * other non-regular file is an error naming it (`what`: "not GGUF", ...).

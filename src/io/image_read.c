@@ -62,12 +62,10 @@ ds_status ds_image_decode(const uint8_t *data, size_t len, const char *label, in
 /* The whole file, if it is a regular file no larger than `limit` bytes. */
 static ds_status read_file(const char *path, uint64_t limit, uint8_t **data, size_t *len) {
     int fd;
-    DS_TRY(ds_open_regular(path, &fd));
     struct stat st;
+    DS_TRY(ds_open_regular(path, &fd, &st));
     ds_status s = DS_OK;
-    if (fstat(fd, &st) != 0)
-        s = ds_fail(DS_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
-    else if ((uint64_t)st.st_size > limit)
+    if ((uint64_t)st.st_size > limit)
         s = ds_fail(DS_ERR_UNSUPPORTED,
                     "%s: %lld bytes, more than any image within the pixel limit needs", path,
                     (long long)st.st_size);

@@ -81,7 +81,8 @@ static ds_status parse_header(const char *path, const char *h, ds_npy *out) {
 ds_status ds_npy_read(const char *path, ds_npy *out) {
     memset(out, 0, sizeof *out);
     int fd;
-    DS_TRY(ds_open_regular(path, &fd));
+    struct stat st;
+    DS_TRY(ds_open_regular(path, &fd, &st));
     FILE *f = fdopen(fd, "rb");
     if (!f) {
         const int err = errno;
@@ -112,10 +113,7 @@ ds_status ds_npy_read(const char *path, ds_npy *out) {
     free(h);
     if (s == DS_OK) {
         int64_t n = ds_npy_numel(out);
-        long here = ftell(f);
-        fseek(f, 0, SEEK_END);
-        long size = ftell(f);
-        fseek(f, here, SEEK_SET);
+        const long here = ftell(f), size = (long)st.st_size;
         if (size - here != n * 4)
             s = ds_fail(DS_ERR_FORMAT, "%s: %ld data bytes, the shape needs %lld", path,
                         size - here, (long long)(n * 4));
