@@ -100,6 +100,12 @@ $(BUILD)/obj/%_avx2.o: %_avx2.c
 	@$(if $(Q),echo "  CC      $< (avx2)")
 	$(Q)$(CC) $(CFLAGS) -O3 -mavx2 -mfma -c $< -o $@
 
+# *_avx512.c: AVX-512 F/BW/DQ/VL, called only when the engine picked DS_ISA_AVX512.
+$(BUILD)/obj/%_avx512.o: %_avx512.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $< (avx512)")
+	$(Q)$(CC) $(CFLAGS) -O3 -mavx2 -mfma -mavx512f -mavx512bw -mavx512dq -mavx512vl -c $< -o $@
+
 # ---- the CUDA backends inside the library -------------------------------------
 # The CUDA backend (runtime/cuda/backend*.cu, dispatch.cu) is built
 # twice, as kernels/ are (see the CUDA section): by g++ against the emulator

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cpu/conv/conv.h"
+#include "cpu/isa.h" /* ds_cpu_isa_supported */
 #include "tests/op_check.h"
 #include "tests/test.h"
 
@@ -66,6 +67,8 @@ static ds_node conv_node(const conv_case *cc) {
 
 /* Largest NMSE seen per kind, printed at the end for the record. */
 static double worst[4];
+/* The last case's NMSE: two kernels that give the same bits give the same value. */
+static double g_last_nmse;
 
 /* Runs one case through kernel k; on failure describes it in msg. */
 static int check_case(const conv_case *cc, const ds_cpu_kernel *k, int threads, double tol,
@@ -78,6 +81,7 @@ static int check_case(const conv_case *cc, const ds_cpu_kernel *k, int threads, 
                                  cc->bias ? (size_t)cc->o : 0, scale, k, threads,
                                  (uint64_t)(cc->h * 131 + cc->w * 17 + cc->c * 7 + cc->o));
     double e = r.nmse > r.nmse_inplace ? r.nmse : r.nmse_inplace;
+    g_last_nmse = r.nmse;
     if (e > worst[kind])
         worst[kind] = e;
     int ok = r.nmse <= tol && r.nmse_inplace <= tol && r.guards_ok && r.finite &&
@@ -112,6 +116,7 @@ FORCED(gemm_c, DS_CONV_GEMM, 0)
 FORCED(gemm_avx2, DS_CONV_GEMM, 1)
 FORCED(wino_c, DS_CONV_WINOGRAD, 0)
 FORCED(wino_avx2, DS_CONV_WINOGRAD, 1)
+FORCED(wino_avx512, DS_CONV_WINOGRAD, DS_ISA_AVX512)
 FORCED(dw_c, DS_CONV_DEPTHWISE, 0)
 FORCED(dw_avx2, DS_CONV_DEPTHWISE, 1)
 FORCED(grp_c, DS_CONV_GROUPED, 0)
@@ -120,18 +125,29 @@ FORCED(grp_avx2, DS_CONV_GROUPED, 1)
 enum { KIND_GEMM, KIND_WINO, KIND_DIRECT, KIND_AUTO };
 
 /* Every case through every listed kernel (AVX2 ones only where the CPU has
- * it), with 1 and 2 threads. */
+ * it, AVX-512 ones, `wide`, where it has that), with 1 and 2 threads. `wide`
+ * (or NULL) sums in the AVX2 kernel's order: its result must be the same bits. */
 static void check_all(const conv_case *cases, int n, const ds_cpu_kernel *portable,
-                      const ds_cpu_kernel *simd, double tol, int kind) {
+                      const ds_cpu_kernel *simd, const ds_cpu_kernel *wide, double tol, int kind) {
     char msg[512];
     g_forced_runs = g_forced_misses = 0;
+    if (wide && !ds_cpu_isa_supported(DS_ISA_AVX512))
+        printf("SKIP the AVX-512 kernels: this CPU lacks AVX-512\n");
     for (int i = 0; i < n; i++)
         for (int threads = 1; threads <= 2; threads++) {
             CHECK_MSG(check_case(&cases[i], portable, threads, tol, kind, msg, sizeof msg),
                       "case %d portable: %s", i, msg);
-            if (ds_cpu_has_avx2_fma())
-                CHECK_MSG(check_case(&cases[i], simd, threads, tol, kind, msg, sizeof msg),
-                          "case %d avx2: %s", i, msg);
+            if (!ds_cpu_has_avx2_fma())
+                continue;
+            CHECK_MSG(check_case(&cases[i], simd, threads, tol, kind, msg, sizeof msg),
+                      "case %d avx2: %s", i, msg);
+            const double avx2_nmse = g_last_nmse;
+            if (!wide || !ds_cpu_isa_supported(DS_ISA_AVX512))
+                continue;
+            CHECK_MSG(check_case(&cases[i], wide, threads, tol, kind, msg, sizeof msg),
+                      "case %d avx512: %s", i, msg);
+            CHECK_MSG(g_last_nmse == avx2_nmse, "case %d avx512: nmse %.17g, avx2 %.17g (not the same bits)",
+                      i, g_last_nmse, avx2_nmse);
         }
     if (kind != KIND_AUTO)
         CHECK_MSG(g_forced_runs > 0 && g_forced_misses == 0,
@@ -233,19 +249,19 @@ static const conv_case grp_cases[] = {
 };
 
 TEST(gemm_matches_reference) {
-    check_all(gemm_cases, N_OF(gemm_cases), &k_gemm_c, &k_gemm_avx2, DIRECT_TOL, KIND_GEMM);
+    check_all(gemm_cases, N_OF(gemm_cases), &k_gemm_c, &k_gemm_avx2, NULL, DIRECT_TOL, KIND_GEMM);
 }
 
 TEST(winograd_matches_reference) {
-    check_all(wino_cases, N_OF(wino_cases), &k_wino_c, &k_wino_avx2, WINO_TOL, KIND_WINO);
+    check_all(wino_cases, N_OF(wino_cases), &k_wino_c, &k_wino_avx2, &k_wino_avx512, WINO_TOL, KIND_WINO);
 }
 
 TEST(depthwise_matches_reference) {
-    check_all(dw_cases, N_OF(dw_cases), &k_dw_c, &k_dw_avx2, DIRECT_TOL, KIND_DIRECT);
+    check_all(dw_cases, N_OF(dw_cases), &k_dw_c, &k_dw_avx2, NULL, DIRECT_TOL, KIND_DIRECT);
 }
 
 TEST(grouped_matches_reference) {
-    check_all(grp_cases, N_OF(grp_cases), &k_grp_c, &k_grp_avx2, DIRECT_TOL, KIND_DIRECT);
+    check_all(grp_cases, N_OF(grp_cases), &k_grp_c, &k_grp_avx2, NULL, DIRECT_TOL, KIND_DIRECT);
 }
 
 /* The table entry, with its own choice of algorithm, on every case above. */

@@ -8,7 +8,7 @@
 
 #include "base/error.h" /* ds_fail */
 
-static const char *const NAMES[DS_ISA_COUNT] = {"portable", "avx2"};
+static const char *const NAMES[DS_ISA_COUNT] = {"portable", "avx2", "avx512"};
 
 const char *ds_cpu_isa_name(ds_cpu_isa isa) {
     return (unsigned)isa < DS_ISA_COUNT ? NAMES[isa] : "?";
@@ -19,6 +19,10 @@ int ds_cpu_isa_supported(ds_cpu_isa isa) {
     switch (isa) {
     case DS_ISA_PORTABLE: return 1;
     case DS_ISA_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case DS_ISA_AVX512:
+        return ds_cpu_isa_supported(DS_ISA_AVX2) && __builtin_cpu_supports("avx512f") &&
+               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+               __builtin_cpu_supports("avx512vl");
     case DS_ISA_COUNT: break;
     }
     return 0;
@@ -51,7 +55,7 @@ ds_status ds_cpu_isa_select(char *why, size_t why_len) {
                 snprintf(why, why_len, "DS_CPU_ISA=%s", want);
             return DS_OK;
         }
-    return ds_fail(DS_ERR_INVALID_ARGUMENT, "DS_CPU_ISA=%s: unknown (this build has portable, avx2)",
+    return ds_fail(DS_ERR_INVALID_ARGUMENT, "DS_CPU_ISA=%s: unknown (this build has portable, avx2, avx512)",
                    want);
 }
 

@@ -1,7 +1,7 @@
 /*
  * cpu/isa.h: which instruction set the CPU kernels use. Chosen when an
  * engine is created: the best path this build has for this CPU, or the one
- * DS_CPU_ISA names (`portable`, `avx2`), so that every path a machine has
+ * DS_CPU_ISA names (`portable`, `avx2`, `avx512`), so that every path a machine has
  * can be tested against the reference and an AVX2 run measured on a newer
  * machine. The choice is process-wide (the kernels read it per call).
  */
@@ -15,6 +15,8 @@
 typedef enum ds_cpu_isa {
     DS_ISA_PORTABLE = 0, /* plain C, any CPU */
     DS_ISA_AVX2,         /* AVX2 + FMA (the *_avx2.c kernels) */
+    DS_ISA_AVX512,       /* + AVX-512 F/BW/DQ/VL: the *_avx512.c kernels where one
+                            exists, the AVX2 ones elsewhere */
     DS_ISA_COUNT
 } ds_cpu_isa;
 

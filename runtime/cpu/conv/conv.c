@@ -169,5 +169,5 @@ int ds_conv2d_run_algo(const ds_cpu_op *op, ds_conv_algo a, int simd) {
 }
 
 void ds_fast_conv2d(const ds_cpu_op *op) {
-    ds_conv2d_run_algo(op, ds_conv_choose(op->node, op->ctx->n_threads), ds_cpu_has_avx2_fma());
+    ds_conv2d_run_algo(op, ds_conv_choose(op->node, op->ctx->n_threads), (int)ds_cpu_isa_active());
 }

@@ -58,6 +58,7 @@ void ds_maxpool_row_avx2(const ds_cpu_op *op, int64_t nb, int64_t oy);
  * could not run `a`, so that a caller that forced it can tell. */
 int ds_conv_applies(const ds_node *n, ds_conv_algo a);
 size_t ds_conv2d_scratch_algo(const ds_node *n, int n_threads, ds_conv_algo a);
+/* simd: the ds_cpu_isa to run (0: the portable C kernels). */
 int ds_conv2d_run_algo(const ds_cpu_op *op, ds_conv_algo a, int simd);
 
 /* Needs node->w[0].shape = (O, kh, kw, C/groups), as the model binder fills it. */
@@ -147,6 +148,8 @@ void ds_wino_output_c(const ds_wino_block *b, int64_t j0, int64_t j1);
 void ds_wino_input_avx2(const ds_wino_block *b);
 void ds_wino_gemm_avx2(const ds_wino_block *b);
 void ds_wino_output_avx2(const ds_wino_block *b);
+/* ds_wino_gemm_avx2's result, bit for bit, on AVX-512 */
+void ds_wino_gemm_avx512(const ds_wino_block *b);
 
 /* ---- direct kernels (cpu_conv_depthwise*.c, cpu_conv_grouped*.c) ---- */
 /* Along one axis: the taps k0..k1-1 of output o that land inside an input of `in`. */

@@ -22,6 +22,7 @@
 
 #include "base/pool.h" /* ds_parallel_for */
 #include "cpu/conv/conv.h"
+#include "cpu/isa.h" /* DS_ISA_AVX512 */
 
 size_t ds_wino_packed_floats(const ds_node *n) {
     ds_conv_dims d = ds_conv_dims_of(n);
@@ -146,7 +147,10 @@ static void wino_item(void *ctx, int64_t it, int thread) {
     b.u = j->u;
     if (j->simd) {
         ds_wino_input_avx2(&b);
-        ds_wino_gemm_avx2(&b);
+        if (j->simd >= DS_ISA_AVX512)
+            ds_wino_gemm_avx512(&b);
+        else
+            ds_wino_gemm_avx2(&b);
         ds_wino_output_avx2(&b);
     } else {
         ds_wino_input_c(&b, 0, C);
