@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cpu/fast/fast.h"
+#include "cpu/isa.h"             /* ds_cpu_isa_force */
 #include "graph/builder.h"       /* ds_b_pos_embed_bicubic */
 #include "src/io/npy.h"          /* ds_npy_read */
 #include "tests/op_check.h"
@@ -47,11 +48,12 @@ static void report(const char *family) { printf("    %-14s worst NMSE %.2e\n", f
  * largest with a single output (cout 1, one token) */
 static const double LINEAR_LIMIT = 5e-11;
 
-TEST(linear_matches_reference) {
+/* The cases, through whichever GEMM the active ISA runs. */
+static void linear_cases(void) {
     static const int64_t tokens[] = {1, 2, 25, 97, 578};
-    static const int64_t io[][2] = {{1, 3}, {3, 1}, {17, 17}, {64, 96}, {768, 17}, {17, 768}};
+    /* cin, cout: 300 outputs pass DS_GEMM_NT_NC (256) and end in a partial panel */
+    static const int64_t io[][2] = {{1, 3}, {3, 1}, {17, 17}, {64, 96}, {768, 17}, {17, 768}, {40, 300}};
     static const ds_act acts[] = {DS_ACT_NONE, DS_ACT_GELU, DS_ACT_RELU};
-    worst = 0;
     for (size_t t = 0; t < sizeof tokens / sizeof *tokens; t++)
         for (size_t k = 0; k < sizeof io / sizeof *io; k++) {
             int64_t cin = io[k][0], cout = io[k][1];
@@ -72,7 +74,23 @@ TEST(linear_matches_reference) {
     n.a.linear.act = DS_ACT_GELU;
     int64_t xs[4] = {2, 3, 5, 34};
     CHECK_OP(&n, xs, NULL, 34 * 7, 7, 0.2f, LINEAR_LIMIT);
-    report("linear");
+}
+
+/* OpenBLAS (portable and AVX2 engines) and, where the CPU has it, the AVX-512 GEMM. */
+TEST(linear_matches_reference) {
+    const ds_cpu_isa was = ds_cpu_isa_active();
+    for (int isa = DS_ISA_AVX2; isa < DS_ISA_COUNT; isa++) {
+        if (!ds_cpu_isa_supported((ds_cpu_isa)isa)) {
+            printf("SKIP linear_matches_reference/%s: this CPU lacks it\n", ds_cpu_isa_name((ds_cpu_isa)isa));
+            continue;
+        }
+        ds_cpu_isa_force((ds_cpu_isa)isa);
+        worst = 0;
+        linear_cases();
+        printf("    %s:", ds_cpu_isa_name((ds_cpu_isa)isa));
+        report("linear");
+    }
+    ds_cpu_isa_force(was);
 }
 
 /* The readout's rows [patch token, class token] all end in the same half:

@@ -1,5 +1,7 @@
 /*
- * cpu/fast/linear.c: y = act(x W^T + b + r) with one OpenBLAS sgemm.
+ * cpu/fast/linear.c: y = act(x W^T + b + r) with one OpenBLAS sgemm, or on
+ * an AVX-512 engine our own GEMM (cpu/fast/gemm_nt_avx512.c: OpenBLAS's
+ * speed would otherwise follow its CPU detection and OPENBLAS_CORETYPE).
  *
  * The output is split in blocks, one task each on our threads, each a
  * single-threaded sgemm. Every task reads all of the operand it does not
@@ -27,6 +29,7 @@
 #include "base/pool.h" /* ds_parallel_for */
 #include "cpu/blas.h"   /* ds_blas_serial */
 #include "cpu/fast/fast.h"
+#include "cpu/isa.h"     /* ds_cpu_isa_active */
 
 typedef struct linear_job {
     const float *x; /* (rows, cin) */
@@ -37,12 +40,12 @@ typedef struct linear_job {
     int64_t block;  /* rows or columns per task, a multiple of 16 */
     int by_rows;    /* tasks split the rows (else the columns) */
     ds_act act;
+    float *bufs;    /* DS_GEMM_NT_BUF_FLOATS per thread for ds_gemm_nt_avx512, or NULL: OpenBLAS */
 } linear_job;
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 static void linear_block(void *ctx, int64_t task, int thread) {
-    (void)thread;
     const linear_job *j = ctx;
     const ds_vec_ops *v = ds_vec();
     /* this task's rows [t0, t0 + m) and columns [c0, c0 + n) */
@@ -63,9 +66,14 @@ static void linear_block(void *ctx, int64_t task, int thread) {
             else
                 memcpy(row, bias, (size_t)n * sizeof(float));
         }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)m, (blasint)n, (blasint)j->k, 1.0f,
-                j->x + t0 * j->cin, (blasint)j->cin, j->w + c0 * j->cin, (blasint)j->cin,
-                !bias_after && (bias || r) ? 1.0f : 0.0f, y, (blasint)j->cout);
+    const int accumulate = !bias_after && (bias || r);
+    if (j->bufs)
+        ds_gemm_nt_avx512(m, n, j->k, j->x + t0 * j->cin, j->cin, j->w + c0 * j->cin, j->cin, y,
+                          j->cout, accumulate, j->bufs + (size_t)thread * DS_GEMM_NT_BUF_FLOATS);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)m, (blasint)n, (blasint)j->k,
+                    1.0f, j->x + t0 * j->cin, (blasint)j->cin, j->w + c0 * j->cin, (blasint)j->cin,
+                    accumulate ? 1.0f : 0.0f, y, (blasint)j->cout);
     if (j->act != DS_ACT_NONE)
         for (int64_t t = 0; t < m; t++)
             v->add_act(y + t * j->cout, y + t * j->cout, bias_after ? bias : NULL, NULL, (size_t)n, j->act);
@@ -82,9 +90,11 @@ static int shared_right_half(const float *x, int64_t rows, int64_t cin) {
     return 1;
 }
 
+/* The folded bias, then each thread's packing buffer of ds_gemm_nt_avx512. */
+static size_t bias_floats(int64_t cout) { return (size_t)(cout + 15) / 16 * 16; }
+
 size_t ds_fast_linear_scratch(const ds_node *n, int n_threads) {
-    (void)n_threads;
-    return (size_t)n->shape[3] * sizeof(float); /* the folded bias */
+    return (bias_floats(n->shape[3]) + (size_t)n_threads * DS_GEMM_NT_BUF_FLOATS) * sizeof(float);
 }
 
 /* Blocks per thread: more than one, so that a thread the OS holds back
@@ -113,7 +123,12 @@ void ds_fast_linear(const ds_cpu_op *op) {
     const int by_rows = rows > cout, blocks = nt * BLOCKS_PER_THREAD;
     const int64_t span = by_rows ? rows : cout;
     const int64_t block = ((span + blocks - 1) / blocks + 15) / 16 * 16;
+    float *bufs = NULL;
+    if (ds_cpu_isa_active() >= DS_ISA_AVX512 &&
+        op->ctx->scratch_bytes >=
+            (bias_floats(cout) + (size_t)nt * DS_GEMM_NT_BUF_FLOATS) * sizeof(float))
+        bufs = op->ctx->scratch + bias_floats(cout);
     linear_job j = {x, op->w, op->r ? op->r->data : NULL, bias, op->y->data, rows, cin, cout, k,
-                    block, by_rows, op->node->a.linear.act};
+                    block, by_rows, op->node->a.linear.act, bufs};
     ds_parallel_for(nt, (span + block - 1) / block, linear_block, &j);
 }

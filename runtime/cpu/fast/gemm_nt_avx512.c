@@ -1,0 +1,101 @@
+/*
+ * cpu/fast/gemm_nt_avx512.c: y (+)= x w^T with AVX-512, the linear layers'
+ * GEMM where the CPU has it (cpu/fast/linear.c): x (m, k) and w (n, k) as
+ * stored, row-major, no copy made at load.
+ *
+ * Blocked as in GotoBLAS: for each block of NC columns and KC inputs, w's
+ * block is packed into panels of 32 columns (KC x 32, 8 KB: one stays in L1
+ * while every row tile of x passes it); x is read in place, its KC-wide
+ * strip of all rows staying in L2 across the panels. A 6x32 register tile
+ * (12 zmm accumulators) sums each strip from zero and adds the sum to y, so
+ * every output is y0 + s_1 + s_2 + ..., s_i sums of KC = 64 products: short
+ * partial sums, which keep LeViT's ill-conditioned third stage within its
+ * float64 bound (bench/RESULTS.md: with sums of 256 it was not).
+ */
+#include "cpu/fast/fast.h"
+#include "cpu/simd_avx512.h"
+
+enum { KC = 64, NR = 32, NC = DS_GEMM_NT_NC, MR = 8 };
+
+/* buf (panels, KC, NR) = w's rows [j0, j0 + nc) x columns [k0, k0 + kc)
+ * transposed, zero past nc (kc <= KC, nc <= NC). */
+static DS_AVX512 void pack(const float *w, int64_t ldw, int64_t j0, int64_t nc, int64_t k0,
+                           int64_t kc, float *buf) {
+    for (int64_t p = 0; p < nc; p += NR) {
+        float *dst = buf + p * KC; /* panel p / NR: (KC, NR) */
+        const int64_t cols = nc - p < NR ? nc - p : NR;
+        for (int64_t c = 0; c < NR; c++) {
+            if (c >= cols) {
+                for (int64_t q = 0; q < kc; q++)
+                    dst[q * NR + c] = 0.0f;
+                continue;
+            }
+            const float *src = w + (j0 + p + c) * ldw + k0;
+            for (int64_t q = 0; q < kc; q++)
+                dst[q * NR + c] = src[q];
+        }
+    }
+}
+
+/* y (mr, cols) += x (mr, kc) b (kc, NR); `store`: y = instead of +=. */
+static inline __attribute__((always_inline)) DS_AVX512 void
+tile(int mr, int64_t kc, const float *x, int64_t ldx, const float *b, float *y, int64_t ldy,
+     __mmask16 m0, __mmask16 m1, int store) {
+    __m512 c0[MR], c1[MR];
+    for (int r = 0; r < mr; r++)
+        c0[r] = c1[r] = _mm512_setzero_ps();
+#pragma GCC unroll 8
+    for (int64_t q = 0; q < kc; q++) {
+        const __m512 b0 = _mm512_loadu_ps(b + q * NR), b1 = _mm512_loadu_ps(b + q * NR + 16);
+        for (int r = 0; r < mr; r++) {
+            const __m512 a = _mm512_set1_ps(x[r * ldx + q]);
+            c0[r] = _mm512_fmadd_ps(a, b0, c0[r]);
+            c1[r] = _mm512_fmadd_ps(a, b1, c1[r]);
+        }
+    }
+    for (int r = 0; r < mr; r++) {
+        float *row = y + r * ldy;
+        if (!store) {
+            c0[r] = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, row), c0[r]);
+            c1[r] = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, row + 16), c1[r]);
+        }
+        _mm512_mask_storeu_ps(row, m0, c0[r]);
+        _mm512_mask_storeu_ps(row + 16, m1, c1[r]);
+    }
+}
+
+/* Every row tile of x against one panel. */
+static DS_AVX512 void rows_times_panel(int64_t m, int64_t kc, const float *x, int64_t ldx,
+                                       const float *b, float *y, int64_t ldy, int64_t cols,
+                                       int store) {
+    const __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
+    const __mmask16 m1 = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
+    int64_t i = 0;
+    for (; i + MR <= m; i += MR)
+        tile(MR, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store);
+    switch (m - i) {
+    case 7: tile(7, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store); break;
+    case 6: tile(6, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store); break;
+    case 5: tile(5, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store); break;
+    case 4: tile(4, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store); break;
+    case 3: tile(3, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store); break;
+    case 2: tile(2, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store); break;
+    case 1: tile(1, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store); break;
+    default: break;
+    }
+}
+
+DS_AVX512 void ds_gemm_nt_avx512(int64_t m, int64_t n, int64_t k, const float *x, int64_t ldx,
+                                 const float *w, int64_t ldw, float *y, int64_t ldy, int accumulate,
+                                 float *buf) {
+    for (int64_t j0 = 0; j0 < n; j0 += NC) {
+        const int64_t nc = n - j0 < NC ? n - j0 : NC;
+        for (int64_t k0 = 0; k0 < k; k0 += KC) {
+            const int64_t kc = k - k0 < KC ? k - k0 : KC;
+            pack(w, ldw, j0, nc, k0, kc, buf);
+            for (int64_t p = 0; p < nc; p += NR)
+                rows_times_panel(m, kc, x + k0, ldx, buf + p * KC, y + j0 + p, ldy,
+                                 nc - p < NR ? nc - p : NR, !accumulate && k0 == 0);
+        }
+    }
+}
