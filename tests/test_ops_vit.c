@@ -76,22 +76,27 @@ static void linear_cases(void) {
     CHECK_OP(&n, xs, NULL, 34 * 7, 7, 0.2f, LINEAR_LIMIT);
 }
 
-/* OpenBLAS (portable and AVX2 engines) and, where the CPU has it, the AVX-512 GEMM. */
-TEST(linear_matches_reference) {
+/* body() under every vector ISA from AVX2 up that this CPU has (the others
+ * skip with a message), each reporting its worst NMSE as `family`. */
+static void each_isa(const char *test, const char *family, void (*body)(void)) {
     const ds_cpu_isa was = ds_cpu_isa_active();
     for (int isa = DS_ISA_AVX2; isa < DS_ISA_COUNT; isa++) {
+        const char *name = ds_cpu_isa_name((ds_cpu_isa)isa);
         if (!ds_cpu_isa_supported((ds_cpu_isa)isa)) {
-            printf("SKIP linear_matches_reference/%s: this CPU lacks it\n", ds_cpu_isa_name((ds_cpu_isa)isa));
+            printf("SKIP %s/%s: this CPU lacks it\n", test, name);
             continue;
         }
         ds_cpu_isa_force((ds_cpu_isa)isa);
         worst = 0;
-        linear_cases();
-        printf("    %s:", ds_cpu_isa_name((ds_cpu_isa)isa));
-        report("linear");
+        body();
+        printf("    %-7s", name);
+        report(family);
     }
     ds_cpu_isa_force(was);
 }
+
+/* OpenBLAS (portable and AVX2 engines) and, where the CPU has it, the AVX-512 GEMM. */
+TEST(linear_matches_reference) { each_isa("linear_matches_reference", "linear", linear_cases); }
 
 /* The readout's rows [patch token, class token] all end in the same half:
  * the fast kernel computes that half's product once. Also rows that differ
@@ -158,11 +163,10 @@ TEST(readout_linear_matches_reference) {
  * output is a mean of values of either sign, small against its terms */
 static const double ATTENTION_LIMIT = 1e-10;
 
-TEST(attention_matches_reference) {
+static void attention_cases(void) {
     static const int64_t tokens[] = {1, 2, 25, 97, 578};
     static const int head_dims[] = {1, 7, 64, 80};
     static const int heads[] = {1, 3, 12};
-    worst = 0;
     for (size_t t = 0; t < sizeof tokens / sizeof *tokens; t++)
         for (size_t d = 0; d < sizeof head_dims / sizeof *head_dims; d++)
             for (size_t h = 0; h < sizeof heads / sizeof *heads; h++) {
@@ -181,8 +185,9 @@ TEST(attention_matches_reference) {
     n.a.attn.scale = 40.0f;
     int64_t xs[4] = {2, 1, 33, 72};
     CHECK_OP(&n, xs, NULL, 0, 0, 1.0f, ATTENTION_LIMIT);
-    report("attention");
 }
+
+TEST(attention_matches_reference) { each_isa("attention_matches_reference", "attention", attention_cases); }
 
 /* The reference attention without its bias: where a kernel that dropped
  * the bias would land (op_check_given's second side). */
@@ -237,14 +242,13 @@ static double biased_attention_nmse(int64_t N, int64_t T, int heads, int hd, int
 
 /* Odd token counts (1, primes, across the 64-query blocks and the 8 x 8
  * transposes), head sizes of 1 to 80, one and several heads, two items. */
-TEST(attention_bias_matches_reference) {
+static void attention_bias_cases(void) {
     static const struct {
         int64_t N, T;
         int heads, hd;
     } cases[] = {{1, 1, 1, 1},  {1, 2, 3, 7},  {1, 13, 1, 64}, {1, 25, 16, 64}, {2, 67, 3, 5},
                  {1, 97, 2, 80}, {1, 131, 1, 16}, {2, 9, 12, 17}};
     static const int64_t tables[] = {0, 1, 7, 2212}; /* 0: dense (heads, T, T) */
-    worst = 0;
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++)
         for (size_t t = 0; t < sizeof tables / sizeof *tables; t++) {
             double effect = 0;
@@ -262,7 +266,38 @@ TEST(attention_bias_matches_reference) {
                       "the bias barely changes T=%lld (NMSE %.3g without it): the case tests nothing",
                       (long long)cases[c].T, effect);
         }
-    report("attention+bias");
+}
+
+TEST(attention_bias_matches_reference) {
+    each_isa("attention_bias_matches_reference", "attention+bias", attention_bias_cases);
+}
+
+/* The AVX-512 task sums in the AVX2 task's order: the same inputs give the
+ * same bits, so the same NMSE to the last digit. */
+TEST(attention_avx512_gives_the_avx2_bits) {
+    if (!ds_cpu_isa_supported(DS_ISA_AVX512)) {
+        printf("SKIP attention_avx512_gives_the_avx2_bits: this CPU lacks AVX-512\n");
+        return;
+    }
+    static const struct {
+        int64_t N, T;
+        int heads, hd;
+        int64_t R;
+    } cases[] = {{1, 97, 2, 80, 7}, {1, 131, 1, 16, 0}, {2, 67, 3, 5, 2212}, {1, 1, 1, 1, 0}};
+    const ds_cpu_isa was = ds_cpu_isa_active();
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        double e[2], effect;
+        const uint64_t s0 = seed;
+        for (int k = 0; k < 2; k++) {
+            seed = s0;
+            ds_cpu_isa_force(k ? DS_ISA_AVX512 : DS_ISA_AVX2);
+            e[k] = biased_attention_nmse(cases[c].N, cases[c].T, cases[c].heads, cases[c].hd, cases[c].R,
+                                         2, &effect);
+        }
+        CHECK_MSG(e[0] == e[1] && e[0] <= ATTENTION_LIMIT, "case %zu: NMSE avx2 %.17g, avx512 %.17g", c,
+                  e[0], e[1]);
+    }
+    ds_cpu_isa_force(was);
 }
 
 /* ---- LAYERNORM, GROUPNORM ---- */
@@ -675,6 +710,7 @@ int main(void) {
     RUN(readout_linear_matches_reference);
     RUN(attention_matches_reference);
     RUN(attention_bias_matches_reference);
+    RUN(attention_avx512_gives_the_avx2_bits);
     RUN(layernorm_matches_reference);
     RUN(groupnorm_matches_reference);
     RUN(resize_matches_reference);

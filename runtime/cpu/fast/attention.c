@@ -18,6 +18,7 @@
 #include "base/pool.h" /* ds_parallel_for */
 #include "cpu/blas.h"   /* ds_blas_serial */
 #include "cpu/fast/fast.h"
+#include "cpu/isa.h"     /* ds_cpu_isa_active */
 
 enum { BQ = DS_ATTENTION_BLOCK }; /* queries per task */
 
@@ -83,7 +84,7 @@ typedef struct attn_job {
     int64_t blocks;
     size_t shared, per; /* floats: the shared copies, each thread's part */
     int64_t per_head;   /* floats of the bias per head: (T, T), or (R) with op->w2's index */
-    int avx2;
+    int avx2, avx512;
 } attn_job;
 
 static void attn_pack(void *ctx, int64_t b, int thread) {
@@ -107,7 +108,9 @@ static void attn_task(void *ctx, int64_t t, int thread) {
     float *ws = op->ctx->scratch + j->shared + (size_t)thread * j->per;
     float *y = j->y + q0 * C + h * hd;
     const float *bias = op->w ? op->w + h * j->per_head : NULL; /* (T, T) or (R) */
-    if (j->avx2)
+    if (j->avx512)
+        ds_attention_task_avx512(op->ctx->scratch, T, C, heads, h, b, bias, (const int32_t *)op->w2, y, ws);
+    else if (j->avx2)
         ds_attention_task_avx2(op->ctx->scratch, T, C, heads, h, b, bias, (const int32_t *)op->w2, y, ws);
     else
         task_sgemm(op, j->qkv, h, q0, bq, bias, y, ws);
@@ -129,7 +132,8 @@ void ds_fast_attention(const ds_cpu_op *op) {
         nt = 1;
     for (int64_t n = 0; n < N; n++) {
         attn_job j = {op, op->x->data + n * T * 3 * C, op->y->data + n * T * C, blocks, shared, per,
-                      ds_attn_bias_per_head(op->node), avx2};
+                      ds_attn_bias_per_head(op->node), avx2,
+                      avx2 && ds_cpu_isa_active() >= DS_ISA_AVX512};
         if (avx2)
             ds_parallel_for(nt, blocks, attn_pack, &j);
         ds_parallel_for(nt, tasks, attn_task, &j);

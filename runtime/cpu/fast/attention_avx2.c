@@ -160,8 +160,8 @@ static __m256 bias_row(const float *bias, const int32_t *index, int64_t T, int64
 
 /* st (T, nq) = the bias of queries [q0, q0 + bq) transposed, 0 in the
  * padding columns [bq, nq). */
-static void bias_columns(float *st, int64_t T, int64_t nq, int64_t q0, int64_t bq, const float *bias,
-                         const int32_t *index) {
+void ds_attention_bias_columns_avx2(float *st, int64_t T, int64_t nq, int64_t q0, int64_t bq,
+                                    const float *bias, const int32_t *index) {
     for (int64_t c = 0; c < nq; c += 8)
         for (int64_t j0 = 0; j0 < T; j0 += 8) {
             const int64_t n = T - j0 < 8 ? T - j0 : 8;
@@ -243,7 +243,7 @@ void ds_attention_task_avx2(const float *shared, int64_t T, int64_t C, int heads
     float *sum = mx + QMAX;    /* (nq) column sum */
 
     if (bias)
-        bias_columns(st, T, nq, q0, bq, bias, index);
+        ds_attention_bias_columns_avx2(st, T, nq, q0, bq, bias, index);
     for (int64_t i = 0; i < nq; i++)
         mx[i] = -INFINITY;
     for (int64_t j = 0; j < T; j += 6) {

@@ -66,6 +66,12 @@ void ds_attention_pack_avx2(const float *qkv, int64_t T, int64_t C, int heads, f
                             int64_t b, float *shared);
 void ds_attention_task_avx2(const float *shared, int64_t T, int64_t C, int heads, int h,
                             int64_t b, const float *bias, const int32_t *index, float *y, float *ws);
+/* The same task with AVX-512 (cpu/fast/attention_avx512.c), the same bits. */
+void ds_attention_task_avx512(const float *shared, int64_t T, int64_t C, int heads, int h,
+                              int64_t b, const float *bias, const int32_t *index, float *y, float *ws);
+/* st (T, nq) = the bias of queries [q0, q0 + bq) transposed, 0 in columns [bq, nq). */
+void ds_attention_bias_columns_avx2(float *st, int64_t T, int64_t nq, int64_t q0, int64_t bq,
+                                    const float *bias, const int32_t *index);
 
 /* Threads for a loop of `work` floats: 1 when splitting costs more than it saves. */
 int ds_fast_threads(const ds_cpu_op *op, double work);

@@ -124,7 +124,7 @@ void ds_fast_linear(const ds_cpu_op *op) {
     const int64_t span = by_rows ? rows : cout;
     const int64_t block = ((span + blocks - 1) / blocks + 15) / 16 * 16;
     float *bufs = NULL;
-    if (ds_cpu_isa_active() >= DS_ISA_AVX512 &&
+    if (ds_cpu_isa_active() >= DS_ISA_AVX512 && ds_vec() != ds_vec_portable() &&
         op->ctx->scratch_bytes >=
             (bias_floats(cout) + (size_t)nt * DS_GEMM_NT_BUF_FLOATS) * sizeof(float))
         bufs = op->ctx->scratch + bias_floats(cout);

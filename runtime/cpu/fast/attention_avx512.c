@@ -1,0 +1,167 @@
+/*
+ * cpu/fast/attention_avx512.c: the attention task of attention_avx2.c with
+ * AVX-512, on the same packed q, k, v (ds_attention_pack_avx2) and the same
+ * transposed scores st[key][query]. The score tile is 6 keys x 32 queries
+ * and the output tile 6 queries x 32 channels (two v panels): 12 zmm
+ * accumulators each. Every sum runs in the AVX2 kernel's order and exp16 is
+ * exp8's arithmetic on 16 lanes, so the two give the same bits.
+ */
+#include <math.h>
+
+#include "cpu/fast/fast.h"
+#include "cpu/simd_avx512.h"
+
+enum { QMAX = DS_ATTENTION_BLOCK };
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline)) DS_AVX512
+
+static int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }
+
+static inline __mmask16 lanes(int64_t n) { return n >= 16 ? 0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1); }
+
+/* exp8 (cpu/fast/fast_avx2.h) on 16 lanes, operation for operation. */
+ALWAYS_INLINE __m512 exp16(__m512 x) {
+    static const float S[5] = {0.49999988079071045f, 0.166665181517601f, 0.04166964814066887f,
+                               0.008368944749236107f, 0.0013745303731411695f};
+    x = _mm512_max_ps(_mm512_set1_ps(-87.3f), x);
+    x = _mm512_min_ps(_mm512_set1_ps(88.0f), x);
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693147182464599609f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-1.9046542121259336e-09f), r);
+    __m512 p = _mm512_set1_ps(S[4]);
+    for (int i = 3; i >= 0; i--)
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(S[i]));
+    p = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(r, r), p, r), _mm512_set1_ps(1.0f));
+    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+/* st rows [j, j + rows) x 16 np queries: k rows against q^T columns, plus
+ * the bias already in st when `biased`, and the running column max. Fewer
+ * than 6 rows: the last one is computed again for the missing ones. */
+ALWAYS_INLINE void score_tile(int np, int rows, const float *k, int64_t ldk, const float *qt,
+                              int64_t hd, float *st, int64_t nq, float *mx, int biased) {
+    const float *kr[6];
+    for (int r = 0; r < 6; r++)
+        kr[r] = k + (r < rows ? r : rows - 1) * ldk;
+    __m512 a[6], b[6];
+    for (int r = 0; r < 6; r++)
+        a[r] = b[r] = _mm512_setzero_ps();
+#pragma GCC unroll 4
+    for (int64_t d = 0; d < hd; d++) {
+        const __m512 q0 = _mm512_loadu_ps(qt + d * QMAX);
+        const __m512 q1 = np == 2 ? _mm512_loadu_ps(qt + d * QMAX + 16) : q0;
+        for (int r = 0; r < 6; r++) {
+            const __m512 s = _mm512_set1_ps(kr[r][d]);
+            a[r] = _mm512_fmadd_ps(s, q0, a[r]);
+            if (np == 2)
+                b[r] = _mm512_fmadd_ps(s, q1, b[r]);
+        }
+    }
+    __m512 m0 = _mm512_loadu_ps(mx), m1 = np == 2 ? _mm512_loadu_ps(mx + 16) : m0;
+    for (int r = 0; r < rows; r++) {
+        __m512 s0 = a[r], s1 = b[r];
+        if (biased) {
+            s0 = _mm512_add_ps(s0, _mm512_loadu_ps(st + r * nq));
+            if (np == 2)
+                s1 = _mm512_add_ps(s1, _mm512_loadu_ps(st + r * nq + 16));
+        }
+        _mm512_storeu_ps(st + r * nq, s0);
+        m0 = _mm512_max_ps(m0, s0);
+        if (np == 2) {
+            _mm512_storeu_ps(st + r * nq + 16, s1);
+            m1 = _mm512_max_ps(m1, s1);
+        }
+    }
+    _mm512_storeu_ps(mx, m0);
+    if (np == 2)
+        _mm512_storeu_ps(mx + 16, m1);
+}
+
+static DS_AVX512 void score_rows(int rows, const float *k, int64_t hd, const float *qt, float *st,
+                                 int64_t nq, float *mx, int biased) {
+    int64_t c = 0;
+    for (; c + 32 <= nq; c += 32)
+        score_tile(2, rows, k, hd, qt + c, hd, st + c, nq, mx + c, biased);
+    if (c < nq)
+        score_tile(1, rows, k, hd, qt + c, hd, st + c, nq, mx + c, biased);
+}
+
+/* y rows [q, q + rows) x 16 np channels (the first `cols` stored) = st
+ * columns against np v panels (T * 16 floats apart), divided by the row
+ * sums. Past `rows` the broadcasts read on in st's workspace, as in the
+ * AVX2 kernel; those products are dropped. */
+ALWAYS_INLINE void out_tile(int np, int rows, const float *st, int64_t nq, const float *vp,
+                            int64_t T, const float *sum, float *y, int64_t ldy, int64_t cols) {
+    __m512 a[6], b[6];
+    for (int r = 0; r < 6; r++)
+        a[r] = b[r] = _mm512_setzero_ps();
+    const float *vq = vp + T * 16;
+#pragma GCC unroll 4
+    for (int64_t j = 0; j < T; j++) {
+        const float *p = st + j * nq;
+        _mm_prefetch((const char *)(p + 8 * nq), _MM_HINT_T0); /* st rows come from L2 */
+        const __m512 v0 = _mm512_loadu_ps(vp + j * 16);
+        const __m512 v1 = np == 2 ? _mm512_loadu_ps(vq + j * 16) : v0;
+        for (int r = 0; r < 6; r++) {
+            const __m512 s = _mm512_set1_ps(p[r]);
+            a[r] = _mm512_fmadd_ps(s, v0, a[r]);
+            if (np == 2)
+                b[r] = _mm512_fmadd_ps(s, v1, b[r]);
+        }
+    }
+    const __mmask16 m0 = lanes(cols), m1 = lanes(cols - 16);
+    for (int r = 0; r < rows; r++) {
+        const __m512 inv = _mm512_set1_ps(1.0f / sum[r]);
+        _mm512_mask_storeu_ps(y + r * ldy, m0, _mm512_mul_ps(a[r], inv));
+        if (np == 2)
+            _mm512_mask_storeu_ps(y + r * ldy + 16, m1, _mm512_mul_ps(b[r], inv));
+    }
+}
+
+static DS_AVX512 void out_rows(int rows, const float *st, int64_t nq, const float *vp, int64_t T,
+                               const float *sum, float *y, int64_t ldy, int64_t hd) {
+    int64_t c = 0;
+    for (; c + 16 < hd; c += 32)
+        out_tile(2, rows, st, nq, vp + c * T, T, sum, y + c, ldy, hd - c < 32 ? hd - c : 32);
+    if (c < hd)
+        out_tile(1, rows, st, nq, vp + c * T, T, sum, y + c, ldy, hd - c);
+}
+
+/* st columns [c, c + 16): exp(s - max) in place and the column sums. */
+static DS_AVX512 void softmax_columns(float *st, int64_t T, int64_t nq, const float *mx, float *sum) {
+    const __m512 m = _mm512_loadu_ps(mx);
+    __m512 s = _mm512_setzero_ps();
+    for (int64_t j = 0; j < T; j++) {
+        float *row = st + j * nq;
+        const __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(row), m));
+        _mm512_storeu_ps(row, e);
+        s = _mm512_add_ps(s, e);
+    }
+    _mm512_storeu_ps(sum, s);
+}
+
+DS_AVX512 void ds_attention_task_avx512(const float *shared, int64_t T, int64_t C, int heads, int h,
+                                        int64_t b, const float *bias, const int32_t *index, float *y,
+                                        float *ws) {
+    const int64_t hd = C / heads, hd16 = round16(hd), blocks = (T + QMAX - 1) / QMAX;
+    const int64_t q0 = b * QMAX, bq = T - q0 < QMAX ? T - q0 : QMAX, nq = round16(bq);
+    const float *qt = shared + (h * blocks + b) * hd * QMAX;           /* (hd, QMAX) */
+    const float *k = shared + heads * blocks * hd * QMAX + h * T * hd; /* (T, hd) */
+    const float *vp = shared + heads * (blocks * hd * QMAX + T * hd) + h * hd16 * T;
+    float *st = ws;            /* (T, nq) scores, then probabilities */
+    float *mx = st + T * QMAX; /* (nq) column max */
+    float *sum = mx + QMAX;    /* (nq) column sum */
+
+    if (bias)
+        ds_attention_bias_columns_avx2(st, T, nq, q0, bq, bias, index);
+    for (int64_t i = 0; i < nq; i++)
+        mx[i] = -INFINITY;
+    for (int64_t j = 0; j < T; j += 6)
+        score_rows(T - j < 6 ? (int)(T - j) : 6, k + j * hd, hd, qt, st + j * nq, nq, mx, bias != NULL);
+    for (int64_t c = 0; c < nq; c += 16)
+        softmax_columns(st + c, T, nq, mx + c, sum + c);
+    for (int64_t i = 0; i < bq; i += 6)
+        out_rows(bq - i < 6 ? (int)(bq - i) : 6, st + i, nq, vp, T, sum + i, y + i * C, C, hd);
+}
