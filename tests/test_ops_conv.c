@@ -114,6 +114,7 @@ static void note_forced(int ran, ds_conv_algo algo) {
         .run = run_##name, .scratch_bytes = scratch_##name, .pack = ds_fast_conv2d_pack_all};
 FORCED(gemm_c, DS_CONV_GEMM, 0)
 FORCED(gemm_avx2, DS_CONV_GEMM, 1)
+FORCED(gemm_avx512, DS_CONV_GEMM, DS_ISA_AVX512)
 FORCED(wino_c, DS_CONV_WINOGRAD, 0)
 FORCED(wino_avx2, DS_CONV_WINOGRAD, 1)
 FORCED(wino_avx512, DS_CONV_WINOGRAD, DS_ISA_AVX512)
@@ -170,6 +171,11 @@ static const conv_case gemm_cases[] = {
     {1, 4, 5, 600, 20, 1, 1, 1, 1, 1, 0, 0, 0, 0, NONE, RELU6, RELU, 1, 1},
     {1, 2, 5, 40, 16, 1, 1, 1, 1, 1, 0, 0, 0, 0, NONE, NONE, RELU6, 0, 1},
     {2, 3, 4, 9, 8, 1, 1, 1, 1, 1, 0, 0, 0, 0, NONE, NONE, NONE, 1, 0},
+    /* AVX-512's pairs of panels: a pair and a 16-column one (K in 2 blocks,
+     * residual in place), two pairs with hardswish (a stem's act), a pair of 3 + 16 */
+    {1, 5, 7, 300, 48, 1, 1, 1, 1, 1, 0, 0, 0, 0, NONE, RELU, RELU6, 1, 1},
+    {1, 3, 5, 33, 64, 1, 1, 1, 1, 1, 0, 0, 0, 0, NONE, NONE, DS_ACT_HARDSWISH, 0, 1},
+    {1, 7, 3, 24, 19, 1, 1, 1, 1, 1, 0, 0, 0, 0, NONE, DS_ACT_HARDSWISH, NONE, 1, 1},
     /* large weights: OpenBLAS-threaded, direct and im2col */
     {1, 5, 3, 512, 300, 1, 1, 1, 1, 1, 0, 0, 0, 0, NONE, NONE, NONE, 0, 1},
     {1, 1, 1, 1, 3, 1, 1, 1, 1, 1, 0, 0, 0, 0, NONE, NONE, NONE, 0, 1},
@@ -249,7 +255,7 @@ static const conv_case grp_cases[] = {
 };
 
 TEST(gemm_matches_reference) {
-    check_all(gemm_cases, N_OF(gemm_cases), &k_gemm_c, &k_gemm_avx2, NULL, DIRECT_TOL, KIND_GEMM);
+    check_all(gemm_cases, N_OF(gemm_cases), &k_gemm_c, &k_gemm_avx2, &k_gemm_avx512, DIRECT_TOL, KIND_GEMM);
 }
 
 TEST(winograd_matches_reference) {

@@ -111,6 +111,8 @@ typedef struct ds_gemm_args {
     int64_t n0, n1; /* n0 % 16 == 0 */
 } ds_gemm_args;
 void ds_gemm_packed_avx2(const ds_gemm_args *g);
+/* The same, bit for bit, on AVX-512 (cpu/conv/gemm_avx512.c). */
+void ds_gemm_packed_avx512(const ds_gemm_args *g);
 
 /* ---- Winograd F(4x4, 3x3) (cpu_conv_winograd*.c) ---- */
 enum { DS_WINO_PANEL = 16 }; /* output channels per packed weight panel */

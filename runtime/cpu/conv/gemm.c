@@ -23,6 +23,7 @@
 #include "base/pool.h" /* ds_parallel_for */
 #include "cpu/blas.h"   /* ds_blas_serial */
 #include "cpu/conv/conv.h"
+#include "cpu/isa.h" /* DS_ISA_AVX512 */
 
 typedef struct gemm_plan {
     int direct;   /* A is x: 1x1, stride 1, no padding, no in_act */
@@ -190,7 +191,7 @@ typedef struct packed_job {
     const float *b;
     const ds_conv_dims *d;
     int64_t rows, n_chunks, per_chunk;
-    int pointwise;
+    int pointwise, avx512;
 } packed_job;
 
 static void packed_tile(void *ctx, int64_t it, int thread) {
@@ -222,10 +223,13 @@ static void packed_tile(void *ctx, int64_t it, int thread) {
     g.act = at->act;
     g.n0 = ch * j->per_chunk * 16;
     g.n1 = (ch + 1) * j->per_chunk * 16 < d->o ? (ch + 1) * j->per_chunk * 16 : d->o;
-    ds_gemm_packed_avx2(&g);
+    if (j->avx512)
+        ds_gemm_packed_avx512(&g);
+    else
+        ds_gemm_packed_avx2(&g);
 }
 
-static void run_packed(const ds_cpu_op *op, const float *b, const ds_conv_dims *d) {
+static void run_packed(const ds_cpu_op *op, const float *b, const ds_conv_dims *d, int simd) {
     const int nt = op->ctx->n_threads;
     const int64_t rows = packed_rows(op->node);
     const int64_t m = d->n * d->oh * d->ow, m_tiles = (m + rows - 1) / rows;
@@ -235,7 +239,8 @@ static void run_packed(const ds_cpu_op *op, const float *b, const ds_conv_dims *
     n_chunks = n_chunks < panels ? n_chunks : panels;
     const int64_t per_chunk = (panels + n_chunks - 1) / n_chunks;
     n_chunks = (panels + per_chunk - 1) / per_chunk;
-    packed_job j = {op, b, d, rows, n_chunks, per_chunk, ds_conv_is_pointwise(op->node)};
+    packed_job j = {op, b, d, rows, n_chunks, per_chunk, ds_conv_is_pointwise(op->node),
+                    simd >= DS_ISA_AVX512};
     ds_parallel_for(nt, m_tiles * n_chunks, packed_tile, &j);
 }
 
@@ -244,7 +249,7 @@ void ds_conv_gemm(const ds_cpu_op *op, const ds_conv_packed *packed, int simd) {
     ds_conv_dims d = ds_conv_dims_of(op->node);
     /* below 8 outputs most of a 16-wide panel would be padding: OpenBLAS's gemv is faster */
     if (simd && packed && packed->gemm && d.o >= 8)
-        run_packed(op, packed->gemm, &d);
+        run_packed(op, packed->gemm, &d, simd);
     else
         run_blas(op, &p, &d, simd);
 }
