@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/isa.h"         /* ds_cpu_isa_force */
 #include "graph/planner.h" /* ds_plan_inplace_input */
 
 enum { GUARD = 64 };
@@ -176,4 +177,18 @@ const char *op_check_message(const ds_node *n, const int64_t xs[4], const int64_
         }
     }
     return NULL;
+}
+
+void op_each_isa(const char *test, void (*body)(const char *isa)) {
+    const ds_cpu_isa was = ds_cpu_isa_active();
+    for (int isa = DS_ISA_AVX2; isa < DS_ISA_COUNT; isa++) {
+        const char *name = ds_cpu_isa_name((ds_cpu_isa)isa);
+        if (!ds_cpu_isa_supported((ds_cpu_isa)isa)) {
+            printf("SKIP %s/%s: this CPU lacks it\n", test, name);
+            continue;
+        }
+        ds_cpu_isa_force((ds_cpu_isa)isa);
+        body(name);
+    }
+    ds_cpu_isa_force(was);
 }

@@ -69,6 +69,11 @@ op_check_result op_check_given(const ds_node *node, const int64_t x_shape[4], co
 const char *op_check_message(const ds_node *n, const int64_t xs[4], const int64_t *rs, const size_t lens[4],
                              float scale_w, double limit, uint64_t *seed, double *worst);
 
+/* body(isa) under every vector ISA from AVX2 up that this CPU has (cpu/isa.h;
+ * the others print "SKIP test/isa: this CPU lacks it"), then the ISA that
+ * was active before. */
+void op_each_isa(const char *test, void (*body)(const char *isa));
+
 #ifdef __cplusplus
 }
 #endif

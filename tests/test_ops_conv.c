@@ -345,7 +345,9 @@ static ds_node transpose_node(int k, int h, int w, int o, int bias) {
     return n;
 }
 
-TEST(conv_transpose_matches_reference) {
+/* Through OpenBLAS (AVX2 engines) and our AVX-512 sgemm. */
+static void transpose_patch_cases(const char *isa) {
+    (void)isa;
     static const int cases[][5] = {/* k, h, w, in, out */
                                    {2, 5, 7, 17, 130}, {4, 7, 5, 64, 17}, {4, 1, 1, 3, 5},
                                    {2, 13, 11, 130, 64}};
@@ -366,6 +368,10 @@ TEST(conv_transpose_matches_reference) {
         }
 }
 
+TEST(conv_transpose_matches_reference) {
+    op_each_isa("conv_transpose_matches_reference", transpose_patch_cases);
+}
+
 /* ConvTranspose2d of any kernel, stride, padding, dilation and output_padding
  * (the gather path; the patch path when kernel == stride). */
 typedef struct transpose_case {
@@ -374,7 +380,8 @@ typedef struct transpose_case {
     ds_act act;
 } transpose_case;
 
-TEST(conv_transpose_general_matches_reference) {
+static void transpose_general_cases(const char *isa) {
+    (void)isa;
     static const transpose_case cases[] = {
         {3, 2, 1, 1, 1, 1, 28, 28, 17, 8, DS_ACT_HARDSWISH}, /* LeViT's stem_transpose, fewer channels */
         {3, 2, 1, 1, 0, 2, 5, 7, 3, 5, DS_ACT_NONE},         /* two items, no output_padding */
@@ -417,6 +424,10 @@ TEST(conv_transpose_general_matches_reference) {
                       i, c->k, c->s, c->pad, c->dil, c->out_pad, c->h, c->w, c->in, (long long)n.shape[1],
                       (long long)n.shape[2], c->out, threads, r.nmse, r.guards_ok, r.finite);
         }
+}
+
+TEST(conv_transpose_general_matches_reference) {
+    op_each_isa("conv_transpose_general_matches_reference", transpose_general_cases);
 }
 
 static ds_node pool_node(int h, int w, int c, int pt, int pb, int pl, int pr) {

@@ -51,7 +51,7 @@ static const double LINEAR_LIMIT = 5e-11;
 /* The cases, through whichever GEMM the active ISA runs. */
 static void linear_cases(void) {
     static const int64_t tokens[] = {1, 2, 25, 97, 578};
-    /* cin, cout: 300 outputs pass DS_GEMM_NT_NC (256) and end in a partial panel */
+    /* cin, cout: 300 outputs pass DS_SGEMM_NC (256) and end in a partial panel */
     static const int64_t io[][2] = {{1, 3}, {3, 1}, {17, 17}, {64, 96}, {768, 17}, {17, 768}, {40, 300}};
     static const ds_act acts[] = {DS_ACT_NONE, DS_ACT_GELU, DS_ACT_RELU};
     for (size_t t = 0; t < sizeof tokens / sizeof *tokens; t++)
@@ -76,27 +76,15 @@ static void linear_cases(void) {
     CHECK_OP(&n, xs, NULL, 34 * 7, 7, 0.2f, LINEAR_LIMIT);
 }
 
-/* body() under every vector ISA from AVX2 up that this CPU has (the others
- * skip with a message), each reporting its worst NMSE as `family`. */
-static void each_isa(const char *test, const char *family, void (*body)(void)) {
-    const ds_cpu_isa was = ds_cpu_isa_active();
-    for (int isa = DS_ISA_AVX2; isa < DS_ISA_COUNT; isa++) {
-        const char *name = ds_cpu_isa_name((ds_cpu_isa)isa);
-        if (!ds_cpu_isa_supported((ds_cpu_isa)isa)) {
-            printf("SKIP %s/%s: this CPU lacks it\n", test, name);
-            continue;
-        }
-        ds_cpu_isa_force((ds_cpu_isa)isa);
-        worst = 0;
-        body();
-        printf("    %-7s", name);
-        report(family);
-    }
-    ds_cpu_isa_force(was);
+/* OpenBLAS (portable and AVX2 engines) and, where the CPU has it, the AVX-512 GEMM. */
+static void linear_under(const char *isa) {
+    worst = 0;
+    linear_cases();
+    printf("    %-7s", isa);
+    report("linear");
 }
 
-/* OpenBLAS (portable and AVX2 engines) and, where the CPU has it, the AVX-512 GEMM. */
-TEST(linear_matches_reference) { each_isa("linear_matches_reference", "linear", linear_cases); }
+TEST(linear_matches_reference) { op_each_isa("linear_matches_reference", linear_under); }
 
 /* The readout's rows [patch token, class token] all end in the same half:
  * the fast kernel computes that half's product once. Also rows that differ
@@ -187,7 +175,14 @@ static void attention_cases(void) {
     CHECK_OP(&n, xs, NULL, 0, 0, 1.0f, ATTENTION_LIMIT);
 }
 
-TEST(attention_matches_reference) { each_isa("attention_matches_reference", "attention", attention_cases); }
+static void attention_under(const char *isa) {
+    worst = 0;
+    attention_cases();
+    printf("    %-7s", isa);
+    report("attention");
+}
+
+TEST(attention_matches_reference) { op_each_isa("attention_matches_reference", attention_under); }
 
 /* The reference attention without its bias: where a kernel that dropped
  * the bias would land (op_check_given's second side). */
@@ -268,8 +263,15 @@ static void attention_bias_cases(void) {
         }
 }
 
+static void attention_bias_under(const char *isa) {
+    worst = 0;
+    attention_bias_cases();
+    printf("    %-7s", isa);
+    report("attention+bias");
+}
+
 TEST(attention_bias_matches_reference) {
-    each_isa("attention_bias_matches_reference", "attention+bias", attention_bias_cases);
+    op_each_isa("attention_bias_matches_reference", attention_bias_under);
 }
 
 /* The AVX-512 task sums in the AVX2 task's order: the same inputs give the

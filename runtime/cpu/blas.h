@@ -2,13 +2,26 @@
  * cpu/blas.h: OpenBLAS as the CPU kernels use it: single-threaded, inside our
  * own tasks. Its OpenMP build takes its thread count from the calling
  * thread's OpenMP setting, and would start an OpenMP team (threads that spin
- * at every barrier) from each of our workers for a large call.
+ * at every barrier) from each of our workers for a large call. And our own
+ * sgemm for AVX-512 engines, whose speed does not follow OpenBLAS's CPU
+ * detection (OPENBLAS_CORETYPE).
  */
 #ifndef DS_CPU_BLAS_H
 #define DS_CPU_BLAS_H
 
+#include <stdint.h>
+
 /* Makes OpenBLAS single-threaded on the calling thread (once per thread);
  * call before any cblas_* call, on the thread that makes it. */
 void ds_blas_serial(void);
+
+/* y (m, n) = x (m, k) w^T for w stored (n, k) (DS_W_NK), or x w for w
+ * stored (k, n) (DS_W_KN); + y when `accumulate`. Rows ld* floats apart;
+ * buf: DS_SGEMM_BUF_FLOATS floats of the caller's thread. AVX-512: call only
+ * when the engine picked it (cpu/isa.h). */
+typedef enum ds_w_layout { DS_W_NK, DS_W_KN } ds_w_layout;
+enum { DS_SGEMM_NC = 256, DS_SGEMM_BUF_FLOATS = 64 * DS_SGEMM_NC };
+void ds_sgemm_avx512(int64_t m, int64_t n, int64_t k, const float *x, int64_t ldx, const float *w,
+                     int64_t ldw, ds_w_layout layout, float *y, int64_t ldy, int accumulate, float *buf);
 
 #endif

@@ -10,7 +10,8 @@
  *    the chunk's rows, threads splitting the output rows (no two write one).
  * Rows of input go in chunks so that T stays bounded; a chunk's sgemm is
  * split in one block of input rows per thread, each a single-threaded
- * OpenBLAS call on our pool (the patch form scatters its block in the same
+ * OpenBLAS call on our pool, or on an AVX-512 engine our own GEMM
+ * (cpu/sgemm_avx512.c; the patch form scatters its block in the same
  * task).
  */
 #include <cblas.h>
@@ -18,8 +19,9 @@
 #include <string.h>
 
 #include "base/pool.h" /* ds_parallel_for */
-#include "cpu/blas.h"   /* ds_blas_serial */
+#include "cpu/blas.h"   /* ds_blas_serial, ds_sgemm_avx512 */
 #include "cpu/conv/conv.h"
+#include "cpu/isa.h"       /* ds_cpu_isa_active */
 
 enum { T_MAX_FLOATS = 1 << 21 }; /* 8 MiB of T per chunk, at least one input row */
 
@@ -48,14 +50,19 @@ static void input_bound(const ds_node *n, int64_t *h, int64_t *w) {
     *w = (n->shape[2] - 1 + a->pad_l + a->pad_r) / a->stride_w + 1;
 }
 
-size_t ds_fast_conv_transpose_scratch(const ds_node *n, int n_threads) {
-    (void)n_threads;
+/* T's floats for one chunk */
+static size_t t_floats(const ds_node *n) {
     const ds_conv_attr *a = &n->a.conv;
     int64_t h, w;
     input_bound(n, &h, &w);
     int64_t rows = rows_per_chunk(n, w);
     rows = rows < h ? rows : h;
-    return (size_t)(rows * w * a->kh * a->kw * n->shape[3]) * sizeof(float);
+    return (size_t)(rows * w * a->kh * a->kw * n->shape[3] + 15) / 16 * 16;
+}
+
+/* T, then each thread's packing buffer for ds_sgemm_avx512 */
+size_t ds_fast_conv_transpose_scratch(const ds_node *n, int n_threads) {
+    return (t_floats(n) + (size_t)n_threads * DS_SGEMM_BUF_FLOATS) * sizeof(float);
 }
 
 typedef struct transpose_job {
@@ -64,6 +71,7 @@ typedef struct transpose_job {
     int64_t nb, r0, rows;  /* item nb's input rows [r0, r0 + rows) */
     int64_t per_task;      /* input rows per sgemm task */
     int patches, first, last;
+    float *bufs;           /* DS_SGEMM_BUF_FLOATS a thread for ds_sgemm_avx512, or NULL: OpenBLAS */
 } transpose_job;
 
 /* Item nb's output rows painted by input row r0 + r, from row r of T. */
@@ -86,7 +94,6 @@ static void scatter_row(const transpose_job *j, int64_t r) {
 
 /* T's rows of one block of the chunk's input rows; the patch form paints them. */
 static void sgemm_block(void *ctx, int64_t task, int thread) {
-    (void)thread;
     const transpose_job *j = ctx;
     const ds_cpu_op *op = j->op;
     const ds_conv_attr *a = &op->node->a.conv;
@@ -94,10 +101,16 @@ static void sgemm_block(void *ctx, int64_t task, int thread) {
     const int64_t patch = (int64_t)a->kh * a->kw * op->y->shape[3];
     const int64_t first = task * j->per_task;
     const int64_t rows = j->rows - first < j->per_task ? j->rows - first : j->per_task;
-    ds_blas_serial();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(rows * W), (int)patch, (int)CI, 1.0f,
-                op->x->data + ((j->nb * H + j->r0 + first) * W) * CI, (int)CI, op->w, (int)patch, 0.0f,
-                j->t + first * W * patch, (int)patch);
+    const float *x = op->x->data + ((j->nb * H + j->r0 + first) * W) * CI;
+    float *t = j->t + first * W * patch;
+    if (j->bufs) {
+        ds_sgemm_avx512(rows * W, patch, CI, x, CI, op->w, patch, DS_W_KN, t, patch, 0,
+                        j->bufs + (size_t)thread * DS_SGEMM_BUF_FLOATS);
+    } else {
+        ds_blas_serial();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(rows * W), (int)patch, (int)CI,
+                    1.0f, x, (int)CI, op->w, (int)patch, 0.0f, t, (int)patch);
+    }
     for (int64_t r = first; j->patches && r < first + rows; r++)
         scatter_row(j, r);
 }
@@ -147,16 +160,20 @@ void ds_fast_conv_transpose(const ds_cpu_op *op) {
     input_bound(op->node, &h_bound, &w_bound);
     const int64_t chunk = rows_per_chunk(op->node, w_bound);
     const int patches = patch_form(a) && OH == H * a->stride_h && OW == W * a->stride_w;
-    if (H > h_bound || W > w_bound || op->ctx->scratch_bytes < ds_fast_conv_transpose_scratch(op->node, 1)) {
+    if (H > h_bound || W > w_bound || op->ctx->scratch_bytes < t_floats(op->node) * sizeof(float)) {
         ds_ref_conv_transpose(op); /* an input the node's shape does not come from, or a small workspace */
         return;
     }
     const int nt = op->ctx->n_threads;
+    float *bufs = NULL;
+    if (ds_cpu_isa_active() >= DS_ISA_AVX512 &&
+        op->ctx->scratch_bytes >= ds_fast_conv_transpose_scratch(op->node, nt))
+        bufs = op->ctx->scratch + t_floats(op->node);
     for (int64_t nb = 0; nb < N; nb++)
         for (int64_t r0 = 0; r0 < H; r0 += chunk) {
             const int64_t rows = H - r0 < chunk ? H - r0 : chunk;
             transpose_job j = {op, op->ctx->scratch, nb, r0, rows, (rows + nt - 1) / nt, patches,
-                               r0 == 0, r0 + rows >= H};
+                               r0 == 0, r0 + rows >= H, bufs};
             ds_parallel_for(nt, (rows + j.per_task - 1) / j.per_task, sgemm_block, &j);
             if (!patches)
                 ds_parallel_for(nt, OH, gather_row, &j);

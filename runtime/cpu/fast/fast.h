@@ -83,13 +83,6 @@ int ds_fast_scratch_threads(const ds_cpu_op *op, size_t per_thread, int64_t task
 
 /* ---- the kernels ---- */
 void ds_fast_linear(const ds_cpu_op *op);
-/* y (m, n) = x (m, k) w^T (+ y when `accumulate`), w (n, k); rows ld* floats
- * apart; buf: DS_GEMM_NT_BUF_FLOATS floats of the caller's thread. AVX-512:
- * call only when the engine picked it (cpu/isa.h). */
-enum { DS_GEMM_NT_NC = 256, DS_GEMM_NT_BUF_FLOATS = 64 * DS_GEMM_NT_NC };
-void ds_gemm_nt_avx512(int64_t m, int64_t n, int64_t k, const float *x, int64_t ldx,
-                       const float *w, int64_t ldw, float *y, int64_t ldy, int accumulate,
-                       float *buf);
 size_t ds_fast_linear_scratch(const ds_node *n, int n_threads);
 void ds_fast_attention(const ds_cpu_op *op);
 size_t ds_fast_attention_scratch(const ds_node *n, int n_threads);

@@ -1,6 +1,6 @@
 /*
  * cpu/fast/linear.c: y = act(x W^T + b + r) with one OpenBLAS sgemm, or on
- * an AVX-512 engine our own GEMM (cpu/fast/gemm_nt_avx512.c: OpenBLAS's
+ * an AVX-512 engine our own GEMM (cpu/sgemm_avx512.c: OpenBLAS's
  * speed would otherwise follow its CPU detection and OPENBLAS_CORETYPE).
  *
  * The output is split in blocks, one task each on our threads, each a
@@ -27,7 +27,7 @@
 #include <string.h>
 
 #include "base/pool.h" /* ds_parallel_for */
-#include "cpu/blas.h"   /* ds_blas_serial */
+#include "cpu/blas.h"   /* ds_blas_serial, ds_sgemm_avx512 */
 #include "cpu/fast/fast.h"
 #include "cpu/isa.h"     /* ds_cpu_isa_active */
 
@@ -40,7 +40,7 @@ typedef struct linear_job {
     int64_t block;  /* rows or columns per task, a multiple of 16 */
     int by_rows;    /* tasks split the rows (else the columns) */
     ds_act act;
-    float *bufs;    /* DS_GEMM_NT_BUF_FLOATS per thread for ds_gemm_nt_avx512, or NULL: OpenBLAS */
+    float *bufs;    /* DS_SGEMM_BUF_FLOATS per thread for ds_sgemm_avx512, or NULL: OpenBLAS */
 } linear_job;
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -68,8 +68,8 @@ static void linear_block(void *ctx, int64_t task, int thread) {
         }
     const int accumulate = !bias_after && (bias || r);
     if (j->bufs)
-        ds_gemm_nt_avx512(m, n, j->k, j->x + t0 * j->cin, j->cin, j->w + c0 * j->cin, j->cin, y,
-                          j->cout, accumulate, j->bufs + (size_t)thread * DS_GEMM_NT_BUF_FLOATS);
+        ds_sgemm_avx512(m, n, j->k, j->x + t0 * j->cin, j->cin, j->w + c0 * j->cin, j->cin, DS_W_NK,
+                        y, j->cout, accumulate, j->bufs + (size_t)thread * DS_SGEMM_BUF_FLOATS);
     else
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)m, (blasint)n, (blasint)j->k,
                     1.0f, j->x + t0 * j->cin, (blasint)j->cin, j->w + c0 * j->cin, (blasint)j->cin,
@@ -90,11 +90,11 @@ static int shared_right_half(const float *x, int64_t rows, int64_t cin) {
     return 1;
 }
 
-/* The folded bias, then each thread's packing buffer of ds_gemm_nt_avx512. */
+/* The folded bias, then each thread's packing buffer of ds_sgemm_avx512. */
 static size_t bias_floats(int64_t cout) { return (size_t)(cout + 15) / 16 * 16; }
 
 size_t ds_fast_linear_scratch(const ds_node *n, int n_threads) {
-    return (bias_floats(n->shape[3]) + (size_t)n_threads * DS_GEMM_NT_BUF_FLOATS) * sizeof(float);
+    return (bias_floats(n->shape[3]) + (size_t)n_threads * DS_SGEMM_BUF_FLOATS) * sizeof(float);
 }
 
 /* Blocks per thread: more than one, so that a thread the OS holds back
@@ -126,7 +126,7 @@ void ds_fast_linear(const ds_cpu_op *op) {
     float *bufs = NULL;
     if (ds_cpu_isa_active() >= DS_ISA_AVX512 && ds_vec() != ds_vec_portable() &&
         op->ctx->scratch_bytes >=
-            (bias_floats(cout) + (size_t)nt * DS_GEMM_NT_BUF_FLOATS) * sizeof(float))
+            (bias_floats(cout) + (size_t)nt * DS_SGEMM_BUF_FLOATS) * sizeof(float))
         bufs = op->ctx->scratch + bias_floats(cout);
     linear_job j = {x, op->w, op->r ? op->r->data : NULL, bias, op->y->data, rows, cin, cout, k,
                     block, by_rows, op->node->a.linear.act, bufs};

@@ -1,7 +1,8 @@
 /*
- * cpu/fast/gemm_nt_avx512.c: y (+)= x w^T with AVX-512, the linear layers'
- * GEMM where the CPU has it (cpu/fast/linear.c): x (m, k) and w (n, k) as
- * stored, row-major, no copy made at load.
+ * cpu/sgemm_avx512.c: y (+)= x w^T (w stored (n, k)) or x w (w stored
+ * (k, n)) with AVX-512: the GEMM of the linear layers (cpu/fast/linear.c)
+ * and of the transposed convolutions (cpu/conv/transpose.c) where the CPU
+ * has it. x and w are read as stored, row-major, no copy made at load.
  *
  * Blocked as in GotoBLAS: for each block of NC columns and KC inputs, w's
  * block is packed into panels of 32 columns (KC x 32, 8 KB: one stays in L1
@@ -12,18 +13,28 @@
  * partial sums, which keep LeViT's ill-conditioned third stage within its
  * float64 bound (bench/RESULTS.md: with sums of 256 it was not).
  */
-#include "cpu/fast/fast.h"
+#include "cpu/blas.h"
 #include "cpu/simd_avx512.h"
 
-enum { KC = 64, NR = 32, NC = DS_GEMM_NT_NC, MR = 8 };
+enum { KC = 64, NR = 32, NC = DS_SGEMM_NC, MR = 8 };
 
-/* buf (panels, KC, NR) = w's rows [j0, j0 + nc) x columns [k0, k0 + kc)
- * transposed, zero past nc (kc <= KC, nc <= NC). */
-static DS_AVX512 void pack(const float *w, int64_t ldw, int64_t j0, int64_t nc, int64_t k0,
-                           int64_t kc, float *buf) {
+/* buf (panels, KC, NR) = w's outputs [j0, j0 + nc) x inputs [k0, k0 + kc),
+ * zero past nc (kc <= KC, nc <= NC). */
+static DS_AVX512 void pack(const float *w, int64_t ldw, ds_w_layout layout, int64_t j0, int64_t nc,
+                           int64_t k0, int64_t kc, float *buf) {
     for (int64_t p = 0; p < nc; p += NR) {
         float *dst = buf + p * KC; /* panel p / NR: (KC, NR) */
         const int64_t cols = nc - p < NR ? nc - p : NR;
+        if (layout == DS_W_KN) { /* rows of w are rows of the panel */
+            const __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
+            const __mmask16 m1 = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
+            for (int64_t q = 0; q < kc; q++) {
+                const float *src = w + (k0 + q) * ldw + j0 + p;
+                _mm512_storeu_ps(dst + q * NR, _mm512_maskz_loadu_ps(m0, src));
+                _mm512_storeu_ps(dst + q * NR + 16, _mm512_maskz_loadu_ps(m1, src + 16));
+            }
+            continue;
+        }
         for (int64_t c = 0; c < NR; c++) {
             if (c >= cols) {
                 for (int64_t q = 0; q < kc; q++)
@@ -85,14 +96,14 @@ static DS_AVX512 void rows_times_panel(int64_t m, int64_t kc, const float *x, in
     }
 }
 
-DS_AVX512 void ds_gemm_nt_avx512(int64_t m, int64_t n, int64_t k, const float *x, int64_t ldx,
-                                 const float *w, int64_t ldw, float *y, int64_t ldy, int accumulate,
-                                 float *buf) {
+DS_AVX512 void ds_sgemm_avx512(int64_t m, int64_t n, int64_t k, const float *x, int64_t ldx,
+                               const float *w, int64_t ldw, ds_w_layout layout, float *y, int64_t ldy,
+                               int accumulate, float *buf) {
     for (int64_t j0 = 0; j0 < n; j0 += NC) {
         const int64_t nc = n - j0 < NC ? n - j0 : NC;
         for (int64_t k0 = 0; k0 < k; k0 += KC) {
             const int64_t kc = k - k0 < KC ? k - k0 : KC;
-            pack(w, ldw, j0, nc, k0, kc, buf);
+            pack(w, ldw, layout, j0, nc, k0, kc, buf);
             for (int64_t p = 0; p < nc; p += NR)
                 rows_times_panel(m, kc, x + k0, ldx, buf + p * KC, y + j0 + p, ldy,
                                  nc - p < NR ? nc - p : NR, !accumulate && k0 == 0);
