@@ -35,7 +35,7 @@ static const char BENCH_HELP[] =
     "                      when one works, else the CPU; cuda-emu is the CUDA\n"
     "                      backend on the CPU emulator: slow, for checking); on the\n"
     "                      CPU a line says the threads and kernels and why\n"
-    "                      (DS_CPU_ISA=portable|avx2 picks the kernels)\n"
+    "                      (DS_CPU_ISA=portable|avx2|avx512 picks the kernels)\n"
     "  --no-autotune       CUDA: the library's default algorithms, not timed ones\n"
     "  --precision P       CUDA: fp32 (default: float32 math, no tensor cores), tf32\n"
     "                      (TF32 tensor cores) or fp16 (half operands on tensor\n"

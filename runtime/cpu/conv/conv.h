@@ -150,6 +150,14 @@ void ds_wino_output_c(const ds_wino_block *b, int64_t j0, int64_t j1);
 void ds_wino_input_avx2(const ds_wino_block *b);
 void ds_wino_gemm_avx2(const ds_wino_block *b);
 void ds_wino_output_avx2(const ds_wino_block *b);
+/* The AVX2 stages from channel c0 (input) or block channel j0 (output) on,
+ * a multiple of 8: the AVX-512 stages' leftovers. */
+void ds_wino_input_avx2_from(const ds_wino_block *b, int64_t c0);
+void ds_wino_output_avx2_from(const ds_wino_block *b, int64_t j0);
+/* The input and output stages with AVX-512, 16 channels a vector (the same
+ * bits as the AVX2 ones). */
+void ds_wino_input_avx512(const ds_wino_block *b);
+void ds_wino_output_avx512(const ds_wino_block *b);
 /* ds_wino_gemm_avx2's result, bit for bit, on AVX-512 */
 void ds_wino_gemm_avx512(const ds_wino_block *b);
 

@@ -146,12 +146,15 @@ static void wino_item(void *ctx, int64_t it, int thread) {
     b.m = v + 36 * b.nt * C; /* (36, nt, ldm) */
     b.u = j->u;
     if (j->simd) {
-        ds_wino_input_avx2(&b);
-        if (j->simd >= DS_ISA_AVX512)
+        if (j->simd >= DS_ISA_AVX512) {
+            ds_wino_input_avx512(&b);
             ds_wino_gemm_avx512(&b);
-        else
+            ds_wino_output_avx512(&b);
+        } else {
+            ds_wino_input_avx2(&b);
             ds_wino_gemm_avx2(&b);
-        ds_wino_output_avx2(&b);
+            ds_wino_output_avx2(&b);
+        }
     } else {
         ds_wino_input_c(&b, 0, C);
         ds_wino_gemm_c(&b);

@@ -41,8 +41,8 @@ static inline DS_AVX2 void at6(const __m256 m[6], __m256 o[4]) {
  * reads src[], NULL meaning zero. in_act and `inside` are compile-time
  * constants of the inlined copies. */
 ALWAYS_INLINE void input_tile(ds_act in_act, int inside, const float *base, int64_t rs, int64_t cs,
-                              const float *const src[36], int64_t C8, float *v, int64_t vk) {
-    for (int64_t c = 0; c < C8; c += 8) {
+                              const float *const src[36], int64_t c0, int64_t C8, float *v, int64_t vk) {
+    for (int64_t c = c0; c < C8; c += 8) {
         __m256 r[6][6];
         for (int i = 0; i < 6; i++) {
             __m256 d[6];
@@ -63,7 +63,7 @@ ALWAYS_INLINE void input_tile(ds_act in_act, int inside, const float *base, int6
     }
 }
 
-ALWAYS_INLINE void input_block(ds_act in_act, const ds_wino_block *b) {
+ALWAYS_INLINE void input_block(ds_act in_act, const ds_wino_block *b, int64_t c0) {
     const ds_cpu_op *op = b->op;
     const int64_t H = op->x->shape[1], W = op->x->shape[2], C = op->x->shape[3];
     const int64_t C8 = C / 8 * 8;
@@ -75,7 +75,7 @@ ALWAYS_INLINE void input_block(ds_act in_act, const ds_wino_block *b) {
         const int64_t iy0 = ty * 4 - pad_t, ix0 = tx * 4 - pad_l;
         if (iy0 >= 0 && iy0 + 6 <= H && ix0 >= 0 && ix0 + 6 <= W) {
             const float *base = op->x->data + ((nb * H + iy0) * W + ix0) * C;
-            input_tile(in_act, 1, base, W * C, C, NULL, C8, b->v + t * C, vk);
+            input_tile(in_act, 1, base, W * C, C, NULL, c0, C8, b->v + t * C, vk);
             continue;
         }
         const float *src[36]; /* channel 0 of each patch position, NULL in the padding */
@@ -85,20 +85,23 @@ ALWAYS_INLINE void input_block(ds_act in_act, const ds_wino_block *b) {
                          ? op->x->data + ((nb * H + iy) * W + ix) * C
                          : NULL;
         }
-        input_tile(in_act, 0, NULL, 0, 0, src, C8, b->v + t * C, vk);
+        input_tile(in_act, 0, NULL, 0, 0, src, c0, C8, b->v + t * C, vk);
     }
 }
 
-DS_AVX2 void ds_wino_input_avx2(const ds_wino_block *b) {
-    switch (b->op->node->a.conv.in_act) {
-    case DS_ACT_NONE: input_block(DS_ACT_NONE, b); break;
-    case DS_ACT_RELU: input_block(DS_ACT_RELU, b); break;
-    default: input_block(b->op->node->a.conv.in_act, b); break;
-    }
+DS_AVX2 void ds_wino_input_avx2_from(const ds_wino_block *b, int64_t c0) {
     const int64_t C = b->op->x->shape[3], C8 = C / 8 * 8;
+    if (c0 < C8)
+        switch (b->op->node->a.conv.in_act) {
+        case DS_ACT_NONE: input_block(DS_ACT_NONE, b, c0); break;
+        case DS_ACT_RELU: input_block(DS_ACT_RELU, b, c0); break;
+        default: input_block(b->op->node->a.conv.in_act, b, c0); break;
+        }
     if (C8 < C)
-        ds_wino_input_c(b, C8, C);
+        ds_wino_input_c(b, C8 > c0 ? C8 : c0, C);
 }
+
+DS_AVX2 void ds_wino_input_avx2(const ds_wino_block *b) { ds_wino_input_avx2_from(b, 0); }
 
 /* c (mr, 16) (+)= a (mr, n) b (n, 16) for the n channels from k0; `add`
  * adds to c instead of storing. */
@@ -171,12 +174,12 @@ DS_AVX2 void ds_wino_gemm_avx2(const ds_wino_block *b) {
 /* One tile's channels 0 .. J8-1 of the block: rows x cols outputs (both 4,
  * constants of the inlined copy, for a tile wholly inside the output). */
 ALWAYS_INLINE void output_tile(const ds_wino_block *b, const float *m, int64_t y0, int64_t rows,
-                               int64_t cols, int64_t J8) {
+                               int64_t cols, int64_t j0, int64_t J8) {
     const ds_cpu_op *op = b->op;
     const ds_conv_attr *a = &op->node->a.conv;
     const int64_t OW = op->y->shape[2], O = op->y->shape[3];
     const int64_t mk = b->nt * b->ldm; /* stride between positions in m */
-    for (int64_t j = 0; j < J8; j += 8) {
+    for (int64_t j = j0; j < J8; j += 8) {
         __m256 r[6][4];
         for (int i = 0; i < 6; i++) {
             __m256 row[6];
@@ -201,11 +204,11 @@ ALWAYS_INLINE void output_tile(const ds_wino_block *b, const float *m, int64_t y
     }
 }
 
-DS_AVX2 void ds_wino_output_avx2(const ds_wino_block *b) {
+DS_AVX2 void ds_wino_output_avx2_from(const ds_wino_block *b, int64_t j0) {
     const ds_cpu_op *op = b->op;
     const int64_t OH = op->y->shape[1], OW = op->y->shape[2], O = op->y->shape[3];
     const int64_t J8 = b->no / 8 * 8;
-    for (int64_t t = 0; t < b->nt; t++) {
+    for (int64_t t = 0; j0 < J8 && t < b->nt; t++) {
         const int64_t tt = b->t0 + t;
         const int64_t nb = tt / (b->th * b->tw), ty = tt / b->tw % b->th, tx = tt % b->tw;
         const int64_t rows = OH - ty * 4 < 4 ? OH - ty * 4 : 4;
@@ -213,10 +216,12 @@ DS_AVX2 void ds_wino_output_avx2(const ds_wino_block *b) {
         const float *m = b->m + t * b->ldm;
         const int64_t y0 = ((nb * OH + ty * 4) * OW + tx * 4) * O + b->o0;
         if (rows == 4 && cols == 4)
-            output_tile(b, m, y0, 4, 4, J8);
+            output_tile(b, m, y0, 4, 4, j0, J8);
         else
-            output_tile(b, m, y0, rows, cols, J8);
+            output_tile(b, m, y0, rows, cols, j0, J8);
     }
     if (J8 < b->no)
-        ds_wino_output_c(b, J8, b->no);
+        ds_wino_output_c(b, J8 > j0 ? J8 : j0, b->no);
 }
+
+DS_AVX2 void ds_wino_output_avx2(const ds_wino_block *b) { ds_wino_output_avx2_from(b, 0); }
