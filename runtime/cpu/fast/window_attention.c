@@ -13,15 +13,16 @@
  * the queries' places and divided by the softmax sums there. The
  * scores of a block (64 x 576 floats for Swin v2's largest windows) stay in
  * the thread's L2. The sgemms are single-threaded OpenBLAS calls inside our
- * tasks.
+ * tasks, or on an AVX-512 engine our own (cpu/sgemm_avx512.c).
  */
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
 
 #include "base/pool.h" /* ds_parallel_for */
-#include "cpu/blas.h"   /* ds_blas_serial */
+#include "cpu/blas.h"   /* ds_blas_serial, ds_sgemm_avx512 */
 #include "cpu/fast/fast.h"
+#include "cpu/isa.h"     /* ds_cpu_isa_active */
 #include "graph/window.h" /* ds_window_*: windows, rolled coordinates, bias index */
 
 enum { BQ = 64 }; /* queries per block */
@@ -34,6 +35,7 @@ typedef struct task_ws {
     float *s;       /* (BQ, T) scores, then probabilities */
     float *out;     /* (BQ, hd) */
     float *inv;     /* (BQ) 1 / each query's softmax sum */
+    float *pack;    /* DS_SGEMM_BUF_FLOATS for ds_sgemm_avx512, or NULL: OpenBLAS */
 } task_ws;
 
 static size_t align16(size_t n) { return (n + 15) / 16 * 16; }
@@ -41,10 +43,10 @@ static size_t align16(size_t n) { return (n + 15) / 16 * 16; }
 static size_t task_floats(const ds_node *n, size_t *parts) {
     const ds_window_attr *a = &n->a.win;
     const size_t T = (size_t)a->win_h * (size_t)a->win_w, hd = (size_t)(n->shape[3] / a->heads);
-    const size_t sizes[7] = {2 * T, T, (size_t)(2 * a->win_h - 1) * (size_t)(2 * a->win_w - 1), 3 * T * hd,
-                             BQ * T, BQ * hd, BQ};
+    const size_t sizes[8] = {2 * T, T, (size_t)(2 * a->win_h - 1) * (size_t)(2 * a->win_w - 1), 3 * T * hd,
+                             BQ * T, BQ * hd, BQ, DS_SGEMM_BUF_FLOATS};
     size_t total = 0;
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < 8; i++) {
         if (parts)
             parts[i] = total;
         total += align16(sizes[i]);
@@ -56,12 +58,12 @@ size_t ds_fast_window_attention_scratch(const ds_node *n, int n_threads) {
     return task_floats(n, NULL) * (size_t)(n_threads > 0 ? n_threads : 1) * sizeof(float);
 }
 
-static task_ws carve(const ds_node *n, float *base) {
-    size_t at[7];
+static task_ws carve(const ds_node *n, float *base, int avx512) {
+    size_t at[8];
     task_floats(n, at);
     const int64_t T = (int64_t)n->a.win.win_h * n->a.win.win_w, hd = n->shape[3] / n->a.win.heads;
     task_ws w = {(int64_t *)(base + at[0]), base + at[1], base + at[2], base + at[3], NULL, NULL,
-                 base + at[4], base + at[5], base + at[6]};
+                 base + at[4], base + at[5], base + at[6], avx512 ? base + at[7] : NULL};
     w.k = w.q + T * hd;
     w.v = w.k + T * hd;
     return w;
@@ -111,8 +113,11 @@ static void window_task(const ds_cpu_op *op, const float *qkv, float *y, int64_t
     }
     for (int64_t q0 = 0; q0 < T; q0 += BQ) {
         const int64_t bq = T - q0 < BQ ? T - q0 : BQ;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)bq, (blasint)T, (blasint)hd, 1.0f,
-                    w->q + q0 * hd, (blasint)hd, w->k, (blasint)hd, 0.0f, w->s, (blasint)T);
+        if (w->pack)
+            ds_sgemm_avx512(bq, T, hd, w->q + q0 * hd, hd, w->k, hd, DS_W_NK, w->s, T, 0, w->pack);
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)bq, (blasint)T, (blasint)hd, 1.0f,
+                        w->q + q0 * hd, (blasint)hd, w->k, (blasint)hd, 0.0f, w->s, (blasint)T);
         for (int64_t i = 0; i < bq; i++) {
             float *row = w->s + i * T;
             const int64_t ai = (q0 + i) / tw, bi = (q0 + i) % tw;
@@ -129,8 +134,11 @@ static void window_task(const ds_cpu_op *op, const float *qkv, float *y, int64_t
             }
             w->inv[i] = 1.0f / vec->exp_sum(row, (size_t)T);
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)bq, (blasint)hd, (blasint)T, 1.0f, w->s,
-                    (blasint)T, w->v, (blasint)hd, 0.0f, w->out, (blasint)hd);
+        if (w->pack)
+            ds_sgemm_avx512(bq, hd, T, w->s, T, w->v, hd, DS_W_KN, w->out, hd, 0, w->pack);
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)bq, (blasint)hd, (blasint)T, 1.0f,
+                        w->s, (blasint)T, w->v, (blasint)hd, 0.0f, w->out, (blasint)hd);
         for (int64_t i = 0; i < bq; i++) { /* the softmax's division, on hd values instead of T */
             float *dst = y + w->pos[q0 + i] * C + h * hd;
             memcpy(dst, w->out + i * hd, (size_t)hd * sizeof(float));
@@ -143,6 +151,7 @@ typedef struct window_job {
     const ds_cpu_op *op;
     int64_t nwy, nwx; /* windows down and across */
     size_t per;       /* workspace floats per thread */
+    int avx512;       /* our sgemm instead of OpenBLAS's */
 } window_job;
 
 static void window_one(void *ctx, int64_t t, int thread) {
@@ -150,7 +159,7 @@ static void window_one(void *ctx, int64_t t, int thread) {
     const ds_cpu_op *op = j->op;
     const ds_window_attr *a = &op->node->a.win;
     const int64_t H = op->y->shape[1], W = op->y->shape[2], C = op->y->shape[3];
-    const task_ws w = carve(op->node, op->ctx->scratch + (size_t)thread * j->per);
+    const task_ws w = carve(op->node, op->ctx->scratch + (size_t)thread * j->per, j->avx512);
     const int h = (int)(t % a->heads);
     const int64_t win = t / a->heads, n = win / (j->nwy * j->nwx), wy = win / j->nwx % j->nwy, wx = win % j->nwx;
     ds_blas_serial();
@@ -164,7 +173,7 @@ void ds_fast_window_attention(const ds_cpu_op *op) {
     const int64_t tasks = N * nwy * nwx * a->heads;
     const size_t per = task_floats(op->node, NULL);
     const int nt = ds_fast_scratch_threads(op, per, tasks);
-    window_job j = {op, nwy, nwx, per};
+    window_job j = {op, nwy, nwx, per, ds_cpu_isa_active() >= DS_ISA_AVX512 && ds_vec() != ds_vec_portable()};
     /* consecutive tasks share a window: its tokens stay in cache */
     ds_parallel_for(nt, tasks, window_one, &j);
 }
