@@ -11,17 +11,21 @@
 
 #include <stdint.h>
 
+#include "graph/graph.h" /* ds_act */
+
 /* Makes OpenBLAS single-threaded on the calling thread (once per thread);
  * call before any cblas_* call, on the thread that makes it. */
 void ds_blas_serial(void);
 
-/* y (m, n) = x (m, k) w^T for w stored (n, k) (DS_W_NK), or x w for w
- * stored (k, n) (DS_W_KN); + y when `accumulate`. Rows ld* floats apart;
- * buf: DS_SGEMM_BUF_FLOATS floats of the caller's thread. AVX-512: call only
- * when the engine picked it (cpu/isa.h). */
+/* y (m, n) = act(x (m, k) w^T + bias) for w stored (n, k) (DS_W_NK), or
+ * with x w for w stored (k, n) (DS_W_KN); with `accumulate`, act(y + x w^T)
+ * (bias unused). bias (n) may be NULL. Rows ld* floats apart; buf:
+ * DS_SGEMM_BUF_FLOATS floats of the caller's thread. AVX-512: call only when
+ * the engine picked it (cpu/isa.h). */
 typedef enum ds_w_layout { DS_W_NK, DS_W_KN } ds_w_layout;
 enum { DS_SGEMM_NC = 256, DS_SGEMM_BUF_FLOATS = 64 * DS_SGEMM_NC };
 void ds_sgemm_avx512(int64_t m, int64_t n, int64_t k, const float *x, int64_t ldx, const float *w,
-                     int64_t ldw, ds_w_layout layout, float *y, int64_t ldy, int accumulate, float *buf);
+                     int64_t ldw, ds_w_layout layout, float *y, int64_t ldy, int accumulate,
+                     const float *bias, ds_act act, float *buf);
 
 #endif

@@ -48,10 +48,11 @@ static DS_AVX512 void pack(const float *w, int64_t ldw, ds_w_layout layout, int6
     }
 }
 
-/* y (mr, cols) += x (mr, kc) b (kc, NR); `store`: y = instead of +=. */
+/* y (mr, cols) += x (mr, kc) b (kc, NR); `store`: y = instead of +=, plus
+ * the bias (at the panel's first column) when there is one; then act. */
 static inline __attribute__((always_inline)) DS_AVX512 void
 tile(int mr, int64_t kc, const float *x, int64_t ldx, const float *b, float *y, int64_t ldy,
-     __mmask16 m0, __mmask16 m1, int store) {
+     __mmask16 m0, __mmask16 m1, int store, const float *bias, ds_act act) {
     __m512 c0[MR], c1[MR];
     for (int r = 0; r < mr; r++)
         c0[r] = c1[r] = _mm512_setzero_ps();
@@ -64,11 +65,20 @@ tile(int mr, int64_t kc, const float *x, int64_t ldx, const float *b, float *y, 
             c1[r] = _mm512_fmadd_ps(a, b1, c1[r]);
         }
     }
+    const __m512 b0 = store && bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
+    const __m512 b1 = store && bias ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
     for (int r = 0; r < mr; r++) {
         float *row = y + r * ldy;
         if (!store) {
             c0[r] = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, row), c0[r]);
             c1[r] = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, row + 16), c1[r]);
+        } else if (bias) {
+            c0[r] = _mm512_add_ps(c0[r], b0);
+            c1[r] = _mm512_add_ps(c1[r], b1);
+        }
+        if (act != DS_ACT_NONE) {
+            c0[r] = ds_act16(act, c0[r]);
+            c1[r] = ds_act16(act, c1[r]);
         }
         _mm512_mask_storeu_ps(row, m0, c0[r]);
         _mm512_mask_storeu_ps(row + 16, m1, c1[r]);
@@ -78,35 +88,37 @@ tile(int mr, int64_t kc, const float *x, int64_t ldx, const float *b, float *y, 
 /* Every row tile of x against one panel. */
 static DS_AVX512 void rows_times_panel(int64_t m, int64_t kc, const float *x, int64_t ldx,
                                        const float *b, float *y, int64_t ldy, int64_t cols,
-                                       int store) {
+                                       int store, const float *bias, ds_act act) {
     const __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
     const __mmask16 m1 = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
     int64_t i = 0;
     for (; i + MR <= m; i += MR)
-        tile(MR, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store);
+        tile(MR, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store, bias, act);
     switch (m - i) {
-    case 7: tile(7, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store); break;
-    case 6: tile(6, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store); break;
-    case 5: tile(5, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store); break;
-    case 4: tile(4, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store); break;
-    case 3: tile(3, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store); break;
-    case 2: tile(2, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store); break;
-    case 1: tile(1, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store); break;
+    case 7: tile(7, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store, bias, act); break;
+    case 6: tile(6, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store, bias, act); break;
+    case 5: tile(5, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store, bias, act); break;
+    case 4: tile(4, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store, bias, act); break;
+    case 3: tile(3, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store, bias, act); break;
+    case 2: tile(2, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store, bias, act); break;
+    case 1: tile(1, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store, bias, act); break;
     default: break;
     }
 }
 
 DS_AVX512 void ds_sgemm_avx512(int64_t m, int64_t n, int64_t k, const float *x, int64_t ldx,
                                const float *w, int64_t ldw, ds_w_layout layout, float *y, int64_t ldy,
-                               int accumulate, float *buf) {
+                               int accumulate, const float *bias, ds_act act, float *buf) {
     for (int64_t j0 = 0; j0 < n; j0 += NC) {
         const int64_t nc = n - j0 < NC ? n - j0 : NC;
         for (int64_t k0 = 0; k0 < k; k0 += KC) {
             const int64_t kc = k - k0 < KC ? k - k0 : KC;
             pack(w, ldw, layout, j0, nc, k0, kc, buf);
+            const int store = !accumulate && k0 == 0;
             for (int64_t p = 0; p < nc; p += NR)
                 rows_times_panel(m, kc, x + k0, ldx, buf + p * KC, y + j0 + p, ldy,
-                                 nc - p < NR ? nc - p : NR, !accumulate && k0 == 0);
+                                 nc - p < NR ? nc - p : NR, store, store && bias ? bias + j0 + p : NULL,
+                                 k0 + kc == k ? act : DS_ACT_NONE);
         }
     }
 }

@@ -15,7 +15,8 @@
  * on top of r, and costs no more than the pass in which OpenBLAS would clear
  * y for beta = 0. The activation, if any, takes one pass after, on the block
  * still in cache; without a residual the bias is added in that pass instead
- * (one pass over the block fewer: an MLP's first linear).
+ * (one pass over the block fewer: an MLP's first linear). Our AVX-512 sgemm
+ * adds the bias and applies the activation in its registers, with no pass.
  *
  * When every row ends in the same cin/2 values, as the DPT readout's
  * [patch token, class token] rows do, that half's product is the same for
@@ -45,13 +46,26 @@ typedef struct linear_job {
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-static void linear_block(void *ctx, int64_t task, int thread) {
-    const linear_job *j = ctx;
+/* Our AVX-512 sgemm: the bias and the activation in its registers; a
+ * residual (with the bias) goes into y first. */
+static void block_avx512(const linear_job *j, int64_t t0, int64_t m, int64_t c0, int64_t n, float *buf) {
+    const int64_t at = t0 * j->cout + c0;
+    float *y = j->y + at;
+    const float *r = j->r ? j->r + at : NULL, *bias = j->bias ? j->bias + c0 : NULL;
+    const float *x = j->x + t0 * j->cin, *w = j->w + c0 * j->cin;
+    if (!r) {
+        ds_sgemm_avx512(m, n, j->k, x, j->cin, w, j->cin, DS_W_NK, y, j->cout, 0, bias, j->act, buf);
+        return;
+    }
+    if (bias || r != y)
+        for (int64_t t = 0; t < m; t++)
+            ds_vec()->add_act(y + t * j->cout, r + t * j->cout, bias, NULL, (size_t)n, DS_ACT_NONE);
+    ds_sgemm_avx512(m, n, j->k, x, j->cin, w, j->cin, DS_W_NK, y, j->cout, 1, NULL, j->act, buf);
+}
+
+/* One single-threaded OpenBLAS sgemm with the epilogue passes around it. */
+static void block_blas(const linear_job *j, int64_t t0, int64_t m, int64_t c0, int64_t n) {
     const ds_vec_ops *v = ds_vec();
-    /* this task's rows [t0, t0 + m) and columns [c0, c0 + n) */
-    const int64_t t0 = j->by_rows ? task * j->block : 0, c0 = j->by_rows ? 0 : task * j->block;
-    const int64_t m = j->by_rows ? min64(j->rows - t0, j->block) : j->rows;
-    const int64_t n = j->by_rows ? j->cout : min64(j->cout - c0, j->block);
     const int64_t at = t0 * j->cout + c0;
     float *y = j->y + at;
     ds_blas_serial();
@@ -66,17 +80,24 @@ static void linear_block(void *ctx, int64_t task, int thread) {
             else
                 memcpy(row, bias, (size_t)n * sizeof(float));
         }
-    const int accumulate = !bias_after && (bias || r);
-    if (j->bufs)
-        ds_sgemm_avx512(m, n, j->k, j->x + t0 * j->cin, j->cin, j->w + c0 * j->cin, j->cin, DS_W_NK,
-                        y, j->cout, accumulate, j->bufs + (size_t)thread * DS_SGEMM_BUF_FLOATS);
-    else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)m, (blasint)n, (blasint)j->k,
-                    1.0f, j->x + t0 * j->cin, (blasint)j->cin, j->w + c0 * j->cin, (blasint)j->cin,
-                    accumulate ? 1.0f : 0.0f, y, (blasint)j->cout);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)m, (blasint)n, (blasint)j->k, 1.0f,
+                j->x + t0 * j->cin, (blasint)j->cin, j->w + c0 * j->cin, (blasint)j->cin,
+                !bias_after && (bias || r) ? 1.0f : 0.0f, y, (blasint)j->cout);
     if (j->act != DS_ACT_NONE)
         for (int64_t t = 0; t < m; t++)
             v->add_act(y + t * j->cout, y + t * j->cout, bias_after ? bias : NULL, NULL, (size_t)n, j->act);
+}
+
+static void linear_block(void *ctx, int64_t task, int thread) {
+    const linear_job *j = ctx;
+    /* this task's rows [t0, t0 + m) and columns [c0, c0 + n) */
+    const int64_t t0 = j->by_rows ? task * j->block : 0, c0 = j->by_rows ? 0 : task * j->block;
+    const int64_t m = j->by_rows ? min64(j->rows - t0, j->block) : j->rows;
+    const int64_t n = j->by_rows ? j->cout : min64(j->cout - c0, j->block);
+    if (j->bufs)
+        block_avx512(j, t0, m, c0, n, j->bufs + (size_t)thread * DS_SGEMM_BUF_FLOATS);
+    else
+        block_blas(j, t0, m, c0, n);
 }
 
 /* Whether rows 1.. end in the same cin/2 floats as row 0 (bitwise). */

@@ -114,7 +114,7 @@ static void window_task(const ds_cpu_op *op, const float *qkv, float *y, int64_t
     for (int64_t q0 = 0; q0 < T; q0 += BQ) {
         const int64_t bq = T - q0 < BQ ? T - q0 : BQ;
         if (w->pack)
-            ds_sgemm_avx512(bq, T, hd, w->q + q0 * hd, hd, w->k, hd, DS_W_NK, w->s, T, 0, w->pack);
+            ds_sgemm_avx512(bq, T, hd, w->q + q0 * hd, hd, w->k, hd, DS_W_NK, w->s, T, 0, NULL, DS_ACT_NONE, w->pack);
         else
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)bq, (blasint)T, (blasint)hd, 1.0f,
                         w->q + q0 * hd, (blasint)hd, w->k, (blasint)hd, 0.0f, w->s, (blasint)T);
@@ -135,7 +135,7 @@ static void window_task(const ds_cpu_op *op, const float *qkv, float *y, int64_t
             w->inv[i] = 1.0f / vec->exp_sum(row, (size_t)T);
         }
         if (w->pack)
-            ds_sgemm_avx512(bq, hd, T, w->s, T, w->v, hd, DS_W_KN, w->out, hd, 0, w->pack);
+            ds_sgemm_avx512(bq, hd, T, w->s, T, w->v, hd, DS_W_KN, w->out, hd, 0, NULL, DS_ACT_NONE, w->pack);
         else
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)bq, (blasint)hd, (blasint)T, 1.0f,
                         w->s, (blasint)T, w->v, (blasint)hd, 0.0f, w->out, (blasint)hd);
