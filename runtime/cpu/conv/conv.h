@@ -137,6 +137,40 @@ typedef struct ds_wino_block {
     const float *u;     /* packed weights, see ds_wino_pack */
 } ds_wino_block;
 
+/* Block tile t's 6x6 input patch: 1 when it lies wholly inside the input
+ * (*base: its first pixel, channel 0), else 0 with src[k] the pixel of patch
+ * position k (channel 0), NULL in the padding. */
+static inline int ds_wino_patch(const ds_wino_block *b, int64_t t, const float **base,
+                                const float *src[36]) {
+    const ds_cpu_op *op = b->op;
+    const int64_t H = op->x->shape[1], W = op->x->shape[2], C = op->x->shape[3];
+    const int64_t tt = b->t0 + t;
+    const int64_t nb = tt / (b->th * b->tw), ty = tt / b->tw % b->th, tx = tt % b->tw;
+    const int64_t iy0 = ty * 4 - op->node->a.conv.pad_t, ix0 = tx * 4 - op->node->a.conv.pad_l;
+    if (iy0 >= 0 && iy0 + 6 <= H && ix0 >= 0 && ix0 + 6 <= W) {
+        *base = op->x->data + ((nb * H + iy0) * W + ix0) * C;
+        return 1;
+    }
+    for (int k = 0; k < 36; k++) {
+        const int64_t iy = iy0 + k / 6, ix = ix0 + k % 6;
+        src[k] = iy >= 0 && iy < H && ix >= 0 && ix < W ? op->x->data + ((nb * H + iy) * W + ix) * C
+                                                        : NULL;
+    }
+    return 0;
+}
+
+/* Block tile t's output: the offset in y of its first output of channel
+ * o0, and the rows and columns (<= 4) of it that exist. */
+static inline int64_t ds_wino_out_at(const ds_wino_block *b, int64_t t, int64_t *rows, int64_t *cols) {
+    const ds_cpu_op *op = b->op;
+    const int64_t OH = op->y->shape[1], OW = op->y->shape[2], O = op->y->shape[3];
+    const int64_t tt = b->t0 + t;
+    const int64_t nb = tt / (b->th * b->tw), ty = tt / b->tw % b->th, tx = tt % b->tw;
+    *rows = OH - ty * 4 < 4 ? OH - ty * 4 : 4;
+    *cols = OW - tx * 4 < 4 ? OW - tx * 4 : 4;
+    return ((nb * OH + ty * 4) * OW + tx * 4) * O + b->o0;
+}
+
 /* Transforms for the points 0, 1, -1, 2, -1/2, inf (one axis; rows of B^T, A^T):
  *   B^T: [1, 3/2, -2, -3/2, 1, 0]  [0, -1, -5/2, -1/2, 1, 0]  [0, 1, 1/2, -5/2, 1, 0]
  *        [0, -1/2, -1, 1/2, 1, 0]  [0, 2, -1, -2, 1, 0]      [0, 1, 3/2, -2, -3/2, 1]

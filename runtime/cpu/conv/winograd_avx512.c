@@ -65,27 +65,14 @@ ALWAYS_INLINE void input_tile(ds_act in_act, int inside, const float *base, int6
 }
 
 ALWAYS_INLINE void input_block(ds_act in_act, const ds_wino_block *b, int64_t C16) {
-    const ds_cpu_op *op = b->op;
-    const int64_t H = op->x->shape[1], W = op->x->shape[2], C = op->x->shape[3];
-    const int64_t pad_t = op->node->a.conv.pad_t, pad_l = op->node->a.conv.pad_l;
+    const int64_t W = b->op->x->shape[2], C = b->op->x->shape[3];
     const int64_t vk = b->nt * C; /* stride between positions in v */
     for (int64_t t = 0; t < b->nt; t++) {
-        const int64_t tt = b->t0 + t;
-        const int64_t nb = tt / (b->th * b->tw), ty = tt / b->tw % b->th, tx = tt % b->tw;
-        const int64_t iy0 = ty * 4 - pad_t, ix0 = tx * 4 - pad_l;
-        if (iy0 >= 0 && iy0 + 6 <= H && ix0 >= 0 && ix0 + 6 <= W) {
-            const float *base = op->x->data + ((nb * H + iy0) * W + ix0) * C;
+        const float *base, *src[36];
+        if (ds_wino_patch(b, t, &base, src))
             input_tile(in_act, 1, base, W * C, C, NULL, C16, b->v + t * C, vk);
-            continue;
-        }
-        const float *src[36]; /* channel 0 of each patch position, NULL in the padding */
-        for (int k = 0; k < 36; k++) {
-            int64_t iy = iy0 + k / 6, ix = ix0 + k % 6;
-            src[k] = iy >= 0 && iy < H && ix >= 0 && ix < W
-                         ? op->x->data + ((nb * H + iy) * W + ix) * C
-                         : NULL;
-        }
-        input_tile(in_act, 0, NULL, 0, 0, src, C16, b->v + t * C, vk);
+        else
+            input_tile(in_act, 0, NULL, 0, 0, src, C16, b->v + t * C, vk);
     }
 }
 
@@ -135,16 +122,11 @@ ALWAYS_INLINE void output_tile(const ds_wino_block *b, const float *m, int64_t y
 }
 
 DS_AVX512 void ds_wino_output_avx512(const ds_wino_block *b) {
-    const ds_cpu_op *op = b->op;
-    const int64_t OH = op->y->shape[1], OW = op->y->shape[2], O = op->y->shape[3];
     const int64_t J16 = b->no / 16 * 16;
     for (int64_t t = 0; J16 > 0 && t < b->nt; t++) {
-        const int64_t tt = b->t0 + t;
-        const int64_t nb = tt / (b->th * b->tw), ty = tt / b->tw % b->th, tx = tt % b->tw;
-        const int64_t rows = OH - ty * 4 < 4 ? OH - ty * 4 : 4;
-        const int64_t cols = OW - tx * 4 < 4 ? OW - tx * 4 : 4;
+        int64_t rows, cols;
+        const int64_t y0 = ds_wino_out_at(b, t, &rows, &cols);
         const float *m = b->m + t * b->ldm;
-        const int64_t y0 = ((nb * OH + ty * 4) * OW + tx * 4) * O + b->o0;
         if (rows == 4 && cols == 4)
             output_tile(b, m, y0, 4, 4, J16);
         else

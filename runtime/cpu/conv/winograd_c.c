@@ -26,19 +26,14 @@ static void at6(const float m[6], float o[4]) {
     o[3] = ((d12 + 8 * m[3]) - 0.125f * m[4]) + m[5];
 }
 
-/* The 36 input positions of tile t: pointers to channel 0, NULL in the padding. */
+/* The 36 input positions of block tile t: pointers to channel 0, NULL in the padding. */
 static void patch(const ds_wino_block *b, int64_t t, const float *src[36]) {
-    const ds_cpu_op *op = b->op;
-    const int64_t H = op->x->shape[1], W = op->x->shape[2], C = op->x->shape[3];
-    const int64_t nb = t / (b->th * b->tw), ty = t / b->tw % b->th, tx = t % b->tw;
-    const int64_t iy0 = ty * 4 - op->node->a.conv.pad_t, ix0 = tx * 4 - op->node->a.conv.pad_l;
-    for (int i = 0; i < 6; i++)
-        for (int j = 0; j < 6; j++) {
-            int64_t iy = iy0 + i, ix = ix0 + j;
-            src[i * 6 + j] = iy >= 0 && iy < H && ix >= 0 && ix < W
-                                 ? op->x->data + ((nb * H + iy) * W + ix) * C
-                                 : NULL;
-        }
+    const float *base;
+    if (!ds_wino_patch(b, t, &base, src)) /* src is filled */
+        return;
+    const int64_t W = b->op->x->shape[2], C = b->op->x->shape[3];
+    for (int k = 0; k < 36; k++)
+        src[k] = base + (k / 6 * W + k % 6) * C;
 }
 
 void ds_wino_input_c(const ds_wino_block *b, int64_t c0, int64_t c1) {
@@ -46,7 +41,7 @@ void ds_wino_input_c(const ds_wino_block *b, int64_t c0, int64_t c1) {
     const ds_act in_act = b->op->node->a.conv.in_act;
     for (int64_t t = 0; t < b->nt; t++) {
         const float *src[36];
-        patch(b, b->t0 + t, src);
+        patch(b, t, src);
         for (int64_t c = c0; c < c1; c++) {
             float d[6][6], r[6][6], col[6], out[6];
             for (int k = 0; k < 36; k++)
@@ -92,10 +87,10 @@ void ds_wino_gemm_c(const ds_wino_block *b) {
 void ds_wino_output_c(const ds_wino_block *b, int64_t j0, int64_t j1) {
     const ds_cpu_op *op = b->op;
     const ds_conv_attr *a = &op->node->a.conv;
-    const int64_t OH = op->y->shape[1], OW = op->y->shape[2], O = op->y->shape[3];
+    const int64_t OW = op->y->shape[2], O = op->y->shape[3];
     for (int64_t t = 0; t < b->nt; t++) {
-        const int64_t tt = b->t0 + t;
-        const int64_t nb = tt / (b->th * b->tw), ty = tt / b->tw % b->th, tx = tt % b->tw;
+        int64_t rows, cols;
+        const int64_t y0 = ds_wino_out_at(b, t, &rows, &cols);
         for (int64_t j = j0; j < j1; j++) {
             float m[6][6], r[6][4], col[6], out[4][4];
             for (int k = 0; k < 36; k++)
@@ -112,9 +107,9 @@ void ds_wino_output_c(const ds_wino_block *b, int64_t j0, int64_t j1) {
             }
             const int64_t o = b->o0 + j;
             const float bias = op->b ? op->b[o] : 0.0f;
-            for (int i = 0; i < 4 && ty * 4 + i < OH; i++)
-                for (int q = 0; q < 4 && tx * 4 + q < OW; q++) {
-                    int64_t at = ((nb * OH + ty * 4 + i) * OW + tx * 4 + q) * O + o;
+            for (int i = 0; i < rows; i++)
+                for (int q = 0; q < cols; q++) {
+                    int64_t at = y0 + (i * OW + q) * O + j;
                     float v = out[i][q] + bias;
                     if (op->r)
                         v += ds_apply_act(a->res_act, op->r->data[at]);
