@@ -109,6 +109,14 @@ static DS_AVX512 void rows_times_panel(int64_t m, int64_t kc, const float *x, in
 DS_AVX512 void ds_sgemm_avx512(int64_t m, int64_t n, int64_t k, const float *x, int64_t ldx,
                                const float *w, int64_t ldw, ds_w_layout layout, float *y, int64_t ldy,
                                int accumulate, const float *bias, ds_act act, float *buf) {
+    if (k <= 0) { /* an empty sum: y = act(bias or 0), or act(y) */
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++) {
+                const float v = accumulate ? y[i * ldy + j] : bias ? bias[j] : 0.0f;
+                y[i * ldy + j] = ds_apply_act(act, v);
+            }
+        return;
+    }
     for (int64_t j0 = 0; j0 < n; j0 += NC) {
         const int64_t nc = n - j0 < NC ? n - j0 : NC;
         for (int64_t k0 = 0; k0 < k; k0 += KC) {

@@ -1,0 +1,85 @@
+/*
+ * test_sgemm.c: our AVX-512 sgemm (cpu/sgemm_avx512.c) against a plain
+ * double-precision product on odd shapes: empty and single rows, columns
+ * and inputs, partial 32-column panels, more than one 256-column block and
+ * 64-input block; w stored (n, k) and (k, n); storing and accumulating;
+ * bias and activation; y rows wider than n. Skips on a CPU without AVX-512.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cpu/blas.h"
+#include "cpu/isa.h"
+#include "tests/op_check.h"
+#include "tests/test.h"
+
+/* NMSE limit: float32 sums of up to 300 products against double ones */
+static const double LIMIT = 1e-12;
+
+static double run_case(int64_t m, int64_t n, int64_t k, ds_w_layout layout, int accumulate, int with_bias,
+                       ds_act act, uint64_t seed) {
+    const int64_t ldy = n + 3; /* y rows wider than n: the columns past n stay as they were */
+    float *x = op_guarded_alloc((size_t)(m * k + 1)), *w = op_guarded_alloc((size_t)(n * k + 1));
+    float *b = op_guarded_alloc((size_t)n + 1), *y = op_guarded_alloc((size_t)(m * ldy + 1));
+    float *buf = op_guarded_alloc(DS_SGEMM_BUF_FLOATS);
+    double *want = malloc((size_t)(m * ldy + 1) * sizeof *want);
+    op_random(x, (size_t)(m * k), seed, 1.0f);
+    op_random(w, (size_t)(n * k), seed + 1, 1.0f / sqrtf((float)(k + 1)));
+    op_random(b, (size_t)n, seed + 2, 0.5f);
+    op_random(y, (size_t)(m * ldy), seed + 3, 1.0f);
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < ldy; j++) {
+            double v = j < n ? (accumulate ? y[i * ldy + j] : with_bias ? b[j] : 0.0) : y[i * ldy + j];
+            for (int64_t q = 0; j < n && q < k; q++)
+                v += (double)x[i * k + q] * (layout == DS_W_NK ? w[j * k + q] : w[q * n + j]);
+            want[i * ldy + j] = j < n ? ds_apply_act(act, (float)v) : v;
+        }
+    ds_sgemm_avx512(m, n, k, x, k, w, layout == DS_W_NK ? k : n, layout, y, ldy, accumulate,
+                    with_bias ? b : NULL, act, buf);
+    double err = 0, ref = 0;
+    for (int64_t i = 0; i < m * ldy; i++) {
+        err += (y[i] - want[i]) * (y[i] - want[i]);
+        ref += want[i] * want[i];
+    }
+    const int ok = op_guards_intact(x, (size_t)(m * k + 1)) && op_guards_intact(y, (size_t)(m * ldy + 1)) &&
+                   op_guards_intact(buf, DS_SGEMM_BUF_FLOATS);
+    op_guarded_free(x);
+    op_guarded_free(w);
+    op_guarded_free(b);
+    op_guarded_free(y);
+    op_guarded_free(buf);
+    free(want);
+    return !ok ? INFINITY : ref > 0 ? err / ref : err;
+}
+
+TEST(sgemm_avx512_matches_double_products) {
+    if (!ds_cpu_isa_supported(DS_ISA_AVX512)) {
+        printf("SKIP sgemm_avx512_matches_double_products: this CPU lacks AVX-512\n");
+        return;
+    }
+    static const int64_t shapes[][3] = {/* m, n, k */
+                                        {1, 1, 1},   {1, 1, 0},   {7, 33, 65}, {9, 17, 3},
+                                        {13, 300, 129}, {17, 64, 300}, {2, 257, 64}, {25, 31, 1}};
+    static const ds_act acts[] = {DS_ACT_NONE, DS_ACT_GELU, DS_ACT_RELU};
+    double worst = 0;
+    uint64_t seed = 7;
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+        for (int v = 0; v < 8; v++) {
+            const ds_w_layout layout = v & 1 ? DS_W_KN : DS_W_NK;
+            const int accumulate = (v >> 1) & 1, with_bias = !accumulate && (v >> 2);
+            const ds_act act = acts[(s + (size_t)v) % 3];
+            const double e = run_case(shapes[s][0], shapes[s][1], shapes[s][2], layout, accumulate, with_bias,
+                                      act, seed += 4);
+            worst = e > worst ? e : worst;
+            CHECK_MSG(e <= LIMIT, "m %lld n %lld k %lld layout %d accumulate %d bias %d act %d: NMSE %.3g",
+                      (long long)shapes[s][0], (long long)shapes[s][1], (long long)shapes[s][2], (int)layout,
+                      accumulate, with_bias, (int)act, e);
+        }
+    printf("    sgemm worst NMSE %.2e\n", worst);
+}
+
+int main(void) {
+    RUN(sgemm_avx512_matches_double_products);
+    return test_summary();
+}
