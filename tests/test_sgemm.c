@@ -3,7 +3,8 @@
  * double-precision product on odd shapes: empty and single rows, columns
  * and inputs, partial 32-column panels, more than one 256-column block and
  * 64-input block; w stored (n, k) and (k, n); storing and accumulating;
- * bias and activation; y rows wider than n. Skips on a CPU without AVX-512.
+ * bias and activation; y rows wider than n. And the unpacked product of
+ * small operands (ds_sgemm_small_avx512). Skips on a CPU without AVX-512.
  */
 #include <math.h>
 #include <stdio.h>
@@ -79,7 +80,51 @@ TEST(sgemm_avx512_matches_double_products) {
     printf("    sgemm worst NMSE %.2e\n", worst);
 }
 
+/* c = a b with a, b and c rows wider than the product: nothing outside it is read or written. */
+TEST(sgemm_small_avx512_matches_double_products) {
+    if (!ds_cpu_isa_supported(DS_ISA_AVX512)) {
+        printf("SKIP sgemm_small_avx512_matches_double_products: this CPU lacks AVX-512\n");
+        return;
+    }
+    static const int64_t shapes[][3] = {{1, 1, 1}, {64, 144, 32}, {7, 35, 3}, {9, 17, 0}, {13, 16, 577}, {3, 33, 5}};
+    double worst = 0;
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        const int64_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+        const int64_t lda = k + 2, ldb = n + 5, ldc = n + 3;
+        const size_t na = (size_t)(m * lda) + 1, nb = (size_t)(k * ldb) + 1, nc = (size_t)(m * ldc) + 1;
+        float *a = op_guarded_alloc(na), *b = op_guarded_alloc(nb), *c = op_guarded_alloc(nc);
+        op_random(a, na, 11 + s, 1.0f);
+        op_random(b, nb, 23 + s, 1.0f);
+        op_random(c, nc, 37 + s, 1.0f);
+        double *want = malloc(nc * sizeof *want);
+        for (size_t i = 0; i < nc; i++)
+            want[i] = c[i];
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++) {
+                double v = 0;
+                for (int64_t q = 0; q < k; q++)
+                    v += (double)a[i * lda + q] * b[q * ldb + j];
+                want[i * ldc + j] = v;
+            }
+        ds_sgemm_small_avx512(m, n, k, a, lda, b, ldb, c, ldc);
+        double err = 0, ref = 0;
+        for (size_t i = 0; i < nc; i++) {
+            err += (c[i] - want[i]) * (c[i] - want[i]);
+            ref += want[i] * want[i];
+        }
+        const double e = op_guards_intact(c, nc) ? err / ref : INFINITY;
+        worst = e > worst ? e : worst;
+        CHECK_MSG(e <= LIMIT, "m %lld n %lld k %lld: NMSE %.3g", (long long)m, (long long)n, (long long)k, e);
+        op_guarded_free(a);
+        op_guarded_free(b);
+        op_guarded_free(c);
+        free(want);
+    }
+    printf("    small sgemm worst NMSE %.2e\n", worst);
+}
+
 int main(void) {
     RUN(sgemm_avx512_matches_double_products);
+    RUN(sgemm_small_avx512_matches_double_products);
     return test_summary();
 }

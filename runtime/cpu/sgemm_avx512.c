@@ -48,17 +48,21 @@ static DS_AVX512 void pack(const float *w, int64_t ldw, ds_w_layout layout, int6
     }
 }
 
-/* y (mr, cols) += x (mr, kc) b (kc, NR); `store`: y = instead of +=, plus
- * the bias (at the panel's first column) when there is one; then act. */
+/* y (mr, cols) += x (mr, kc) b (kc, 32), b's rows ldb apart: a packed panel
+ * (ldb = NR, zero past cols), or `unpacked` a matrix as stored, read only
+ * in its cols columns; `store`: y = instead of +=, plus the bias (at the
+ * panel's first column) when there is one; then act. */
 static inline __attribute__((always_inline)) DS_AVX512 void
-tile(int mr, int64_t kc, const float *x, int64_t ldx, const float *b, float *y, int64_t ldy,
-     __mmask16 m0, __mmask16 m1, int store, const float *bias, ds_act act) {
+tile(int mr, int unpacked, int64_t kc, const float *x, int64_t ldx, const float *b, int64_t ldb, float *y,
+     int64_t ldy, __mmask16 m0, __mmask16 m1, int store, const float *bias, ds_act act) {
     __m512 c0[MR], c1[MR];
     for (int r = 0; r < mr; r++)
         c0[r] = c1[r] = _mm512_setzero_ps();
 #pragma GCC unroll 8
     for (int64_t q = 0; q < kc; q++) {
-        const __m512 b0 = _mm512_loadu_ps(b + q * NR), b1 = _mm512_loadu_ps(b + q * NR + 16);
+        const float *bq = b + q * ldb;
+        const __m512 b0 = unpacked ? _mm512_maskz_loadu_ps(m0, bq) : _mm512_loadu_ps(bq);
+        const __m512 b1 = unpacked ? _mm512_maskz_loadu_ps(m1, bq + 16) : _mm512_loadu_ps(bq + 16);
         for (int r = 0; r < mr; r++) {
             const __m512 a = _mm512_set1_ps(x[r * ldx + q]);
             c0[r] = _mm512_fmadd_ps(a, b0, c0[r]);
@@ -85,25 +89,44 @@ tile(int mr, int64_t kc, const float *x, int64_t ldx, const float *b, float *y, 
     }
 }
 
-/* Every row tile of x against one panel. */
-static DS_AVX512 void rows_times_panel(int64_t m, int64_t kc, const float *x, int64_t ldx,
-                                       const float *b, float *y, int64_t ldy, int64_t cols,
-                                       int store, const float *bias, ds_act act) {
+/* Every row tile of x against one panel of up to 32 columns. */
+static inline __attribute__((always_inline)) DS_AVX512 void
+rows(int unpacked, int64_t m, int64_t kc, const float *x, int64_t ldx, const float *b, int64_t ldb, float *y,
+     int64_t ldy, int64_t cols, int store, const float *bias, ds_act act) {
     const __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
     const __mmask16 m1 = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
     int64_t i = 0;
+#define TILE(mr) tile(mr, unpacked, kc, x + i * ldx, ldx, b, ldb, y + i * ldy, ldy, m0, m1, store, bias, act)
     for (; i + MR <= m; i += MR)
-        tile(MR, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store, bias, act);
+        TILE(MR);
     switch (m - i) {
-    case 7: tile(7, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store, bias, act); break;
-    case 6: tile(6, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store, bias, act); break;
-    case 5: tile(5, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store, bias, act); break;
-    case 4: tile(4, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store, bias, act); break;
-    case 3: tile(3, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store, bias, act); break;
-    case 2: tile(2, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store, bias, act); break;
-    case 1: tile(1, kc, x + i * ldx, ldx, b, y + i * ldy, ldy, m0, m1, store, bias, act); break;
+    case 7: TILE(7); break;
+    case 6: TILE(6); break;
+    case 5: TILE(5); break;
+    case 4: TILE(4); break;
+    case 3: TILE(3); break;
+    case 2: TILE(2); break;
+    case 1: TILE(1); break;
     default: break;
     }
+#undef TILE
+}
+
+static DS_AVX512 void rows_times_panel(int64_t m, int64_t kc, const float *x, int64_t ldx,
+                                       const float *b, float *y, int64_t ldy, int64_t cols,
+                                       int store, const float *bias, ds_act act) {
+    rows(0, m, kc, x, ldx, b, NR, y, ldy, cols, store, bias, act);
+}
+
+static DS_AVX512 void rows_times_columns(int64_t m, int64_t k, const float *a, int64_t lda,
+                                         const float *b, int64_t ldb, float *c, int64_t ldc, int64_t cols) {
+    rows(1, m, k, a, lda, b, ldb, c, ldc, cols, 1, NULL, DS_ACT_NONE);
+}
+
+DS_AVX512 void ds_sgemm_small_avx512(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                                     const float *b, int64_t ldb, float *c, int64_t ldc) {
+    for (int64_t j = 0; j < n; j += NR)
+        rows_times_columns(m, k, a, lda, b + j, ldb, c + j, ldc, n - j < NR ? n - j : NR);
 }
 
 DS_AVX512 void ds_sgemm_avx512(int64_t m, int64_t n, int64_t k, const float *x, int64_t ldx,

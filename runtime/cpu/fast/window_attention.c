@@ -13,14 +13,15 @@
  * the queries' places and divided by the softmax sums there. The
  * scores of a block (64 x 576 floats for Swin v2's largest windows) stay in
  * the thread's L2. The sgemms are single-threaded OpenBLAS calls inside our
- * tasks, or on an AVX-512 engine our own (cpu/sgemm_avx512.c).
+ * tasks, or on an AVX-512 engine our own unpacked ones (cpu/sgemm_avx512.c:
+ * ds_sgemm_small_avx512) over q, k transposed once per task, and v.
  */
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
 
 #include "base/pool.h" /* ds_parallel_for */
-#include "cpu/blas.h"   /* ds_blas_serial, ds_sgemm_avx512 */
+#include "cpu/blas.h"   /* ds_blas_serial, ds_sgemm_small_avx512 */
 #include "cpu/fast/fast.h"
 #include "cpu/isa.h"     /* ds_cpu_isa_active */
 #include "graph/window.h" /* ds_window_*: windows, rolled coordinates, bias index */
@@ -35,7 +36,7 @@ typedef struct task_ws {
     float *s;       /* (BQ, T) scores, then probabilities */
     float *out;     /* (BQ, hd) */
     float *inv;     /* (BQ) 1 / each query's softmax sum */
-    float *pack;    /* DS_SGEMM_BUF_FLOATS for ds_sgemm_avx512, or NULL: OpenBLAS */
+    float *kt;      /* (hd, T) k transposed, for ds_sgemm_small_avx512; NULL: OpenBLAS */
 } task_ws;
 
 static size_t align16(size_t n) { return (n + 15) / 16 * 16; }
@@ -44,7 +45,7 @@ static size_t task_floats(const ds_node *n, size_t *parts) {
     const ds_window_attr *a = &n->a.win;
     const size_t T = (size_t)a->win_h * (size_t)a->win_w, hd = (size_t)(n->shape[3] / a->heads);
     const size_t sizes[8] = {2 * T, T, (size_t)(2 * a->win_h - 1) * (size_t)(2 * a->win_w - 1), 3 * T * hd,
-                             BQ * T, BQ * hd, BQ, DS_SGEMM_BUF_FLOATS};
+                             BQ * T, BQ * hd, BQ, T * hd};
     size_t total = 0;
     for (int i = 0; i < 8; i++) {
         if (parts)
@@ -106,6 +107,9 @@ static void window_task(const ds_cpu_op *op, const float *qkv, float *y, int64_t
         load_row(w->k + t * hd, tok + C, hd, a->cosine, 1.0f);
         memcpy(w->v + t * hd, tok + 2 * C, (size_t)hd * sizeof(float));
     }
+    for (int64_t t = 0; w->kt && t < T; t++)
+        for (int64_t d = 0; d < hd; d++)
+            w->kt[d * T + t] = w->k[t * hd + d];
     if (op->w) { /* flip[u][v] = table[bh-1-u][bw-1-v]: biases of a key row run forward */
         const float *table = op->w + (int64_t)h * bh * bw;
         for (int64_t u = 0; u < bh * bw; u++)
@@ -113,8 +117,8 @@ static void window_task(const ds_cpu_op *op, const float *qkv, float *y, int64_t
     }
     for (int64_t q0 = 0; q0 < T; q0 += BQ) {
         const int64_t bq = T - q0 < BQ ? T - q0 : BQ;
-        if (w->pack)
-            ds_sgemm_avx512(bq, T, hd, w->q + q0 * hd, hd, w->k, hd, DS_W_NK, w->s, T, 0, NULL, DS_ACT_NONE, w->pack);
+        if (w->kt)
+            ds_sgemm_small_avx512(bq, T, hd, w->q + q0 * hd, hd, w->kt, T, w->s, T);
         else
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)bq, (blasint)T, (blasint)hd, 1.0f,
                         w->q + q0 * hd, (blasint)hd, w->k, (blasint)hd, 0.0f, w->s, (blasint)T);
@@ -134,8 +138,8 @@ static void window_task(const ds_cpu_op *op, const float *qkv, float *y, int64_t
             }
             w->inv[i] = 1.0f / vec->exp_sum(row, (size_t)T);
         }
-        if (w->pack)
-            ds_sgemm_avx512(bq, hd, T, w->s, T, w->v, hd, DS_W_KN, w->out, hd, 0, NULL, DS_ACT_NONE, w->pack);
+        if (w->kt)
+            ds_sgemm_small_avx512(bq, hd, T, w->s, T, w->v, hd, w->out, hd);
         else
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)bq, (blasint)hd, (blasint)T, 1.0f,
                         w->s, (blasint)T, w->v, (blasint)hd, 0.0f, w->out, (blasint)hd);
