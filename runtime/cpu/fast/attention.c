@@ -18,7 +18,6 @@
 #include "base/pool.h" /* ds_parallel_for */
 #include "cpu/blas.h"   /* ds_blas_serial */
 #include "cpu/fast/fast.h"
-#include "cpu/isa.h"     /* ds_cpu_isa_active */
 
 enum { BQ = DS_ATTENTION_BLOCK }; /* queries per task */
 
@@ -133,7 +132,7 @@ void ds_fast_attention(const ds_cpu_op *op) {
     for (int64_t n = 0; n < N; n++) {
         attn_job j = {op, op->x->data + n * T * 3 * C, op->y->data + n * T * C, blocks, shared, per,
                       ds_attn_bias_per_head(op->node), avx2,
-                      avx2 && ds_cpu_isa_active() >= DS_ISA_AVX512};
+                      ds_fast_avx512()};
         if (avx2)
             ds_parallel_for(nt, blocks, attn_pack, &j);
         ds_parallel_for(nt, tasks, attn_task, &j);

@@ -160,8 +160,8 @@ static __m256 bias_row(const float *bias, const int32_t *index, int64_t T, int64
 
 /* st (T, nq) = the bias of queries [q0, q0 + bq) transposed, 0 in the
  * padding columns [bq, nq). */
-void ds_attention_bias_columns_avx2(float *st, int64_t T, int64_t nq, int64_t q0, int64_t bq,
-                                    const float *bias, const int32_t *index) {
+static void bias_columns(float *st, int64_t T, int64_t nq, int64_t q0, int64_t bq, const float *bias,
+                         const int32_t *index) {
     for (int64_t c = 0; c < nq; c += 8)
         for (int64_t j0 = 0; j0 < T; j0 += 8) {
             const int64_t n = T - j0 < 8 ? T - j0 : 8;
@@ -231,32 +231,42 @@ static void softmax_columns(float *st, int64_t T, int64_t nq, const float *mx, f
     _mm256_storeu_ps(sum + 8, s1);
 }
 
+ds_attention_view ds_attention_task_begin(const float *shared, int64_t T, int64_t C, int heads, int h,
+                                          int64_t b, const float *bias, const int32_t *index, float *ws) {
+    ds_attention_view v;
+    const int64_t blocks = blocks_of(T);
+    v.hd = C / heads;
+    v.q0 = b * QMAX;
+    v.bq = T - v.q0 < QMAX ? T - v.q0 : QMAX;
+    v.nq = round16(v.bq);
+    v.qt = shared + (h * blocks + b) * v.hd * QMAX;
+    v.k = shared + heads * blocks * v.hd * QMAX + h * T * v.hd;
+    v.vp = shared + heads * (blocks * v.hd * QMAX + T * v.hd) + h * round16(v.hd) * T;
+    v.st = ws;
+    v.mx = v.st + T * QMAX;
+    v.sum = v.mx + QMAX;
+    if (bias)
+        bias_columns(v.st, T, v.nq, v.q0, v.bq, bias, index);
+    for (int64_t i = 0; i < v.nq; i++)
+        v.mx[i] = -INFINITY;
+    return v;
+}
+
 void ds_attention_task_avx2(const float *shared, int64_t T, int64_t C, int heads, int h,
                             int64_t b, const float *bias, const int32_t *index, float *y, float *ws) {
-    const int64_t hd = C / heads, hd16 = round16(hd), blocks = blocks_of(T);
-    const int64_t q0 = b * QMAX, bq = T - q0 < QMAX ? T - q0 : QMAX, nq = round16(bq);
-    const float *qt = shared + (h * blocks + b) * hd * QMAX;   /* (hd, QMAX) */
-    const float *k = shared + heads * blocks * hd * QMAX + h * T * hd; /* (T, hd) */
-    const float *vp = shared + heads * (blocks * hd * QMAX + T * hd) + h * hd16 * T;
-    float *st = ws;            /* (T, nq) scores, then probabilities */
-    float *mx = st + T * QMAX; /* (nq) column max */
-    float *sum = mx + QMAX;    /* (nq) column sum */
-
-    if (bias)
-        ds_attention_bias_columns_avx2(st, T, nq, q0, bq, bias, index);
-    for (int64_t i = 0; i < nq; i++)
-        mx[i] = -INFINITY;
+    const ds_attention_view v = ds_attention_task_begin(shared, T, C, heads, h, b, bias, index, ws);
     for (int64_t j = 0; j < T; j += 6) {
         int rows = T - j < 6 ? (int)(T - j) : 6;
-        for (int64_t c = 0; c < nq; c += 16)
-            score_tile(rows, k + j * hd, hd, qt + c, hd, st + j * nq + c, nq, mx + c, bias != NULL);
+        for (int64_t c = 0; c < v.nq; c += 16)
+            score_tile(rows, v.k + j * v.hd, v.hd, v.qt + c, v.hd, v.st + j * v.nq + c, v.nq, v.mx + c,
+                       bias != NULL);
     }
-    for (int64_t c = 0; c < nq; c += 16)
-        softmax_columns(st + c, T, nq, mx + c, sum + c);
-    for (int64_t c = 0; c < hd; c += 16)
-        for (int64_t i = 0; i < bq; i += 6) {
-            int rows = bq - i < 6 ? (int)(bq - i) : 6;
-            out_tile(rows, st + i, nq, vp + c * T, T, sum + i, y + i * C + c, C,
-                     hd - c < 16 ? hd - c : 16);
+    for (int64_t c = 0; c < v.nq; c += 16)
+        softmax_columns(v.st + c, T, v.nq, v.mx + c, v.sum + c);
+    for (int64_t c = 0; c < v.hd; c += 16)
+        for (int64_t i = 0; i < v.bq; i += 6) {
+            int rows = v.bq - i < 6 ? (int)(v.bq - i) : 6;
+            out_tile(rows, v.st + i, v.nq, v.vp + c * T, T, v.sum + i, y + i * C + c, C,
+                     v.hd - c < 16 ? v.hd - c : 16);
         }
 }

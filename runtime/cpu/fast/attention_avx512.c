@@ -15,8 +15,6 @@ enum { QMAX = DS_ATTENTION_BLOCK };
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline)) DS_AVX512
 
-static int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }
-
 static inline __mmask16 lanes(int64_t n) { return n >= 16 ? 0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1); }
 
 /* exp8 (cpu/fast/fast_avx2.h) on 16 lanes, operation for operation. */
@@ -145,23 +143,12 @@ static DS_AVX512 void softmax_columns(float *st, int64_t T, int64_t nq, const fl
 DS_AVX512 void ds_attention_task_avx512(const float *shared, int64_t T, int64_t C, int heads, int h,
                                         int64_t b, const float *bias, const int32_t *index, float *y,
                                         float *ws) {
-    const int64_t hd = C / heads, hd16 = round16(hd), blocks = (T + QMAX - 1) / QMAX;
-    const int64_t q0 = b * QMAX, bq = T - q0 < QMAX ? T - q0 : QMAX, nq = round16(bq);
-    const float *qt = shared + (h * blocks + b) * hd * QMAX;           /* (hd, QMAX) */
-    const float *k = shared + heads * blocks * hd * QMAX + h * T * hd; /* (T, hd) */
-    const float *vp = shared + heads * (blocks * hd * QMAX + T * hd) + h * hd16 * T;
-    float *st = ws;            /* (T, nq) scores, then probabilities */
-    float *mx = st + T * QMAX; /* (nq) column max */
-    float *sum = mx + QMAX;    /* (nq) column sum */
-
-    if (bias)
-        ds_attention_bias_columns_avx2(st, T, nq, q0, bq, bias, index);
-    for (int64_t i = 0; i < nq; i++)
-        mx[i] = -INFINITY;
+    const ds_attention_view v = ds_attention_task_begin(shared, T, C, heads, h, b, bias, index, ws);
     for (int64_t j = 0; j < T; j += 6)
-        score_rows(T - j < 6 ? (int)(T - j) : 6, k + j * hd, hd, qt, st + j * nq, nq, mx, bias != NULL);
-    for (int64_t c = 0; c < nq; c += 16)
-        softmax_columns(st + c, T, nq, mx + c, sum + c);
-    for (int64_t i = 0; i < bq; i += 6)
-        out_rows(bq - i < 6 ? (int)(bq - i) : 6, st + i, nq, vp, T, sum + i, y + i * C, C, hd);
+        score_rows(T - j < 6 ? (int)(T - j) : 6, v.k + j * v.hd, v.hd, v.qt, v.st + j * v.nq, v.nq, v.mx,
+                   bias != NULL);
+    for (int64_t c = 0; c < v.nq; c += 16)
+        softmax_columns(v.st + c, T, v.nq, v.mx + c, v.sum + c);
+    for (int64_t i = 0; i < v.bq; i += 6)
+        out_rows(v.bq - i < 6 ? (int)(v.bq - i) : 6, v.st + i, v.nq, v.vp, T, v.sum + i, y + i * C, C, v.hd);
 }

@@ -69,9 +69,21 @@ void ds_attention_task_avx2(const float *shared, int64_t T, int64_t C, int heads
 /* The same task with AVX-512 (cpu/fast/attention_avx512.c), the same bits. */
 void ds_attention_task_avx512(const float *shared, int64_t T, int64_t C, int heads, int h,
                               int64_t b, const float *bias, const int32_t *index, float *y, float *ws);
-/* st (T, nq) = the bias of queries [q0, q0 + bq) transposed, 0 in columns [bq, nq). */
-void ds_attention_bias_columns_avx2(float *st, int64_t T, int64_t nq, int64_t q0, int64_t bq,
-                                    const float *bias, const int32_t *index);
+/* What both tasks start from: head h's packed q^T of block b (hd, QMAX),
+ * its k (T, hd) and v panels (hd16 / 16, T, 16) in `shared`; in ws the
+ * scores st (T, nq) (holding the bias, transposed, when there is one), the
+ * column max mx (nq, set to -inf) and sums (nq). */
+typedef struct ds_attention_view {
+    int64_t hd, q0, bq, nq; /* head size; the block's first query, queries, bq rounded up to 16 */
+    const float *qt, *k, *vp;
+    float *st, *mx, *sum;
+} ds_attention_view;
+ds_attention_view ds_attention_task_begin(const float *shared, int64_t T, int64_t C, int heads, int h,
+                                          int64_t b, const float *bias, const int32_t *index, float *ws);
+
+/* 1 if the kernels that have AVX-512 versions run them: the engine picked
+ * avx512 (cpu/isa.h) and the tests did not force the portable set. */
+int ds_fast_avx512(void);
 
 /* Threads for a loop of `work` floats: 1 when splitting costs more than it saves. */
 int ds_fast_threads(const ds_cpu_op *op, double work);

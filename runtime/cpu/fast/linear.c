@@ -30,7 +30,6 @@
 #include "base/pool.h" /* ds_parallel_for */
 #include "cpu/blas.h"   /* ds_blas_serial, ds_sgemm_avx512 */
 #include "cpu/fast/fast.h"
-#include "cpu/isa.h"     /* ds_cpu_isa_active */
 
 typedef struct linear_job {
     const float *x; /* (rows, cin) */
@@ -145,7 +144,7 @@ void ds_fast_linear(const ds_cpu_op *op) {
     const int64_t span = by_rows ? rows : cout;
     const int64_t block = ((span + blocks - 1) / blocks + 15) / 16 * 16;
     float *bufs = NULL;
-    if (ds_cpu_isa_active() >= DS_ISA_AVX512 && ds_vec() != ds_vec_portable() &&
+    if (ds_fast_avx512() &&
         op->ctx->scratch_bytes >=
             (bias_floats(cout) + (size_t)nt * DS_SGEMM_BUF_FLOATS) * sizeof(float))
         bufs = op->ctx->scratch + bias_floats(cout);

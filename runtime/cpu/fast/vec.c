@@ -108,6 +108,8 @@ const ds_vec_ops *ds_vec(void) {
     return v ? v : &portable;
 }
 
+int ds_fast_avx512(void) { return !force_portable && ds_cpu_isa_active() >= DS_ISA_AVX512; }
+
 int ds_fast_threads(const ds_cpu_op *op, double work) {
     /* below ~32K floats a loop is done before the other threads wake up */
     int n = op->ctx->n_threads;

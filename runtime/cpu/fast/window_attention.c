@@ -23,7 +23,6 @@
 #include "base/pool.h" /* ds_parallel_for */
 #include "cpu/blas.h"   /* ds_blas_serial, ds_sgemm_small_avx512 */
 #include "cpu/fast/fast.h"
-#include "cpu/isa.h"     /* ds_cpu_isa_active */
 #include "graph/window.h" /* ds_window_*: windows, rolled coordinates, bias index */
 
 enum { BQ = 64 }; /* queries per block */
@@ -177,7 +176,7 @@ void ds_fast_window_attention(const ds_cpu_op *op) {
     const int64_t tasks = N * nwy * nwx * a->heads;
     const size_t per = task_floats(op->node, NULL);
     const int nt = ds_fast_scratch_threads(op, per, tasks);
-    window_job j = {op, nwy, nwx, per, ds_cpu_isa_active() >= DS_ISA_AVX512 && ds_vec() != ds_vec_portable()};
+    window_job j = {op, nwy, nwx, per, ds_fast_avx512()};
     /* consecutive tasks share a window: its tokens stay in cache */
     ds_parallel_for(nt, tasks, window_one, &j);
 }
