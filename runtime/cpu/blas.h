@@ -23,13 +23,13 @@ void ds_blas_serial(void);
  * DS_SGEMM_BUF_FLOATS floats of the caller's thread. AVX-512: call only when
  * the engine picked it (cpu/isa.h). */
 typedef enum ds_w_layout { DS_W_NK, DS_W_KN } ds_w_layout;
-enum { DS_SGEMM_NC = 256, DS_SGEMM_BUF_FLOATS = 64 * DS_SGEMM_NC };
+enum { DS_SGEMM_NC = 256, DS_SGEMM_BUF_FLOATS = 256 * DS_SGEMM_NC };
 void ds_sgemm_avx512(int64_t m, int64_t n, int64_t k, const float *x, int64_t ldx, const float *w,
                      int64_t ldw, ds_w_layout layout, float *y, int64_t ldy, int accumulate,
                      const float *bias, ds_act act, float *buf);
 /* c (m, n) = a (m, k) b (k, n), all as stored, row-major, nothing packed:
  * for small products whose operands are in cache (Swin's windows). Each
- * output sums all of k in one run. AVX-512, as above. */
+ * output sums k in runs of 64 products. AVX-512, as above. */
 void ds_sgemm_small_avx512(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
                            int64_t ldb, float *c, int64_t ldc);
 

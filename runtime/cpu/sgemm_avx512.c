@@ -4,19 +4,58 @@
  * and of the transposed convolutions (cpu/conv/transpose.c) where the CPU
  * has it. x and w are read as stored, row-major, no copy made at load.
  *
- * Blocked as in GotoBLAS: for each block of NC columns and KC inputs, w's
- * block is packed into panels of 32 columns (KC x 32, 8 KB: one stays in L1
- * while every row tile of x passes it); x is read in place, its KC-wide
- * strip of all rows staying in L2 across the panels. A 6x32 register tile
- * (12 zmm accumulators) sums each strip from zero and adds the sum to y, so
- * every output is y0 + s_1 + s_2 + ..., s_i sums of KC = 64 products: short
- * partial sums, which keep LeViT's ill-conditioned third stage within its
- * float64 bound (bench/RESULTS.md: with sums of 256 it was not).
+ * Blocked as in GotoBLAS: for each block of NC columns and KC = 256 inputs,
+ * w's block is packed into panels of 32 columns (KC x 32, 32 KB: one stays
+ * in L1 while every row tile of x passes it; (n, k) weights through 16x16
+ * register transposes, a scalar copy cost a tenth of the time); x is read
+ * in place. A 6x32 register tile keeps its running sum in 12 zmm and sums
+ * each run of SUB = 64 products in 12 more from zero, so every output is
+ * y0 + (s_1 + s_2 + ...), s_i sums of 64 products: short partial sums, which
+ * keep LeViT's ill-conditioned third stage within its float64 bound
+ * (bench/RESULTS.md: with sums of 256 it was not), while y is read and
+ * written once per 256 inputs, not per 64 (from L3 at DINOv2-L's 1370 rows:
+ * the loads of y were a fifth of the time).
  */
 #include "cpu/blas.h"
 #include "cpu/simd_avx512.h"
 
-enum { KC = 64, NR = 32, NC = DS_SGEMM_NC, MR = 8 };
+enum { KC = 256, SUB = 64, NR = 32, NC = DS_SGEMM_NC, MR = 6 };
+
+/* dst (kc, 16), rows NR apart = src (16, kc) transposed: 16 of w's (n, k)
+ * rows, ld apart, of which the first `cols` are read, the rest zero
+ * (kc <= 16). Three rounds of shuffles: pairs, quads, then 128-bit lanes. */
+static inline __attribute__((always_inline)) DS_AVX512 void transpose16(const float *src, int64_t ld,
+                                                                        int64_t cols, int64_t kc,
+                                                                        float *dst) {
+    const __mmask16 km = kc >= 16 ? 0xFFFF : (__mmask16)((1u << kc) - 1);
+    __m512 r[16], t[16];
+    for (int c = 0; c < 16; c++)
+        r[c] = c < cols ? _mm512_maskz_loadu_ps(km, src + c * ld) : _mm512_setzero_ps();
+    for (int c = 0; c < 16; c += 2) {
+        t[c] = _mm512_unpacklo_ps(r[c], r[c + 1]);
+        t[c + 1] = _mm512_unpackhi_ps(r[c], r[c + 1]);
+    }
+    for (int c = 0; c < 16; c += 4) {
+        r[c] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[c]), _mm512_castps_pd(t[c + 2])));
+        r[c + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[c]), _mm512_castps_pd(t[c + 2])));
+        r[c + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[c + 1]), _mm512_castps_pd(t[c + 3])));
+        r[c + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[c + 1]), _mm512_castps_pd(t[c + 3])));
+    }
+    for (int c = 0; c < 4; c++) {
+        t[c] = _mm512_shuffle_f32x4(r[c], r[c + 4], 0x88);
+        t[c + 4] = _mm512_shuffle_f32x4(r[c], r[c + 4], 0xDD);
+        t[c + 8] = _mm512_shuffle_f32x4(r[c + 8], r[c + 12], 0x88);
+        t[c + 12] = _mm512_shuffle_f32x4(r[c + 8], r[c + 12], 0xDD);
+    }
+    for (int c = 0; c < 4; c++) {
+        r[c] = _mm512_shuffle_f32x4(t[c], t[c + 8], 0x88);
+        r[c + 8] = _mm512_shuffle_f32x4(t[c], t[c + 8], 0xDD);
+        r[c + 4] = _mm512_shuffle_f32x4(t[c + 4], t[c + 12], 0x88);
+        r[c + 12] = _mm512_shuffle_f32x4(t[c + 4], t[c + 12], 0xDD);
+    }
+    for (int q = 0; q < kc; q++)
+        _mm512_storeu_ps(dst + q * NR, r[q]);
+}
 
 /* buf (panels, KC, NR) = w's outputs [j0, j0 + nc) x inputs [k0, k0 + kc),
  * zero past nc (kc <= KC, nc <= NC). */
@@ -35,20 +74,21 @@ static DS_AVX512 void pack(const float *w, int64_t ldw, ds_w_layout layout, int6
             }
             continue;
         }
-        for (int64_t c = 0; c < NR; c++) {
-            if (c >= cols) {
+        for (int64_t h = 0; h < NR; h += 16) { /* 16 columns a half panel */
+            if (h >= cols) {
                 for (int64_t q = 0; q < kc; q++)
-                    dst[q * NR + c] = 0.0f;
+                    _mm512_storeu_ps(dst + q * NR + h, _mm512_setzero_ps());
                 continue;
             }
-            const float *src = w + (j0 + p + c) * ldw + k0;
-            for (int64_t q = 0; q < kc; q++)
-                dst[q * NR + c] = src[q];
+            for (int64_t q0 = 0; q0 < kc; q0 += 16)
+                transpose16(w + (j0 + p + h) * ldw + k0 + q0, ldw, cols - h, kc - q0 < 16 ? kc - q0 : 16,
+                            dst + q0 * NR + h);
         }
     }
 }
 
-/* y (mr, cols) += x (mr, kc) b (kc, 32), b's rows ldb apart: a packed panel
+/* y (mr, cols) += x (mr, kc) b (kc, 32), summed in runs of SUB products
+ * (above), b's rows ldb apart: a packed panel
  * (ldb = NR, zero past cols), or `unpacked` a matrix as stored, read only
  * in its cols columns; `store`: y = instead of +=, plus the bias (at the
  * panel's first column) when there is one; then act. */
@@ -56,21 +96,36 @@ static inline __attribute__((always_inline)) DS_AVX512 void
 tile(int mr, int unpacked, int64_t kc, const float *x, int64_t ldx, const float *b, int64_t ldb, float *y,
      int64_t ldy, __mmask16 m0, __mmask16 m1, int store, const float *bias, ds_act act) {
     __m512 c0[MR], c1[MR];
+#pragma GCC unroll 8
     for (int r = 0; r < mr; r++)
         c0[r] = c1[r] = _mm512_setzero_ps();
+    for (int64_t q0 = 0; q0 < kc; q0 += SUB) {
+        const int64_t qe = kc - q0 < SUB ? kc : q0 + SUB;
+        __m512 p0[MR], p1[MR];
 #pragma GCC unroll 8
-    for (int64_t q = 0; q < kc; q++) {
-        const float *bq = b + q * ldb;
-        const __m512 b0 = unpacked ? _mm512_maskz_loadu_ps(m0, bq) : _mm512_loadu_ps(bq);
-        const __m512 b1 = unpacked ? _mm512_maskz_loadu_ps(m1, bq + 16) : _mm512_loadu_ps(bq + 16);
+        for (int r = 0; r < mr; r++)
+            p0[r] = p1[r] = _mm512_setzero_ps();
+#pragma GCC unroll 8
+        for (int64_t q = q0; q < qe; q++) {
+            const float *bq = b + q * ldb;
+            const __m512 b0 = unpacked ? _mm512_maskz_loadu_ps(m0, bq) : _mm512_loadu_ps(bq);
+            const __m512 b1 = unpacked ? _mm512_maskz_loadu_ps(m1, bq + 16) : _mm512_loadu_ps(bq + 16);
+#pragma GCC unroll 8
+            for (int r = 0; r < mr; r++) {
+                const __m512 a = _mm512_set1_ps(x[r * ldx + q]);
+                p0[r] = _mm512_fmadd_ps(a, b0, p0[r]);
+                p1[r] = _mm512_fmadd_ps(a, b1, p1[r]);
+            }
+        }
+#pragma GCC unroll 8
         for (int r = 0; r < mr; r++) {
-            const __m512 a = _mm512_set1_ps(x[r * ldx + q]);
-            c0[r] = _mm512_fmadd_ps(a, b0, c0[r]);
-            c1[r] = _mm512_fmadd_ps(a, b1, c1[r]);
+            c0[r] = _mm512_add_ps(c0[r], p0[r]);
+            c1[r] = _mm512_add_ps(c1[r], p1[r]);
         }
     }
     const __m512 b0 = store && bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
     const __m512 b1 = store && bias ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
+#pragma GCC unroll 8
     for (int r = 0; r < mr; r++) {
         float *row = y + r * ldy;
         if (!store) {
@@ -100,7 +155,6 @@ rows(int unpacked, int64_t m, int64_t kc, const float *x, int64_t ldx, const flo
     for (; i + MR <= m; i += MR)
         TILE(MR);
     switch (m - i) {
-    case 7: TILE(7); break;
     case 6: TILE(6); break;
     case 5: TILE(5); break;
     case 4: TILE(4); break;
