@@ -4,14 +4,17 @@
  * and inputs, partial 32-column panels, more than one 256-column block and
  * 64-input block; w stored (n, k) and (k, n); storing and accumulating;
  * bias and activation; y rows wider than n. And the unpacked product of
- * small operands (ds_sgemm_small_avx512). Skips on a CPU without AVX-512.
+ * small operands (ds_sgemm_small_avx512). And the epilogues' activation on
+ * 16 lanes against the AVX2 one's bits. Skips on a CPU without AVX-512.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cpu/blas.h"
 #include "cpu/isa.h"
+#include "cpu/simd_avx512.h" /* ds_act16, ds_act8 */
 #include "tests/op_check.h"
 #include "tests/test.h"
 
@@ -123,8 +126,48 @@ TEST(sgemm_small_avx512_matches_double_products) {
     printf("    small sgemm worst NMSE %.2e\n", worst);
 }
 
+/* y16 = ds_act16(x), y8 = ds_act8(x), n a multiple of 16 */
+static DS_AVX512 void act_both(ds_act act, const float *x, float *y16, float *y8, int n) {
+    for (int i = 0; i < n; i += 16) {
+        _mm512_storeu_ps(y16 + i, ds_act16(act, _mm512_loadu_ps(x + i)));
+        _mm256_storeu_ps(y8 + i, ds_act8(act, _mm256_loadu_ps(x + i)));
+        _mm256_storeu_ps(y8 + i + 8, ds_act8(act, _mm256_loadu_ps(x + i + 8)));
+    }
+}
+
+/* Every activation over [-8, 8] every 2^-12, and the specials, bit for bit
+ * (GELU's erf has its own 16-lane form, the others run as two halves). */
+TEST(act16_gives_act8_bits) {
+    if (!ds_cpu_isa_supported(DS_ISA_AVX512)) {
+        printf("SKIP act16_gives_act8_bits: this CPU lacks AVX-512\n");
+        return;
+    }
+    enum { N = 16 * 4096 + 16 };
+    static const ds_act acts[] = {DS_ACT_NONE, DS_ACT_RELU,    DS_ACT_RELU6, DS_ACT_HARDSWISH,
+                                  DS_ACT_GELU, DS_ACT_SIGMOID, DS_ACT_EXP,   DS_ACT_EXP1};
+    float *x = malloc(N * sizeof *x), *y16 = malloc(N * sizeof *y16), *y8 = malloc(N * sizeof *y8);
+    CHECK(x && y16 && y8);
+    for (int i = 0; i < N - 16; i++)
+        x[i] = -8.0f + (float)i * 0x1p-12f;
+    const float special[16] = {0.0f, -0.0f, 1e-30f, -1e-30f, INFINITY, -INFINITY, NAN, -NAN,
+                               1.0f, -1.0f, 0.99999994f, 4.0f, 1e30f, -1e30f, 3.5f, -2.25f};
+    for (int i = 0; i < 16; i++)
+        x[N - 16 + i] = special[i];
+    for (size_t a = 0; a < sizeof acts / sizeof *acts; a++) {
+        act_both(acts[a], x, y16, y8, N);
+        int differ = 0;
+        for (int i = 0; i < N; i++)
+            differ += memcmp(&y16[i], &y8[i], sizeof(float)) != 0;
+        CHECK_MSG(differ == 0, "act %d: %d of %d values differ", (int)acts[a], differ, N);
+    }
+    free(x);
+    free(y16);
+    free(y8);
+}
+
 int main(void) {
     RUN(sgemm_avx512_matches_double_products);
     RUN(sgemm_small_avx512_matches_double_products);
+    RUN(act16_gives_act8_bits);
     return test_summary();
 }
