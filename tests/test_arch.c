@@ -486,7 +486,7 @@ TEST(attention_bias_is_checked) {
         id[77] = variant == 2 ? 9 : variant == 3 ? -1 : 8;
         if (variant == 4)
             index.dtype = DS_F32;
-        ds_val y = ds_b_attention_bias(&b, x, 3, &bias, variant ? &index : NULL);
+        ds_val y = ds_b_attention_bias(&b, x, 3, &bias, variant ? &index : NULL, 0);
         if (variant <= 1) {
             CHECK_OK(b.status);
             const ds_node *n = &g.nodes[y];
@@ -501,9 +501,48 @@ TEST(attention_bias_is_checked) {
     }
 }
 
+/* A grid's relative position index (grid_w > 0) is checked entry by entry
+ * against ds_grid_rel_index, and the grid against the tokens and table. */
+TEST(grid_attention_bias_is_checked) {
+    ds_param_binder binder = {.bind = no_weights};
+    enum { GH = 3, GW = 5, T = 1 + GH * GW };
+    const int64_t R = (2 * GH - 1) * (2 * GW - 1) + 3;
+    for (int variant = 0; variant < 5; variant++) {
+        ds_graph g;
+        ds_builder b;
+        ds_builder_init(&b, &g, &binder);
+        ds_val x = ds_b_input(&b, 4, 4); /* 16 tokens of 3 x 16 */
+        x = ds_b_conv(&b, x, &(ds_conv_spec){.name = "qkv", .out = 16 * 3, .k = 1, .stride = 1}, -1);
+        x = ds_b_reshape(&b, x, 1, 1, T, 48);
+        ds_tensor_ref bias, index;
+        const int64_t table[2] = {2, variant == 3 ? R + 1 : R}, square[2] = {T, T};
+        CHECK(ds_b_constant(&b, &bias, "bias", 2, table));
+        int32_t *id = ds_b_constant_i32(&b, &index, "index", 2, square);
+        CHECK(id);
+        for (int64_t i = 0; i < T * T; i++)
+            id[i] = ds_grid_rel_index(GH, GW, i / T, i % T);
+        if (variant == 1) /* one entry off, still inside the table */
+            id[7 * T + 9] -= 1;
+        if (variant == 2) /* the class query's row */
+            id[3] = 0;
+        const int grid_w = variant == 4 ? 4 : GW; /* 4 does not divide 15 patches */
+        ds_val y = ds_b_attention_bias(&b, x, 2, &bias, &index, grid_w);
+        if (variant == 0) {
+            CHECK_OK(b.status);
+            CHECK(g.nodes[y].a.attn.grid_w == GW);
+        } else {
+            CHECK_MSG(y < 0 && b.status == DS_ERR_INTERNAL, "variant %d accepted", variant);
+            CHECK_MSG(strstr(ds_last_error(), variant <= 2 ? "is not the 3x5 grid's" : "no grid"), "%s",
+                      ds_last_error());
+        }
+        ds_graph_free(&g);
+    }
+}
+
 int main(void) {
     RUN(graph_owns_its_constants);
     RUN(attention_bias_is_checked);
+    RUN(grid_attention_bias_is_checked);
     RUN(small_keys_match_real_model);
     RUN(v21_384_keys_match_real_model);
     RUN(dpt_hybrid_keys_match_real_model);

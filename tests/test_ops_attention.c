@@ -1,7 +1,8 @@
 /*
  * test_ops_attention.c: the fast CPU attention (cpu/fast/attention*.c)
  * against the reference (tests/op_check.h) on odd token counts and head
- * sizes, with and without an additive bias (dense or a gathered table), 1
+ * sizes, with and without an additive bias (dense, a gathered table, or
+ * BEiT's relative position bias on grids), 1
  * and 2 threads, under every ISA the CPU has and on the portable path; and
  * the AVX-512 task's bits against the AVX2 one's.
  *
@@ -84,16 +85,21 @@ static void ref_attention_unbiased(const ds_cpu_op *op) {
 }
 
 /* With an additive bias (graph.h's ds_attn_attr), dense (R == 0) or a table
- * of R entries per head and a random index: the fast kernel's NMSE against
+ * of R entries per head and a random index, or with grid_w > 0 the table and
+ * relative position index of a (T - 1) / grid_w x grid_w grid (R then
+ * follows from the grid), which the fast kernels compute: their NMSE against
  * the reference with `threads` threads, or INFINITY when it wrote outside
  * its output or produced a non-finite value. *bias_effect: the reference's
  * NMSE without the bias against with it (how much a kernel that dropped
  * the bias would miss by). */
-static double biased_attention_nmse(int64_t N, int64_t T, int heads, int hd, int64_t R, int threads,
-                                    double *bias_effect) {
-    const int64_t C = (int64_t)heads * hd;
+static double biased_attention_nmse(int64_t N, int64_t T, int heads, int hd, int64_t R, int grid_w,
+                                    int threads, double *bias_effect) {
+    const int64_t C = (int64_t)heads * hd, gh = grid_w > 0 ? (T - 1) / grid_w : 0;
+    if (grid_w > 0)
+        R = (2 * gh - 1) * (2 * grid_w - 1) + 3;
     ds_node n = op_node(DS_OP_ATTENTION, N, 1, T, C);
     n.a.attn.heads = heads;
+    n.a.attn.grid_w = grid_w;
     n.a.attn.scale = 1.0f / sqrtf((float)hd);
     const int64_t per_head = R ? R : T * T;
     n.w[0] = (ds_tensor_ref){.name = "bias", .dtype = DS_F32, .ndim = R ? 2 : 3,
@@ -107,9 +113,9 @@ static double biased_attention_nmse(int64_t N, int64_t T, int heads, int hd, int
     uint64_t z = seed++ * 0x9E3779B97F4A7C15ull + 1;
     for (int64_t i = 0; index && i < T * T; i++) {
         z ^= z << 13, z ^= z >> 7, z ^= z << 17;
-        index[i] = (int32_t)(z % (uint64_t)R);
+        index[i] = grid_w > 0 ? ds_grid_rel_index(gh, grid_w, i / T, i % T) : (int32_t)(z % (uint64_t)R);
     }
-    if (index && T > 1 && R > 1) /* query 0's two first keys differ, so that the bias moves its softmax */
+    if (index && !grid_w && T > 1 && R > 1) /* query 0's two first keys differ, so that the bias moves its softmax */
         index[1] = (index[0] + 1) % (int32_t)R;
     const int64_t xs[4] = {N, 1, T, 3 * C};
     const uint64_t x_seed = seed++;
@@ -137,7 +143,7 @@ static void attention_bias_cases(void) {
         for (size_t t = 0; t < sizeof tables / sizeof *tables; t++) {
             double effect = 0;
             const int threads = 1 + (int)((c + t) % 2);
-            double e = biased_attention_nmse(cases[c].N, cases[c].T, cases[c].heads, cases[c].hd, tables[t],
+            double e = biased_attention_nmse(cases[c].N, cases[c].T, cases[c].heads, cases[c].hd, tables[t], 0,
                                              threads, &effect);
             if (e > worst)
                 worst = e;
@@ -152,9 +158,33 @@ static void attention_bias_cases(void) {
         }
 }
 
+/* BEiT's relative position bias on grids of one patch, one row, one
+ * column, both aspect ratios, a grid whose rows cross the 64-query blocks at
+ * every offset (7 wide), and BEiT-B's 24 x 24. */
+static void attention_grid_cases(void) {
+    static const struct {
+        int gh, gw, heads, hd;
+    } grids[] = {{1, 1, 2, 8}, {1, 7, 1, 16}, {6, 1, 3, 5}, {3, 5, 2, 17},
+                 {5, 3, 1, 64}, {13, 7, 2, 9}, {9, 11, 1, 80}, {24, 24, 1, 8}};
+    for (size_t g = 0; g < sizeof grids / sizeof *grids; g++) {
+        const int64_t T = 1 + (int64_t)grids[g].gh * grids[g].gw;
+        double effect = 0;
+        const int threads = 1 + (int)(g % 2);
+        const double e = biased_attention_nmse(1 + (int64_t)(g == 3), T, grids[g].heads, grids[g].hd, 0,
+                                               grids[g].gw, threads, &effect);
+        if (e > worst)
+            worst = e;
+        CHECK_MSG(e <= ATTENTION_LIMIT, "attention on a %dx%d grid, heads %d hd %d, %d thread(s): NMSE %.3g",
+                  grids[g].gh, grids[g].gw, grids[g].heads, grids[g].hd, threads, e);
+        CHECK_MSG(effect > 1e-4, "the bias barely changes the %dx%d grid (NMSE %.3g without it)",
+                  grids[g].gh, grids[g].gw, effect);
+    }
+}
+
 static void attention_bias_under(const char *isa) {
     worst = 0;
     attention_bias_cases();
+    attention_grid_cases();
     printf("    %-7s", isa);
     report("attention+bias");
 }
@@ -174,7 +204,9 @@ TEST(attention_avx512_gives_the_avx2_bits) {
         int64_t N, T;
         int heads, hd;
         int64_t R;
-    } cases[] = {{1, 97, 2, 80, 7}, {1, 131, 1, 16, 0}, {2, 67, 3, 5, 2212}, {1, 1, 1, 1, 0}};
+        int grid_w;
+    } cases[] = {{1, 97, 2, 80, 7, 0}, {1, 131, 1, 16, 0, 0}, {2, 67, 3, 5, 2212, 0}, {1, 1, 1, 1, 0, 0},
+                 {1, 92, 2, 9, 0, 7}};
     const ds_cpu_isa was = ds_cpu_isa_active();
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         double e[2], effect;
@@ -183,7 +215,7 @@ TEST(attention_avx512_gives_the_avx2_bits) {
             seed = s0;
             ds_cpu_isa_force(k ? DS_ISA_AVX512 : DS_ISA_AVX2);
             e[k] = biased_attention_nmse(cases[c].N, cases[c].T, cases[c].heads, cases[c].hd, cases[c].R,
-                                         2, &effect);
+                                         cases[c].grid_w, 2, &effect);
         }
         CHECK_MSG(e[0] == e[1] && e[0] <= ATTENTION_LIMIT, "case %zu: NMSE avx2 %.17g, avx512 %.17g", c,
                   e[0], e[1]);

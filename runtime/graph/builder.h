@@ -141,9 +141,11 @@ ds_val ds_b_attention(ds_builder *b, ds_val qkv, int heads);
  * `bias` float32 (heads, T, T) and index NULL, or `bias` a table (heads, R)
  * and `index` int32 (T, T) into it; usually constants of this input size
  * (ds_b_constant, ds_b_constant_i32) that nodes may share. The index's
- * entries are checked against R. */
+ * entries are checked against R. grid_w > 0: the index is the relative
+ * position index of a (T - 1) / grid_w x grid_w grid (ds_grid_rel_index),
+ * checked entry by entry when it has data; 0: any index. */
 ds_val ds_b_attention_bias(ds_builder *b, ds_val qkv, int heads, const ds_tensor_ref *bias,
-                           const ds_tensor_ref *index);
+                           const ds_tensor_ref *index, int grid_w);
 /* Window attention (graph.h, ds_window_attr) on a (N, H, W, 3C) map; the
  * table, labels and head scales are the description's constants, or NULL. */
 ds_val ds_b_window_attention(ds_builder *b, ds_val qkv, const ds_window_attr *a, const ds_tensor_ref *table,

@@ -96,13 +96,48 @@ const ds_tensor_ref *ds_b_qkv_bias(ds_builder *b, const char *attn, int dim, ds_
 }
 
 ds_val ds_b_attention(ds_builder *b, ds_val qkv, int heads) {
-    return ds_b_attention_bias(b, qkv, heads, NULL, NULL);
+    return ds_b_attention_bias(b, qkv, heads, NULL, NULL, 0);
+}
+
+/* Whether a grid_w-wide grid fits T tokens and the table, and the index
+ * (when it has data) is that grid's relative position index. */
+static int grid_index_ok(ds_builder *b, int64_t T, const ds_tensor_ref *bias, const ds_tensor_ref *index,
+                         int grid_w) {
+    const int64_t gw = grid_w, gh = T > 1 && gw > 0 ? (T - 1) / gw : 0;
+    if (!index || gh < 1 || gh * gw != T - 1 || bias->shape[1] != (2 * gh - 1) * (2 * gw - 1) + 3) {
+        ds_b_error(b, DS_ERR_INTERNAL, "%s: no grid %d patches wide fits %lld tokens and a table of %lld",
+                   bias->name ? bias->name : "attention bias", grid_w, (long long)T,
+                   (long long)bias->shape[1]);
+        return 0;
+    }
+    const int32_t *idx = index->data;
+    int64_t bad = -1;
+    for (int64_t i = 0; idx && i < T && bad < 0; i++) {
+        const int32_t *row = idx + i * T;
+        if (row[0] != ds_grid_rel_index(gh, gw, i, 0))
+            bad = i * T;
+        /* along a grid row of keys the index steps down by one (or, for the class query, stays) */
+        for (int64_t j0 = 1; j0 < T && bad < 0; j0 += gw) {
+            const int32_t first = ds_grid_rel_index(gh, gw, i, j0), step = i > 0;
+            for (int64_t x = 0; x < gw; x++)
+                if (row[j0 + x] != first - step * (int32_t)x) {
+                    bad = i * T + j0 + x;
+                    break;
+                }
+        }
+    }
+    if (bad >= 0) {
+        ds_b_error(b, DS_ERR_INTERNAL, "%s: entry (%lld, %lld) is not the %lldx%lld grid's", index->name,
+                   (long long)(bad / T), (long long)(bad % T), (long long)gh, (long long)gw);
+        return 0;
+    }
+    return 1;
 }
 
 /* Whether the bias (and index) fit graph.h's DS_OP_ATTENTION for T tokens
  * and `heads`; an index's entries are checked when it has data. */
 static int attention_bias_ok(ds_builder *b, int64_t T, int heads, const ds_tensor_ref *bias,
-                             const ds_tensor_ref *index) {
+                             const ds_tensor_ref *index, int grid_w) {
     const char *name = bias->name ? bias->name : "attention bias";
     const uint64_t per_head = index ? (uint64_t)(bias->ndim == 2 ? bias->shape[1] : 0) : (uint64_t)T * (uint64_t)T;
     if ((uint64_t)T * (uint64_t)T > INT32_MAX || per_head * (uint64_t)heads > INT32_MAX) {
@@ -122,6 +157,8 @@ static int attention_bias_ok(ds_builder *b, int64_t T, int heads, const ds_tenso
                    index ? "R" : "T, T", (long long)T);
         return 0;
     }
+    if (grid_w > 0) /* every entry of the grid's index is in the table */
+        return grid_index_ok(b, T, bias, index, grid_w);
     const int32_t *idx = index ? index->data : NULL;
     for (int64_t i = 0; idx && i < T * T; i++)
         if (idx[i] < 0 || idx[i] >= bias->shape[1]) {
@@ -133,7 +170,7 @@ static int attention_bias_ok(ds_builder *b, int64_t T, int heads, const ds_tenso
 }
 
 ds_val ds_b_attention_bias(ds_builder *b, ds_val qkv, int heads, const ds_tensor_ref *bias,
-                           const ds_tensor_ref *index) {
+                           const ds_tensor_ref *index, int grid_w) {
     if (!ds_b_live(b, qkv))
         return -1;
     int64_t s[4];
@@ -147,7 +184,7 @@ ds_val ds_b_attention_bias(ds_builder *b, ds_val qkv, int heads, const ds_tensor
         ds_b_error(b, DS_ERR_INTERNAL, "attention: an index without a bias");
         return -1;
     }
-    if (bias && !attention_bias_ok(b, s[2], heads, bias, index))
+    if (bias && !attention_bias_ok(b, s[2], heads, bias, index, grid_w))
         return -1;
     ds_node *n = ds_b_new_node(b, DS_OP_ATTENTION, "attention", qkv, -1);
     if (!n)
@@ -158,8 +195,10 @@ ds_val ds_b_attention_bias(ds_builder *b, ds_val qkv, int heads, const ds_tensor
     memcpy(n->shape, s, sizeof s);
     if (bias)
         n->w[0] = *bias;
-    if (index)
+    if (index) {
         n->w[2] = *index;
+        n->a.attn.grid_w = grid_w > 0 ? grid_w : 0;
+    }
     return ds_b_index_of(b, n);
 }
 

@@ -56,6 +56,16 @@ int64_t ds_attn_bias_per_head(const ds_node *n) {
     return n->w[2].name ? n->w[0].shape[1] : n->shape[2] * n->shape[2];
 }
 
+int32_t ds_grid_rel_index(int64_t gh, int64_t gw, int64_t i, int64_t j) {
+    const int64_t R = (2 * gh - 1) * (2 * gw - 1) + 3;
+    if (i == 0)
+        return (int32_t)(j == 0 ? R - 1 : R - 3); /* class query -> class key, -> patch */
+    if (j == 0)
+        return (int32_t)(R - 2); /* patch -> class key */
+    const int64_t dy = (i - 1) / gw - (j - 1) / gw, dx = (i - 1) % gw - (j - 1) % gw;
+    return (int32_t)((dy + gh - 1) * (2 * gw - 1) + dx + gw - 1);
+}
+
 int ds_graph_find_mark(const ds_graph *g, const char *name) {
     for (int i = 0; i < g->n_marks; i++)
         if (strcmp(g->marks[i].name, name) == 0)

@@ -120,7 +120,18 @@ typedef struct ds_linear_attr {
 typedef struct ds_attn_attr {
     int heads;
     float scale; /* head_dim^-0.5 */
+    /* with an index: > 0 when it is ds_grid_rel_index's for a grid of
+     * (T - 1) / grid_w x grid_w patches (checked when the node is built),
+     * which a kernel may compute in place of reading it */
+    int grid_w;
 } ds_attn_attr;
+
+/* BEiT's relative position index (timm's gen_relative_position_index) of
+ * query i and key j among the T = 1 + gh * gw tokens of a gh x gw grid of
+ * patches, token 0 the class token: a row of a table of
+ * (2 gh - 1)(2 gw - 1) + 3, the last three for the class token's pairs.
+ * Consecutive patch queries of one grid row pick consecutive rows. */
+int32_t ds_grid_rel_index(int64_t gh, int64_t gw, int64_t i, int64_t j);
 
 /* Swin's window attention. The map is rolled by (-shift_h, -shift_w)
  * (torch.roll), cut into win_h x win_w windows (row-major; where the window

@@ -43,17 +43,9 @@ int64_t ds_beit_table_rows(int gh, int gw) { return (int64_t)(2 * gh - 1) * (2 *
 
 void ds_beit_index(int gh, int gw, int32_t *index) {
     const int64_t T = 1 + (int64_t)gh * gw;
-    const int32_t R = (int32_t)ds_beit_table_rows(gh, gw);
-    for (int64_t i = 1; i < T; i++)
-        for (int64_t j = 1; j < T; j++) {
-            const int64_t dy = (i - 1) / gw - (j - 1) / gw, dx = (i - 1) % gw - (j - 1) % gw;
-            index[i * T + j] = (int32_t)((dy + gh - 1) * (2 * gw - 1) + dx + gw - 1);
-        }
-    for (int64_t j = 0; j < T; j++)
-        index[j] = R - 3; /* class query -> patch */
     for (int64_t i = 0; i < T; i++)
-        index[i * T] = R - 2; /* patch -> class key */
-    index[0] = R - 1;
+        for (int64_t j = 0; j < T; j++)
+            index[i * T + j] = ds_grid_rel_index(gh, gw, i, j);
 }
 
 void ds_beit_resize_table(const float *table, int g0, int heads, int gh, int gw, float *out) {
@@ -128,7 +120,7 @@ static ds_val beit_block(ds_builder *b, ds_val x, int i, const ds_tensor_ref *in
     h = ds_b_linear_bias(b, h, ds_b_name(b, "%s.qkv", attn), 3 * C, ds_b_qkv_bias(b, attn, C, &qkv_bias),
                          DS_ACT_NONE, -1);
     const ds_tensor_ref bias = block_table(b, attn, gh, gw, cfg);
-    h = ds_b_attention_bias(b, h, cfg->vit_heads, &bias, index);
+    h = ds_b_attention_bias(b, h, cfg->vit_heads, &bias, index, gw);
     x = ds_b_linear_scaled(b, h, ds_b_name(b, "%s.proj", attn), C, ds_b_name(b, "%s.gamma_1", p), x);
     h = ds_b_layernorm(b, x, ds_b_name(b, "%s.norm2", p), LN_EPS);
     h = ds_b_linear(b, h, ds_b_name(b, "%s.mlp.fc1", p), 4 * C, DS_ACT_GELU, -1);

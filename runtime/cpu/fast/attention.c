@@ -107,10 +107,12 @@ static void attn_task(void *ctx, int64_t t, int thread) {
     float *ws = op->ctx->scratch + j->shared + (size_t)thread * j->per;
     float *y = j->y + q0 * C + h * hd;
     const float *bias = op->w ? op->w + h * j->per_head : NULL; /* (T, T) or (R) */
+    const int32_t *index = (const int32_t *)op->w2;
+    const int grid_w = op->node->a.attn.grid_w;
     if (j->avx512)
-        ds_attention_task_avx512(op->ctx->scratch, T, C, heads, h, b, bias, (const int32_t *)op->w2, y, ws);
+        ds_attention_task_avx512(op->ctx->scratch, T, C, heads, h, b, bias, index, grid_w, y, ws);
     else if (j->avx2)
-        ds_attention_task_avx2(op->ctx->scratch, T, C, heads, h, b, bias, (const int32_t *)op->w2, y, ws);
+        ds_attention_task_avx2(op->ctx->scratch, T, C, heads, h, b, bias, index, grid_w, y, ws);
     else
         task_sgemm(op, j->qkv, h, q0, bq, bias, y, ws);
 }

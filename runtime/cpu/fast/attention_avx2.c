@@ -174,6 +174,45 @@ static void bias_columns(float *st, int64_t T, int64_t nq, int64_t q0, int64_t b
         }
 }
 
+/* bias_columns for an index that is ds_grid_rel_index's of a grid gw wide:
+ * no index read, no gather. For patch query q and patch key j at (yj, xj),
+ * index(q, j) = index(q, 1) - (yj (2 gw - 1) + xj), and the patch queries of
+ * one grid row take consecutive entries: each run of them is a copy. */
+static void bias_columns_grid(float *st, int64_t T, int64_t nq, int64_t q0, int64_t bq, const float *table,
+                              int64_t gw) {
+    const int64_t gh = (T - 1) / gw, R = (2 * gh - 1) * (2 * gw - 1) + 3;
+    enum { RUNS = DS_ATTENTION_BLOCK + 1 };
+    int64_t at[RUNS], len[RUNS], first[RUNS], runs = 0; /* runs of patch queries: column, length, index(q, 1) */
+    for (int64_t q = q0 > 0 ? q0 : 1; q < q0 + bq; runs++) {
+        const int64_t left = gw - (q - 1) % gw;
+        at[runs] = q - q0;
+        len[runs] = left < q0 + bq - q ? left : q0 + bq - q;
+        first[runs] = ds_grid_rel_index(gh, gw, q, 1);
+        q += len[runs];
+    }
+    for (int64_t j = 0, yj = 0, xj = 0; j < T; j++) {
+        float *row = st + j * nq; /* st[j][q - q0] */
+        if (q0 == 0)
+            row[0] = table[j == 0 ? R - 1 : R - 3]; /* the class query */
+        const int64_t off = yj * (2 * gw - 1) + xj;
+        for (int64_t r = 0; r < runs; r++) {
+            float *dst = row + at[r];
+            if (j == 0) { /* the class key: one entry for every patch query */
+                for (int64_t i = 0; i < len[r]; i++)
+                    dst[i] = table[R - 2];
+                continue;
+            }
+            const float *src = table + first[r] - off;
+            for (int64_t i = 0; i < len[r]; i++)
+                dst[i] = src[i];
+        }
+        for (int64_t q = bq; q < nq; q++)
+            row[q] = 0.0f;
+        if (j > 0 && ++xj == gw) /* the next patch key's place */
+            xj = 0, yj++;
+    }
+}
+
 /* y rows [q, q + rows) x 16 channels (the first `cols` stored) = st columns
  * against one v panel, divided by the row sums. With fewer than 6 rows, the
  * broadcasts past them read on into the next st row (or the max array after
@@ -232,7 +271,8 @@ static void softmax_columns(float *st, int64_t T, int64_t nq, const float *mx, f
 }
 
 ds_attention_view ds_attention_task_begin(const float *shared, int64_t T, int64_t C, int heads, int h,
-                                          int64_t b, const float *bias, const int32_t *index, float *ws) {
+                                          int64_t b, const float *bias, const int32_t *index, int grid_w,
+                                          float *ws) {
     ds_attention_view v;
     const int64_t blocks = blocks_of(T);
     v.hd = C / heads;
@@ -245,16 +285,18 @@ ds_attention_view ds_attention_task_begin(const float *shared, int64_t T, int64_
     v.st = ws;
     v.mx = v.st + T * QMAX;
     v.sum = v.mx + QMAX;
-    if (bias)
+    if (bias && index && grid_w > 0)
+        bias_columns_grid(v.st, T, v.nq, v.q0, v.bq, bias, grid_w);
+    else if (bias)
         bias_columns(v.st, T, v.nq, v.q0, v.bq, bias, index);
     for (int64_t i = 0; i < v.nq; i++)
         v.mx[i] = -INFINITY;
     return v;
 }
 
-void ds_attention_task_avx2(const float *shared, int64_t T, int64_t C, int heads, int h,
-                            int64_t b, const float *bias, const int32_t *index, float *y, float *ws) {
-    const ds_attention_view v = ds_attention_task_begin(shared, T, C, heads, h, b, bias, index, ws);
+void ds_attention_task_avx2(const float *shared, int64_t T, int64_t C, int heads, int h, int64_t b,
+                            const float *bias, const int32_t *index, int grid_w, float *y, float *ws) {
+    const ds_attention_view v = ds_attention_task_begin(shared, T, C, heads, h, b, bias, index, grid_w, ws);
     for (int64_t j = 0; j < T; j += 6) {
         int rows = T - j < 6 ? (int)(T - j) : 6;
         for (int64_t c = 0; c < v.nq; c += 16)

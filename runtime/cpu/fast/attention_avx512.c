@@ -141,9 +141,9 @@ static DS_AVX512 void softmax_columns(float *st, int64_t T, int64_t nq, const fl
 }
 
 DS_AVX512 void ds_attention_task_avx512(const float *shared, int64_t T, int64_t C, int heads, int h,
-                                        int64_t b, const float *bias, const int32_t *index, float *y,
-                                        float *ws) {
-    const ds_attention_view v = ds_attention_task_begin(shared, T, C, heads, h, b, bias, index, ws);
+                                        int64_t b, const float *bias, const int32_t *index, int grid_w,
+                                        float *y, float *ws) {
+    const ds_attention_view v = ds_attention_task_begin(shared, T, C, heads, h, b, bias, index, grid_w, ws);
     for (int64_t j = 0; j < T; j += 6)
         score_rows(T - j < 6 ? (int)(T - j) : 6, v.k + j * v.hd, v.hd, v.qt, v.st + j * v.nq, v.nq, v.mx,
                    bias != NULL);

@@ -58,17 +58,18 @@ extern const ds_vec_ops ds_vec_avx2_ops;
  * stride C, from query DS_ATTENTION_BLOCK * b, channel h * hd), with
  * ds_attention_avx2_floats(T) floats of its own workspace. `bias` is head
  * h's part of the node's bias, (T, T), or its table when `index` (T, T) is
- * given (graph.h's ds_attn_attr); NULL: none. */
+ * given (graph.h's ds_attn_attr; grid_w > 0: the index is that grid's, and
+ * is computed, not read); NULL: none. */
 enum { DS_ATTENTION_BLOCK = 64 };
 size_t ds_attention_avx2_shared_floats(int64_t T, int64_t C, int heads);
 size_t ds_attention_avx2_floats(int64_t T);
 void ds_attention_pack_avx2(const float *qkv, int64_t T, int64_t C, int heads, float scale,
                             int64_t b, float *shared);
-void ds_attention_task_avx2(const float *shared, int64_t T, int64_t C, int heads, int h,
-                            int64_t b, const float *bias, const int32_t *index, float *y, float *ws);
+void ds_attention_task_avx2(const float *shared, int64_t T, int64_t C, int heads, int h, int64_t b,
+                            const float *bias, const int32_t *index, int grid_w, float *y, float *ws);
 /* The same task with AVX-512 (cpu/fast/attention_avx512.c), the same bits. */
-void ds_attention_task_avx512(const float *shared, int64_t T, int64_t C, int heads, int h,
-                              int64_t b, const float *bias, const int32_t *index, float *y, float *ws);
+void ds_attention_task_avx512(const float *shared, int64_t T, int64_t C, int heads, int h, int64_t b,
+                              const float *bias, const int32_t *index, int grid_w, float *y, float *ws);
 /* What both tasks start from: head h's packed q^T of block b (hd, QMAX),
  * its k (T, hd) and v panels (hd16 / 16, T, 16) in `shared`; in ws the
  * scores st (T, nq) (holding the bias, transposed, when there is one), the
@@ -79,7 +80,8 @@ typedef struct ds_attention_view {
     float *st, *mx, *sum;
 } ds_attention_view;
 ds_attention_view ds_attention_task_begin(const float *shared, int64_t T, int64_t C, int heads, int h,
-                                          int64_t b, const float *bias, const int32_t *index, float *ws);
+                                          int64_t b, const float *bias, const int32_t *index, int grid_w,
+                                          float *ws);
 
 /* 1 if the kernels that have AVX-512 versions run them: the engine picked
  * avx512 (cpu/isa.h) and the tests did not force the portable set. */
