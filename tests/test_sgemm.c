@@ -1,11 +1,12 @@
 /*
  * test_sgemm.c: our AVX-512 sgemm (cpu/sgemm_avx512.c) against a plain
  * double-precision product on odd shapes: empty and single rows, columns
- * and inputs, partial 32-column panels, more than one 256-column block and
- * 64-input block; w stored (n, k) and (k, n); storing and accumulating;
- * bias and activation; y rows wider than n. And the unpacked product of
- * small operands (ds_sgemm_small_avx512). And the epilogues' activation on
- * 16 lanes against the AVX2 one's bits. Skips on a CPU without AVX-512.
+ * and inputs, partial 32-column panels, more than one 256-column block,
+ * 192-input block and 64-product run; w stored (n, k) and (k, n); storing
+ * and accumulating; bias and activation; y rows wider than n. And the
+ * unpacked product of small operands (ds_sgemm_small_avx512). And the
+ * epilogues' activation on 16 lanes against the AVX2 one's bits. Skips on
+ * a CPU without AVX-512.
  */
 #include <math.h>
 #include <stdio.h>
@@ -64,7 +65,7 @@ TEST(sgemm_avx512_matches_double_products) {
     }
     static const int64_t shapes[][3] = {/* m, n, k */
                                         {1, 1, 1},   {1, 1, 0},   {7, 33, 65}, {9, 17, 3},
-                                        {13, 300, 129}, {17, 64, 300}, {2, 257, 64}, {25, 31, 1}};
+                                        {13, 300, 129}, {17, 64, 300}, {2, 257, 64}, {25, 31, 1}, {5, 40, 193}};
     static const ds_act acts[] = {DS_ACT_NONE, DS_ACT_GELU, DS_ACT_RELU};
     double worst = 0;
     uint64_t seed = 7;

@@ -23,7 +23,7 @@ void ds_blas_serial(void);
  * DS_SGEMM_BUF_FLOATS floats of the caller's thread. AVX-512: call only when
  * the engine picked it (cpu/isa.h). */
 typedef enum ds_w_layout { DS_W_NK, DS_W_KN } ds_w_layout;
-enum { DS_SGEMM_NC = 256, DS_SGEMM_BUF_FLOATS = 256 * DS_SGEMM_NC };
+enum { DS_SGEMM_KC = 192, DS_SGEMM_NC = 256, DS_SGEMM_BUF_FLOATS = DS_SGEMM_KC * DS_SGEMM_NC };
 void ds_sgemm_avx512(int64_t m, int64_t n, int64_t k, const float *x, int64_t ldx, const float *w,
                      int64_t ldw, ds_w_layout layout, float *y, int64_t ldy, int accumulate,
                      const float *bias, ds_act act, float *buf);

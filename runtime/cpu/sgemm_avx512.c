@@ -4,8 +4,8 @@
  * and of the transposed convolutions (cpu/conv/transpose.c) where the CPU
  * has it. x and w are read as stored, row-major, no copy made at load.
  *
- * Blocked as in GotoBLAS: for each block of NC columns and KC = 256 inputs,
- * w's block is packed into panels of 32 columns (KC x 32, 32 KB: one stays
+ * Blocked as in GotoBLAS: for each block of NC columns and KC = 192 inputs,
+ * w's block is packed into panels of 32 columns (KC x 32, 24 KB: one stays
  * in L1 while every row tile of x passes it; (n, k) weights through 16x16
  * register transposes, a scalar copy cost a tenth of the time); x is read
  * in place. A 6x32 register tile keeps its running sum in 12 zmm and sums
@@ -13,13 +13,14 @@
  * y0 + (s_1 + s_2 + ...), s_i sums of 64 products: short partial sums, which
  * keep LeViT's ill-conditioned third stage within its float64 bound
  * (bench/RESULTS.md: with sums of 256 it was not), while y is read and
- * written once per 256 inputs, not per 64 (from L3 at DINOv2-L's 1370 rows:
- * the loads of y were a fifth of the time).
+ * written once per 192 inputs, not per 64 (from L3 at DINOv2-L's 1370 rows:
+ * the loads of y were a fifth of the time). KC = 192 ran 5% faster than 256
+ * at ViT fc1 shapes, 128 and 160 slower (bench/RESULTS.md).
  */
 #include "cpu/blas.h"
 #include "cpu/simd_avx512.h"
 
-enum { KC = 256, SUB = 64, NR = 32, NC = DS_SGEMM_NC, MR = 6 };
+enum { KC = DS_SGEMM_KC, SUB = 64, NR = 32, NC = DS_SGEMM_NC, MR = 6 };
 
 /* dst (kc, 16), rows NR apart = src (16, kc) transposed: 16 of w's (n, k)
  * rows, ld apart, of which the first `cols` are read, the rest zero
