@@ -62,6 +62,7 @@ static void linear_cases(void) {
             for (int variant = 0; variant < 4; variant++) {
                 ds_node n = op_node(DS_OP_LINEAR, 1, 1, tokens[t], cout);
                 n.a.linear.act = acts[(t + k + (size_t)variant) % 3];
+                n.w[0] = (ds_tensor_ref){.name = "w", .dtype = DS_F32, .ndim = 2, .shape = {cout, cin}};
                 int residual = variant & 1, bias = !(variant & 2);
                 n.in[1] = residual ? 1 : -1;
                 int64_t xs[4] = {1, 1, tokens[t], cin};

@@ -2,11 +2,12 @@
  * test_sgemm.c: our AVX-512 sgemm (cpu/sgemm_avx512.c) against a plain
  * double-precision product on odd shapes: empty and single rows, columns
  * and inputs, partial 32-column panels, more than one 256-column block,
- * 192-input block and 64-product run; w stored (n, k) and (k, n); storing
- * and accumulating; bias and activation; y rows wider than n. And the
- * unpacked product of small operands (ds_sgemm_small_avx512). And the
- * epilogues' activation on 16 lanes against the AVX2 one's bits. Skips on
- * a CPU without AVX-512.
+ * 192-input block and 64-product run; w stored (n, k) and (k, n); adding
+ * nothing, y itself or a residual; bias and activation; y rows wider than
+ * n. And the unpacked product of small operands (ds_sgemm_small_avx512),
+ * and W packed once into panels against the per-call packing, bit for bit.
+ * And the epilogues' activation on 16 lanes against the AVX2 one's bits.
+ * Skips on a CPU without AVX-512.
  */
 #include <math.h>
 #include <stdio.h>
@@ -22,37 +23,44 @@
 /* NMSE limit: float32 sums of up to 300 products against double ones */
 static const double LIMIT = 1e-12;
 
-static double run_case(int64_t m, int64_t n, int64_t k, ds_w_layout layout, int accumulate, int with_bias,
+/* What is added to the products: nothing, y itself, or a residual r. */
+enum { ADD_NONE, ADD_Y, ADD_R };
+
+static double run_case(int64_t m, int64_t n, int64_t k, ds_w_layout layout, int add, int with_bias,
                        ds_act act, uint64_t seed) {
-    const int64_t ldy = n + 3; /* y rows wider than n: the columns past n stay as they were */
+    const int64_t ldy = n + 3, ldr = n + 5; /* y rows wider than n: the columns past n stay as they were */
     float *x = op_guarded_alloc((size_t)(m * k + 1)), *w = op_guarded_alloc((size_t)(n * k + 1));
     float *b = op_guarded_alloc((size_t)n + 1), *y = op_guarded_alloc((size_t)(m * ldy + 1));
-    float *buf = op_guarded_alloc(DS_SGEMM_BUF_FLOATS);
+    float *r = op_guarded_alloc((size_t)(m * ldr + 1)), *buf = op_guarded_alloc(DS_SGEMM_BUF_FLOATS);
     double *want = malloc((size_t)(m * ldy + 1) * sizeof *want);
     op_random(x, (size_t)(m * k), seed, 1.0f);
     op_random(w, (size_t)(n * k), seed + 1, 1.0f / sqrtf((float)(k + 1)));
     op_random(b, (size_t)n, seed + 2, 0.5f);
     op_random(y, (size_t)(m * ldy), seed + 3, 1.0f);
+    op_random(r, (size_t)(m * ldr), seed + 4, 1.0f);
     for (int64_t i = 0; i < m; i++)
         for (int64_t j = 0; j < ldy; j++) {
-            double v = j < n ? (accumulate ? y[i * ldy + j] : with_bias ? b[j] : 0.0) : y[i * ldy + j];
+            const double base = add == ADD_Y ? y[i * ldy + j] : add == ADD_R && j < n ? r[i * ldr + j] : 0.0;
+            double v = j < n ? base + (with_bias ? b[j] : 0.0) : y[i * ldy + j];
             for (int64_t q = 0; j < n && q < k; q++)
                 v += (double)x[i * k + q] * (layout == DS_W_NK ? w[j * k + q] : w[q * n + j]);
             want[i * ldy + j] = j < n ? ds_apply_act(act, (float)v) : v;
         }
-    ds_sgemm_avx512(m, n, k, x, k, w, layout == DS_W_NK ? k : n, layout, y, ldy, accumulate,
-                    with_bias ? b : NULL, act, buf);
+    ds_sgemm_avx512(m, n, k, x, k, w, layout == DS_W_NK ? k : n, layout, y, ldy,
+                    add == ADD_Y ? y : add == ADD_R ? r : NULL, add == ADD_R ? ldr : ldy, with_bias ? b : NULL,
+                    act, buf);
     double err = 0, ref = 0;
     for (int64_t i = 0; i < m * ldy; i++) {
         err += (y[i] - want[i]) * (y[i] - want[i]);
         ref += want[i] * want[i];
     }
     const int ok = op_guards_intact(x, (size_t)(m * k + 1)) && op_guards_intact(y, (size_t)(m * ldy + 1)) &&
-                   op_guards_intact(buf, DS_SGEMM_BUF_FLOATS);
+                   op_guards_intact(buf, DS_SGEMM_BUF_FLOATS) && op_guards_intact(r, (size_t)(m * ldr + 1));
     op_guarded_free(x);
     op_guarded_free(w);
     op_guarded_free(b);
     op_guarded_free(y);
+    op_guarded_free(r);
     op_guarded_free(buf);
     free(want);
     return !ok ? INFINITY : ref > 0 ? err / ref : err;
@@ -70,16 +78,16 @@ TEST(sgemm_avx512_matches_double_products) {
     double worst = 0;
     uint64_t seed = 7;
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
-        for (int v = 0; v < 8; v++) {
+        for (int v = 0; v < 12; v++) {
             const ds_w_layout layout = v & 1 ? DS_W_KN : DS_W_NK;
-            const int accumulate = (v >> 1) & 1, with_bias = !accumulate && (v >> 2);
+            const int with_bias = (v >> 1) & 1, add = v >> 2; /* ADD_NONE, ADD_Y, ADD_R */
             const ds_act act = acts[(s + (size_t)v) % 3];
-            const double e = run_case(shapes[s][0], shapes[s][1], shapes[s][2], layout, accumulate, with_bias,
-                                      act, seed += 4);
+            const double e = run_case(shapes[s][0], shapes[s][1], shapes[s][2], layout, add, with_bias, act,
+                                      seed += 5);
             worst = e > worst ? e : worst;
-            CHECK_MSG(e <= LIMIT, "m %lld n %lld k %lld layout %d accumulate %d bias %d act %d: NMSE %.3g",
+            CHECK_MSG(e <= LIMIT, "m %lld n %lld k %lld layout %d add %d bias %d act %d: NMSE %.3g",
                       (long long)shapes[s][0], (long long)shapes[s][1], (long long)shapes[s][2], (int)layout,
-                      accumulate, with_bias, (int)act, e);
+                      add, with_bias, (int)act, e);
         }
     printf("    sgemm worst NMSE %.2e\n", worst);
 }
@@ -127,6 +135,52 @@ TEST(sgemm_small_avx512_matches_double_products) {
     printf("    small sgemm worst NMSE %.2e\n", worst);
 }
 
+/* W packed whole (ds_sgemm_pack_panels_avx512) gives ds_sgemm_avx512's bits:
+ * from a panel past the first (a task's columns), over the first k of kp
+ * inputs (the readout's folded half), storing and accumulating. */
+TEST(sgemm_panels_give_the_packed_per_call_bits) {
+    if (!ds_cpu_isa_supported(DS_ISA_AVX512)) {
+        printf("SKIP sgemm_panels_give_the_packed_per_call_bits: this CPU lacks AVX-512\n");
+        return;
+    }
+    static const int64_t shapes[][5] = {/* m, n (all), k (run), kp (packed), c0 (first column) */
+                                        {1, 1, 1, 1, 0},   {7, 33, 65, 65, 32},      {13, 300, 200, 400, 32},
+                                        {9, 17, 3, 8, 0},  {25, 600, 193, 193, 288}, {6, 64, 0, 5, 32}};
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        const int64_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+        const int64_t kp = shapes[s][3], c0 = shapes[s][4];
+        const int64_t nc = n - c0; /* this call's columns */
+        float *x = op_guarded_alloc((size_t)(m * kp + 1)), *w = op_guarded_alloc((size_t)(n * kp + 1));
+        float *b = op_guarded_alloc((size_t)n + 1), *y0 = op_guarded_alloc((size_t)(m * nc + 1));
+        float *y1 = op_guarded_alloc((size_t)(m * nc + 1)), *buf = op_guarded_alloc(DS_SGEMM_BUF_FLOATS);
+        float *panels = op_guarded_alloc(ds_sgemm_panels_floats(n, kp));
+        op_random(x, (size_t)(m * kp), 90 + s, 1.0f);
+        op_random(w, (size_t)(n * kp), 91 + s, 0.1f);
+        op_random(b, (size_t)n, 92 + s, 0.5f);
+        ds_sgemm_pack_panels_avx512(w, n, kp, panels);
+        for (int accumulate = 0; accumulate < 2; accumulate++) {
+            op_random(y0, (size_t)(m * nc), 93 + s, 1.0f);
+            op_random(y1, (size_t)(m * nc), 93 + s, 1.0f);
+            ds_sgemm_avx512(m, nc, k, x, kp, w + c0 * kp, kp, DS_W_NK, y0, nc, accumulate ? y0 : NULL, nc,
+                            b + c0, DS_ACT_GELU, buf);
+            ds_sgemm_panels_avx512(m, nc, k, x, kp, panels + c0 * kp, kp, y1, nc, accumulate ? y1 : NULL, nc,
+                                   b + c0, DS_ACT_GELU);
+            CHECK_MSG(memcmp(y0, y1, (size_t)(m * nc) * sizeof *y0) == 0,
+                      "m %lld n %lld k %lld kp %lld c0 %lld accumulate %d: the panels give other bits",
+                      (long long)m, (long long)n, (long long)k, (long long)kp, (long long)c0, accumulate);
+            CHECK(op_guards_intact(y1, (size_t)(m * nc + 1)));
+        }
+        CHECK(op_guards_intact(panels, ds_sgemm_panels_floats(n, kp)));
+        op_guarded_free(x);
+        op_guarded_free(w);
+        op_guarded_free(b);
+        op_guarded_free(y0);
+        op_guarded_free(y1);
+        op_guarded_free(buf);
+        op_guarded_free(panels);
+    }
+}
+
 /* y16 = ds_act16(x), y8 = ds_act8(x), n a multiple of 16 */
 static DS_AVX512 void act_both(ds_act act, const float *x, float *y16, float *y8, int n) {
     for (int i = 0; i < n; i += 16) {
@@ -169,6 +223,7 @@ TEST(act16_gives_act8_bits) {
 int main(void) {
     RUN(sgemm_avx512_matches_double_products);
     RUN(sgemm_small_avx512_matches_double_products);
+    RUN(sgemm_panels_give_the_packed_per_call_bits);
     RUN(act16_gives_act8_bits);
     return test_summary();
 }

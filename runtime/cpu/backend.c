@@ -157,11 +157,23 @@ typedef struct pack_jobs {
     pack_job *jobs;
 } pack_jobs;
 
+/* Packs one weight; the packed copy is what runs, so the mapped original
+ * leaves memory at once (not once all are packed: the peak would hold both
+ * copies of every weight). */
 static void pack_one(void *ctx, int64_t i, int thread) {
     (void)thread;
     const pack_jobs *p = ctx;
     const ds_node *n = p->jobs[i].n;
     *p->jobs[i].out = p->c->kernels[n->op].pack(n, n->w[0].data, p->c->n_threads);
+    if (*p->jobs[i].out && !n->w[0].graph_owned && p->c->release_weights)
+        p->c->release_weights(p->c->release_ctx, n->w[0].data,
+                              (size_t)ds_shape_numel_n(n->w[0].shape, n->w[0].ndim) * sizeof(float));
+}
+
+/* Whether node n runs on a packed copy of its weight at this size. */
+static int packs(const cpu_state *c, const ds_node *n) {
+    const ds_cpu_kernel *k = &c->kernels[n->op];
+    return k->pack && n->w[0].data && (!k->pack_key || k->pack_key(n, c->n_threads) >= 0);
 }
 
 /* Packs what this size needs and the cache lacks, all weights at once on the
@@ -181,7 +193,7 @@ static ds_status pack_size(cpu_state *c, cpu_shape *p) {
     for (int i = 0; i < g->n_nodes && s == DS_OK; i++) {
         const ds_node *n = &g->nodes[i];
         entry[i] = (size_t)-1;
-        if (!c->kernels[n->op].pack || !n->w[0].data)
+        if (!packs(c, n))
             continue;
         if (n->w[0].graph_owned) {
             jobs[n_jobs++] = (pack_job){n, (size_t)-1, p->n_own_packs++, NULL};
@@ -200,13 +212,8 @@ static ds_status pack_size(cpu_state *c, cpu_shape *p) {
         ds_parallel_for(c->n_threads, n_jobs, pack_one, &all);
     for (int64_t j = 0; j < n_jobs && s == DS_OK; j++) {
         const ds_node *n = jobs[j].n;
-        if (!*jobs[j].out) {
+        if (!*jobs[j].out)
             s = ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory packing %s", n->name);
-        } else if (!n->w[0].graph_owned && c->release_weights) {
-            /* the packed copy is what runs: let the mapped original leave memory */
-            c->release_weights(c->release_ctx, n->w[0].data,
-                               (size_t)ds_shape_numel_n(n->w[0].shape, n->w[0].ndim) * sizeof(float));
-        }
     }
     /* a failed pack leaves a NULL entry: drop those, so a later prepare packs again */
     size_t kept = 0;
@@ -220,7 +227,7 @@ static ds_status pack_size(cpu_state *c, cpu_shape *p) {
         int own = 0;
         for (int i = 0; i < g->n_nodes; i++) {
             const ds_node *n = &g->nodes[i];
-            if (!c->kernels[n->op].pack || !n->w[0].data)
+            if (!packs(c, n))
                 continue;
             p->packed[i] = n->w[0].graph_owned ? p->own_packs[own++] : c->packs[entry[i]].packed;
         }

@@ -9,6 +9,7 @@
 #ifndef DS_CPU_BLAS_H
 #define DS_CPU_BLAS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "graph/graph.h" /* ds_act */
@@ -17,16 +18,28 @@
  * call before any cblas_* call, on the thread that makes it. */
 void ds_blas_serial(void);
 
-/* y (m, n) = act(x (m, k) w^T + bias) for w stored (n, k) (DS_W_NK), or
- * with x w for w stored (k, n) (DS_W_KN); with `accumulate`, act(y + x w^T)
- * (bias unused). bias (n) may be NULL. Rows ld* floats apart; buf:
+/* y (m, n) = act(r + x (m, k) w^T + bias) for w stored (n, k) (DS_W_NK), or
+ * with x w for w stored (k, n) (DS_W_KN). r (m, n) may be NULL, or y itself
+ * (accumulating: ldr = ldy), or a residual; bias (n) may be NULL. Rows
+ * ld* floats apart; buf:
  * DS_SGEMM_BUF_FLOATS floats of the caller's thread. AVX-512: call only when
  * the engine picked it (cpu/isa.h). */
 typedef enum ds_w_layout { DS_W_NK, DS_W_KN } ds_w_layout;
 enum { DS_SGEMM_KC = 192, DS_SGEMM_NC = 256, DS_SGEMM_BUF_FLOATS = DS_SGEMM_KC * DS_SGEMM_NC };
 void ds_sgemm_avx512(int64_t m, int64_t n, int64_t k, const float *x, int64_t ldx, const float *w,
-                     int64_t ldw, ds_w_layout layout, float *y, int64_t ldy, int accumulate,
+                     int64_t ldw, ds_w_layout layout, float *y, int64_t ldy, const float *r, int64_t ldr,
                      const float *bias, ds_act act, float *buf);
+/* The same product for w stored (n, k) and packed once, whole, into panels
+ * of 32 outputs (ds_sgemm_pack_panels_avx512, ds_sgemm_panels_floats of
+ * them): what the linear layers of an AVX-512 engine run on, with no
+ * packing per call. ds_sgemm_panels_avx512 reads panels from the one of
+ * output 0 of this product on, each kp (the packed k) rows high, and its
+ * first k rows; the same sums as ds_sgemm_avx512, the same bits. */
+size_t ds_sgemm_panels_floats(int64_t n, int64_t k);
+void ds_sgemm_pack_panels_avx512(const float *w, int64_t n, int64_t k, float *panels);
+void ds_sgemm_panels_avx512(int64_t m, int64_t n, int64_t k, const float *x, int64_t ldx, const float *panels,
+                            int64_t kp, float *y, int64_t ldy, const float *r, int64_t ldr, const float *bias,
+                            ds_act act);
 /* c (m, n) = a (m, k) b (k, n), all as stored, row-major, nothing packed:
  * for small products whose operands are in cache (Swin's windows). Each
  * output sums k in runs of 64 products. AVX-512, as above. */

@@ -50,7 +50,8 @@ typedef struct ds_cpu_kernel {
      * directly). Returns NULL on allocation failure; the result is released
      * with free(). The engine keeps one per weight and pack_key. */
     void *(*pack)(const ds_node *n, const float *w, int n_threads);
-    /* Which prepared layout this node needs at its shape (NULL: always the same). */
+    /* Which prepared layout this node needs at its shape (NULL: always the
+     * same); < 0: none, the node runs on its weights as stored. */
     int (*pack_key)(const ds_node *n, int n_threads);
 } ds_cpu_kernel;
 

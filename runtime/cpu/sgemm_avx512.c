@@ -58,12 +58,12 @@ static inline __attribute__((always_inline)) DS_AVX512 void transpose16(const fl
         _mm512_storeu_ps(dst + q * NR, r[q]);
 }
 
-/* buf (panels, KC, NR) = w's outputs [j0, j0 + nc) x inputs [k0, k0 + kc),
- * zero past nc (kc <= KC, nc <= NC). */
+/* buf (panels, rows, NR) = w's outputs [j0, j0 + nc) x inputs [k0, k0 + kc),
+ * zero past nc; panels `rows` >= kc rows long. */
 static DS_AVX512 void pack(const float *w, int64_t ldw, ds_w_layout layout, int64_t j0, int64_t nc,
-                           int64_t k0, int64_t kc, float *buf) {
+                           int64_t k0, int64_t kc, float *buf, int64_t rows) {
     for (int64_t p = 0; p < nc; p += NR) {
-        float *dst = buf + p * KC; /* panel p / NR: (KC, NR) */
+        float *dst = buf + p * rows; /* panel p / NR: (rows, NR) */
         const int64_t cols = nc - p < NR ? nc - p : NR;
         if (layout == DS_W_KN) { /* rows of w are rows of the panel */
             const __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
@@ -88,14 +88,14 @@ static DS_AVX512 void pack(const float *w, int64_t ldw, ds_w_layout layout, int6
     }
 }
 
-/* y (mr, cols) += x (mr, kc) b (kc, 32), summed in runs of SUB products
- * (above), b's rows ldb apart: a packed panel
- * (ldb = NR, zero past cols), or `unpacked` a matrix as stored, read only
- * in its cols columns; `store`: y = instead of +=, plus the bias (at the
- * panel's first column) when there is one; then act. */
+/* y (mr, cols) = act(from + x (mr, kc) b (kc, 32) + bias), summed in runs of
+ * SUB products (above); from (rows ldf apart): y itself (accumulating), a
+ * residual, or NULL (nothing); bias (at the panel's first column) or NULL.
+ * b's rows are ldb apart: a packed panel (ldb = NR, zero past cols), or
+ * `unpacked` a matrix as stored, read only in its cols columns. */
 static inline __attribute__((always_inline)) DS_AVX512 void
 tile(int mr, int unpacked, int64_t kc, const float *x, int64_t ldx, const float *b, int64_t ldb, float *y,
-     int64_t ldy, __mmask16 m0, __mmask16 m1, int store, const float *bias, ds_act act) {
+     int64_t ldy, __mmask16 m0, __mmask16 m1, const float *from, int64_t ldf, const float *bias, ds_act act) {
     __m512 c0[MR], c1[MR];
 #pragma GCC unroll 8
     for (int r = 0; r < mr; r++)
@@ -124,15 +124,16 @@ tile(int mr, int unpacked, int64_t kc, const float *x, int64_t ldx, const float 
             c1[r] = _mm512_add_ps(c1[r], p1[r]);
         }
     }
-    const __m512 b0 = store && bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
-    const __m512 b1 = store && bias ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
+    const __m512 b0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
+    const __m512 b1 = bias ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
 #pragma GCC unroll 8
     for (int r = 0; r < mr; r++) {
         float *row = y + r * ldy;
-        if (!store) {
-            c0[r] = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, row), c0[r]);
-            c1[r] = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, row + 16), c1[r]);
-        } else if (bias) {
+        if (from) {
+            c0[r] = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, from + r * ldf), c0[r]);
+            c1[r] = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, from + r * ldf + 16), c1[r]);
+        }
+        if (bias) {
             c0[r] = _mm512_add_ps(c0[r], b0);
             c1[r] = _mm512_add_ps(c1[r], b1);
         }
@@ -148,11 +149,13 @@ tile(int mr, int unpacked, int64_t kc, const float *x, int64_t ldx, const float 
 /* Every row tile of x against one panel of up to 32 columns. */
 static inline __attribute__((always_inline)) DS_AVX512 void
 rows(int unpacked, int64_t m, int64_t kc, const float *x, int64_t ldx, const float *b, int64_t ldb, float *y,
-     int64_t ldy, int64_t cols, int store, const float *bias, ds_act act) {
+     int64_t ldy, int64_t cols, const float *from, int64_t ldf, const float *bias, ds_act act) {
     const __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
     const __mmask16 m1 = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
     int64_t i = 0;
-#define TILE(mr) tile(mr, unpacked, kc, x + i * ldx, ldx, b, ldb, y + i * ldy, ldy, m0, m1, store, bias, act)
+#define TILE(mr)                                                                                       \
+    tile(mr, unpacked, kc, x + i * ldx, ldx, b, ldb, y + i * ldy, ldy, m0, m1, from ? from + i * ldf : NULL, \
+         ldf, bias, act)
     for (; i + MR <= m; i += MR)
         TILE(MR);
     switch (m - i) {
@@ -167,15 +170,15 @@ rows(int unpacked, int64_t m, int64_t kc, const float *x, int64_t ldx, const flo
 #undef TILE
 }
 
-static DS_AVX512 void rows_times_panel(int64_t m, int64_t kc, const float *x, int64_t ldx,
-                                       const float *b, float *y, int64_t ldy, int64_t cols,
-                                       int store, const float *bias, ds_act act) {
-    rows(0, m, kc, x, ldx, b, NR, y, ldy, cols, store, bias, act);
+static DS_AVX512 void rows_times_panel(int64_t m, int64_t kc, const float *x, int64_t ldx, const float *b,
+                                       float *y, int64_t ldy, int64_t cols, const float *from, int64_t ldf,
+                                       const float *bias, ds_act act) {
+    rows(0, m, kc, x, ldx, b, NR, y, ldy, cols, from, ldf, bias, act);
 }
 
 static DS_AVX512 void rows_times_columns(int64_t m, int64_t k, const float *a, int64_t lda,
                                          const float *b, int64_t ldb, float *c, int64_t ldc, int64_t cols) {
-    rows(1, m, k, a, lda, b, ldb, c, ldc, cols, 1, NULL, DS_ACT_NONE);
+    rows(1, m, k, a, lda, b, ldb, c, ldc, cols, NULL, 0, NULL, DS_ACT_NONE);
 }
 
 DS_AVX512 void ds_sgemm_small_avx512(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
@@ -184,13 +187,17 @@ DS_AVX512 void ds_sgemm_small_avx512(int64_t m, int64_t n, int64_t k, const floa
         rows_times_columns(m, k, a, lda, b + j, ldb, c + j, ldc, n - j < NR ? n - j : NR);
 }
 
-DS_AVX512 void ds_sgemm_avx512(int64_t m, int64_t n, int64_t k, const float *x, int64_t ldx,
-                               const float *w, int64_t ldw, ds_w_layout layout, float *y, int64_t ldy,
-                               int accumulate, const float *bias, ds_act act, float *buf) {
-    if (k <= 0) { /* an empty sum: y = act(bias or 0), or act(y) */
+/* The blocked product over panels: those of block (j0, k0) packed into buf
+ * on the way, or, with `panels`, taken from w packed whole (panel height kp).
+ * The first block adds r and the bias, the others y. */
+static DS_AVX512 void blocked(int64_t m, int64_t n, int64_t k, const float *x, int64_t ldx, const float *w,
+                              int64_t ldw, ds_w_layout layout, const float *panels, int64_t kp, float *y,
+                              int64_t ldy, const float *r, int64_t ldr, const float *bias, ds_act act,
+                              float *buf) {
+    if (k <= 0) { /* an empty sum: y = act(r + bias) */
         for (int64_t i = 0; i < m; i++)
             for (int64_t j = 0; j < n; j++) {
-                const float v = accumulate ? y[i * ldy + j] : bias ? bias[j] : 0.0f;
+                const float v = (r ? r[i * ldr + j] : 0.0f) + (bias ? bias[j] : 0.0f);
                 y[i * ldy + j] = ds_apply_act(act, v);
             }
         return;
@@ -199,12 +206,33 @@ DS_AVX512 void ds_sgemm_avx512(int64_t m, int64_t n, int64_t k, const float *x, 
         const int64_t nc = n - j0 < NC ? n - j0 : NC;
         for (int64_t k0 = 0; k0 < k; k0 += KC) {
             const int64_t kc = k - k0 < KC ? k - k0 : KC;
-            pack(w, ldw, layout, j0, nc, k0, kc, buf);
-            const int store = !accumulate && k0 == 0;
+            const float *b = panels ? panels + j0 * kp + k0 * NR : buf; /* this block's first panel */
+            const int64_t rows = panels ? kp : KC;                      /* its panels' height */
+            if (!panels)
+                pack(w, ldw, layout, j0, nc, k0, kc, buf, KC);
+            const float *from = k0 > 0 ? y + j0 : r ? r + j0 : NULL; /* rows added to the sums */
             for (int64_t p = 0; p < nc; p += NR)
-                rows_times_panel(m, kc, x + k0, ldx, buf + p * KC, y + j0 + p, ldy,
-                                 nc - p < NR ? nc - p : NR, store, store && bias ? bias + j0 + p : NULL,
-                                 k0 + kc == k ? act : DS_ACT_NONE);
+                rows_times_panel(m, kc, x + k0, ldx, b + p * rows, y + j0 + p, ldy, nc - p < NR ? nc - p : NR,
+                                 from ? from + p : NULL, k0 > 0 ? ldy : ldr,
+                                 k0 == 0 && bias ? bias + j0 + p : NULL, k0 + kc == k ? act : DS_ACT_NONE);
         }
     }
+}
+
+DS_AVX512 void ds_sgemm_avx512(int64_t m, int64_t n, int64_t k, const float *x, int64_t ldx,
+                               const float *w, int64_t ldw, ds_w_layout layout, float *y, int64_t ldy,
+                               const float *r, int64_t ldr, const float *bias, ds_act act, float *buf) {
+    blocked(m, n, k, x, ldx, w, ldw, layout, NULL, 0, y, ldy, r, ldr, bias, act, buf);
+}
+
+size_t ds_sgemm_panels_floats(int64_t n, int64_t k) { return (size_t)((n + NR - 1) / NR * NR) * (size_t)k; }
+
+DS_AVX512 void ds_sgemm_pack_panels_avx512(const float *w, int64_t n, int64_t k, float *panels) {
+    pack(w, k, DS_W_NK, 0, n, 0, k, panels, k);
+}
+
+DS_AVX512 void ds_sgemm_panels_avx512(int64_t m, int64_t n, int64_t k, const float *x, int64_t ldx,
+                                      const float *panels, int64_t kp, float *y, int64_t ldy, const float *r,
+                                      int64_t ldr, const float *bias, ds_act act) {
+    blocked(m, n, k, x, ldx, NULL, 0, DS_W_NK, panels, kp, y, ldy, r, ldr, bias, act, NULL);
 }

@@ -104,7 +104,7 @@ static void sgemm_block(void *ctx, int64_t task, int thread) {
     const float *x = op->x->data + ((j->nb * H + j->r0 + first) * W) * CI;
     float *t = j->t + first * W * patch;
     if (j->bufs) {
-        ds_sgemm_avx512(rows * W, patch, CI, x, CI, op->w, patch, DS_W_KN, t, patch, 0, NULL, DS_ACT_NONE,
+        ds_sgemm_avx512(rows * W, patch, CI, x, CI, op->w, patch, DS_W_KN, t, patch, NULL, 0, NULL, DS_ACT_NONE,
                         j->bufs + (size_t)thread * DS_SGEMM_BUF_FLOATS);
     } else {
         ds_blas_serial();

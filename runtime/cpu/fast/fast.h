@@ -98,6 +98,8 @@ int ds_fast_scratch_threads(const ds_cpu_op *op, size_t per_thread, int64_t task
 /* ---- the kernels ---- */
 void ds_fast_linear(const ds_cpu_op *op);
 size_t ds_fast_linear_scratch(const ds_node *n, int n_threads);
+void *ds_fast_linear_pack(const ds_node *n, const float *w, int n_threads);
+int ds_fast_linear_pack_key(const ds_node *n, int n_threads);
 void ds_fast_attention(const ds_cpu_op *op);
 size_t ds_fast_attention_scratch(const ds_node *n, int n_threads);
 void ds_fast_layernorm(const ds_cpu_op *op);
