@@ -510,6 +510,43 @@ TEST(integer_weight_is_refused) {
     ds_ckpt_free(&ck);
 }
 
+/* A NaN or infinity in a weight, or a negative BatchNorm variance (which
+ * folds into NaN), fails the write naming the checkpoint and tensor, and no
+ * output file is left. */
+TEST(non_finite_weights_are_refused) {
+    static const struct {
+        const char *tensor;
+        size_t at;
+        float value;
+        const char *needle;
+    } cases[] = {
+        {"scratch.layer2_rn.weight", 5, NAN, "ck.pt: tensor 'scratch.layer2_rn.weight' comes out NaN at element"},
+        {"scratch.output_conv.4.bias", 0, INFINITY, "tensor 'scratch.output_conv.4.bias' comes out infinite"},
+        {"pretrained.layer1.1.running_var", 3, -1.0f, "comes out NaN"},
+    };
+    char path[512];
+    snprintf(path, sizeof path, "%s/nan_small.gguf", getenv("DS_TEST_TMP") ? getenv("DS_TEST_TMP") : "/tmp");
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        ds_ckpt ck;
+        CHECK_OK(ds_synth_ckpt(DS_ARCH_MIDAS_V21_SMALL_256, &ck));
+        ds_ckpt_tensor *t = find_mut(&ck, cases[i].tensor);
+        CHECK(t && t->dtype == DS_F32);
+        memcpy((uint8_t *)t->data + cases[i].at * sizeof(float), &cases[i].value, sizeof(float));
+        ds_convert_params p = ds_convert_default_params();
+        p.arch = DS_ARCH_MIDAS_V21_SMALL_256;
+        ds_converted c;
+        remove(path);
+        CHECK_OK(ds_convert_ckpt(&ck, "ck.pt", NULL, &p, &c));
+        CHECK_FAILS(ds_gguf_write_file(c.writer, path), DS_ERR_MODEL, cases[i].needle);
+        FILE *f = fopen(path, "rb");
+        CHECK_MSG(!f, "%s: a failed conversion left %s", cases[i].tensor, path);
+        if (f)
+            fclose(f);
+        ds_converted_free(&c);
+        ds_ckpt_free(&ck);
+    }
+}
+
 /* BEiT: the relative_position_index buffers are checked (an integer tensor of
  * the trained grid's shape) and dropped; the qkv linear has no bias of its
  * own, q_bias and v_bias stand for it. */
@@ -621,6 +658,7 @@ int main(void) {
     RUN(unexpected_tensor_is_named);
     RUN(wrong_architecture_is_refused);
     RUN(integer_weight_is_refused);
+    RUN(non_finite_weights_are_refused);
     RUN(changed_buffer_is_refused);
     RUN(beit_index_buffers_are_checked);
     RUN(data_parallel_prefix_and_f16_input_are_accepted);

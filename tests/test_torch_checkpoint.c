@@ -277,6 +277,13 @@ TEST(missing_and_empty_files) {
                 DS_ERR_FORMAT, "not a PyTorch checkpoint");
     CHECK_FAILS(ds_ckpt_load_memory((const uint8_t *)"PK\x03\x04", 4, "m.pt", &ck),
                 DS_ERR_FORMAT, "m.pt: not a readable zip archive");
+    /* the start of a real checkpoint, its end cut off: said to be truncated */
+    uint8_t *data;
+    size_t len;
+    CHECK(read_file(DIR "basic_zip.pt", &data, &len) && len > 100);
+    CHECK_FAILS(ds_ckpt_load_memory(data, len - 30, "m.pt", &ck), DS_ERR_FORMAT,
+                "m.pt: not a readable zip archive: it starts as one but its end record is missing");
+    free(data);
 }
 
 /* Every prefix of a good file must fail cleanly: no crash, one line naming the file. */

@@ -6,6 +6,7 @@
  */
 #include "weights_tools/convert.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@ enum { DS_GGUF_FORMAT_VERSION = 1 };
 
 /* One tensor of the GGUF file, produced from the checkpoint while it is written. */
 typedef struct conv_job {
+    const char *label; /* the checkpoint's, for messages (ds_conv_state's copy) */
     const ds_param_decl *d;
     const ds_ckpt_tensor *raw[DS_RAW_KEYS_MAX]; /* as ds_raw_keys lists them; NULL if absent */
     int is_bias;                                /* the declaration's bias, else its weight */
@@ -28,6 +30,7 @@ typedef struct conv_job {
 
 struct ds_conv_state {
     ds_arch_plan plan; /* owns the declarations the jobs point to */
+    char *label;       /* the checkpoint's label: the jobs run after ds_convert_ckpt returns */
     conv_job *jobs;
     size_t n_jobs, cap_jobs;
 };
@@ -67,6 +70,19 @@ static void to_f32(const ds_ckpt_tensor *t, float *dst, size_t n) {
         }
         return;
     }
+}
+
+/* A non-finite value in a converted tensor fails the conversion, naming the
+ * checkpoint's tensor: a model that computes NaN from every photo is no use,
+ * and the damage is in the file (or its BatchNorm variances are negative). */
+static ds_status check_finite(const conv_job *j, const float *v, size_t n) {
+    /* raw lists weight, then bias only when there is one */
+    const ds_ckpt_tensor *t = j->is_bias ? (j->d->has_bias ? j->raw[1] : NULL) : j->raw[0];
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return ds_fail(DS_ERR_MODEL, "%s: tensor '%s' comes out %s at element %zu: the checkpoint is damaged",
+                           j->label, t ? t->name : j->d->name, isnan(v[i]) ? "NaN" : "infinite", i);
+    return DS_OK;
 }
 
 /* Looks up one raw tensor and checks its shape and kind; NULL if optional and absent. */
@@ -188,8 +204,9 @@ static ds_status fill_weight(const conv_job *j, void *dst) {
                                   scale, t_axis);
         else
             ds_fold_rows(w, out, out_ch, per_out, scale);
+        s = check_finite(j, out, n);
         uint16_t *h = dst;
-        for (size_t i = 0; j->as_f16 && i < n; i++)
+        for (size_t i = 0; s == DS_OK && j->as_f16 && i < n; i++)
             h[i] = ds_f32_to_f16(out[i]);
     }
     free(scale);
@@ -208,8 +225,8 @@ static ds_status fill_bias(const conv_job *j, float *bias) {
         memset(bias, 0, (size_t)n * sizeof *bias);
     ds_status s;
     double *scale = out_scales(j, &s);
-    if (!scale)
-        return s;
+    if (!scale) /* nothing to fold, or out of memory */
+        return s == DS_OK ? check_finite(j, bias, (size_t)n) : s;
     if (d->bn) {
         float *beta = vector_f32(bn_raw(j)[1]), *mean = vector_f32(bn_raw(j)[2]);
         if (beta && mean)
@@ -223,7 +240,7 @@ static ds_status fill_bias(const conv_job *j, float *bias) {
             bias[o] = (float)((double)bias[o] * scale[o]);
     }
     free(scale);
-    return s;
+    return s == DS_OK ? check_finite(j, bias, (size_t)n) : s;
 }
 
 static ds_status fill_job(void *user, void *dst, size_t nbytes) {
@@ -241,7 +258,7 @@ static ds_status add_job(conv_ctx *c, const ds_param_decl *d,
                        d->name);
     }
     conv_job *j = &st->jobs[st->n_jobs++];
-    *j = (conv_job){.d = d, .is_bias = is_bias};
+    *j = (conv_job){.label = st->label, .d = d, .is_bias = is_bias};
     memcpy(j->raw, raw, sizeof j->raw);
     int ndim = 1;
     int64_t shape[4] = {ds_param_bias_len(d)};
@@ -385,6 +402,8 @@ ds_status ds_convert_ckpt(ds_ckpt *ck, const char *label, const char *source,
     ds_ckpt_view_init(&c.view, ck);
     out->arch = arch;
     ds_status s = make_state(arch, &out->state);
+    if (s == DS_OK && !(out->state->label = strdup(label ? label : "checkpoint")))
+        s = ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
     c.consumed = calloc(ck->n_tensors + 1, sizeof *c.consumed);
     if (s == DS_OK && !c.consumed)
         s = ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
@@ -409,6 +428,7 @@ void ds_converted_free(ds_converted *c) {
     if (c->state) {
         ds_arch_plan_free(&c->state->plan);
         free(c->state->jobs);
+        free(c->state->label);
         free(c->state);
     }
     memset(c, 0, sizeof *c);

@@ -308,8 +308,14 @@ ds_status ds_ckpt_load_torch_zip(const uint8_t *data, size_t len, const char *la
     zip_source_t *src = zip_source_function_create(mem_source_cb, &mem, &err);
     zip_t *za = src ? zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &err) : NULL;
     if (!za) {
-        ds_status s = ds_fail(DS_ERR_FORMAT, "%s: not a readable zip archive: %s", label,
-                              zip_error_strerror(&err));
+        /* a zip's first entry and no end record: the file stops short */
+        const int cut = zip_error_code_zip(&err) == ZIP_ER_NOZIP && len >= 4 && memcmp(data, "PK\3\4", 4) == 0;
+        ds_status s = cut ? ds_fail(DS_ERR_FORMAT,
+                                    "%s: not a readable zip archive: it starts as one but its end record is "
+                                    "missing (a truncated file, an interrupted download?)",
+                                    label)
+                          : ds_fail(DS_ERR_FORMAT, "%s: not a readable zip archive: %s", label,
+                                    zip_error_strerror(&err));
         zip_source_free(src);
         zip_error_fini(&err);
         zip_error_fini(&mem.error);
