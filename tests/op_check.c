@@ -74,8 +74,7 @@ static void run(const ds_cpu_kernel *k, const ds_node *node, ds_tensor *x, ds_te
                 const float *const w[4], int n_threads) {
     size_t scratch = k->scratch_bytes ? k->scratch_bytes(node, n_threads) : 0;
     float *s = op_guarded_alloc(scratch / sizeof(float) + 1);
-    const int packs = k->pack && w[0] && (!k->pack_key || k->pack_key(node, n_threads) >= 0);
-    void *packed = packs ? k->pack(node, w[0], n_threads) : NULL;
+    void *packed = w[0] && ds_cpu_kernel_packs(k, node, n_threads) ? k->pack(node, w[0], n_threads) : NULL;
     ds_cpu_ctx ctx = {.n_threads = n_threads, .scratch = s, .scratch_bytes = scratch};
     ds_cpu_op op = {.node = node, .x = x, .r = r, .y = y, .w = w[0], .b = w[1], .packed = packed,
                     .ctx = &ctx, .w2 = w[2], .w3 = w[3]};

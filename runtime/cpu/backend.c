@@ -172,8 +172,7 @@ static void pack_one(void *ctx, int64_t i, int thread) {
 
 /* Whether node n runs on a packed copy of its weight at this size. */
 static int packs(const cpu_state *c, const ds_node *n) {
-    const ds_cpu_kernel *k = &c->kernels[n->op];
-    return k->pack && n->w[0].data && (!k->pack_key || k->pack_key(n, c->n_threads) >= 0);
+    return n->w[0].data && ds_cpu_kernel_packs(&c->kernels[n->op], n, c->n_threads);
 }
 
 /* Packs what this size needs and the cache lacks, all weights at once on the

@@ -1,5 +1,10 @@
-/* cpu/kernels.c: the CPU backend's reference op table. */
+/* cpu/kernels.c: the CPU backend's reference op table, and what every table's
+ * pack hooks mean. */
 #include "cpu/ops.h"
+
+int ds_cpu_kernel_packs(const ds_cpu_kernel *k, const ds_node *n, int n_threads) {
+    return k->pack && (!k->pack_key || k->pack_key(n, n_threads) >= 0);
+}
 
 const ds_cpu_kernel ds_cpu_ref_kernels[DS_OP_COUNT] = {
     [DS_OP_INPUT] = {.run = ds_ref_copy},

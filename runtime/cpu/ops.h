@@ -55,6 +55,10 @@ typedef struct ds_cpu_kernel {
     int (*pack_key)(const ds_node *n, int n_threads);
 } ds_cpu_kernel;
 
+/* Whether kernel k runs node n on a packed copy of its weight (pack, and a
+ * pack_key not below 0); the caller checks that the weight has data. */
+int ds_cpu_kernel_packs(const ds_cpu_kernel *k, const ds_node *n, int n_threads);
+
 /* The tables, indexed by ds_op. Entries with run == NULL are not supported. */
 extern const ds_cpu_kernel ds_cpu_ref_kernels[DS_OP_COUNT];
 extern const ds_cpu_kernel ds_cpu_fast_kernels[DS_OP_COUNT];

@@ -163,10 +163,7 @@ void ds_fast_linear(const ds_cpu_op *op) {
         op->ctx->scratch_bytes >=
             (bias_floats(cout) + (size_t)nt * DS_SGEMM_BUF_FLOATS) * sizeof(float))
         bufs = op->ctx->scratch + bias_floats(cout);
-    const ds_tensor_ref *wr = &op->node->w[0];
-    const float *panels = bufs && op->packed && wr->ndim == 2 && wr->shape[0] == cout && wr->shape[1] == cin
-                              ? op->packed
-                              : NULL;
+    const float *panels = bufs ? op->packed : NULL; /* packed only where pack_key allowed it */
     const int64_t align = panels ? 32 : 16; /* tasks start at a panel */
     const int64_t block = ((span + blocks - 1) / blocks + align - 1) / align * align;
     linear_job j = {x, op->w, op->r ? op->r->data : NULL, bias, op->y->data, rows, cin, cout, k,
