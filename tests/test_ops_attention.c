@@ -96,7 +96,7 @@ static double biased_attention_nmse(int64_t N, int64_t T, int heads, int hd, int
                                     int threads, double *bias_effect) {
     const int64_t C = (int64_t)heads * hd, gh = grid_w > 0 ? (T - 1) / grid_w : 0;
     if (grid_w > 0)
-        R = (2 * gh - 1) * (2 * grid_w - 1) + 3;
+        R = ds_grid_rel_rows(gh, grid_w);
     ds_node n = op_node(DS_OP_ATTENTION, N, 1, T, C);
     n.a.attn.heads = heads;
     n.a.attn.grid_w = grid_w;

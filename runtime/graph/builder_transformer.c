@@ -104,7 +104,7 @@ ds_val ds_b_attention(ds_builder *b, ds_val qkv, int heads) {
 static int grid_index_ok(ds_builder *b, int64_t T, const ds_tensor_ref *bias, const ds_tensor_ref *index,
                          int grid_w) {
     const int64_t gw = grid_w, gh = T > 1 && gw > 0 ? (T - 1) / gw : 0;
-    if (!index || gh < 1 || gh * gw != T - 1 || bias->shape[1] != (2 * gh - 1) * (2 * gw - 1) + 3) {
+    if (!index || gh < 1 || gh * gw != T - 1 || bias->shape[1] != ds_grid_rel_rows(gh, gw)) {
         ds_b_error(b, DS_ERR_INTERNAL, "%s: no grid %d patches wide fits %lld tokens and a table of %lld",
                    bias->name ? bias->name : "attention bias", grid_w, (long long)T,
                    (long long)bias->shape[1]);

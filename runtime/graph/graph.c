@@ -56,8 +56,10 @@ int64_t ds_attn_bias_per_head(const ds_node *n) {
     return n->w[2].name ? n->w[0].shape[1] : n->shape[2] * n->shape[2];
 }
 
+int64_t ds_grid_rel_rows(int64_t gh, int64_t gw) { return (2 * gh - 1) * (2 * gw - 1) + 3; }
+
 int32_t ds_grid_rel_index(int64_t gh, int64_t gw, int64_t i, int64_t j) {
-    const int64_t R = (2 * gh - 1) * (2 * gw - 1) + 3;
+    const int64_t R = ds_grid_rel_rows(gh, gw);
     if (i == 0)
         return (int32_t)(j == 0 ? R - 1 : R - 3); /* class query -> class key, -> patch */
     if (j == 0)

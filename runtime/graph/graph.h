@@ -132,6 +132,8 @@ typedef struct ds_attn_attr {
  * (2 gh - 1)(2 gw - 1) + 3, the last three for the class token's pairs.
  * Consecutive patch queries of one grid row pick consecutive rows. */
 int32_t ds_grid_rel_index(int64_t gh, int64_t gw, int64_t i, int64_t j);
+/* The rows of that table: (2 gh - 1)(2 gw - 1) + 3. */
+int64_t ds_grid_rel_rows(int64_t gh, int64_t gw);
 
 /* Swin's window attention. The map is rolled by (-shift_h, -shift_w)
  * (torch.roll), cut into win_h x win_w windows (row-major; where the window

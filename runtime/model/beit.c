@@ -39,7 +39,7 @@
 
 static const float LN_EPS = 1e-6f;
 
-int64_t ds_beit_table_rows(int gh, int gw) { return (int64_t)(2 * gh - 1) * (2 * gw - 1) + 3; }
+int64_t ds_beit_table_rows(int gh, int gw) { return ds_grid_rel_rows(gh, gw); }
 
 void ds_beit_index(int gh, int gw, int32_t *index) {
     const int64_t T = 1 + (int64_t)gh * gw;

@@ -180,7 +180,7 @@ static void bias_columns(float *st, int64_t T, int64_t nq, int64_t q0, int64_t b
  * one grid row take consecutive entries: each run of them is a copy. */
 static void bias_columns_grid(float *st, int64_t T, int64_t nq, int64_t q0, int64_t bq, const float *table,
                               int64_t gw) {
-    const int64_t gh = (T - 1) / gw, R = (2 * gh - 1) * (2 * gw - 1) + 3;
+    const int64_t gh = (T - 1) / gw, R = ds_grid_rel_rows(gh, gw);
     enum { RUNS = DS_ATTENTION_BLOCK + 1 };
     int64_t at[RUNS], len[RUNS], first[RUNS], runs = 0; /* runs of patch queries: column, length, index(q, 1) */
     for (int64_t q = q0 > 0 ? q0 : 1; q < q0 + bq; runs++) {
