@@ -98,8 +98,13 @@ tile(int mr, int unpacked, int64_t kc, const float *x, int64_t ldx, const float 
      int64_t ldy, __mmask16 m0, __mmask16 m1, const float *from, int64_t ldf, const float *bias, ds_act act) {
     __m512 c0[MR], c1[MR];
 #pragma GCC unroll 8
-    for (int r = 0; r < mr; r++)
+    for (int r = 0; r < mr; r++) {
         c0[r] = c1[r] = _mm512_setzero_ps();
+        if (from) {
+            _mm_prefetch((const char *)(from + r * ldf), _MM_HINT_T0);
+            _mm_prefetch((const char *)(from + r * ldf + 16), _MM_HINT_T0);
+        }
+    }
     for (int64_t q0 = 0; q0 < kc; q0 += SUB) {
         const int64_t qe = kc - q0 < SUB ? kc : q0 + SUB;
         __m512 p0[MR], p1[MR];
