@@ -391,6 +391,8 @@ static void transpose_general_cases(const char *isa) {
         {2, 2, 0, 1, 1, 1, 3, 4, 33, 2, DS_ACT_NONE},        /* kernel == stride, output_padding 1 */
         {4, 2, 3, 1, 0, 1, 3, 4, 1, 1, DS_ACT_NONE},         /* padding that crops whole taps */
         {3, 2, 1, 1, 1, 2, 100, 40, 4, 64, DS_ACT_NONE},     /* T of several chunks of rows */
+        {1, 2, 0, 1, 1, 1, 3, 5, 4, 3, DS_ACT_HARDSWISH},    /* pixels no tap reaches: act(bias) */
+        {1, 3, 0, 1, 2, 1, 2, 3, 5, 2, DS_ACT_HARDSWISH},    /* the same without a bias: act(0) */
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         for (int threads = 1; threads <= 2; threads++) {

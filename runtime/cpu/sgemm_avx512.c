@@ -1,7 +1,7 @@
 /*
  * cpu/sgemm_avx512.c: y (+)= x w^T (w stored (n, k)) or x w (w stored
  * (k, n)) with AVX-512: the GEMM of the linear layers (cpu/fast/linear.c)
- * and of the transposed convolutions (cpu/conv/transpose.c) where the CPU
+ * and of the transposed convolutions (cpu/fast/conv_transpose.c) where the CPU
  * has it. x and w are read as stored, row-major, no copy made at load.
  *
  * Blocked as in GotoBLAS: for each block of NC columns and KC = 192 inputs,

@@ -37,7 +37,7 @@ typedef struct ds_conv_dims {
     int64_t k;               /* GEMM depth of one group: kh * kw * cg */
 } ds_conv_dims;
 
-/* The table entries (cpu/conv/conv.c, cpu/conv/transpose.c, cpu/fast/maxpool.c). */
+/* The table entries (cpu/conv/conv.c, cpu/fast/conv_transpose.c, cpu/fast/maxpool.c). */
 void ds_fast_conv2d(const ds_cpu_op *op);
 size_t ds_fast_conv2d_scratch(const ds_node *n, int n_threads);
 void *ds_fast_conv2d_pack(const ds_node *n, const float *w, int n_threads);

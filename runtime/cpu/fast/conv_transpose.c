@@ -1,5 +1,5 @@
 /*
- * cpu/conv/transpose.c: transposed convolution (ConvTranspose2d, groups 1).
+ * cpu/fast/conv_transpose.c: transposed convolution (ConvTranspose2d, groups 1).
  * Either way it is one sgemm per chunk of input rows, T (P, kh*kw*O) =
  * x (P, I) W (I, kh*kw*O): row p of T holds what input pixel p adds to each
  * of its kh x kw output positions. Then:
@@ -15,12 +15,12 @@
  * task).
  */
 #include <cblas.h>
-#include <math.h>
 #include <string.h>
 
 #include "base/pool.h" /* ds_parallel_for */
 #include "cpu/blas.h"   /* ds_blas_serial, ds_sgemm_avx512 */
 #include "cpu/conv/conv.h"
+#include "cpu/fast/fast.h" /* ds_vec */
 #include "cpu/isa.h"       /* ds_cpu_isa_active */
 
 enum { T_MAX_FLOATS = 1 << 21 }; /* 8 MiB of T per chunk, at least one input row */
@@ -81,13 +81,14 @@ static void scatter_row(const transpose_job *j, int64_t r) {
     const int64_t W = op->x->shape[2];
     const int64_t OH = op->y->shape[1], OW = op->y->shape[2], O = op->y->shape[3];
     const int64_t patch = (int64_t)a->kh * a->kw * O, iy = j->r0 + r;
+    const ds_vec_ops *v = ds_vec();
     for (int64_t ky = 0; ky < a->kh; ky++) {
         float *y = op->y->data + ((j->nb * OH + iy * a->kh + ky) * OW) * O; /* output row */
         for (int64_t ix = 0; ix < W; ix++) {
             const float *src = j->t + (r * W + ix) * patch + ky * a->kw * O;
             float *dst = y + ix * a->kw * O; /* kw pixels, contiguous */
-            for (int64_t k = 0; k < a->kw * O; k++)
-                dst[k] = ds_apply_act(a->act, op->b ? src[k] + op->b[k % O] : src[k]);
+            for (int64_t kx = 0; kx < a->kw; kx++)
+                v->add_act(dst + kx * O, src + kx * O, op->b, NULL, (size_t)O, a->act);
         }
     }
 }
@@ -115,6 +116,36 @@ static void sgemm_block(void *ctx, int64_t task, int thread) {
         scatter_row(j, r);
 }
 
+/* The running sum of one output pixel: y = act(base + p[0] + p[1] + ...),
+ * added in the order the taps come, two a pass of the vector ops. */
+typedef struct tap_sum {
+    float *y;
+    const float *base, *p[2]; /* base NULL: nothing yet (0 + t = t) */
+    int pending;
+    size_t n;
+} tap_sum;
+
+static void tap_add(const ds_vec_ops *v, tap_sum *s, const float *t) {
+    if (!s->base) {
+        s->base = t;
+        return;
+    }
+    if (s->pending == 2) {
+        v->add_act(s->y, s->base, s->p[0], s->p[1], s->n, DS_ACT_NONE);
+        s->base = s->y;
+        s->pending = 0;
+    }
+    s->p[s->pending++] = t;
+}
+
+static void tap_finish(const ds_vec_ops *v, tap_sum *s, ds_act act) {
+    if (!s->base) {
+        memset(s->y, 0, s->n * sizeof *s->y);
+        s->base = s->y;
+    }
+    v->add_act(s->y, s->base, s->pending > 0 ? s->p[0] : NULL, s->pending > 1 ? s->p[1] : NULL, s->n, act);
+}
+
 /* Output row oy of item nb from the chunk's rows of T: the first chunk starts
  * from the bias, the last applies act. */
 static void gather_row(void *ctx, int64_t oy, int thread) {
@@ -122,15 +153,13 @@ static void gather_row(void *ctx, int64_t oy, int thread) {
     const transpose_job *j = ctx;
     const ds_cpu_op *op = j->op;
     const ds_conv_attr *a = &op->node->a.conv;
+    const ds_vec_ops *v = ds_vec();
     const int64_t W = op->x->shape[2];
     const int64_t OH = op->y->shape[1], OW = op->y->shape[2], O = op->y->shape[3];
     const int64_t patch = (int64_t)a->kh * a->kw * O, r0 = j->r0, rows = j->rows;
     for (int64_t ox = 0; ox < OW; ox++) {
         float *y = op->y->data + ((j->nb * OH + oy) * OW + ox) * O;
-        if (j->first && op->b)
-            memcpy(y, op->b, (size_t)O * sizeof *y);
-        else if (j->first)
-            memset(y, 0, (size_t)O * sizeof *y);
+        tap_sum s = {y, j->first ? op->b : y, {NULL, NULL}, 0, (size_t)O};
         for (int64_t ky = 0; ky < a->kh; ky++) {
             const int64_t ty = oy + a->pad_t - ky * a->dil_h;
             if (ty < 0 || ty % a->stride_h || ty / a->stride_h < r0 || ty / a->stride_h >= r0 + rows)
@@ -140,15 +169,10 @@ static void gather_row(void *ctx, int64_t oy, int thread) {
                 const int64_t tx = ox + a->pad_l - kx * a->dil_w;
                 if (tx < 0 || tx % a->stride_w || tx / a->stride_w >= W)
                     continue;
-                const float *src = j->t + (r * W + tx / a->stride_w) * patch + (ky * a->kw + kx) * O;
-#pragma GCC ivdep
-                for (int64_t o = 0; o < O; o++)
-                    y[o] += src[o];
+                tap_add(v, &s, j->t + (r * W + tx / a->stride_w) * patch + (ky * a->kw + kx) * O);
             }
         }
-        if (j->last && a->act != DS_ACT_NONE)
-            for (int64_t o = 0; o < O; o++)
-                y[o] = ds_apply_act(a->act, y[o]);
+        tap_finish(v, &s, j->last ? a->act : DS_ACT_NONE);
     }
 }
 
