@@ -137,7 +137,8 @@ TEST(sgemm_small_avx512_matches_double_products) {
 
 /* W packed whole (ds_sgemm_pack_panels_avx512) gives ds_sgemm_avx512's bits:
  * from a panel past the first (a task's columns), over the first k of kp
- * inputs (the readout's folded half), storing and accumulating. */
+ * inputs (the readout's folded half), storing and accumulating; few rows
+ * (each panel streamed whole) and many (blocks of 192 inputs). */
 TEST(sgemm_panels_give_the_packed_per_call_bits) {
     if (!ds_cpu_isa_supported(DS_ISA_AVX512)) {
         printf("SKIP sgemm_panels_give_the_packed_per_call_bits: this CPU lacks AVX-512\n");
@@ -145,7 +146,9 @@ TEST(sgemm_panels_give_the_packed_per_call_bits) {
     }
     static const int64_t shapes[][5] = {/* m, n (all), k (run), kp (packed), c0 (first column) */
                                         {1, 1, 1, 1, 0},   {7, 33, 65, 65, 32},      {13, 300, 200, 400, 32},
-                                        {9, 17, 3, 8, 0},  {25, 600, 193, 193, 288}, {6, 64, 0, 5, 32}};
+                                        {9, 17, 3, 8, 0},  {25, 600, 193, 193, 288}, {6, 64, 0, 5, 32},
+                                        /* past the rows read panel by panel in memory order */
+                                        {263, 70, 400, 401, 32}};
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
         const int64_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
         const int64_t kp = shapes[s][3], c0 = shapes[s][4];

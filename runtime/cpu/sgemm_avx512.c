@@ -20,7 +20,7 @@
 #include "cpu/blas.h"
 #include "cpu/simd_avx512.h"
 
-enum { KC = DS_SGEMM_KC, SUB = 64, NR = 32, NC = DS_SGEMM_NC, MR = 6 };
+enum { KC = DS_SGEMM_KC, SUB = 64, NR = 32, NC = DS_SGEMM_NC, MR = 6, STREAM_ROWS = 256 };
 
 /* dst (kc, 16), rows NR apart = src (16, kc) transposed: 16 of w's (n, k)
  * rows, ld apart, of which the first `cols` are read, the rest zero
@@ -95,7 +95,8 @@ static DS_AVX512 void pack(const float *w, int64_t ldw, ds_w_layout layout, int6
  * `unpacked` a matrix as stored, read only in its cols columns. */
 static inline __attribute__((always_inline)) DS_AVX512 void
 tile(int mr, int unpacked, int64_t kc, const float *x, int64_t ldx, const float *b, int64_t ldb, float *y,
-     int64_t ldy, __mmask16 m0, __mmask16 m1, const float *from, int64_t ldf, const float *bias, ds_act act) {
+     int64_t ldy, __mmask16 m0, __mmask16 m1, const float *from, int64_t ldf, const float *bias, ds_act act,
+     const float *pf) {
     __m512 c0[MR], c1[MR];
 #pragma GCC unroll 8
     for (int r = 0; r < mr; r++) {
@@ -114,6 +115,10 @@ tile(int mr, int unpacked, int64_t kc, const float *x, int64_t ldx, const float 
 #pragma GCC unroll 8
         for (int64_t q = q0; q < qe; q++) {
             const float *bq = b + q * ldb;
+            if (pf) { /* the next panel rows, two lines a step */
+                _mm_prefetch((const char *)(pf + q * NR), _MM_HINT_T0);
+                _mm_prefetch((const char *)(pf + q * NR + 16), _MM_HINT_T0);
+            }
             const __m512 b0 = unpacked ? _mm512_maskz_loadu_ps(m0, bq) : _mm512_loadu_ps(bq);
             const __m512 b1 = unpacked ? _mm512_maskz_loadu_ps(m1, bq + 16) : _mm512_loadu_ps(bq + 16);
 #pragma GCC unroll 8
@@ -154,13 +159,13 @@ tile(int mr, int unpacked, int64_t kc, const float *x, int64_t ldx, const float 
 /* Every row tile of x against one panel of up to 32 columns. */
 static inline __attribute__((always_inline)) DS_AVX512 void
 rows(int unpacked, int64_t m, int64_t kc, const float *x, int64_t ldx, const float *b, int64_t ldb, float *y,
-     int64_t ldy, int64_t cols, const float *from, int64_t ldf, const float *bias, ds_act act) {
+     int64_t ldy, int64_t cols, const float *from, int64_t ldf, const float *bias, ds_act act, const float *pf) {
     const __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
     const __mmask16 m1 = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
     int64_t i = 0;
 #define TILE(mr)                                                                                       \
     tile(mr, unpacked, kc, x + i * ldx, ldx, b, ldb, y + i * ldy, ldy, m0, m1, from ? from + i * ldf : NULL, \
-         ldf, bias, act)
+         ldf, bias, act, i == 0 ? pf : NULL)
     for (; i + MR <= m; i += MR)
         TILE(MR);
     switch (m - i) {
@@ -178,12 +183,20 @@ rows(int unpacked, int64_t m, int64_t kc, const float *x, int64_t ldx, const flo
 static DS_AVX512 void rows_times_panel(int64_t m, int64_t kc, const float *x, int64_t ldx, const float *b,
                                        float *y, int64_t ldy, int64_t cols, const float *from, int64_t ldf,
                                        const float *bias, ds_act act) {
-    rows(0, m, kc, x, ldx, b, NR, y, ldy, cols, from, ldf, bias, act);
+    rows(0, m, kc, x, ldx, b, NR, y, ldy, cols, from, ldf, bias, act, NULL);
+}
+
+/* The same, its first tile also prefetching the kc x NR floats that follow
+ * the panel in memory: the next one of a packed w read in order. */
+static DS_AVX512 void rows_times_panel_streaming(int64_t m, int64_t kc, const float *x, int64_t ldx,
+                                                 const float *b, float *y, int64_t ldy, int64_t cols,
+                                                 const float *from, int64_t ldf, const float *bias, ds_act act) {
+    rows(0, m, kc, x, ldx, b, NR, y, ldy, cols, from, ldf, bias, act, b + kc * NR);
 }
 
 static DS_AVX512 void rows_times_columns(int64_t m, int64_t k, const float *a, int64_t lda,
                                          const float *b, int64_t ldb, float *c, int64_t ldc, int64_t cols) {
-    rows(1, m, k, a, lda, b, ldb, c, ldc, cols, NULL, 0, NULL, DS_ACT_NONE);
+    rows(1, m, k, a, lda, b, ldb, c, ldc, cols, NULL, 0, NULL, DS_ACT_NONE, NULL);
 }
 
 DS_AVX512 void ds_sgemm_small_avx512(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
@@ -204,6 +217,17 @@ static DS_AVX512 void blocked(int64_t m, int64_t n, int64_t k, const float *x, i
             for (int64_t j = 0; j < n; j++) {
                 const float v = (r ? r[i * ldr + j] : 0.0f) + (bias ? bias[j] : 0.0f);
                 y[i * ldy + j] = ds_apply_act(act, v);
+            }
+        return;
+    }
+    if (panels && m <= STREAM_ROWS) { /* each panel whole, in the order it lies in memory */
+        for (int64_t p = 0; p < n; p += NR)
+            for (int64_t k0 = 0; k0 < k; k0 += KC) {
+                const int64_t kc = k - k0 < KC ? k - k0 : KC;
+                const float *from = k0 > 0 ? y + p : r ? r + p : NULL;
+                rows_times_panel_streaming(m, kc, x + k0, ldx, panels + p * kp + k0 * NR, y + p, ldy,
+                                           n - p < NR ? n - p : NR, from, k0 > 0 ? ldy : ldr,
+                                           k0 == 0 && bias ? bias + p : NULL, k0 + kc == k ? act : DS_ACT_NONE);
             }
         return;
     }
