@@ -176,6 +176,9 @@ static const conv_case gemm_cases[] = {
     {1, 5, 7, 300, 48, 1, 1, 1, 1, 1, 0, 0, 0, 0, NONE, RELU, RELU6, 1, 1},
     {1, 3, 5, 33, 64, 1, 1, 1, 1, 1, 0, 0, 0, 0, NONE, NONE, DS_ACT_HARDSWISH, 0, 1},
     {1, 7, 3, 24, 19, 1, 1, 1, 1, 1, 0, 0, 0, 0, NONE, DS_ACT_HARDSWISH, NONE, 1, 1},
+    /* tasks of 96 rows (blocks of K over all panels) and of 34 (each pair of
+     * panels whole, streamed), K in 2 blocks */
+    {1, 10, 13, 300, 40, 1, 1, 1, 1, 1, 0, 0, 0, 0, NONE, NONE, RELU, 1, 1},
     /* large weights: OpenBLAS-threaded, direct and im2col */
     {1, 5, 3, 512, 300, 1, 1, 1, 1, 1, 0, 0, 0, 0, NONE, NONE, NONE, 0, 1},
     {1, 1, 1, 1, 3, 1, 1, 1, 1, 1, 0, 0, 0, 0, NONE, NONE, NONE, 0, 1},

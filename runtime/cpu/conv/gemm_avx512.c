@@ -18,6 +18,7 @@ typedef struct tile_args {
     const float *a; /* mr rows, lda apart */
     int64_t lda, kc;
     const float *b0, *b1; /* kc x 16 panel blocks (b1 unused for one panel) */
+    const float *pf0, *pf1; /* what the first tile prefetches, a line a step from each, or NULL */
     float *c;             /* mr rows, ldc apart */
     int64_t ldc;
     const float *r; /* residual at the same rows and columns, or NULL */
@@ -49,6 +50,10 @@ ALWAYS_INLINE void tile(int mr, int np, const tile_args *t) {
     const float *a = t->a, *b0 = t->b0, *b1 = t->b1;
 #pragma GCC unroll 4
     for (int64_t k = 0; k < t->kc; k++) {
+        if (t->pf0) {
+            _mm_prefetch((const char *)(t->pf0 + 16 * k), _MM_HINT_T0);
+            _mm_prefetch((const char *)(t->pf1 + 16 * k), _MM_HINT_T0);
+        }
         const __m512 x0 = _mm512_loadu_ps(b0 + 16 * k);
         const __m512 x1 = np == 2 ? _mm512_loadu_ps(b1 + 16 * k) : x0;
         for (int r = 0; r < mr; r++) {
@@ -72,16 +77,19 @@ ALWAYS_INLINE void tile(int mr, int np, const tile_args *t) {
     }
 }
 
+/* Every row tile against one block of panels; the first also prefetches. */
 ALWAYS_INLINE void rows(int np, tile_args *t, int64_t m) {
-    const float *a = t->a, *r = t->r;
+    const float *a = t->a, *r = t->r, *pf0 = t->pf0;
     float *c = t->c;
     int64_t i = 0;
     for (; i + 6 <= m; i += 6) {
         t->a = a + i * t->lda;
         t->c = c + i * t->ldc;
         t->r = r ? r + i * t->ldr : NULL;
+        t->pf0 = i == 0 ? pf0 : NULL;
         tile(6, np, t);
     }
+    t->pf0 = i == 0 ? pf0 : NULL;
     t->a = a + i * t->lda;
     t->c = c + i * t->ldc;
     t->r = r ? r + i * t->ldr : NULL;
@@ -96,6 +104,7 @@ ALWAYS_INLINE void rows(int np, tile_args *t, int64_t m) {
     t->a = a;
     t->c = c;
     t->r = r;
+    t->pf0 = pf0;
 }
 
 static DS_AVX512 void rows_two(tile_args *t, int64_t m) { rows(2, t, m); }
@@ -105,31 +114,49 @@ static inline __mmask16 lanes(int64_t n) {
     return n >= 16 ? 0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
 }
 
+/* The block of kc inputs from k0 of the panels from column j (one or two). */
+static DS_AVX512 void block(const ds_gemm_args *g, int64_t k0, int64_t kc, int64_t j, int stream) {
+    const int64_t cols = g->n1 - j < 32 ? g->n1 - j : 32;
+    tile_args t;
+    t.a = g->a + k0;
+    t.lda = g->lda;
+    t.kc = kc;
+    t.b0 = g->b + (j / 16 * g->k + k0) * 16;
+    t.b1 = t.b0 + g->k * 16; /* the next panel */
+    /* streaming, what follows each panel block in memory: its next block, or
+     * after the last one the next panel (b1's start, then the next pair's) */
+    t.pf0 = stream ? t.b0 + kc * 16 : NULL;
+    t.pf1 = t.b1 + kc * 16;
+    t.c = g->c + j;
+    t.ldc = g->ldc;
+    t.r = g->r ? g->r + j : NULL;
+    t.ldr = g->ldr;
+    t.bias = g->bias ? g->bias + j : NULL;
+    t.mode = (k0 == 0 ? FIRST : 0) | (k0 + kc == g->k ? LAST : 0);
+    t.res_act = g->res_act;
+    t.act = g->act;
+    t.m0 = lanes(cols);
+    t.m1 = lanes(cols - 16);
+    if (cols > 16)
+        rows_two(&t, g->m);
+    else
+        rows_one(&t, g->m);
+}
+
+/* Up to this many rows, each pair of panels is read whole, in memory order,
+ * its next blocks prefetched: the weights come from memory, and a few row
+ * tiles do too little work on each block to hide that (LeViT's decoder at
+ * 7x7 and 4x4). More rows: blocks of KC inputs over all panels. */
+enum { STREAM_ROWS = 64 };
+
 DS_AVX512 void ds_gemm_packed_avx512(const ds_gemm_args *g) {
-    for (int64_t k0 = 0; k0 < g->k; k0 += KC) {
-        const int64_t kc = g->k - k0 < KC ? g->k - k0 : KC;
-        for (int64_t j = g->n0; j < g->n1; j += 32) {
-            const int64_t cols = g->n1 - j < 32 ? g->n1 - j : 32;
-            tile_args t;
-            t.a = g->a + k0;
-            t.lda = g->lda;
-            t.kc = kc;
-            t.b0 = g->b + (j / 16 * g->k + k0) * 16;
-            t.b1 = t.b0 + g->k * 16; /* the next panel */
-            t.c = g->c + j;
-            t.ldc = g->ldc;
-            t.r = g->r ? g->r + j : NULL;
-            t.ldr = g->ldr;
-            t.bias = g->bias ? g->bias + j : NULL;
-            t.mode = (k0 == 0 ? FIRST : 0) | (k0 + kc == g->k ? LAST : 0);
-            t.res_act = g->res_act;
-            t.act = g->act;
-            t.m0 = lanes(cols);
-            t.m1 = lanes(cols - 16);
-            if (cols > 16)
-                rows_two(&t, g->m);
-            else
-                rows_one(&t, g->m);
-        }
+    if (g->m <= STREAM_ROWS) {
+        for (int64_t j = g->n0; j < g->n1; j += 32)
+            for (int64_t k0 = 0; k0 < g->k; k0 += KC)
+                block(g, k0, g->k - k0 < KC ? g->k - k0 : KC, j, 1);
+        return;
     }
+    for (int64_t k0 = 0; k0 < g->k; k0 += KC)
+        for (int64_t j = g->n0; j < g->n1; j += 32)
+            block(g, k0, g->k - k0 < KC ? g->k - k0 : KC, j, 0);
 }
