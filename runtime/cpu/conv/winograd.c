@@ -100,8 +100,10 @@ static wino_plan plan_of(const ds_node *n, int n_threads) {
     int64_t bt = WINO_BLOCK;
     while (bt > 6 && 36 * bt * (d.c + round_up(d.o, DS_WINO_PANEL)) > WINO_MAX_FLOATS)
         bt -= 6;
-    /* a whole number of equal blocks per thread */
-    int64_t nb = round_up((p.tiles + bt - 1) / bt, n_threads);
+    /* a whole number of equal blocks per thread; no more than one block
+     * when one holds every tile: each block streams all the weights, so
+     * the threads split the output channels instead (14x14: 16 tiles) */
+    int64_t nb = p.tiles <= bt ? 1 : round_up((p.tiles + bt - 1) / bt, n_threads);
     bt = round_up((p.tiles + nb - 1) / nb, 6);
     p.bt = bt < p.tiles ? bt : p.tiles;
     p.n_blocks = (p.tiles + p.bt - 1) / p.bt;
