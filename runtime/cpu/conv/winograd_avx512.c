@@ -140,13 +140,17 @@ DS_AVX512 void ds_wino_output_avx512(const ds_wino_block *b) {
  * k0, np (1 or 2) panels; b1 = b0 + panel_floats. `add` adds to c. */
 ALWAYS_INLINE void
 block(int mr, int np, int64_t k0, int64_t n, const float *a, int64_t lda, const float *b0,
-      int64_t panel_floats, float *c, int64_t ldc, int add) {
+      int64_t panel_floats, float *c, int64_t ldc, int add, const float *pf) {
     __m512 c0[6], c1[6];
     for (int r = 0; r < mr; r++)
         c0[r] = c1[r] = _mm512_setzero_ps();
     const float *b1 = b0 + panel_floats;
 #pragma GCC unroll 16
     for (int64_t k = k0; k < k0 + n; k++) {
+        if (pf) { /* two lines a channel */
+            _mm_prefetch((const char *)(pf + 32 * k), _MM_HINT_T0);
+            _mm_prefetch((const char *)(pf + 32 * k + 16), _MM_HINT_T0);
+        }
         __m512 x0 = _mm512_loadu_ps(b0 + 16 * k);
         __m512 x1 = np == 2 ? _mm512_loadu_ps(b1 + 16 * k) : x0;
         for (int r = 0; r < mr; r++) {
@@ -173,28 +177,34 @@ block(int mr, int np, int64_t k0, int64_t n, const float *a, int64_t lda, const 
  * full blocks unrolled, as in the AVX2 kernel). */
 ALWAYS_INLINE void
 kernel(int mr, int np, int64_t kc, const float *a, int64_t lda, const float *b,
-       int64_t panel_floats, float *c, int64_t ldc) {
+       int64_t panel_floats, float *c, int64_t ldc, const float *pf) {
     int64_t k0 = 0;
     for (; k0 + DS_WINO_KBLOCK <= kc; k0 += DS_WINO_KBLOCK)
-        block(mr, np, k0, DS_WINO_KBLOCK, a, lda, b, panel_floats, c, ldc, k0 > 0);
+        block(mr, np, k0, DS_WINO_KBLOCK, a, lda, b, panel_floats, c, ldc, k0 > 0, pf);
     if (k0 < kc)
-        block(mr, np, k0, kc - k0, a, lda, b, panel_floats, c, ldc, k0 > 0);
+        block(mr, np, k0, kc - k0, a, lda, b, panel_floats, c, ldc, k0 > 0, pf);
 }
 
-/* Rows of 6 tiles by np panels. */
+/* Rows of 6 tiles by np panels; the first row also prefetches the 2 C * 16
+ * floats that follow the panels in memory (the next pair, or the next
+ * position's first), which few tiles leave no time to read on demand. */
 ALWAYS_INLINE void
 rows_times_panels(int np, int64_t nt, int64_t C, const float *v, const float *u, float *m,
                   int64_t ldm) {
     const int64_t pf = C * DS_WINO_PANEL;
+    const float *next = u + np * pf;
     int64_t t = 0;
     for (; t + 6 <= nt; t += 6)
-        kernel(6, np, C, v + t * C, C, u, pf, m + t * ldm, ldm);
+        kernel(6, np, C, v + t * C, C, u, pf, m + t * ldm, ldm, t == 0 ? next : NULL);
     switch (nt - t) {
-    case 5: kernel(5, np, C, v + t * C, C, u, pf, m + t * ldm, ldm); break;
-    case 4: kernel(4, np, C, v + t * C, C, u, pf, m + t * ldm, ldm); break;
-    case 3: kernel(3, np, C, v + t * C, C, u, pf, m + t * ldm, ldm); break;
-    case 2: kernel(2, np, C, v + t * C, C, u, pf, m + t * ldm, ldm); break;
-    case 1: kernel(1, np, C, v + t * C, C, u, pf, m + t * ldm, ldm); break;
+#define LAST_ROW(mr) \
+    case mr: kernel(mr, np, C, v + t * C, C, u, pf, m + t * ldm, ldm, t == 0 ? next : NULL); break;
+    LAST_ROW(5)
+    LAST_ROW(4)
+    LAST_ROW(3)
+    LAST_ROW(2)
+    LAST_ROW(1)
+#undef LAST_ROW
     default: break;
     }
 }
