@@ -24,36 +24,15 @@ enum { KC = DS_SGEMM_KC, SUB = 64, NR = 32, NC = DS_SGEMM_NC, MR = 6, STREAM_ROW
 
 /* dst (kc, 16), rows NR apart = src (16, kc) transposed: 16 of w's (n, k)
  * rows, ld apart, of which the first `cols` are read, the rest zero
- * (kc <= 16). Three rounds of shuffles: pairs, quads, then 128-bit lanes. */
+ * (kc <= 16). */
 static inline __attribute__((always_inline)) DS_AVX512 void transpose16(const float *src, int64_t ld,
                                                                         int64_t cols, int64_t kc,
                                                                         float *dst) {
-    const __mmask16 km = kc >= 16 ? 0xFFFF : (__mmask16)((1u << kc) - 1);
-    __m512 r[16], t[16];
+    const __mmask16 km = ds_lanes16(kc);
+    __m512 r[16];
     for (int c = 0; c < 16; c++)
         r[c] = c < cols ? _mm512_maskz_loadu_ps(km, src + c * ld) : _mm512_setzero_ps();
-    for (int c = 0; c < 16; c += 2) {
-        t[c] = _mm512_unpacklo_ps(r[c], r[c + 1]);
-        t[c + 1] = _mm512_unpackhi_ps(r[c], r[c + 1]);
-    }
-    for (int c = 0; c < 16; c += 4) {
-        r[c] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[c]), _mm512_castps_pd(t[c + 2])));
-        r[c + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[c]), _mm512_castps_pd(t[c + 2])));
-        r[c + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[c + 1]), _mm512_castps_pd(t[c + 3])));
-        r[c + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[c + 1]), _mm512_castps_pd(t[c + 3])));
-    }
-    for (int c = 0; c < 4; c++) {
-        t[c] = _mm512_shuffle_f32x4(r[c], r[c + 4], 0x88);
-        t[c + 4] = _mm512_shuffle_f32x4(r[c], r[c + 4], 0xDD);
-        t[c + 8] = _mm512_shuffle_f32x4(r[c + 8], r[c + 12], 0x88);
-        t[c + 12] = _mm512_shuffle_f32x4(r[c + 8], r[c + 12], 0xDD);
-    }
-    for (int c = 0; c < 4; c++) {
-        r[c] = _mm512_shuffle_f32x4(t[c], t[c + 8], 0x88);
-        r[c + 8] = _mm512_shuffle_f32x4(t[c], t[c + 8], 0xDD);
-        r[c + 4] = _mm512_shuffle_f32x4(t[c + 4], t[c + 12], 0x88);
-        r[c + 12] = _mm512_shuffle_f32x4(t[c + 4], t[c + 12], 0xDD);
-    }
+    ds_transpose16(r);
     for (int q = 0; q < kc; q++)
         _mm512_storeu_ps(dst + q * NR, r[q]);
 }
@@ -66,8 +45,8 @@ static DS_AVX512 void pack(const float *w, int64_t ldw, ds_w_layout layout, int6
         float *dst = buf + p * rows; /* panel p / NR: (rows, NR) */
         const int64_t cols = nc - p < NR ? nc - p : NR;
         if (layout == DS_W_KN) { /* rows of w are rows of the panel */
-            const __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
-            const __mmask16 m1 = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
+            const __mmask16 m0 = ds_lanes16(cols);
+            const __mmask16 m1 = ds_lanes16(cols - 16);
             for (int64_t q = 0; q < kc; q++) {
                 const float *src = w + (k0 + q) * ldw + j0 + p;
                 _mm512_storeu_ps(dst + q * NR, _mm512_maskz_loadu_ps(m0, src));
@@ -160,8 +139,8 @@ tile(int mr, int unpacked, int64_t kc, const float *x, int64_t ldx, const float 
 static inline __attribute__((always_inline)) DS_AVX512 void
 rows(int unpacked, int64_t m, int64_t kc, const float *x, int64_t ldx, const float *b, int64_t ldb, float *y,
      int64_t ldy, int64_t cols, const float *from, int64_t ldf, const float *bias, ds_act act, const float *pf) {
-    const __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
-    const __mmask16 m1 = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
+    const __mmask16 m0 = ds_lanes16(cols);
+    const __mmask16 m1 = ds_lanes16(cols - 16);
     int64_t i = 0;
 #define TILE(mr)                                                                                       \
     tile(mr, unpacked, kc, x + i * ldx, ldx, b, ldb, y + i * ldy, ldy, m0, m1, from ? from + i * ldf : NULL, \

@@ -110,10 +110,6 @@ ALWAYS_INLINE void rows(int np, tile_args *t, int64_t m) {
 static DS_AVX512 void rows_two(tile_args *t, int64_t m) { rows(2, t, m); }
 static DS_AVX512 void rows_one(tile_args *t, int64_t m) { rows(1, t, m); }
 
-static inline __mmask16 lanes(int64_t n) {
-    return n >= 16 ? 0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
-}
-
 /* The block of kc inputs from k0 of the panels from column j (one or two). */
 static DS_AVX512 void block(const ds_gemm_args *g, int64_t k0, int64_t kc, int64_t j, int stream) {
     const int64_t cols = g->n1 - j < 32 ? g->n1 - j : 32;
@@ -135,8 +131,8 @@ static DS_AVX512 void block(const ds_gemm_args *g, int64_t k0, int64_t kc, int64
     t.mode = (k0 == 0 ? FIRST : 0) | (k0 + kc == g->k ? LAST : 0);
     t.res_act = g->res_act;
     t.act = g->act;
-    t.m0 = lanes(cols);
-    t.m1 = lanes(cols - 16);
+    t.m0 = ds_lanes16(cols);
+    t.m1 = ds_lanes16(cols - 16);
     if (cols > 16)
         rows_two(&t, g->m);
     else

@@ -15,26 +15,6 @@ enum { QMAX = DS_ATTENTION_BLOCK };
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline)) DS_AVX512
 
-static inline __mmask16 lanes(int64_t n) { return n >= 16 ? 0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1); }
-
-/* exp8 (cpu/fast/fast_avx2.h) on 16 lanes, operation for operation. */
-ALWAYS_INLINE __m512 exp16(__m512 x) {
-    static const float S[5] = {0.49999988079071045f, 0.166665181517601f, 0.04166964814066887f,
-                               0.008368944749236107f, 0.0013745303731411695f};
-    x = _mm512_max_ps(_mm512_set1_ps(-87.3f), x);
-    x = _mm512_min_ps(_mm512_set1_ps(88.0f), x);
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693147182464599609f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-1.9046542121259336e-09f), r);
-    __m512 p = _mm512_set1_ps(S[4]);
-    for (int i = 3; i >= 0; i--)
-        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(S[i]));
-    p = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(r, r), p, r), _mm512_set1_ps(1.0f));
-    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
-}
-
 /* st rows [j, j + rows) x 16 np queries: k rows against q^T columns, plus
  * the bias already in st when `biased`, and the running column max. Fewer
  * than 6 rows: the last one is computed again for the missing ones. */
@@ -109,7 +89,7 @@ ALWAYS_INLINE void out_tile(int np, int rows, const float *st, int64_t nq, const
                 b[r] = _mm512_fmadd_ps(s, v1, b[r]);
         }
     }
-    const __mmask16 m0 = lanes(cols), m1 = lanes(cols - 16);
+    const __mmask16 m0 = ds_lanes16(cols), m1 = ds_lanes16(cols - 16);
     for (int r = 0; r < rows; r++) {
         const __m512 inv = _mm512_set1_ps(1.0f / sum[r]);
         _mm512_mask_storeu_ps(y + r * ldy, m0, _mm512_mul_ps(a[r], inv));
@@ -133,7 +113,7 @@ static DS_AVX512 void softmax_columns(float *st, int64_t T, int64_t nq, const fl
     __m512 s = _mm512_setzero_ps();
     for (int64_t j = 0; j < T; j++) {
         float *row = st + j * nq;
-        const __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(row), m));
+        const __m512 e = ds_exp16(_mm512_sub_ps(_mm512_loadu_ps(row), m));
         _mm512_storeu_ps(row, e);
         s = _mm512_add_ps(s, e);
     }
