@@ -67,6 +67,23 @@ void ds_attention_pack_avx2(const float *qkv, int64_t T, int64_t C, int heads, f
                             int64_t b, float *shared);
 void ds_attention_task_avx2(const float *shared, int64_t T, int64_t C, int heads, int h, int64_t b,
                             const float *bias, const int32_t *index, int grid_w, float *y, float *ws);
+/* Swin window attention's row work with AVX-512 (cpu/fast/window_attention_avx512.c).
+ * Row t of a gather lies at base + (pos ? pos[t] : t) * stride.
+ * dst (n, hd) = the n rows times scale. */
+void ds_window_rows_avx512(const float *base, const int64_t *pos, int64_t stride, int64_t n, int64_t hd,
+                           float scale, float *dst);
+/* dst (hd, ld): dst[d * ld + t] = float d of row t, t < n. */
+void ds_window_rows_transposed_avx512(const float *base, const int64_t *pos, int64_t stride, int64_t n,
+                                      int64_t hd, float *dst, int64_t ld);
+/* Scores s (bq, T) of queries q0.. of a window tw tokens wide: each key row
+ * plus its run of the flipped bias table (bw wide; NULL: none), plus the
+ * region mask where label (T, NULL: unmasked) differs from the query's; then
+ * exp(s - row max) in place and inv[i] = 1 / the row's sum. */
+void ds_window_softmax_avx512(float *s, int64_t bq, int64_t T, int64_t q0, int64_t tw, const float *flip,
+                              int64_t bw, int win_h, int win_w, const float *label, float *inv);
+/* y[pos[i] * C + d] = out[i * hd + d] * inv[i]. */
+void ds_window_scatter_avx512(const float *out, int64_t bq, int64_t hd, const float *inv, float *y,
+                              const int64_t *pos, int64_t C);
 /* The same task with AVX-512 (cpu/fast/attention_avx512.c), the same bits. */
 void ds_attention_task_avx512(const float *shared, int64_t T, int64_t C, int heads, int h, int64_t b,
                               const float *bias, const int32_t *index, int grid_w, float *y, float *ws);

@@ -14,7 +14,8 @@
  * scores of a block (64 x 576 floats for Swin v2's largest windows) stay in
  * the thread's L2. The sgemms are single-threaded OpenBLAS calls inside our
  * tasks, or on an AVX-512 engine our own unpacked ones (cpu/sgemm_avx512.c:
- * ds_sgemm_small_avx512) over q, k transposed once per task, and v.
+ * ds_sgemm_small_avx512) over q, k transposed once per task, and v, with
+ * the row work between them in AVX-512 too (cpu/fast/window_attention_avx512.c).
  */
 #include <cblas.h>
 #include <math.h>
@@ -95,20 +96,29 @@ static void window_task(const ds_cpu_op *op, const float *qkv, float *y, int64_t
     int masked = 0; /* a window whose tokens all share one region needs no mask */
     for (int64_t t = 0; t < T; t++) {
         const int64_t r = ds_window_first(wy, a->win_h) + t / tw, c = ds_window_first(wx, a->win_w) + t % tw;
-        const int64_t p = ds_window_unroll(r, H, a->shift_h) * W + ds_window_unroll(c, W, a->shift_w);
-        const float *tok = qkv + p * 3 * C + h * hd;
-        w->pos[t] = p;
+        w->pos[t] = ds_window_unroll(r, H, a->shift_h) * W + ds_window_unroll(c, W, a->shift_w);
         if (op->b) {
             w->label[t] = op->b[r * W + c];
             masked |= w->label[t] != w->label[0];
         }
-        load_row(w->q + t * hd, tok, hd, a->cosine, scale);
-        load_row(w->k + t * hd, tok + C, hd, a->cosine, 1.0f);
-        memcpy(w->v + t * hd, tok + 2 * C, (size_t)hd * sizeof(float));
     }
-    for (int64_t t = 0; w->kt && t < T; t++)
-        for (int64_t d = 0; d < hd; d++)
-            w->kt[d * T + t] = w->k[t * hd + d];
+    const float *head = qkv + h * hd; /* token p's q at head + p * 3C, k C and v 2C further */
+    if (w->kt && !a->cosine) {
+        ds_window_rows_avx512(head, w->pos, 3 * C, T, hd, scale, w->q);
+        ds_window_rows_transposed_avx512(head + C, w->pos, 3 * C, T, hd, w->kt, T);
+    } else {
+        for (int64_t t = 0; t < T; t++) {
+            load_row(w->q + t * hd, head + w->pos[t] * 3 * C, hd, a->cosine, scale);
+            load_row(w->k + t * hd, head + w->pos[t] * 3 * C + C, hd, a->cosine, 1.0f);
+        }
+        if (w->kt)
+            ds_window_rows_transposed_avx512(w->k, NULL, hd, T, hd, w->kt, T);
+    }
+    if (w->kt)
+        ds_window_rows_avx512(head + 2 * C, w->pos, 3 * C, T, hd, 1.0f, w->v);
+    else
+        for (int64_t t = 0; t < T; t++)
+            memcpy(w->v + t * hd, head + w->pos[t] * 3 * C + 2 * C, (size_t)hd * sizeof(float));
     if (op->w) { /* flip[u][v] = table[bh-1-u][bw-1-v]: biases of a key row run forward */
         const float *table = op->w + (int64_t)h * bh * bw;
         for (int64_t u = 0; u < bh * bw; u++)
@@ -116,11 +126,16 @@ static void window_task(const ds_cpu_op *op, const float *qkv, float *y, int64_t
     }
     for (int64_t q0 = 0; q0 < T; q0 += BQ) {
         const int64_t bq = T - q0 < BQ ? T - q0 : BQ;
-        if (w->kt)
+        if (w->kt) {
             ds_sgemm_small_avx512(bq, T, hd, w->q + q0 * hd, hd, w->kt, T, w->s, T);
-        else
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)bq, (blasint)T, (blasint)hd, 1.0f,
-                        w->q + q0 * hd, (blasint)hd, w->k, (blasint)hd, 0.0f, w->s, (blasint)T);
+            ds_window_softmax_avx512(w->s, bq, T, q0, tw, op->w ? w->flip : NULL, bw, a->win_h, a->win_w,
+                                     masked ? w->label : NULL, w->inv);
+            ds_sgemm_small_avx512(bq, hd, T, w->s, T, w->v, hd, w->out, hd);
+            ds_window_scatter_avx512(w->out, bq, hd, w->inv, y + h * hd, w->pos + q0, C);
+            continue;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)bq, (blasint)T, (blasint)hd, 1.0f,
+                    w->q + q0 * hd, (blasint)hd, w->k, (blasint)hd, 0.0f, w->s, (blasint)T);
         for (int64_t i = 0; i < bq; i++) {
             float *row = w->s + i * T;
             const int64_t ai = (q0 + i) / tw, bi = (q0 + i) % tw;
@@ -137,11 +152,8 @@ static void window_task(const ds_cpu_op *op, const float *qkv, float *y, int64_t
             }
             w->inv[i] = 1.0f / vec->exp_sum(row, (size_t)T);
         }
-        if (w->kt)
-            ds_sgemm_small_avx512(bq, hd, T, w->s, T, w->v, hd, w->out, hd);
-        else
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)bq, (blasint)hd, (blasint)T, 1.0f,
-                        w->s, (blasint)T, w->v, (blasint)hd, 0.0f, w->out, (blasint)hd);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)bq, (blasint)hd, (blasint)T, 1.0f,
+                    w->s, (blasint)T, w->v, (blasint)hd, 0.0f, w->out, (blasint)hd);
         for (int64_t i = 0; i < bq; i++) { /* the softmax's division, on hd values instead of T */
             float *dst = y + w->pos[q0 + i] * C + h * hd;
             memcpy(dst, w->out + i * hd, (size_t)hd * sizeof(float));

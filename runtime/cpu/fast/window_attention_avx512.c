@@ -1,0 +1,98 @@
+/*
+ * cpu/fast/window_attention_avx512.c: the row work of a Swin window task
+ * (cpu/fast/window_attention.c) with AVX-512, between its two sgemms: the
+ * gathers of q, k^T and v from the map, the softmax with the bias table and
+ * region mask folded in, and the scatter of the outputs. Done a float or a
+ * 12-float call at a time, these cost three times the sgemms.
+ */
+#include "cpu/fast/fast.h"
+#include "cpu/simd_avx512.h"
+#include "graph/window.h" /* DS_WINDOW_MASK_VALUE */
+
+static inline const float *row_at(const float *base, const int64_t *pos, int64_t stride, int64_t t) {
+    return base + (pos ? pos[t] : t) * stride;
+}
+
+DS_AVX512 void ds_window_rows_avx512(const float *base, const int64_t *pos, int64_t stride, int64_t n,
+                                     int64_t hd, float scale, float *dst) {
+    const __m512 f = _mm512_set1_ps(scale);
+    for (int64_t t = 0; t < n; t++) {
+        const float *src = row_at(base, pos, stride, t);
+        for (int64_t d = 0; d < hd; d += 16) {
+            const __mmask16 m = ds_lanes16(hd - d);
+            _mm512_mask_storeu_ps(dst + t * hd + d, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, src + d), f));
+        }
+    }
+}
+
+DS_AVX512 void ds_window_rows_transposed_avx512(const float *base, const int64_t *pos, int64_t stride,
+                                                int64_t n, int64_t hd, float *dst, int64_t ld) {
+    for (int64_t t0 = 0; t0 < n; t0 += 16) {
+        const int64_t rows = n - t0 < 16 ? n - t0 : 16;
+        const __mmask16 tm = ds_lanes16(rows);
+        for (int64_t d0 = 0; d0 < hd; d0 += 16) {
+            const __mmask16 dm = ds_lanes16(hd - d0);
+            __m512 r[16];
+            for (int i = 0; i < 16; i++)
+                r[i] = i < rows ? _mm512_maskz_loadu_ps(dm, row_at(base, pos, stride, t0 + i) + d0)
+                                : _mm512_setzero_ps();
+            ds_transpose16(r); /* r[d]: channel d0 + d of tokens t0 .. t0 + 15 */
+            for (int64_t d = 0; d < 16 && d0 + d < hd; d++)
+                _mm512_mask_storeu_ps(dst + (d0 + d) * ld + t0, tm, r[d]);
+        }
+    }
+}
+
+DS_AVX512 void ds_window_softmax_avx512(float *s, int64_t bq, int64_t T, int64_t q0, int64_t tw,
+                                        const float *flip, int64_t bw, int win_h, int win_w,
+                                        const float *label, float *inv) {
+    const int64_t th = T / tw;
+    const __m512 mask_value = _mm512_set1_ps(DS_WINDOW_MASK_VALUE);
+    for (int64_t i = 0; i < bq; i++) {
+        float *row = s + i * T;
+        const int64_t ai = (q0 + i) / tw, bi = (q0 + i) % tw;
+        if (flip) /* key row aj's biases: a run of the flipped table, as in the C path */
+            for (int64_t aj = 0; aj < th; aj++) {
+                const float *b = flip + (aj - ai + win_h - 1) * bw + (win_w - 1 - bi);
+                float *sr = row + aj * tw;
+                for (int64_t c = 0; c < tw; c += 16) {
+                    const __mmask16 m = ds_lanes16(tw - c);
+                    _mm512_mask_storeu_ps(sr + c, m,
+                                          _mm512_add_ps(_mm512_maskz_loadu_ps(m, sr + c), _mm512_maskz_loadu_ps(m, b + c)));
+                }
+            }
+        __m512 mx = _mm512_set1_ps(-INFINITY);
+        const __m512 li = _mm512_set1_ps(label ? label[q0 + i] : 0.0f);
+        for (int64_t j = 0; j < T; j += 16) {
+            const __mmask16 m = ds_lanes16(T - j);
+            __m512 v = _mm512_maskz_loadu_ps(m, row + j);
+            if (label) { /* -100 where the key's region is not the query's */
+                const __mmask16 other = _mm512_mask_cmp_ps_mask(m, _mm512_maskz_loadu_ps(m, label + j), li, _CMP_NEQ_UQ);
+                v = _mm512_mask_add_ps(v, other, v, mask_value);
+                _mm512_mask_storeu_ps(row + j, m, v);
+            }
+            mx = _mm512_mask_max_ps(mx, m, mx, v);
+        }
+        const __m512 vm = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+        __m512 sum = _mm512_setzero_ps();
+        for (int64_t j = 0; j < T; j += 16) {
+            const __mmask16 m = ds_lanes16(T - j);
+            const __m512 e = _mm512_maskz_mov_ps(m, ds_exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, row + j), vm)));
+            _mm512_mask_storeu_ps(row + j, m, e);
+            sum = _mm512_add_ps(sum, e);
+        }
+        inv[i] = 1.0f / _mm512_reduce_add_ps(sum);
+    }
+}
+
+DS_AVX512 void ds_window_scatter_avx512(const float *out, int64_t bq, int64_t hd, const float *inv,
+                                        float *y, const int64_t *pos, int64_t C) {
+    for (int64_t i = 0; i < bq; i++) {
+        const __m512 f = _mm512_set1_ps(inv[i]);
+        float *dst = y + pos[i] * C;
+        for (int64_t d = 0; d < hd; d += 16) {
+            const __mmask16 m = ds_lanes16(hd - d);
+            _mm512_mask_storeu_ps(dst + d, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, out + i * hd + d), f));
+        }
+    }
+}
