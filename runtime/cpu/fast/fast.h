@@ -78,9 +78,9 @@ void ds_window_rows_transposed_avx512(const float *base, const int64_t *pos, int
 /* Scores s (bq, T) of queries q0.. of a window tw tokens wide: each key row
  * plus its run of the flipped bias table (bw wide; NULL: none), plus the
  * region mask where label (T, NULL: unmasked) differs from the query's; then
- * exp(s - row max) in place and inv[i] = 1 / the row's sum. */
+ * exp(s - row max) in place and inv[i] = 1 / the row's sum. tmp: T floats. */
 void ds_window_softmax_avx512(float *s, int64_t bq, int64_t T, int64_t q0, int64_t tw, const float *flip,
-                              int64_t bw, int win_h, int win_w, const float *label, float *inv);
+                              int64_t bw, int win_h, int win_w, const float *label, float *inv, float *tmp);
 /* y[pos[i] * C + d] = out[i * hd + d] * inv[i]. */
 void ds_window_scatter_avx512(const float *out, int64_t bq, int64_t hd, const float *inv, float *y,
                               const int64_t *pos, int64_t C);

@@ -37,6 +37,7 @@ typedef struct task_ws {
     float *out;     /* (BQ, hd) */
     float *inv;     /* (BQ) 1 / each query's softmax sum */
     float *kt;      /* (hd, T) k transposed, for ds_sgemm_small_avx512; NULL: OpenBLAS */
+    float *row;     /* (T) a biased score row (ds_window_softmax_avx512) */
 } task_ws;
 
 static size_t align16(size_t n) { return (n + 15) / 16 * 16; }
@@ -44,10 +45,10 @@ static size_t align16(size_t n) { return (n + 15) / 16 * 16; }
 static size_t task_floats(const ds_node *n, size_t *parts) {
     const ds_window_attr *a = &n->a.win;
     const size_t T = (size_t)a->win_h * (size_t)a->win_w, hd = (size_t)(n->shape[3] / a->heads);
-    const size_t sizes[8] = {2 * T, T, (size_t)(2 * a->win_h - 1) * (size_t)(2 * a->win_w - 1), 3 * T * hd,
-                             BQ * T, BQ * hd, BQ, T * hd};
+    const size_t sizes[9] = {2 * T, T, (size_t)(2 * a->win_h - 1) * (size_t)(2 * a->win_w - 1), 3 * T * hd,
+                             BQ * T, BQ * hd, BQ, T * hd, T};
     size_t total = 0;
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < 9; i++) {
         if (parts)
             parts[i] = total;
         total += align16(sizes[i]);
@@ -60,11 +61,11 @@ size_t ds_fast_window_attention_scratch(const ds_node *n, int n_threads) {
 }
 
 static task_ws carve(const ds_node *n, float *base, int avx512) {
-    size_t at[8];
+    size_t at[9];
     task_floats(n, at);
     const int64_t T = (int64_t)n->a.win.win_h * n->a.win.win_w, hd = n->shape[3] / n->a.win.heads;
     task_ws w = {(int64_t *)(base + at[0]), base + at[1], base + at[2], base + at[3], NULL, NULL,
-                 base + at[4], base + at[5], base + at[6], avx512 ? base + at[7] : NULL};
+                 base + at[4], base + at[5], base + at[6], avx512 ? base + at[7] : NULL, base + at[8]};
     w.k = w.q + T * hd;
     w.v = w.k + T * hd;
     return w;
@@ -129,7 +130,7 @@ static void window_task(const ds_cpu_op *op, const float *qkv, float *y, int64_t
         if (w->kt) {
             ds_sgemm_small_avx512(bq, T, hd, w->q + q0 * hd, hd, w->kt, T, w->s, T);
             ds_window_softmax_avx512(w->s, bq, T, q0, tw, op->w ? w->flip : NULL, bw, a->win_h, a->win_w,
-                                     masked ? w->label : NULL, w->inv);
+                                     masked ? w->label : NULL, w->inv, w->row);
             ds_sgemm_small_avx512(bq, hd, T, w->s, T, w->v, hd, w->out, hd);
             ds_window_scatter_avx512(w->out, bq, hd, w->inv, y + h * hd, w->pos + q0, C);
             continue;
