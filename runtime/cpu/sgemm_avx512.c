@@ -159,18 +159,12 @@ rows(int unpacked, int64_t m, int64_t kc, const float *x, int64_t ldx, const flo
 #undef TILE
 }
 
+/* Every row tile against one panel; the first tile also prefetches pf's
+ * kc x NR floats (the panel that comes next, or NULL). */
 static DS_AVX512 void rows_times_panel(int64_t m, int64_t kc, const float *x, int64_t ldx, const float *b,
                                        float *y, int64_t ldy, int64_t cols, const float *from, int64_t ldf,
-                                       const float *bias, ds_act act) {
-    rows(0, m, kc, x, ldx, b, NR, y, ldy, cols, from, ldf, bias, act, NULL);
-}
-
-/* The same, its first tile also prefetching the kc x NR floats that follow
- * the panel in memory: the next one of a packed w read in order. */
-static DS_AVX512 void rows_times_panel_streaming(int64_t m, int64_t kc, const float *x, int64_t ldx,
-                                                 const float *b, float *y, int64_t ldy, int64_t cols,
-                                                 const float *from, int64_t ldf, const float *bias, ds_act act) {
-    rows(0, m, kc, x, ldx, b, NR, y, ldy, cols, from, ldf, bias, act, b + kc * NR);
+                                       const float *bias, ds_act act, const float *pf) {
+    rows(0, m, kc, x, ldx, b, NR, y, ldy, cols, from, ldf, bias, act, pf);
 }
 
 static DS_AVX512 void rows_times_columns(int64_t m, int64_t k, const float *a, int64_t lda,
@@ -204,9 +198,10 @@ static DS_AVX512 void blocked(int64_t m, int64_t n, int64_t k, const float *x, i
             for (int64_t k0 = 0; k0 < k; k0 += KC) {
                 const int64_t kc = k - k0 < KC ? k - k0 : KC;
                 const float *from = k0 > 0 ? y + p : r ? r + p : NULL;
-                rows_times_panel_streaming(m, kc, x + k0, ldx, panels + p * kp + k0 * NR, y + p, ldy,
-                                           n - p < NR ? n - p : NR, from, k0 > 0 ? ldy : ldr,
-                                           k0 == 0 && bias ? bias + p : NULL, k0 + kc == k ? act : DS_ACT_NONE);
+                const float *b = panels + p * kp + k0 * NR;
+                rows_times_panel(m, kc, x + k0, ldx, b, y + p, ldy, n - p < NR ? n - p : NR, from, k0 > 0 ? ldy : ldr,
+                                 k0 == 0 && bias ? bias + p : NULL, k0 + kc == k ? act : DS_ACT_NONE,
+                                 b + kc * NR); /* what follows it in memory */
             }
         return;
     }
@@ -219,10 +214,18 @@ static DS_AVX512 void blocked(int64_t m, int64_t n, int64_t k, const float *x, i
             if (!panels)
                 pack(w, ldw, layout, j0, nc, k0, kc, buf, KC);
             const float *from = k0 > 0 ? y + j0 : r ? r + j0 : NULL; /* rows added to the sums */
-            for (int64_t p = 0; p < nc; p += NR)
+            for (int64_t p = 0; p < nc; p += NR) {
+                /* the panel that comes next, from w packed at load (a packed
+                 * block is in cache): the block's next, else the next block's first */
+                const float *next = !panels                 ? NULL
+                                    : p + NR < nc           ? b + (p + NR) * rows
+                                    : k0 + KC < k           ? panels + j0 * kp + (k0 + KC) * NR
+                                    : j0 + NC < n           ? panels + (j0 + NC) * kp
+                                                            : NULL;
                 rows_times_panel(m, kc, x + k0, ldx, b + p * rows, y + j0 + p, ldy, nc - p < NR ? nc - p : NR,
                                  from ? from + p : NULL, k0 > 0 ? ldy : ldr,
-                                 k0 == 0 && bias ? bias + j0 + p : NULL, k0 + kc == k ? act : DS_ACT_NONE);
+                                 k0 == 0 && bias ? bias + j0 + p : NULL, k0 + kc == k ? act : DS_ACT_NONE, next);
+            }
         }
     }
 }
