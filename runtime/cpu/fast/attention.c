@@ -90,8 +90,9 @@ static void attn_pack(void *ctx, int64_t b, int thread) {
     (void)thread;
     const attn_job *j = ctx;
     const ds_cpu_op *op = j->op;
-    ds_attention_pack_avx2(j->qkv, op->x->shape[2], op->y->shape[3], op->node->a.attn.heads,
-                           op->node->a.attn.scale, b, op->ctx->scratch);
+    (j->avx512 ? ds_attention_pack_avx512 : ds_attention_pack_avx2)(
+        j->qkv, op->x->shape[2], op->y->shape[3], op->node->a.attn.heads, op->node->a.attn.scale, b,
+        op->ctx->scratch);
 }
 
 /* task t: head t / blocks, query block t % blocks (consecutive tasks share a

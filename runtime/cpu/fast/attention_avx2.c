@@ -38,21 +38,11 @@ size_t ds_attention_avx2_shared_floats(int64_t T, int64_t C, int heads) {
     return (size_t)(heads * (blocks_of(T) * QMAX * hd + T * hd + round16(hd) * T));
 }
 
-void ds_attention_pack_avx2(const float *qkv, int64_t T, int64_t C, int heads, float scale,
-                            int64_t b, float *shared) {
+void ds_attention_pack_kv_avx2(const float *qkv, int64_t T, int64_t C, int heads, int64_t b, float *shared) {
     const int64_t hd = C / heads, hd16 = round16(hd), blocks = blocks_of(T);
-    float *qt = shared;                               /* (heads, blocks, hd, QMAX) */
-    float *kp = qt + heads * blocks * hd * QMAX;      /* (heads, T, hd) */
+    float *kp = shared + heads * blocks * hd * QMAX; /* (heads, T, hd), after q^T */
     float *vp = kp + heads * T * hd;                  /* (heads, hd16 / 16, T, 16) */
     const int64_t j0 = b * QMAX, j1 = T - j0 < QMAX ? T : j0 + QMAX;
-    for (int h = 0; h < heads; h++) {
-        float *qb = qt + (h * blocks + b) * hd * QMAX; /* (hd, QMAX) */
-        if (j1 - j0 < QMAX)
-            memset(qb, 0, (size_t)(hd * QMAX) * sizeof(float));
-        for (int64_t j = j0; j < j1; j++)
-            for (int64_t d = 0; d < hd; d++)
-                qb[d * QMAX + j - j0] = qkv[j * 3 * C + h * hd + d] * scale;
-    }
     for (int64_t j = j0; j < j1; j++) {
         const float *k = qkv + j * 3 * C + C, *v = k + C;
         for (int h = 0; h < heads; h++) {
@@ -70,6 +60,22 @@ void ds_attention_pack_avx2(const float *qkv, int64_t T, int64_t C, int heads, f
             }
         }
     }
+}
+
+void ds_attention_pack_avx2(const float *qkv, int64_t T, int64_t C, int heads, float scale,
+                            int64_t b, float *shared) {
+    const int64_t hd = C / heads, blocks = blocks_of(T);
+    float *qt = shared; /* (heads, blocks, hd, QMAX) */
+    const int64_t j0 = b * QMAX, j1 = T - j0 < QMAX ? T : j0 + QMAX;
+    for (int h = 0; h < heads; h++) {
+        float *qb = qt + (h * blocks + b) * hd * QMAX; /* (hd, QMAX) */
+        if (j1 - j0 < QMAX)
+            memset(qb, 0, (size_t)(hd * QMAX) * sizeof(float));
+        for (int64_t j = j0; j < j1; j++)
+            for (int64_t d = 0; d < hd; d++)
+                qb[d * QMAX + j - j0] = qkv[j * 3 * C + h * hd + d] * scale;
+    }
+    ds_attention_pack_kv_avx2(qkv, T, C, heads, b, shared);
 }
 
 /* Six-row tiles keep their twelve accumulators in named variables: GCC

@@ -65,6 +65,10 @@ size_t ds_attention_avx2_shared_floats(int64_t T, int64_t C, int heads);
 size_t ds_attention_avx2_floats(int64_t T);
 void ds_attention_pack_avx2(const float *qkv, int64_t T, int64_t C, int heads, float scale,
                             int64_t b, float *shared);
+/* Its k and v part alone; the same with AVX-512 (cpu/fast/attention_avx512.c), the same floats. */
+void ds_attention_pack_kv_avx2(const float *qkv, int64_t T, int64_t C, int heads, int64_t b, float *shared);
+void ds_attention_pack_avx512(const float *qkv, int64_t T, int64_t C, int heads, float scale,
+                              int64_t b, float *shared);
 void ds_attention_task_avx2(const float *shared, int64_t T, int64_t C, int heads, int h, int64_t b,
                             const float *bias, const int32_t *index, int grid_w, float *y, float *ws);
 /* Swin window attention's row work with AVX-512 (cpu/fast/window_attention_avx512.c).
