@@ -7,6 +7,7 @@
  * exp8's arithmetic on 16 lanes, so the two give the same bits.
  */
 #include <math.h>
+#include <string.h>
 
 #include "cpu/fast/fast.h"
 #include "cpu/simd_avx512.h"
@@ -120,26 +121,17 @@ static DS_AVX512 void softmax_columns(float *st, int64_t T, int64_t nq, const fl
     _mm512_storeu_ps(sum, s);
 }
 
-/* ds_attention_pack_avx2 with q transposed 16 x 16 in registers (it was
+/* ds_attention_pack_avx2 with q gathered transposed in registers (it was
  * a float at a time): the same floats. */
-DS_AVX512 void ds_attention_pack_avx512(const float *qkv, int64_t T, int64_t C, int heads, float scale,
-                                        int64_t b, float *shared) {
+void ds_attention_pack_avx512(const float *qkv, int64_t T, int64_t C, int heads, float scale, int64_t b,
+                              float *shared) {
     const int64_t hd = C / heads, blocks = (T + QMAX - 1) / QMAX;
     const int64_t j0 = b * QMAX, n = T - j0 < QMAX ? T - j0 : QMAX;
-    const __m512 s = _mm512_set1_ps(scale);
     for (int h = 0; h < heads; h++) {
         float *qb = shared + (h * blocks + b) * hd * QMAX; /* (hd, QMAX), zero past n */
-        for (int64_t t0 = 0; t0 < QMAX; t0 += 16)
-            for (int64_t d0 = 0; d0 < hd; d0 += 16) {
-                const __mmask16 dm = ds_lanes16(hd - d0);
-                __m512 r[16];
-                for (int i = 0; i < 16; i++)
-                    r[i] = t0 + i < n ? _mm512_mul_ps(_mm512_maskz_loadu_ps(dm, qkv + (j0 + t0 + i) * 3 * C + h * hd + d0), s)
-                                      : _mm512_setzero_ps();
-                ds_transpose16(r); /* r[d]: channel d0 + d of queries t0 .. t0 + 15 */
-                for (int64_t d = 0; d < 16 && d0 + d < hd; d++)
-                    _mm512_storeu_ps(qb + (d0 + d) * QMAX + t0, r[d]);
-            }
+        if (n < QMAX)
+            memset(qb, 0, (size_t)(hd * QMAX) * sizeof *qb);
+        ds_rows_gather_transposed_avx512(qkv + j0 * 3 * C + h * hd, NULL, 3 * C, n, hd, scale, qb, QMAX);
     }
     ds_attention_pack_kv_avx2(qkv, T, C, heads, b, shared);
 }

@@ -71,14 +71,16 @@ void ds_attention_pack_avx512(const float *qkv, int64_t T, int64_t C, int heads,
                               int64_t b, float *shared);
 void ds_attention_task_avx2(const float *shared, int64_t T, int64_t C, int heads, int h, int64_t b,
                             const float *bias, const int32_t *index, int grid_w, float *y, float *ws);
-/* Swin window attention's row work with AVX-512 (cpu/fast/window_attention_avx512.c).
- * Row t of a gather lies at base + (pos ? pos[t] : t) * stride.
+/* Gathers with AVX-512 (cpu/fast/gather_avx512.c). Row t lies at
+ * base + (pos ? pos[t] : t) * stride; hd floats of it are read.
  * dst (n, hd) = the n rows times scale. */
-void ds_window_rows_avx512(const float *base, const int64_t *pos, int64_t stride, int64_t n, int64_t hd,
+void ds_rows_gather_avx512(const float *base, const int64_t *pos, int64_t stride, int64_t n, int64_t hd,
                            float scale, float *dst);
-/* dst (hd, ld): dst[d * ld + t] = float d of row t, t < n. */
-void ds_window_rows_transposed_avx512(const float *base, const int64_t *pos, int64_t stride, int64_t n,
-                                      int64_t hd, float *dst, int64_t ld);
+/* dst (hd, ld): dst[d * ld + t] = float d of row t times scale, t < n (the
+ * rest of each dst row untouched). */
+void ds_rows_gather_transposed_avx512(const float *base, const int64_t *pos, int64_t stride, int64_t n,
+                                      int64_t hd, float scale, float *dst, int64_t ld);
+/* Swin window attention's row work with AVX-512 (cpu/fast/window_attention_avx512.c). */
 /* Scores s (bq, T) of queries q0.. of a window tw tokens wide: each key row
  * plus its run of the flipped bias table (bw wide; NULL: none), plus the
  * region mask where label (T, NULL: unmasked) differs from the query's; then

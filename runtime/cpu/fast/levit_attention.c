@@ -38,9 +38,7 @@ static void task(const ds_cpu_op *op, const ds_levit_layout *l, const float *kv,
     const float *q = qs + q0 * l->q_row + h * l->q_head + l->q_off, *k = kv + h * l->kv_head + l->k_off;
     const float *vv = kv + h * l->kv_head + l->v_off;
     if (avx512) {
-        for (int64_t t = 0; t < Tk; t++)
-            for (int64_t d = 0; d < a->key_dim; d++)
-                kt[d * Tk + t] = k[t * l->kv_row + d];
+        ds_rows_gather_transposed_avx512(k, NULL, l->kv_row, Tk, a->key_dim, a->scale, kt, Tk); /* k^T scaled */
         ds_sgemm_small_avx512(bq, Tk, a->key_dim, q, l->q_row, kt, Tk, scores, Tk);
     } else {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)bq, (blasint)Tk, (blasint)a->key_dim, a->scale,
@@ -48,8 +46,6 @@ static void task(const ds_cpu_op *op, const ds_levit_layout *l, const float *kv,
     }
     for (int64_t i = 0; i < bq; i++) {
         float *row = scores + i * Tk;
-        if (avx512) /* OpenBLAS's alpha */
-            v->scale(row, (size_t)Tk, a->scale);
         if (op->w) /* the bias (heads, Tq, Tk) */
             v->add_act(row, row, op->w + ((int64_t)h * Tq + q0 + i) * Tk, NULL, (size_t)Tk, DS_ACT_NONE);
         sums[i] = v->exp_sum(row, (size_t)Tk);

@@ -15,7 +15,8 @@
  * the thread's L2. The sgemms are single-threaded OpenBLAS calls inside our
  * tasks, or on an AVX-512 engine our own unpacked ones (cpu/sgemm_avx512.c:
  * ds_sgemm_small_avx512) over q, k transposed once per task, and v, with
- * the row work between them in AVX-512 too (cpu/fast/window_attention_avx512.c).
+ * the row work between them in AVX-512 too (cpu/fast/window_attention_avx512.c,
+ * cpu/fast/gather_avx512.c).
  */
 #include <cblas.h>
 #include <math.h>
@@ -105,18 +106,18 @@ static void window_task(const ds_cpu_op *op, const float *qkv, float *y, int64_t
     }
     const float *head = qkv + h * hd; /* token p's q at head + p * 3C, k C and v 2C further */
     if (w->kt && !a->cosine) {
-        ds_window_rows_avx512(head, w->pos, 3 * C, T, hd, scale, w->q);
-        ds_window_rows_transposed_avx512(head + C, w->pos, 3 * C, T, hd, w->kt, T);
+        ds_rows_gather_avx512(head, w->pos, 3 * C, T, hd, scale, w->q);
+        ds_rows_gather_transposed_avx512(head + C, w->pos, 3 * C, T, hd, 1.0f, w->kt, T);
     } else {
         for (int64_t t = 0; t < T; t++) {
             load_row(w->q + t * hd, head + w->pos[t] * 3 * C, hd, a->cosine, scale);
             load_row(w->k + t * hd, head + w->pos[t] * 3 * C + C, hd, a->cosine, 1.0f);
         }
         if (w->kt)
-            ds_window_rows_transposed_avx512(w->k, NULL, hd, T, hd, w->kt, T);
+            ds_rows_gather_transposed_avx512(w->k, NULL, hd, T, hd, 1.0f, w->kt, T);
     }
     if (w->kt)
-        ds_window_rows_avx512(head + 2 * C, w->pos, 3 * C, T, hd, 1.0f, w->v);
+        ds_rows_gather_avx512(head + 2 * C, w->pos, 3 * C, T, hd, 1.0f, w->v);
     else
         for (int64_t t = 0; t < T; t++)
             memcpy(w->v + t * hd, head + w->pos[t] * 3 * C + 2 * C, (size_t)hd * sizeof(float));

@@ -9,40 +9,6 @@
 #include "cpu/simd_avx512.h"
 #include "graph/window.h" /* DS_WINDOW_MASK_VALUE */
 
-static inline const float *row_at(const float *base, const int64_t *pos, int64_t stride, int64_t t) {
-    return base + (pos ? pos[t] : t) * stride;
-}
-
-DS_AVX512 void ds_window_rows_avx512(const float *base, const int64_t *pos, int64_t stride, int64_t n,
-                                     int64_t hd, float scale, float *dst) {
-    const __m512 f = _mm512_set1_ps(scale);
-    for (int64_t t = 0; t < n; t++) {
-        const float *src = row_at(base, pos, stride, t);
-        for (int64_t d = 0; d < hd; d += 16) {
-            const __mmask16 m = ds_lanes16(hd - d);
-            _mm512_mask_storeu_ps(dst + t * hd + d, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, src + d), f));
-        }
-    }
-}
-
-DS_AVX512 void ds_window_rows_transposed_avx512(const float *base, const int64_t *pos, int64_t stride,
-                                                int64_t n, int64_t hd, float *dst, int64_t ld) {
-    for (int64_t t0 = 0; t0 < n; t0 += 16) {
-        const int64_t rows = n - t0 < 16 ? n - t0 : 16;
-        const __mmask16 tm = ds_lanes16(rows);
-        for (int64_t d0 = 0; d0 < hd; d0 += 16) {
-            const __mmask16 dm = ds_lanes16(hd - d0);
-            __m512 r[16];
-            for (int i = 0; i < 16; i++)
-                r[i] = i < rows ? _mm512_maskz_loadu_ps(dm, row_at(base, pos, stride, t0 + i) + d0)
-                                : _mm512_setzero_ps();
-            ds_transpose16(r); /* r[d]: channel d0 + d of tokens t0 .. t0 + 15 */
-            for (int64_t d = 0; d < 16 && d0 + d < hd; d++)
-                _mm512_mask_storeu_ps(dst + (d0 + d) * ld + t0, tm, r[d]);
-        }
-    }
-}
-
 /* t[0, n) = s[0, n) + b (NULL: nothing) and the mask where label differs
  * from li (NULL: none); returns mx with their maximum. */
 static inline __attribute__((always_inline)) DS_AVX512 __m512 biased_run(const float *s, const float *b,
