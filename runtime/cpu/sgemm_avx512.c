@@ -2,7 +2,8 @@
  * cpu/sgemm_avx512.c: y (+)= x w^T (w stored (n, k)) or x w (w stored
  * (k, n)) with AVX-512: the GEMM of the linear layers (cpu/fast/linear.c)
  * and of the transposed convolutions (cpu/fast/conv_transpose.c) where the CPU
- * has it. x and w are read as stored, row-major, no copy made at load.
+ * has it. x is read in place; w as stored (packed on the way) or packed
+ * whole into panels once, at load (ds_sgemm_pack_panels_avx512).
  *
  * Blocked as in GotoBLAS: for each block of NC columns and KC = 192 inputs,
  * w's block is packed into panels of 32 columns (KC x 32, 24 KB: one stays
@@ -16,6 +17,12 @@
  * written once per 192 inputs, not per 64 (from L3 at DINOv2-L's 1370 rows:
  * the loads of y were a fifth of the time). KC = 192 ran 5% faster than 256
  * at ViT fc1 shapes, 128 and 160 slower (bench/RESULTS.md).
+ *
+ * Each tile prefetches the rows of y it will add to (from L3 they stalled
+ * its epilogue), and on packed panels the first tile of each panel
+ * prefetches the panel that comes next. With few rows (STREAM_ROWS) the
+ * work on a block of w is too short to hide its coming from memory: the
+ * panels are then read whole, one after another, in memory order.
  */
 #include "cpu/blas.h"
 #include "cpu/simd_avx512.h"
@@ -199,9 +206,9 @@ static DS_AVX512 void blocked(int64_t m, int64_t n, int64_t k, const float *x, i
                 const int64_t kc = k - k0 < KC ? k - k0 : KC;
                 const float *from = k0 > 0 ? y + p : r ? r + p : NULL;
                 const float *b = panels + p * kp + k0 * NR;
+                const float *next = k0 + KC < k ? b + kc * NR : p + NR < n ? panels + (p + NR) * kp : NULL;
                 rows_times_panel(m, kc, x + k0, ldx, b, y + p, ldy, n - p < NR ? n - p : NR, from, k0 > 0 ? ldy : ldr,
-                                 k0 == 0 && bias ? bias + p : NULL, k0 + kc == k ? act : DS_ACT_NONE,
-                                 b + kc * NR); /* what follows it in memory */
+                                 k0 == 0 && bias ? bias + p : NULL, k0 + kc == k ? act : DS_ACT_NONE, next);
             }
         return;
     }

@@ -18,7 +18,7 @@ typedef struct tile_args {
     const float *a; /* mr rows, lda apart */
     int64_t lda, kc;
     const float *b0, *b1; /* kc x 16 panel blocks (b1 unused for one panel) */
-    const float *pf0, *pf1; /* what the first tile prefetches, a line a step from each, or NULL */
+    const float *pf0, *pf1; /* what the first tile prefetches, a line a step from each (NULL: none) */
     float *c;             /* mr rows, ldc apart */
     int64_t ldc;
     const float *r; /* residual at the same rows and columns, or NULL */
@@ -50,10 +50,10 @@ ALWAYS_INLINE void tile(int mr, int np, const tile_args *t) {
     const float *a = t->a, *b0 = t->b0, *b1 = t->b1;
 #pragma GCC unroll 4
     for (int64_t k = 0; k < t->kc; k++) {
-        if (t->pf0) {
+        if (t->pf0)
             _mm_prefetch((const char *)(t->pf0 + 16 * k), _MM_HINT_T0);
+        if (t->pf1)
             _mm_prefetch((const char *)(t->pf1 + 16 * k), _MM_HINT_T0);
-        }
         const __m512 x0 = _mm512_loadu_ps(b0 + 16 * k);
         const __m512 x1 = np == 2 ? _mm512_loadu_ps(b1 + 16 * k) : x0;
         for (int r = 0; r < mr; r++) {
@@ -79,7 +79,7 @@ ALWAYS_INLINE void tile(int mr, int np, const tile_args *t) {
 
 /* Every row tile against one block of panels; the first also prefetches. */
 ALWAYS_INLINE void rows(int np, tile_args *t, int64_t m) {
-    const float *a = t->a, *r = t->r, *pf0 = t->pf0;
+    const float *a = t->a, *r = t->r, *pf0 = t->pf0, *pf1 = t->pf1;
     float *c = t->c;
     int64_t i = 0;
     for (; i + 6 <= m; i += 6) {
@@ -87,9 +87,11 @@ ALWAYS_INLINE void rows(int np, tile_args *t, int64_t m) {
         t->c = c + i * t->ldc;
         t->r = r ? r + i * t->ldr : NULL;
         t->pf0 = i == 0 ? pf0 : NULL;
+        t->pf1 = i == 0 ? pf1 : NULL;
         tile(6, np, t);
     }
     t->pf0 = i == 0 ? pf0 : NULL;
+    t->pf1 = i == 0 ? pf1 : NULL;
     t->a = a + i * t->lda;
     t->c = c + i * t->ldc;
     t->r = r ? r + i * t->ldr : NULL;
@@ -105,10 +107,19 @@ ALWAYS_INLINE void rows(int np, tile_args *t, int64_t m) {
     t->c = c;
     t->r = r;
     t->pf0 = pf0;
+    t->pf1 = pf1;
 }
 
 static DS_AVX512 void rows_two(tile_args *t, int64_t m) { rows(2, t, m); }
 static DS_AVX512 void rows_one(tile_args *t, int64_t m) { rows(1, t, m); }
+
+/* The first KC-block of panel column j's next KC inputs when streaming:
+ * the same panel's next block, else the next pair's first (NULL: none). */
+static const float *streamed_next(const ds_gemm_args *g, int64_t k0, int64_t kc, int64_t j) {
+    if (j >= g->n1)
+        return NULL;
+    return g->b + (j / 16 * g->k + (k0 + kc < g->k ? k0 + kc : 0)) * 16;
+}
 
 /* The block of kc inputs from k0 of the panels from column j (one or two). */
 static DS_AVX512 void block(const ds_gemm_args *g, int64_t k0, int64_t kc, int64_t j, int stream) {
@@ -119,10 +130,10 @@ static DS_AVX512 void block(const ds_gemm_args *g, int64_t k0, int64_t kc, int64
     t.kc = kc;
     t.b0 = g->b + (j / 16 * g->k + k0) * 16;
     t.b1 = t.b0 + g->k * 16; /* the next panel */
-    /* streaming, what follows each panel block in memory: its next block, or
-     * after the last one the next panel (b1's start, then the next pair's) */
-    t.pf0 = stream ? t.b0 + kc * 16 : NULL;
-    t.pf1 = t.b1 + kc * 16;
+    /* streaming, the blocks the next call reads: this pair's next, or the next pair's first */
+    const int64_t nj = k0 + kc < g->k ? j : j + 32;
+    t.pf0 = stream ? streamed_next(g, k0, kc, nj) : NULL;
+    t.pf1 = stream ? streamed_next(g, k0, kc, nj + 16) : NULL;
     t.c = g->c + j;
     t.ldc = g->ldc;
     t.r = g->r ? g->r + j : NULL;

@@ -186,13 +186,12 @@ kernel(int mr, int np, int64_t kc, const float *a, int64_t lda, const float *b,
 }
 
 /* Rows of 6 tiles by np panels; the first row also prefetches the 2 C * 16
- * floats that follow the panels in memory (the next pair, or the next
- * position's first), which few tiles leave no time to read on demand. */
+ * floats at next (the panels the next call reads, or NULL), which few tiles
+ * leave no time to read on demand. */
 ALWAYS_INLINE void
-rows_times_panels(int np, int64_t nt, int64_t C, const float *v, const float *u, float *m,
-                  int64_t ldm) {
+rows_times_panels(int np, int64_t nt, int64_t C, const float *v, const float *u, float *m, int64_t ldm,
+                  const float *next) {
     const int64_t pf = C * DS_WINO_PANEL;
-    const float *next = u + np * pf;
     int64_t t = 0;
     for (; t + 6 <= nt; t += 6)
         kernel(6, np, C, v + t * C, C, u, pf, m + t * ldm, ldm, t == 0 ? next : NULL);
@@ -210,13 +209,23 @@ rows_times_panels(int np, int64_t nt, int64_t C, const float *v, const float *u,
 }
 
 static DS_AVX512 void two_panels(int64_t nt, int64_t C, const float *v, const float *u, float *m,
-                                 int64_t ldm) {
-    rows_times_panels(2, nt, C, v, u, m, ldm);
+                                 int64_t ldm, const float *next) {
+    rows_times_panels(2, nt, C, v, u, m, ldm, next);
 }
 
 static DS_AVX512 void one_panel(int64_t nt, int64_t C, const float *v, const float *u, float *m,
-                                int64_t ldm) {
-    rows_times_panels(1, nt, C, v, u, m, ldm);
+                                int64_t ldm, const float *next) {
+    rows_times_panels(1, nt, C, v, u, m, ldm, next);
+}
+
+/* Position k's panels from block column j (panels of one position lie C * 16
+ * floats apart), or NULL past the last position. */
+static const float *panels_at(const ds_wino_block *b, int64_t C, int64_t panels, int k, int64_t j) {
+    if (j >= b->ldm) {
+        j = 0;
+        k++;
+    }
+    return k < 36 ? b->u + ((k * panels + (b->o0 + j) / DS_WINO_PANEL) * C) * DS_WINO_PANEL : NULL;
 }
 
 DS_AVX512 void ds_wino_gemm_avx512(const ds_wino_block *b) {
@@ -224,14 +233,15 @@ DS_AVX512 void ds_wino_gemm_avx512(const ds_wino_block *b) {
     const int64_t panels = (O + DS_WINO_PANEL - 1) / DS_WINO_PANEL;
     for (int k = 0; k < 36; k++)
         for (int64_t j = 0; j < b->ldm; j += 2 * DS_WINO_PANEL) {
-            /* panels of one position lie C * 16 floats apart */
-            const float *u =
-                b->u + ((k * panels + (b->o0 + j) / DS_WINO_PANEL) * C) * DS_WINO_PANEL;
+            const float *u = panels_at(b, C, panels, k, j);
+            const float *next = panels_at(b, C, panels, k, j + 2 * DS_WINO_PANEL);
+            if (next && next + 2 * C * DS_WINO_PANEL > b->u + 36 * panels * C * DS_WINO_PANEL)
+                next = NULL; /* the prefetch reads a pair's floats: not past the end */
             const float *v = b->v + k * b->nt * C;
             float *m = b->m + k * b->nt * b->ldm + j;
             if (j + DS_WINO_PANEL < b->ldm)
-                two_panels(b->nt, C, v, u, m, b->ldm);
+                two_panels(b->nt, C, v, u, m, b->ldm, next);
             else
-                one_panel(b->nt, C, v, u, m, b->ldm);
+                one_panel(b->nt, C, v, u, m, b->ldm, next);
         }
 }
