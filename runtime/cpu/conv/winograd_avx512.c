@@ -136,14 +136,13 @@ DS_AVX512 void ds_wino_output_avx512(const ds_wino_block *b) {
         ds_wino_output_avx2_from(b, J16);
 }
 
-/* c (mr, 16 * np) (+)= a (mr, n) [b0 b1] (n, 16 each) for the n channels from
- * k0, np (1 or 2) panels; b1 = b0 + panel_floats. `add` adds to c. */
+/* s0, s1 (mr rows of 16) = a (mr, n) [b0 b1] (n, 16 each) for the n channels
+ * from k0, np (1 or 2) panels; b1 = b0 + panel_floats. */
 ALWAYS_INLINE void
 block(int mr, int np, int64_t k0, int64_t n, const float *a, int64_t lda, const float *b0,
-      int64_t panel_floats, float *c, int64_t ldc, int add, const float *pf) {
-    __m512 c0[6], c1[6];
+      int64_t panel_floats, __m512 s0[6], __m512 s1[6], const float *pf) {
     for (int r = 0; r < mr; r++)
-        c0[r] = c1[r] = _mm512_setzero_ps();
+        s0[r] = s1[r] = _mm512_setzero_ps();
     const float *b1 = b0 + panel_floats;
 #pragma GCC unroll 16
     for (int64_t k = k0; k < k0 + n; k++) {
@@ -155,34 +154,37 @@ block(int mr, int np, int64_t k0, int64_t n, const float *a, int64_t lda, const 
         __m512 x1 = np == 2 ? _mm512_loadu_ps(b1 + 16 * k) : x0;
         for (int r = 0; r < mr; r++) {
             __m512 av = _mm512_set1_ps(a[r * lda + k]);
-            c0[r] = _mm512_fmadd_ps(av, x0, c0[r]);
+            s0[r] = _mm512_fmadd_ps(av, x0, s0[r]);
             if (np == 2)
-                c1[r] = _mm512_fmadd_ps(av, x1, c1[r]);
+                s1[r] = _mm512_fmadd_ps(av, x1, s1[r]);
         }
-    }
-    for (int r = 0; r < mr; r++) {
-        float *row = c + r * ldc;
-        if (add) {
-            c0[r] = _mm512_add_ps(_mm512_loadu_ps(row), c0[r]);
-            if (np == 2)
-                c1[r] = _mm512_add_ps(_mm512_loadu_ps(row + 16), c1[r]);
-        }
-        _mm512_storeu_ps(row, c0[r]);
-        if (np == 2)
-            _mm512_storeu_ps(row + 16, c1[r]);
     }
 }
 
 /* c (mr, 16 np) = a (mr, kc) b, in blocks of DS_WINO_KBLOCK channels (the
- * full blocks unrolled, as in the AVX2 kernel). */
+ * full blocks unrolled, as in the AVX2 kernel), each block's sums added to
+ * the total, which stays in registers (24 of the 32) until the one store. */
 ALWAYS_INLINE void
 kernel(int mr, int np, int64_t kc, const float *a, int64_t lda, const float *b,
        int64_t panel_floats, float *c, int64_t ldc, const float *pf) {
-    int64_t k0 = 0;
-    for (; k0 + DS_WINO_KBLOCK <= kc; k0 += DS_WINO_KBLOCK)
-        block(mr, np, k0, DS_WINO_KBLOCK, a, lda, b, panel_floats, c, ldc, k0 > 0, pf);
-    if (k0 < kc)
-        block(mr, np, k0, kc - k0, a, lda, b, panel_floats, c, ldc, k0 > 0, pf);
+    __m512 t0[6], t1[6], s0[6], s1[6];
+    for (int r = 0; r < mr; r++) /* a block's sums are never -0: 0 + s is s */
+        t0[r] = t1[r] = _mm512_setzero_ps();
+    for (int64_t k0 = 0; k0 < kc; k0 += DS_WINO_KBLOCK) {
+        if (k0 + DS_WINO_KBLOCK <= kc)
+            block(mr, np, k0, DS_WINO_KBLOCK, a, lda, b, panel_floats, s0, s1, pf);
+        else
+            block(mr, np, k0, kc - k0, a, lda, b, panel_floats, s0, s1, pf);
+        for (int r = 0; r < mr; r++) {
+            t0[r] = _mm512_add_ps(t0[r], s0[r]);
+            t1[r] = _mm512_add_ps(t1[r], s1[r]);
+        }
+    }
+    for (int r = 0; r < mr; r++) {
+        _mm512_storeu_ps(c + r * ldc, t0[r]);
+        if (np == 2)
+            _mm512_storeu_ps(c + r * ldc + 16, t1[r]);
+    }
 }
 
 /* Rows of 6 tiles by np panels; the first row also prefetches the 2 C * 16
