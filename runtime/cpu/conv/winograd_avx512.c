@@ -42,9 +42,12 @@ ALWAYS_INLINE void at6(const __m512 m[6], __m512 o[4]) {
 
 /* One tile's channels 0 .. C16-1 (see winograd_avx2.c's input_tile). */
 ALWAYS_INLINE void input_tile(ds_act in_act, int inside, const float *base, int64_t rs, int64_t cs,
-                              const float *const src[36], int64_t C16, float *v, int64_t vk) {
+                              const float *const src[36], int64_t C16, float *v, int64_t vk, const float *next) {
     for (int64_t c = 0; c < C16; c += 16) {
         __m512 r[6][6];
+        for (int i = 0; next && i < 6; i++) /* the columns the next tile adds */
+            for (int j = 2; j < 6; j++)
+                _mm_prefetch((const char *)(next + i * rs + j * cs + c), _MM_HINT_T0);
         for (int i = 0; i < 6; i++) {
             __m512 d[6];
             for (int j = 0; j < 6; j++) {
@@ -68,11 +71,13 @@ ALWAYS_INLINE void input_block(ds_act in_act, const ds_wino_block *b, int64_t C1
     const int64_t W = b->op->x->shape[2], C = b->op->x->shape[3];
     const int64_t vk = b->nt * C; /* stride between positions in v */
     for (int64_t t = 0; t < b->nt; t++) {
-        const float *base, *src[36];
+        const float *base, *src[36], *next, *spare[36];
+        /* the next tile's patch, when whole, is prefetched on the way */
+        const int next_inside = t + 1 < b->nt && ds_wino_patch(b, t + 1, &next, spare);
         if (ds_wino_patch(b, t, &base, src))
-            input_tile(in_act, 1, base, W * C, C, NULL, C16, b->v + t * C, vk);
+            input_tile(in_act, 1, base, W * C, C, NULL, C16, b->v + t * C, vk, next_inside ? next : NULL);
         else
-            input_tile(in_act, 0, NULL, 0, 0, src, C16, b->v + t * C, vk);
+            input_tile(in_act, 0, NULL, 0, 0, src, C16, b->v + t * C, vk, NULL);
     }
 }
 
