@@ -25,7 +25,7 @@
  * panels are then read whole, one after another, in memory order.
  */
 #include "cpu/blas.h"
-#include "cpu/simd_avx512.h"
+#include "cpu/sgemm_tile_avx512.h"
 
 enum { KC = DS_SGEMM_KC, SUB = 64, NR = 32, NC = DS_SGEMM_NC, MR = 6, STREAM_ROWS = 256 };
 
@@ -120,26 +120,7 @@ tile(int mr, int unpacked, int64_t kc, const float *x, int64_t ldx, const float 
             c1[r] = _mm512_add_ps(c1[r], p1[r]);
         }
     }
-    const __m512 b0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
-    const __m512 b1 = bias ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
-#pragma GCC unroll 8
-    for (int r = 0; r < mr; r++) {
-        float *row = y + r * ldy;
-        if (from) {
-            c0[r] = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, from + r * ldf), c0[r]);
-            c1[r] = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, from + r * ldf + 16), c1[r]);
-        }
-        if (bias) {
-            c0[r] = _mm512_add_ps(c0[r], b0);
-            c1[r] = _mm512_add_ps(c1[r], b1);
-        }
-        if (act != DS_ACT_NONE) {
-            c0[r] = ds_act16(act, c0[r]);
-            c1[r] = ds_act16(act, c1[r]);
-        }
-        _mm512_mask_storeu_ps(row, m0, c0[r]);
-        _mm512_mask_storeu_ps(row + 16, m1, c1[r]);
-    }
+    ds_sgemm_tile_store(mr, c0, c1, y, ldy, m0, m1, from, ldf, bias, act);
 }
 
 /* Every row tile of x against one panel of up to 32 columns. */
