@@ -13,8 +13,8 @@
  * - the cgroup quota parser fed cpu.max and v1 files; the default count
  *   follows the affinity mask;
  * - every ISA path this CPU has against the reference ops on a whole
- *   network (DS_CPU_ISA), unknown paths refused, --precision bf16 refused in
- *   one line where the CPU lacks AVX512-BF16 and AMX;
+ *   network (DS_CPU_ISA), unknown paths refused (precision bf16:
+ *   test_sgemm_bf16.c);
  * - ds_large_alloc (base/large_alloc.h): 64-byte aligned, writable to the
  *   last byte, and from 4 MiB its pages advised huge (the "hg" flag of its
  *   mapping in /proc/self/smaps) where the kernel has transparent huge pages.
@@ -317,21 +317,6 @@ TEST(cpu_info_says_threads_and_kernels) {
     CHECK(!strcmp(c.isa, ds_cpu_isa_name(best)));
 }
 
-TEST(bf16_refused_without_the_instructions) {
-    ds_engine_params p = ds_engine_default_params();
-    p.device = DS_DEVICE_CPU;
-    p.precision = DS_PRECISION_BF16;
-    ds_engine *e = NULL;
-    ds_status s = test_create_engine("midas_v21_small_256", &p, &e);
-    ds_engine_free(e);
-    CHECK(s == DS_ERR_UNSUPPORTED);
-    CHECK(!strchr(ds_last_error(), '\n'));
-    if (!ds_cpu_has_bf16())
-        CHECK_MSG(strstr(ds_last_error(), "needs AVX512-BF16 or AMX-BF16"), "%s", ds_last_error());
-    else
-        CHECK_MSG(strstr(ds_last_error(), "no bf16 CPU kernels"), "%s", ds_last_error());
-}
-
 /* Whether the mapping holding p carries VmFlags "hg" (MADV_HUGEPAGE), in /proc/self/smaps. */
 static int advised_huge(const void *p) {
     FILE *f = fopen("/proc/self/smaps", "r");
@@ -389,7 +374,6 @@ int main(void) {
     RUN(default_threads_follow_affinity);
     RUN(every_isa_path_against_the_reference);
     RUN(cpu_info_says_threads_and_kernels);
-    RUN(bf16_refused_without_the_instructions);
     RUN(large_alloc_aligned_and_advised_huge);
     test_remove_tmp_dir();
     return test_summary();

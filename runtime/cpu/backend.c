@@ -62,28 +62,29 @@ static ds_status cpu_create(const ds_backend_config *cfg, void **state, char *de
                             size_t describe_len) {
     char why[128];
     DS_TRY(ds_cpu_isa_select(why, sizeof why));
-    if (cfg->precision == DS_PRECISION_BF16) {
+    const int bf16 = cfg->precision == DS_PRECISION_BF16;
+    if (bf16) {
         char features[256];
         ds_cpu_features(features, sizeof features);
         if (!ds_cpu_has_bf16())
             return ds_fail(DS_ERR_UNSUPPORTED,
-                           "precision bf16 on the CPU needs AVX512-BF16 or AMX-BF16, which this CPU "
-                           "lacks (%s); use fp32", features);
-        return ds_fail(DS_ERR_UNSUPPORTED,
-                       "precision bf16: this build has no bf16 CPU kernels yet (the CPU has %s); use fp32",
-                       features);
+                           "precision bf16 on the CPU needs AVX512-BF16, which this CPU lacks (%s); use fp32",
+                           features);
+        if (cfg->reference || ds_cpu_isa_active() < DS_ISA_AVX512)
+            return ds_fail(DS_ERR_UNSUPPORTED, "precision bf16 runs on the AVX-512 kernels, not on %s; use fp32",
+                           cfg->reference ? "the reference ops" : ds_cpu_isa_name(ds_cpu_isa_active()));
     }
     cpu_state *c = calloc(1, sizeof *c);
     if (!c)
         return ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory creating the CPU backend");
-    c->kernels = cfg->reference ? ds_cpu_ref_kernels : ds_cpu_fast_kernels;
+    c->kernels = cfg->reference ? ds_cpu_ref_kernels : bf16 ? ds_cpu_fast_bf16_kernels : ds_cpu_fast_kernels;
     c->release_weights = cfg->release_weights;
     c->release_ctx = cfg->release_ctx;
     c->n_threads = cfg->n_threads;
-    snprintf(describe, describe_len, "%d CPU thread%s, %s%s", c->n_threads,
+    snprintf(describe, describe_len, "%d CPU thread%s, %s%s%s", c->n_threads,
              c->n_threads == 1 ? "" : "s",
              cfg->reference ? "reference ops" : ds_cpu_isa_name(ds_cpu_isa_active()),
-             cfg->reference ? "" : " kernels");
+             cfg->reference ? "" : " kernels", bf16 ? ", bf16 linear layers" : "");
     *state = c;
     return DS_OK;
 }

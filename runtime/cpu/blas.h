@@ -46,4 +46,18 @@ void ds_sgemm_panels_avx512(int64_t m, int64_t n, int64_t k, const float *x, int
 void ds_sgemm_small_avx512(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
                            int64_t ldb, float *c, int64_t ldc);
 
+/* The same product with bfloat16 operands and float32 sums, on AVX512-BF16
+ * (call only where ds_cpu_has_avx512_bf16()): w stored (n, k) rounded once
+ * into panels of 32 outputs by (k + 1) / 2 input pairs
+ * (ds_sgemm_bf16_pack_panels, ds_sgemm_bf16_panels_bytes of them);
+ * ds_sgemm_bf16_panels reads them from output 0 of this product on, each kp
+ * pairs high, and rounds x into buf (DS_SGEMM_BF16_BUF_WORDS of the
+ * caller's thread) a block at a time. Both round to nearest even. */
+enum { DS_SGEMM_BF16_KCP = 192, DS_SGEMM_BF16_MC = 576, DS_SGEMM_BF16_BUF_WORDS = DS_SGEMM_BF16_KCP * DS_SGEMM_BF16_MC };
+size_t ds_sgemm_bf16_panels_bytes(int64_t n, int64_t k);
+void ds_sgemm_bf16_pack_panels(const float *w, int64_t n, int64_t k, uint32_t *panels);
+void ds_sgemm_bf16_panels(int64_t m, int64_t n, int64_t k, const float *x, int64_t ldx, const uint32_t *panels,
+                          int64_t kp, float *y, int64_t ldy, const float *r, int64_t ldr, const float *bias,
+                          ds_act act, uint32_t *buf);
+
 #endif

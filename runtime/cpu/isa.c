@@ -75,7 +75,7 @@ void ds_cpu_isa_force(ds_cpu_isa isa) {
 
 int ds_cpu_has_bf16(void) {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16");
+    return __builtin_cpu_supports("avx512bf16");
 }
 
 void ds_cpu_features(char *buf, size_t len) {

@@ -35,7 +35,8 @@ void ds_cpu_isa_force(ds_cpu_isa isa);
 /* The CPU's vector features the choice and the precisions depend on, as
  * "avx2 fma avx512f ... ; no amx-bf16" words. */
 void ds_cpu_features(char *buf, size_t len);
-/* 1 if the CPU has AVX512-BF16 or AMX-BF16 (what --precision bf16 needs). */
+/* 1 if the CPU has AVX512-BF16, what the bf16 linear layers run on
+ * (every CPU with AMX-BF16 has it too). */
 int ds_cpu_has_bf16(void);
 
 #endif

@@ -62,6 +62,8 @@ int ds_cpu_kernel_packs(const ds_cpu_kernel *k, const ds_node *n, int n_threads)
 /* The tables, indexed by ds_op. Entries with run == NULL are not supported. */
 extern const ds_cpu_kernel ds_cpu_ref_kernels[DS_OP_COUNT];
 extern const ds_cpu_kernel ds_cpu_fast_kernels[DS_OP_COUNT];
+/* ds_cpu_fast_kernels with bfloat16 linear layers (precision bf16) */
+extern const ds_cpu_kernel ds_cpu_fast_bf16_kernels[DS_OP_COUNT];
 
 /* ---- reference implementations (the files of cpu/ref/) ---- */
 void ds_ref_conv2d(const ds_cpu_op *op);

@@ -123,6 +123,12 @@ void ds_fast_linear(const ds_cpu_op *op);
 size_t ds_fast_linear_scratch(const ds_node *n, int n_threads);
 void *ds_fast_linear_pack(const ds_node *n, const float *w, int n_threads);
 int ds_fast_linear_pack_key(const ds_node *n, int n_threads);
+/* The linear of precision bf16: W rounded to bfloat16 at load, x as it is
+ * read, float32 sums (cpu/sgemm_bf16_avx512.c). */
+void ds_fast_linear_bf16(const ds_cpu_op *op);
+size_t ds_fast_linear_bf16_scratch(const ds_node *n, int n_threads);
+void *ds_fast_linear_bf16_pack(const ds_node *n, const float *w, int n_threads);
+int ds_fast_linear_bf16_pack_key(const ds_node *n, int n_threads);
 void ds_fast_attention(const ds_cpu_op *op);
 size_t ds_fast_attention_scratch(const ds_node *n, int n_threads);
 void ds_fast_layernorm(const ds_cpu_op *op);

@@ -42,8 +42,10 @@ typedef struct linear_job {
     int64_t block;  /* rows or columns per task, a multiple of 16 (32 with panels) */
     int by_rows;    /* tasks split the rows (else the columns) */
     ds_act act;
-    float *bufs;    /* DS_SGEMM_BUF_FLOATS per thread for ds_sgemm_avx512, or NULL: OpenBLAS */
+    float *bufs;    /* buf_floats per thread for our sgemms, or NULL: OpenBLAS */
+    size_t buf_floats;
     const float *panels; /* W packed at load (ds_fast_linear_pack), or NULL */
+    const uint32_t *bf16_panels; /* W rounded at load (ds_fast_linear_bf16_pack), or NULL */
 } linear_job;
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -55,7 +57,11 @@ static void block_avx512(const linear_job *j, int64_t t0, int64_t m, int64_t c0,
     const float *r = j->r ? j->r + at : NULL, *bias = j->bias ? j->bias + c0 : NULL;
     const float *x = j->x + t0 * j->cin, *w = j->w + c0 * j->cin;
     const float *panels = j->panels ? j->panels + c0 * j->cin : NULL; /* c0 % 32 == 0 */
-    if (panels)
+    const int64_t pairs = (j->cin + 1) / 2;                              /* a bf16 panel's height */
+    if (j->bf16_panels)
+        ds_sgemm_bf16_panels(m, n, j->k, x, j->cin, j->bf16_panels + c0 * pairs, pairs, y, j->cout, r, j->cout,
+                             bias, j->act, (uint32_t *)buf);
+    else if (panels)
         ds_sgemm_panels_avx512(m, n, j->k, x, j->cin, panels, j->cin, y, j->cout, r, j->cout, bias, j->act);
     else
         ds_sgemm_avx512(m, n, j->k, x, j->cin, w, j->cin, DS_W_NK, y, j->cout, r, j->cout, bias, j->act, buf);
@@ -93,7 +99,7 @@ static void linear_block(void *ctx, int64_t task, int thread) {
     const int64_t m = j->by_rows ? min64(j->rows - t0, j->block) : j->rows;
     const int64_t n = j->by_rows ? j->cout : min64(j->cout - c0, j->block);
     if (j->bufs)
-        block_avx512(j, t0, m, c0, n, j->bufs + (size_t)thread * DS_SGEMM_BUF_FLOATS);
+        block_avx512(j, t0, m, c0, n, j->bufs + (size_t)thread * j->buf_floats);
     else
         block_blas(j, t0, m, c0, n);
 }
@@ -126,12 +132,39 @@ void *ds_fast_linear_pack(const ds_node *n, const float *w, int n_threads) {
     return panels;
 }
 
-/* The folded bias, then each thread's packing buffer of ds_sgemm_avx512. */
+/* Precision bf16: W rounded to bfloat16 into its panels once, at load (half
+ * the bytes of the float32 ones). The backend makes a bf16 engine only where
+ * AVX512-BF16 and the AVX-512 kernels run. */
+enum { BF16_PACK_KEY = 2 };
+
+int ds_fast_linear_bf16_pack_key(const ds_node *n, int n_threads) {
+    return ds_fast_linear_pack_key(n, n_threads) < 0 ? -1 : BF16_PACK_KEY;
+}
+
+void *ds_fast_linear_bf16_pack(const ds_node *n, const float *w, int n_threads) {
+    (void)n_threads;
+    const int64_t cout = n->w[0].shape[0], cin = n->w[0].shape[1];
+    uint32_t *panels = malloc(ds_sgemm_bf16_panels_bytes(cout, cin));
+    if (panels)
+        ds_sgemm_bf16_pack_panels(w, cout, cin, panels);
+    return panels;
+}
+
+/* The folded bias, then each thread's buffer for our sgemms. */
 static size_t bias_floats(int64_t cout) { return (size_t)(cout + 15) / 16 * 16; }
 
-size_t ds_fast_linear_scratch(const ds_node *n, int n_threads) {
-    return (bias_floats(n->shape[3]) + (size_t)n_threads * DS_SGEMM_BUF_FLOATS) * sizeof(float);
+static size_t buf_floats(int bf16) {
+    const size_t bf16_words = DS_SGEMM_BF16_BUF_WORDS, fp32_floats = DS_SGEMM_BUF_FLOATS;
+    return bf16 && bf16_words > fp32_floats ? bf16_words : fp32_floats;
 }
+
+static size_t scratch_of(const ds_node *n, int n_threads, int bf16) {
+    return (bias_floats(n->shape[3]) + (size_t)n_threads * buf_floats(bf16)) * sizeof(float);
+}
+
+size_t ds_fast_linear_scratch(const ds_node *n, int n_threads) { return scratch_of(n, n_threads, 0); }
+
+size_t ds_fast_linear_bf16_scratch(const ds_node *n, int n_threads) { return scratch_of(n, n_threads, 1); }
 
 /* Blocks per thread: more than one, so that a thread the OS holds back
  * costs its neighbours one block, not half the op. */
@@ -142,7 +175,7 @@ enum { BLOCKS_PER_THREAD = 2 };
  * in L2; Swin's 9216-row blocks of 2304 came from L3 for every panel. */
 enum { ROWS_IN_L2 = 576 };
 
-void ds_fast_linear(const ds_cpu_op *op) {
+static void linear_run(const ds_cpu_op *op, int bf16) {
     const int64_t cin = op->x->shape[3], cout = op->y->shape[3];
     const int64_t rows = ds_shape_numel(op->x->shape) / cin;
     const float *x = op->x->data, *bias = op->b;
@@ -165,15 +198,20 @@ void ds_fast_linear(const ds_cpu_op *op) {
     const int64_t span = by_rows ? rows : cout;
     float *bufs = NULL;
     if (ds_fast_avx512() &&
-        op->ctx->scratch_bytes >=
-            (bias_floats(cout) + (size_t)nt * DS_SGEMM_BUF_FLOATS) * sizeof(float))
+        op->ctx->scratch_bytes >= (bias_floats(cout) + (size_t)nt * buf_floats(bf16)) * sizeof(float))
         bufs = op->ctx->scratch + bias_floats(cout);
-    const float *panels = bufs ? op->packed : NULL; /* packed only where pack_key allowed it */
-    const int64_t align = panels ? 32 : 16; /* tasks start at a panel */
+    /* packed only where pack_key allowed it */
+    const float *panels = bufs && !bf16 ? op->packed : NULL;
+    const uint32_t *bf16_panels = bufs && bf16 ? op->packed : NULL;
+    const int64_t align = panels || bf16_panels ? 32 : 16; /* tasks start at a panel */
     int64_t block = ((span + blocks - 1) / blocks + align - 1) / align * align;
     if (by_rows && bufs && block > ROWS_IN_L2)
         block = ROWS_IN_L2;
     linear_job j = {x, op->w, op->r ? op->r->data : NULL, bias, op->y->data, rows, cin, cout, k,
-                    block, by_rows, op->node->a.linear.act, bufs, panels};
+                    block, by_rows, op->node->a.linear.act, bufs, buf_floats(bf16), panels, bf16_panels};
     ds_parallel_for(nt, (span + block - 1) / block, linear_block, &j);
 }
+
+void ds_fast_linear(const ds_cpu_op *op) { linear_run(op, 0); }
+
+void ds_fast_linear_bf16(const ds_cpu_op *op) { linear_run(op, 1); }
