@@ -148,18 +148,19 @@ typedef enum ds_device {
 
 typedef struct ds_engine ds_engine;
 
-/* The arithmetic of the CUDA backend's convolutions and matrix products.
- * The CPU backend ignores it; the emulator (cuda-emu) rounds FP16's
- * operands to half as the GPU does, and cuts TF32's to 10 mantissa bits as
- * tensor cores read float32 data, so that their error can be measured
- * without a GPU. */
+/* The arithmetic of the CUDA backend's convolutions and matrix products,
+ * and of the CPU backend's linear layers (fp32 or bf16). The emulator
+ * (cuda-emu) rounds FP16's operands to half as the GPU does, and cuts TF32's
+ * to 10 mantissa bits as tensor cores read float32 data, so that their
+ * error can be measured without a GPU. */
 typedef enum ds_precision {
     DS_PRECISION_FP32 = 0, /* float32 math, no tensor cores: parity with the reference (default) */
     DS_PRECISION_TF32,     /* float32 storage, TF32 tensor cores (10-bit mantissa products) */
     DS_PRECISION_FP16,     /* half operands of convolutions and linears on tensor cores, float32
                               accumulation and storage between layers; half copies of their weights */
-    DS_PRECISION_BF16      /* CPU only: bfloat16 operands, float32 accumulation; needs AVX512-BF16
-                              or AMX-BF16 (an error elsewhere, and on CUDA) */
+    DS_PRECISION_BF16      /* CPU only: the linear layers on bfloat16 operands (weights rounded once,
+                              at load), float32 sums, the rest float32; needs AVX512-BF16 and the
+                              AVX-512 kernels (an error elsewhere, and on CUDA) */
 } ds_precision;
 
 typedef struct ds_engine_params {
@@ -172,7 +173,7 @@ typedef struct ds_engine_params {
     ds_log_fn log;          /* may be NULL */
     void *log_user;
     int autotune;           /* CUDA: time the library's algorithms once per shape (default 1) */
-    ds_precision precision; /* CUDA: DS_PRECISION_FP32 (default), _TF32 or _FP16; the CPU ignores it */
+    ds_precision precision; /* CUDA: _FP32 (default), _TF32 or _FP16; CPU: _FP32 or _BF16 */
 } ds_engine_params;
 
 DS_API ds_engine_params ds_engine_default_params(void);

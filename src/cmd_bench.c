@@ -40,8 +40,10 @@ static const char BENCH_HELP[] =
     "  --precision P       CUDA: fp32 (default: float32 math, no tensor cores), tf32\n"
     "                      (TF32 tensor cores) or fp16 (half operands on tensor\n"
     "                      cores, float32 between layers); tf32 and fp16 also run\n"
-    "                      fp32 once and report their error against it. CPU: bf16\n"
-    "                      where AVX512-BF16 or AMX-BF16 exist (an error elsewhere)\n"
+    "                      fp32 once and report their error against it. CPU: fp32,\n"
+    "                      or bf16 (linear layers on bfloat16 operands, float32\n"
+    "                      sums; needs AVX512-BF16, an error elsewhere; also\n"
+    "                      reports its error against fp32)\n"
     "  --json              one JSON object instead of the table\n";
 
 static int cmp_double(const void *a, const void *b) {

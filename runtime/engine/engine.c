@@ -152,6 +152,8 @@ ds_status ds_engine_create(const ds_engine_params *params, ds_engine **out) {
     ds_status s = ds_gguf_open(params->model_path, &e->gguf);
     if (s == DS_OK)
         s = ds_model_binder_init(&e->binder, e->gguf, &e->arch);
+    if (s == DS_OK && params->precision == DS_PRECISION_BF16 && e->arch->no_bf16)
+        s = ds_fail(DS_ERR_UNSUPPORTED, "%s: precision bf16: %s; use fp32", params->model_path, e->arch->no_bf16);
     if (s == DS_OK)
         s = select_backend(e, describe, sizeof describe);
     if (s != DS_OK) {

@@ -29,6 +29,7 @@ typedef struct ds_arch_info {
                                   (BEiT: of the trained relative position tables) */
     bool fixed_size;           /* only net_size x net_size inputs (Swin's windows and masks, LeViT's tables are built for it) */
     bool no_readout;           /* the class token is dropped (Depth Anything), not DPT's readout "project" */
+    const char *no_bf16;       /* why precision bf16 is refused for it, or NULL: it runs */
     /* Builds the graph for an (h, w) input; h and w are already checked. */
     void (*describe)(ds_builder *b, int h, int w);
     /* What the photo path does around the network (ds_model_info) */
