@@ -251,6 +251,7 @@ int ds_cmd_bench(int argc, char **argv) {
     double queued = 0;
     if (s == DS_OK && !image)
         s = queued_rate(&work, runs, &queued);
+    const long peak_kib = peak_rss_kib(); /* this engine's: not the fp32 one's below */
     precision_error perr = {-1, -1, -1};
     if (s == DS_OK && p.precision != DS_PRECISION_FP32)
         s = fp32_error(spec, &p, &work, &perr);
@@ -275,7 +276,7 @@ int ds_cmd_bench(int argc, char **argv) {
                    "\"threads_why\": \"%s\", \"cpu_isa\": \"%s\"}\n",
                    spec, info.arch_name, image ? "end_to_end" : "network", h, w, info.device, info.n_threads, runs,
                    load * 1e3, first * 1e3, med * 1e3, p90 * 1e3, p99 * 1e3, times[0] * 1e3, runs / total,
-                   queued, load_rss / 1024.0, peak_rss_kib() / 1024.0, st.device_bytes / 1048576.0,
+                   queued, load_rss / 1024.0, peak_kib / 1024.0, st.device_bytes / 1048576.0,
                    (long long)st.graph_operations, ds_cli_precision_name(p.precision), perr.rel_l2, perr.range_pct,
                    perr.u8_steps, !on_cpu ? "" : p.n_threads ? "--threads" : cpu.threads_why, cpu.isa);
         } else {
@@ -283,7 +284,7 @@ int ds_cmd_bench(int argc, char **argv) {
                    "p90 %.2f ms, p99 %.2f ms, min %.2f ms (%d runs), %.2f images/s, peak RSS %.1f MiB",
                    info.arch_name, image ? "photo" : "network", h, w, info.device, load * 1e3, load_rss / 1024.0,
                    first * 1e3, med * 1e3, p90 * 1e3, p99 * 1e3, times[0] * 1e3, runs, runs / total,
-                   peak_rss_kib() / 1024.0);
+                   peak_kib / 1024.0);
             if (st.device_bytes)
                 printf(", device memory %.1f MiB, %lld graph operations per image", st.device_bytes / 1048576.0,
                        (long long)st.graph_operations);
