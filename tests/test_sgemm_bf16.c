@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/dtype.h" /* ds_f32_to_bf16, ds_bf16_to_f32 */
 #include "cpu/blas.h"
 #include "cpu/isa.h"
 #include "depthsolve.h"
@@ -28,14 +29,8 @@ static const double LIMIT = 1e-11;
 
 enum { ADD_NONE, ADD_Y, ADD_R };
 
-/* f rounded to bfloat16, to nearest even (finite f) */
-static float bf16(float f) {
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    u = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
+/* f rounded to bfloat16, to nearest even */
+static float bf16(float f) { return ds_bf16_to_f32(ds_f32_to_bf16(f)); }
 
 static int skip(const char *test) {
     if (ds_cpu_has_bf16() && ds_cpu_isa_supported(DS_ISA_AVX512))
