@@ -18,6 +18,9 @@ ModelInfo = namedtuple("ModelInfo", "arch net_size input_multiple resize_upper_b
 QUANTITY = {0: "relative", 1: "metric", 2: "relative_depth"}
 
 
+PRECISIONS = ("fp32", "tf32", "fp16", "bf16")  # DS_PRECISION_FP32 ..
+
+
 def parse_device(device):
     """'auto', 'cpu', 'cuda', 'cuda:N' or 'cuda-emu' to (ds_device, ordinal)."""
     if not isinstance(device, str):
@@ -152,24 +155,29 @@ def mesh_build(depth, **params):
 class Engine:
     """A model opened on a device.
 
-        Engine(model, device="auto", threads=0, models_dir=None)
+        Engine(model, device="auto", threads=0, models_dir=None, precision="fp32")
 
     model: a .gguf file, a checkpoint (.pt, .pth, .safetensors: converted on
     the fly into a temporary file, as the CLI does), or a name in the model
     store (store.store_dir(models_dir)). device: "auto", "cpu", "cuda",
-    "cuda:N" or "cuda-emu". threads: CPU threads, 0 for all cores. Calls on
+    "cuda:N" or "cuda-emu". threads: CPU threads, 0 for all cores.
+    precision: "fp32" (default), on a GPU "tf32" or "fp16", on the CPU "bf16"
+    (linear layers on bfloat16 operands; needs AVX512-BF16). Calls on
     one engine are serialized (the C handle is used by one thread at a time);
     the GIL is released while the library works."""
 
-    def __init__(self, model, device="auto", threads=0, models_dir=None):
+    def __init__(self, model, device="auto", threads=0, models_dir=None, precision="fp32"):
         self._handle = None
         dev, index = parse_device(device)
         if not isinstance(threads, int) or threads < 0:
             raise ValueError(f"threads {threads!r}: give 0 (all cores) or a positive number")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision {precision!r}: use {', '.join(PRECISIONS)}")
         self.path = store.resolve(model, models_dir)
         L = _native.lib()
         p = L.ds_engine_default_params()
         p.device, p.device_index, p.n_threads = dev, index, threads
+        p.precision = PRECISIONS.index(precision)  # ds_precision's order
         handle = ctypes.c_void_p()
         if self.path.endswith(store.CHECKPOINT_SUFFIXES):
             status = self._open_checkpoint(p, handle)

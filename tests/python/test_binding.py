@@ -186,6 +186,10 @@ def test_errors(engine, rgb):
     raises("device_not_string", lambda: ds.Engine(model, device=1), TypeError, "device")
     raises("device_missing_gpu", lambda: ds.Engine(model, device="cuda:99"), ds.DepthsolveError, "CUDA")
     raises("threads_negative", lambda: ds.Engine(model, threads=-2), ValueError, "threads -2")
+    raises("precision_unknown", lambda: ds.Engine(model, precision="fp8"), ValueError, "precision 'fp8'", "bf16")
+    levit = os.path.join(MODELS, "dpt_levit_224.gguf")  # refused by the library whatever the CPU: reached it
+    raises("precision_bf16_reaches_library", lambda: ds.Engine(levit, device="cpu", precision="bf16"),
+           ds.DepthsolveError, "precision bf16: its third stage")
     raises("model_unknown_name", lambda: ds.Engine("midas_v9"), ds.DepthsolveError, "unknown model 'midas_v9'",
            MODEL)
     raises("model_missing_file", lambda: ds.Engine(f"{TMP}/none/x.gguf"), ds.DepthsolveError,
