@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Fits the polynomial coefficients of the AVX2 exp and erf in
-runtime/cpu/fast/fast_avx2.h and runtime/cpu/fast/vec_avx2.c and prints them with their float32 error.
+runtime/cpu/fast/fast_avx2.h and runtime/cpu/simd_avx2.h (erf, and GELU's
+erf) and prints them with their float32 error.
 
 Each fit is least squares on Chebyshev nodes, weighted so that the error
 that matters is flat; then the coefficients are rounded to float one at a
@@ -92,6 +93,29 @@ def fit_erf():
     print(f"  max absolute error {err_small:.3g} (|x| < 1), {err_big:.3g} (1 <= |x| <= 4)")
 
 
+def fit_gelu_erf():
+    # GELU's erf: erf(a) = R_k(a - 1/4 - k/2) on eight pieces of width 1/2 over [0, 4]
+    R = []
+    for k in range(8):
+        c = 0.25 + 0.5 * k
+        x = nodes(c - 0.25, c + 0.25, 3000)
+        R.append(fit_rounded(x - c, np.vectorize(math.erf)(x), 6, np.ones_like(x)))
+    # the kernel's arithmetic (ds_gelu8) on [0, 4.5] every 2^-18
+    a = np.linspace(0, 4.5, int(4.5 * 2**18) + 1).astype(F32)
+    a4 = np.minimum(F32(4), a)
+    kf = np.minimum(F32(7), np.floor((a4 + a4).astype(F32)))
+    u = ((a4 - F32(0.25)).astype(F32).astype(np.float64) - kf * 0.5).astype(F32)
+    table = np.array(R, dtype=np.float64)
+    k = kf.astype(int)
+    e = table[k, 6].astype(F32)
+    for i in range(5, -1, -1):
+        e = fma(e, u, table[k, i].astype(F32))
+    err = np.max(np.abs(e - np.vectorize(math.erf)(a.astype(np.float64))))
+    for i in range(7):  # R[i] holds coefficient i of the eight pieces
+        show(f"gelu R[{i}]", [R[k][i] for k in range(8)])
+    print(f"  max absolute error {err:.3g} (0 <= |x| <= 4.5)")
+
 if __name__ == "__main__":
     fit_exp()
     fit_erf()
+    fit_gelu_erf()

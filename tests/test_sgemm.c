@@ -6,7 +6,8 @@
  * nothing, y itself or a residual; bias and activation; y rows wider than
  * n. And the unpacked product of small operands (ds_sgemm_small_avx512),
  * and W packed once into panels against the per-call packing, bit for bit.
- * And the epilogues' activation on 16 lanes against the AVX2 one's bits.
+ * And the epilogues' activation on 16 lanes against the AVX2 one's bits,
+ * and their GELU against double erf.
  * Skips on a CPU without AVX-512.
  */
 #include <math.h>
@@ -194,7 +195,7 @@ static DS_AVX512 void act_both(ds_act act, const float *x, float *y16, float *y8
 }
 
 /* Every activation over [-8, 8] every 2^-12, and the specials, bit for bit
- * (GELU's erf has its own 16-lane form, the others run as two halves). */
+ * (GELU has its own 16-lane form, the others run as two halves). */
 TEST(act16_gives_act8_bits) {
     if (!ds_cpu_isa_supported(DS_ISA_AVX512)) {
         printf("SKIP act16_gives_act8_bits: this CPU lacks AVX-512\n");
@@ -223,10 +224,51 @@ TEST(act16_gives_act8_bits) {
     free(y8);
 }
 
+/* GELU over [-12, 12] every 2^-14 and the specials against double erf: the
+ * epilogues' ds_act8/ds_act16 (cpu/simd_avx2.h, DS_GELU_R), one bound
+ * relative to |v| (their erf is within 6.1e-8 absolute and 1 + erf rounds
+ * once). A wrong piece or coefficient is off by 1e-3 or more. */
+static DS_AVX2 void gelu8(const float *x, float *y, int n) {
+    for (int i = 0; i < n; i += 8)
+        _mm256_storeu_ps(y + i, ds_act8(DS_ACT_GELU, _mm256_loadu_ps(x + i)));
+}
+
+TEST(gelu_is_accurate) {
+    if (!ds_cpu_isa_supported(DS_ISA_AVX2)) {
+        printf("SKIP gelu_is_accurate: this CPU lacks AVX2\n");
+        return;
+    }
+    enum { N = 24 * 16384 + 8 };
+    float *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y);
+    CHECK(x && y);
+    for (int i = 0; i < N - 8; i++)
+        x[i] = -12.0f + (float)i * 0x1p-14f;
+    const float special[8] = {0.0f, -0.0f, 1e-30f, -1e-30f, INFINITY, NAN, 1e30f, -1e30f};
+    for (int i = 0; i < 8; i++)
+        x[N - 8 + i] = special[i];
+    gelu8(x, y, N);
+    double worst_rel = 0;
+    for (int i = 0; i < N - 8; i++) {
+        const double v = x[i], want = 0.5 * v * (1.0 + erf(v / sqrt(2.0)));
+        const double rel = v != 0 ? fabs(y[i] - want) / fabs(v) : fabs(y[i]);
+        worst_rel = rel > worst_rel ? rel : worst_rel;
+    }
+    printf("    gelu: max |error| / |v| %.2e\n", worst_rel);
+    /* measured 1.0e-7 */
+    CHECK_MSG(worst_rel < 1.5e-7, "GELU error %.3g |v|", worst_rel);
+    const float *s = y + N - 8;
+    CHECK(s[0] == 0.0f && !signbit(s[0]) && s[1] == 0.0f && signbit(s[1]));
+    CHECK(fabsf(s[2] - 0.5e-30f) < 1e-37f && fabsf(s[3] + 0.5e-30f) < 1e-37f);
+    CHECK(s[4] == INFINITY && isnan(s[5]) && s[6] == 1e30f && s[7] == 0.0f);
+    free(x);
+    free(y);
+}
+
 int main(void) {
     RUN(sgemm_avx512_matches_double_products);
     RUN(sgemm_small_avx512_matches_double_products);
     RUN(sgemm_panels_give_the_packed_per_call_bits);
     RUN(act16_gives_act8_bits);
+    RUN(gelu_is_accurate);
     return test_summary();
 }

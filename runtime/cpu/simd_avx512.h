@@ -15,29 +15,21 @@
  * chains overlap; called, each ran alone (GELU cost a ViT fc1 80%). */
 #define DS_AVX512_INLINE static inline __attribute__((always_inline)) DS_AVX512
 
-/* ds_erf8 on 16 lanes, operation for operation (the same bits). */
-DS_AVX512_INLINE __m512 ds_erf16(__m512 z) {
-    const __m512 sign_bit = _mm512_set1_ps(-0.0f), one = _mm512_set1_ps(1.0f);
-    __m512 sign = _mm512_and_ps(z, sign_bit);
-    __m512 a = _mm512_andnot_ps(sign_bit, z);
-    __m512 a2 = _mm512_mul_ps(a, a);
-    __m512 p = _mm512_set1_ps(DS_ERF_P[6]);
+/* ds_gelu8 on 16 lanes, operation for operation (the same bits). */
+DS_AVX512_INLINE __m512 ds_gelu16(__m512 v) {
+    const __m512 sign_bit = _mm512_set1_ps(-0.0f);
+    const __m512 z = _mm512_mul_ps(v, _mm512_set1_ps(0.70710678118654752f));
+    const __m512 a = _mm512_min_ps(_mm512_set1_ps(4.0f), _mm512_andnot_ps(sign_bit, z)); /* NaN passes */
+    const __m512 kf = _mm512_min_ps(
+        _mm512_set1_ps(7.0f), _mm512_roundscale_ps(_mm512_add_ps(a, a), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC));
+    const __m512i k = _mm512_cvtps_epi32(kf); /* NaN: 0x80000000, whose low bits pick piece 0 */
+    const __m512 u = _mm512_fnmadd_ps(kf, _mm512_set1_ps(0.5f), _mm512_sub_ps(a, _mm512_set1_ps(0.25f)));
+    /* k <= 7: the permutes read the 8 floats of a row only */
+    __m512 e = _mm512_permutexvar_ps(k, _mm512_zextps256_ps512(_mm256_load_ps(DS_GELU_R[6])));
     for (int i = 5; i >= 0; i--)
-        p = _mm512_fmadd_ps(p, a2, _mm512_set1_ps(DS_ERF_P[i]));
-    __m512 small = _mm512_fmadd_ps(a, _mm512_set1_ps(1.128379225730896f), _mm512_mul_ps(a, p));
-    __m512 ac = _mm512_min_ps(_mm512_set1_ps(4.0f), a); /* NaN passes */
-    __m512 kf = _mm512_roundscale_ps(_mm512_add_ps(ac, _mm512_sub_ps(ac, _mm512_set1_ps(2.0f))),
-                                     _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-    kf = _mm512_max_ps(_mm512_setzero_ps(), _mm512_min_ps(_mm512_set1_ps(5.0f), kf));
-    __m512i k = _mm512_cvtps_epi32(kf);
-    __m512 u = _mm512_fnmadd_ps(kf, _mm512_set1_ps(0.5f), _mm512_sub_ps(ac, _mm512_set1_ps(1.25f)));
-    /* k <= 5: the permutes read the 8 floats of a row only */
-    __m512 q = _mm512_permutexvar_ps(k, _mm512_zextps256_ps512(_mm256_load_ps(DS_ERF_Q[6])));
-    for (int i = 5; i >= 0; i--)
-        q = _mm512_fmadd_ps(q, u, _mm512_permutexvar_ps(k, _mm512_zextps256_ps512(_mm256_load_ps(DS_ERF_Q[i]))));
-    __m512 big = _mm512_sub_ps(one, q);
-    __m512 r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, one, _CMP_LT_OQ), big, small);
-    return _mm512_or_ps(r, sign);
+        e = _mm512_fmadd_ps(e, u, _mm512_permutexvar_ps(k, _mm512_zextps256_ps512(_mm256_load_ps(DS_GELU_R[i]))));
+    const __m512 one_plus = _mm512_add_ps(_mm512_set1_ps(1.0f), _mm512_xor_ps(e, _mm512_and_ps(z, sign_bit)));
+    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), one_plus);
 }
 
 /* ds_act8 on 16 lanes: ReLU and GELU (the ViT MLPs') whole, the others as
@@ -47,10 +39,8 @@ DS_AVX512_INLINE __m512 ds_act16(ds_act act, __m512 v) {
         return v;
     if (act == DS_ACT_RELU)
         return _mm512_max_ps(_mm512_setzero_ps(), v);
-    if (act == DS_ACT_GELU) {
-        __m512 e = ds_erf16(_mm512_mul_ps(v, _mm512_set1_ps(0.70710678118654752f)));
-        return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
-    }
+    if (act == DS_ACT_GELU)
+        return ds_gelu16(v);
     __m256 lo = ds_act8(act, _mm512_castps512_ps256(v));
     __m256 hi = ds_act8(act, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
     return _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1);
