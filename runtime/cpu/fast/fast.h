@@ -80,6 +80,10 @@ void ds_rows_gather_avx512(const float *base, const int64_t *pos, int64_t stride
  * rest of each dst row untouched). */
 void ds_rows_gather_transposed_avx512(const float *base, const int64_t *pos, int64_t stride, int64_t n,
                                       int64_t hd, float scale, float *dst, int64_t ld);
+/* dst (n, hd) = each row times scale / max(its L2 norm, eps) (F.normalize
+ * then a scale; the norm summed in double). */
+void ds_rows_gather_normalized_avx512(const float *base, const int64_t *pos, int64_t stride, int64_t n,
+                                      int64_t hd, double eps, float scale, float *dst);
 /* Swin window attention's row work with AVX-512 (cpu/fast/window_attention_avx512.c). */
 /* Scores s (bq, T) of queries q0.. of a window tw tokens wide: each key row
  * plus its run of the flipped bias table (bw wide; NULL: none), plus the

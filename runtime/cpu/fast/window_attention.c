@@ -108,13 +108,15 @@ static void window_task(const ds_cpu_op *op, const float *qkv, float *y, int64_t
     if (w->kt && !a->cosine) {
         ds_rows_gather_avx512(head, w->pos, 3 * C, T, hd, scale, w->q);
         ds_rows_gather_transposed_avx512(head + C, w->pos, 3 * C, T, hd, 1.0f, w->kt, T);
+    } else if (w->kt) { /* normalized rows, then k transposed (times 1: exact) */
+        ds_rows_gather_normalized_avx512(head, w->pos, 3 * C, T, hd, DS_WINDOW_COSINE_EPS, scale, w->q);
+        ds_rows_gather_normalized_avx512(head + C, w->pos, 3 * C, T, hd, DS_WINDOW_COSINE_EPS, 1.0f, w->k);
+        ds_rows_gather_transposed_avx512(w->k, NULL, hd, T, hd, 1.0f, w->kt, T);
     } else {
         for (int64_t t = 0; t < T; t++) {
             load_row(w->q + t * hd, head + w->pos[t] * 3 * C, hd, a->cosine, scale);
             load_row(w->k + t * hd, head + w->pos[t] * 3 * C + C, hd, a->cosine, 1.0f);
         }
-        if (w->kt)
-            ds_rows_gather_transposed_avx512(w->k, NULL, hd, T, hd, 1.0f, w->kt, T);
     }
     if (w->kt)
         ds_rows_gather_avx512(head + 2 * C, w->pos, 3 * C, T, hd, 1.0f, w->v);
