@@ -3,8 +3,9 @@
  * AVX-512, on the same packed q, k, v (ds_attention_pack_avx2) and the same
  * transposed scores st[key][query]. The score tile is 6 keys x the block's
  * queries (up to 64) and the output tile 6 queries x up to 64 channels (four
- * v panels): up to 24 zmm accumulators each. Every sum runs in the AVX2 kernel's order and exp16 is
- * exp8's arithmetic on 16 lanes, so the two give the same bits.
+ * v panels): up to 24 zmm accumulators each. Every sum runs in the AVX2
+ * kernel's order and exp16 is exp8's arithmetic on 16 lanes, so the two give
+ * the same bits.
  */
 #include <math.h>
 #include <string.h>
