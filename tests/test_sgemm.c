@@ -7,7 +7,7 @@
  * n. And the unpacked product of small operands (ds_sgemm_small_avx512),
  * and W packed once into panels against the per-call packing, bit for bit.
  * And the epilogues' activation on 16 lanes against the AVX2 one's bits,
- * and their GELU against double erf.
+ * their GELU against double erf, and the softmaxes' exp16 against exp8.
  * Skips on a CPU without AVX-512.
  */
 #include <math.h>
@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cpu/blas.h"
+#include "cpu/fast/fast.h" /* ds_vec_avx2 */
 #include "cpu/isa.h"
 #include "cpu/simd_avx512.h" /* ds_act16, ds_act8 */
 #include "tests/op_check.h"
@@ -264,11 +265,45 @@ TEST(gelu_is_accurate) {
     free(y);
 }
 
+/* The softmaxes' ds_exp16 against exp8's bits (the AVX2 exp_sum, whose row
+ * maximum is 0 here, so it returns exp8(x) itself) over [-100, 0] every
+ * 2^-12: results down to the clamp at -87.3 (e^-87.3, just above FLT_MIN),
+ * and -0. */
+static DS_AVX512 void exp16_all(const float *x, float *y, int n) {
+    for (int i = 0; i < n; i += 16)
+        _mm512_storeu_ps(y + i, ds_exp16(_mm512_loadu_ps(x + i)));
+}
+
+TEST(exp16_gives_exp8_bits) {
+    const ds_vec_ops *avx2 = ds_vec_avx2();
+    if (!ds_cpu_isa_supported(DS_ISA_AVX512) || !avx2) {
+        printf("SKIP exp16_gives_exp8_bits: this CPU lacks AVX-512\n");
+        return;
+    }
+    enum { N = 100 * 4096 + 16 };
+    float *x = malloc(N * sizeof *x), *y16 = malloc(N * sizeof *y16), *y8 = malloc(N * sizeof *y8);
+    CHECK(x && y16 && y8);
+    for (int i = 0; i < N; i++)
+        x[i] = i < 100 * 4096 ? -(float)i * 0x1p-12f : -0.0f;
+    memcpy(y8, x, N * sizeof *x);
+    avx2->exp_sum(y8, N); /* x[0] = 0 is the maximum */
+    exp16_all(x, y16, N);
+    int differ = 0;
+    for (int i = 0; i < N; i++)
+        differ += memcmp(&y16[i], &y8[i], sizeof(float)) != 0;
+    CHECK_MSG(differ == 0, "%d of %d values differ", differ, N);
+    CHECK(y16[100 * 4096 - 1] > 1.2e-38f && y16[100 * 4096 - 1] < 1.23e-38f); /* -99.99...: clamped to e^-87.3 */
+    free(x);
+    free(y16);
+    free(y8);
+}
+
 int main(void) {
     RUN(sgemm_avx512_matches_double_products);
     RUN(sgemm_small_avx512_matches_double_products);
     RUN(sgemm_panels_give_the_packed_per_call_bits);
     RUN(act16_gives_act8_bits);
     RUN(gelu_is_accurate);
+    RUN(exp16_gives_exp8_bits);
     return test_summary();
 }

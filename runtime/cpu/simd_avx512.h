@@ -46,8 +46,8 @@ DS_AVX512_INLINE __m512 ds_act16(ds_act act, __m512 v) {
     return _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1);
 }
 
-/* exp8 (cpu/fast/fast_avx2.h) on 16 lanes, operation for operation (the
- * same bits): the softmaxes' exp. */
+/* exp8 (cpu/fast/fast_avx2.h) on 16 lanes, operation for operation but the
+ * last (the same bits): the softmaxes' exp. */
 DS_AVX512_INLINE __m512 ds_exp16(__m512 x) {
     static const float S[5] = {0.49999988079071045f, 0.166665181517601f, 0.04166964814066887f,
                                0.008368944749236107f, 0.0013745303731411695f};
@@ -61,8 +61,10 @@ DS_AVX512_INLINE __m512 ds_exp16(__m512 x) {
     for (int i = 3; i >= 0; i--)
         p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(S[i]));
     p = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(r, r), p, r), _mm512_set1_ps(1.0f));
-    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+    /* p 2^n in one instruction where exp8 builds 2^n's bits and multiplies:
+     * n is an integer in [-126, 127] and the clamps keep p 2^n normal, so
+     * both are exact */
+    return _mm512_scalef_ps(p, n);
 }
 
 /* r[c] = column c of the 16 x 16 block of rows r[0..15], in registers:
