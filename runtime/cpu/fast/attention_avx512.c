@@ -4,7 +4,7 @@
  * transposed scores st[key][query]. The score tile is 6 keys x the block's
  * queries (up to 64) and the output tile 6 queries x up to 64 channels (four
  * v panels): up to 24 zmm accumulators each. Every sum runs in the AVX2
- * kernel's order and exp16 is exp8's arithmetic on 16 lanes, so the two give
+ * kernel's order and exp16 gives exp8's bits on 16 lanes, so the two give
  * the same bits.
  */
 #include <math.h>
