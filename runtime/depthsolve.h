@@ -286,10 +286,20 @@ typedef struct ds_cpu_info {
 } ds_cpu_info;
 DS_API ds_status ds_cpu_get_info(ds_cpu_info *out);
 
+/* Readies the engine for height x width network inputs ahead of their
+ * first run: plans their memory, packs the weights into the layouts the
+ * kernels run on, and maps in the memory every run writes. What it does, a
+ * first run of that size would otherwise do itself (half a second for a
+ * ViT-L on two cores); call it where waiting is expected, at start-up, so
+ * that the first input costs what the next ones do. Optional; network
+ * sizes as in ds_engine_run (a photo's: ds_engine_input_size). */
+DS_API ds_status ds_engine_prepare_size(ds_engine *engine, int height, int width);
+
 /* Runs the network on a normalized 1x3xHxW float32 tensor (NCHW). Writes the
  * HxW depth map: relative inverse depth (non-negative, larger is nearer), or
  * metres for a metric model (ds_model_info.quantity). The first run at a new
- * size plans memory for it; later runs at that size allocate nothing. */
+ * size plans memory for it (unless ds_engine_prepare_size did); later runs at
+ * that size allocate nothing. */
 DS_API ds_status ds_engine_run(ds_engine *engine, const float *input_nchw, int height, int width,
                         float *depth_out);
 

@@ -17,12 +17,12 @@ static const char BENCH_HELP[] =
     "usage: depthsolve bench --model M.gguf [options]\n"
     "\n"
     "Times the network on a synthetic input: model load, first run (plans\n"
-    "memory), then --runs timed runs after --warmup runs: median, p90 and p99\n"
-    "latency, images/s one image at a time and through the engine's queue\n"
-    "(ds_engine_submit: upload, network and download of consecutive images\n"
-    "overlap on a GPU), peak RSS; on a CUDA device also\n"
-    "the device memory the engine holds and the operations (kernels, copies)\n"
-    "its CUDA graph replays per image.\n"
+    "memory and packs the weights, unless --prepare did), then --runs timed\n"
+    "runs after --warmup runs: median, p90 and p99 latency, images/s one\n"
+    "image at a time and through the engine's queue (ds_engine_submit:\n"
+    "upload, network and download of consecutive images overlap on a GPU),\n"
+    "peak RSS; on a CUDA device also the device memory the engine holds and\n"
+    "the operations (kernels, copies) its CUDA graph replays per image.\n"
     "\n"
     "  --size HxW          input size (default: the model's training size, square)\n"
     "  --image FILE        time the whole path instead: decode FILE, resize,\n"
@@ -44,6 +44,10 @@ static const char BENCH_HELP[] =
     "                      or bf16 (linear layers on bfloat16 operands, float32\n"
     "                      sums; needs AVX512-BF16, an error elsewhere; also\n"
     "                      reports its error against fp32)\n"
+    "  --prepare           ds_engine_prepare_size after the load, timed apart\n"
+    "                      (plans memory, packs the weights, maps in the memory\n"
+    "                      runs write): the first run then times the network\n"
+    "                      alone (not with --image)\n"
     "  --json              one JSON object instead of the table\n";
 
 static int cmp_double(const void *a, const void *b) {
@@ -163,9 +167,9 @@ int ds_cmd_bench(int argc, char **argv) {
         {"threads", required_argument, 0, 't'}, {"device", required_argument, 0, 'd'},
         {"json", no_argument, 0, 'j'},         {"help", no_argument, 0, 'h'},
         {"image", required_argument, 0, 'i'},  {"no-autotune", no_argument, 0, 'A'}, {"precision", required_argument, 0, 'Y'},
-        {0, 0, 0, 0}};
+        {"prepare", no_argument, 0, 'P'},      {0, 0, 0, 0}};
     ds_engine_params p = ds_engine_default_params();
-    int h = 0, w = 0, runs = 10, warmup = 2, json = 0, c;
+    int h = 0, w = 0, runs = 10, warmup = 2, json = 0, prepare = 0, c;
     const char *image = NULL;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -200,12 +204,15 @@ int ds_cmd_bench(int argc, char **argv) {
                 return ds_cli_usage_error("bench", "--precision takes fp32, tf32, fp16 or bf16");
             break;
         case 'i': image = optarg; break;
+        case 'P': prepare = 1; break;
         case 'h': fputs(BENCH_HELP, stdout); return DS_EXIT_OK;
         default: return ds_cli_usage_error("bench", "bad option");
         }
     }
     if (!p.model_path || optind != argc)
         return ds_cli_usage_error("bench", "--model is required");
+    if (prepare && image)
+        return ds_cli_usage_error("bench", "--prepare times the network alone: not with --image");
     double t0 = ds_cli_seconds();
     ds_engine *e;
     const char *spec = p.model_path;
@@ -233,7 +240,12 @@ int ds_cmd_bench(int argc, char **argv) {
     bench_work work = {.e = e, .image = image, .h = h, .w = w};
     double *times = malloc((size_t)runs * sizeof *times);
     s = times ? prepare_work(&work) : ds_fail(DS_ERR_OUT_OF_MEMORY, "out of memory");
-    double first = 0;
+    double prepared = -1, first = 0; /* prepared: the seconds ds_engine_prepare_size took, if asked */
+    if (s == DS_OK && prepare) {
+        t0 = ds_cli_seconds();
+        s = ds_engine_prepare_size(e, h, w);
+        prepared = ds_cli_seconds() - t0;
+    }
     if (s == DS_OK) {
         t0 = ds_cli_seconds();
         s = run_work(&work);
@@ -268,21 +280,27 @@ int ds_cmd_bench(int argc, char **argv) {
         ds_engine_get_stats(e, &st);
         if (json) {
             printf("{\"model\": \"%s\", \"arch\": \"%s\", \"mode\": \"%s\", \"height\": %d, \"width\": %d, "
-                   "\"device\": \"%s\", \"threads\": %d, \"runs\": %d, \"load_ms\": %.3f, \"first_ms\": %.3f, "
+                   "\"device\": \"%s\", \"threads\": %d, \"runs\": %d, \"load_ms\": %.3f, \"prepare_ms\": %.3f, "
+                   "\"first_ms\": %.3f, "
                    "\"median_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f, \"min_ms\": %.3f, "
-                   "\"images_per_s\": %.3f, \"queued_images_per_s\": %.3f, \"load_rss_mib\": %.1f, \"peak_rss_mib\": %.1f, "
+                   "\"images_per_s\": %.3f, \"queued_images_per_s\": %.3f, \"load_rss_mib\": %.1f, "
+                   "\"peak_rss_mib\": %.1f, "
                    "\"device_mib\": %.1f, \"graph_operations\": %lld, \"precision\": \"%s\", "
                    "\"fp32_rel_l2\": %.3g, \"fp32_max_range_pct\": %.3g, \"fp32_u8_steps\": %d, "
                    "\"threads_why\": \"%s\", \"cpu_isa\": \"%s\"}\n",
                    spec, info.arch_name, image ? "end_to_end" : "network", h, w, info.device, info.n_threads, runs,
-                   load * 1e3, first * 1e3, med * 1e3, p90 * 1e3, p99 * 1e3, times[0] * 1e3, runs / total,
-                   queued, load_rss / 1024.0, peak_kib / 1024.0, st.device_bytes / 1048576.0,
+                   load * 1e3, prepared < 0 ? -1.0 : prepared * 1e3, first * 1e3, med * 1e3, p90 * 1e3, p99 * 1e3,
+                   times[0] * 1e3, runs / total, queued, load_rss / 1024.0, peak_kib / 1024.0,
+                   st.device_bytes / 1048576.0,
                    (long long)st.graph_operations, ds_cli_precision_name(p.precision), perr.rel_l2, perr.range_pct,
                    perr.u8_steps, !on_cpu ? "" : p.n_threads ? "--threads" : cpu.threads_why, cpu.isa);
         } else {
-            printf("%s %s %dx%d on %s: load %.1f ms (RSS %.1f MiB), first run %.1f ms, median %.2f ms, "
-                   "p90 %.2f ms, p99 %.2f ms, min %.2f ms (%d runs), %.2f images/s, peak RSS %.1f MiB",
-                   info.arch_name, image ? "photo" : "network", h, w, info.device, load * 1e3, load_rss / 1024.0,
+            printf("%s %s %dx%d on %s: load %.1f ms (RSS %.1f MiB), ", info.arch_name, image ? "photo" : "network", h,
+                   w, info.device, load * 1e3, load_rss / 1024.0);
+            if (prepared >= 0)
+                printf("prepare %.1f ms, ", prepared * 1e3);
+            printf("first run %.1f ms, median %.2f ms, p90 %.2f ms, p99 %.2f ms, min %.2f ms (%d runs), %.2f images/s, "
+                   "peak RSS %.1f MiB",
                    first * 1e3, med * 1e3, p90 * 1e3, p99 * 1e3, times[0] * 1e3, runs, runs / total,
                    peak_kib / 1024.0);
             if (st.device_bytes)

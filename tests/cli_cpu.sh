@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # How the CPU backend runs, as `info` (no file) and `bench` print it: the
 # default thread count and why (affinity: taskset), the kernels' instruction
-# set and why (DS_CPU_ISA), one-line errors for a path this build or CPU lacks.
+# set and why (DS_CPU_ISA), one-line errors for a path this build or CPU lacks;
+# `bench --prepare` times ds_engine_prepare_size apart (text and JSON), not with --image.
 . "$(dirname "$0")/shell_lib.sh"
 M=${DS_MODELS:-build/models}/midas_v21_small_256.gguf
 cpus=$(nproc)
@@ -33,4 +34,14 @@ out=$(DS_CPU_ISA=portable "$DS_BIN" bench --model "$M" --size 32x64 --runs 1 --w
 out=$("$DS_BIN" bench --model "$M" --size 32x64 --runs 1 --warmup 0 --device cpu --json 2>&1); rc=$?
 [ $rc -eq 0 ] && grep -q '"threads_why": "affinity .*", "cpu_isa": "[a-z0-9]*"}' <<<"$out" &&
     pass bench_json_says_threads_and_kernels || fail bench_json_says_threads_and_kernels "exit $rc: $out"
+out=$("$DS_BIN" bench --model "$M" --size 32x64 --runs 1 --warmup 0 --device cpu --prepare 2>&1); rc=$?
+[ $rc -eq 0 ] && grep -q "network 32x64 on cpu: load [0-9.]* ms (RSS [0-9.]* MiB), prepare [0-9.]* ms, first run" \
+    <<<"$out" && pass bench_prepare_timed_apart || fail bench_prepare_timed_apart "exit $rc: $out"
+out=$("$DS_BIN" bench --model "$M" --size 32x64 --runs 1 --warmup 0 --device cpu --json 2>&1)
+out2=$("$DS_BIN" bench --model "$M" --size 32x64 --runs 1 --warmup 0 --device cpu --json --prepare 2>&1)
+grep -q '"prepare_ms": -1.000, "first_ms"' <<<"$out" &&
+    grep -Eq '"prepare_ms": [0-9]+\.[0-9]+, "first_ms"' <<<"$out2" && pass bench_json_prepare_ms ||
+    fail bench_json_prepare_ms "$out / $out2"
+expect bench_prepare_not_with_image 2 "--prepare times the network alone: not with --image" -- "$DS_BIN" bench \
+    --model "$M" --image tests/data/photos/missing.png --prepare
 rm -rf "$T"

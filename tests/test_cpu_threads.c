@@ -17,17 +17,22 @@
  *   test_sgemm_bf16.c);
  * - ds_large_alloc (base/large_alloc.h): 64-byte aligned, writable to the
  *   last byte, and from 4 MiB its pages advised huge (the "hg" flag of its
- *   mapping in /proc/self/smaps) where the kernel has transparent huge pages.
+ *   mapping in /proc/self/smaps) where the kernel has transparent huge pages;
+ *   ds_prefault maps a range's pages in (mincore), contents unchanged;
+ * - ds_engine_prepare_size: the size it prepares is planned (its log line) and
+ *   not planned again by the run, whose depth is bit for bit a fresh
+ *   engine's; bad sizes and a NULL engine refused, the engine still usable.
  * The engine tests come first: they count the pool's workers from zero.
  */
 #include <dirent.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
 #include "base/cpus.h" /* ds_default_threads, ds_cgroup_quota, ds_cpu_max_parse */
-#include "base/large_alloc.h" /* ds_large_alloc */
+#include "base/large_alloc.h" /* ds_large_alloc, ds_prefault */
 #include "base/pool.h" /* ds_parallel_for, ds_pool_workers */
 #include "cpu/isa.h"   /* ds_cpu_isa_* */
 #include "depthsolve.h"
@@ -365,6 +370,87 @@ TEST(large_alloc_aligned_and_advised_huge) {
     }
 }
 
+/* Pages of [p, p + bytes) in memory now (p page-aligned), by mincore. */
+static size_t resident_pages(void *p, size_t bytes, size_t page) {
+    unsigned char vec[64];
+    const size_t n = bytes / page;
+    if (n > sizeof vec || mincore(p, bytes, vec))
+        return (size_t)-1;
+    size_t in = 0;
+    for (size_t i = 0; i < n; i++)
+        in += vec[i] & 1;
+    return in;
+}
+
+/* Whether this kernel populates pages on request (MADV_POPULATE_WRITE, 23: Linux 5.14). */
+static int kernel_populates(size_t page) {
+    void *m = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    const int ok = m != MAP_FAILED && madvise(m, page, 23) == 0;
+    if (m != MAP_FAILED)
+        munmap(m, page);
+    return ok;
+}
+
+TEST(prefault_maps_pages_in) {
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE), bytes = 48 * page;
+    if (!kernel_populates(page)) {
+        printf("  skipped: this kernel has no MADV_POPULATE_WRITE (Linux 5.14)\n");
+        return;
+    }
+    unsigned char *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(m != MAP_FAILED);
+    if (m == MAP_FAILED)
+        return;
+    madvise(m, bytes, MADV_NOHUGEPAGE); /* one page a fault, so that the count below means what it says */
+    m[5 * page + 7] = 42;               /* one page written before */
+    CHECK(resident_pages(m, bytes, page) == 1);
+    ds_prefault(m + page + 100, 40 * page - 200); /* unaligned ends: the pages they touch, 1 to 40 */
+    const size_t in = resident_pages(m, bytes, page);
+    CHECK_MSG(in == 40, "%zu pages resident, expected 40", in);
+    CHECK(m[5 * page + 7] == 42 && m[page + 100] == 0 && m[41 * page - 101] == 0);
+    ds_prefault(NULL, 100); /* nothing, no crash */
+    ds_prefault(m, 0);
+    munmap(m, bytes);
+}
+
+/* Counts the engine's "HxW: N nodes, arena ..." lines: one per size planned. */
+static void count_plans(ds_log_level level, const char *message, void *user) {
+    (void)level;
+    if (strstr(message, " nodes, arena "))
+        ++*(int *)user;
+}
+
+TEST(prepare_readies_the_size) {
+    static float fresh[H * W], prepared[H * W];
+    ds_engine *e;
+    CHECK_OK(open_engine("midas_v21_small_256", 2, 0, &e));
+    if (!e)
+        return;
+    CHECK_OK(run_once(e, fresh));
+    ds_engine_free(e);
+    int plans = 0;
+    ds_engine_params p = ds_engine_default_params();
+    p.device = DS_DEVICE_CPU;
+    p.n_threads = 2;
+    p.log = count_plans;
+    p.log_user = &plans;
+    CHECK_OK(test_create_engine("midas_v21_small_256", &p, &e));
+    if (!e)
+        return;
+    CHECK(ds_engine_prepare_size(NULL, H, W) == DS_ERR_INVALID_ARGUMENT);
+    CHECK(ds_engine_prepare_size(e, 0, W) != DS_OK);
+    CHECK(ds_engine_prepare_size(e, H + 1, W) != DS_OK); /* not a multiple of 32 */
+    CHECK(plans == 0);
+    CHECK_OK(ds_engine_prepare_size(e, H, W));
+    CHECK_MSG(plans == 1, "%d sizes planned by ds_engine_prepare_size", plans);
+    CHECK_OK(run_once(e, prepared));
+    CHECK_MSG(plans == 1, "the run planned its size again (%d plans)", plans);
+    CHECK(memcmp(fresh, prepared, sizeof fresh) == 0);
+    CHECK_OK(ds_engine_prepare_size(e, H, W)); /* again: nothing to do */
+    CHECK(plans == 1);
+    ds_engine_free(e);
+}
+
 int main(void) {
     RUN(threads_started_are_the_count_asked);
     RUN(threads_n_keeps_at_most_n_busy);
@@ -375,6 +461,8 @@ int main(void) {
     RUN(every_isa_path_against_the_reference);
     RUN(cpu_info_says_threads_and_kernels);
     RUN(large_alloc_aligned_and_advised_huge);
+    RUN(prefault_maps_pages_in);
+    RUN(prepare_readies_the_size);
     test_remove_tmp_dir();
     return test_summary();
 }

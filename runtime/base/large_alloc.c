@@ -14,6 +14,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux's, for C libraries older than 5.14's headers */
+#endif
+
 enum { HUGE_FROM = 4 << 20 };
 
 void *ds_large_alloc(size_t bytes) {
@@ -27,4 +31,15 @@ void *ds_large_alloc(size_t bytes) {
         madvise((void *)start, end - start, MADV_HUGEPAGE); /* advice: a refusal changes nothing */
     }
     return p;
+}
+
+void ds_prefault(void *p, size_t bytes) {
+    const long page_size = sysconf(_SC_PAGESIZE);
+    if (!p || !bytes || page_size <= 0)
+        return;
+    /* the pages that hold a byte of the range: mapped, since those bytes are */
+    const uintptr_t page = (uintptr_t)page_size;
+    const uintptr_t start = (uintptr_t)p / page * page;
+    const uintptr_t end = ((uintptr_t)p + bytes + page - 1) / page * page;
+    madvise((void *)start, end - start, MADV_POPULATE_WRITE); /* an old kernel's EINVAL: the faults come later */
 }

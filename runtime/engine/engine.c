@@ -389,6 +389,13 @@ ds_status ds_engine_run(ds_engine *e, const float *input, int h, int w, float *d
     return ds_engine_run_stages(e, input, h, w, depth, NULL, NULL);
 }
 
+ds_status ds_engine_prepare_size(ds_engine *e, int h, int w) {
+    if (!e)
+        return ds_fail(DS_ERR_INVALID_ARGUMENT, "prepare: NULL engine");
+    shape_state *s;
+    return prepare_shape(e, h, w, false, &s);
+}
+
 ds_status ds_engine_prepare_network(ds_engine *e, int h, int w, void **prepared) {
     shape_state *s;
     DS_TRY(prepare_shape(e, h, w, false, &s));
