@@ -145,6 +145,8 @@ _PROTOTYPES = {
     "ds_engine_model_info": (_int, [_void_p, _P(ModelInfo)]),
     "ds_solve_default_params": (SolveParams, []),
     "ds_engine_solve_rgb8": (_int, [_void_p, _void_p, _int, _int, ctypes.c_size_t, _P(SolveParams), _void_p]),
+    "ds_engine_input_size": (_int, [_void_p, _int, _int, _P(SolveParams), _P(_int), _P(_int)]),
+    "ds_engine_prepare_size": (_int, [_void_p, _int, _int]),
     "ds_mesh_default_params": (MeshParams, []),
     "ds_mesh_build": (_int, [_void_p, _int, _int, _P(MeshParams), _P(Mesh)]),
     "ds_mesh_free": (None, [_P(Mesh)]),

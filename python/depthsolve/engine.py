@@ -240,6 +240,20 @@ class Engine:
                          bool(i.fixed_size), QUANTITY.get(i.quantity, "relative"), i.max_depth,
                          self.path, bool(i.outputs & _native.OUTPUT_CAMERA))
 
+    def prepare(self, photo_shape, square=False, height=0):
+        """Readies the engine for photos of photo_shape ((H, W) or (H, W, 3),
+        e.g. rgb.shape) ahead of the first: ds_engine_prepare_size on the
+        network size depth() would pick (plans memory, packs the weights),
+        so that the first photo costs what the next ones do. Optional."""
+        h, w = (int(v) for v in tuple(photo_shape)[:2])
+        sp = solve_params(square, height)
+        nw, nh = ctypes.c_int(), ctypes.c_int()
+        L = _native.lib()
+        with self._lock:
+            _native.check(L.ds_engine_input_size(self._live(), w, h, ctypes.byref(sp), ctypes.byref(nw),
+                                                 ctypes.byref(nh)))
+            _native.check(L.ds_engine_prepare_size(self._live(), nh.value, nw.value))
+
     def depth(self, rgb, square=False, height=0):
         """The depth map of an RGB8 photo (H, W, 3) uint8 at its size: (H, W)
         float32 relative inverse depth (larger is nearer), as run.py."""

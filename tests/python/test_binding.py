@@ -92,6 +92,14 @@ def test_depth(engine, rgb, want):
     check("focus_equals_c", ds.depth_focus(got) == np.float32(focus), f"{ds.depth_focus(got)} vs {focus}")
 
 
+def test_prepare(rgb, want):
+    """prepare() then depth(): the same map; the engine's log would show no second plan (C test)."""
+    with ds.Engine(os.path.join(MODELS, MODEL + ".gguf"), device="cpu", threads=2) as e:
+        e.prepare(rgb.shape)
+        check("prepare_then_depth_equals_c", np.array_equal(e.depth(rgb), want))
+        raises("prepare_bad_size", lambda: e.prepare((0, 5)), ds.DepthsolveError, "")
+
+
 def check_edges(name, m):
     """Mesh.edges: every triangle side once, lower vertex first, and each
     corner's edge joining it to the next corner."""
@@ -264,6 +272,7 @@ def main():
     rgb, depth, c_meshes = c_side()
     engine = ds.Engine(os.path.join(MODELS, MODEL + ".gguf"), device="cpu", threads=2)
     test_depth(engine, rgb, depth)
+    test_prepare(rgb, depth)
     test_mesh(engine, rgb, depth, c_meshes)
     test_camera_paths()
     test_errors(engine, rgb)
