@@ -5,7 +5,10 @@
  * and PNG files run.py writes. Also run.py's network-size rule on awkward
  * photo sizes.
  *
- * And Depth Anything V2's own path (infer_image), below.
+ * And Depth Anything V2's own path (infer_image), below; and the depth
+ * map's resizes back to the photo (PyTorch bicubic and aligned bilinear,
+ * blocked by rows and columns) bit for bit the per-pixel formula, on sizes
+ * that cross their blocks, up and down, with 1 and 3 threads.
  *
  * Tolerances: relative L2 <= 1e-4 on float tensors (the reference README;
  * the synthetic LeViT's depth map 3x PyTorch's own float32 error, see
@@ -25,6 +28,8 @@
 #include "src/io/image.h"
 #include "src/io/image_write.h"
 #include "src/io/npy.h"
+#include "base/bilinear.h" /* ds_bilinear_coord */
+#include "photo/cubic.h"    /* ds_torch_taps */
 #include "photo/preprocess.h"
 #include "tests/op_check.h" /* op_rel_l2 */
 #include "tests/ref_case.h" /* ref_case_pipeline_bound */
@@ -407,6 +412,61 @@ static void check_dav2_pipeline(const char *arch, int full) {
 /* the 518x700 Depth Anything networks run in the plain build */
 TEST(dav2_metric_photo_is_in_metres) { check_dav2_pipeline("depth_anything_v2_metric_hypersim_vits", !SANITIZED); }
 
+/* out (oh, ow) = in (ih, iw) resized a pixel at a time: PyTorch's bicubic
+ * (align_corners False) or, with `bilinear`, its bilinear with align_corners. */
+static void resize_per_pixel(const float *in, int iw, int ih, float *out, int ow, int oh, int bilinear) {
+    const float sx = (float)iw / (float)ow, sy = (float)ih / (float)oh;
+    for (int y = 0; y < oh; y++)
+        for (int x = 0; x < ow; x++) {
+            float v;
+            if (bilinear) {
+                int64_t x0, x1, y0, y1;
+                float fx, fy;
+                ds_bilinear_coord(x, iw, ow, 1, &x0, &x1, &fx);
+                ds_bilinear_coord(y, ih, oh, 1, &y0, &y1, &fy);
+                const float *top = in + y0 * iw, *bot = in + y1 * iw;
+                v = (1.0f - fy) * ((1.0f - fx) * top[x0] + fx * top[x1]) + fy * ((1.0f - fx) * bot[x0] + fx * bot[x1]);
+            } else {
+                int rx[4], ry[4];
+                float wx[4], wy[4], h[4];
+                ds_torch_taps(x, sx, iw, rx, wx);
+                ds_torch_taps(y, sy, ih, ry, wy);
+                for (int j = 0; j < 4; j++) {
+                    const float *r = in + (size_t)ry[j] * iw;
+                    h[j] = r[rx[0]] * wx[0] + r[rx[1]] * wx[1] + r[rx[2]] * wx[2] + r[rx[3]] * wx[3];
+                }
+                v = h[0] * wy[0] + h[1] * wy[1] + h[2] * wy[2] + h[3] * wy[3];
+            }
+            out[(size_t)y * ow + x] = v;
+        }
+}
+
+TEST(depth_resizes_match_per_pixel_form) {
+    static const int sizes[][4] = {/* in w, h -> out w, h: across 256 columns and 16 rows, down, size 1 */
+                                   {37, 23, 601, 300}, {384, 288, 530, 70}, {1, 1, 3, 4}, {5, 7, 1, 1},
+                                   {300, 2, 2, 300},   {700, 518, 257, 17}, {2, 300, 513, 33}};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        const int iw = sizes[i][0], ih = sizes[i][1], ow = sizes[i][2], oh = sizes[i][3];
+        float *in = malloc(sizeof(float) * (size_t)iw * ih), *want = malloc(sizeof(float) * (size_t)ow * oh),
+              *got = malloc(sizeof(float) * (size_t)ow * oh);
+        CHECK(in && want && got);
+        for (int k = 0; k < iw * ih; k++)
+            in[k] = (float)((k * 7919) % 1000) / 37.0f - 11.0f;
+        for (int bilinear = 0; bilinear < 2 && in && want && got; bilinear++) {
+            resize_per_pixel(in, iw, ih, want, ow, oh, bilinear);
+            for (int threads = 1; threads <= 3; threads += 2) {
+                if (bilinear)
+                    ds_resize_bilinear_aligned(in, iw, ih, got, ow, oh, threads);
+                else
+                    ds_resize_bicubic_torch(in, iw, ih, got, ow, oh, threads);
+                CHECK_MSG(!memcmp(want, got, sizeof(float) * (size_t)ow * oh), "%s %dx%d -> %dx%d, %d threads",
+                          bilinear ? "bilinear" : "bicubic", iw, ih, ow, oh, threads);
+            }
+        }
+        free(in), free(want), free(got);
+    }
+}
+
 int main(void) {
     RUN(small_pipeline_matches_run_py);
     RUN(v21_384_pipeline_matches_run_py);
@@ -425,5 +485,6 @@ int main(void) {
     RUN(tiny_and_extreme_photos_run);
     RUN(dav2_network_size_follows_infer_image);
     RUN(dav2_metric_photo_is_in_metres);
+    RUN(depth_resizes_match_per_pixel_form);
     return test_summary();
 }
