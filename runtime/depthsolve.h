@@ -287,12 +287,13 @@ typedef struct ds_cpu_info {
 DS_API ds_status ds_cpu_get_info(ds_cpu_info *out);
 
 /* Readies the engine for height x width network inputs ahead of their
- * first run: plans their memory, packs the weights into the layouts the
- * kernels run on, and maps in the memory every run writes. What it does, a
- * first run of that size would otherwise do itself (half a second for a
- * ViT-L on two cores); call it where waiting is expected, at start-up, so
- * that the first input costs what the next ones do. Optional; network
- * sizes as in ds_engine_run (a photo's: ds_engine_input_size). */
+ * first run: plans their memory; on the CPU packs the weights into the
+ * layouts the kernels run on and maps in the memory every run writes; on a
+ * GPU allocates, makes the libraries' plans and captures the CUDA graph.
+ * What it does, a first run of that size would otherwise do itself (half a
+ * second for a ViT-L on two cores); call it where waiting is expected, at
+ * start-up, so that the first input costs what the next ones do. Optional;
+ * network sizes as in ds_engine_run (a photo's: ds_engine_input_size). */
 DS_API ds_status ds_engine_prepare_size(ds_engine *engine, int height, int width);
 
 /* Runs the network on a normalized 1x3xHxW float32 tensor (NCHW). Writes the

@@ -451,7 +451,7 @@ TEST(depth_resizes_match_per_pixel_form) {
               *got = malloc(sizeof(float) * (size_t)ow * oh);
         CHECK(in && want && got);
         for (int k = 0; k < iw * ih; k++)
-            in[k] = (float)((k * 7919) % 1000) / 37.0f - 11.0f;
+            in[k] = (float)(((int64_t)k * 7919) % 1000) / 37.0f - 11.0f;
         for (int bilinear = 0; bilinear < 2 && in && want && got; bilinear++) {
             resize_per_pixel(in, iw, ih, want, ow, oh, bilinear);
             for (int threads = 1; threads <= 3; threads += 2) {
