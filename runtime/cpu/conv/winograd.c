@@ -41,35 +41,37 @@ static const double G[6][3] = {
 };
 
 /* In double, rounded once: the weights carry no extra transform error. A
- * panel's 16 outputs of one channel are transformed together, so that each
- * of the 36 positions gets one whole 64-byte line (the writes stream). */
+ * panel's 16 outputs of one channel are transformed together, each step a
+ * loop over the 16 (vectorized; the same operations on each as one at a
+ * time), so that each of the 36 positions gets one whole 64-byte line (the
+ * writes stream). */
 void ds_wino_pack(const ds_node *n, const float *w, float *u) {
+    enum { P = DS_WINO_PANEL };
     ds_conv_dims d = ds_conv_dims_of(n);
-    const int64_t panels = (d.o + DS_WINO_PANEL - 1) / DS_WINO_PANEL;
-    for (int64_t pn = 0; pn < panels; pn++)
+    const int64_t panels = (d.o + P - 1) / P;
+    for (int64_t pn = 0; pn < panels; pn++) {
+        const int64_t outs = d.o - pn * P < P ? d.o - pn * P : P;
         for (int64_t c = 0; c < d.c; c++) {
-            float lines[36][DS_WINO_PANEL]; /* (position, output of the panel) */
-            for (int l = 0; l < DS_WINO_PANEL; l++) {
-                const int64_t o = pn * DS_WINO_PANEL + l;
-                double gg[6][6] = {{0}};
-                if (o < d.o) {
-                    const float *g = w + o * 9 * d.c + c; /* g[ky][kx] = g[(ky*3 + kx) * C] */
-                    double t[6][3];                       /* G g */
-                    for (int i = 0; i < 6; i++)
-                        for (int kx = 0; kx < 3; kx++)
-                            t[i][kx] = G[i][0] * g[kx * d.c] + G[i][1] * g[(3 + kx) * d.c] +
-                                       G[i][2] * g[(6 + kx) * d.c];
-                    for (int i = 0; i < 6; i++)
-                        for (int j = 0; j < 6; j++)
-                            gg[i][j] = t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
-                }
-                for (int k = 0; k < 36; k++)
-                    lines[k][l] = (float)gg[k / 6][k % 6];
-            }
+            double g[9][P] = {{0}}; /* (tap, output of the panel); zero past the last output */
+            for (int64_t l = 0; l < outs; l++)
+                for (int k = 0; k < 9; k++) /* g[ky][kx] = w[o][(ky*3 + kx) * C + c] */
+                    g[k][l] = w[(pn * P + l) * 9 * d.c + k * d.c + c];
+            double t[6][3][P]; /* G g */
+            for (int i = 0; i < 6; i++)
+                for (int kx = 0; kx < 3; kx++)
+                    for (int l = 0; l < P; l++)
+                        t[i][kx][l] = G[i][0] * g[kx][l] + G[i][1] * g[3 + kx][l] + G[i][2] * g[6 + kx][l];
+            float lines[36][P]; /* (position, output of the panel): G g G^T */
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 6; j++)
+                    for (int l = 0; l < P; l++)
+                        lines[i * 6 + j][l] =
+                            l < outs ? (float)(t[i][0][l] * G[j][0] + t[i][1][l] * G[j][1] + t[i][2][l] * G[j][2])
+                                     : 0.0f;
             for (int k = 0; k < 36; k++)
-                memcpy(u + (((size_t)k * panels + pn) * d.c + c) * DS_WINO_PANEL, lines[k],
-                       sizeof lines[k]);
+                memcpy(u + (((size_t)k * panels + pn) * d.c + c) * P, lines[k], sizeof lines[k]);
         }
+    }
 }
 
 typedef struct wino_plan {
