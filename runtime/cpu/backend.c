@@ -119,7 +119,6 @@ static ds_status pack_entry_of(cpu_state *c, const ds_node *n, size_t *at, int *
     return DS_OK;
 }
 
-/* Grows a 64-byte aligned buffer to at least `bytes` (contents dropped). */
 /* A fresh buffer's pages mapped in on the engine's threads, a piece each,
  * before any run: the first run's writes would otherwise fault them in one
  * page at a time (~150 ms of Depth Anything 3 Large's first run). */
@@ -137,6 +136,8 @@ static void prefault_piece(void *ctx, int64_t i, int thread) {
     ds_prefault(j->p + at, j->bytes - at < PREFAULT_PIECE ? j->bytes - at : PREFAULT_PIECE);
 }
 
+/* Grows a 64-byte aligned buffer to at least `bytes` (contents dropped),
+ * its pages mapped in. */
 static ds_status grow(float **buf, size_t *cap, size_t bytes, int n_threads) {
     bytes = (bytes + 63) / 64 * 64 + 64;
     if (bytes <= *cap)

@@ -130,6 +130,19 @@ typedef struct across_rows {
     float v[PLANE_CACHE][PLANE_COLS];
 } across_rows;
 
+static void across_reset(across_rows *c) {
+    for (int k = 0; k < PLANE_CACHE; k++)
+        c->row[k] = -1;
+}
+
+/* The slot of input row r; *fill: it holds another row, sum r's into it. */
+static float *across_slot(across_rows *c, int r, int *fill) {
+    const int k = r % PLANE_CACHE;
+    *fill = c->row[k] != r;
+    c->row[k] = r;
+    return c->v[k];
+}
+
 static void output_rows(const plane_job *t, int64_t task, int *y0, int *y1) {
     *y0 = (int)task * PLANE_ROWS;
     *y1 = t->out_h - *y0 < PLANE_ROWS ? t->out_h : *y0 + PLANE_ROWS;
@@ -150,23 +163,20 @@ static void torch_rows(void *ctx, int64_t task, int thread) {
         for (int x = 0; x < n; x++)
             ds_torch_taps(c0 + x, sx, t->in_w, rx[x], wx[x]);
         across_rows c;
-        for (int k = 0; k < PLANE_CACHE; k++)
-            c.row[k] = -1;
+        across_reset(&c);
         for (int y = y0; y < y1; y++) {
             int ry[4];
             float wy[4];
             ds_torch_taps(y, sy, t->in_h, ry, wy);
             const float *h[4];
             for (int j = 0; j < 4; j++) {
-                const int k = ry[j] % PLANE_CACHE;
-                if (c.row[k] != ry[j]) {
-                    const float *r = t->in + (size_t)ry[j] * t->in_w;
-                    for (int x = 0; x < n; x++)
-                        c.v[k][x] = r[rx[x][0]] * wx[x][0] + r[rx[x][1]] * wx[x][1] + r[rx[x][2]] * wx[x][2] +
-                                    r[rx[x][3]] * wx[x][3];
-                    c.row[k] = ry[j];
-                }
-                h[j] = c.v[k];
+                int fill;
+                float *v = across_slot(&c, ry[j], &fill);
+                const float *r = t->in + (size_t)ry[j] * t->in_w;
+                for (int x = 0; fill && x < n; x++)
+                    v[x] = r[rx[x][0]] * wx[x][0] + r[rx[x][1]] * wx[x][1] + r[rx[x][2]] * wx[x][2] +
+                           r[rx[x][3]] * wx[x][3];
+                h[j] = v;
             }
             float *out = t->out + (size_t)y * t->out_w + c0;
             for (int x = 0; x < n; x++)
@@ -194,22 +204,19 @@ static void aligned_rows(void *ctx, int64_t task, int thread) {
         for (int x = 0; x < n; x++)
             ds_bilinear_coord(c0 + x, t->in_w, t->out_w, 1, &x0[x], &x1[x], &fx[x]);
         across_rows c;
-        for (int k = 0; k < PLANE_CACHE; k++)
-            c.row[k] = -1;
+        across_reset(&c);
         for (int y = y0; y < y1; y++) {
             int64_t ry[2];
             float fy;
             ds_bilinear_coord(y, t->in_h, t->out_h, 1, &ry[0], &ry[1], &fy);
             const float *h[2];
             for (int j = 0; j < 2; j++) {
-                const int k = (int)(ry[j] % PLANE_CACHE);
-                if (c.row[k] != ry[j]) {
-                    const float *r = t->in + ry[j] * t->in_w;
-                    for (int x = 0; x < n; x++)
-                        c.v[k][x] = (1.0f - fx[x]) * r[x0[x]] + fx[x] * r[x1[x]];
-                    c.row[k] = (int)ry[j];
-                }
-                h[j] = c.v[k];
+                int fill;
+                float *v = across_slot(&c, (int)ry[j], &fill);
+                const float *r = t->in + ry[j] * t->in_w;
+                for (int x = 0; fill && x < n; x++)
+                    v[x] = (1.0f - fx[x]) * r[x0[x]] + fx[x] * r[x1[x]];
+                h[j] = v;
             }
             float *out = t->out + (size_t)y * t->out_w + c0;
             for (int x = 0; x < n; x++)
